@@ -1,0 +1,50 @@
+# Makefile - the whole platform: the core library, the PostgreSQL extension (PGXS, in
+# extension/), the daemons, and the two commands of the README (`make run`, `make test`).
+
+.PHONY: all core extension daemons install run stop test bench fuzz format format-check clean deps
+
+all: core extension daemons
+
+deps:
+	scripts/install-deps.sh
+
+core:
+	$(MAKE) -C core
+
+extension: core
+	$(MAKE) -C extension
+
+daemons: core
+	$(MAKE) -C daemons
+
+# Installs mockarty.so, the control file and the SQL scripts into PostgreSQL (root).
+install: extension
+	$(MAKE) -C extension install
+
+# The embedded default: deps, build, install, local cluster in .local/, admin node on 5770.
+run:
+	scripts/run.sh
+
+stop:
+	scripts/stop.sh
+
+# Every test: core unit tests, pg_regress + isolation, pg_dump round trip, end to end.
+test:
+	scripts/test-all.sh
+
+bench:
+	bench/bench.sh
+
+fuzz:
+	$(MAKE) -C core fuzz
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	$(MAKE) -C core clean
+	-$(MAKE) -C extension clean
+	-$(MAKE) -C daemons clean

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# bench.sh - `make bench`: wrk against the admin node and against nginx returning the same
+# body, in the same run, because this machine is shared and noisy and only ratios mean
+# anything. Scenarios: 1 mock; 100,000 mocks on other routes. For each it prints req/s,
+# p99 latency, the server's RSS and the ratio to nginx, and writes bench/results/latest.tsv.
+# Knobs: DURATION (10s) THREADS (2) CONNS (64) MOCKS (100000) PORT_ADMIN (18090) PORT_NGINX (18080)
+# Everything listens on 127.0.0.1; every load run is bounded by DURATION.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+DURATION=${DURATION:-10s} THREADS=${THREADS:-2} CONNS=${CONNS:-64} MOCKS=${MOCKS:-100000}
+PA=${PORT_ADMIN:-18090} PN=${PORT_NGINX:-18080}
+B=$(mktemp -d /tmp/mockarty-bench.XXXXXX); chmod 755 "$B"
+PATH_UNDER_TEST=/api/users/123
+BODY='{"id":"123","name":"Alice","email":"alice@example.com"}'
+log() { printf '[bench] %s\n' "$*" >&2; }
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  scripts/cluster.sh stop "$B/pg" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+scripts/install-deps.sh bench
+make -s all >/dev/null && make -s install >/dev/null
+
+# --- nginx: same body, same headers
+mkdir -p "$B/nginx"
+cat > "$B/nginx/nginx.conf" <<CONF
+worker_processes 1;
+pid $B/nginx/nginx.pid;
+error_log $B/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$PN;
+    location = $PATH_UNDER_TEST { default_type application/json; return 200 '$BODY'; }
+  }
+}
+CONF
+nginx -c "$B/nginx/nginx.conf" -p "$B/nginx"
+for _ in $(seq 50); do [ -f "$B/nginx/nginx.pid" ] && break; sleep 0.1; done
+pids+=("$(cat "$B/nginx/nginx.pid")")
+
+# --- database + admin node (AUTH_MODE=local: the benchmark measures serving, not auth)
+scripts/cluster.sh start "$B/pg" 5432 >/dev/null
+DSN="host=$B/pg/run port=5432 dbname=mockarty user=postgres"
+psqlq() { runuser -u postgres -- psql "$DSN" -qAtX -v ON_ERROR_STOP=1 "$@"; }
+psqlq -c "SELECT mockarty.mock_save('{\"id\":\"bench-user\",\"http\":{\"route\":\"$PATH_UNDER_TEST\",\"httpMethod\":\"GET\"},\"response\":{\"statusCode\":200,\"headers\":{\"Content-Type\":[\"application/json\"]},\"payload\":$BODY}}'::jsonb)" >/dev/null
+DB_DSN=$DSN HTTP_PORT=$PA AUTH_MODE=local daemons/build/mockarty-admin >"$B/admin.log" 2>&1 &
+apid=$!; pids+=("$apid")
+for _ in $(seq 200); do curl -fsS "http://127.0.0.1:$PA/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+
+check_body() { # port
+  local got; got=$(curl -fsS "http://127.0.0.1:$1$PATH_UNDER_TEST")
+  [ "$(echo "$got" | python3 -c 'import json,sys;print(json.dumps(json.load(sys.stdin),sort_keys=True))')" = \
+    "$(echo "$BODY" | python3 -c 'import json,sys;print(json.dumps(json.load(sys.stdin),sort_keys=True))')" ] \
+    || { log "port $1 answered $got, expected $BODY"; exit 1; }
+}
+check_body "$PN"; check_body "$PA"
+
+rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+run_wrk() { # port -> "reqs p99ms"
+  wrk -t"$THREADS" -c"$CONNS" -d3s "http://127.0.0.1:$1$PATH_UNDER_TEST" >/dev/null 2>&1 || true
+  local out; out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$1$PATH_UNDER_TEST")
+  echo "$out" | grep -qE 'Non-2xx|Socket errors: connect [1-9]' && log "errors in run on $1: $(echo "$out" | grep -E 'Non-2xx|Socket')"
+  local rps p99
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p99=$(echo "$out" | awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}')
+  echo "$rps $p99"
+}
+
+mkdir -p bench/results
+res=bench/results/latest.tsv
+printf 'scenario\tserver\treq_per_s\tp99_ms\trss_mib\tratio_to_nginx\n' > "$res"
+scenario() { # name
+  log "scenario $1: nginx"
+  read -r n_rps n_p99 < <(run_wrk "$PN")
+  log "scenario $1: mockarty-admin"
+  read -r a_rps a_p99 < <(run_wrk "$PA")
+  local ratio; ratio=$(awk -v a="$a_rps" -v n="$n_rps" 'BEGIN {printf "%.2f", a/n}')
+  printf '%s\tnginx\t%s\t%s\t%s\t1.00\n' "$1" "$n_rps" "$n_p99" "$(rss_mib "$(cat "$B/nginx/nginx.pid")")" >> "$res"
+  printf '%s\tmockarty-admin\t%s\t%s\t%s\t%s\n' "$1" "$a_rps" "$a_p99" "$(rss_mib "$apid")" "$ratio" >> "$res"
+}
+
+scenario "1 mock"
+
+log "loading $MOCKS mocks on other routes (batches of 10000)"
+done_n=0
+while [ "$done_n" -lt "$MOCKS" ]; do
+  n=$(( MOCKS - done_n < 10000 ? MOCKS - done_n : 10000 ))
+  psqlq -c "SELECT mockarty.mock_batch_save(jsonb_agg(jsonb_build_object(
+      'id', 'bulk-' || g, 'http', jsonb_build_object('route', '/svc' || (g % 997) || '/items/' || g || '/:sub', 'httpMethod', 'GET'),
+      'response', jsonb_build_object('statusCode', 200, 'payload', jsonb_build_object('n', g)))))
+    FROM generate_series($done_n + 1, $done_n + $n) g" >/dev/null
+  done_n=$((done_n + n))
+  printf '\r[bench] loaded %d / %d mocks' "$done_n" "$MOCKS" >&2
+done
+echo >&2
+last="/svc$((MOCKS % 997))/items/$MOCKS/x"
+for _ in $(seq 600); do curl -fsS "http://127.0.0.1:$PA$last" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS "http://127.0.0.1:$PA$last" >/dev/null || { log "admin node did not pick up the bulk mocks"; exit 1; }
+check_body "$PA"
+scenario "100k mocks"
+
+echo
+column -t -s $'\t' "$res"
+echo
+awk -F'\t' '$2=="mockarty-admin" {print "ratio " $1 ": " $6 "x nginx, RSS " $5 " MiB"}' "$res"

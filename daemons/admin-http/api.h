@@ -1,0 +1,83 @@
+/*
+ * api.h - the seam between the admin node's HTTP server and its REST handlers.
+ *
+ * The server (server.c) parses a request into an api_req, resolves auth and the
+ * namespace, finds a handler in the route table (routes.c) and sends whatever the
+ * handler put into api_resp. Handlers are thin: each maps one REST call onto one
+ * SQL function of the mockarty schema through db_json(), which also turns a
+ * SQLSTATE into the error envelope, so a handler's error path is one line.
+ */
+#ifndef MOCKARTY_ADMIN_API_H
+#define MOCKARTY_ADMIN_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define API_MAX_PARAMS 4
+
+typedef struct api_req {
+	const char *method;     /* "GET" */
+	const char *path;       /* percent-decoded, no query */
+	json_t *query;          /* name -> [values] (mc_query_parse) */
+	json_t *headers;        /* lower-case name -> [values] */
+	const char *body;       /* raw body, NUL-terminated, may be NULL */
+	size_t body_len;
+	json_t *body_json;      /* parsed body when it is JSON, else NULL */
+	const char *params[API_MAX_PARAMS]; /* :captures of the route pattern, decoded */
+	int nparams;
+	const char *token_ns;   /* namespace the caller's token is bound to, or NULL */
+	char request_id[40];
+} api_req;
+
+typedef struct api_resp {
+	int status;             /* 0 = not set yet */
+	json_t *json;           /* body (owned; sent compact) */
+	char *raw;              /* or a raw body (malloc'd, owned) */
+	size_t raw_len;
+	const char *content_type; /* static string; default application/json */
+} api_resp;
+
+typedef void (*api_handler)(api_req *req, api_resp *resp);
+
+typedef struct api_route {
+	const char *method;     /* "GET", ... */
+	const char *pattern;    /* "/api/v1/mocks/:id/logs"; a trailing "*" captures the rest */
+	api_handler handler;
+	bool public_route;      /* true: no token needed (health) */
+} api_route;
+
+/* The whole route table, terminated by a zeroed entry (routes.c). */
+extern const api_route api_routes[];
+
+/* ---- helpers every handler uses (api_util.c) ---- */
+
+/* Takes ownership of body. */
+void api_json(api_resp *resp, int status, json_t *body);
+
+/* Error envelope {"error":msg,"code":code,"request_id":...}; code per api-compat 1.5. */
+void api_error(api_req *req, api_resp *resp, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/*
+ * Namespace of a request per api-compat 1.3: token binding, then body "namespace",
+ * then ?namespace=, then X-Namespace, then "sandbox". Borrowed string.
+ */
+const char *api_namespace(const api_req *req);
+
+/* First value of a query parameter or NULL. */
+const char *api_query(const api_req *req, const char *name);
+
+/*
+ * Runs sql ($1..$n text parameters, NULL = SQL NULL) on a pooled connection and
+ * parses the first column of the first row as JSON into *out (new reference;
+ * json null when the row is SQL NULL or there is no row).
+ * On a database error it fills resp with the mapped envelope (22023 -> 400
+ * validation with the DETAIL as the field path, P0002 -> 404, 23505 -> 409,
+ * 42501 -> 403, 28000 -> 401, connection failure -> 503, else 500) and returns
+ * false.
+ */
+bool db_json(api_req *req, api_resp *resp, const char *sql, int nparams, const char *const *params,
+	     json_t **out);
+
+#endif /* MOCKARTY_ADMIN_API_H */

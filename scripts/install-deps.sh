@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# install-deps.sh - installs the Debian 12 packages the platform builds, runs and tests
+# with, only when missing. Used by `make run`, `make test`, `make bench` and the Dockerfile,
+# so that what CI tests is what the image runs.
+#   scripts/install-deps.sh            build + run + test packages
+#   scripts/install-deps.sh runtime    only what a running admin node needs (docker image)
+#   scripts/install-deps.sh bench      adds wrk and nginx
+set -euo pipefail
+
+runtime=(postgresql-15 postgresql-contrib-15 libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libcurl4 curl ca-certificates)
+build=(build-essential pkg-config postgresql-server-dev-15 libmicrohttpd-dev libjansson-dev libpq-dev
+       libpcre2-dev libcurl4-openssl-dev libcmocka-dev)
+test_pkgs=(nodejs)
+bench_pkgs=(wrk nginx-light)
+
+want=("${runtime[@]}")
+case "${1:-all}" in
+  runtime) ;;
+  bench) want+=("${build[@]}" "${bench_pkgs[@]}") ;;
+  *) want+=("${build[@]}" "${test_pkgs[@]}") ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  # nodejs may come from outside Debian (e.g. a preinstalled node); accept any node >= 18
+  if [ "$p" = nodejs ] && command -v node >/dev/null 2>&1; then continue; fi
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "[deps] installing: ${missing[*]}" >&2
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+# Keep distro services (nginx on :80, the default PostgreSQL cluster) from starting during install.
+pol=/usr/sbin/policy-rc.d made=0
+if [ ! -e $pol ]; then printf '#!/bin/sh\nexit 101\n' | $SUDO tee $pol >/dev/null; $SUDO chmod +x $pol; made=1; fi
+trap '[ $made = 1 ] && $SUDO rm -f $pol' EXIT
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

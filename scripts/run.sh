@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# run.sh - `make run`: the embedded default. Installs what is missing, builds, installs
+# the extension, creates (once) a local PostgreSQL cluster inside the project folder run
+# as the postgres user, starts it and the admin node on 5770, and prints the URL and an
+# admin token. With DB_DSN set, the admin node uses that database instead and no local
+# cluster is created (the extension must be installable there: CREATE EXTENSION mockarty).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+HTTP_PORT=${HTTP_PORT:-5770}
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+scripts/install-deps.sh
+make -s all
+$SUDO make -s install >/dev/null
+
+local_dir=$top/.local
+mkdir -p "$local_dir"
+if [ -z "${DB_DSN:-}" ]; then
+  # The cluster lives in .local/ when the postgres user can reach it; otherwise (a home
+  # directory closed to other users) under /var/lib/mockarty, and we say so.
+  pgdir=$local_dir/pg
+  if ! $SUDO runuser -u postgres -- test -x "$local_dir" 2>/dev/null; then
+    pgdir=/var/lib/mockarty/$(echo -n "$top" | md5sum | cut -c1-12)
+    echo "note: $local_dir is not reachable by the postgres user; cluster in $pgdir" >&2
+  fi
+  $SUDO mkdir -p "$pgdir"
+  echo "$pgdir" > "$local_dir/pgdir"
+  $SUDO scripts/cluster.sh start "$pgdir" 5432
+  export DB_DSN="host=$pgdir/run port=5432 dbname=mockarty user=postgres"
+fi
+
+psql_q() { psql "$DB_DSN" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+if ! psql_q "SELECT 1" >/dev/null 2>&1; then
+  # a unix socket of a postgres-owned cluster: connect as that user
+  psql_q() { $SUDO runuser -u postgres -- psql "$DB_DSN" -qAtX -v ON_ERROR_STOP=1 -c "$1"; }
+fi
+psql_q "CREATE EXTENSION IF NOT EXISTS mockarty CASCADE" >/dev/null
+token=$(psql_q "SELECT mockarty.token_create('make-run')->>'token'")
+
+if [ -f "$local_dir/admin.pid" ] && kill -0 "$(cat "$local_dir/admin.pid")" 2>/dev/null; then
+  kill "$(cat "$local_dir/admin.pid")"; while kill -0 "$(cat "$local_dir/admin.pid")" 2>/dev/null; do sleep 0.1; done
+fi
+DB_DSN=$DB_DSN HTTP_PORT=$HTTP_PORT nohup daemons/build/mockarty-admin >"$local_dir/admin.log" 2>&1 &
+echo $! > "$local_dir/admin.pid"
+
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$HTTP_PORT/health/ready" >/dev/null 2>&1 && break
+  kill -0 "$(cat "$local_dir/admin.pid")" 2>/dev/null || { cat "$local_dir/admin.log" >&2; exit 1; }
+  sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$HTTP_PORT/health/ready" >/dev/null || { echo "admin node did not become ready; see $local_dir/admin.log" >&2; exit 1; }
+
+cat <<MSG
+
+  mockarty admin node:  http://127.0.0.1:$HTTP_PORT
+  admin API token:      $token   (shown once; keep it)
+  database:             $DB_DSN
+  logs:                 $local_dir/admin.log
+
+  Try:
+    curl -X POST http://127.0.0.1:$HTTP_PORT/mock/create -H "Authorization: Bearer $token" \\
+      -H 'Content-Type: application/json' \\
+      -d '{"id":"hello","http":{"route":"/hello/:name"},"response":{"payload":{"hi":"\$.pathParam.name"}}}'
+    curl http://127.0.0.1:$HTTP_PORT/hello/world
+
+  Stop with: make stop
+MSG

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# test-all.sh - `make test`: every test of the platform, from a clean checkout, as root or
+# as a user with sudo. Installs what is missing, builds, installs the extension, then runs
+#   1. core unit tests (cmocka, TAP)
+#   2. pg_regress + isolation specs against a temporary instance (as the postgres user)
+#   3. the pg_dump round trip (regress/pg_dump_roundtrip.sh)
+#   4. end-to-end tests over real HTTP (node --test, regress/e2e)
+# and ends with one line "N passed, N failed" counting every individual test.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+logdir=$(mktemp -d /tmp/mockarty-test.XXXXXX)
+chmod 755 "$logdir"
+passed=0 failed=0
+
+count_tap() { # file: counts "ok" / "not ok" TAP lines (top level and subtests)
+  local p f
+  p=$(grep -cE '^\s*ok [0-9]+' "$1" || true)
+  f=$(grep -cE '^\s*not ok [0-9]+' "$1" || true)
+  passed=$((passed + p)); failed=$((failed + f))
+  echo "[test] $2: $p passed, $f failed"
+}
+suite_failed() { failed=$((failed + 1)); echo "[test] $1: FAILED to run (see $2)"; tail -n 30 "$2"; }
+
+scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+if ! { make -s all && $SUDO make -s install; } >"$logdir/build.log" 2>&1; then
+  cat "$logdir/build.log"; echo "0 passed, 1 failed"; exit 1
+fi
+
+# 1. core
+for t in core/build/test_*; do
+  [ -x "$t" ] || continue
+  (cd core/test && CMOCKA_MESSAGE_OUTPUT=TAP timeout 300 "../../$t") >"$logdir/$(basename "$t").tap" 2>&1
+  rc=$?
+  count_tap "$logdir/$(basename "$t").tap" "core $(basename "$t")"
+  if [ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/$(basename "$t").tap"; then suite_failed "core $(basename "$t")" "$logdir/$(basename "$t").tap"; fi
+done
+
+# 2. pg_regress + isolation (the temp instance refuses root: run as postgres on a copy)
+rm -rf "$logdir/regress-tree"; mkdir -p "$logdir/regress-tree"
+cp -a extension sql regress core "$logdir/regress-tree/"
+chown -R postgres:postgres "$logdir/regress-tree" 2>/dev/null || true
+timeout 900 runuser -u postgres -- make -C "$logdir/regress-tree/extension" installcheck >"$logdir/regress.log" 2>&1
+rc=$?
+p=$(grep -cE '\.\.\. ok|^ok [0-9]+' "$logdir/regress.log" || true)
+f=$(grep -cE '\.\.\. FAILED|^not ok [0-9]+' "$logdir/regress.log" || true)
+passed=$((passed + p)); failed=$((failed + f))
+echo "[test] pg_regress + isolation: $p passed, $f failed"
+if [ $rc -ne 0 ]; then
+  [ "$f" -eq 0 ] && suite_failed "pg_regress" "$logdir/regress.log"
+  find "$logdir/regress-tree" -name regression.diffs -exec head -n 80 {} \;
+fi
+
+# 3. pg_dump round trip
+if [ -x regress/pg_dump_roundtrip.sh ]; then
+  timeout 600 regress/pg_dump_roundtrip.sh >"$logdir/pgdump.tap" 2>&1
+  rc=$?
+  count_tap "$logdir/pgdump.tap" "pg_dump round trip"
+  [ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/pgdump.tap" && suite_failed "pg_dump round trip" "$logdir/pgdump.tap"
+fi
+
+# 4. end to end
+if ls regress/e2e/*.test.mjs >/dev/null 2>&1; then
+  timeout 1800 node --test --test-reporter=tap --test-concurrency=1 regress/e2e/ >"$logdir/e2e.tap" 2>&1
+  rc=$?
+  # node's TAP reporter ends with "# pass N" / "# fail N" counting tests, not suites
+  p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$logdir/e2e.tap" | tail -n1); p=${p:-0}
+  f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$logdir/e2e.tap" | tail -n1); f=${f:-0}
+  passed=$((passed + p)); failed=$((failed + f))
+  echo "[test] end to end: $p passed, $f failed"
+  grep -B2 -A25 -E '^\s*not ok' "$logdir/e2e.tap" | head -n 200
+  [ $rc -ne 0 ] && [ "$f" -eq 0 ] && suite_failed "end to end" "$logdir/e2e.tap"
+fi
+
+echo "logs: $logdir"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

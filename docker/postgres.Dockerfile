@@ -4,7 +4,8 @@
 FROM debian:12
 WORKDIR /src
 COPY . .
-RUN scripts/install-deps.sh && make -s install && rm -rf /var/lib/apt/lists/*
+RUN scripts/install-deps.sh && make -s install && rm -rf /var/lib/apt/lists/* \
+    && mkdir -p /var/lib/postgresql/data && chown postgres:postgres /var/lib/postgresql/data
 COPY docker/pg-entrypoint.sh /usr/local/bin/pg-entrypoint.sh
 EXPOSE 5432
 USER postgres

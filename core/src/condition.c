@@ -64,7 +64,8 @@ mc_regex_match(const pcre2_code *re, const char *subject, size_t len, const pcre
 		mctx = own;
 	}
 	md = pcre2_match_data_create(1, NULL);
-	rc = md ? pcre2_match(re, (PCRE2_SPTR)subject, len, 0, 0, md, mctx) : -1;
+	/* pcre2 never writes a match context; the cast only satisfies its prototype. */
+	rc = md ? pcre2_match(re, (PCRE2_SPTR)subject, len, 0, 0, md, (pcre2_match_context *)mctx) : -1;
 	pcre2_match_data_free(md);
 	pcre2_match_context_free(own);
 	return rc >= 0;

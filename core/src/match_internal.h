@@ -109,4 +109,73 @@ MC_API json_t *mc_json_string_lossy(const char *s, size_t len);
  */
 MC_API const char *mc_jsonpath_relative(const char *path);
 
+/* -------------------------------------------------------------- route_trie.c */
+
+/* A growable array of borrowed pointers (trie leaves, candidate lists). */
+typedef struct mc_ptrlist {
+	void **items;
+	size_t len, cap;
+} mc_ptrlist;
+
+MC_API mc_status mc_ptrlist_push(mc_ptrlist *l, void *item);
+/* Removes the first occurrence of item keeping order; true when found. */
+MC_API bool mc_ptrlist_remove(mc_ptrlist *l, void *item);
+MC_API void mc_ptrlist_free(mc_ptrlist *l);
+
+typedef enum mc_seg_kind { MC_SEG_LITERAL, MC_SEG_PARAM, MC_SEG_WILDCARD } mc_seg_kind;
+
+typedef struct mc_seg {
+	mc_seg_kind kind;
+	const char *text; /* literal text or param name (without ':' / braces) */
+	size_t len;
+} mc_seg;
+
+/*
+ * A mock route split into segments: pathPrefix and route joined, empty
+ * segments dropped (so a trailing slash is ignored), ":name" and "{name}"
+ * are parameters, a final "*" matches the rest of the path.
+ */
+typedef struct mc_route {
+	char *buf; /* owns the text the segments point into */
+	mc_seg *segs;
+	size_t nsegs;
+	int literals; /* number of literal segments: the route's specificity */
+} mc_route;
+
+/*
+ * Parses prefix (may be NULL) + route into r. Returns MC_ELIMIT when there are
+ * more than MC_MAX_ROUTE_SEGMENTS segments, MC_EINVAL for a '*' that is not
+ * last, MC_ENOMEM. On success free with mc_route_free.
+ */
+MC_API mc_status mc_route_parse(const char *prefix, const char *route, mc_route *r);
+MC_API void mc_route_free(mc_route *r);
+
+/* A request path split into segments pointing into the caller's string. */
+#define MC_MAX_PATH_SEGMENTS 256
+typedef struct mc_path {
+	struct {
+		const char *p;
+		size_t len;
+	} segs[MC_MAX_PATH_SEGMENTS];
+	size_t nsegs;
+	bool too_long; /* more segments than MC_MAX_PATH_SEGMENTS: no route can match */
+} mc_path;
+
+MC_API void mc_path_split(const char *path, mc_path *out);
+
+typedef struct mc_trie_node mc_trie_node;
+
+MC_API mc_trie_node *mc_trie_new(void);
+MC_API void mc_trie_free(mc_trie_node *root);
+/* Adds item under route; MC_ENOMEM on failure (trie unchanged in meaning). */
+MC_API mc_status mc_trie_insert(mc_trie_node *root, const mc_route *route, void *item);
+/* Removes item from route's leaf and prunes nodes left empty. */
+MC_API bool mc_trie_remove(mc_trie_node *root, const mc_route *route, void *item);
+/*
+ * Appends to out every item whose route matches path. Each trie node is visited
+ * at most once, so the cost is bounded by the nodes along matching routes, not
+ * by the number of routes. MC_ENOMEM when out cannot grow.
+ */
+MC_API mc_status mc_trie_collect(const mc_trie_node *root, const mc_path *path, mc_ptrlist *out);
+
 #endif /* MOCKARTY_MATCH_INTERNAL_H */

@@ -94,6 +94,26 @@ build_request(treq *t, const json_t *r)
 	free(htext);
 }
 
+/*
+ * With CORPUS_DUMP=<file>, every case's full response object (null on a miss) is
+ * written there as one JSON line {"file","case","response"}, so the end-to-end
+ * corpus test can check that SQL and HTTP give exactly what core gives.
+ */
+static FILE *dump_fp;
+
+static void
+dump_case(const char *file, const char *name, const json_t *resp)
+{
+	json_t *line;
+
+	if (dump_fp == NULL)
+		return;
+	line = json_pack("{s:s, s:s, s:O}", "file", file, "case", name, "response", resp ? resp : json_null());
+	json_dumpf(line, dump_fp, JSON_COMPACT | JSON_SORT_KEYS);
+	fputc('\n', dump_fp);
+	json_decref(line);
+}
+
 /* Runs one case; returns false (after printing why) when it does not hold. */
 static bool
 run_case(const char *file, mc_index *idx, corpus_state *st, const json_t *c)
@@ -117,6 +137,7 @@ run_case(const char *file, mc_index *idx, corpus_state *st, const json_t *c)
 				    rc == MC_OK ? json_string_value(json_object_get(m.mock, "id")) : "an error");
 			ok = false;
 		}
+		dump_case(file, name, NULL);
 		if (rc == MC_OK)
 			mc_match_clear(&m);
 		treq_free(&t);
@@ -162,6 +183,7 @@ run_case(const char *file, mc_index *idx, corpus_state *st, const json_t *c)
 			cursor = cur;
 		}
 		json_object_set_new(st->cursors, key, json_integer(cursor));
+		dump_case(file, name, resp);
 		if (resp == NULL) {
 			print_error("%s: %s: resolve failed at %s: %s\n", file, name, err.path, err.msg);
 			ok = false;
@@ -277,6 +299,10 @@ main(void)
 	}
 	closedir(d);
 	qsort(names, n, sizeof(char *), cmp_names);
+	if (getenv("CORPUS_DUMP") != NULL && (dump_fp = fopen(getenv("CORPUS_DUMP"), "w")) == NULL) {
+		fprintf(stderr, "cannot write %s\n", getenv("CORPUS_DUMP"));
+		return 1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		memset(&tests[i], 0, sizeof(tests[i]));
 		tests[i].name = names[i];
@@ -286,5 +312,7 @@ main(void)
 	rc = _cmocka_run_group_tests("corpus", tests, n, NULL, NULL);
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
+	if (dump_fp != NULL)
+		fclose(dump_fp);
 	return rc;
 }

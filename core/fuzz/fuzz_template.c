@@ -28,7 +28,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char body[] =
-		"{\"city\":\"Oslo\",\"amount\":12.5,\"user\":{\"name\":\"Ann\"},\"items\":[{\"id\":7}]}";
+	    "{\"city\":\"Oslo\",\"amount\":12.5,\"user\":{\"name\":\"Ann\"},\"items\":[{\"id\":7}]}";
 	char *text;
 	mc_error err;
 	mc_status checked;
@@ -59,17 +59,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stores.ms = load("{\"greetings\":{\"en\":\"Hello\",\"ru\":\"Privet\"}}");
 	stores.gs_dirty = stores.cs_dirty = stores.ms_dirty = false;
 	mc_rng_seed(&rng, 1);
-	req = (mc_request){.method = "POST", .path = "/api/users/42", .query = query,
-			   .headers = headers, .body = body, .body_len = sizeof(body) - 1,
-			   .body_json = bodyj};
-	ctx = (mc_render_ctx){.req = &req, .path_params = pp, .stores = &stores, .rng = &rng,
-			      .now = 1700000000};
+	req = (mc_request){.method = "POST",
+	                   .path = "/api/users/42",
+	                   .query = query,
+	                   .headers = headers,
+	                   .body = body,
+	                   .body_len = sizeof(body) - 1,
+	                   .body_json = bodyj};
+	ctx = (mc_render_ctx){
+	    .req = &req, .path_params = pp, .stores = &stores, .rng = &rng, .now = 1700000000};
 
 	/* the bytes as one template string */
 	tmpl = json_stringn_nocheck(text, size);
 	out = mc_render_value(tmpl, &ctx, &err);
-	if (out == NULL && checked == MC_OK && err.code == MC_EINVAL &&
-	    memchr(text, '\0', size) == NULL) {
+	if (out == NULL && checked == MC_OK && err.code == MC_EINVAL && memchr(text, '\0', size) == NULL) {
 		fprintf(stderr, "check accepted but render failed: %s\n", err.msg);
 		abort();
 	}

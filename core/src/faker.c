@@ -104,154 +104,170 @@ round_to(double v, int decimals)
 /* ------------------------------------------------------------ word lists */
 
 static const char *const first_names[] = {
-	"James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
-	"Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas",
-	"Sarah", "Charles", "Karen", "Christopher", "Lisa", "Daniel", "Nancy", "Matthew", "Betty",
-	"Anthony", "Margaret", "Mark", "Sandra", "Donald", "Ashley", "Steven", "Kimberly", "Paul",
-	"Emily", "Andrew", "Donna", "Joshua", "Michelle", "Kenneth", "Carol", "Kevin", "Amanda",
-	"Brian", "Dorothy", "George", "Melissa", "Timothy", "Deborah", "Ronald", "Stephanie",
-	"Edward", "Rebecca", "Jason", "Sharon", "Jeffrey", "Laura", "Ryan", "Cynthia", "Jacob",
-	"Kathleen", "Gary", "Amy", "Nicholas", "Angela", "Eric", "Shirley", "Jonathan", "Anna",
-	"Stephen", "Brenda", "Larry", "Pamela", "Justin", "Emma", "Scott", "Nicole", "Brandon",
-	"Helen", "Benjamin", "Samantha", "Samuel", "Katherine", "Gregory", "Christine", "Alexander",
-	"Debra", "Frank", "Rachel", "Patrick", "Carolyn", "Raymond", "Janet", "Jack", "Catherine",
-	"Dennis", "Maria", "Jerry", "Heather", "Tyler", "Diane", "Aaron", "Olivia", "Jose", "Julie",
-	"Adam", "Joyce", "Nathan", "Victoria", "Henry", "Ruth", "Zachary", "Virginia", "Douglas",
-	"Lauren", "Peter", "Kelly", "Kyle", "Christina", "Noah", "Joan", "Ethan", "Evelyn", "Jeremy",
-	"Judith", "Walter", "Andrea", "Christian", "Hannah", "Keith", "Megan", "Roger", "Cheryl",
-	"Terry", "Jacqueline", "Austin", "Martha", "Sean", "Madison", "Gerald", "Teresa", "Carl",
-	"Gloria", "Harold", "Sara", "Dylan", "Janice", "Arthur", "Ann", "Lawrence", "Kathryn",
-	"Jordan", "Abigail", "Jesse", "Sophia", "Bryan", "Frances", "Billy", "Jean", "Bruce",
-	"Alice", "Gabriel", "Judy", "Joe", "Isabella", "Logan", "Julia", "Alan", "Grace", "Juan",
-	"Amber", "Albert", "Denise", "Willie", "Danielle", "Elijah", "Marilyn", "Wayne", "Beverly",
-	"Randy", "Charlotte", "Vincent", "Natalie", "Mason", "Theresa", "Roy", "Diana", "Ralph",
-	"Brittany", "Bobby", "Doris", "Russell", "Kayla", "Bradley", "Alexis", "Philip", "Lori",
-	"Eugene", "Marie", "Ivan", "Olga", "Dmitri", "Anastasia", "Luca", "Giulia", "Hiroshi",
-	"Yuki", "Mateo", "Lucia", "Lars", "Ingrid", "Omar", "Leila", "Arjun", "Priya", "Chen", "Mei"};
+    "James",     "Mary",      "Robert",  "Patricia",  "John",        "Jennifer",  "Michael",   "Linda",
+    "David",     "Elizabeth", "William", "Barbara",   "Richard",     "Susan",     "Joseph",    "Jessica",
+    "Thomas",    "Sarah",     "Charles", "Karen",     "Christopher", "Lisa",      "Daniel",    "Nancy",
+    "Matthew",   "Betty",     "Anthony", "Margaret",  "Mark",        "Sandra",    "Donald",    "Ashley",
+    "Steven",    "Kimberly",  "Paul",    "Emily",     "Andrew",      "Donna",     "Joshua",    "Michelle",
+    "Kenneth",   "Carol",     "Kevin",   "Amanda",    "Brian",       "Dorothy",   "George",    "Melissa",
+    "Timothy",   "Deborah",   "Ronald",  "Stephanie", "Edward",      "Rebecca",   "Jason",     "Sharon",
+    "Jeffrey",   "Laura",     "Ryan",    "Cynthia",   "Jacob",       "Kathleen",  "Gary",      "Amy",
+    "Nicholas",  "Angela",    "Eric",    "Shirley",   "Jonathan",    "Anna",      "Stephen",   "Brenda",
+    "Larry",     "Pamela",    "Justin",  "Emma",      "Scott",       "Nicole",    "Brandon",   "Helen",
+    "Benjamin",  "Samantha",  "Samuel",  "Katherine", "Gregory",     "Christine", "Alexander", "Debra",
+    "Frank",     "Rachel",    "Patrick", "Carolyn",   "Raymond",     "Janet",     "Jack",      "Catherine",
+    "Dennis",    "Maria",     "Jerry",   "Heather",   "Tyler",       "Diane",     "Aaron",     "Olivia",
+    "Jose",      "Julie",     "Adam",    "Joyce",     "Nathan",      "Victoria",  "Henry",     "Ruth",
+    "Zachary",   "Virginia",  "Douglas", "Lauren",    "Peter",       "Kelly",     "Kyle",      "Christina",
+    "Noah",      "Joan",      "Ethan",   "Evelyn",    "Jeremy",      "Judith",    "Walter",    "Andrea",
+    "Christian", "Hannah",    "Keith",   "Megan",     "Roger",       "Cheryl",    "Terry",     "Jacqueline",
+    "Austin",    "Martha",    "Sean",    "Madison",   "Gerald",      "Teresa",    "Carl",      "Gloria",
+    "Harold",    "Sara",      "Dylan",   "Janice",    "Arthur",      "Ann",       "Lawrence",  "Kathryn",
+    "Jordan",    "Abigail",   "Jesse",   "Sophia",    "Bryan",       "Frances",   "Billy",     "Jean",
+    "Bruce",     "Alice",     "Gabriel", "Judy",      "Joe",         "Isabella",  "Logan",     "Julia",
+    "Alan",      "Grace",     "Juan",    "Amber",     "Albert",      "Denise",    "Willie",    "Danielle",
+    "Elijah",    "Marilyn",   "Wayne",   "Beverly",   "Randy",       "Charlotte", "Vincent",   "Natalie",
+    "Mason",     "Theresa",   "Roy",     "Diana",     "Ralph",       "Brittany",  "Bobby",     "Doris",
+    "Russell",   "Kayla",     "Bradley", "Alexis",    "Philip",      "Lori",      "Eugene",    "Marie",
+    "Ivan",      "Olga",      "Dmitri",  "Anastasia", "Luca",        "Giulia",    "Hiroshi",   "Yuki",
+    "Mateo",     "Lucia",     "Lars",    "Ingrid",    "Omar",        "Leila",     "Arjun",     "Priya",
+    "Chen",      "Mei"};
 
 static const char *const last_names[] = {
-	"Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-	"Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
-	"Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez",
-	"Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright",
-	"Scott", "Torres", "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall",
-	"Rivera", "Campbell", "Mitchell", "Carter", "Roberts", "Gomez", "Phillips", "Evans",
-	"Turner", "Diaz", "Parker", "Cruz", "Edwards", "Collins", "Reyes", "Stewart", "Morris",
-	"Morales", "Murphy", "Cook", "Rogers", "Gutierrez", "Ortiz", "Morgan", "Cooper", "Peterson",
-	"Bailey", "Reed", "Kelly", "Howard", "Ramos", "Kim", "Cox", "Ward", "Richardson", "Watson",
-	"Brooks", "Chavez", "Wood", "James", "Bennett", "Gray", "Mendoza", "Ruiz", "Hughes", "Price",
-	"Alvarez", "Castillo", "Sanders", "Patel", "Myers", "Long", "Ross", "Foster", "Jimenez",
-	"Ivanov", "Petrova", "Rossi", "Bianchi", "Tanaka", "Suzuki", "Schmidt", "Fischer", "Larsen",
-	"Novak", "Kowalski", "Dubois", "Moreau", "Silva", "Santos", "Haddad", "Sharma", "Wang", "Li"};
+    "Smith",     "Johnson",  "Williams",  "Brown",    "Jones",    "Garcia",   "Miller",   "Davis",
+    "Rodriguez", "Martinez", "Hernandez", "Lopez",    "Gonzalez", "Wilson",   "Anderson", "Thomas",
+    "Taylor",    "Moore",    "Jackson",   "Martin",   "Lee",      "Perez",    "Thompson", "White",
+    "Harris",    "Sanchez",  "Clark",     "Ramirez",  "Lewis",    "Robinson", "Walker",   "Young",
+    "Allen",     "King",     "Wright",    "Scott",    "Torres",   "Nguyen",   "Hill",     "Flores",
+    "Green",     "Adams",    "Nelson",    "Baker",    "Hall",     "Rivera",   "Campbell", "Mitchell",
+    "Carter",    "Roberts",  "Gomez",     "Phillips", "Evans",    "Turner",   "Diaz",     "Parker",
+    "Cruz",      "Edwards",  "Collins",   "Reyes",    "Stewart",  "Morris",   "Morales",  "Murphy",
+    "Cook",      "Rogers",   "Gutierrez", "Ortiz",    "Morgan",   "Cooper",   "Peterson", "Bailey",
+    "Reed",      "Kelly",    "Howard",    "Ramos",    "Kim",      "Cox",      "Ward",     "Richardson",
+    "Watson",    "Brooks",   "Chavez",    "Wood",     "James",    "Bennett",  "Gray",     "Mendoza",
+    "Ruiz",      "Hughes",   "Price",     "Alvarez",  "Castillo", "Sanders",  "Patel",    "Myers",
+    "Long",      "Ross",     "Foster",    "Jimenez",  "Ivanov",   "Petrova",  "Rossi",    "Bianchi",
+    "Tanaka",    "Suzuki",   "Schmidt",   "Fischer",  "Larsen",   "Novak",    "Kowalski", "Dubois",
+    "Moreau",    "Silva",    "Santos",    "Haddad",   "Sharma",   "Wang",     "Li"};
 
-static const char *const email_domains[] = {
-	"gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "protonmail.com",
-	"mail.com", "fastmail.com", "example.com", "example.org", "acme-corp.com", "northwind.io"};
+static const char *const email_domains[] = {"gmail.com",   "yahoo.com",      "outlook.com",   "hotmail.com",
+                                            "icloud.com",  "protonmail.com", "mail.com",      "fastmail.com",
+                                            "example.com", "example.org",    "acme-corp.com", "northwind.io"};
 
 static const char *const tlds[] = {"com", "net", "org", "io", "co", "dev", "info", "biz", "app"};
 
 static const char *const words[] = {
-	"alpha", "anchor", "apple", "arrow", "autumn", "balance", "basket", "beacon", "bridge",
-	"bright", "button", "canvas", "carbon", "castle", "cedar", "circle", "cloud", "copper",
-	"coral", "cotton", "crystal", "dawn", "delta", "desert", "echo", "ember", "engine", "falcon",
-	"feather", "field", "forest", "fossil", "garden", "glacier", "granite", "harbor", "horizon",
-	"island", "jacket", "journey", "kernel", "lantern", "lemon", "letter", "meadow", "metal",
-	"mirror", "morning", "mountain", "native", "needle", "night", "ocean", "orbit", "paper",
-	"pepper", "pillow", "planet", "pocket", "prairie", "quartz", "quiet", "rabbit", "river",
-	"rocket", "saddle", "signal", "silver", "simple", "spring", "square", "stone", "summer",
-	"table", "thunder", "timber", "travel", "tunnel", "velvet", "violet", "voyage", "wander",
-	"window", "winter", "wonder", "yellow", "zephyr", "market", "number", "system", "people",
-	"history", "world", "water", "family", "story", "problem", "service", "example", "answer",
-	"moment", "reason", "method", "network", "picture", "village", "weather", "friend"};
+    "alpha",   "anchor",  "apple",   "arrow",    "autumn",  "balance", "basket",  "beacon",  "bridge",
+    "bright",  "button",  "canvas",  "carbon",   "castle",  "cedar",   "circle",  "cloud",   "copper",
+    "coral",   "cotton",  "crystal", "dawn",     "delta",   "desert",  "echo",    "ember",   "engine",
+    "falcon",  "feather", "field",   "forest",   "fossil",  "garden",  "glacier", "granite", "harbor",
+    "horizon", "island",  "jacket",  "journey",  "kernel",  "lantern", "lemon",   "letter",  "meadow",
+    "metal",   "mirror",  "morning", "mountain", "native",  "needle",  "night",   "ocean",   "orbit",
+    "paper",   "pepper",  "pillow",  "planet",   "pocket",  "prairie", "quartz",  "quiet",   "rabbit",
+    "river",   "rocket",  "saddle",  "signal",   "silver",  "simple",  "spring",  "square",  "stone",
+    "summer",  "table",   "thunder", "timber",   "travel",  "tunnel",  "velvet",  "violet",  "voyage",
+    "wander",  "window",  "winter",  "wonder",   "yellow",  "zephyr",  "market",  "number",  "system",
+    "people",  "history", "world",   "water",    "family",  "story",   "problem", "service", "example",
+    "answer",  "moment",  "reason",  "method",   "network", "picture", "village", "weather", "friend"};
 
 static const char *const cities[] = {
-	"New York", "Los Angeles", "Chicago", "Houston", "Phoenix", "Philadelphia", "San Antonio",
-	"San Diego", "Dallas", "Austin", "Seattle", "Denver", "Boston", "Portland", "Atlanta",
-	"Miami", "Minneapolis", "Nashville", "London", "Manchester", "Paris", "Lyon", "Berlin",
-	"Munich", "Hamburg", "Madrid", "Barcelona", "Rome", "Milan", "Amsterdam", "Vienna", "Prague",
-	"Warsaw", "Stockholm", "Oslo", "Copenhagen", "Helsinki", "Dublin", "Lisbon", "Athens",
-	"Moscow", "Saint Petersburg", "Tokyo", "Osaka", "Seoul", "Beijing", "Shanghai", "Singapore",
-	"Sydney", "Melbourne", "Toronto", "Vancouver", "Montreal", "Mexico City", "Sao Paulo",
-	"Buenos Aires", "Cape Town", "Cairo", "Istanbul", "Dubai", "Mumbai", "Bangalore"};
+    "New York",    "Los Angeles",  "Chicago",   "Houston",   "Phoenix",     "Philadelphia",
+    "San Antonio", "San Diego",    "Dallas",    "Austin",    "Seattle",     "Denver",
+    "Boston",      "Portland",     "Atlanta",   "Miami",     "Minneapolis", "Nashville",
+    "London",      "Manchester",   "Paris",     "Lyon",      "Berlin",      "Munich",
+    "Hamburg",     "Madrid",       "Barcelona", "Rome",      "Milan",       "Amsterdam",
+    "Vienna",      "Prague",       "Warsaw",    "Stockholm", "Oslo",        "Copenhagen",
+    "Helsinki",    "Dublin",       "Lisbon",    "Athens",    "Moscow",      "Saint Petersburg",
+    "Tokyo",       "Osaka",        "Seoul",     "Beijing",   "Shanghai",    "Singapore",
+    "Sydney",      "Melbourne",    "Toronto",   "Vancouver", "Montreal",    "Mexico City",
+    "Sao Paulo",   "Buenos Aires", "Cape Town", "Cairo",     "Istanbul",    "Dubai",
+    "Mumbai",      "Bangalore"};
 
 static const struct {
 	const char *code, *name;
-} countries[] = {
-	{"US", "United States"}, {"CA", "Canada"}, {"MX", "Mexico"}, {"BR", "Brazil"},
-	{"AR", "Argentina"}, {"GB", "United Kingdom"}, {"IE", "Ireland"}, {"FR", "France"},
-	{"DE", "Germany"}, {"ES", "Spain"}, {"PT", "Portugal"}, {"IT", "Italy"},
-	{"NL", "Netherlands"}, {"BE", "Belgium"}, {"CH", "Switzerland"}, {"AT", "Austria"},
-	{"SE", "Sweden"}, {"NO", "Norway"}, {"DK", "Denmark"}, {"FI", "Finland"},
-	{"PL", "Poland"}, {"CZ", "Czechia"}, {"GR", "Greece"}, {"TR", "Turkey"},
-	{"RU", "Russia"}, {"UA", "Ukraine"}, {"EG", "Egypt"}, {"ZA", "South Africa"},
-	{"NG", "Nigeria"}, {"KE", "Kenya"}, {"IN", "India"}, {"CN", "China"},
-	{"JP", "Japan"}, {"KR", "South Korea"}, {"SG", "Singapore"}, {"AU", "Australia"},
-	{"NZ", "New Zealand"}, {"AE", "United Arab Emirates"}, {"IL", "Israel"}, {"TH", "Thailand"}};
+} countries[] = {{"US", "United States"}, {"CA", "Canada"},
+                 {"MX", "Mexico"},        {"BR", "Brazil"},
+                 {"AR", "Argentina"},     {"GB", "United Kingdom"},
+                 {"IE", "Ireland"},       {"FR", "France"},
+                 {"DE", "Germany"},       {"ES", "Spain"},
+                 {"PT", "Portugal"},      {"IT", "Italy"},
+                 {"NL", "Netherlands"},   {"BE", "Belgium"},
+                 {"CH", "Switzerland"},   {"AT", "Austria"},
+                 {"SE", "Sweden"},        {"NO", "Norway"},
+                 {"DK", "Denmark"},       {"FI", "Finland"},
+                 {"PL", "Poland"},        {"CZ", "Czechia"},
+                 {"GR", "Greece"},        {"TR", "Turkey"},
+                 {"RU", "Russia"},        {"UA", "Ukraine"},
+                 {"EG", "Egypt"},         {"ZA", "South Africa"},
+                 {"NG", "Nigeria"},       {"KE", "Kenya"},
+                 {"IN", "India"},         {"CN", "China"},
+                 {"JP", "Japan"},         {"KR", "South Korea"},
+                 {"SG", "Singapore"},     {"AU", "Australia"},
+                 {"NZ", "New Zealand"},   {"AE", "United Arab Emirates"},
+                 {"IL", "Israel"},        {"TH", "Thailand"}};
 
 static const char *const us_states[] = {
-	"Alabama", "Alaska", "Arizona", "Arkansas", "California", "Colorado", "Connecticut",
-	"Delaware", "Florida", "Georgia", "Hawaii", "Idaho", "Illinois", "Indiana", "Iowa",
-	"Kansas", "Kentucky", "Louisiana", "Maine", "Maryland", "Massachusetts", "Michigan",
-	"Minnesota", "Mississippi", "Missouri", "Montana", "Nebraska", "Nevada", "New Hampshire",
-	"New Jersey", "New Mexico", "New York", "North Carolina", "North Dakota", "Ohio", "Oklahoma",
-	"Oregon", "Pennsylvania", "Rhode Island", "South Carolina", "South Dakota", "Tennessee",
-	"Texas", "Utah", "Vermont", "Virginia", "Washington", "West Virginia", "Wisconsin",
-	"Wyoming"};
+    "Alabama",     "Alaska",       "Arizona",        "Arkansas",       "California",    "Colorado",
+    "Connecticut", "Delaware",     "Florida",        "Georgia",        "Hawaii",        "Idaho",
+    "Illinois",    "Indiana",      "Iowa",           "Kansas",         "Kentucky",      "Louisiana",
+    "Maine",       "Maryland",     "Massachusetts",  "Michigan",       "Minnesota",     "Mississippi",
+    "Missouri",    "Montana",      "Nebraska",       "Nevada",         "New Hampshire", "New Jersey",
+    "New Mexico",  "New York",     "North Carolina", "North Dakota",   "Ohio",          "Oklahoma",
+    "Oregon",      "Pennsylvania", "Rhode Island",   "South Carolina", "South Dakota",  "Tennessee",
+    "Texas",       "Utah",         "Vermont",        "Virginia",       "Washington",    "West Virginia",
+    "Wisconsin",   "Wyoming"};
 
 static const char *const us_state_abbr[] = {
-	"AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
-	"KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ",
-	"NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT",
-	"VA", "WA", "WV", "WI", "WY"};
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY",
+    "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND",
+    "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY"};
 
 static const char *const street_names[] = {
-	"Oak", "Maple", "Cedar", "Pine", "Elm", "Washington", "Lake", "Hill", "Park", "Main",
-	"Sunset", "River", "Highland", "Church", "Spring", "Willow", "Meadow", "Ridge", "Forest",
-	"Valley", "Lincoln", "Jefferson", "Franklin", "Madison", "Chestnut", "Walnut", "Birch"};
+    "Oak",    "Maple",  "Cedar",   "Pine",      "Elm",      "Washington", "Lake",     "Hill",   "Park",
+    "Main",   "Sunset", "River",   "Highland",  "Church",   "Spring",     "Willow",   "Meadow", "Ridge",
+    "Forest", "Valley", "Lincoln", "Jefferson", "Franklin", "Madison",    "Chestnut", "Walnut", "Birch"};
 
-static const char *const street_suffixes[] = {
-	"Street", "Avenue", "Road", "Boulevard", "Lane", "Drive", "Court", "Place", "Way",
-	"Terrace"};
+static const char *const street_suffixes[] = {"Street", "Avenue", "Road",  "Boulevard", "Lane",
+                                              "Drive",  "Court",  "Place", "Way",       "Terrace"};
 
-static const char *const company_suffixes[] = {
-	"Inc", "LLC", "Group", "Corp", "Ltd", "Partners", "Holdings", "Labs", "Systems",
-	"Solutions"};
+static const char *const company_suffixes[] = {"Inc",      "LLC",      "Group", "Corp",    "Ltd",
+                                               "Partners", "Holdings", "Labs",  "Systems", "Solutions"};
 
-static const char *const company_words[] = {
-	"Blue", "Summit", "Bright", "Silver", "Pioneer", "Vertex", "Northern", "Quantum", "Apex",
-	"Evergreen", "Harbor", "Granite", "Nimbus", "Orchid", "Sterling", "Crescent", "Atlas",
-	"Beacon", "Cascade", "Meridian"};
+static const char *const company_words[] = {"Blue",     "Summit",   "Bright",  "Silver",  "Pioneer",
+                                            "Vertex",   "Northern", "Quantum", "Apex",    "Evergreen",
+                                            "Harbor",   "Granite",  "Nimbus",  "Orchid",  "Sterling",
+                                            "Crescent", "Atlas",    "Beacon",  "Cascade", "Meridian"};
 
-static const char *const company_nouns[] = {
-	"Dynamics", "Logistics", "Networks", "Analytics", "Software", "Foods", "Energy", "Media",
-	"Health", "Robotics", "Capital", "Motors", "Textiles", "Pharma", "Studios"};
+static const char *const company_nouns[] = {"Dynamics", "Logistics", "Networks", "Analytics", "Software",
+                                            "Foods",    "Energy",    "Media",    "Health",    "Robotics",
+                                            "Capital",  "Motors",    "Textiles", "Pharma",    "Studios"};
 
-static const char *const job_levels[] = {
-	"Senior", "Junior", "Lead", "Principal", "Chief", "Associate", "Staff", "Head of", "Regional",
-	"Global"};
+static const char *const job_levels[] = {"Senior",    "Junior", "Lead",    "Principal", "Chief",
+                                         "Associate", "Staff",  "Head of", "Regional",  "Global"};
 
 static const char *const job_fields[] = {
-	"Software", "Marketing", "Sales", "Product", "Data", "Security", "Operations", "Finance",
-	"Customer Success", "Design", "Quality", "Infrastructure", "Research", "Legal", "People"};
+    "Software", "Marketing",        "Sales",  "Product", "Data",           "Security", "Operations",
+    "Finance",  "Customer Success", "Design", "Quality", "Infrastructure", "Research", "Legal",
+    "People"};
 
-static const char *const job_roles[] = {
-	"Engineer", "Manager", "Analyst", "Specialist", "Consultant", "Architect", "Coordinator",
-	"Director", "Administrator", "Designer", "Officer", "Strategist"};
+static const char *const job_roles[] = {"Engineer",      "Manager",   "Analyst",     "Specialist",
+                                        "Consultant",    "Architect", "Coordinator", "Director",
+                                        "Administrator", "Designer",  "Officer",     "Strategist"};
 
-static const char *const product_adjs[] = {
-	"Ergonomic", "Rustic", "Sleek", "Smart", "Compact", "Durable", "Handcrafted", "Portable",
-	"Wireless", "Premium", "Classic", "Lightweight", "Refined", "Modern", "Vintage"};
+static const char *const product_adjs[] = {"Ergonomic", "Rustic",      "Sleek",    "Smart",    "Compact",
+                                           "Durable",   "Handcrafted", "Portable", "Wireless", "Premium",
+                                           "Classic",   "Lightweight", "Refined",  "Modern",   "Vintage"};
 
-static const char *const product_materials[] = {
-	"Steel", "Wooden", "Cotton", "Leather", "Ceramic", "Bamboo", "Granite", "Plastic", "Wool",
-	"Carbon", "Glass", "Copper"};
+static const char *const product_materials[] = {"Steel",   "Wooden", "Cotton",  "Leather",
+                                                "Ceramic", "Bamboo", "Granite", "Plastic",
+                                                "Wool",    "Carbon", "Glass",   "Copper"};
 
 static const char *const product_nouns[] = {
-	"Chair", "Table", "Lamp", "Keyboard", "Backpack", "Watch", "Bottle", "Headphones", "Mug",
-	"Wallet", "Jacket", "Speaker", "Notebook", "Blender", "Bicycle", "Shoes", "Sunglasses"};
+    "Chair",  "Table",  "Lamp",    "Keyboard", "Backpack", "Watch",   "Bottle", "Headphones", "Mug",
+    "Wallet", "Jacket", "Speaker", "Notebook", "Blender",  "Bicycle", "Shoes",  "Sunglasses"};
 
-static const char *const url_paths[] = {
-	"products", "blog", "about", "docs", "api", "news", "shop", "account", "support", "pricing"};
+static const char *const url_paths[] = {"products", "blog", "about",   "docs",    "api",
+                                        "news",     "shop", "account", "support", "pricing"};
 
 static const char *const genders[] = {"male", "female"};
 
@@ -263,8 +279,7 @@ typedef struct sbuf {
 	size_t n;
 } sbuf;
 
-static void
-sb_putf(sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_putf(sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 sb_putf(sbuf *sb, const char *fmt, ...)
@@ -329,8 +344,7 @@ sb_time(sbuf *sb, int64_t t, const char *fmt)
 static void
 sb_b64url(sbuf *sb, const unsigned char *p, size_t len)
 {
-	static const char al[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 	for (size_t i = 0; i < len; i += 3) {
 		uint32_t v = (uint32_t)p[i] << 16;
@@ -414,7 +428,11 @@ f_float_range(mc_rng *rng, int64_t now, const fake_args *a)
 	double v = a->d[0] + rnd_unit(rng) * (a->d[1] - a->d[0]);
 
 	(void)now;
+	if (!isfinite(v)) /* a span too wide for a double */
+		v = a->d[0];
 	v = round_to(v, 2);
+	if (!isfinite(v))
+		v = a->d[0];
 	if (v > a->d[1])
 		v = a->d[1];
 	if (v < a->d[0])
@@ -526,8 +544,8 @@ f_username(mc_rng *rng, int64_t now, const fake_args *a)
 static json_t *
 f_password(mc_rng *rng, int64_t now, const fake_args *a)
 {
-	static const char *const cls[] = {"abcdefghijkmnopqrstuvwxyz", "ABCDEFGHJKLMNPQRSTUVWXYZ",
-					  "23456789", "!@#$%^&*-_+=?"};
+	static const char *const cls[] = {"abcdefghijkmnopqrstuvwxyz", "ABCDEFGHJKLMNPQRSTUVWXYZ", "23456789",
+	                                  "!@#$%^&*-_+=?"};
 	char pw[15];
 	int len = 14;
 
@@ -799,7 +817,7 @@ f_ipv4(mc_rng *rng, int64_t now, const fake_args *a)
 		first = (int)rnd_between(rng, 1, 223);
 	while (first == 127);
 	sb_putf(&sb, "%d.%d.%d.%d", first, (int)rnd_below(rng, 256), (int)rnd_below(rng, 256),
-		(int)rnd_between(rng, 1, 254));
+	        (int)rnd_between(rng, 1, 254));
 	return sb_json(&sb);
 }
 
@@ -845,26 +863,26 @@ f_user_agent(mc_rng *rng, int64_t now, const fake_args *a)
 	switch (rnd_below(rng, 4)) {
 	case 0:
 		sb_putf(&sb,
-			"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
-			"Gecko) Chrome/%d.0.%d.%d Safari/537.36",
-			major, (int)rnd_between(rng, 5000, 6999), (int)rnd_between(rng, 10, 200));
+		        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
+		        "Gecko) Chrome/%d.0.%d.%d Safari/537.36",
+		        major, (int)rnd_between(rng, 5000, 6999), (int)rnd_between(rng, 10, 200));
 		break;
 	case 1:
 		sb_putf(&sb,
-			"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_%d) AppleWebKit/605.1.15 "
-			"(KHTML, like Gecko) Version/%d.%d Safari/605.1.15",
-			(int)rnd_between(rng, 1, 7), (int)rnd_between(rng, 15, 17),
-			(int)rnd_between(rng, 0, 6));
+		        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_%d) AppleWebKit/605.1.15 "
+		        "(KHTML, like Gecko) Version/%d.%d Safari/605.1.15",
+		        (int)rnd_between(rng, 1, 7), (int)rnd_between(rng, 15, 17),
+		        (int)rnd_between(rng, 0, 6));
 		break;
 	case 2:
-		sb_putf(&sb, "Mozilla/5.0 (X11; Linux x86_64; rv:%d.0) Gecko/20100101 Firefox/%d.0",
-			major, major);
+		sb_putf(&sb, "Mozilla/5.0 (X11; Linux x86_64; rv:%d.0) Gecko/20100101 Firefox/%d.0", major,
+		        major);
 		break;
 	default:
 		sb_putf(&sb,
-			"Mozilla/5.0 (iPhone; CPU iPhone OS 17_%d like Mac OS X) AppleWebKit/605.1.15 "
-			"(KHTML, like Gecko) Version/17.%d Mobile/15E148 Safari/604.1",
-			(int)rnd_between(rng, 0, 6), (int)rnd_between(rng, 0, 6));
+		        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_%d like Mac OS X) AppleWebKit/605.1.15 "
+		        "(KHTML, like Gecko) Version/17.%d Mobile/15E148 Safari/604.1",
+		        (int)rnd_between(rng, 0, 6), (int)rnd_between(rng, 0, 6));
 		break;
 	}
 	return sb_json(&sb);
@@ -928,7 +946,7 @@ f_jwt(mc_rng *rng, int64_t now, const fake_args *a)
 	put_uuid(&id, rng);
 	sb_putf(&pl, "{\"sub\":\"%s\",\"name\":\"%s", id.b, PICK(rng, first_names));
 	sb_putf(&pl, " %s\",\"iat\":%lld,\"exp\":%lld}", PICK(rng, last_names), (long long)now,
-		(long long)(now + 3600));
+	        (long long)(now + 3600));
 	for (size_t i = 0; i < sizeof(sig); i++)
 		sig[i] = (unsigned char)rnd_below(rng, 256);
 	sb_b64url(&sb, (const unsigned char *)header, sizeof(header) - 1);
@@ -948,55 +966,55 @@ static const struct faker {
 	fake_fn fn;
 	enum argkind args;
 } fakers[] = {
-	{"UUID", f_uuid, ARGS_NONE},
-	{"UUIDDigit", f_uuid_digit, ARGS_NONE},
-	{"IntBetween", f_int_between, ARGS_INT2},
-	{"IntRange", f_int_between, ARGS_INT2},
-	{"FloatRange", f_float_range, ARGS_REAL2},
-	{"DateISO", f_date_iso, ARGS_NONE},
-	{"Date", f_date, ARGS_NONE},
-	{"Timestamp", f_timestamp, ARGS_NONE},
-	{"UnixTime", f_timestamp, ARGS_NONE},
-	{"FirstName", f_first_name, ARGS_NONE},
-	{"LastName", f_last_name, ARGS_NONE},
-	{"Name", f_name, ARGS_NONE},
-	{"FullName", f_name, ARGS_NONE},
-	{"Email", f_email, ARGS_NONE},
-	{"Username", f_username, ARGS_NONE},
-	{"Password", f_password, ARGS_NONE},
-	{"Word", f_word, ARGS_NONE},
-	{"Sentence", f_sentence, ARGS_NONE},
-	{"Paragraph", f_paragraph, ARGS_NONE},
-	{"City", f_city, ARGS_NONE},
-	{"Country", f_country, ARGS_NONE},
-	{"CountryCode", f_country_code, ARGS_NONE},
-	{"State", f_state, ARGS_NONE},
-	{"StreetAddress", f_street_address, ARGS_NONE},
-	{"Address", f_address, ARGS_NONE},
-	{"ZipCode", f_zip, ARGS_NONE},
-	{"Zip", f_zip, ARGS_NONE},
-	{"PhoneNumber", f_phone, ARGS_NONE},
-	{"Phone", f_phone, ARGS_NONE},
-	{"Company", f_company, ARGS_NONE},
-	{"CompanyName", f_company, ARGS_NONE},
-	{"JobTitle", f_job_title, ARGS_NONE},
-	{"ProductName", f_product_name, ARGS_NONE},
-	{"Price", f_price, ARGS_NONE},
-	{"Amount", f_price, ARGS_NONE},
-	{"Float64", f_float64, ARGS_NONE},
-	{"Bool", f_bool, ARGS_NONE},
-	{"PositiveInt", f_positive_int, ARGS_NONE},
-	{"URL", f_url, ARGS_NONE},
-	{"DomainName", f_domain, ARGS_NONE},
-	{"IPv4", f_ipv4, ARGS_NONE},
-	{"MacAddress", f_mac, ARGS_NONE},
-	{"HexColor", f_hex_color, ARGS_NONE},
-	{"Gender", f_gender, ARGS_NONE},
-	{"UserAgent", f_user_agent, ARGS_NONE},
-	{"Latitude", f_latitude, ARGS_NONE},
-	{"Longitude", f_longitude, ARGS_NONE},
-	{"CreditCardNumber", f_credit_card, ARGS_NONE},
-	{"JWT", f_jwt, ARGS_NONE},
+    {"UUID", f_uuid, ARGS_NONE},
+    {"UUIDDigit", f_uuid_digit, ARGS_NONE},
+    {"IntBetween", f_int_between, ARGS_INT2},
+    {"IntRange", f_int_between, ARGS_INT2},
+    {"FloatRange", f_float_range, ARGS_REAL2},
+    {"DateISO", f_date_iso, ARGS_NONE},
+    {"Date", f_date, ARGS_NONE},
+    {"Timestamp", f_timestamp, ARGS_NONE},
+    {"UnixTime", f_timestamp, ARGS_NONE},
+    {"FirstName", f_first_name, ARGS_NONE},
+    {"LastName", f_last_name, ARGS_NONE},
+    {"Name", f_name, ARGS_NONE},
+    {"FullName", f_name, ARGS_NONE},
+    {"Email", f_email, ARGS_NONE},
+    {"Username", f_username, ARGS_NONE},
+    {"Password", f_password, ARGS_NONE},
+    {"Word", f_word, ARGS_NONE},
+    {"Sentence", f_sentence, ARGS_NONE},
+    {"Paragraph", f_paragraph, ARGS_NONE},
+    {"City", f_city, ARGS_NONE},
+    {"Country", f_country, ARGS_NONE},
+    {"CountryCode", f_country_code, ARGS_NONE},
+    {"State", f_state, ARGS_NONE},
+    {"StreetAddress", f_street_address, ARGS_NONE},
+    {"Address", f_address, ARGS_NONE},
+    {"ZipCode", f_zip, ARGS_NONE},
+    {"Zip", f_zip, ARGS_NONE},
+    {"PhoneNumber", f_phone, ARGS_NONE},
+    {"Phone", f_phone, ARGS_NONE},
+    {"Company", f_company, ARGS_NONE},
+    {"CompanyName", f_company, ARGS_NONE},
+    {"JobTitle", f_job_title, ARGS_NONE},
+    {"ProductName", f_product_name, ARGS_NONE},
+    {"Price", f_price, ARGS_NONE},
+    {"Amount", f_price, ARGS_NONE},
+    {"Float64", f_float64, ARGS_NONE},
+    {"Bool", f_bool, ARGS_NONE},
+    {"PositiveInt", f_positive_int, ARGS_NONE},
+    {"URL", f_url, ARGS_NONE},
+    {"DomainName", f_domain, ARGS_NONE},
+    {"IPv4", f_ipv4, ARGS_NONE},
+    {"MacAddress", f_mac, ARGS_NONE},
+    {"HexColor", f_hex_color, ARGS_NONE},
+    {"Gender", f_gender, ARGS_NONE},
+    {"UserAgent", f_user_agent, ARGS_NONE},
+    {"Latitude", f_latitude, ARGS_NONE},
+    {"Longitude", f_longitude, ARGS_NONE},
+    {"CreditCardNumber", f_credit_card, ARGS_NONE},
+    {"JWT", f_jwt, ARGS_NONE},
 };
 
 static const struct faker *
@@ -1060,8 +1078,7 @@ parse_args(const struct faker *f, const char *args, fake_args *a, mc_error *err)
 	if (f->args == ARGS_NONE) {
 		for (const char *p = args ? args : ""; *p; p++)
 			if (!isspace((unsigned char)*p)) {
-				mc_error_set(err, MC_EINVAL, "", "faker \"%s\" takes no arguments",
-					     f->name);
+				mc_error_set(err, MC_EINVAL, "", "faker \"%s\" takes no arguments", f->name);
 				return false;
 			}
 		return true;
@@ -1075,9 +1092,8 @@ parse_args(const struct faker *f, const char *args, fake_args *a, mc_error *err)
 
 		arg_text(args, i, buf, sizeof(buf), &count);
 		if (count != 2) {
-			mc_error_set(err, MC_EINVAL, "",
-				     "faker \"%s\" takes 2 arguments (min,max), got %d", f->name,
-				     count);
+			mc_error_set(err, MC_EINVAL, "", "faker \"%s\" takes 2 arguments (min,max), got %d",
+			             f->name, count);
 			return false;
 		}
 		errno = 0;
@@ -1086,8 +1102,8 @@ parse_args(const struct faker *f, const char *args, fake_args *a, mc_error *err)
 
 			if (buf[0] == '\0' || *end != '\0' || errno != 0) {
 				mc_error_set(err, MC_EINVAL, "",
-					     "faker \"%s\": argument %s \"%s\" is not an integer",
-					     f->name, argname[i], buf);
+				             "faker \"%s\": argument %s \"%s\" is not an integer", f->name,
+				             argname[i], buf);
 				return false;
 			}
 			a->i[i] = v;
@@ -1096,18 +1112,16 @@ parse_args(const struct faker *f, const char *args, fake_args *a, mc_error *err)
 
 			if (buf[0] == '\0' || *end != '\0' || errno != 0 || !isfinite(v)) {
 				mc_error_set(err, MC_EINVAL, "",
-					     "faker \"%s\": argument %s \"%s\" is not a number",
-					     f->name, argname[i], buf);
+				             "faker \"%s\": argument %s \"%s\" is not a number", f->name,
+				             argname[i], buf);
 				return false;
 			}
 			a->d[i] = v;
 		}
 	}
 	a->n = 2;
-	if ((f->args == ARGS_INT2 && a->i[0] > a->i[1]) ||
-	    (f->args == ARGS_REAL2 && a->d[0] > a->d[1])) {
-		mc_error_set(err, MC_EINVAL, "", "faker \"%s\": argument max is less than min",
-			     f->name);
+	if ((f->args == ARGS_INT2 && a->i[0] > a->i[1]) || (f->args == ARGS_REAL2 && a->d[0] > a->d[1])) {
+		mc_error_set(err, MC_EINVAL, "", "faker \"%s\": argument max is less than min", f->name);
 		return false;
 	}
 	return true;

@@ -4,9 +4,11 @@
  *
  * The extension, the admin node and the resolvers must produce byte-identical
  * responses for the same request, seed and store contents, so the order of the
- * steps is fixed here and nowhere else: mStore seeding, extract (in the order of
- * the mock's extract object, each value rendered then written), response
- * choice, then statusCode, headers, payload and the protocol extras.
+ * steps is fixed here and nowhere else: mStore seeding, extract (cStore, gStore,
+ * mStore, keys in jsonb order, each value rendered then written), response
+ * choice, then headers, payload and the protocol extras. Object members render
+ * in jsonb key order too (template.c), so faker draws and increments do not
+ * depend on whether the mock was read from a file or from a jsonb column.
  */
 #include "template_internal.h"
 
@@ -14,9 +16,8 @@
 #include <string.h>
 
 /* Response fields passed through (rendered) for the protocol daemons, when set. */
-static const char *const extra_fields[] = {"error",         "errorDetails", "graphqlErrors",
-					   "soapFault",     "mcpIsError",   "sseEventChain",
-					   "payloadTemplatePath"};
+static const char *const extra_fields[] = {"error",      "errorDetails",  "graphqlErrors",      "soapFault",
+                                           "mcpIsError", "sseEventChain", "payloadTemplatePath"};
 
 /*
  * Seeds the mock store: keys of the mock's top-level mStore missing from ms are
@@ -31,11 +32,12 @@ seed_mock_store(const json_t *mock, mc_stores *st)
 
 	if (st == NULL || !json_is_object(st->ms) || !json_is_object(init))
 		return;
-	json_object_foreach ((json_t *)init, k, v)
+	json_object_foreach ((json_t *)init, k, v) {
 		if (json_object_get(st->ms, k) == NULL) {
 			json_object_set_new(st->ms, k, json_deep_copy(v));
 			st->ms_dirty = true;
 		}
+	}
 }
 
 /*
@@ -198,9 +200,23 @@ oom:
 	return NULL;
 }
 
+/* An integer field: integers as they are, finite reals truncated, anything else def. */
+static json_int_t
+int_or(const json_t *v, json_int_t def)
+{
+	double d;
+
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (!json_is_real(v))
+		return def;
+	d = json_real_value(v);
+	return d > -9.0e15 && d < 9.0e15 ? (json_int_t)d : def;
+}
+
 static bool
-set_rendered(json_t *res, const char *key, const json_t *tmpl, mc_render_ctx *ctx,
-	     const char *rpath, mc_error *err)
+set_rendered(json_t *res, const char *key, const json_t *tmpl, mc_render_ctx *ctx, const char *rpath,
+             mc_error *err)
 {
 	json_t *v = mc_render_value(tmpl, ctx, err);
 
@@ -250,8 +266,7 @@ mc_resolve_response(const json_t *mock, mc_render_ctx *ctx, int64_t *oneof_curso
 	id = json_string_value(json_object_get(mock, "id"));
 	json_object_set_new(res, "mockId", json_string(id ? id : ""));
 	v = json_object_get(resp, "statusCode");
-	json_object_set_new(res, "statusCode",
-			    json_integer(json_is_number(v) ? (json_int_t)json_number_value(v) : 200));
+	json_object_set_new(res, "statusCode", json_integer(int_or(v, 200)));
 	{
 		json_t *h = render_headers(json_object_get(resp, "headers"), ctx, rpath, err);
 
@@ -263,8 +278,7 @@ mc_resolve_response(const json_t *mock, mc_render_ctx *ctx, int64_t *oneof_curso
 	if (v != NULL && !set_rendered(res, "payload", v, ctx, rpath, err))
 		goto fail;
 	v = json_object_get(resp, "delay");
-	json_object_set_new(res, "delay",
-			    json_integer(json_is_number(v) ? (json_int_t)json_number_value(v) : 0));
+	json_object_set_new(res, "delay", json_integer(int_or(v, 0)));
 	proxy = json_object_get(json_object_get(mock, "proxy"), "target");
 	if (json_is_string(proxy) && json_string_length(proxy) > 0)
 		json_object_set_new(res, "proxy", json_copy((json_t *)proxy));
@@ -295,13 +309,15 @@ value_uses_state(const json_t *v, int depth)
 	if (json_is_string(v))
 		return mc_template_uses_state(json_string_value(v), json_string_length(v));
 	if (json_is_object(v)) {
-		json_object_foreach ((json_t *)v, k, c)
+		json_object_foreach ((json_t *)v, k, c) {
 			if (value_uses_state(c, depth + 1))
 				return true;
+		}
 	} else if (json_is_array(v)) {
-		json_array_foreach (v, i, c)
+		json_array_foreach (v, i, c) {
 			if (value_uses_state(c, depth + 1))
 				return true;
+		}
 	}
 	return false;
 }
@@ -333,10 +349,11 @@ mc_mock_is_stateful(const json_t *mock)
 		const char *k;
 		json_t *g;
 
-		json_object_foreach ((json_t *)ex, k, g)
+		json_object_foreach ((json_t *)ex, k, g) {
 			if (json_is_object(g) && json_object_size(g) > 0)
 				return true;
+		}
 	}
-	return value_uses_state(json_object_get(mock, "response"), 0) ||
-	       value_uses_state(oneof, 0) || value_uses_state(json_object_get(mock, "webhooks"), 0);
+	return value_uses_state(json_object_get(mock, "response"), 0) || value_uses_state(oneof, 0) ||
+	       value_uses_state(json_object_get(mock, "webhooks"), 0);
 }

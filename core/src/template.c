@@ -52,7 +52,7 @@ enum root {
 };
 
 static const char *const root_names[] = {"pathParam", "queryParam", "req", "body", "reqHeader",
-					 "gS",        "cS",         "mS",  "fake", "increment"};
+                                         "gS",        "cS",         "mS",  "fake", "increment"};
 
 /* Evaluation state of one top-level call. ctx == NULL means "check only". */
 typedef struct tstate {
@@ -81,8 +81,7 @@ typedef struct step {
 static bool
 is_ident(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_';
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
 static bool
@@ -164,7 +163,7 @@ ob_put(tstate *st, obuf *ob, const char *p, size_t n)
 		return true;
 	if (ob->n + n > MC_MAX_TEMPLATE_OUTPUT) {
 		mc_error_set(st->err, MC_ELIMIT, "", "template output exceeds %d bytes",
-			     MC_MAX_TEMPLATE_OUTPUT);
+		             MC_MAX_TEMPLATE_OUTPUT);
 		return false;
 	}
 	if (ob->n + n + 1 > ob->cap) {
@@ -389,8 +388,8 @@ plus_one(const json_t *v)
 
 /* ------------------------------------------------------------ expressions */
 
-static int parse_expr(tstate *st, const char *s, size_t len, size_t i, int depth, size_t *end,
-		      json_t **out, bool *incr);
+static int parse_expr(tstate *st, const char *s, size_t len, size_t i, int depth, size_t *end, json_t **out,
+                      bool *incr);
 
 /* A new reference to a borrowed value; containers are copied so later store writes do not show. */
 static json_t *
@@ -427,9 +426,10 @@ header_get(const json_t *headers, const char *name, size_t n)
 	v = json_object_get(headers, low);
 	if (v != NULL)
 		return v;
-	json_object_foreach ((json_t *)headers, k, v)
+	json_object_foreach ((json_t *)headers, k, v) {
 		if (strlen(k) == n && strncasecmp(k, name, n) == 0)
 			return v;
+	}
 	return NULL;
 }
 
@@ -446,7 +446,7 @@ free_steps(step *steps, int n)
  */
 static int
 parse_store(tstate *st, enum root r, const char *s, size_t len, size_t j, int depth, size_t *end,
-	    json_t **out, bool *incr)
+            json_t **out, bool *incr)
 {
 	step steps[MAX_STEPS];
 	int n = 0, rc = 1;
@@ -560,8 +560,7 @@ parse_fake(tstate *st, const char *s, size_t len, size_t i, size_t j, size_t *en
 	for (e = b; e < len && is_ident(s[e]); e++)
 		;
 	if (e - b >= sizeof(name)) {
-		mc_error_set(st->err, MC_EINVAL, "", "unknown faker \"%.*s...\" at offset %zu", 32,
-			     s + b, i);
+		mc_error_set(st->err, MC_EINVAL, "", "unknown faker \"%.*s...\" at offset %zu", 32, s + b, i);
 		return -1;
 	}
 	memcpy(name, s + b, e - b);
@@ -591,8 +590,7 @@ parse_fake(tstate *st, const char *s, size_t len, size_t i, size_t j, size_t *en
 	v = mc_fake(name, args, st->ctx ? st->rng : &scratch, st->ctx ? st->ctx->now : 0, &ferr);
 	free(args);
 	if (v == NULL) {
-		mc_error_set(st->err, ferr.code ? ferr.code : MC_EINVAL, "", "%s at offset %zu",
-			     ferr.msg, i);
+		mc_error_set(st->err, ferr.code ? ferr.code : MC_EINVAL, "", "%s at offset %zu", ferr.msg, i);
 		return -1;
 	}
 	if (out != NULL)
@@ -604,7 +602,7 @@ parse_fake(tstate *st, const char *s, size_t len, size_t i, size_t j, size_t *en
 
 static int
 parse_increment(tstate *st, const char *s, size_t len, size_t i, size_t j, int depth, size_t *end,
-		json_t **out)
+                json_t **out)
 {
 	size_t close, a, b, e, after;
 
@@ -720,8 +718,7 @@ parse_increment(tstate *st, const char *s, size_t len, size_t i, size_t j, int d
  * to false when the root is not a store (the caller then adds one itself).
  */
 static int
-parse_expr(tstate *st, const char *s, size_t len, size_t i, int depth, size_t *end, json_t **out,
-	   bool *incr)
+parse_expr(tstate *st, const char *s, size_t len, size_t i, int depth, size_t *end, json_t **out, bool *incr)
 {
 	size_t j, b, e, after;
 	enum root r = root_at(s, len, i, &j);
@@ -795,10 +792,10 @@ parse_expr(tstate *st, const char *s, size_t len, size_t i, int depth, size_t *e
 		*end = j;
 		if (st->ctx == NULL || out == NULL)
 			return 1;
-		src = r == R_PATHPARAM ? st->ctx->path_params
-		      : req == NULL    ? NULL
+		src = r == R_PATHPARAM    ? st->ctx->path_params
+		      : req == NULL       ? NULL
 		      : r == R_QUERYPARAM ? req->query
-					  : req->headers;
+		                          : req->headers;
 		if (!has_name) {
 			*out = own(src);
 			return 1;
@@ -845,8 +842,9 @@ mc_object_keys_canonical(const json_t *obj, size_t *n)
 		*n = SIZE_MAX;
 		return NULL;
 	}
-	json_object_foreach ((json_t *)obj, k, v)
+	json_object_foreach ((json_t *)obj, k, v) {
 		keys[i++] = k;
+	}
 	qsort(keys, i, sizeof(*keys), cmp_jsonb_keys);
 	*n = i;
 	return keys;
@@ -966,32 +964,43 @@ render(tstate *st, const json_t *t, int depth)
 	json_t *res, *v;
 
 	if (depth > MC_MAX_JSON_DEPTH) {
-		mc_error_set(st->err, MC_ELIMIT, "", "template nested deeper than %d",
-			     MC_MAX_JSON_DEPTH);
+		mc_error_set(st->err, MC_ELIMIT, "", "template nested deeper than %d", MC_MAX_JSON_DEPTH);
 		return NULL;
 	}
 	if (json_is_string(t))
 		return render_string(st, json_string_value(t), json_string_length(t), t);
 	if (json_is_object(t)) {
-		size_t n;
-		const char **keys = mc_object_keys_canonical(t, &n);
+		/* small objects (the common case) sort on the stack */
+		const char *local[16], **keys = local, *k;
+		size_t n = json_object_size(t), i = 0;
 
+		if (n > 16)
+			keys = mc_object_keys_canonical(t, &n);
+		else {
+			json_object_foreach ((json_t *)t, k, v) {
+				keys[i++] = k;
+			}
+			qsort(keys, n, sizeof(*keys), cmp_jsonb_keys);
+		}
 		res = json_object();
 		if (res == NULL || n == SIZE_MAX) {
-			free(keys);
+			if (keys != local)
+				free(keys);
 			json_decref(res);
 			goto oom;
 		}
-		for (size_t i = 0; i < n; i++) {
+		for (i = 0; i < n; i++) {
 			json_t *r = render(st, json_object_get(t, keys[i]), depth + 1);
 
 			if (r == NULL || json_object_set_new(res, keys[i], r) != 0) {
-				free(keys);
+				if (keys != local)
+					free(keys);
 				json_decref(res);
 				return NULL;
 			}
 		}
-		free(keys);
+		if (keys != local)
+			free(keys);
 		return res;
 	}
 	if (json_is_array(t)) {

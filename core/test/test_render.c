@@ -20,15 +20,15 @@ setup(void **state)
 	fixture *f = calloc(1, sizeof(*f));
 
 	treq_init(&f->req, "POST", "/api/orders/9", NULL, "{\"Accept\":\"application/json\"}",
-		  "{\"total\":99.5,\"item\":\"book\"}");
+	          "{\"total\":99.5,\"item\":\"book\"}");
 	f->pp = J("{\"id\":\"9\"}");
 	f->gs = json_object();
 	f->cs = json_object();
 	f->ms = json_object();
 	f->stores = (mc_stores){.gs = f->gs, .cs = f->cs, .ms = f->ms};
 	mc_rng_seed(&f->rng, 1);
-	f->ctx = (mc_render_ctx){.req = &f->req.r, .path_params = f->pp, .stores = &f->stores,
-				 .rng = &f->rng, .now = 1700000000};
+	f->ctx = (mc_render_ctx){
+	    .req = &f->req.r, .path_params = f->pp, .stores = &f->stores, .rng = &f->rng, .now = 1700000000};
 	*state = f;
 	return 0;
 }
@@ -76,24 +76,24 @@ test_defaults_and_headers(void **state)
 {
 	fixture *f = *state;
 	json_t *mock = J("{\"id\":\"m1\",\"http\":{\"route\":\"/api/orders/:id\"},"
-			 "\"response\":{\"headers\":{\"Content-Type\":\"application/json\","
-			 "\"Set-Cookie\":[\"a=1\",\"b=$.pathParam.id\"],\"X-Total\":\"$.req.total\","
-			 "\"X-None\":\"$.req.none\"},\"payload\":{\"id\":\"$.pathParam.id\"}}}");
+	                 "\"response\":{\"headers\":{\"Content-Type\":\"application/json\","
+	                 "\"Set-Cookie\":[\"a=1\",\"b=$.pathParam.id\"],\"X-Total\":\"$.req.total\","
+	                 "\"X-None\":\"$.req.none\"},\"payload\":{\"id\":\"$.pathParam.id\"}}}");
 	json_t *r = resolve(f, mock, NULL);
 
 	assert_json(r, "{\"mockId\":\"m1\",\"statusCode\":200,\"delay\":0,"
-		       "\"headers\":{\"Content-Type\":[\"application/json\"],"
-		       "\"Set-Cookie\":[\"a=1\",\"b=9\"],\"X-Total\":[\"99.5\"],\"X-None\":[\"\"]},"
-		       "\"payload\":{\"id\":\"9\"}}");
+	               "\"headers\":{\"Content-Type\":[\"application/json\"],"
+	               "\"Set-Cookie\":[\"a=1\",\"b=9\"],\"X-Total\":[\"99.5\"],\"X-None\":[\"\"]},"
+	               "\"payload\":{\"id\":\"9\"}}");
 	json_decref(r);
 	json_decref(mock);
 
 	/* no payload: the key is omitted; proxy and decode are reported */
 	mock = J("{\"id\":\"p\",\"proxy\":{\"target\":\"https://api.example.com\"},"
-		 "\"response\":{\"statusCode\":201,\"delay\":5000,\"decode\":\"base64\"}}");
+	         "\"response\":{\"statusCode\":201,\"delay\":5000,\"decode\":\"base64\"}}");
 	r = resolve(f, mock, NULL);
 	assert_json(r, "{\"mockId\":\"p\",\"statusCode\":201,\"delay\":5000,\"headers\":{},"
-		       "\"proxy\":\"https://api.example.com\",\"decode\":\"base64\"}");
+	               "\"proxy\":\"https://api.example.com\",\"decode\":\"base64\"}");
 	json_decref(r);
 	json_decref(mock);
 }
@@ -103,9 +103,9 @@ test_oneof_order_wraps(void **state)
 {
 	fixture *f = *state;
 	json_t *mock = J("{\"id\":\"seq\",\"oneOf\":{\"order\":\"order\",\"responses\":["
-			 "{\"statusCode\":200,\"payload\":{\"attempt\":1}},"
-			 "{\"statusCode\":200,\"payload\":{\"attempt\":2}},"
-			 "{\"statusCode\":500,\"error\":\"boom\"}]}}");
+	                 "{\"statusCode\":200,\"payload\":{\"attempt\":1}},"
+	                 "{\"statusCode\":200,\"payload\":{\"attempt\":2}},"
+	                 "{\"statusCode\":500,\"error\":\"boom\"}]}}");
 	int64_t cursor = 0;
 	int want[] = {1, 2, 0, 1, 2, 0, 1};
 
@@ -117,9 +117,9 @@ test_oneof_order_wraps(void **state)
 			assert_string_equal(json_string_value(json_object_get(r, "error")), "boom");
 			assert_null(json_object_get(r, "payload"));
 		} else {
-			assert_int_equal(json_integer_value(json_object_get(
-						 json_object_get(r, "payload"), "attempt")),
-					 want[i]);
+			assert_int_equal(
+			    json_integer_value(json_object_get(json_object_get(r, "payload"), "attempt")),
+			    want[i]);
 		}
 		json_decref(r);
 	}
@@ -127,7 +127,8 @@ test_oneof_order_wraps(void **state)
 	{
 		json_t *r = resolve(f, mock, NULL);
 
-		assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "payload"), "attempt")), 1);
+		assert_int_equal(
+		    json_integer_value(json_object_get(json_object_get(r, "payload"), "attempt")), 1);
 		json_decref(r);
 	}
 	json_decref(mock);
@@ -138,7 +139,7 @@ test_oneof_random_uses_rng(void **state)
 {
 	fixture *f = *state;
 	json_t *mock = J("{\"id\":\"rnd\",\"oneOf\":{\"order\":\"random\",\"responses\":["
-			 "{\"payload\":0},{\"payload\":1},{\"payload\":2},{\"payload\":3}]}}");
+	                 "{\"payload\":0},{\"payload\":1},{\"payload\":2},{\"payload\":3}]}}");
 	int seq1[32], seen[4] = {0};
 	int64_t cursor = 0;
 
@@ -168,13 +169,13 @@ test_extract_before_render(void **state)
 {
 	fixture *f = *state;
 	json_t *mock = J("{\"id\":\"create\",\"chainId\":\"order-flow\","
-			 "\"extract\":{\"cStore\":{\"orderId\":\"$.fake.UUID\",\"total\":\"$.req.total\"},"
-			 "\"gStore\":{\"orders\":\"$.increment($.gS.orders)\"},"
-			 "\"mStore\":{\"last\":\"$.req.item\"}},"
-			 "\"mStore\":{\"greeting\":\"hi\"},"
-			 "\"response\":{\"statusCode\":201,\"payload\":{\"orderId\":\"$.cS.orderId\","
-			 "\"total\":\"$.cS.total\",\"n\":\"$.gS.orders\",\"g\":\"$.mS.greeting\","
-			 "\"track\":\"https://t.example.com/$.cS.orderId\"}}}");
+	                 "\"extract\":{\"cStore\":{\"orderId\":\"$.fake.UUID\",\"total\":\"$.req.total\"},"
+	                 "\"gStore\":{\"orders\":\"$.increment($.gS.orders)\"},"
+	                 "\"mStore\":{\"last\":\"$.req.item\"}},"
+	                 "\"mStore\":{\"greeting\":\"hi\"},"
+	                 "\"response\":{\"statusCode\":201,\"payload\":{\"orderId\":\"$.cS.orderId\","
+	                 "\"total\":\"$.cS.total\",\"n\":\"$.gS.orders\",\"g\":\"$.mS.greeting\","
+	                 "\"track\":\"https://t.example.com/$.cS.orderId\"}}}");
 	json_t *r = resolve(f, mock, NULL), *p = json_object_get(r, "payload");
 	const char *oid = json_string_value(json_object_get(f->cs, "orderId"));
 	char track[128];
@@ -218,19 +219,19 @@ test_stateful_detection(void **state)
 		const char *mock;
 		bool stateful;
 	} cases[] = {
-		{"{\"response\":{\"payload\":{\"id\":\"$.fake.UUID\",\"p\":\"$.pathParam.id\"}}}", false},
-		{"{\"useLimiter\":3,\"response\":{}}", true},
-		{"{\"useLimiter\":0,\"response\":{}}", false},
-		{"{\"oneOf\":{\"responses\":[{},{}]}}", true},
-		{"{\"oneOf\":{\"order\":\"order\",\"responses\":[{}]}}", true},
-		{"{\"oneOf\":{\"order\":\"random\",\"responses\":[{\"payload\":\"$.req.a\"}]}}", false},
-		{"{\"oneOf\":{\"order\":\"random\",\"responses\":[{\"payload\":\"x $.mS.a\"}]}}", true},
-		{"{\"extract\":{\"cStore\":{\"a\":\"$.req.a\"}},\"response\":{}}", true},
-		{"{\"response\":{\"payload\":[{\"n\":\"$.gS.n\"}]}}", true},
-		{"{\"response\":{\"headers\":{\"X\":[\"$.cS.k\"]}}}", true},
-		{"{\"response\":{\"payload\":\"$.increment(c)\"}}", true},
-		{"{\"response\":{},\"webhooks\":[{\"body\":{\"n\":\"$.gS.n\"}}]}", true},
-		{"{\"response\":{\"payload\":\"costs $.gSx\"}}", false},
+	    {"{\"response\":{\"payload\":{\"id\":\"$.fake.UUID\",\"p\":\"$.pathParam.id\"}}}", false},
+	    {"{\"useLimiter\":3,\"response\":{}}", true},
+	    {"{\"useLimiter\":0,\"response\":{}}", false},
+	    {"{\"oneOf\":{\"responses\":[{},{}]}}", true},
+	    {"{\"oneOf\":{\"order\":\"order\",\"responses\":[{}]}}", true},
+	    {"{\"oneOf\":{\"order\":\"random\",\"responses\":[{\"payload\":\"$.req.a\"}]}}", false},
+	    {"{\"oneOf\":{\"order\":\"random\",\"responses\":[{\"payload\":\"x $.mS.a\"}]}}", true},
+	    {"{\"extract\":{\"cStore\":{\"a\":\"$.req.a\"}},\"response\":{}}", true},
+	    {"{\"response\":{\"payload\":[{\"n\":\"$.gS.n\"}]}}", true},
+	    {"{\"response\":{\"headers\":{\"X\":[\"$.cS.k\"]}}}", true},
+	    {"{\"response\":{\"payload\":\"$.increment(c)\"}}", true},
+	    {"{\"response\":{},\"webhooks\":[{\"body\":{\"n\":\"$.gS.n\"}}]}", true},
+	    {"{\"response\":{\"payload\":\"costs $.gSx\"}}", false},
 	};
 
 	(void)state;
@@ -247,12 +248,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_defaults_and_headers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_oneof_order_wraps, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_oneof_random_uses_rng, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_extract_before_render, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_render_error_names_field, setup, teardown),
-		cmocka_unit_test(test_stateful_detection),
+	    cmocka_unit_test_setup_teardown(test_defaults_and_headers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_oneof_order_wraps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_oneof_random_uses_rng, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_extract_before_render, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_render_error_names_field, setup, teardown),
+	    cmocka_unit_test(test_stateful_detection),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,18 +22,18 @@ setup(void **state)
 	fixture *f = calloc(1, sizeof(*f));
 
 	treq_init(&f->req, "POST", "/api/users/42", "format=full&tag=a&tag=b",
-		  "{\"X-Forwarded-For\":[\"10.0.0.1\",\"10.0.0.2\"],\"Authorization\":\"Bearer t\"}",
-		  "{\"city\":\"Oslo\",\"amount\":12.5,\"user\":{\"name\":\"Ann\",\"tags\":[\"x\",\"y\"]},"
-		  "\"items\":[{\"id\":7}],\"body\":{\"inner\":1}}");
+	          "{\"X-Forwarded-For\":[\"10.0.0.1\",\"10.0.0.2\"],\"Authorization\":\"Bearer t\"}",
+	          "{\"city\":\"Oslo\",\"amount\":12.5,\"user\":{\"name\":\"Ann\",\"tags\":[\"x\",\"y\"]},"
+	          "\"items\":[{\"id\":7}],\"body\":{\"inner\":1}}");
 	f->pp = J("{\"id\":\"42\",\"lang\":\"ru\"}");
 	f->gs = J("{\"app.version\":\"1.2.3\",\"app\":{\"name\":\"shop\"},\"count\":5,"
-		  "\"stats\":{\"calls\":2}}");
+	          "\"stats\":{\"calls\":2}}");
 	f->cs = J("{\"orderId\":\"ord-1\"}");
 	f->ms = J("{\"defaultLang\":\"en\",\"greetings\":{\"en\":\"Hello\",\"ru\":\"Privet\"}}");
 	f->stores = (mc_stores){.gs = f->gs, .cs = f->cs, .ms = f->ms};
 	mc_rng_seed(&f->rng, 42);
-	f->ctx = (mc_render_ctx){.req = &f->req.r, .path_params = f->pp, .stores = &f->stores,
-				 .rng = &f->rng, .now = 1700000000};
+	f->ctx = (mc_render_ctx){
+	    .req = &f->req.r, .path_params = f->pp, .stores = &f->stores, .rng = &f->rng, .now = 1700000000};
 	*state = f;
 	return 0;
 }
@@ -88,8 +88,9 @@ test_request_roots(void **state)
 	check_render(f, "\"$.reqHeader.X-Forwarded-For[1]\"", "\"10.0.0.2\"");
 	check_render(f, "\"$.reqHeader.x-forwarded-for\"", "\"10.0.0.1\"");
 	check_render(f, "\"$.reqHeader.AUTHORIZATION[0]\"", "\"Bearer t\"");
-	check_render(f, "\"$.req\"", "{\"city\":\"Oslo\",\"amount\":12.5,\"user\":{\"name\":\"Ann\","
-				    "\"tags\":[\"x\",\"y\"]},\"items\":[{\"id\":7}],\"body\":{\"inner\":1}}");
+	check_render(f, "\"$.req\"",
+	             "{\"city\":\"Oslo\",\"amount\":12.5,\"user\":{\"name\":\"Ann\","
+	             "\"tags\":[\"x\",\"y\"]},\"items\":[{\"id\":7}],\"body\":{\"inner\":1}}");
 	check_render(f, "\"$.pathParam\"", "{\"id\":\"42\",\"lang\":\"ru\"}");
 }
 
@@ -102,7 +103,8 @@ test_typed_and_interpolated(void **state)
 	check_render(f, "\"$.req.user\"", "{\"name\":\"Ann\",\"tags\":[\"x\",\"y\"]}");
 	check_render(f, "\"Weather in $.req.city: 22C\"", "\"Weather in Oslo: 22C\"");
 	check_render(f, "\"total=$.req.amount\"", "\"total=12.5\"");
-	check_render(f, "\"u=$.req.user\"", "\"u={\\\"name\\\":\\\"Ann\\\",\\\"tags\\\":[\\\"x\\\",\\\"y\\\"]}\"");
+	check_render(f, "\"u=$.req.user\"",
+	             "\"u={\\\"name\\\":\\\"Ann\\\",\\\"tags\\\":[\\\"x\\\",\\\"y\\\"]}\"");
 	check_render(f, "\"Hello $.req.user.name.\"", "\"Hello Ann.\"");
 	check_render(f, "\"$.req.city-$.pathParam.id\"", "\"42\""); /* "city-" is one (missing) segment */
 	check_render(f, "\"$.pathParam.id/$.req.city\"", "\"42/Oslo\"");
@@ -117,7 +119,7 @@ test_typed_and_interpolated(void **state)
 	check_render(f, "\"$.\"", "\"$.\"");
 	/* deep: arrays and objects, keys are not rendered */
 	check_render(f, "{\"$.req.city\":[\"$.pathParam.id\",{\"n\":\"$.req.amount\"},3,true,null]}",
-		     "{\"$.req.city\":[\"42\",{\"n\":12.5},3,true,null]}");
+	             "{\"$.req.city\":[\"42\",{\"n\":12.5},3,true,null]}");
 }
 
 static void
@@ -126,7 +128,7 @@ test_fakers_in_templates(void **state)
 	fixture *f = *state;
 	mc_error err = {0};
 	json_t *t = J("{\"id\":\"chatcmpl-$.fake.UUID\",\"n\":\"$.fake.IntBetween(1,3)\","
-		      "\"b\":\"$.fake.Bool\",\"x\":\"$.fake.UUID-suffix\",\"e\":\"$.fake.UUID()\"}");
+	              "\"b\":\"$.fake.Bool\",\"x\":\"$.fake.UUID-suffix\",\"e\":\"$.fake.UUID()\"}");
 	json_t *v = mc_render_value(t, &f->ctx, &err);
 	const char *id;
 
@@ -150,7 +152,7 @@ test_store_keys(void **state)
 	fixture *f = *state;
 
 	check_render(f, "\"$.gS.app.version\"", "\"1.2.3\""); /* dotted key wins */
-	check_render(f, "\"$.gS.app.name\"", "\"shop\"");      /* else nested walk */
+	check_render(f, "\"$.gS.app.name\"", "\"shop\"");     /* else nested walk */
 	check_render(f, "\"v$.gS.app.version!\"", "\"v1.2.3!\"");
 	check_render(f, "\"$.cS.orderId\"", "\"ord-1\"");
 	check_render(f, "\"$.mS.greetings.$.pathParam.lang\"", "\"Privet\"");
@@ -198,6 +200,28 @@ test_increment_writes_back(void **state)
 	check_render(f, "\"$.increment($.req.items[0].id)\"", "8");
 }
 
+/* Members render in jsonb key order, so side effects do not depend on how the mock was stored. */
+static void
+test_member_order_is_canonical(void **state)
+{
+	fixture *f = *state;
+	mc_error err = {0};
+	json_t *t1 = J("{\"zz\":\"$.fake.UUID\",\"b\":\"$.fake.UUID\",\"a\":\"$.fake.UUID\"}");
+	json_t *t2 = J("{\"a\":\"$.fake.UUID\",\"b\":\"$.fake.UUID\",\"zz\":\"$.fake.UUID\"}");
+	json_t *r1, *r2;
+
+	mc_rng_seed(&f->rng, 5);
+	r1 = mc_render_value(t1, &f->ctx, &err);
+	mc_rng_seed(&f->rng, 5);
+	r2 = mc_render_value(t2, &f->ctx, &err);
+	assert_true(json_equal(r1, r2));
+	json_decref(r1);
+	json_decref(r2);
+	json_decref(t1);
+	json_decref(t2);
+	check_render(f, "{\"zz\":\"$.increment(c)\",\"a\":\"$.increment(c)\"}", "{\"a\":1,\"zz\":2}");
+}
+
 static void
 check_error(const char *tmpl, mc_status code, const char *msg_part)
 {
@@ -228,12 +252,12 @@ test_check_errors_have_offsets(void **state)
 	check_error("$.increment($.gS.a b)", MC_EINVAL, "unexpected text in $.increment() at offset 18");
 	check_error("$.increment($.nope)", MC_EINVAL, "unknown expression");
 	check_error("$.mS.a.$.fake.Bad", MC_EINVAL, "unknown faker \"Bad\" at offset 7");
-	check_error("$.mS.a.$.mS.a.$.mS.a.$.mS.a.$.mS.a.$.mS.a.$.mS.a.$.mS.a.$.mS.a.$.mS.a",
-		    MC_ELIMIT, "nested too deep");
+	check_error("$.mS.a.$.mS.a.$.mS.a.$.mS.a.$.mS.a.$.mS.a.$.mS.a.$.mS.a.$.mS.a.$.mS.a", MC_ELIMIT,
+	            "nested too deep");
 
 	assert_int_equal(mc_template_check("costs $.99, $.foo.bar, $.", &err), MC_OK);
 	assert_int_equal(mc_template_check("$.req.a[0].b $.fake.IntBetween(1,9) $.increment(c)", &err),
-			 MC_OK);
+	                 MC_OK);
 	assert_int_equal(mc_template_check(NULL, &err), MC_OK);
 }
 
@@ -300,15 +324,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_request_roots, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_typed_and_interpolated, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fakers_in_templates, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_keys, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stores_absent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_increment_writes_back, setup, teardown),
-		cmocka_unit_test(test_check_errors_have_offsets),
-		cmocka_unit_test_setup_teardown(test_render_errors_and_limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_non_json_body, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_request_roots, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_typed_and_interpolated, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fakers_in_templates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_keys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stores_absent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_increment_writes_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_member_order_is_canonical, setup, teardown),
+	    cmocka_unit_test(test_check_errors_have_offsets),
+	    cmocka_unit_test_setup_teardown(test_render_errors_and_limits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_non_json_body, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

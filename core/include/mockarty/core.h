@@ -197,7 +197,11 @@ MC_API mc_status mc_template_check(const char *s, mc_error *err);
  * Renders a JSON value: every string inside (at any depth, object keys excluded)
  * is evaluated as a template. A string that is exactly one expression yields the
  * expression's typed value; otherwise the results are interpolated as text.
- * Returns a new reference, or NULL with err set.
+ * Returns a new reference, or NULL with err set. Strings without expressions and
+ * other scalars may be shared with tmpl (containers are always new): treat the
+ * result as read-only. Object members render in jsonb key order (shorter keys
+ * first), so faker draws do not depend on how the mock was stored.
+ * docs/templating.md is the language reference.
  */
 MC_API json_t *mc_render_value(const json_t *tmpl, mc_render_ctx *ctx, mc_error *err);
 
@@ -210,6 +214,11 @@ MC_API json_t *mc_render_value(const json_t *tmpl, mc_render_ctx *ctx, mc_error 
  * oneOf: "order" uses and advances *oneof_cursor, wrapping; "random" uses rng),
  * render payload and header values. oneof_cursor may be NULL (treated as 0, not
  * advanced). Returns a new reference, or NULL with err set.
+ * "payload" is omitted when the response has none. When present in the chosen
+ * response, "error", "errorDetails", "graphqlErrors", "soapFault", "mcpIsError",
+ * "sseEventChain" and "payloadTemplatePath" are copied (rendered) too. The
+ * mock store (ctx->stores->ms) is seeded first with the mock's top-level
+ * mStore keys it lacks.
  */
 MC_API json_t *mc_resolve_response(const json_t *mock, mc_render_ctx *ctx, int64_t *oneof_cursor,
 				   mc_error *err);

@@ -50,6 +50,19 @@ typedef struct api_route {
 /* The whole route table, terminated by a zeroed entry (routes.c). */
 extern const api_route api_routes[];
 
+/*
+ * More routes (routes_more.c), same format. Routing (server.c) considers both
+ * tables: among the entries whose method and pattern match, the one with the
+ * most literal segments wins ("/api/v1/mocks/batch" beats "/api/v1/mocks/:id"),
+ * ties go to the earlier entry, api_routes before api_routes_more. A path that
+ * matches no route is mock traffic unless it lies under /api/v1/, /ui/,
+ * /health, /metrics or /swagger (then 404/405 envelope). After a handler of a
+ * non-public, non-GET route answers 2xx, the server waits (up to 1 s) until
+ * the node's mock snapshot has caught up with the database, so clients read
+ * their writes back from mock traffic at once.
+ */
+extern const api_route api_routes_more[];
+
 /* ---- helpers every handler uses (api_util.c) ---- */
 
 /* Takes ownership of body. */
@@ -79,5 +92,33 @@ const char *api_query(const api_req *req, const char *name);
  */
 bool db_json(api_req *req, api_resp *resp, const char *sql, int nparams, const char *const *params,
 	     json_t **out);
+/*
+ * Notes on db_json results: a column that is not JSON text is converted, so
+ * functions returning other types can use it too: boolean "t"/"f" -> true/false,
+ * int -> integer (JSON parse), void or "" -> null, any other text -> string.
+ * out may be NULL when the caller only wants success/failure.
+ */
+
+/*
+ * Builds a PostgreSQL array literal ("{\"a\",\"b\"}") from a JSON array of
+ * strings (numbers are accepted and printed), for text[] / bigint[] parameters.
+ * Returns malloc'd text (caller frees) or NULL when arr is not such an array.
+ */
+char *api_pg_array(const json_t *arr);
+
+/* Compact JSON text of v (malloc'd, caller frees), or NULL on allocation failure. */
+char *api_dump(const json_t *v);
+
+/*
+ * The request body parsed strictly as JSON. want is JSON_OBJECT, JSON_ARRAY or
+ * -1 for any type. On an empty body, malformed JSON (line and column named),
+ * invalid UTF-8, nesting deeper than 64 levels or the wrong top-level type it
+ * fills resp with 400 "validation" and returns NULL. Returns req->body_json
+ * (borrowed) otherwise.
+ */
+json_t *api_body(api_req *req, api_resp *resp, int want);
+
+/* First value of a (lower-case) request header or NULL. */
+const char *api_header(const api_req *req, const char *lname);
 
 #endif /* MOCKARTY_ADMIN_API_H */

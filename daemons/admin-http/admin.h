@@ -1,0 +1,96 @@
+/*
+ * admin.h - interfaces between the modules of the admin node that are not part
+ * of the REST handler seam (api.h): configuration in force, the snapshot of
+ * mocks, auth, mock serving, the background flusher and the delay timer.
+ */
+#ifndef MOCKARTY_ADMIN_H
+#define MOCKARTY_ADMIN_H
+
+#include "api.h"
+#include "config.h"
+#include "mockarty/core.h"
+
+#include <microhttpd.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#define ADMIN_RELEASE_ID "0.1.0"
+
+/* Configuration in force (main.c); replaced only by the main thread on SIGHUP. */
+extern mk_config admin_cfg;
+extern time_t admin_started_at;
+extern atomic_ullong admin_requests_total;
+extern atomic_ullong admin_mock_hits_total;
+extern atomic_ullong admin_mock_misses_total;
+
+/* ---- snapshot.c: the in-memory index of live mocks ---- */
+
+/* Starts the LISTEN thread that loads and maintains the snapshot. */
+bool snapshot_start(void);
+void snapshot_stop(void);
+/* True once a snapshot is loaded and the LISTEN connection is up. */
+bool snapshot_ready(void);
+int64_t snapshot_version(void);
+size_t snapshot_count(void);
+/*
+ * Waits (up to timeout_ms) until the snapshot has applied every change
+ * committed before this call, so a client that wrote through the API can read
+ * its write back from the mock traffic at once. Returns false on timeout.
+ */
+bool snapshot_catch_up(int timeout_ms);
+
+/*
+ * Finds the winning mock for req in namespace ns. On a hit returns true with
+ * *mock (new reference) and *path_params (new reference) filled.
+ */
+bool snapshot_match(const char *ns, const mc_request *req, json_t **mock, json_t **path_params);
+
+/* ---- auth.c ---- */
+
+/*
+ * Checks the request's token (Authorization: Bearer or X-API-Key). Returns 0
+ * when the caller may proceed (req->token_ns set for namespace-bound tokens),
+ * or an HTTP status (401/403/503) with resp filled.
+ */
+int auth_check(api_req *req, api_resp *resp);
+/* Drops every cached verification (NOTIFY mockarty_tokens, reconnect). */
+void auth_cache_purge(void);
+
+/* ---- serve.c: mock traffic ---- */
+
+/* Result of serving one mock request, sent by server.c. */
+typedef struct serve_result {
+	int status;
+	struct MHD_Response *response; /* owned until queued */
+	int64_t delay_ms;              /* > 0: suspend the connection this long first */
+} serve_result;
+
+/*
+ * Resolves one mock-traffic request: namespace from /stubs/{ns}/ or
+ * X-Namespace, match, render or SQL resolve, proxy. Always fills out with a
+ * response (404 envelope on a miss).
+ */
+void serve_mock(api_req *req, const char *raw_query, serve_result *out);
+
+/* ---- flusher.c: batched, asynchronous writes of request logs and misses ---- */
+bool flusher_start(void);
+void flusher_stop(void); /* flushes what is queued, then joins */
+/* Queues a miss for mockarty.undefined_record; never blocks. */
+void flusher_undefined(const char *ns, const char *method, const char *path, json_t *headers,
+		       json_t *body);
+/* Queues a request log of a locally served mock; never blocks. Steals entry. */
+void flusher_log(const char *mock_id, json_t *entry);
+
+/* ---- timer.c: resumes suspended connections when their delay is over ---- */
+bool timer_start(void);
+void timer_stop(void);
+void timer_add(struct MHD_Connection *conn, int64_t delay_ms);
+
+/* ---- server.c ---- */
+bool server_start(void);
+void server_stop(void); /* stops accepting, lets in-flight requests finish */
+/* Sends a built response (shared by routes and mock traffic). */
+struct MHD_Response *server_build_response(const api_req *req, api_resp *resp, int *status);
+
+#endif /* MOCKARTY_ADMIN_H */

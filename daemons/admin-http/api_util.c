@@ -1,0 +1,348 @@
+/*
+ * api_util.c - the helpers every REST handler uses: JSON and error responses,
+ * namespace and query lookup, and db_json(), the one call that runs a SQL
+ * function of the mockarty schema and maps its SQLSTATE onto the HTTP error
+ * envelope.
+ *
+ * Handlers are meant to be a few lines each (the SQL API is the real API), so
+ * every failure mode that is common to all of them is handled here once: no
+ * connection, a broken connection, and each SQLSTATE the extension raises.
+ */
+#include "api.h"
+
+#include "log.h"
+#include "pgpool.h"
+
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How long a request waits for a pooled connection before answering 503. */
+#define DB_WAIT_MS 5000
+
+void
+api_json(api_resp *resp, int status, json_t *body)
+{
+	if (resp->json != NULL)
+		json_decref(resp->json);
+	free(resp->raw);
+	resp->raw = NULL;
+	resp->raw_len = 0;
+	resp->status = status;
+	resp->json = body;
+	resp->content_type = NULL;
+}
+
+void
+api_error(api_req *req, api_resp *resp, int status, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	json_t *env;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	env = json_pack("{s:s, s:s, s:s}", "error", msg, "code", code, "request_id",
+			req != NULL ? req->request_id : "");
+	if (env == NULL) /* msg was not valid UTF-8: keep the code at least */
+		env = json_pack("{s:s, s:s, s:s}", "error", "error", "code", code, "request_id",
+				req != NULL ? req->request_id : "");
+	api_json(resp, status, env);
+}
+
+const char *
+api_header(const api_req *req, const char *lname)
+{
+	json_t *v;
+
+	if (req->headers == NULL)
+		return NULL;
+	v = json_object_get(req->headers, lname);
+	if (json_is_array(v))
+		v = json_array_get(v, 0);
+	return json_string_value(v);
+}
+
+const char *
+api_query(const api_req *req, const char *name)
+{
+	json_t *v;
+
+	if (req->query == NULL)
+		return NULL;
+	v = json_object_get(req->query, name);
+	if (json_is_array(v))
+		v = json_array_get(v, 0);
+	return json_string_value(v);
+}
+
+/*
+ * Order of api-compat 1.3 with the token binding first: a namespace-bound token
+ * may not reach another namespace, whatever the request says.
+ */
+const char *
+api_namespace(const api_req *req)
+{
+	const char *ns;
+
+	if (req->token_ns != NULL && req->token_ns[0] != '\0')
+		return req->token_ns;
+	if (json_is_object(req->body_json)) {
+		ns = json_string_value(json_object_get(req->body_json, "namespace"));
+		if (ns != NULL && ns[0] != '\0')
+			return ns;
+	}
+	ns = api_query(req, "namespace");
+	if (ns != NULL && ns[0] != '\0')
+		return ns;
+	ns = api_header(req, "x-namespace");
+	if (ns != NULL && ns[0] != '\0')
+		return ns;
+	return "sandbox";
+}
+
+char *
+api_dump(const json_t *v)
+{
+	return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+char *
+api_pg_array(const json_t *arr)
+{
+	size_t i, cap = 16, len = 0;
+	json_t *v;
+	char *out;
+
+	if (!json_is_array(arr))
+		return NULL;
+	json_array_foreach(arr, i, v) {
+		if (json_is_string(v))
+			cap += json_string_length(v) * 2 + 3;
+		else if (json_is_integer(v))
+			cap += 24;
+		else
+			return NULL;
+	}
+	out = malloc(cap);
+	if (out == NULL)
+		return NULL;
+	out[len++] = '{';
+	json_array_foreach(arr, i, v) {
+		if (i > 0)
+			out[len++] = ',';
+		if (json_is_integer(v)) {
+			len += (size_t)snprintf(out + len, cap - len, "%lld", (long long)json_integer_value(v));
+			continue;
+		}
+		out[len++] = '"';
+		for (const char *p = json_string_value(v); *p; p++) {
+			if (*p == '"' || *p == '\\')
+				out[len++] = '\\';
+			out[len++] = *p;
+		}
+		out[len++] = '"';
+	}
+	out[len++] = '}';
+	out[len] = '\0';
+	return out;
+}
+
+/* Converts one result cell to JSON per the rules in api.h. New reference. */
+static json_t *
+cell_to_json(const char *val, size_t len)
+{
+	json_t *j;
+	json_error_t jerr;
+
+	if (len == 0)
+		return json_null();
+	j = json_loadb(val, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	if (j != NULL)
+		return j;
+	if (len == 1 && val[0] == 't')
+		return json_true();
+	if (len == 1 && val[0] == 'f')
+		return json_false();
+	j = json_stringn(val, len);
+	return j != NULL ? j : json_null();
+}
+
+/* Trims trailing newlines of a libpq message into buf. */
+static void
+trim_msg(char *buf, size_t cap, const char *msg)
+{
+	size_t n;
+
+	snprintf(buf, cap, "%s", msg != NULL ? msg : "");
+	/* libpq messages span lines ("...\n\tThis probably means..."): keep one line */
+	for (char *p = buf; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+}
+
+/*
+ * Maps a failed result to the envelope. Returns true when the connection must
+ * be considered broken.
+ */
+static bool
+map_db_error(api_req *req, api_resp *resp, PGconn *conn, PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	char msg[1024];
+
+	trim_msg(msg, sizeof(msg), primary != NULL ? primary : PQerrorMessage(conn));
+	if (PQstatus(conn) != CONNECTION_OK || state == NULL || strncmp(state, "08", 2) == 0 ||
+	    strncmp(state, "57P", 3) == 0) {
+		pgpool_mark(PQstatus(conn) == CONNECTION_OK);
+		log_warn("database unavailable: %s", msg);
+		api_error(req, resp, 503, "unavailable", "database unavailable: %s", msg);
+		return true;
+	}
+	if (strcmp(state, "22023") == 0 || strncmp(state, "22", 2) == 0) {
+		if (detail != NULL && detail[0] == '$') {
+			api_error(req, resp, 400, "validation", "%s: %s", detail, msg);
+			json_object_set_new(resp->json, "field", json_string(detail));
+		} else if (detail != NULL) {
+			api_error(req, resp, 400, "validation", "%s (%s)", msg, detail);
+		} else {
+			api_error(req, resp, 400, "validation", "%s", msg);
+		}
+	} else if (strcmp(state, "P0002") == 0) {
+		api_error(req, resp, 404, "not_found", "%s", msg);
+	} else if (strcmp(state, "23505") == 0) {
+		api_error(req, resp, 409, "conflict", "%s", msg);
+	} else if (strcmp(state, "42501") == 0) {
+		api_error(req, resp, 403, "forbidden", "%s", msg);
+	} else if (strcmp(state, "28000") == 0) {
+		api_error(req, resp, 401, "unauthorized", "%s", msg);
+	} else if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0) {
+		api_error(req, resp, 503, "unavailable", "%s, retry", msg);
+	} else {
+		log_error("sql error %s: %s (request %s)", state, msg, req ? req->request_id : "-");
+		api_error(req, resp, 500, "internal", "%s", msg);
+	}
+	return false;
+}
+
+bool
+db_json(api_req *req, api_resp *resp, const char *sql, int nparams, const char *const *params,
+	json_t **out)
+{
+	PGconn *conn;
+	PGresult *res;
+	ExecStatusType st;
+	bool broken = false, ok = false;
+
+	if (out != NULL)
+		*out = NULL;
+	conn = pgpool_get(DB_WAIT_MS);
+	if (conn == NULL) {
+		api_error(req, resp, 503, "unavailable", "database unavailable");
+		return false;
+	}
+	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+		pgpool_mark(true);
+		if (out != NULL) {
+			if (st == PGRES_TUPLES_OK && PQntuples(res) > 0 && PQnfields(res) > 0 &&
+			    !PQgetisnull(res, 0, 0))
+				*out = cell_to_json(PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0));
+			else
+				*out = json_null();
+		}
+		ok = true;
+	} else {
+		broken = map_db_error(req, resp, conn, res);
+	}
+	PQclear(res);
+	pgpool_put(conn, broken);
+	return ok;
+}
+
+/* Depth of v: 1 for a scalar, 1 + deepest child otherwise; stops counting past limit. */
+static int
+json_depth(const json_t *v, int limit)
+{
+	int best = 0;
+
+	if (limit <= 0)
+		return 1;
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *c;
+
+		json_object_foreach((json_t *)v, k, c) {
+			int d = json_depth(c, limit - 1);
+
+			if (d > best)
+				best = d;
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *c;
+
+		json_array_foreach(v, i, c) {
+			int d = json_depth(c, limit - 1);
+
+			if (d > best)
+				best = d;
+		}
+	} else {
+		return 1;
+	}
+	return best + 1;
+}
+
+json_t *
+api_body(api_req *req, api_resp *resp, int want)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	if (req->body == NULL || req->body_len == 0) {
+		api_error(req, resp, 400, "validation", "request body is empty; a JSON %s is required",
+			  want == JSON_ARRAY ? "array" : "object");
+		return NULL;
+	}
+	if (req->body_json == NULL) {
+		v = json_loadb(req->body, req->body_len, JSON_DECODE_ANY, &jerr);
+		if (v != NULL) { /* parsed now though the server could not: keep it */
+			req->body_json = v;
+		} else if (json_error_code(&jerr) == json_error_invalid_utf8) {
+			api_error(req, resp, 400, "validation",
+				  "request body is not valid UTF-8 (line %d, column %d)", jerr.line,
+				  jerr.column);
+			return NULL;
+		} else if (json_error_code(&jerr) == json_error_stack_overflow) {
+			api_error(req, resp, 400, "validation", "JSON nesting deeper than %d levels", 64);
+			return NULL;
+		} else {
+			api_error(req, resp, 400, "validation", "malformed JSON at line %d, column %d: %s",
+				  jerr.line, jerr.column, jerr.text);
+			return NULL;
+		}
+	}
+	if (json_depth(req->body_json, 66) > 64) {
+		api_error(req, resp, 400, "validation", "JSON nesting deeper than %d levels", 64);
+		return NULL;
+	}
+	if (want == JSON_OBJECT && !json_is_object(req->body_json)) {
+		api_error(req, resp, 400, "validation", "request body must be a JSON object");
+		return NULL;
+	}
+	if (want == JSON_ARRAY && !json_is_array(req->body_json)) {
+		api_error(req, resp, 400, "validation", "request body must be a JSON array");
+		return NULL;
+	}
+	return req->body_json;
+}

@@ -1,0 +1,647 @@
+/*
+ * server.c - the admin node's HTTP front: libmicrohttpd with an internal epoll
+ * polling thread per pool thread, request accumulation, routing between the
+ * REST tables and mock traffic, and sending responses.
+ *
+ * The constraint that shaped it is a measured libmicrohttpd 0.9.75 pitfall: a
+ * response queued on the first access-handler call (before MHD has finished
+ * reading the request) makes MHD answer "Connection: close", and throughput
+ * drops to a third. So the first call only records state, body chunks are
+ * appended on the following calls, and the response is queued on the call that
+ * reports the upload finished (*upload_data_size == 0 after the first call).
+ * Delayed mock responses suspend the connection (timer.c resumes it) so a
+ * delay never holds a pool thread.
+ */
+#include "admin.h"
+
+#include "log.h"
+
+#include <ctype.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum conn_state { ST_NEW = 0, ST_READING, ST_SUSPENDED, ST_DONE };
+
+/* Per-request state, created by the URI log callback, freed on completion. */
+typedef struct conn_req {
+	enum conn_state state;
+	char *raw_uri;
+	char *body;
+	size_t len, cap;
+	size_t discarded;
+	bool too_large;
+	struct MHD_Response *pending; /* response waiting for the delay to end */
+	int pending_status;
+} conn_req;
+
+static struct MHD_Daemon *daemon_handle;
+/* Requests between their first byte and completion (idle keep-alives excluded). */
+static atomic_int in_flight;
+
+/* ------------------------------------------------------------ small helpers */
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes s[0..n) into a new string; bad escapes stay literal. */
+static char *
+pct_decode(const char *s, size_t n)
+{
+	char *out = malloc(n + 1);
+	size_t o = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		int h, l;
+
+		if (s[i] == '%' && i + 2 < n && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
+		    (l = hexval((unsigned char)s[i + 2])) >= 0 && (h | l) != 0) {
+			out[o++] = (char)(h * 16 + l);
+			i += 2;
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* A JSON string of arbitrary bytes: invalid UTF-8 bytes become '?'. */
+static json_t *
+json_bytes(const char *s, size_t n)
+{
+	json_t *j = json_stringn(s, n);
+	char *copy;
+
+	if (j != NULL)
+		return j;
+	copy = malloc(n + 1);
+	if (copy == NULL)
+		return json_string("");
+	for (size_t i = 0; i < n; i++)
+		copy[i] = ((unsigned char)s[i] < 0x80 && s[i] != '\0') ? s[i] : '?';
+	j = json_stringn(copy, n);
+	free(copy);
+	return j;
+}
+
+static enum MHD_Result
+collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	json_t *headers = cls;
+	char name[256];
+	size_t n = 0;
+	json_t *arr;
+
+	(void)kind;
+	for (; key[n] != '\0' && n < sizeof(name) - 1; n++)
+		name[n] = (char)tolower((unsigned char)key[n]);
+	name[n] = '\0';
+	arr = json_object_get(headers, name);
+	if (arr == NULL) {
+		arr = json_array();
+		if (json_object_set_new(headers, name, arr) != 0)
+			return MHD_YES;
+	}
+	json_array_append_new(arr, json_bytes(value ? value : "", value ? strlen(value) : 0));
+	return MHD_YES;
+}
+
+static void
+make_request_id(const char *given, char out[40])
+{
+	unsigned char rnd[16];
+	size_t n = 0;
+
+	if (given != NULL) {
+		for (; given[n] != '\0' && n < 39; n++) {
+			unsigned char c = (unsigned char)given[n];
+
+			if (!(isalnum(c) || c == '-' || c == '_' || c == '.'))
+				break;
+			out[n] = (char)c;
+		}
+		if (given[n] == '\0' && n > 0) {
+			out[n] = '\0';
+			return;
+		}
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		memset(rnd, 0, sizeof(rnd));
+	for (int i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+}
+
+/* ----------------------------------------------------------------- routing */
+
+/* Counts the segments of a pattern that are literal (more literal = more specific). */
+static int
+route_score(const char *pattern)
+{
+	int score = 0;
+	const char *p = pattern;
+
+	while (*p) {
+		if (*p == '/') {
+			p++;
+			if (*p != ':' && *p != '*' && *p != '\0')
+				score++;
+		} else {
+			p++;
+		}
+	}
+	return score;
+}
+
+/*
+ * Matches raw_path (not yet decoded) against pattern; on success fills caps
+ * with malloc'd decoded captures and returns their number, else -1.
+ */
+static int
+route_match(const char *pattern, const char *raw_path, char **caps)
+{
+	const char *p = pattern, *s = raw_path;
+	int n = 0;
+
+	while (*p && *s) {
+		if (*p == '*') {
+			if (n >= API_MAX_PARAMS)
+				goto fail;
+			caps[n++] = pct_decode(s, strlen(s));
+			return n;
+		}
+		if (*p == ':') {
+			const char *pe = strchr(p, '/'), *se = strchr(s, '/');
+			size_t sl = se ? (size_t)(se - s) : strlen(s);
+
+			if (sl == 0 || n >= API_MAX_PARAMS)
+				goto fail;
+			caps[n++] = pct_decode(s, sl);
+			p = pe ? pe : p + strlen(p);
+			s += sl;
+			continue;
+		}
+		if (*p != *s)
+			goto fail;
+		p++;
+		s++;
+	}
+	if (*p == '*' && *s == '\0') {
+		if (n >= API_MAX_PARAMS)
+			goto fail;
+		caps[n++] = strdup("");
+		return n;
+	}
+	/* a trailing slash on the request is tolerated */
+	if (*p == '\0' && (*s == '\0' || (s[0] == '/' && s[1] == '\0')))
+		return n;
+fail:
+	for (int i = 0; i < n; i++)
+		free(caps[i]);
+	return -1;
+}
+
+/*
+ * Finds the most specific route of api_routes + api_routes_more matching
+ * method and raw_path. *path_known is set when some route matches the path
+ * with another method (405 rather than 404).
+ */
+static const api_route *
+route_find(const char *method, const char *raw_path, api_req *req, char **caps, bool *path_known)
+{
+	const api_route *tables[2] = {api_routes, api_routes_more};
+	const api_route *best = NULL;
+	int best_score = -1;
+	char *tmp[API_MAX_PARAMS];
+
+	*path_known = false;
+	for (int t = 0; t < 2; t++) {
+		for (const api_route *r = tables[t]; r->pattern != NULL; r++) {
+			int n = route_match(r->pattern, raw_path, tmp);
+			int score;
+
+			if (n < 0)
+				continue;
+			if (strcmp(r->method, method) != 0 &&
+			    !(strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0)) {
+				*path_known = true;
+				for (int i = 0; i < n; i++)
+					free(tmp[i]);
+				continue;
+			}
+			score = route_score(r->pattern);
+			if (score > best_score) {
+				for (int i = 0; i < req->nparams; i++) {
+					free(caps[i]);
+					caps[i] = NULL;
+				}
+				memcpy(caps, tmp, sizeof(char *) * (size_t)n);
+				req->nparams = n;
+				best = r;
+				best_score = score;
+			} else {
+				for (int i = 0; i < n; i++)
+					free(tmp[i]);
+			}
+		}
+	}
+	for (int i = 0; i < req->nparams; i++)
+		req->params[i] = caps[i];
+	return best;
+}
+
+/*
+ * Prefixes that belong to the node itself: an unknown path under them is a 404
+ * of the API, never mock traffic. Other /api/... paths (the guide's own example
+ * mocks /api/users/:id) are mock traffic unless a route matches them.
+ */
+static bool
+is_reserved_path(const char *path)
+{
+	return strncmp(path, "/api/v1/", 8) == 0 || strcmp(path, "/api/v1") == 0 ||
+	       strncmp(path, "/ui/", 4) == 0 || strcmp(path, "/ui") == 0 ||
+	       strcmp(path, "/health") == 0 || strncmp(path, "/health/", 8) == 0 ||
+	       strcmp(path, "/metrics") == 0 || strncmp(path, "/swagger", 8) == 0 ||
+	       strcmp(path, "/mock/create") == 0;
+}
+
+/* ---------------------------------------------------------------- responses */
+
+struct MHD_Response *
+server_build_response(const api_req *req, api_resp *resp, int *status)
+{
+	struct MHD_Response *r;
+	char *text = NULL;
+	size_t len = 0;
+	const char *ctype = resp->content_type;
+
+	if (resp->status == 0) {
+		api_error((api_req *)req, resp, 500, "internal", "handler produced no response");
+	}
+	if (resp->json != NULL) {
+		text = json_dumps(resp->json, JSON_COMPACT | JSON_ENCODE_ANY);
+		len = text ? strlen(text) : 0;
+		if (ctype == NULL)
+			ctype = "application/json";
+	} else if (resp->raw != NULL) {
+		text = resp->raw;
+		len = resp->raw_len;
+		resp->raw = NULL;
+	}
+	r = MHD_create_response_from_buffer(len, text ? text : (char *)"", text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (r == NULL) {
+		free(text);
+		return NULL;
+	}
+	if (ctype == NULL)
+		ctype = "application/json";
+	MHD_add_response_header(r, "Content-Type", ctype);
+	MHD_add_response_header(r, "X-Request-Id", req->request_id);
+	*status = resp->status;
+	return r;
+}
+
+static enum MHD_Result
+queue_and_free(struct MHD_Connection *conn, int status, struct MHD_Response *r)
+{
+	enum MHD_Result ret;
+
+	if (r == NULL)
+		return MHD_NO;
+	ret = MHD_queue_response(conn, (unsigned int)status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Answers a request with an envelope built outside any api_req. */
+static enum MHD_Result
+queue_error(struct MHD_Connection *conn, const char *request_id, int status, const char *code,
+	    const char *msg)
+{
+	api_req req;
+	api_resp resp = {0};
+	int st;
+
+	memset(&req, 0, sizeof(req));
+	snprintf(req.request_id, sizeof(req.request_id), "%s", request_id);
+	enum MHD_Result ret;
+
+	api_error(&req, &resp, status, code, "%s", msg);
+	ret = queue_and_free(conn, status, server_build_response(&req, &resp, &st));
+	json_decref(resp.json);
+	return ret;
+}
+
+/* ------------------------------------------------------------ the handler */
+
+/*
+ * Handles one complete request (body read): builds the api_req, routes it, and
+ * queues (or schedules, for delayed mocks) the response.
+ */
+static enum MHD_Result
+handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
+{
+	api_req req;
+	api_resp resp = {0};
+	char *caps[API_MAX_PARAMS] = {0};
+	const char *q = strchr(cr->raw_uri, '?');
+	size_t raw_path_len = q ? (size_t)(q - cr->raw_uri) : strlen(cr->raw_uri);
+	char *raw_path = strndup(cr->raw_uri, raw_path_len);
+	char *path = pct_decode(cr->raw_uri, raw_path_len);
+	const char *raw_query = q ? q + 1 : "";
+	enum MHD_Result ret = MHD_NO;
+	struct MHD_Response *r = NULL;
+	int status = 500;
+
+	atomic_fetch_add(&admin_requests_total, 1);
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = path ? path : "/";
+	req.headers = json_object();
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, req.headers);
+	make_request_id(api_header(&req, "x-request-id"), req.request_id);
+	req.query = mc_query_parse(raw_query);
+	req.body = cr->body;
+	req.body_len = cr->len;
+	if (cr->len > 0) {
+		json_error_t jerr;
+
+		req.body_json = json_loadb(cr->body, cr->len, JSON_DECODE_ANY, &jerr);
+	}
+	if (raw_path == NULL || path == NULL || req.headers == NULL || req.query == NULL) {
+		ret = queue_error(conn, req.request_id, 500, "internal", "out of memory");
+		goto done;
+	}
+	if (cr->too_large) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "request body exceeds the limit of %zu MB",
+			 admin_cfg.body_limit / (1024 * 1024));
+		ret = queue_error(conn, req.request_id, 413, "validation", msg);
+		goto done;
+	}
+
+	bool path_known = false;
+	const api_route *route = route_find(method, raw_path, &req, caps, &path_known);
+
+	if (route != NULL || path_known || is_reserved_path(req.path)) {
+		if (route == NULL) {
+			if (path_known)
+				api_error(&req, &resp, 405, "validation", "method %s not allowed on %s",
+					  method, req.path);
+			else
+				api_error(&req, &resp, 404, "not_found", "no such endpoint: %s %s", method,
+					  req.path);
+		} else if (route->public_route || auth_check(&req, &resp) == 0) {
+			route->handler(&req, &resp);
+			/* a client that wrote through the API reads its write back at once */
+			if (resp.status >= 200 && resp.status < 300 && strcmp(method, "GET") != 0 &&
+			    strcmp(method, "HEAD") != 0 && !route->public_route)
+				snapshot_catch_up(1000);
+		}
+		r = server_build_response(&req, &resp, &status);
+		ret = queue_and_free(conn, status, r);
+	} else {
+		serve_result sr = {0};
+
+		serve_mock(&req, raw_query, &sr);
+		if (sr.response == NULL) {
+			ret = queue_error(conn, req.request_id, 500, "internal", "no response");
+		} else if (sr.delay_ms > 0) {
+			cr->pending = sr.response;
+			cr->pending_status = sr.status;
+			cr->state = ST_SUSPENDED;
+			MHD_suspend_connection(conn);
+			timer_add(conn, sr.delay_ms);
+			ret = MHD_YES;
+		} else {
+			ret = queue_and_free(conn, sr.status, sr.response);
+		}
+	}
+done:
+	json_decref(req.headers);
+	json_decref(req.query);
+	json_decref(req.body_json);
+	json_decref(resp.json);
+	free(resp.raw);
+	for (int i = 0; i < API_MAX_PARAMS; i++)
+		free(caps[i]);
+	free(raw_path);
+	free(path);
+	if (cr->state != ST_SUSPENDED)
+		cr->state = ST_DONE;
+	return ret;
+}
+
+static enum MHD_Result
+access_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+	       const char *version, const char *upload_data, size_t *upload_data_size,
+	       void **con_cls)
+{
+	conn_req *cr = *con_cls;
+
+	(void)cls;
+	(void)version;
+	if (cr == NULL) { /* no URI callback ran: should not happen, but be safe */
+		cr = calloc(1, sizeof(*cr));
+		if (cr == NULL)
+			return MHD_NO;
+		cr->raw_uri = strdup(url);
+		atomic_fetch_add(&in_flight, 1);
+		*con_cls = cr;
+	}
+	switch (cr->state) {
+	case ST_NEW: {
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+		cr->state = ST_READING;
+		if (cl != NULL && strtoull(cl, NULL, 10) > admin_cfg.body_limit)
+			cr->too_large = true;
+		return MHD_YES; /* never queue here: see the banner */
+	}
+	case ST_READING:
+		if (*upload_data_size > 0) {
+			size_t n = *upload_data_size;
+
+			*upload_data_size = 0;
+			if (cr->too_large || cr->len + n > admin_cfg.body_limit) {
+				cr->too_large = true;
+				free(cr->body);
+				cr->body = NULL;
+				cr->len = cr->cap = 0;
+				cr->discarded += n;
+				/* a client that keeps sending far past the limit loses the connection */
+				if (cr->discarded > 4 * admin_cfg.body_limit) {
+					cr->state = ST_DONE;
+					return queue_error(conn, "", 413, "validation",
+							   "request body exceeds the limit");
+				}
+				return MHD_YES;
+			}
+			if (cr->len + n + 1 > cr->cap) {
+				size_t cap = cr->cap ? cr->cap : 4096;
+				char *nb;
+
+				while (cap < cr->len + n + 1)
+					cap *= 2;
+				nb = realloc(cr->body, cap);
+				if (nb == NULL)
+					return MHD_NO;
+				cr->body = nb;
+				cr->cap = cap;
+			}
+			memcpy(cr->body + cr->len, upload_data, n);
+			cr->len += n;
+			cr->body[cr->len] = '\0';
+			return MHD_YES;
+		}
+		return handle_complete(conn, cr, method);
+	case ST_SUSPENDED: {
+		struct MHD_Response *r = cr->pending;
+
+		cr->pending = NULL;
+		cr->state = ST_DONE;
+		return queue_and_free(conn, cr->pending_status, r);
+	}
+	case ST_DONE:
+	default:
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+}
+
+/* Runs before headers are parsed; its result becomes the request's state. */
+static void *
+uri_logger(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	conn_req *cr = calloc(1, sizeof(*cr));
+
+	(void)cls;
+	(void)conn;
+	if (cr != NULL) {
+		atomic_fetch_add(&in_flight, 1);
+		cr->raw_uri = strdup(uri ? uri : "/");
+		if (cr->raw_uri == NULL) {
+			atomic_fetch_sub(&in_flight, 1);
+			free(cr);
+			cr = NULL;
+		}
+	}
+	return cr;
+}
+
+static void
+request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		  enum MHD_RequestTerminationCode toe)
+{
+	conn_req *cr = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (cr == NULL)
+		return;
+	atomic_fetch_sub(&in_flight, 1);
+	if (cr->pending != NULL)
+		MHD_destroy_response(cr->pending);
+	free(cr->body);
+	free(cr->raw_uri);
+	free(cr);
+	*con_cls = NULL;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	log_warn("libmicrohttpd: %s", buf);
+}
+
+/*
+ * Binds HTTP_BIND_ADDR:HTTP_PORT (a name such as "localhost" is resolved) and
+ * starts the daemon with a pool of admin_cfg.threads polling threads.
+ */
+bool
+server_start(void)
+{
+	struct addrinfo hints = {0}, *ai = NULL;
+	char port[16];
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	int rc;
+
+	snprintf(port, sizeof(port), "%d", admin_cfg.http_port);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(admin_cfg.http_bind_addr, port, &hints, &ai);
+	if (rc != 0 || ai == NULL) {
+		log_error("HTTP_BIND_ADDR %s: %s", admin_cfg.http_bind_addr, gai_strerror(rc));
+		return false;
+	}
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	daemon_handle = MHD_start_daemon(
+		flags, (uint16_t)admin_cfg.http_port, NULL, NULL, access_handler, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)admin_cfg.threads,
+		MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, request_completed, NULL,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+		MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (daemon_handle == NULL) {
+		log_error("cannot listen on %s:%d", admin_cfg.http_bind_addr, admin_cfg.http_port);
+		return false;
+	}
+	log_info("listening on http://%s:%d (%d threads)", admin_cfg.http_bind_addr,
+		 admin_cfg.http_port, admin_cfg.threads);
+	return true;
+}
+
+/*
+ * Drains: stops accepting, waits up to 10 s for requests in flight (delayed
+ * ones included) to be answered, then stops the daemon, which closes idle
+ * keep-alive connections.
+ */
+void
+server_stop(void)
+{
+	if (daemon_handle == NULL)
+		return;
+	MHD_socket lsock = MHD_quiesce_daemon(daemon_handle);
+
+	for (int i = 0; i < 1000 && atomic_load(&in_flight) > 0; i++)
+		usleep(10000);
+	timer_stop();
+	MHD_stop_daemon(daemon_handle);
+	daemon_handle = NULL;
+	if (lsock != MHD_INVALID_SOCKET)
+		close(lsock);
+}

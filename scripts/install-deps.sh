@@ -7,10 +7,11 @@
 #   scripts/install-deps.sh bench      adds wrk and nginx
 set -euo pipefail
 
-runtime=(postgresql-15 postgresql-contrib-15 libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libcurl4 curl ca-certificates)
+runtime=(postgresql-15 postgresql-contrib-15 libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libcurl4 libssl3 curl ca-certificates libnghttp2-14 libprotobuf-c1)
 build=(build-essential pkg-config postgresql-server-dev-15 libmicrohttpd-dev libjansson-dev libpq-dev
-       libpcre2-dev libcurl4-openssl-dev libcmocka-dev)
-test_pkgs=(nodejs)
+       libpcre2-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libnghttp2-dev libprotobuf-c-dev
+       protobuf-c-compiler protobuf-compiler)
+test_pkgs=(nodejs python3-grpcio python3-protobuf)
 bench_pkgs=(wrk nginx-light)
 
 want=("${runtime[@]}")

@@ -119,8 +119,11 @@ int mk_grpc_server_start(mk_grpc_server *srv, char *err, size_t errcap);
  */
 void mk_grpc_server_stop(mk_grpc_server *srv, int drain_ms);
 
-/* Stops (drain 1 s) if running and frees everything. Outstanding retained handles stay valid
- * (sends on them fail with MK_GRPC_ECLOSED) until released. */
+/*
+ * Stops (drain 1 s) if running and frees everything. Every retained stream handle must have
+ * been released before this call: handles point at the server's lock. Owners normally
+ * release them in their on-close callbacks, which run during the stop.
+ */
 void mk_grpc_server_free(mk_grpc_server *srv);
 
 /*

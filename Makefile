@@ -16,6 +16,7 @@ extension: core
 
 daemons: core
 	$(MAKE) -C daemons
+	$(MAKE) -C daemons/grpc
 
 # Installs mockarty.so, the control file and the SQL scripts into PostgreSQL (root).
 install: extension
@@ -36,6 +37,7 @@ bench:
 	bench/bench.sh
 
 fuzz:
+	scripts/install-deps.sh fuzz
 	$(MAKE) -C core fuzz
 
 format:
@@ -48,3 +50,4 @@ clean:
 	$(MAKE) -C core clean
 	-$(MAKE) -C extension clean
 	-$(MAKE) -C daemons clean
+	-$(MAKE) -C daemons/grpc clean

@@ -5,19 +5,22 @@
 #   scripts/install-deps.sh            build + run + test packages
 #   scripts/install-deps.sh runtime    only what a running admin node needs (docker image)
 #   scripts/install-deps.sh bench      adds wrk and nginx
+#   scripts/install-deps.sh fuzz       adds clang and its sanitizer runtimes (make fuzz)
 set -euo pipefail
 
-runtime=(postgresql-15 postgresql-contrib-15 libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libcurl4 libssl3 curl ca-certificates libnghttp2-14 libprotobuf-c1)
+runtime=(postgresql-15 libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libcurl4 libssl3 curl ca-certificates libnghttp2-14 libprotobuf-c1)
 build=(build-essential pkg-config postgresql-server-dev-15 libmicrohttpd-dev libjansson-dev libpq-dev
        libpcre2-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libnghttp2-dev libprotobuf-c-dev
        protobuf-c-compiler protobuf-compiler)
 test_pkgs=(nodejs python3-grpcio python3-protobuf)
 bench_pkgs=(wrk nginx-light)
+fuzz_pkgs=(clang libclang-rt-14-dev)
 
 want=("${runtime[@]}")
 case "${1:-all}" in
   runtime) ;;
   bench) want+=("${build[@]}" "${bench_pkgs[@]}") ;;
+  fuzz) want+=("${build[@]}" "${fuzz_pkgs[@]}") ;;
   *) want+=("${build[@]}" "${test_pkgs[@]}") ;;
 esac
 

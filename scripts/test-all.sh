@@ -21,6 +21,16 @@ count_tap() { # file: counts "ok" / "not ok" TAP lines (top level and subtests)
   passed=$((passed + p)); failed=$((failed + f))
   echo "[test] $2: $p passed, $f failed"
 }
+count_tap_top() { # file: leaf TAP lines only (a line is a leaf unless a deeper level precedes it)
+  local p f
+  read -r p f < <(awk '
+    { match($0, /^ */); d = RLENGTH }
+    /^ *(not )?ok [0-9]+/ { leaf = !(d < last); if (leaf) { if ($0 ~ /^ *not ok/) f++; else p++ } }
+    /^ *(not )?ok [0-9]+|^ *# Subtest|^ *[0-9]+\.\.[0-9]+/ { last = d }
+    END { print p + 0, f + 0 }' "$1")
+  passed=$((passed + p)); failed=$((failed + f))
+  echo "[test] $2: $p passed, $f failed"
+}
 suite_failed() { failed=$((failed + 1)); echo "[test] $1: FAILED to run (see $2)"; tail -n 30 "$2"; }
 
 scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
@@ -60,7 +70,13 @@ if [ -x regress/pg_dump_roundtrip.sh ]; then
   [ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/pgdump.tap" && suite_failed "pg_dump round trip" "$logdir/pgdump.tap"
 fi
 
-# 4. end to end
+# 4. gRPC transport contract (C client, @grpc/grpc-js, python3-grpcio against the test server)
+timeout 900 regress/grpc/run.sh >"$logdir/grpc.tap" 2>&1
+rc=$?
+count_tap_top "$logdir/grpc.tap" "gRPC transport"
+[ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/grpc.tap" && suite_failed "gRPC transport" "$logdir/grpc.tap"
+
+# 5. end to end
 if ls regress/e2e/*.test.mjs >/dev/null 2>&1; then
   timeout 1800 node --test --test-reporter=tap --test-concurrency=1 regress/e2e/ >"$logdir/e2e.tap" 2>&1
   rc=$?

@@ -544,7 +544,9 @@ CREATE FUNCTION mockarty.mock_batch_save(mocks jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
-	out_mocks jsonb := '[]';
+	-- an array variable grows in place (expanded array); appending to a jsonb value
+	-- would copy the whole result on every element and make large batches quadratic
+	out_mocks jsonb[] := '{}';
 	created int := 0;
 	r jsonb;
 	i int := 0;
@@ -558,10 +560,10 @@ BEGIN
 		IF NOT (r ->> 'overwritten')::boolean THEN
 			created := created + 1;
 		END IF;
-		out_mocks := out_mocks || jsonb_build_array(r -> 'mock');
+		out_mocks := array_append(out_mocks, r -> 'mock');
 		i := i + 1;
 	END LOOP;
-	RETURN jsonb_build_object('created', created, 'mocks', out_mocks);
+	RETURN jsonb_build_object('created', created, 'mocks', to_jsonb(out_mocks));
 END
 $$;
 COMMENT ON FUNCTION mockarty.mock_batch_save(jsonb) IS 'Saves an array of mocks, all or nothing; DETAIL of a validation error starts with the array index ($[2].http...); returns {"created":N,"mocks":[...]}';

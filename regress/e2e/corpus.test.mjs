@@ -1,7 +1,7 @@
 // corpus.test.mjs - replays the shared fixture corpus (regress/corpus/*.json, format in
 // regress/corpus/README.md) through SQL mockarty.resolve() and through the admin node over
-// HTTP, and checks that both give what each case expects and agree with each other (and
-// with core's own output when core/build/corpus_dump exists). This is the test that keeps
+// HTTP, and checks that both give what each case expects and agree with each other and
+// with core's own output (core/build/test_corpus run with CORPUS_DUMP). This is the test that keeps
 // the runtimes from drifting apart: the same mocks and requests, three ways in.
 //
 // Per corpus file:
@@ -12,8 +12,8 @@
 //   3. per case: `expect` is a subset of the SQL response object, `expectFn` predicates hold,
 //      and HTTP agrees with SQL on status code, payload and the mock's response headers.
 //
-// core/build/corpus_dump, when built, is run as `corpus_dump FILE` and must print the
-// response object of each case (or null) — one JSON value per line, or one JSON array.
+// core's output: core/build/test_corpus (the cmocka corpus runner, built by `make`) run
+// once with CORPUS_DUMP=<file> writes {"file","case","response"} per case, in order.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -26,7 +26,7 @@ const corpusDir = path.join(repoRoot, 'regress/corpus');
 const files = fs.existsSync(corpusDir)
   ? fs.readdirSync(corpusDir).filter((f) => f.endsWith('.json')).sort()
   : [];
-const coreDump = path.join(repoRoot, 'core/build/corpus_dump');
+const coreRunner = path.join(repoRoot, 'core/build/test_corpus');
 
 let s;
 before(async () => {
@@ -239,17 +239,25 @@ async function runHttp(fx) {
   return out;
 }
 
-/** core/build/corpus_dump FILE -> array of response objects, or null when not built. */
-function runCore(file, n) {
-  if (!fs.existsSync(coreDump)) return null;
-  const p = spawnSync(coreDump, [file], { encoding: 'utf8', timeout: 60000 });
-  if (p.status !== 0) throw new Error(`corpus_dump ${file} exited ${p.status}: ${p.stderr}`);
-  const text = p.stdout.trim();
-  if (text.startsWith('[') && !text.includes('\n')) return JSON.parse(text);
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  if (lines.length !== n && text.startsWith('[')) return JSON.parse(text);
-  return lines.map((l) => JSON.parse(l));
+/** Runs core's corpus runner once; returns Map file -> [response objects in case order]. */
+function runCoreAll() {
+  assert.ok(fs.existsSync(coreRunner), `${coreRunner} is built by make`);
+  const dump = path.join(fs.mkdtempSync('/tmp/mockarty-corpus-'), 'core.jsonl');
+  const p = spawnSync(coreRunner, [], {
+    cwd: path.join(repoRoot, 'core/test'), encoding: 'utf8', timeout: 120000,
+    env: { ...process.env, CORPUS_DUMP: dump },
+  });
+  assert.ok(fs.existsSync(dump), `core corpus runner wrote nothing (exit ${p.status}): ${p.stderr}`);
+  const byFile = new Map();
+  for (const line of fs.readFileSync(dump, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const { file, response } = JSON.parse(line);
+    if (!byFile.has(file)) byFile.set(file, []);
+    byFile.get(file).push(response);
+  }
+  return byFile;
 }
+let coreAll = null;
 
 /**
  * Every difference for one case: SQL against expect/expectFn, HTTP against expect and
@@ -324,9 +332,9 @@ for (const file of files) {
     if (sqlRes.some((r) => r.err)) await drainNodePool();
     await resetAndLoad(fx);
     const httpRes = await runHttp(fx);
-    let coreRes = null;
-    if (fs.existsSync(coreDump)) coreRes = runCore(full, fx.cases.length);
-    else t.diagnostic(`${coreDump} not built: core comparison skipped`);
+    if (coreAll === null) coreAll = runCoreAll();
+    const coreRes = coreAll.get(file);
+    assert.equal(coreRes?.length, fx.cases.length, `core answered every case of ${file}`);
 
     for (let i = 0; i < fx.cases.length; i++) {
       const c = fx.cases[i];

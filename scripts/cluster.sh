@@ -27,7 +27,10 @@ shared_buffers = 256MB
 fsync = on
 CONF
   fi
-  as_pg "$PGBIN/pg_ctl" -D "$dir/pgdata" -l "$dir/postgres.log" -w -t 60 start >/dev/null
+  # already running (a second `make run`): keep it
+  if ! as_pg "$PGBIN/pg_ctl" -D "$dir/pgdata" status >/dev/null 2>&1; then
+    as_pg "$PGBIN/pg_ctl" -D "$dir/pgdata" -l "$dir/postgres.log" -w -t 60 start >/dev/null
+  fi
   as_pg psql -h "$dir/run" -p "$port" -U postgres -d postgres -qAtc \
     "SELECT 1 FROM pg_database WHERE datname='mockarty'" | grep -q 1 \
     || as_pg createdb -h "$dir/run" -p "$port" -U postgres mockarty

@@ -5,7 +5,10 @@
 # some resolve state with SQL, dumps A with pg_dump, restores into a fresh
 # cluster B, and checks that the same mockarty.resolve() calls give the same
 # responses in both (same use counters, oneOf cursors and stores), that the
-# change-log head survived, and that the token still verifies.
+# change-log head survived, and that the token still verifies; then starts the
+# admin node on the restored database and checks that it serves the same mocks
+# over HTTP and accepts the restored token (MOCKARTY_ADMIN_BIN, default
+# daemons/build/mockarty-admin; skipped with a "not ok" when it is missing).
 # Clusters live in a temp dir and listen on a unix socket only.
 # Run as postgres (as root it re-executes itself through runuser).
 # Prints TAP-like "ok"/"not ok" lines; exits 0 when all pass.
@@ -123,6 +126,33 @@ check "the token verifies in the restored database" "ci" \
 	"$($B -c "SELECT mockarty.token_verify(t)->>'name' FROM public.tok")"
 check "writes continue the change log without a gap" "t" \
 	"$($B -c "SELECT mockarty.mock_save('{\"id\":\"new\",\"http\":{\"route\":\"/new\"},\"response\":{\"statusCode\":200}}') IS NOT NULL; SELECT max(version) = count(*) FROM mockarty_private.change_log" | tail -1)"
+
+# The admin node on the restored database serves what SQL resolves there.
+ADMIN=${MOCKARTY_ADMIN_BIN:-$(dirname "$(readlink -f "$0")")/../daemons/build/mockarty-admin}
+if [ -x "$ADMIN" ]; then
+	HP=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	DB_DSN="host=$T port=$PB dbname=dst user=postgres" HTTP_PORT=$HP THREADS=2 "$ADMIN" >"$T/admin.log" 2>&1 &
+	APID=$!
+	i=0
+	until curl -fsS "http://127.0.0.1:$HP/health/ready" >/dev/null 2>&1 || [ $i -ge 200 ]; do
+		i=$((i + 1))
+		sleep 0.05
+	done
+	want=$($B -c "SELECT mockarty.resolve('sandbox', 'GET', '/api/users/9', seed => 5)->'payload'" |
+		python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))')
+	got=$(curl -sS -H 'X-Mockarty-Seed: 5' "http://127.0.0.1:$HP/api/users/9" |
+		python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin), sort_keys=True))' 2>&1)
+	check "the admin node on the restored database serves the same response as SQL" "$want" "$got"
+	check "a mock deleted before the dump stays deleted over HTTP" "404" \
+		"$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HP/gone")"
+	check "the restored token is accepted by the admin node" "200" \
+		"$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $($B -c 'SELECT t FROM public.tok')" \
+			"http://127.0.0.1:$HP/api/v1/mocks/user")"
+	kill $APID 2>/dev/null
+	wait $APID 2>/dev/null || true
+else
+	check "admin node binary present ($ADMIN)" "yes" "no"
+fi
 
 echo "1..$N"
 exit $FAIL

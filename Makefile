@@ -17,6 +17,7 @@ extension: core
 daemons: core
 	$(MAKE) -C daemons
 	$(MAKE) -C daemons/grpc
+	$(MAKE) -C daemons/resolver
 
 # Installs mockarty.so, the control file and the SQL scripts into PostgreSQL (root).
 install: extension
@@ -51,3 +52,4 @@ clean:
 	-$(MAKE) -C extension clean
 	-$(MAKE) -C daemons clean
 	-$(MAKE) -C daemons/grpc clean
+	-$(MAKE) -C daemons/resolver clean

@@ -131,7 +131,7 @@ check "writes continue the change log without a gap" "t" \
 ADMIN=${MOCKARTY_ADMIN_BIN:-$(dirname "$(readlink -f "$0")")/../daemons/build/mockarty-admin}
 if [ -x "$ADMIN" ]; then
 	HP=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	DB_DSN="host=$T port=$PB dbname=dst user=postgres" HTTP_PORT=$HP THREADS=2 "$ADMIN" >"$T/admin.log" 2>&1 &
+	DB_DSN="host=$T port=$PB dbname=dst user=postgres" HTTP_PORT=$HP GRPC_PORT=0 THREADS=2 "$ADMIN" >"$T/admin.log" 2>&1 &
 	APID=$!
 	i=0
 	until curl -fsS "http://127.0.0.1:$HP/health/ready" >/dev/null 2>&1 || [ $i -ge 200 ]; do

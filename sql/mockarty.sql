@@ -260,7 +260,10 @@ BEGIN
 			USING ERRCODE = '22023', DETAIL = '$.namespace',
 			HINT = 'Namespace names match ^[a-z0-9][a-z0-9_.-]{0,62}$.';
 	END IF;
-	INSERT INTO mockarty_private.namespaces (name) VALUES (ns) ON CONFLICT DO NOTHING;
+	-- a plain lookup first: a batch writes thousands of mocks into existing namespaces
+	IF NOT EXISTS (SELECT 1 FROM mockarty_private.namespaces WHERE name = ns) THEN
+		INSERT INTO mockarty_private.namespaces (name) VALUES (ns) ON CONFLICT DO NOTHING;
+	END IF;
 END
 $$;
 COMMENT ON FUNCTION mockarty_private.namespace_ensure(text) IS 'Creates a namespace on first use; 22023 for an invalid name';
@@ -274,16 +277,61 @@ BEGIN
 	-- The row lock taken here is held to commit, so a later writer gets the next
 	-- number only after this transaction committed or rolled back: no gaps, and
 	-- versions follow commit order.
-	INSERT INTO mockarty_private.change_counter AS c (singleton, version) VALUES (true, 1)
-	ON CONFLICT (singleton) DO UPDATE SET version = c.version + 1
-	RETURNING c.version INTO v;
+	-- Inside mockarty_private.batch_begin()/batch_end() the row is already locked
+	-- and the running number lives in a transaction-local setting: updating the
+	-- same row thousands of times in one transaction would make each update walk
+	-- a longer chain of dead row versions.
+	v := nullif(current_setting('mockarty_private.batch_version', true), '')::bigint;
+	IF v IS NOT NULL THEN
+		v := v + 1;
+		PERFORM pg_catalog.set_config('mockarty_private.batch_version', v::text, true);
+	ELSE
+		INSERT INTO mockarty_private.change_counter AS c (singleton, version) VALUES (true, 1)
+		ON CONFLICT (singleton) DO UPDATE SET version = c.version + 1
+		RETURNING c.version INTO v;
+	END IF;
 	INSERT INTO mockarty_private.change_log (version, op, namespace, mock_id)
 	VALUES (v, p_op, p_namespace, p_mock_id);
-	PERFORM pg_catalog.pg_notify('mockarty_changes', v::text);
+	-- One doorbell per transaction is enough (listeners read the change log from
+	-- their own version): a batch of 10,000 mocks must not queue 10,000
+	-- notifications. The transaction-local setting remembers that it rang.
+	IF coalesce(current_setting('mockarty_private.notified', true), '') = '' THEN
+		PERFORM pg_catalog.pg_notify('mockarty_changes', v::text);
+		PERFORM pg_catalog.set_config('mockarty_private.notified', 'on', true);
+	END IF;
 	RETURN v;
 END
 $$;
-COMMENT ON FUNCTION mockarty_private.log_change(text, text, text) IS 'Bumps the change counter, appends to the change log and rings NOTIFY mockarty_changes; returns the new version';
+COMMENT ON FUNCTION mockarty_private.log_change(text, text, text) IS 'Bumps the change counter, appends to the change log and rings NOTIFY mockarty_changes once per transaction (payload: its first version, a hint); returns the new version';
+
+CREATE FUNCTION mockarty_private.batch_begin() RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	v bigint;
+BEGIN
+	-- takes the counter's row lock now (held to commit) and starts numbering from it
+	INSERT INTO mockarty_private.change_counter AS c (singleton, version) VALUES (true, 0)
+	ON CONFLICT (singleton) DO UPDATE SET version = c.version
+	RETURNING c.version INTO v;
+	PERFORM pg_catalog.set_config('mockarty_private.batch_version', v::text, true);
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.batch_begin() IS 'Starts a batch of mock writes in this transaction: locks the change counter and lets log_change() number changes in memory until batch_end()';
+
+CREATE FUNCTION mockarty_private.batch_end() RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	v bigint := nullif(current_setting('mockarty_private.batch_version', true), '')::bigint;
+BEGIN
+	IF v IS NOT NULL THEN
+		UPDATE mockarty_private.change_counter SET version = v WHERE version <> v;
+		PERFORM pg_catalog.set_config('mockarty_private.batch_version', '', true);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.batch_end() IS 'Ends a batch started by batch_begin(): stores the last version numbered in memory into the change counter';
 
 CREATE FUNCTION mockarty_private.raise_not_found(what text, id text) RETURNS void
 LANGUAGE plpgsql
@@ -555,6 +603,7 @@ BEGIN
 	IF mocks IS NULL OR jsonb_typeof(mocks) <> 'array' THEN
 		RAISE EXCEPTION 'mocks must be a JSON array' USING ERRCODE = '22023', DETAIL = '$';
 	END IF;
+	PERFORM mockarty_private.batch_begin();
 	FOR elem IN SELECT value FROM jsonb_array_elements(mocks) LOOP
 		r := mockarty_private.mock_write(elem, NULL, true, '$[' || i || ']');
 		IF NOT (r ->> 'overwritten')::boolean THEN
@@ -563,6 +612,7 @@ BEGIN
 		out_mocks := array_append(out_mocks, r -> 'mock');
 		i := i + 1;
 	END LOOP;
+	PERFORM mockarty_private.batch_end();
 	RETURN jsonb_build_object('created', created, 'mocks', to_jsonb(out_mocks));
 END
 $$;
@@ -1298,6 +1348,199 @@ BEGIN
 	WHERE e.extname = 'pgcrypto';
 	FOREACH f IN ARRAY ARRAY['mockarty.user_create(text, text, text)', 'mockarty.user_verify(text, text)',
 		'mockarty.token_create(text, text, text)', 'mockarty.token_verify(text)'] LOOP
+		EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, %I', f, s);
+	END LOOP;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- Integration tokens (mki_): node-to-node credentials
+------------------------------------------------------------------------------
+-- A token is mki_<lookup>_<secret>: the 12-hex lookup id finds the row through a
+-- unique index, so verification is one probe plus one bcrypt compare; only the
+-- bcrypt hash of the secret is kept. The type is the token's scope: mock_resolver
+-- may sync, resolve and report through the coordinator, test_runner and
+-- orchestrator have their own services, and no integration token may call the
+-- admin REST API. Disabling or deleting one rings NOTIFY mockarty_tokens with its
+-- id, so every node purges its cache of verified tokens and drops the streams
+-- authenticated with it at once.
+
+CREATE TABLE mockarty_private.integrations (
+	id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+	name text NOT NULL CHECK (name <> ''),
+	type text NOT NULL CHECK (type IN ('mock_resolver', 'test_runner', 'orchestrator')),
+	enabled boolean NOT NULL DEFAULT true,
+	lookup_id text NOT NULL UNIQUE,
+	secret_hash text NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	last_used_at timestamptz
+);
+COMMENT ON TABLE mockarty_private.integrations IS 'Integration (mki_) tokens of resolvers, runners and orchestrators: lookup_id is the public id inside the token, secret_hash the bcrypt hash of its secret part, type its scope';
+COMMENT ON COLUMN mockarty_private.integrations.last_used_at IS 'Last successful verification (nodes cache verifications, so this is coarse)';
+
+SELECT pg_catalog.pg_extension_config_dump('mockarty_private.integrations', '');
+
+CREATE FUNCTION mockarty_private.integration_json(i mockarty_private.integrations) RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+	SELECT jsonb_build_object('id', i.id::text, 'name', i.name, 'type', i.type, 'enabled', i.enabled,
+		'createdAt', to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+		'lastUsedAt', to_char(i.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+$$;
+COMMENT ON FUNCTION mockarty_private.integration_json(mockarty_private.integrations) IS 'An integration as the API returns it (never the token, its secret or its hash)';
+
+CREATE FUNCTION mockarty_private.integration_id(p_id text) RETURNS uuid
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+BEGIN
+	IF p_id IS NULL OR p_id !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+		RETURN NULL;
+	END IF;
+	RETURN p_id::uuid;
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.integration_id(text) IS 'The uuid of an integration id given as text, NULL when it is not a uuid (so a malformed id is just an unknown one)';
+
+CREATE FUNCTION mockarty.integration_create(name text, type text) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	v_lookup text;
+	v_secret text;
+	i mockarty_private.integrations;
+BEGIN
+	IF name IS NULL OR btrim(name) = '' THEN
+		RAISE EXCEPTION 'integration name must not be empty' USING ERRCODE = '22023', DETAIL = '$.name';
+	END IF;
+	IF type IS NULL OR type NOT IN ('mock_resolver', 'test_runner', 'orchestrator') THEN
+		RAISE EXCEPTION 'unknown integration type "%"', coalesce(type, '') USING ERRCODE = '22023',
+			DETAIL = '$.type', HINT = 'Types are mock_resolver, test_runner and orchestrator.';
+	END IF;
+	LOOP
+		v_lookup := encode(gen_random_bytes(6), 'hex');
+		EXIT WHEN NOT EXISTS (SELECT 1 FROM mockarty_private.integrations x WHERE x.lookup_id = v_lookup);
+	END LOOP;
+	v_secret := encode(gen_random_bytes(24), 'hex');
+	INSERT INTO mockarty_private.integrations (name, type, lookup_id, secret_hash)
+	VALUES (name, type, v_lookup, crypt(v_secret, gen_salt('bf', 10)))
+	RETURNING * INTO i;
+	RETURN jsonb_build_object('integration', mockarty_private.integration_json(i) - 'lastUsedAt',
+		'token', 'mki_' || v_lookup || '_' || v_secret);
+END
+$$;
+COMMENT ON FUNCTION mockarty.integration_create(text, text) IS 'Creates an integration token of a type (mock_resolver, test_runner, orchestrator) and returns {"integration":{"id","name","type","enabled","createdAt"},"token":"mki_<lookup>_<secret>"}; the token text is returned only here, the server keeps a bcrypt hash of the secret; 22023 for an empty name or unknown type';
+
+CREATE FUNCTION mockarty.integration_list() RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+	SELECT coalesce(jsonb_agg(mockarty_private.integration_json(i) ORDER BY i.created_at, i.name, i.id), '[]')
+	FROM mockarty_private.integrations i
+$$;
+COMMENT ON FUNCTION mockarty.integration_list() IS 'Every integration (id, name, type, enabled, createdAt, lastUsedAt), oldest first; never a token';
+
+CREATE FUNCTION mockarty.integration_get(id text) RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+	SELECT mockarty_private.integration_json(i) FROM mockarty_private.integrations i
+	WHERE i.id = mockarty_private.integration_id(integration_get.id)
+$$;
+COMMENT ON FUNCTION mockarty.integration_get(text) IS 'One integration, NULL when unknown';
+
+CREATE FUNCTION mockarty.integration_set_enabled(id text, enabled boolean) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	i mockarty_private.integrations;
+BEGIN
+	IF enabled IS NULL THEN
+		RAISE EXCEPTION 'enabled must be true or false' USING ERRCODE = '22023', DETAIL = '$.enabled';
+	END IF;
+	UPDATE mockarty_private.integrations x SET enabled = integration_set_enabled.enabled
+	WHERE x.id = mockarty_private.integration_id(integration_set_enabled.id) RETURNING * INTO i;
+	IF NOT FOUND THEN
+		PERFORM mockarty_private.raise_not_found('integration', id);
+	END IF;
+	IF NOT i.enabled THEN
+		PERFORM pg_catalog.pg_notify('mockarty_tokens', i.id::text);
+	END IF;
+	RETURN mockarty_private.integration_json(i);
+END
+$$;
+COMMENT ON FUNCTION mockarty.integration_set_enabled(text, boolean) IS 'Enables or disables an integration token (NOTIFY mockarty_tokens with its id on disable, so nodes drop it at once); returns the integration; P0002 when unknown';
+
+CREATE FUNCTION mockarty.integration_delete(id text) RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	v uuid;
+BEGIN
+	DELETE FROM mockarty_private.integrations x
+	WHERE x.id = mockarty_private.integration_id(integration_delete.id) RETURNING x.id INTO v;
+	IF NOT FOUND THEN
+		RETURN false;
+	END IF;
+	PERFORM pg_catalog.pg_notify('mockarty_tokens', v::text);
+	RETURN true;
+END
+$$;
+COMMENT ON FUNCTION mockarty.integration_delete(text) IS 'Deletes an integration token for good (NOTIFY mockarty_tokens with its id); false when unknown';
+
+CREATE FUNCTION mockarty.integration_verify(token text) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	i mockarty_private.integrations;
+BEGIN
+	IF token IS NULL OR token !~ '^mki_[0-9a-f]{12}_[0-9a-f]{1,128}$' THEN
+		RETURN NULL;
+	END IF;
+	SELECT * INTO i FROM mockarty_private.integrations x WHERE x.lookup_id = substr(token, 5, 12);
+	IF NOT FOUND OR NOT i.enabled OR crypt(substr(token, 18), i.secret_hash) <> i.secret_hash THEN
+		RETURN NULL;
+	END IF;
+	UPDATE mockarty_private.integrations x SET last_used_at = now() WHERE x.id = i.id;
+	RETURN jsonb_build_object('id', i.id::text, 'name', i.name, 'type', i.type);
+END
+$$;
+COMMENT ON FUNCTION mockarty.integration_verify(text) IS 'Integration {"id","name","type"} when the mki_ token is valid and enabled (and stamps last_used_at), else NULL; one indexed lookup and one bcrypt compare';
+
+CREATE FUNCTION mockarty.undefined_record_batch(batch jsonb) RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	e jsonb;
+	n int := 0;
+	c bigint;
+BEGIN
+	IF batch IS NULL OR jsonb_typeof(batch) <> 'array' THEN
+		RAISE EXCEPTION 'batch must be a JSON array' USING ERRCODE = '22023', DETAIL = '$';
+	END IF;
+	FOR e IN SELECT value FROM jsonb_array_elements(batch) LOOP
+		CONTINUE WHEN coalesce(e ->> 'method', '') = '' OR coalesce(e ->> 'path', '') = '';
+		c := greatest(coalesce((e ->> 'count')::bigint, 1), 1);
+		INSERT INTO mockarty_private.undefined_requests AS u (namespace, method, path, headers, body, count)
+		VALUES (coalesce(nullif(e ->> 'namespace', ''), 'sandbox'), upper(e ->> 'method'), e ->> 'path',
+			coalesce(e -> 'headers', '{}'), e -> 'body', c)
+		ON CONFLICT (namespace, method, path) DO UPDATE
+		SET count = u.count + excluded.count, last_seen = now(), headers = excluded.headers,
+			body = excluded.body;
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION mockarty.undefined_record_batch(jsonb) IS 'Records aggregated misses [{"namespace","method","path","headers","body","count"}] (what resolvers report): each adds count occurrences; rows without method or path are skipped; returns how many rows were recorded';
+
+-- pgcrypto's schema for the integration functions (see "pgcrypto lookup" above).
+DO $$
+DECLARE
+	s text;
+	f text;
+BEGIN
+	SELECT n.nspname INTO s FROM pg_catalog.pg_extension e
+	JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+	WHERE e.extname = 'pgcrypto';
+	FOREACH f IN ARRAY ARRAY['mockarty.integration_create(text, text)', 'mockarty.integration_verify(text)'] LOOP
 		EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, %I', f, s);
 	END LOOP;
 END

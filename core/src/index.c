@@ -534,6 +534,10 @@ cmp_entries(const void *a, const void *b)
 /* The request path with the trailing slash dropped (except "/"), for regexes. */
 typedef struct req_view {
 	const mc_request *req;
+	mc_headers_fn headers_fn; /* supplies req->headers on first use when set */
+	void *headers_ctx;
+	json_t *headers;          /* req->headers, or what headers_fn returned */
+	bool headers_done;
 	const char *path;
 	size_t path_len;
 	mc_path segs;
@@ -629,6 +633,19 @@ header_values(const json_t *headers, const char *name)
 	return NULL;
 }
 
+/* The request headers: req->headers, or headers_fn's answer fetched once. */
+static const json_t *
+rv_headers(req_view *rv)
+{
+	if (!rv->headers_done) {
+		rv->headers_done = true;
+		rv->headers = rv->req->headers;
+		if (rv->headers == NULL && rv->headers_fn != NULL)
+			rv->headers = rv->headers_fn(rv->headers_ctx);
+	}
+	return rv->headers;
+}
+
 /* The path parameters of e for this path: a new object, NULL on no memory. */
 static json_t *
 build_params(const mc_index *idx, const mc_entry *e, const req_view *rv)
@@ -708,7 +725,7 @@ body_conditions_hold(const mc_index *idx, const mc_entry *e, req_view *rv, json_
 		} else if (strncmp(p, "queryParam.", 11) == 0) {
 			ok = mc_condition_eval_list(c, json_object_get(rv->req->query, p + 11), e->sort, &env);
 		} else if (strncmp(p, "reqHeader.", 10) == 0) {
-			ok = mc_condition_eval_list(c, header_values(rv->req->headers, p + 10), e->sort, &env);
+			ok = mc_condition_eval_list(c, header_values(rv_headers(rv), p + 10), e->sort, &env);
 		} else {
 			const json_t *root = rv->req->body_json;
 
@@ -726,13 +743,17 @@ body_conditions_hold(const mc_index *idx, const mc_entry *e, req_view *rv, json_
 }
 
 static bool
-list_conditions_hold(const mc_index *idx, const mc_entry *e, const json_t *list, const json_t *source,
+list_conditions_hold(const mc_index *idx, const mc_entry *e, const json_t *list, req_view *rv,
 		     bool headers)
 {
 	mc_regex_env env = {cond_lookup, idx, idx->mctx};
+	const json_t *source;
 	size_t i;
 	json_t *c;
 
+	if (json_array_size(list) == 0)
+		return true;
+	source = headers ? rv_headers(rv) : rv->req->query;
 	json_array_foreach (list, i, c) {
 		const char *path = json_string_value(json_object_get(c, "path"));
 		const char *name = strip_list_name(path, headers ? "reqHeader" : "queryParam");
@@ -759,6 +780,19 @@ mc_status
 mc_index_match(const mc_index *idx, const char *ns_name, const mc_request *req, mc_skip_fn skip,
 	       void *skip_ctx, mc_match *out)
 {
+	return mc_index_match_lazy(idx, ns_name, req, NULL, NULL, skip, skip_ctx, out);
+}
+
+/*
+ * See core.h. headers_fn is asked for the headers only when a candidate that
+ * passed route, method and pattern has a header condition, so a server can
+ * skip building the header object for most requests.
+ */
+mc_status
+mc_index_match_lazy(const mc_index *idx, const char *ns_name, const mc_request *req,
+		    mc_headers_fn headers_fn, void *headers_ctx, mc_skip_fn skip, void *skip_ctx,
+		    mc_match *out)
+{
 	const ns_entry *ns;
 	mc_ptrlist cands = {0};
 	req_view rv;
@@ -779,6 +813,8 @@ mc_index_match(const mc_index *idx, const char *ns_name, const mc_request *req, 
 
 	memset(&rv, 0, sizeof(rv));
 	rv.req = req;
+	rv.headers_fn = headers_fn;
+	rv.headers_ctx = headers_ctx;
 	rv.path = req->path && *req->path ? req->path : "/";
 	rv.path_len = strlen(rv.path);
 	while (rv.path_len > 1 && rv.path[rv.path_len - 1] == '/')
@@ -804,8 +840,8 @@ mc_index_match(const mc_index *idx, const char *ns_name, const mc_request *req, 
 		json_t *params = NULL;
 
 		if (body_conditions_hold(idx, e, &rv, &params) &&
-		    list_conditions_hold(idx, e, e->query, req->query, false) &&
-		    list_conditions_hold(idx, e, e->header, req->headers, true) &&
+		    list_conditions_hold(idx, e, e->query, &rv, false) &&
+		    list_conditions_hold(idx, e, e->header, &rv, true) &&
 		    (skip == NULL || !skip(skip_ctx, e->mock))) {
 			if (params == NULL)
 				params = build_params(idx, e, &rv);

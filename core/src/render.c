@@ -357,3 +357,48 @@ mc_mock_is_stateful(const json_t *mock)
 	return value_uses_state(json_object_get(mock, "response"), 0) || value_uses_state(oneof, 0) ||
 	       value_uses_state(json_object_get(mock, "webhooks"), 0);
 }
+
+/* True when any string inside v (object keys excluded) holds an expression. */
+static bool
+value_has_expr(const json_t *v, int depth)
+{
+	const char *k;
+	json_t *c;
+	size_t i;
+
+	if (depth > MC_MAX_JSON_DEPTH)
+		return true;
+	if (json_is_string(v))
+		return mc_template_has_expr(json_string_value(v), json_string_length(v));
+	if (json_is_object(v)) {
+		json_object_foreach ((json_t *)v, k, c) {
+			if (value_has_expr(c, depth + 1))
+				return true;
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach (v, i, c) {
+			if (value_has_expr(c, depth + 1))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * See core.h. Conservative: anything that might vary (oneOf of any order,
+ * extract of any shape, an expression of any root) makes the mock non-static.
+ */
+bool
+mc_mock_is_static(const json_t *mock)
+{
+	const json_t *oneof;
+
+	if (!json_is_object(mock) || mc_mock_is_stateful(mock))
+		return false;
+	oneof = json_object_get(mock, "oneOf");
+	if (json_is_object(oneof) && json_array_size(json_object_get(oneof, "responses")) > 0)
+		return false;
+	if (json_object_get(mock, "extract") != NULL)
+		return false;
+	return !value_has_expr(json_object_get(mock, "response"), 0);
+}

@@ -958,6 +958,24 @@ mc_template_uses_state(const char *s, size_t len)
 	return st.uses_state;
 }
 
+bool
+mc_template_has_expr(const char *s, size_t len)
+{
+	size_t i = 0, after;
+
+	while (i + 1 < len) {
+		const char *d = memmem(s + i, len - i, "$.", 2);
+
+		if (d == NULL)
+			return false;
+		i = (size_t)(d - s);
+		if (root_at(s, len, i, &after) != R_NONE)
+			return true;
+		i++;
+	}
+	return false;
+}
+
 static json_t *
 render(tstate *st, const json_t *t, int depth)
 {

@@ -20,6 +20,12 @@
 MC_API bool mc_template_uses_state(const char *s, size_t len);
 
 /*
+ * True when s (len bytes) contains "$." followed by a known root word, i.e.
+ * rendering it may give something other than s itself.
+ */
+MC_API bool mc_template_has_expr(const char *s, size_t len);
+
+/*
  * The text form of a rendered value, as interpolation writes it: strings raw,
  * null/NULL empty, everything else compact JSON. Returns a malloc'd string the
  * caller frees, or NULL on allocation failure.

@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "mockserve.h"
 #include "mockarty/core.h"
 
 #include <microhttpd.h>
@@ -40,11 +41,8 @@ size_t snapshot_count(void);
  */
 bool snapshot_catch_up(int timeout_ms);
 
-/*
- * Finds the winning mock for req in namespace ns. On a hit returns true with
- * *mock (new reference) and *path_params (new reference) filled.
- */
-bool snapshot_match(const char *ns, const mc_request *req, json_t **mock, json_t **path_params);
+/* The store mock traffic is served from (mockserve.h); set before the server starts. */
+extern ms_store *admin_store;
 
 /* ---- auth.c ---- */
 
@@ -59,19 +57,13 @@ void auth_cache_purge(void);
 
 /* ---- serve.c: mock traffic ---- */
 
-/* Result of serving one mock request, sent by server.c. */
-typedef struct serve_result {
-	int status;
-	struct MHD_Response *response; /* owned until queued */
-	int64_t delay_ms;              /* > 0: suspend the connection this long first */
-} serve_result;
-
 /*
- * Resolves one mock-traffic request: namespace from /stubs/{ns}/ or
- * X-Namespace, match, render or SQL resolve, proxy. Always fills out with a
- * response (404 envelope on a miss).
+ * Answers one mock-traffic request with ms_serve() and the admin node's hooks:
+ * stateful mocks resolved by mockarty.resolve() in the database, misses queued
+ * for mockarty.undefined_record, proxying through proxy.c. Counts hits and
+ * misses. Always fills out (release with ms_result_done after queueing).
  */
-void serve_mock(api_req *req, const char *raw_query, serve_result *out);
+void serve_mock(ms_request *req, ms_result *out);
 
 /* ---- flusher.c: batched, asynchronous writes of request logs and misses ---- */
 bool flusher_start(void);
@@ -79,8 +71,7 @@ void flusher_stop(void); /* flushes what is queued, then joins */
 /* Queues a miss for mockarty.undefined_record; never blocks. */
 void flusher_undefined(const char *ns, const char *method, const char *path, json_t *headers,
 		       json_t *body);
-/* Queues a request log of a locally served mock; never blocks. Steals entry. */
-void flusher_log(const char *mock_id, json_t *entry);
+/* (request logs of locally served mocks are drained from admin_store) */
 
 /* ---- timer.c: resumes suspended connections when their delay is over ---- */
 bool timer_start(void);

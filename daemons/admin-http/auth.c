@@ -98,6 +98,20 @@ auth_check(api_req *req, api_resp *resp)
 			  "missing API token (Authorization: Bearer <token> or X-API-Key)");
 		return 401;
 	}
+	if (strncmp(token, "mki_", 4) == 0) {
+		/* integration tokens are for nodes (the coordinator), never for the admin API */
+		params[0] = token;
+		if (db_json(req, resp, "SELECT mockarty.integration_verify($1) IS NOT NULL", 1, params, &info) &&
+		    json_is_true(info)) {
+			json_decref(info);
+			api_error(req, resp, 403, "forbidden", "integration tokens (mki_) cannot call the admin API");
+			return 403;
+		}
+		json_decref(info);
+		if (resp->status == 0 || resp->status == 400)
+			api_error(req, resp, 401, "unauthorized", "invalid or revoked API token");
+		return resp->status;
+	}
 	if (!EVP_Digest(token, strlen(token), key, &klen, EVP_sha256(), NULL) || klen != 32) {
 		api_error(req, resp, 500, "internal", "cannot hash the token");
 		return 500;

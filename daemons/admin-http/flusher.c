@@ -4,9 +4,11 @@
  * served from the snapshot (mockarty.log_requests).
  *
  * Mock traffic must never wait for the database, so the hot path only appends
- * to bounded in-memory queues under a mutex and returns. Repeats coalesce:
- * misses by namespace+method+path (with a repeat count, so counts stay exact),
- * logs by mock id keeping only the last three (the database keeps no more).
+ * to bounded in-memory queues and returns. Repeats coalesce: misses by
+ * namespace+method+path (with a repeat count, so counts stay exact) under a
+ * mutex here; request logs are captured by mockserve per serving thread,
+ * keeping only the last three per mock (the database keeps no more), and
+ * drained here.
  * One thread writes a batch every 100 ms in one round trip per kind; when the
  * database is down the batch is dropped with a warning rather than growing
  * without bound.
@@ -24,14 +26,11 @@
 
 #define FLUSH_INTERVAL_MS 100
 #define MAX_UNDEFINED_KEYS 1000
-#define MAX_LOG_MOCKS 2000
-#define LOGS_PER_MOCK 3
 
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	json_t *undef; /* key -> {"namespace","method","path","headers","body","n"} */
-	json_t *logs;  /* mock id -> [entry, ...] (at most LOGS_PER_MOCK) */
 	unsigned long dropped;
 	bool stop;
 	bool running;
@@ -59,30 +58,6 @@ flusher_undefined(const char *ns, const char *method, const char *path, json_t *
 		if (e != NULL)
 			json_object_set_new(fq.undef, key, e);
 	} else {
-		fq.dropped++;
-	}
-	pthread_mutex_unlock(&fq.mu);
-}
-
-void
-flusher_log(const char *mock_id, json_t *entry)
-{
-	json_t *arr;
-
-	pthread_mutex_lock(&fq.mu);
-	if (fq.logs == NULL)
-		fq.logs = json_object();
-	arr = json_object_get(fq.logs, mock_id);
-	if (arr == NULL && json_object_size(fq.logs) < MAX_LOG_MOCKS) {
-		arr = json_array();
-		json_object_set_new(fq.logs, mock_id, arr);
-	}
-	if (arr != NULL) {
-		json_array_append_new(arr, entry);
-		while (json_array_size(arr) > LOGS_PER_MOCK)
-			json_array_remove(arr, 0);
-	} else {
-		json_decref(entry);
 		fq.dropped++;
 	}
 	pthread_mutex_unlock(&fq.mu);
@@ -121,13 +96,16 @@ flush_once(void)
 	json_t *v;
 	unsigned long dropped;
 
+	unsigned long log_dropped = 0;
+
 	pthread_mutex_lock(&fq.mu);
 	undef = fq.undef;
-	logs = fq.logs;
 	dropped = fq.dropped;
-	fq.undef = fq.logs = NULL;
+	fq.undef = NULL;
 	fq.dropped = 0;
 	pthread_mutex_unlock(&fq.mu);
+	logs = admin_store ? ms_store_drain_logs(admin_store, &log_dropped) : NULL;
+	dropped += log_dropped;
 	if (dropped > 0)
 		log_warn("flusher queues full: %lu entries dropped", dropped);
 	if (undef != NULL && json_object_size(undef) > 0) {
@@ -142,13 +120,8 @@ flush_once(void)
 			    arr);
 		json_decref(arr);
 	}
-	if (logs != NULL && json_object_size(logs) > 0) {
-		arr = json_array();
-		json_object_foreach(logs, k, v)
-			json_array_extend(arr, v);
-		write_batch("request logs", "SELECT mockarty.log_requests($1::jsonb)", arr);
-		json_decref(arr);
-	}
+	if (logs != NULL)
+		write_batch("request logs", "SELECT mockarty.log_requests($1::jsonb)", logs);
 	json_decref(undef);
 	json_decref(logs);
 }

@@ -1,7 +1,7 @@
 /*
  * main.c - mockarty-admin: the admin node. Reads the environment, starts the
- * LISTEN/snapshot thread, the flusher, the delay timer and the HTTP server,
- * then waits for signals.
+ * LISTEN/snapshot thread, the flusher, the delay timer, the HTTP server and the
+ * gRPC coordinator (coordinator.c), then waits for signals.
  *
  * Signal handlers only set flags; this thread acts on them (pgbouncer's
  * pattern), because almost nothing is async-signal-safe. Every other thread
@@ -11,6 +11,7 @@
  * environment and keeps the old configuration when the new one is invalid.
  */
 #include "admin.h"
+#include "coordinator.h"
 
 #include "log.h"
 #include "pgpool.h"
@@ -101,7 +102,8 @@ main(void)
 		log_error("initialisation failed");
 		return 1;
 	}
-	if (!timer_start() || !flusher_start() || !snapshot_start() || !server_start()) {
+	if (!timer_start() || !flusher_start() || !snapshot_start() || !server_start() ||
+	    !coordinator_start()) {
 		log_error("startup failed");
 		return 1;
 	}
@@ -122,6 +124,7 @@ main(void)
 		}
 	}
 	log_info("shutting down: draining requests");
+	coordinator_stop();
 	server_stop();
 	flusher_stop();
 	snapshot_stop();

@@ -9,6 +9,7 @@
  * the first entry wins; that is why, within this table, the more literal pattern
  * of each pair comes first.
  */
+#include "coordinator.h"
 #include "rest_more.h"
 
 /* one route per line, aligned like routes.c */
@@ -63,6 +64,18 @@ const api_route api_routes_more[] = {
 	{"GET", "/api/v1/counts", more_counts, false},
 	{"GET", "/api/v1/status", more_status, false},
 	{"GET", "/api/v1/features", more_features, false},
+
+	/* integration tokens and connected nodes (rest_integrations.c) */
+	{"POST", "/ui/api/integrations", rest_integration_create, false},
+	{"GET", "/ui/api/integrations", rest_integration_list, false},
+	{"PUT", "/ui/api/integrations/:id", rest_integration_update, false},
+	{"DELETE", "/ui/api/integrations/:id", rest_integration_delete, false},
+	{"POST", "/api/v1/integrations", rest_integration_create, false},
+	{"GET", "/api/v1/integrations", rest_integration_list, false},
+	{"PUT", "/api/v1/integrations/:id", rest_integration_update, false},
+	{"DELETE", "/api/v1/integrations/:id", rest_integration_delete, false},
+	{"GET", "/ui/api/nodes", rest_nodes_list, false},
+	{"GET", "/api/v1/nodes", rest_nodes_list, false},
 	{0},
 };
 /* clang-format on */

@@ -35,11 +35,13 @@ typedef struct conn_req {
 	size_t len, cap;
 	size_t discarded;
 	bool too_large;
-	struct MHD_Response *pending; /* response waiting for the delay to end */
-	int pending_status;
+	bool has_pending;
+	ms_result pending; /* mock response waiting for its delay to end */
 } conn_req;
 
 static struct MHD_Daemon *daemon_handle;
+/* True when every route lies under a reserved prefix, so other paths skip routing. */
+static bool routes_all_reserved;
 /* Requests between their first byte and completion (idle keep-alives excluded). */
 static atomic_int in_flight;
 
@@ -350,6 +352,53 @@ queue_error(struct MHD_Connection *conn, const char *request_id, int status, con
 /* ------------------------------------------------------------ the handler */
 
 /*
+ * Serves a mock-traffic request (mockserve) and queues the answer, or
+ * suspends the connection for the mock's delay (timer.c resumes it).
+ */
+static enum MHD_Result
+queue_mock(struct MHD_Connection *conn, conn_req *cr, const char *method, const char *path,
+	   const char *raw_query)
+{
+	ms_request mreq;
+	ms_result sr;
+	enum MHD_Result ret;
+
+	ms_request_init_mhd(&mreq, conn, method, path, raw_query, cr->body, cr->len);
+	serve_mock(&mreq, &sr);
+	if (sr.response == NULL) {
+		ret = queue_error(conn, ms_request_id(&mreq), 500, "internal", "no response");
+		ms_result_done(&sr);
+	} else if (sr.delay_ms > 0) {
+		cr->pending = sr;
+		cr->has_pending = true;
+		cr->state = ST_SUSPENDED;
+		MHD_suspend_connection(conn);
+		timer_add(conn, sr.delay_ms);
+		ret = MHD_YES;
+	} else {
+		ret = MHD_queue_response(conn, (unsigned int)sr.status, sr.response);
+		ms_result_done(&sr);
+	}
+	ms_request_clear(&mreq);
+	return ret;
+}
+
+/* Mock traffic that needs no routing: decoded path, nothing else built. */
+static enum MHD_Result
+handle_mock_fast(struct MHD_Connection *conn, conn_req *cr, const char *method, char *path,
+		 const char *raw_query)
+{
+	enum MHD_Result ret;
+
+	atomic_fetch_add_explicit(&admin_requests_total, 1, memory_order_relaxed);
+	ret = queue_mock(conn, cr, method, path, raw_query);
+	free(path);
+	if (cr->state != ST_SUSPENDED)
+		cr->state = ST_DONE;
+	return ret;
+}
+
+/*
  * Handles one complete request (body read): builds the api_req, routes it, and
  * queues (or schedules, for delayed mocks) the response.
  */
@@ -361,14 +410,17 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 	char *caps[API_MAX_PARAMS] = {0};
 	const char *q = strchr(cr->raw_uri, '?');
 	size_t raw_path_len = q ? (size_t)(q - cr->raw_uri) : strlen(cr->raw_uri);
-	char *raw_path = strndup(cr->raw_uri, raw_path_len);
 	char *path = pct_decode(cr->raw_uri, raw_path_len);
 	const char *raw_query = q ? q + 1 : "";
+	char *raw_path;
 	enum MHD_Result ret = MHD_NO;
 	struct MHD_Response *r = NULL;
 	int status = 500;
 
-	atomic_fetch_add(&admin_requests_total, 1);
+	if (path != NULL && !cr->too_large && routes_all_reserved && !is_reserved_path(path))
+		return handle_mock_fast(conn, cr, method, path, raw_query);
+	raw_path = strndup(cr->raw_uri, raw_path_len);
+	atomic_fetch_add_explicit(&admin_requests_total, 1, memory_order_relaxed);
 	memset(&req, 0, sizeof(req));
 	req.method = method;
 	req.path = path ? path : "/";
@@ -397,6 +449,7 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 	}
 
 	bool path_known = false;
+	int64_t wrote_version = -1;
 	const api_route *route = route_find(method, raw_path, &req, caps, &path_known);
 
 	if (route != NULL || path_known || is_reserved_path(req.path)) {
@@ -411,27 +464,20 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 			route->handler(&req, &resp);
 			/* a client that wrote through the API reads its write back at once */
 			if (resp.status >= 200 && resp.status < 300 && strcmp(method, "GET") != 0 &&
-			    strcmp(method, "HEAD") != 0 && !route->public_route)
-				snapshot_catch_up(1000);
+			    strcmp(method, "HEAD") != 0 && !route->public_route &&
+			    snapshot_catch_up(1000))
+				wrote_version = snapshot_version(); /* >= the write's version */
 		}
 		r = server_build_response(&req, &resp, &status);
+		if (r != NULL && wrote_version >= 0) { /* read-your-writes across resolvers */
+			char v[24];
+
+			snprintf(v, sizeof(v), "%lld", (long long)wrote_version);
+			MHD_add_response_header(r, "X-Mockarty-Version", v);
+		}
 		ret = queue_and_free(conn, status, r);
 	} else {
-		serve_result sr = {0};
-
-		serve_mock(&req, raw_query, &sr);
-		if (sr.response == NULL) {
-			ret = queue_error(conn, req.request_id, 500, "internal", "no response");
-		} else if (sr.delay_ms > 0) {
-			cr->pending = sr.response;
-			cr->pending_status = sr.status;
-			cr->state = ST_SUSPENDED;
-			MHD_suspend_connection(conn);
-			timer_add(conn, sr.delay_ms);
-			ret = MHD_YES;
-		} else {
-			ret = queue_and_free(conn, sr.status, sr.response);
-		}
+		ret = queue_mock(conn, cr, method, req.path, raw_query);
 	}
 done:
 	json_decref(req.headers);
@@ -513,11 +559,13 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 		}
 		return handle_complete(conn, cr, method);
 	case ST_SUSPENDED: {
-		struct MHD_Response *r = cr->pending;
+		enum MHD_Result ret = MHD_queue_response(conn, (unsigned int)cr->pending.status,
+							 cr->pending.response);
 
-		cr->pending = NULL;
+		ms_result_done(&cr->pending);
+		cr->has_pending = false;
 		cr->state = ST_DONE;
-		return queue_and_free(conn, cr->pending_status, r);
+		return ret;
 	}
 	case ST_DONE:
 	default:
@@ -558,8 +606,8 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (cr == NULL)
 		return;
 	atomic_fetch_sub(&in_flight, 1);
-	if (cr->pending != NULL)
-		MHD_destroy_response(cr->pending);
+	if (cr->has_pending)
+		ms_result_done(&cr->pending);
 	free(cr->body);
 	free(cr->raw_uri);
 	free(cr);
@@ -593,6 +641,11 @@ server_start(void)
 			     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	int rc;
 
+	routes_all_reserved = true;
+	for (int t = 0; t < 2; t++)
+		for (const api_route *r = t ? api_routes_more : api_routes; r->pattern != NULL; r++)
+			if (!is_reserved_path(r->pattern))
+				routes_all_reserved = false;
 	snprintf(port, sizeof(port), "%d", admin_cfg.http_port);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;

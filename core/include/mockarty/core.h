@@ -68,6 +68,14 @@ MC_API mc_status mc_mock_validate(const json_t *mock, mc_error *err);
  */
 MC_API bool mc_mock_is_stateful(const json_t *mock);
 
+/*
+ * True when resolving this mock gives the same response object for every
+ * request, seed and time: not stateful, no oneOf (a random pick varies), no
+ * extract, and no template expression ("$." + a known root) in any string of
+ * the response. A server may then resolve it once and reuse the result.
+ */
+MC_API bool mc_mock_is_static(const json_t *mock);
+
 /* ------------------------------------------------------------------- request.c */
 
 /*
@@ -150,6 +158,23 @@ typedef struct mc_match {
 MC_API mc_status mc_index_match(const mc_index *idx, const char *ns, const mc_request *req,
 				mc_skip_fn skip, void *skip_ctx, mc_match *out);
 MC_API void mc_match_clear(mc_match *m);
+
+/*
+ * Supplies the request headers on first use (see mc_index_match_lazy):
+ * returns an object (lower-case name -> array of strings) that the caller
+ * keeps alive until the match returns, or NULL for none.
+ */
+typedef json_t *(*mc_headers_fn)(void *ctx);
+
+/*
+ * mc_index_match for servers that build the header object lazily: when
+ * req->headers is NULL and headers_fn is set, headers_fn(headers_ctx) is called
+ * at most once, and only when a candidate's conditions read a header. Same
+ * results as mc_index_match with the headers filled in.
+ */
+MC_API mc_status mc_index_match_lazy(const mc_index *idx, const char *ns, const mc_request *req,
+				     mc_headers_fn headers_fn, void *headers_ctx, mc_skip_fn skip,
+				     void *skip_ctx, mc_match *out);
 
 /* ----------------------------------------------------------- faker.c, rng */
 

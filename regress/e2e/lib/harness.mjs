@@ -22,7 +22,9 @@
 //     await waitUntil(async () => (await s.api('GET', '/x')).status === 200, 2000);
 //   });
 //
-// s.url / s.port / s.token (an mk_ token from mockarty.token_create), s.fetch(path, init)
+// s.url / s.port / s.token (an mk_ token from mockarty.token_create), s.grpcPort / s.grpcAddr
+// ("127.0.0.1:<port>", the main node's gRPC coordinator; every node gets a free GRPC_PORT of its
+// own, kept across restart(), and admin.grpcPort / admin.grpcAddr name it), s.fetch(path, init)
 // (plain fetch against the admin with the token unless init.token === null; init.apiKey = true
 // sends it as X-API-Key), s.admin (the main node: { url, port, pid, proc, kill(sig), stop(),
 // restart(env), logs() }), s.spawnAdmin(env) (another node on the same database, e.g.
@@ -120,6 +122,11 @@ class AdminNode {
   async start() {
     this.port = await freePort();
     this.url = `http://127.0.0.1:${this.port}`;
+    // the gRPC coordinator: a free port of its own (kept across restart() so resolvers reconnect
+    // to the same address), unless the test passes GRPC_PORT itself ('0' disables it)
+    if (this.env.GRPC_PORT !== undefined) this.grpcPort = Number(this.env.GRPC_PORT);
+    else if (!this.grpcPort) this.grpcPort = await freePort();
+    this.grpcAddr = `127.0.0.1:${this.grpcPort}`;
     this.logFile = path.join(this.stack.dir, `admin-${this.port}.log`);
     const fd = fs.openSync(this.logFile, 'a');
     this.proc = spawn(ADMIN_BIN, [], {
@@ -131,6 +138,7 @@ class AdminNode {
         ALLOW_PROXY_TO_PRIVATE_IPS: 'true',
         LOG_LEVEL: process.env.MOCKARTY_E2E_LOG_LEVEL || 'info',
         THREADS: '4',
+        GRPC_PORT: String(this.grpcPort),
         ...this.env,
       },
       stdio: ['ignore', fd, fd],
@@ -225,6 +233,8 @@ class Stack {
     this.admins.push(this.admin);
     this.url = this.admin.url;
     this.port = this.admin.port;
+    this.grpcPort = this.admin.grpcPort;
+    this.grpcAddr = this.admin.grpcAddr;
     return this;
   }
 

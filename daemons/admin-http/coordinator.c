@@ -1,0 +1,1405 @@
+/*
+ * coordinator.c - the gRPC coordinator inside the admin node (port 5773): the
+ * mockarty.coordinator.v1.Coordinator service of proto/coordinator.proto on the
+ * daemons/grpc server, plus grpc.health.v1 and server reflection.
+ *
+ * Constraints that shaped it:
+ *  - The database is the truth and NOTIFY only a doorbell. One feed thread owns a
+ *    dedicated LISTEN connection (mockarty_changes, mockarty_tokens), reads the change log
+ *    in version order into an in-memory ring and fans every change out to all Sync streams;
+ *    no stream ever queries the change log itself, so a thousand resolvers cost one query
+ *    per commit. After any (re)connect it assumes notifications were lost and re-reads.
+ *  - Versions are gap-free and commit-ordered (mockarty_private.log_change). Every stream
+ *    gets every version in order; a change to a mock outside the stream's namespace goes out
+ *    as OP_DELETE of that id in the stream's namespace, which keeps the sequence gap-free and
+ *    handles mocks moved between namespaces.
+ *  - The gRPC loop thread must not block: Resolve/Report run on a small worker pool and each
+ *    Sync's snapshot on its own thread (paced by the stream's send queue, so a 100k-mock
+ *    snapshot never sits in memory whole). The one exception is the auth hook, which the
+ *    transport calls synchronously before the body is read: a cache miss costs one
+ *    integration_verify() round trip (bcrypt, ~50 ms) on the loop thread. Verified tokens are
+ *    cached by SHA-256 for 30 s (refusals for 5 s) and the cache is purged on every
+ *    NOTIFY mockarty_tokens, so a revoked token stops working at once.
+ *  - Revocation ends the token's open streams within the notification latency: NOTIFY
+ *    mockarty_tokens carries the integration id, and on every LISTEN reconnect the
+ *    integrations of all connected resolvers are re-checked.
+ *  - Send queues are bounded. A stream whose queue cannot take the next event gets a Resync
+ *    (the event fits a reserve kept for it) and ends, instead of buffering without limit.
+ */
+#include "coordinator.h"
+
+#include "admin.h"
+#include "coordinator.pb-c.h"
+#include "grpc_server.h"
+#include "log.h"
+#include "pgpool.h"
+
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SVC_NAME "mockarty.coordinator.v1.Coordinator"
+#define SVC_PREFIX "/" SVC_NAME "/"
+#define RING_CAP 8192             /* changes kept for resuming streams */
+#define DELTA_BATCH 1000          /* change-log rows per query */
+#define CHUNK_MOCKS 1000          /* mocks per snapshot chunk */
+#define CHUNK_BYTES (1024 * 1024) /* and at most about this many bytes */
+#define HEARTBEAT_MS 1000
+#define SAFETY_READ_MS 5000 /* re-read the change log even without NOTIFY */
+#define QUEUE_DEFAULT (4u * 1024 * 1024)
+#define QUEUE_MIN (16u * 1024)
+#define QUEUE_RESERVE 1024      /* room kept for the final Resync */
+#define SNAPSHOT_STALL_MS 60000 /* a snapshot nobody reads is abandoned */
+#define ACACHE_SLOTS 256
+#define ACACHE_TTL_MS 30000
+#define ACACHE_NEG_TTL_MS 5000
+#define WORKERS 4
+#define MAX_SYNC_THREADS 256
+#define HEALTH_SERVING 1
+#define HEALTH_NOT_SERVING 2
+
+typedef Mockarty__Coordinator__V1__SyncEvent SyncEvent;
+typedef Mockarty__Coordinator__V1__SyncRequest SyncRequest;
+typedef Mockarty__Coordinator__V1__Snapshot Snapshot;
+typedef Mockarty__Coordinator__V1__MockDoc MockDoc;
+typedef Mockarty__Coordinator__V1__Delta Delta;
+typedef Mockarty__Coordinator__V1__Heartbeat Heartbeat;
+typedef Mockarty__Coordinator__V1__Resync Resync;
+
+/* One change-log row in the ring. json is NULL for a delete (or an upsert of a mock that is
+ * gone or soft-deleted by now). */
+struct change {
+	int64_t version;
+	char *ns;
+	char *id;
+	char *json;
+};
+
+/* One Sync stream (a connected resolver). Lives in C.subs from the handler until its stream
+ * closes; freed when both the stream and the setup thread are done with it. */
+struct sub {
+	struct sub *next, *prev;
+	mk_grpc_stream *st;
+	int refs;
+	bool joined;     /* in the fan-out: cursor is valid */
+	bool gone;       /* stream closed, or ended by us */
+	int64_t cursor;  /* last version sent (snapshot or delta) */
+	int64_t applied; /* last applied version the resolver reported, 0 = none */
+	uint64_t have;
+	uint64_t dropped;                                 /* log entries the resolver says it dropped */
+	int64_t connected_ms, last_hb_ms, last_report_ms; /* wall clock */
+	char ns[128], name[128], address[160], peer[64], integ_id[40], integ_name[96];
+};
+
+/* A cached token verification (positive or negative). */
+struct acache {
+	unsigned char key[32];
+	int64_t expires; /* monotonic ms; 0 = empty */
+	bool ok;
+	char id[40], name[96], type[24];
+};
+
+/* A Resolve or Report call waiting for a worker. */
+struct job {
+	struct job *next;
+	bool report;
+	mk_grpc_stream *st;
+	uint8_t *req;
+	size_t len;
+};
+
+static struct {
+	bool running;
+	mk_grpc_server *srv;
+	int port;
+	size_t queue_limit;
+
+	pthread_mutex_t mu; /* subs, ring, head; taken before the server's own lock */
+	struct sub *subs;
+	struct change ring[RING_CAP];
+	int64_t head;    /* newest version read from the change log */
+	int64_t ring_lo; /* oldest version in the ring; empty when ring_lo > head */
+	bool feed_ready; /* ring initialised from the database */
+	pthread_t feed;
+	int evfd;
+	atomic_bool stop;
+	atomic_bool db_up;
+
+	pthread_mutex_t amu; /* auth cache */
+	struct acache cache[ACACHE_SLOTS];
+	uint64_t agen;
+
+	pthread_mutex_t jmu; /* job queue, worker and Sync-thread counts */
+	pthread_cond_t jcv;
+	pthread_cond_t donecv;
+	struct job *jhead, *jtail;
+	pthread_t workers[WORKERS];
+	int nworkers;
+	int nsync;
+	bool jstop;
+} C = {
+    .mu = PTHREAD_MUTEX_INITIALIZER,
+    .amu = PTHREAD_MUTEX_INITIALIZER,
+    .jmu = PTHREAD_MUTEX_INITIALIZER,
+    .jcv = PTHREAD_COND_INITIALIZER,
+    .donecv = PTHREAD_COND_INITIALIZER,
+    .evfd = -1,
+};
+
+/* ------------------------------------------------------------------ small helpers */
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static void
+wake_feed(void)
+{
+	uint64_t one = 1;
+
+	if (C.evfd >= 0 && write(C.evfd, &one, sizeof(one)) < 0) {
+		/* counter saturated: the feed thread is awake anyway */
+	}
+}
+
+/* RFC 3339 text of a wall-clock millisecond time into buf (or "" for 0). */
+static void
+rfc3339_ms(int64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms <= 0) {
+		buf[0] = '\0';
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static bool
+is_uuid(const char *s)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+
+	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
+		char c = s[i];
+
+		if (shape[i] == '-'
+		        ? c != '-'
+		        : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+			return false;
+	}
+	return s[sizeof(shape) - 1] == '\0' || s[sizeof(shape) - 1] == ' ';
+}
+
+/*
+ * Packs a SyncEvent and queues it on st. With check set, refuses (returns 1 without
+ * sending) when the event would not fit the queue minus the reserve kept for a Resync.
+ * Returns 0 when queued, 1 when refused for room, or the negative mk_grpc_stream_send code.
+ */
+static int
+send_event(mk_grpc_stream *st, const SyncEvent *ev, bool check)
+{
+	size_t n = mockarty__coordinator__v1__sync_event__get_packed_size(ev);
+	uint8_t stackbuf[512], *buf = n <= sizeof(stackbuf) ? stackbuf : malloc(n);
+	int rc;
+
+	if (check && mk_grpc_stream_queued(st) + n + MK_GRPC_PREFIX_LEN + QUEUE_RESERVE > C.queue_limit)
+		return 1;
+	if (buf == NULL)
+		return MK_GRPC_ENOMEM;
+	mockarty__coordinator__v1__sync_event__pack(ev, buf);
+	rc = mk_grpc_stream_send(st, buf, n);
+	if (buf != stackbuf)
+		free(buf);
+	return rc;
+}
+
+/* Caller holds C.mu: tells the resolver to start over and ends its stream (OK). */
+static void
+resync_locked(struct sub *s, const char *reason)
+{
+	SyncEvent ev = MOCKARTY__COORDINATOR__V1__SYNC_EVENT__INIT;
+	Resync rs = MOCKARTY__COORDINATOR__V1__RESYNC__INIT;
+
+	rs.reason = (char *)reason;
+	ev.event_case = MOCKARTY__COORDINATOR__V1__SYNC_EVENT__EVENT_RESYNC;
+	ev.resync = &rs;
+	send_event(s->st, &ev, false);
+	mk_grpc_stream_finish(s->st, MK_GRPC_OK, NULL);
+	s->joined = false;
+	s->gone = true;
+	log_info("coordinator: resync for resolver %s (%s): %s", s->name, s->peer, reason);
+}
+
+/* ------------------------------------------------------------------ subscribers */
+
+/* Caller holds C.mu: drops one reference; the last unlinks the subscriber, releases its stream
+ * handle and frees it. */
+static void
+sub_unref_locked(struct sub *s)
+{
+	if (--s->refs > 0)
+		return;
+	if (s->prev)
+		s->prev->next = s->next;
+	else if (C.subs == s)
+		C.subs = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	mk_grpc_stream_release(s->st);
+	free(s);
+}
+
+/* Stream on-close callback (loop thread). */
+static void
+sub_closed(void *arg)
+{
+	struct sub *s = arg;
+
+	pthread_mutex_lock(&C.mu);
+	s->gone = true;
+	s->joined = false;
+	sub_unref_locked(s);
+	pthread_mutex_unlock(&C.mu);
+}
+
+/* ------------------------------------------------------------------ authentication */
+
+/*
+ * Verifies an mki_ token in the database. Returns 1 and fills e (id, name, type) when valid,
+ * 0 when invalid or revoked, -1 when the database could not answer.
+ */
+static int
+verify_db(const char *token, struct acache *e)
+{
+	PGconn *conn = pgpool_get(2000);
+	const char *params[1] = {token};
+	PGresult *r;
+	int ret = -1;
+
+	if (conn == NULL)
+		return -1;
+	r = PQexecParams(conn, "SELECT mockarty.integration_verify($1)", 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+		ret = 0;
+		if (!PQgetisnull(r, 0, 0)) {
+			json_t *j = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+			const char *id = json_string_value(json_object_get(j, "id"));
+			const char *name = json_string_value(json_object_get(j, "name"));
+			const char *type = json_string_value(json_object_get(j, "type"));
+
+			if (id && type) {
+				snprintf(e->id, sizeof(e->id), "%s", id);
+				snprintf(e->name, sizeof(e->name), "%s", name ? name : "");
+				snprintf(e->type, sizeof(e->type), "%s", type);
+				ret = 1;
+			}
+			json_decref(j);
+		}
+	} else {
+		log_warn("coordinator: integration_verify: %s", PQerrorMessage(conn));
+	}
+	PQclear(r);
+	pgpool_put(conn, ret < 0 && PQstatus(conn) != CONNECTION_OK);
+	return ret;
+}
+
+static void
+acache_purge(void)
+{
+	pthread_mutex_lock(&C.amu);
+	memset(C.cache, 0, sizeof(C.cache));
+	C.agen++;
+	pthread_mutex_unlock(&C.amu);
+}
+
+/*
+ * The transport's auth hook (loop thread, before the request body is read). Admits
+ * mock_resolver integration tokens to the Coordinator service; the principal is
+ * "<integration id> <integration name>".
+ */
+static int
+coord_auth(void *ud, const char *method, const char *authorization, char *principal, size_t pcap, char *msg,
+           size_t mcap)
+{
+	const char *tok;
+	unsigned char key[32];
+	unsigned int klen = 0;
+	struct acache res, *e;
+	int64_t now = mk_grpc_now_ms();
+	uint64_t gen;
+
+	(void)ud;
+	if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0) {
+		snprintf(msg, mcap, "missing \"authorization: Bearer mki_...\" metadata");
+		return MK_GRPC_UNAUTHENTICATED;
+	}
+	tok = authorization + 7;
+	while (*tok == ' ')
+		tok++;
+	if (strncmp(tok, "mk_", 3) == 0) {
+		snprintf(msg, mcap,
+		         "user API tokens (mk_) cannot authenticate nodes: use an integration token (mki_)");
+		return MK_GRPC_UNAUTHENTICATED;
+	}
+	if (strncmp(tok, "mki_", 4) != 0 || strlen(tok) > 200) {
+		snprintf(msg, mcap, "invalid integration token");
+		return MK_GRPC_UNAUTHENTICATED;
+	}
+	if (!EVP_Digest(tok, strlen(tok), key, &klen, EVP_sha256(), NULL) || klen != 32) {
+		snprintf(msg, mcap, "cannot hash the token");
+		return MK_GRPC_INTERNAL;
+	}
+	pthread_mutex_lock(&C.amu);
+	e = &C.cache[(key[0] | (unsigned)key[1] << 8) % ACACHE_SLOTS];
+	if (e->expires > now && memcmp(e->key, key, 32) == 0) {
+		res = *e;
+		pthread_mutex_unlock(&C.amu);
+	} else {
+		int v;
+
+		gen = C.agen;
+		pthread_mutex_unlock(&C.amu);
+		memset(&res, 0, sizeof(res));
+		v = verify_db(tok, &res);
+		if (v < 0) {
+			snprintf(msg, mcap, "cannot verify the token now: database unavailable");
+			return MK_GRPC_UNAVAILABLE;
+		}
+		res.ok = v == 1;
+		memcpy(res.key, key, 32);
+		res.expires = now + (res.ok ? ACACHE_TTL_MS : ACACHE_NEG_TTL_MS);
+		pthread_mutex_lock(&C.amu);
+		/* a purge while we verified means the answer may be stale: do not keep it */
+		if (C.agen == gen)
+			C.cache[(key[0] | (unsigned)key[1] << 8) % ACACHE_SLOTS] = res;
+		pthread_mutex_unlock(&C.amu);
+	}
+	if (!res.ok) {
+		snprintf(msg, mcap, "invalid, disabled or deleted integration token");
+		return MK_GRPC_UNAUTHENTICATED;
+	}
+	if (strncmp(method, SVC_PREFIX, strlen(SVC_PREFIX)) == 0 && strcmp(res.type, "mock_resolver") != 0) {
+		snprintf(msg, mcap, "a %s token may not use the %s service (mock_resolver tokens only)",
+		         res.type, SVC_NAME);
+		return MK_GRPC_PERMISSION_DENIED;
+	}
+	snprintf(principal, pcap, "%s %s", res.id, res.name);
+	return MK_GRPC_OK;
+}
+
+static bool
+principal_has_id(void *arg, const mk_grpc_call_info *info)
+{
+	size_t n = strlen((const char *)arg);
+
+	return strncasecmp(info->principal, (const char *)arg, n) == 0 &&
+	       (info->principal[n] == ' ' || info->principal[n] == '\0');
+}
+
+/* Ends every stream authenticated with integration id (UNAUTHENTICATED). */
+static void
+revoke_id(const char *id)
+{
+	size_t n = mk_grpc_server_close_streams(C.srv, principal_has_id, (void *)id, MK_GRPC_UNAUTHENTICATED,
+	                                        "token revoked");
+
+	if (n)
+		log_info("coordinator: integration %s revoked: %zu stream(s) ended", id, n);
+}
+
+/*
+ * After a LISTEN (re)connect: revocations may have been missed, so every integration with a
+ * connected resolver is checked again.
+ */
+static bool
+recheck_connected(PGconn *conn)
+{
+	char ids[64][40];
+	int n = 0;
+
+	acache_purge();
+	pthread_mutex_lock(&C.mu);
+	for (struct sub *s = C.subs; s && n < 64; s = s->next) {
+		bool dup = false;
+
+		for (int i = 0; i < n && !dup; i++)
+			dup = strcmp(ids[i], s->integ_id) == 0;
+		if (!dup && s->integ_id[0])
+			snprintf(ids[n++], sizeof(ids[0]), "%s", s->integ_id);
+	}
+	pthread_mutex_unlock(&C.mu);
+	for (int i = 0; i < n; i++) {
+		const char *params[1] = {ids[i]};
+		PGresult *r = PQexecParams(
+		    conn, "SELECT coalesce((mockarty.integration_get($1)->>'enabled')::boolean, false)", 1,
+		    NULL, params, NULL, NULL, 0);
+		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+
+		if (ok && strcmp(PQgetvalue(r, 0, 0), "f") == 0)
+			revoke_id(ids[i]);
+		PQclear(r);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ the change feed */
+
+static void
+change_clear(struct change *c)
+{
+	free(c->ns);
+	free(c->id);
+	free(c->json);
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Reads the change log after C.head into the ring until caught up. Runs on the feed thread
+ * (the only writer of the ring); C.mu is taken only to insert. False on a database error.
+ */
+static bool
+read_changes(PGconn *conn)
+{
+	for (;;) {
+		char after[32];
+		const char *params[1] = {after};
+		PGresult *r;
+		int n;
+
+		pthread_mutex_lock(&C.mu);
+		snprintf(after, sizeof(after), "%" PRId64, C.head);
+		pthread_mutex_unlock(&C.mu);
+		/* soft-deleted or purged mocks come back without a document: they are deletes */
+		r = PQexecParams(
+		    conn,
+		    "SELECT version, namespace, mock_id, CASE WHEN op = 'upsert' AND NOT (mock ? 'closedAt') "
+		    "THEN mock::text END FROM mockarty.changes_since($1::bigint, 1000)",
+		    1, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			log_warn("coordinator: changes_since(%s): %s", after, PQerrorMessage(conn));
+			PQclear(r);
+			return false;
+		}
+		n = PQntuples(r);
+		pthread_mutex_lock(&C.mu);
+		for (int i = 0; i < n; i++) {
+			int64_t v = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+			struct change *c = &C.ring[v % RING_CAP];
+
+			if (v <= C.head)
+				continue;
+			change_clear(c);
+			c->version = v;
+			c->ns = strdup(PQgetvalue(r, i, 1));
+			c->id = strdup(PQgetvalue(r, i, 2));
+			c->json = PQgetisnull(r, i, 3) ? NULL : strdup(PQgetvalue(r, i, 3));
+			C.head = v;
+			if (C.head - C.ring_lo + 1 > RING_CAP)
+				C.ring_lo = C.head - RING_CAP + 1;
+		}
+		pthread_mutex_unlock(&C.mu);
+		PQclear(r);
+		if (n < DELTA_BATCH)
+			return true;
+	}
+}
+
+/*
+ * Initialises or refreshes the ring after a LISTEN (re)connect: on the first connect it is
+ * filled with the newest RING_CAP changes (so resolvers that reconnect after an admin restart
+ * resume with deltas); when the database's head went backwards (restored or replaced
+ * database) every stream is told to resync.
+ */
+static bool
+feed_init(PGconn *conn)
+{
+	PGresult *r = PQexec(conn, "SELECT mockarty.head_version()");
+	int64_t head_db;
+
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		log_warn("coordinator: head_version(): %s", PQerrorMessage(conn));
+		PQclear(r);
+		return false;
+	}
+	head_db = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	pthread_mutex_lock(&C.mu);
+	if (!C.feed_ready || head_db < C.head) {
+		if (C.feed_ready) {
+			log_warn("coordinator: database head %" PRId64 " is behind %" PRId64
+			         ": restored database, every resolver resyncs",
+			         head_db, C.head);
+			for (struct sub *s = C.subs; s; s = s->next)
+				if (!s->gone)
+					resync_locked(s, "the database was replaced");
+		}
+		for (int i = 0; i < RING_CAP; i++)
+			change_clear(&C.ring[i]);
+		C.head = head_db > RING_CAP ? head_db - RING_CAP : 0;
+		C.ring_lo = C.head + 1;
+		C.feed_ready = false;
+	}
+	pthread_mutex_unlock(&C.mu);
+	if (!read_changes(conn))
+		return false;
+	pthread_mutex_lock(&C.mu);
+	C.feed_ready = true;
+	pthread_mutex_unlock(&C.mu);
+	return true;
+}
+
+/* Caller holds C.mu: sends s every change after its cursor that the ring holds. */
+static void
+fanout_one_locked(struct sub *s)
+{
+	while (!s->gone && s->cursor < C.head) {
+		int64_t v = s->cursor + 1;
+		struct change *c = &C.ring[v % RING_CAP];
+		SyncEvent ev = MOCKARTY__COORDINATOR__V1__SYNC_EVENT__INIT;
+		Delta d = MOCKARTY__COORDINATOR__V1__DELTA__INIT;
+		bool mine;
+		int rc;
+
+		if (v < C.ring_lo || c->version != v) {
+			resync_locked(s, "resolver version is older than the coordinator's change window");
+			return;
+		}
+		mine = strcmp(c->ns, s->ns) == 0;
+		d.version = (uint64_t)v;
+		d.namespace_ = s->ns;
+		d.mock_id = c->id;
+		if (mine && c->json != NULL) {
+			d.op = MOCKARTY__COORDINATOR__V1__DELTA__OP__OP_UPSERT;
+			d.json = c->json;
+		} else {
+			/* deleted, or not (any longer) in this stream's namespace */
+			d.op = MOCKARTY__COORDINATOR__V1__DELTA__OP__OP_DELETE;
+			d.json = "";
+		}
+		ev.event_case = MOCKARTY__COORDINATOR__V1__SYNC_EVENT__EVENT_DELTA;
+		ev.delta = &d;
+		rc = send_event(s->st, &ev, true);
+		if (rc == 1) {
+			resync_locked(s, "send queue full: the resolver reads too slowly");
+			return;
+		}
+		if (rc != 0) {
+			s->gone = true;
+			s->joined = false;
+			return;
+		}
+		s->cursor = v;
+	}
+}
+
+/* Sends every joined stream the changes after its cursor (feed thread). */
+static void
+fanout(void)
+{
+	pthread_mutex_lock(&C.mu);
+	for (struct sub *s = C.subs; s; s = s->next)
+		if (s->joined && !s->gone)
+			fanout_one_locked(s);
+	pthread_mutex_unlock(&C.mu);
+}
+
+/* Queues a Heartbeat with the head version on every joined stream; a full queue earns a Resync. */
+static void
+heartbeat_all(void)
+{
+	SyncEvent ev = MOCKARTY__COORDINATOR__V1__SYNC_EVENT__INIT;
+	Heartbeat hb = MOCKARTY__COORDINATOR__V1__HEARTBEAT__INIT;
+	int64_t now = wall_ms();
+
+	ev.event_case = MOCKARTY__COORDINATOR__V1__SYNC_EVENT__EVENT_HEARTBEAT;
+	ev.heartbeat = &hb;
+	hb.server_time_ms = now;
+	pthread_mutex_lock(&C.mu);
+	hb.head_version = (uint64_t)C.head;
+	for (struct sub *s = C.subs; s; s = s->next) {
+		int rc;
+
+		if (!s->joined || s->gone)
+			continue;
+		rc = send_event(s->st, &ev, true);
+		if (rc == 1)
+			resync_locked(s, "send queue full: the resolver reads too slowly");
+		else if (rc != 0)
+			s->gone = true;
+		else
+			s->last_hb_ms = now;
+	}
+	pthread_mutex_unlock(&C.mu);
+}
+
+/* Opens the LISTEN connection and (re)initialises the feed; NULL on failure. */
+static PGconn *
+feed_connect(void)
+{
+	PGconn *conn = pgpool_connect_new();
+	PGresult *r;
+
+	if (conn == NULL)
+		return NULL;
+	r = PQexec(conn, "LISTEN mockarty_changes; LISTEN mockarty_tokens");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		log_warn("coordinator: LISTEN: %s", PQerrorMessage(conn));
+		PQclear(r);
+		PQfinish(conn);
+		return NULL;
+	}
+	PQclear(r);
+	if (!recheck_connected(conn) || !feed_init(conn)) {
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+/* The feed thread: LISTEN, read the change log, fan out, heartbeat. */
+static void *
+feed_main(void *arg)
+{
+	PGconn *conn = NULL;
+	int backoff = 100;
+	int64_t next_hb = mk_grpc_now_ms() + HEARTBEAT_MS, last_read = 0, next_connect = 0;
+
+	(void)arg;
+	while (!atomic_load(&C.stop)) {
+		struct pollfd p[2] = {{.fd = C.evfd, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
+		bool need_read = false;
+		int64_t now = mk_grpc_now_ms(), wake_at;
+
+		if (conn == NULL && now >= next_connect) {
+			conn = feed_connect();
+			if (conn == NULL) {
+				next_connect = now + backoff;
+				backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
+				if (atomic_exchange(&C.db_up, false))
+					mk_grpc_health_set(C.srv, SVC_NAME, HEALTH_NOT_SERVING);
+			} else {
+				backoff = 100;
+				last_read = mk_grpc_now_ms();
+				if (!atomic_exchange(&C.db_up, true)) {
+					mk_grpc_health_set(C.srv, SVC_NAME, HEALTH_SERVING);
+					log_info("coordinator: change feed connected");
+				}
+			}
+		}
+		fanout();
+		now = mk_grpc_now_ms();
+		if (now >= next_hb) {
+			heartbeat_all();
+			next_hb = now + HEARTBEAT_MS;
+		}
+		wake_at = next_hb;
+		if (conn == NULL && next_connect < wake_at)
+			wake_at = next_connect;
+		if (conn != NULL)
+			p[1].fd = PQsocket(conn);
+		if (poll(p, conn ? 2 : 1, wake_at > now ? (int)(wake_at - now) : 0) > 0 &&
+		    (p[0].revents & POLLIN)) {
+			uint64_t v;
+
+			if (read(C.evfd, &v, sizeof(v)) < 0) {
+				/* nothing to drain */
+			}
+		}
+		if (conn == NULL)
+			continue;
+		if (p[1].revents) {
+			PGnotify *nt;
+
+			if (!PQconsumeInput(conn)) {
+				log_warn("coordinator: LISTEN connection lost: %s", PQerrorMessage(conn));
+				PQfinish(conn);
+				conn = NULL;
+				continue;
+			}
+			while ((nt = PQnotifies(conn)) != NULL) {
+				if (strcmp(nt->relname, "mockarty_tokens") == 0) {
+					acache_purge();
+					if (is_uuid(nt->extra))
+						revoke_id(nt->extra);
+				} else {
+					need_read = true;
+				}
+				PQfreemem(nt);
+			}
+		}
+		now = mk_grpc_now_ms();
+		if (need_read || now - last_read >= SAFETY_READ_MS) {
+			last_read = now;
+			if (!read_changes(conn)) {
+				PQfinish(conn);
+				conn = NULL;
+			}
+		}
+	}
+	PQfinish(conn);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ Sync */
+
+/*
+ * Streams the namespace's snapshot in one REPEATABLE READ transaction, in chunks of at most
+ * CHUNK_MOCKS mocks / about CHUNK_BYTES, waiting for queue room between chunks. Returns the
+ * snapshot version, or -1 when the stream went away or the database failed (the stream is
+ * then finished here when still open).
+ */
+static int64_t
+send_snapshot(PGconn *conn, struct sub *s)
+{
+	const char *params[1] = {s->ns};
+	PGresult *r;
+	int64_t version = -1;
+	MockDoc *docs = NULL, **ptrs = NULL;
+	bool ok = false;
+
+	r = PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		goto db_fail;
+	PQclear(r);
+	r = PQexec(conn, "SELECT mockarty.head_version()");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+		goto db_fail;
+	version = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	r = PQexecParams(
+	    conn,
+	    "DECLARE mk_coord_snap NO SCROLL CURSOR FOR SELECT s.version, s.mock->>'id', s.mock::text "
+	    "FROM mockarty.snapshot() s WHERE s.mock->>'namespace' = $1",
+	    1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		goto db_fail;
+	PQclear(r);
+	r = NULL;
+	docs = calloc(CHUNK_MOCKS, sizeof(*docs));
+	ptrs = calloc(CHUNK_MOCKS, sizeof(*ptrs));
+	if (docs == NULL || ptrs == NULL)
+		goto out;
+	for (bool last = false; !last;) {
+		int n, i = 0;
+
+		r = PQexec(conn, "FETCH 1000 FROM mk_coord_snap");
+		if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			goto db_fail;
+		n = PQntuples(r);
+		last = n < CHUNK_MOCKS;
+		do {
+			SyncEvent ev = MOCKARTY__COORDINATOR__V1__SYNC_EVENT__INIT;
+			Snapshot sn = MOCKARTY__COORDINATOR__V1__SNAPSHOT__INIT;
+			size_t bytes = 0, k = 0;
+			int64_t stall = mk_grpc_now_ms() + SNAPSHOT_STALL_MS;
+			int rc;
+
+			for (; i < n && (k == 0 || bytes < CHUNK_BYTES); i++, k++) {
+				mockarty__coordinator__v1__mock_doc__init(&docs[k]);
+				docs[k].version = strtoull(PQgetvalue(r, i, 0), NULL, 10);
+				docs[k].id = PQgetvalue(r, i, 1);
+				docs[k].namespace_ = s->ns;
+				docs[k].json = PQgetvalue(r, i, 2);
+				ptrs[k] = &docs[k];
+				bytes += (size_t)PQgetlength(r, i, 2) + 64;
+			}
+			sn.version = (uint64_t)version;
+			sn.mocks = ptrs;
+			sn.n_mocks = k;
+			sn.last_chunk = last && i >= n;
+			ev.event_case = MOCKARTY__COORDINATOR__V1__SYNC_EVENT__EVENT_SNAPSHOT;
+			ev.snapshot = &sn;
+			/* pace: a snapshot is only queued as fast as the resolver reads it */
+			while ((rc = send_event(s->st, &ev, true)) == 1) {
+				if (!mk_grpc_stream_is_open(s->st))
+					goto out;
+				if (mk_grpc_now_ms() > stall) {
+					mk_grpc_stream_finish(s->st, MK_GRPC_RESOURCE_EXHAUSTED,
+					                      "snapshot not read: resubscribe");
+					goto out;
+				}
+				sleep_ms(2);
+			}
+			if (rc != 0)
+				goto out;
+		} while (i < n);
+		PQclear(r);
+		r = NULL;
+	}
+	ok = true;
+	goto out;
+db_fail:
+	log_warn("coordinator: snapshot for %s: %s", s->name, PQerrorMessage(conn));
+	mk_grpc_stream_finish(s->st, MK_GRPC_UNAVAILABLE, "snapshot failed: database unavailable");
+out:
+	PQclear(r);
+	r = PQexec(conn, "ROLLBACK");
+	PQclear(r);
+	free(docs);
+	free(ptrs);
+	return ok ? version : -1;
+}
+
+/* Setup thread of one Sync: snapshot or resume decision, then joins the fan-out. */
+static void *
+sync_main(void *arg)
+{
+	struct sub *s = arg;
+	PGconn *conn = pgpool_get(5000);
+	PGresult *r;
+	int64_t head_db, v = -1;
+	bool resume;
+
+	if (conn == NULL) {
+		mk_grpc_stream_finish(s->st, MK_GRPC_UNAVAILABLE, "database unavailable");
+		goto done;
+	}
+	r = PQexec(conn, "SELECT mockarty.head_version()");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		PQclear(r);
+		pgpool_put(conn, PQstatus(conn) != CONNECTION_OK);
+		mk_grpc_stream_finish(s->st, MK_GRPC_UNAVAILABLE, "database unavailable");
+		goto done;
+	}
+	head_db = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	if (s->have > (uint64_t)head_db) {
+		pthread_mutex_lock(&C.mu);
+		resync_locked(s, "resolver version is ahead of the database (another database?)");
+		pthread_mutex_unlock(&C.mu);
+		pgpool_put(conn, false);
+		goto done;
+	}
+	pthread_mutex_lock(&C.mu);
+	/* deltas can serve it when every version after have is still in the ring */
+	resume = s->have > 0 && C.feed_ready && (int64_t)s->have + 1 >= C.ring_lo;
+	pthread_mutex_unlock(&C.mu);
+	v = resume ? (int64_t)s->have : send_snapshot(conn, s);
+	pgpool_put(conn, PQstatus(conn) != CONNECTION_OK);
+	if (v < 0)
+		goto done;
+	pthread_mutex_lock(&C.mu);
+	if (!s->gone) {
+		s->cursor = v;
+		s->joined = true;
+		log_info("coordinator: resolver %s (%s, namespace %s) %s at version %" PRId64, s->name,
+		         s->peer, s->ns, resume ? "resumed" : "got a snapshot", v);
+	}
+	pthread_mutex_unlock(&C.mu);
+	wake_feed();
+done:
+	pthread_mutex_lock(&C.mu);
+	sub_unref_locked(s);
+	pthread_mutex_unlock(&C.mu);
+	pthread_mutex_lock(&C.jmu);
+	C.nsync--;
+	pthread_cond_broadcast(&C.donecv);
+	pthread_mutex_unlock(&C.jmu);
+	return NULL;
+}
+
+/* Sync handler (loop thread): records the subscriber and hands it to a setup thread. */
+static void
+sync_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	SyncRequest *r = mockarty__coordinator__v1__sync_request__unpack(NULL, len, req);
+	const mk_grpc_call_info *info = mk_grpc_stream_info(st);
+	struct sub *s;
+	pthread_t th;
+	pthread_attr_t at;
+	bool started = false;
+
+	(void)ud;
+	if (r == NULL) {
+		mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT, "malformed SyncRequest");
+		return;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		mockarty__coordinator__v1__sync_request__free_unpacked(r, NULL);
+		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	s->st = st;
+	s->have = r->have_version;
+	s->refs = 2; /* the setup thread and the stream */
+	s->connected_ms = wall_ms();
+	snprintf(s->ns, sizeof(s->ns), "%s", r->namespace_[0] ? r->namespace_ : "sandbox");
+	snprintf(s->name, sizeof(s->name), "%s", r->resolver_name[0] ? r->resolver_name : "(unnamed)");
+	snprintf(s->peer, sizeof(s->peer), "%s", info->peer);
+	snprintf(s->address, sizeof(s->address), "%s", r->address[0] ? r->address : info->peer);
+	snprintf(s->integ_id, sizeof(s->integ_id), "%.36s", info->principal);
+	snprintf(s->integ_name, sizeof(s->integ_name), "%s",
+	         strlen(info->principal) > 37 ? info->principal + 37 : "");
+	mockarty__coordinator__v1__sync_request__free_unpacked(r, NULL);
+	mk_grpc_stream_set_overflow(st, C.queue_limit, MK_GRPC_RESOURCE_EXHAUSTED,
+	                            "send queue full: resubscribe");
+	mk_grpc_stream_retain(st);
+
+	pthread_mutex_lock(&C.mu);
+	s->next = C.subs;
+	if (C.subs)
+		C.subs->prev = s;
+	C.subs = s;
+	pthread_mutex_unlock(&C.mu);
+	mk_grpc_stream_on_close(st, sub_closed, s);
+
+	pthread_mutex_lock(&C.jmu);
+	if (C.nsync < MAX_SYNC_THREADS && !C.jstop) {
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&th, &at, sync_main, s) == 0) {
+			C.nsync++;
+			started = true;
+		}
+		pthread_attr_destroy(&at);
+	}
+	pthread_mutex_unlock(&C.jmu);
+	if (!started) {
+		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED,
+		                      "too many resolvers subscribing at once");
+		pthread_mutex_lock(&C.mu);
+		sub_unref_locked(s);
+		pthread_mutex_unlock(&C.mu);
+	}
+}
+
+/* ------------------------------------------------------------------ Resolve and Report */
+
+static void
+finish_db_error(mk_grpc_stream *st, PGconn *conn, PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	if (state && strncmp(state, "22", 2) == 0)
+		mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT, m ? m : "invalid request");
+	else if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+		mk_grpc_stream_finish(st, MK_GRPC_UNAVAILABLE, "database unavailable");
+	else
+		mk_grpc_stream_finish(st, MK_GRPC_INTERNAL, m ? m : "database error");
+}
+
+/* Worker: Resolve through SQL (mockarty.resolve), so stateful mocks stay exact across nodes. */
+static void
+do_resolve(mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	Mockarty__Coordinator__V1__ResolveRequest *q =
+	    mockarty__coordinator__v1__resolve_request__unpack(NULL, len, req);
+	Mockarty__Coordinator__V1__ResolveResponse resp = MOCKARTY__COORDINATOR__V1__RESOLVE_RESPONSE__INIT;
+	const char *params[7];
+	char seed[32], *body = NULL;
+	PGconn *conn;
+	PGresult *r = NULL;
+	uint8_t *out;
+	size_t n;
+
+	if (q == NULL) {
+		mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT, "malformed ResolveRequest");
+		return;
+	}
+	if (q->body.len > 0) {
+		if (memchr(q->body.data, '\0', q->body.len) != NULL) {
+			mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT,
+			                      "request body contains NUL bytes");
+			goto out;
+		}
+		body = strndup((const char *)q->body.data, q->body.len);
+	}
+	snprintf(seed, sizeof(seed), "%" PRId64, (int64_t)q->seed);
+	params[0] = q->namespace_[0] ? q->namespace_ : "sandbox";
+	params[1] = q->method[0] ? q->method : "GET";
+	params[2] = q->path[0] ? q->path : "/";
+	params[3] = q->query;
+	params[4] = q->headers_json[0] ? q->headers_json : "{}";
+	params[5] = body;
+	params[6] = q->seed ? seed : NULL;
+	conn = pgpool_get(5000);
+	if (conn == NULL) {
+		mk_grpc_stream_finish(st, MK_GRPC_UNAVAILABLE, "database unavailable");
+		goto out;
+	}
+	r = PQexecParams(conn, "SELECT mockarty.resolve($1, $2, $3, $4, $5::jsonb, $6, $7::bigint)", 7, NULL,
+	                 params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		finish_db_error(st, conn, r);
+		PQclear(r);
+		pgpool_put(conn, PQstatus(conn) != CONNECTION_OK);
+		goto out;
+	}
+	resp.found = !PQgetisnull(r, 0, 0);
+	resp.response_json = resp.found ? PQgetvalue(r, 0, 0) : "";
+	n = mockarty__coordinator__v1__resolve_response__get_packed_size(&resp);
+	out = malloc(n ? n : 1);
+	if (out != NULL) {
+		mockarty__coordinator__v1__resolve_response__pack(&resp, out);
+		mk_grpc_stream_send(st, out, n);
+		mk_grpc_stream_finish(st, MK_GRPC_OK, NULL);
+		free(out);
+	} else {
+		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	PQclear(r);
+	pgpool_put(conn, false);
+out:
+	free(body);
+	mockarty__coordinator__v1__resolve_request__free_unpacked(q, NULL);
+}
+
+/* JSON value of text that should be JSON; a JSON string of it otherwise (new reference). */
+static json_t *
+json_or_string(const char *text)
+{
+	json_t *v = text && text[0] ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+
+	return v ? v : json_string(text ? text : "");
+}
+
+/* Worker: Report -> mockarty.log_requests (known mocks only) + undefined_record_batch. */
+static void
+do_report(mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	Mockarty__Coordinator__V1__ReportBatch *b =
+	    mockarty__coordinator__v1__report_batch__unpack(NULL, len, req);
+	Mockarty__Coordinator__V1__ReportAck ack = MOCKARTY__COORDINATOR__V1__REPORT_ACK__INIT;
+	const mk_grpc_call_info *info = mk_grpc_stream_info(st);
+	json_t *logs = json_array(), *undef = json_array();
+	char *ltext = NULL, *utext = NULL;
+	const char *params[2];
+	PGconn *conn = NULL;
+	PGresult *r = NULL;
+	uint8_t buf[32];
+
+	if (b == NULL) {
+		mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT, "malformed ReportBatch");
+		goto out;
+	}
+	for (size_t i = 0; i < b->n_logs; i++) {
+		Mockarty__Coordinator__V1__RequestLog *l = b->logs[i];
+
+		json_array_append_new(
+		    logs,
+		    json_pack("{s:s, s:o, s:o, s:I}", "mockId", l->mock_id, "req",
+		              json_or_string(l->req_json), "response", json_or_string(l->response_json),
+		              "calledAt", (json_int_t)(l->called_at_ms > 0 ? l->called_at_ms : wall_ms())));
+	}
+	for (size_t i = 0; i < b->n_undefined; i++) {
+		Mockarty__Coordinator__V1__UndefinedRequest *u = b->undefined[i];
+		json_t *h = json_or_string(u->headers_json);
+
+		if (!json_is_object(h)) {
+			json_decref(h);
+			h = json_object();
+		}
+		json_array_append_new(undef,
+		                      json_pack("{s:s, s:s, s:s, s:o, s:o, s:I}", "namespace",
+		                                u->namespace_[0] ? u->namespace_ : "sandbox", "method",
+		                                u->method, "path", u->path, "headers", h, "body",
+		                                u->body_json[0] ? json_or_string(u->body_json) : json_null(),
+		                                "count", (json_int_t)(u->count ? u->count : 1)));
+	}
+	ltext = json_dumps(logs, JSON_COMPACT);
+	utext = json_dumps(undef, JSON_COMPACT);
+	if (ltext == NULL || utext == NULL) {
+		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		goto out;
+	}
+	params[0] = ltext;
+	params[1] = utext;
+	conn = pgpool_get(5000);
+	if (conn == NULL) {
+		mk_grpc_stream_finish(st, MK_GRPC_UNAVAILABLE, "database unavailable");
+		goto out;
+	}
+	/* a mock purged since the resolver served it is skipped, not an error for the batch */
+	r = PQexecParams(
+	    conn,
+	    "SELECT (SELECT mockarty.log_requests(coalesce(jsonb_agg(e), '[]')) FROM "
+	    "jsonb_array_elements($1::jsonb) e "
+	    "WHERE mockarty.mock_get(e->>'mockId') IS NOT NULL) + mockarty.undefined_record_batch($2::jsonb)",
+	    2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		finish_db_error(st, conn, r);
+		goto out;
+	}
+	ack.accepted = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	pthread_mutex_lock(&C.mu);
+	for (struct sub *s = C.subs; s; s = s->next) {
+		if (strncmp(s->integ_id, info->principal, 36) != 0 ||
+		    (b->resolver_name[0] && strcmp(s->name, b->resolver_name) != 0))
+			continue;
+		if (b->applied_version)
+			s->applied = (int64_t)b->applied_version;
+		s->dropped += b->dropped;
+		s->last_report_ms = wall_ms();
+	}
+	pthread_mutex_unlock(&C.mu);
+	mk_grpc_stream_send(st, buf, mockarty__coordinator__v1__report_ack__pack(&ack, buf));
+	mk_grpc_stream_finish(st, MK_GRPC_OK, NULL);
+out:
+	if (r)
+		PQclear(r);
+	if (conn)
+		pgpool_put(conn, PQstatus(conn) != CONNECTION_OK);
+	free(ltext);
+	free(utext);
+	json_decref(logs);
+	json_decref(undef);
+	if (b)
+		mockarty__coordinator__v1__report_batch__free_unpacked(b, NULL);
+}
+
+/* Worker thread: runs queued Resolve/Report calls until coordinator_stop drains the queue. */
+static void *
+worker_main(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct job *j;
+
+		pthread_mutex_lock(&C.jmu);
+		while (C.jhead == NULL && !C.jstop)
+			pthread_cond_wait(&C.jcv, &C.jmu);
+		j = C.jhead;
+		if (j == NULL) {
+			pthread_mutex_unlock(&C.jmu);
+			return NULL;
+		}
+		C.jhead = j->next;
+		if (C.jhead == NULL)
+			C.jtail = NULL;
+		pthread_mutex_unlock(&C.jmu);
+		if (mk_grpc_stream_is_open(j->st)) {
+			if (j->report)
+				do_report(j->st, j->req, j->len);
+			else
+				do_resolve(j->st, j->req, j->len);
+		}
+		mk_grpc_stream_release(j->st);
+		free(j->req);
+		free(j);
+	}
+}
+
+/* Unary handlers (loop thread): queue the call for a worker. */
+static void
+enqueue(mk_grpc_stream *st, const uint8_t *req, size_t len, bool report)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL || (j->req = malloc(len ? len : 1)) == NULL) {
+		free(j);
+		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	memcpy(j->req, req, len);
+	j->len = len;
+	j->report = report;
+	j->st = st;
+	mk_grpc_stream_retain(st);
+	pthread_mutex_lock(&C.jmu);
+	if (C.jtail)
+		C.jtail->next = j;
+	else
+		C.jhead = j;
+	C.jtail = j;
+	pthread_cond_signal(&C.jcv);
+	pthread_mutex_unlock(&C.jmu);
+}
+
+static void
+resolve_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	(void)ud;
+	enqueue(st, req, len, false);
+}
+
+static void
+report_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	(void)ud;
+	enqueue(st, req, len, true);
+}
+
+/* ------------------------------------------------------------------ public */
+
+int
+coordinator_port(void)
+{
+	return C.running ? C.port : 0;
+}
+
+json_t *
+coordinator_nodes_json(void)
+{
+	json_t *arr = json_array();
+
+	if (!C.running || arr == NULL)
+		return arr;
+	pthread_mutex_lock(&C.mu);
+	for (struct sub *s = C.subs; s; s = s->next) {
+		char conn_at[32], hb[32], rep[32];
+
+		if (s->gone)
+			continue;
+		rfc3339_ms(s->connected_ms, conn_at, sizeof(conn_at));
+		rfc3339_ms(s->last_hb_ms, hb, sizeof(hb));
+		rfc3339_ms(s->last_report_ms, rep, sizeof(rep));
+		json_array_append_new(
+		    arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:I}",
+		                   "name", s->name, "namespace", s->ns, "integrationId", s->integ_id,
+		                   "integrationName", s->integ_name, "address", s->address, "peer", s->peer,
+		                   "state", s->joined ? "streaming" : "snapshot", "version",
+		                   (json_int_t)(s->joined ? s->cursor : 0), "appliedVersion",
+		                   (json_int_t)(s->applied ? s->applied : (s->joined ? s->cursor : 0)),
+		                   "headVersion", (json_int_t)C.head, "connectedAt", conn_at, "lastHeartbeat",
+		                   hb[0] ? json_string(hb) : json_null(), "lastReport",
+		                   rep[0] ? json_string(rep) : json_null(), "droppedLogs",
+		                   (json_int_t)s->dropped));
+	}
+	pthread_mutex_unlock(&C.mu);
+	return arr;
+}
+
+/* Parses a non-negative integer environment variable; def when unset. False when invalid. */
+static bool
+env_long(const char *name, long def, long min, long max, long *out)
+{
+	const char *v = getenv(name);
+	char *end;
+
+	*out = def;
+	if (v == NULL || v[0] == '\0')
+		return true;
+	*out = strtol(v, &end, 10);
+	if (*end != '\0' || *out < min || *out > max) {
+		log_error("%s must be an integer between %ld and %ld, not \"%s\"", name, min, max, v);
+		return false;
+	}
+	return true;
+}
+
+bool
+coordinator_start(void)
+{
+	mk_grpc_server_config cfg = {0};
+	char err[256];
+	long port, qbytes;
+
+	if (!env_long("GRPC_PORT", 5773, 0, 65535, &port) ||
+	    !env_long("GRPC_SEND_QUEUE_BYTES", QUEUE_DEFAULT, QUEUE_MIN, 1L << 30, &qbytes))
+		return false;
+	if (port == 0) {
+		log_info("coordinator disabled (GRPC_PORT=0)");
+		return true;
+	}
+	C.queue_limit = (size_t)qbytes;
+	C.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (C.evfd < 0) {
+		log_error("coordinator: eventfd failed");
+		return false;
+	}
+	cfg.host = admin_cfg.http_bind_addr;
+	cfg.port = (int)port;
+	cfg.stream_queue_limit = C.queue_limit;
+	cfg.auth = coord_auth;
+	C.srv = mk_grpc_server_new(&cfg, err, sizeof(err));
+	if (C.srv == NULL) {
+		log_error("coordinator: cannot listen on %s:%ld: %s", cfg.host, port, err);
+		return false;
+	}
+	if (mk_grpc_server_register(C.srv, SVC_PREFIX "Sync", MK_GRPC_SERVER_STREAM, sync_handler, NULL,
+	                            NULL) ||
+	    mk_grpc_server_register(C.srv, SVC_PREFIX "Resolve", MK_GRPC_UNARY, resolve_handler, NULL,
+	                            NULL) ||
+	    mk_grpc_server_register(C.srv, SVC_PREFIX "Report", MK_GRPC_UNARY, report_handler, NULL, NULL) ||
+	    mk_grpc_health_register(C.srv) ||
+	    mk_grpc_reflection_register(C.srv, mk_grpc_descriptor_set, mk_grpc_descriptor_set_len)) {
+		log_error("coordinator: service registration failed");
+		return false;
+	}
+	/* the service is SERVING once the change feed is connected */
+	mk_grpc_health_set(C.srv, SVC_NAME, HEALTH_NOT_SERVING);
+	C.port = mk_grpc_server_port(C.srv);
+	for (int i = 0; i < WORKERS; i++)
+		if (pthread_create(&C.workers[C.nworkers], NULL, worker_main, NULL) == 0)
+			C.nworkers++;
+	if (C.nworkers == 0 || pthread_create(&C.feed, NULL, feed_main, NULL) != 0) {
+		log_error("coordinator: cannot start threads");
+		return false;
+	}
+	if (mk_grpc_server_start(C.srv, err, sizeof(err)) != 0) {
+		log_error("coordinator: %s", err);
+		return false;
+	}
+	C.running = true;
+	log_info("coordinator listening on %s:%d (gRPC)", cfg.host, C.port);
+	return true;
+}
+
+void
+coordinator_stop(void)
+{
+	struct timespec dl;
+
+	if (!C.running)
+		return;
+	mk_grpc_health_set(C.srv, "", HEALTH_NOT_SERVING);
+	mk_grpc_health_set(C.srv, SVC_NAME, HEALTH_NOT_SERVING);
+	atomic_store(&C.stop, true);
+	wake_feed();
+	pthread_join(C.feed, NULL);
+	/* ends every stream (UNAVAILABLE); their on-close callbacks drop the subscribers */
+	mk_grpc_server_stop(C.srv, 1000);
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 6;
+	pthread_mutex_lock(&C.jmu);
+	C.jstop = true;
+	pthread_cond_broadcast(&C.jcv);
+	while (C.nsync > 0)
+		if (pthread_cond_timedwait(&C.donecv, &C.jmu, &dl) != 0)
+			break;
+	pthread_mutex_unlock(&C.jmu);
+	for (int i = 0; i < C.nworkers; i++)
+		pthread_join(C.workers[i], NULL);
+	if (C.nsync == 0)
+		mk_grpc_server_free(C.srv); /* every handle is released by now */
+	else
+		log_warn("coordinator: %d Sync setup thread(s) still running at exit", C.nsync);
+	C.srv = NULL;
+	C.running = false;
+	pthread_mutex_lock(&C.mu);
+	for (int i = 0; i < RING_CAP; i++)
+		change_clear(&C.ring[i]);
+	pthread_mutex_unlock(&C.mu);
+	close(C.evfd);
+	C.evfd = -1;
+	log_info("coordinator stopped");
+}

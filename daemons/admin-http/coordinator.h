@@ -1,0 +1,46 @@
+/*
+ * coordinator.h - the admin node's gRPC coordinator (proto/coordinator.proto, docs/grpc.md):
+ * mock resolvers subscribe to snapshot + ordered deltas + heartbeats, resolve stateful
+ * requests and report logs through it; the REST handlers for integration tokens and the
+ * nodes view (rest_integrations.c) read its list of connected resolvers.
+ */
+#ifndef MOCKARTY_COORDINATOR_H
+#define MOCKARTY_COORDINATOR_H
+
+#include "api.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+/*
+ * Reads GRPC_PORT (default 5773; 0 = no coordinator) and GRPC_SEND_QUEUE_BYTES (per-stream
+ * send queue bound, default 4 MiB), binds HTTP_BIND_ADDR:GRPC_PORT and starts the gRPC
+ * server, its change-feed thread (own LISTEN connection) and its workers. Returns false,
+ * with the reason logged, when the settings are invalid or the port cannot be bound.
+ */
+bool coordinator_start(void);
+
+/*
+ * Graceful stop: health NOT_SERVING, streams end UNAVAILABLE, threads joined. Idempotent;
+ * call before pgpool_shutdown().
+ */
+void coordinator_stop(void);
+
+/* The bound gRPC port, 0 when the coordinator is disabled or not started. */
+int coordinator_port(void);
+
+/*
+ * The connected resolvers as a JSON array (new reference; an empty array when none or
+ * disabled): [{"name","namespace","integrationId","integrationName","address","peer",
+ * "state","version","appliedVersion","connectedAt","lastHeartbeat","lastReport"}].
+ */
+json_t *coordinator_nodes_json(void);
+
+/* ---- rest_integrations.c: REST handlers (routes in routes_more.c) ---- */
+void rest_integration_create(api_req *req, api_resp *resp);
+void rest_integration_list(api_req *req, api_resp *resp);
+void rest_integration_update(api_req *req, api_resp *resp);
+void rest_integration_delete(api_req *req, api_resp *resp);
+void rest_nodes_list(api_req *req, api_resp *resp);
+
+#endif /* MOCKARTY_COORDINATOR_H */

@@ -1,0 +1,99 @@
+/*
+ * rest_integrations.c - REST handlers for integration tokens (the integrations guide's
+ * /ui/api/integrations, with /api/v1/integrations as an alias) and the nodes view of
+ * connected resolvers (/ui/api/nodes, /api/v1/nodes).
+ *
+ * Each token call is one SQL function (mockarty.integration_*), so a DBA's psql and the REST
+ * API behave the same; the token text exists only in the create response. The nodes view
+ * is not in the database: it is the coordinator's live list of Sync streams on this admin
+ * node (with several admin nodes behind a load balancer, each lists its own resolvers).
+ */
+#include "coordinator.h"
+
+#include <string.h>
+
+void
+rest_integration_create(api_req *req, api_resp *resp)
+{
+	json_t *body = api_body(req, resp, JSON_OBJECT);
+	json_t *name, *type, *out = NULL;
+	const char *params[2];
+
+	if (body == NULL)
+		return;
+	name = json_object_get(body, "name");
+	type = json_object_get(body, "type");
+	if (!json_is_string(name)) {
+		api_error(req, resp, 400, "validation", "name is required (a string) [$.name]");
+		return;
+	}
+	if (!json_is_string(type)) {
+		api_error(req, resp, 400, "validation",
+		          "type is required: mock_resolver, test_runner or orchestrator [$.type]");
+		return;
+	}
+	params[0] = json_string_value(name);
+	params[1] = json_string_value(type);
+	if (db_json(req, resp, "SELECT mockarty.integration_create($1, $2)", 2, params, &out))
+		api_json(resp, 201, out);
+}
+
+void
+rest_integration_list(api_req *req, api_resp *resp)
+{
+	json_t *list = NULL;
+
+	if (db_json(req, resp, "SELECT mockarty.integration_list()", 0, NULL, &list))
+		api_json(resp, 200,
+		         json_pack("{s:o, s:I}", "integrations", list, "total",
+		                   (json_int_t)json_array_size(list)));
+}
+
+void
+rest_integration_update(api_req *req, api_resp *resp)
+{
+	json_t *body = api_body(req, resp, JSON_OBJECT);
+	json_t *enabled, *out = NULL;
+	const char *params[2];
+
+	if (body == NULL)
+		return;
+	enabled = json_object_get(body, "enabled");
+	if (!json_is_boolean(enabled)) {
+		api_error(req, resp, 400, "validation", "enabled is required (true or false) [$.enabled]");
+		return;
+	}
+	params[0] = req->params[0];
+	params[1] = json_is_true(enabled) ? "true" : "false";
+	if (db_json(req, resp, "SELECT mockarty.integration_set_enabled($1, $2::boolean)", 2, params, &out))
+		api_json(resp, 200, out);
+}
+
+void
+rest_integration_delete(api_req *req, api_resp *resp)
+{
+	json_t *deleted = NULL;
+	const char *params[1] = {req->params[0]};
+
+	if (!db_json(req, resp, "SELECT mockarty.integration_delete($1)", 1, params, &deleted))
+		return;
+	if (!json_is_true(deleted)) {
+		json_decref(deleted);
+		api_error(req, resp, 404, "not_found", "integration \"%s\" does not exist", req->params[0]);
+		return;
+	}
+	api_json(resp, 200, json_pack("{s:b, s:s}", "deleted", 1, "id", req->params[0]));
+	json_decref(deleted);
+}
+
+void
+rest_nodes_list(api_req *req, api_resp *resp)
+{
+	json_t *nodes = coordinator_nodes_json();
+
+	(void)req;
+	api_json(resp, 200,
+	         json_pack("{s:o, s:I, s:{s:b, s:i}}", "nodes", nodes ? nodes : json_array(), "total",
+	                   (json_int_t)json_array_size(nodes), "coordinator", "enabled",
+	                   coordinator_port() > 0, "port", coordinator_port()));
+}

@@ -1,0 +1,250 @@
+/*
+ * mockserve.h - serving mock traffic from an in-memory compiled snapshot,
+ * shared by every daemon that answers mock requests (the admin node and the
+ * mock resolvers).
+ *
+ * What lives here is everything that does not depend on where the snapshot
+ * comes from or where state lives:
+ *   - ms_set: a set of compiled mocks (core's mc_index plus, per mock, what
+ *     is needed to answer without the full document: the pre-resolved
+ *     response of a static mock, the document text of a templated one);
+ *   - ms_store: the set in force behind a rwlock, with its change-log version,
+ *     swapped whole on a full load or edited in place by delta batches;
+ *   - ms_serve(): namespace selection (/stubs/{ns}/..., X-Namespace, default
+ *     "sandbox"), matching with expired mocks skipped, local rendering of
+ *     stateless mocks (X-Mockarty-Seed makes it reproducible), building the
+ *     HTTP response (status, multi-valued headers, string / base64 / JSON
+ *     payload, delay), the 404 envelope on a miss, and cheap capture of the
+ *     last requests per mock for the request log.
+ * What differs per daemon is passed in as hooks (ms_hooks): resolving a
+ * stateful mock where its state lives, recording a miss, proxying.
+ *
+ * Threading: any number of threads may call ms_serve() concurrently. Writers
+ * (one thread per store) use ms_store_install() or ms_store_write_begin()/
+ * ms_store_write_end(); an ms_set not installed in a store is not locked and
+ * belongs to the thread building it.
+ */
+#ifndef MOCKARTY_MOCKSERVE_H
+#define MOCKARTY_MOCKSERVE_H
+
+#include "mockarty/core.h"
+
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ------------------------------------------------------------ compiled sets */
+
+typedef struct ms_set ms_set;
+
+/* New empty set, or NULL when out of memory. */
+ms_set *ms_set_new(void);
+void ms_set_free(ms_set *set);
+
+/*
+ * Adds a mock from its JSON document text (len bytes), replacing the mock with
+ * the same id in any namespace. ns_hint is the namespace to use when the
+ * document has none (NULL = "sandbox"); version orders newness (a greater one
+ * wins ties in matching). A document with closedAt (or _meta.closedAt) > 0
+ * removes the mock instead. The text is not kept beyond what serving needs.
+ * Returns false (err filled, the previous mock with that id left in place)
+ * when the text is not a JSON object with an id or core rejects the mock.
+ */
+bool ms_set_put(ms_set *set, const char *text, size_t len, const char *ns_hint, int64_t version,
+		char *err, size_t errlen);
+
+/*
+ * The same in two steps, so that a writer can do the expensive part (JSON
+ * parse, classification, pre-resolving a static response) before taking the
+ * store's write lock: ms_prepare() returns NULL with err filled on the errors
+ * of ms_set_put(); ms_set_put_prepared() consumes p (also on failure).
+ */
+typedef struct ms_prepared ms_prepared;
+ms_prepared *ms_prepare(const char *text, size_t len, const char *ns_hint, char *err, size_t errlen);
+bool ms_set_put_prepared(ms_set *set, ms_prepared *p, int64_t version, char *err, size_t errlen);
+void ms_prepared_free(ms_prepared *p);
+
+/* Removes a mock by id (ns is used only when the id is unknown to the set). */
+void ms_set_remove(ms_set *set, const char *ns, const char *id);
+
+/* Number of mocks held. */
+size_t ms_set_count(const ms_set *set);
+
+/* -------------------------------------------------------------- the store */
+
+typedef struct ms_store ms_store;
+
+/* New store holding no set (every request misses until one is installed). */
+ms_store *ms_store_new(void);
+/* Frees the store and its set; no ms_serve() may be running. */
+void ms_store_free(ms_store *st);
+
+/*
+ * Installs set (ownership passes to the store) at version, frees the set it
+ * replaces, marks the store loaded and wakes ms_store_wait_version() callers.
+ */
+void ms_store_install(ms_store *st, ms_set *set, int64_t version);
+
+/*
+ * Takes the write lock for a batch of deltas and returns the set in force
+ * (an empty one is created when none is installed; NULL only when out of
+ * memory, and then the lock is not held). Edit it with ms_set_put/remove,
+ * then call ms_store_write_end() with the version of the last change applied
+ * (the version only moves forward).
+ */
+ms_set *ms_store_write_begin(ms_store *st);
+void ms_store_write_end(ms_store *st, int64_t version);
+
+int64_t ms_store_version(ms_store *st);
+bool ms_store_loaded(ms_store *st);
+size_t ms_store_count(ms_store *st);
+
+/*
+ * Waits up to timeout_ms until the store's version is >= version; true when it
+ * is (at once or in time).
+ */
+bool ms_store_wait_version(ms_store *st, int64_t version, int timeout_ms);
+
+/* ------------------------------------------------------------- a request */
+
+/* Called by ms_header_each_fn once per request header (raw name and value). */
+typedef void (*ms_header_cb)(void *arg, const char *name, const char *value);
+
+/*
+ * One mock-traffic request. The transport fills the first block (all borrowed,
+ * valid until ms_request_clear()); mockserve fills the second block on demand
+ * (lazily: a hit on a static mock never builds the header object or parses the
+ * body), and the hooks may use the accessors below.
+ */
+typedef struct ms_request {
+	const char *method;    /* "GET" */
+	const char *path;      /* percent-decoded, without the query; may start with /stubs/{ns}/ */
+	const char *raw_query; /* text after '?', "" when none */
+	const char *body;      /* raw body (may be NULL) */
+	size_t body_len;
+	/* first value of a header, name matched case-insensitively; NULL when absent */
+	const char *(*header)(void *transport, const char *name);
+	/* calls cb for every header in arrival order */
+	void (*each_header)(void *transport, ms_header_cb cb, void *arg);
+	void *transport;
+
+	/* filled by mockserve */
+	json_t *headers_json;  /* lower-case name -> [values] */
+	json_t *query_json;    /* name -> [values] */
+	json_t *body_json;     /* body parsed as JSON, NULL when it is not JSON */
+	bool body_parsed;
+	char request_id[40];
+} ms_request;
+
+/*
+ * Fills req for a libmicrohttpd connection (header lookups go to MHD; every
+ * pointer is borrowed and must outlive the request's use).
+ */
+void ms_request_init_mhd(ms_request *req, struct MHD_Connection *conn, const char *method,
+			 const char *path, const char *raw_query, const char *body, size_t body_len);
+
+/* Releases what mockserve built inside req (not the transport's data). */
+void ms_request_clear(ms_request *req);
+/* Header object, built on first use (borrowed; NULL only when out of memory). */
+json_t *ms_request_headers(ms_request *req);
+/* Query object, built on first use (borrowed). */
+json_t *ms_request_query(ms_request *req);
+/* Body as JSON, parsed on first use (borrowed; NULL when the body is not JSON). */
+json_t *ms_request_body_json(ms_request *req);
+/*
+ * The request id: X-Request-Id when the client sent a sane one (<= 39 of
+ * [A-Za-z0-9._-]), else 32 random hex digits, made on first use. Borrowed.
+ */
+const char *ms_request_id(ms_request *req);
+
+/* --------------------------------------------------------------- a result */
+
+typedef struct ms_shared ms_shared;
+
+/*
+ * What to send. response holds one reference for the caller: queue it with
+ * MHD_queue_response() (after delay_ms, when > 0) and then call
+ * ms_result_done(), which drops that reference (also when it was never
+ * queued). A static mock's response is shared by all its hits and carries no
+ * X-Request-Id; every other response (misses included) does.
+ */
+typedef struct ms_result {
+	int status;
+	struct MHD_Response *response;
+	int64_t delay_ms;  /* capped at 600000 */
+	bool hit;          /* a mock answered (locally or through resolve_remote) */
+	ms_shared *shared; /* internal: the reference behind a shared response */
+} ms_result;
+
+void ms_result_done(ms_result *res);
+
+/*
+ * Fills res with a JSON error envelope {"error":msg,"code":code,"request_id":id}
+ * (Content-Type application/json, X-Request-Id), the format of every node.
+ */
+void ms_envelope(ms_request *req, ms_result *res, int status, const char *code, const char *msg);
+
+/*
+ * Turns a response object of mc_resolve_response() (statusCode, headers,
+ * payload, decode, delay) into res: status (100..999, else 200), every header
+ * value (Content-Length, Transfer-Encoding and Connection are left to the
+ * server), the payload (string as is with text/plain by default; base64
+ * decoded when decode is "base64", application/octet-stream by default; any
+ * other JSON compact with application/json by default) and the delay.
+ * request_id, when not NULL, is sent as X-Request-Id.
+ */
+void ms_build_response(const json_t *resobj, const char *request_id, ms_result *res);
+
+/* ------------------------------------------------------------------ hooks */
+
+typedef struct ms_hooks {
+	/*
+	 * Resolves a stateful mock (use limits, ordered oneOf, stores, extract)
+	 * where its state lives, for the request after namespace selection (ns,
+	 * path). Returns the response object of mc_resolve_response (new
+	 * reference), or NULL after filling res itself (e.g. 404 when the remote
+	 * side finds no mock any more, 503 when it is unreachable). Required for
+	 * stateful mocks; when NULL they are answered 503.
+	 */
+	json_t *(*resolve_remote)(void *ctx, ms_request *req, const char *ns, const char *path,
+				  const char *mock_id, ms_result *res);
+	/*
+	 * Records a request no mock matched (may be NULL). Must not block for
+	 * long: it runs on the serving thread.
+	 */
+	void (*record_miss)(void *ctx, ms_request *req, const char *ns, const char *path);
+	/*
+	 * Forwards the request to target (a mock's proxy.target) and fills res
+	 * (the upstream answer, or a 502 envelope). NULL: proxy mocks answer 502.
+	 */
+	void (*proxy)(void *ctx, ms_request *req, const char *target, const char *path, ms_result *res);
+	void *ctx;
+} ms_hooks;
+
+/*
+ * Answers one mock-traffic request from st: always fills res (a response, or
+ * a 500 envelope when even that cannot be built, then res->response may be
+ * NULL only when out of memory). Stateless mocks are resolved here and their
+ * requests captured for ms_store_drain_logs(); stateful ones go to
+ * hooks->resolve_remote (which logs them where the state is).
+ */
+void ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *res);
+
+/* ------------------------------------------------------------ request logs */
+
+/*
+ * Takes the requests captured since the last drain: for each mock at most the
+ * last MS_LOGS_PER_MOCK (oldest first), as an array of
+ * {"mockId","req":{"namespace","method","path","query","headers","body"},
+ *  "response":<response object>,"calledAt":<unix seconds>}, the argument of
+ * mockarty.log_requests(). Returns a new reference, or NULL when nothing was
+ * captured. *dropped (may be NULL) gets the number of requests not captured
+ * because too many distinct mocks were hit within one drain interval.
+ * Capture costs the serving thread a copy of the request into a reused slot of
+ * its own table: no JSON and no shared lock per request.
+ */
+#define MS_LOGS_PER_MOCK 3
+json_t *ms_store_drain_logs(ms_store *st, unsigned long *dropped);
+
+#endif /* MOCKARTY_MOCKSERVE_H */

@@ -1,0 +1,768 @@
+/*
+ * http.c - the resolver's HTTP front on HTTP_PORT: mock traffic of its one
+ * namespace through mockserve, /health/live, /health/ready and /metrics.
+ *
+ * Constraints that shaped it:
+ *  - libmicrohttpd 0.9.75 answers "Connection: close" when a response is
+ *    queued on the first access-handler call (before MHD finished the
+ *    request), which costs keep-alive and two thirds of the throughput. So
+ *    the first call only records state and the response is queued on the call
+ *    that reports the upload finished.
+ *  - a pool thread serves many connections, so nothing here sleeps: mock
+ *    delays and X-Mockarty-Min-Version waits suspend the connection and
+ *    waiter.c resumes it. The only blocking call is Coordinator.Resolve for
+ *    stateful mocks (bounded by its deadline).
+ *  - the resolver serves NAMESPACE only: a request addressed to another
+ *    namespace (/stubs/{ns}/ or X-Namespace) gets a 404 envelope saying so,
+ *    and a request naming none is in NAMESPACE (not "sandbox").
+ */
+#include "resolver.h"
+
+#include "log.h"
+#include "mockserve.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+extern ms_store *rs_store;
+
+enum conn_state { ST_NEW = 0, ST_READING, ST_WAIT_VERSION, ST_DELAY, ST_DONE };
+
+typedef struct conn_req {
+	enum conn_state state;
+	char *raw_uri;
+	char *body;
+	size_t len, cap;
+	bool too_large;
+	struct MHD_Connection *conn;
+	int wake; /* set by waiter.c: 1 = version reached, 2 = deadline */
+	uint64_t min_version;
+	ms_result res; /* a delayed response waiting for its deadline */
+	bool has_res;
+	bool remote; /* answered through Coordinator.Resolve */
+} conn_req;
+
+#define BODY_LIMIT (5u * 1024 * 1024)
+
+static struct MHD_Daemon *daemon_handle;
+static time_t started_at;
+static atomic_int in_flight;
+
+/* ------------------------------------------------------------ small helpers */
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes s[0..n) into a new string (bad escapes and %00 stay literal). */
+static char *
+pct_decode(const char *s, size_t n)
+{
+	char *out = malloc(n + 1);
+	size_t o = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		int h, l;
+
+		if (s[i] == '%' && i + 2 < n && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
+		    (l = hexval((unsigned char)s[i + 2])) >= 0 && (h | l) != 0) {
+			out[o++] = (char)(h * 16 + l);
+			i += 2;
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* ms_request transport: headers straight from MHD (case-insensitive lookup). */
+static const char *
+tr_header(void *transport, const char *name)
+{
+	conn_req *cr = transport;
+	const char *v = MHD_lookup_connection_value(cr->conn, MHD_HEADER_KIND, name);
+
+	/* a request naming no namespace is in ours, not in "sandbox" */
+	if (v == NULL && strcasecmp(name, "x-namespace") == 0)
+		return rs_cfg.ns;
+	return v;
+}
+
+struct each_ctx {
+	ms_header_cb cb;
+	void *arg;
+};
+
+static enum MHD_Result
+each_one(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct each_ctx *e = cls;
+
+	(void)kind;
+	e->cb(e->arg, key, value ? value : "");
+	return MHD_YES;
+}
+
+static void
+tr_each_header(void *transport, ms_header_cb cb, void *arg)
+{
+	conn_req *cr = transport;
+	struct each_ctx e = {cb, arg};
+
+	MHD_get_connection_values(cr->conn, MHD_HEADER_KIND, each_one, &e);
+}
+
+static enum MHD_Result
+queue_plain(struct MHD_Connection *conn, int status, const char *ctype, char *text, bool must_free)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+	    strlen(text), text, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	if (r == NULL) {
+		if (must_free)
+			free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", ctype);
+	ret = MHD_queue_response(conn, (unsigned int)status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+queue_result(struct MHD_Connection *conn, ms_result *res)
+{
+	enum MHD_Result ret = MHD_NO;
+
+	if (res->response != NULL)
+		ret = MHD_queue_response(conn, (unsigned int)res->status, res->response);
+	if (res->status >= 500)
+		atomic_fetch_add(&st_errors, 1);
+	ms_result_done(res);
+	return ret;
+}
+
+/* Answers with an error envelope (no ms_request at hand). */
+static enum MHD_Result
+queue_envelope(conn_req *cr, int status, const char *code, const char *msg)
+{
+	ms_request req = {0};
+	ms_result res = {0};
+	enum MHD_Result ret;
+
+	req.method = "GET";
+	req.path = "/";
+	req.raw_query = "";
+	req.header = tr_header;
+	req.each_header = tr_each_header;
+	req.transport = cr;
+	ms_envelope(&req, &res, status, code, msg);
+	ret = queue_result(cr->conn, &res);
+	ms_request_clear(&req);
+	return ret;
+}
+
+/* --------------------------------------------------------------- the hooks */
+
+static const char *const state_names[] = {"connecting", "connected", "disconnected", "auth_refused"};
+
+/* Coordinator responses are mc_resolve_response objects; tolerate the short spelling too. */
+static json_t *
+normalize_response(json_t *r)
+{
+	if (json_object_get(r, "statusCode") == NULL && json_object_get(r, "status") != NULL)
+		json_object_set(r, "statusCode", json_object_get(r, "status"));
+	if (json_object_get(r, "payload") == NULL && json_object_get(r, "body") != NULL)
+		json_object_set(r, "payload", json_object_get(r, "body"));
+	if (json_object_get(r, "delay") == NULL && json_object_get(r, "delay_ms") != NULL)
+		json_object_set(r, "delay", json_object_get(r, "delay_ms"));
+	return r;
+}
+
+static json_t *
+hook_resolve_remote(void *ctx, ms_request *req, const char *ns, const char *path, const char *mock_id,
+                    ms_result *res)
+{
+	conn_req *cr = req->transport;
+	char err[600], *headers;
+	const char *seed = req->header(req->transport, "x-mockarty-seed");
+	json_t *resp = NULL;
+	int rc;
+
+	(void)ctx;
+	(void)mock_id;
+	cr->remote = true;
+	headers = json_dumps(ms_request_headers(req), JSON_COMPACT);
+	rc = coord_resolve(ns, req->method, path, req->raw_query, headers ? headers : "{}", req->body,
+	                   req->body_len, seed ? strtoull(seed, NULL, 10) : 0, &resp, err, sizeof(err));
+	free(headers);
+	if (rc == 1)
+		return normalize_response(resp);
+	if (rc == 0) {
+		ms_envelope(req, res, 404, "not_found", "no mock matches this request");
+		return NULL;
+	}
+	log_warn("stateful mock %s not resolved: %s", mock_id ? mock_id : "?", err);
+	ms_envelope(req, res, 503, "unavailable",
+	            "this mock keeps shared state and the coordinator is unreachable; retry");
+	return NULL;
+}
+
+static void
+hook_record_miss(void *ctx, ms_request *req, const char *ns, const char *path)
+{
+	json_t *body = ms_request_body_json(req);
+	json_t *b =
+	    body ? json_incref(body) : (req->body_len ? json_stringn(req->body, req->body_len) : NULL);
+
+	(void)ctx;
+	atomic_fetch_add(&st_misses, 1);
+	report_undefined(ns, req->method, path, ms_request_headers(req), b);
+	json_decref(b);
+}
+
+static const ms_hooks hooks = {
+    .resolve_remote = hook_resolve_remote,
+    .record_miss = hook_record_miss,
+    .proxy = NULL,
+};
+
+/* --------------------------------------------------------- health, metrics */
+
+static void
+uptime_text(char *out, size_t cap)
+{
+	long s = (long)(time(NULL) - started_at);
+
+	snprintf(out, cap, "%ldh%ldm%lds", s / 3600, (s / 60) % 60, s % 60);
+}
+
+json_t *
+status_json(void)
+{
+	rs_sync_status ss;
+	double rps, p50, p90, p99;
+	char up[64];
+	json_t *j = json_object(), *c = json_object(), *lat = json_object();
+
+	if (j == NULL || c == NULL || lat == NULL) {
+		json_decref(j);
+		json_decref(c);
+		json_decref(lat);
+		return NULL;
+	}
+	sync_status(&ss);
+	stats_window(&rps, &p50, &p90, &p99);
+	uptime_text(up, sizeof(up));
+#define SET(o, k, v) json_object_set_new(o, k, v)
+	SET(j, "name", json_string(rs_cfg.resolver_name));
+	SET(j, "namespace", json_string(rs_cfg.ns));
+	SET(j, "releaseId", json_string(RESOLVER_RELEASE_ID));
+	SET(j, "uptime", json_string(up));
+	SET(j, "ready", json_boolean(ss.ready));
+	SET(c, "addr", json_string(rs_cfg.coordinator_addr));
+	SET(c, "state", json_string(state_names[ss.state]));
+	SET(c, "connected", json_boolean(ss.state == RS_CONNECTED));
+	SET(c, "authRefused", json_boolean(ss.state == RS_AUTH_REFUSED));
+	SET(c, "lastCode", json_integer(ss.last_code));
+	SET(c, "lastError", json_string(ss.last_error));
+	SET(c, "lastHeartbeatMs", json_integer(ss.last_heartbeat_ms));
+	SET(c, "lastEventMs", json_integer(ss.last_event_ms));
+	SET(c, "connectedSinceMs", json_integer(ss.connected_since_ms));
+	SET(c, "reconnects", json_integer((json_int_t)ss.reconnects));
+	SET(c, "snapshots", json_integer((json_int_t)ss.snapshots));
+	SET(c, "deltas", json_integer((json_int_t)ss.deltas));
+	SET(c, "resyncs", json_integer((json_int_t)ss.resyncs));
+	SET(j, "coordinator", c);
+	SET(j, "appliedVersion", json_integer((json_int_t)ss.applied_version));
+	SET(j, "headVersion",
+	    json_integer(
+	        (json_int_t)(ss.head_version > ss.applied_version ? ss.head_version : ss.applied_version)));
+	SET(j, "mocksLoaded", json_integer((json_int_t)rs_mocks_loaded()));
+	SET(j, "requests", json_integer((json_int_t)atomic_load(&st_requests)));
+	SET(j, "cacheHits", json_integer((json_int_t)atomic_load(&st_hits)));
+	SET(j, "remoteResolves", json_integer((json_int_t)atomic_load(&st_remote)));
+	SET(j, "misses", json_integer((json_int_t)atomic_load(&st_misses)));
+	SET(j, "errors", json_integer((json_int_t)atomic_load(&st_errors)));
+	SET(j, "requestsPerSecond", json_real(rps));
+	SET(lat, "p50", json_real(p50));
+	SET(lat, "p90", json_real(p90));
+	SET(lat, "p99", json_real(p99));
+	SET(j, "latencySeconds", lat);
+	SET(j, "dropped", json_integer((json_int_t)report_dropped()));
+	SET(j, "reported", json_integer((json_int_t)report_sent()));
+	SET(j, "minVersionWaits", json_integer((json_int_t)atomic_load(&st_waits)));
+	SET(j, "minVersionTimeouts", json_integer((json_int_t)atomic_load(&st_wait_timeouts)));
+	SET(j, "nowMs", json_integer(rs_wall_ms()));
+#undef SET
+	return j;
+}
+
+char *
+metrics_text(void)
+{
+	rs_sync_status ss;
+	char *b = NULL;
+	size_t len = 0, cap = 0;
+
+	sync_status(&ss);
+	buf_printf(&b, &len, &cap,
+	           "# HELP mockarty_resolver_requests_total Mock traffic requests answered, by result.\n"
+	           "# TYPE mockarty_resolver_requests_total counter\n"
+	           "mockarty_resolver_requests_total{result=\"local\"} %llu\n"
+	           "mockarty_resolver_requests_total{result=\"remote\"} %llu\n"
+	           "mockarty_resolver_requests_total{result=\"miss\"} %llu\n"
+	           "mockarty_resolver_requests_total{result=\"other\"} %llu\n",
+	           (unsigned long long)atomic_load(&st_hits), (unsigned long long)atomic_load(&st_remote),
+	           (unsigned long long)atomic_load(&st_misses),
+	           (unsigned long long)(atomic_load(&st_requests) - atomic_load(&st_hits) -
+	                                atomic_load(&st_remote) - atomic_load(&st_misses)));
+	stats_histogram_prom(&b, &len, &cap);
+	buf_printf(
+	    &b, &len, &cap,
+	    "# HELP mockarty_resolver_mocks_loaded Mocks in the applied snapshot.\n"
+	    "# TYPE mockarty_resolver_mocks_loaded gauge\n"
+	    "mockarty_resolver_mocks_loaded %zu\n"
+	    "# HELP mockarty_resolver_cache_hits_total Requests answered from the local snapshot.\n"
+	    "# TYPE mockarty_resolver_cache_hits_total counter\n"
+	    "mockarty_resolver_cache_hits_total %llu\n"
+	    "# HELP mockarty_resolver_coordinator_connected 1 while a Sync stream is open.\n"
+	    "# TYPE mockarty_resolver_coordinator_connected gauge\n"
+	    "mockarty_resolver_coordinator_connected %d\n"
+	    "# HELP mockarty_resolver_coordinator_auth_refused 1 while the coordinator refuses "
+	    "API_TOKEN.\n"
+	    "# TYPE mockarty_resolver_coordinator_auth_refused gauge\n"
+	    "mockarty_resolver_coordinator_auth_refused %d\n"
+	    "# HELP mockarty_resolver_applied_version Change-log version of the served state.\n"
+	    "# TYPE mockarty_resolver_applied_version gauge\n"
+	    "mockarty_resolver_applied_version %llu\n"
+	    "# HELP mockarty_resolver_head_version Coordinator head version seen last.\n"
+	    "# TYPE mockarty_resolver_head_version gauge\n"
+	    "mockarty_resolver_head_version %llu\n"
+	    "# HELP mockarty_resolver_dropped_total Request logs and misses dropped (queue full or "
+	    "undeliverable).\n"
+	    "# TYPE mockarty_resolver_dropped_total counter\n"
+	    "mockarty_resolver_dropped_total %llu\n"
+	    "# HELP mockarty_resolver_reconnects_total Sync streams that ended.\n"
+	    "# TYPE mockarty_resolver_reconnects_total counter\n"
+	    "mockarty_resolver_reconnects_total %llu\n"
+	    "# HELP mockarty_resolver_min_version_waits_total Requests that waited for "
+	    "X-Mockarty-Min-Version, and how many timed out.\n"
+	    "# TYPE mockarty_resolver_min_version_waits_total counter\n"
+	    "mockarty_resolver_min_version_waits_total{result=\"ok\"} %llu\n"
+	    "mockarty_resolver_min_version_waits_total{result=\"timeout\"} %llu\n",
+	    rs_mocks_loaded(), (unsigned long long)atomic_load(&st_hits), ss.state == RS_CONNECTED ? 1 : 0,
+	    ss.state == RS_AUTH_REFUSED ? 1 : 0, (unsigned long long)ss.applied_version,
+	    (unsigned long long)(ss.head_version > ss.applied_version ? ss.head_version : ss.applied_version),
+	    (unsigned long long)report_dropped(), (unsigned long long)ss.reconnects,
+	    (unsigned long long)(atomic_load(&st_waits) - atomic_load(&st_wait_timeouts)),
+	    (unsigned long long)atomic_load(&st_wait_timeouts));
+	return b;
+}
+
+static enum MHD_Result
+serve_health(struct MHD_Connection *conn, bool ready_check)
+{
+	rs_sync_status ss;
+	char up[64];
+	json_t *j;
+	char *text;
+	int status = 200;
+
+	sync_status(&ss);
+	uptime_text(up, sizeof(up));
+	if (ready_check && !ss.ready)
+		status = 503;
+	j = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "status", status == 200 ? "ok" : "not_ready",
+	              "releaseId", RESOLVER_RELEASE_ID, "uptime", up, "coordinator", state_names[ss.state],
+	              "snapshotLoaded", ss.ready, "appliedVersion", (json_int_t)ss.applied_version);
+	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (text == NULL)
+		return MHD_NO;
+	return queue_plain(conn, status, "application/json", text, true);
+}
+
+/* ------------------------------------------------------------ mock traffic */
+
+/* The namespace a request addresses explicitly, or NULL: /stubs/{ns}/ wins over X-Namespace. */
+static bool
+foreign_namespace(conn_req *cr, const char *path, char *ns, size_t cap)
+{
+	const char *h;
+
+	if (strncmp(path, "/stubs/", 7) == 0 && path[7] != '\0' && path[7] != '/') {
+		const char *seg = path + 7, *slash = strchr(seg, '/');
+		size_t l = slash ? (size_t)(slash - seg) : strlen(seg);
+
+		snprintf(ns, cap, "%.*s", (int)(l < cap ? l : cap - 1), seg);
+		return strcmp(ns, rs_cfg.ns) != 0;
+	}
+	h = MHD_lookup_connection_value(cr->conn, MHD_HEADER_KIND, "X-Namespace");
+	if (h != NULL && h[0] != '\0') {
+		snprintf(ns, cap, "%s", h);
+		return strcmp(ns, rs_cfg.ns) != 0;
+	}
+	return false;
+}
+
+/* Serves one complete mock-traffic request; may suspend for a delay. */
+static enum MHD_Result
+serve_traffic(conn_req *cr, const char *method)
+{
+	const char *q = strchr(cr->raw_uri, '?');
+	size_t plen = q ? (size_t)(q - cr->raw_uri) : strlen(cr->raw_uri);
+	char *path = pct_decode(cr->raw_uri, plen);
+	char ns[160], msg[300];
+	ms_request req = {0};
+	ms_result res = {0};
+	struct timespec t0, t1;
+	enum MHD_Result ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (path == NULL)
+		return MHD_NO;
+	atomic_fetch_add(&st_requests, 1);
+	if (foreign_namespace(cr, path, ns, sizeof(ns))) {
+		free(path);
+		snprintf(msg, sizeof(msg), "this resolver serves namespace \"%s\", not \"%s\"", rs_cfg.ns,
+		         ns);
+		return queue_envelope(cr, 404, "not_found", msg);
+	}
+	if (!sync_ready()) {
+		free(path);
+		return queue_envelope(cr, 503, "unavailable",
+		                      "no snapshot from the coordinator yet; retry shortly");
+	}
+	req.method = method;
+	req.path = path;
+	req.raw_query = q ? q + 1 : "";
+	req.body = cr->body;
+	req.body_len = cr->len;
+	req.header = tr_header;
+	req.each_header = tr_each_header;
+	req.transport = cr;
+	ms_serve(rs_store, &req, &hooks, &res);
+	ms_request_clear(&req);
+	free(path);
+	if (res.hit) {
+		if (cr->remote)
+			atomic_fetch_add(&st_remote, 1);
+		else
+			atomic_fetch_add(&st_hits, 1);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	stats_observe((t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000);
+	if (res.delay_ms > 0 && res.response != NULL) {
+		cr->res = res;
+		cr->has_res = true;
+		cr->state = ST_DELAY;
+		cr->wake = 0;
+		MHD_suspend_connection(cr->conn);
+		if (!waiter_add(cr->conn, rs_now_ms() + res.delay_ms, 0, &cr->wake))
+			MHD_resume_connection(cr->conn); /* shutting down: answer at once */
+		return MHD_YES;
+	}
+	ret = queue_result(cr->conn, &res);
+	cr->state = ST_DONE;
+	return ret;
+}
+
+/* Parses X-Mockarty-Min-Version; 0 when absent or not a number. */
+static uint64_t
+min_version_of(struct MHD_Connection *conn)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Mockarty-Min-Version");
+	char *end;
+	unsigned long long n;
+
+	if (v == NULL || v[0] == '\0')
+		return 0;
+	n = strtoull(v, &end, 10);
+	return (*end == '\0') ? (uint64_t)n : 0;
+}
+
+/* The request is complete: route it. */
+static enum MHD_Result
+handle_complete(conn_req *cr, const char *method)
+{
+	const char *uri = cr->raw_uri;
+	size_t plen = strcspn(uri, "?");
+
+	if (cr->too_large) {
+		cr->state = ST_DONE;
+		return queue_envelope(cr, 413, "validation", "request body exceeds the limit of 5 MB");
+	}
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
+		if (plen == 12 && strncmp(uri, "/health/live", 12) == 0) {
+			cr->state = ST_DONE;
+			return serve_health(cr->conn, false);
+		}
+		if (plen == 13 && strncmp(uri, "/health/ready", 13) == 0) {
+			cr->state = ST_DONE;
+			return serve_health(cr->conn, true);
+		}
+		if (plen == 8 && strncmp(uri, "/metrics", 8) == 0) {
+			char *t = metrics_text();
+
+			cr->state = ST_DONE;
+			return t ? queue_plain(cr->conn, 200, "text/plain; version=0.0.4", t, true) : MHD_NO;
+		}
+	}
+	cr->min_version = min_version_of(cr->conn);
+	if (cr->min_version > 0 && sync_applied_version() < cr->min_version) {
+		atomic_fetch_add(&st_waits, 1);
+		cr->state = ST_WAIT_VERSION;
+		cr->wake = 0;
+		MHD_suspend_connection(cr->conn);
+		if (!waiter_add(cr->conn, rs_now_ms() + rs_cfg.min_version_wait_ms, cr->min_version,
+		                &cr->wake))
+			MHD_resume_connection(cr->conn);
+		return MHD_YES;
+	}
+	if (cr->min_version > 0)
+		atomic_fetch_add(&st_waits, 1);
+	return serve_traffic(cr, method);
+}
+
+static enum MHD_Result
+access_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+               const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	conn_req *cr = *con_cls;
+
+	(void)cls;
+	(void)version;
+	if (cr == NULL) {
+		cr = calloc(1, sizeof(*cr));
+		if (cr == NULL)
+			return MHD_NO;
+		cr->raw_uri = strdup(url);
+		atomic_fetch_add(&in_flight, 1);
+		*con_cls = cr;
+	}
+	cr->conn = conn;
+	switch (cr->state) {
+	case ST_NEW: {
+		const char *cl =
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+		cr->state = ST_READING;
+		if (cl != NULL && strtoull(cl, NULL, 10) > BODY_LIMIT)
+			cr->too_large = true;
+		return MHD_YES; /* never queue here: see the banner */
+	}
+	case ST_READING:
+		if (*upload_data_size > 0) {
+			size_t n = *upload_data_size;
+
+			*upload_data_size = 0;
+			if (cr->too_large || cr->len + n > BODY_LIMIT) {
+				cr->too_large = true;
+				free(cr->body);
+				cr->body = NULL;
+				cr->len = cr->cap = 0;
+				return MHD_YES;
+			}
+			if (cr->len + n + 1 > cr->cap) {
+				size_t cap = cr->cap ? cr->cap : 4096;
+				char *nb;
+
+				while (cap < cr->len + n + 1)
+					cap *= 2;
+				nb = realloc(cr->body, cap);
+				if (nb == NULL)
+					return MHD_NO;
+				cr->body = nb;
+				cr->cap = cap;
+			}
+			memcpy(cr->body + cr->len, upload_data, n);
+			cr->len += n;
+			cr->body[cr->len] = '\0';
+			return MHD_YES;
+		}
+		return handle_complete(cr, method);
+	case ST_WAIT_VERSION:
+		if (sync_applied_version() >= cr->min_version)
+			return serve_traffic(cr, method);
+		{
+			char msg[200];
+
+			atomic_fetch_add(&st_wait_timeouts, 1);
+			snprintf(msg, sizeof(msg),
+			         "version %llu not applied within %d ms (applied: %llu); retry",
+			         (unsigned long long)cr->min_version, rs_cfg.min_version_wait_ms,
+			         (unsigned long long)sync_applied_version());
+			cr->state = ST_DONE;
+			return queue_envelope(cr, 503, "unavailable", msg);
+		}
+	case ST_DELAY:
+		cr->state = ST_DONE;
+		cr->has_res = false;
+		return queue_result(conn, &cr->res);
+	case ST_DONE:
+	default:
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+}
+
+static void *
+uri_logger(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	conn_req *cr = calloc(1, sizeof(*cr));
+
+	(void)cls;
+	if (cr != NULL) {
+		cr->raw_uri = strdup(uri ? uri : "/");
+		cr->conn = conn;
+		if (cr->raw_uri == NULL) {
+			free(cr);
+			return NULL;
+		}
+		atomic_fetch_add(&in_flight, 1);
+	}
+	return cr;
+}
+
+static void
+request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	conn_req *cr = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (cr == NULL)
+		return;
+	atomic_fetch_sub(&in_flight, 1);
+	if (cr->has_res)
+		ms_result_done(&cr->res);
+	free(cr->body);
+	free(cr->raw_uri);
+	free(cr);
+	*con_cls = NULL;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	log_warn("libmicrohttpd: %s", buf);
+}
+
+/*
+ * Starts an MHD daemon on bind:port with the resolver's handler conventions
+ * (shared with dashboard.c through the handler passed). threads <= 1 means
+ * one internal polling thread.
+ */
+struct MHD_Daemon *
+rs_mhd_start(const char *bind, int port, int threads, MHD_AccessHandlerCallback handler,
+             MHD_RequestCompletedCallback completed,
+             void *(*urilog)(void *, const char *, struct MHD_Connection *))
+{
+	struct addrinfo hints = {0}, *ai = NULL;
+	char portstr[16];
+	unsigned int flags =
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	struct MHD_Daemon *d;
+	int rc;
+
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(bind, portstr, &hints, &ai);
+	if (rc != 0 || ai == NULL) {
+		log_error("HTTP_BIND_ADDR %s: %s", bind, gai_strerror(rc));
+		return NULL;
+	}
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	{
+		struct MHD_OptionItem opts[] = {
+		    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
+		    {MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr},
+		    {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)urilog, NULL},
+		    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL},
+		    {MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL},
+		    {MHD_OPTION_CONNECTION_LIMIT, 4096, NULL},
+		    {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+		    /* last, so that one thread means "no pool" rather than a warning */
+		    {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
+		    {MHD_OPTION_END, 0, NULL},
+		};
+
+		d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, NULL, MHD_OPTION_ARRAY, opts,
+		                     MHD_OPTION_END);
+	}
+	freeaddrinfo(ai);
+	if (d == NULL)
+		log_error("cannot listen on %s:%d", bind, port);
+	return d;
+}
+
+bool
+http_start(void)
+{
+	started_at = time(NULL);
+	daemon_handle = rs_mhd_start(rs_cfg.http_bind_addr, rs_cfg.http_port, rs_cfg.threads, access_handler,
+	                             request_completed, uri_logger);
+	if (daemon_handle == NULL)
+		return false;
+	log_info("serving namespace %s on http://%s:%d (%d threads)", rs_cfg.ns, rs_cfg.http_bind_addr,
+	         rs_cfg.http_port, rs_cfg.threads);
+	return true;
+}
+
+/*
+ * Drains: stops accepting, gives requests in flight up to 5 s (the waiter
+ * resumes waiting ones at once when it stops), then stops the daemon.
+ */
+void
+http_stop(void)
+{
+	MHD_socket lsock;
+
+	if (daemon_handle == NULL)
+		return;
+	lsock = MHD_quiesce_daemon(daemon_handle);
+	waiter_stop();
+	for (int i = 0; i < 500 && atomic_load(&in_flight) > 0; i++) {
+		struct timespec ts = {0, 10000000};
+
+		nanosleep(&ts, NULL);
+	}
+	MHD_stop_daemon(daemon_handle);
+	daemon_handle = NULL;
+	if (lsock != MHD_INVALID_SOCKET)
+		close(lsock);
+}

@@ -1,0 +1,130 @@
+/*
+ * index.c - the resolver's glue between the Sync stream and mockserve's
+ * versioned store: snapshot chunks go into a set built off to the side and
+ * installed whole at the last chunk, deltas edit the set in force under the
+ * store's write lock.
+ *
+ * The constraint: HTTP threads keep matching while a 100,000-mock snapshot is
+ * being compiled, so the expensive part (parsing and compiling documents)
+ * happens with no lock held, and readers only ever see a complete set at one
+ * version. A document the core rejects is logged and skipped; it never stops
+ * a load or holds the version back.
+ */
+#include "resolver.h"
+
+#include "log.h"
+#include "mockserve.h"
+
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+ms_store *rs_store;
+
+struct rs_build {
+	ms_set *set;
+	size_t skipped;
+};
+
+bool
+rs_index_init(void)
+{
+	rs_store = ms_store_new();
+	return rs_store != NULL;
+}
+
+void
+rs_index_free(void)
+{
+	ms_store_free(rs_store);
+	rs_store = NULL;
+}
+
+rs_build *
+rs_build_new(void)
+{
+	rs_build *b = calloc(1, sizeof(*b));
+
+	if (b == NULL)
+		return NULL;
+	b->set = ms_set_new();
+	if (b->set == NULL) {
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+void
+rs_build_add(rs_build *b, const char *ns, const char *id, const char *json, uint64_t version)
+{
+	char err[300];
+
+	if (!ms_set_put(b->set, json, strlen(json), ns, (int64_t)version, err, sizeof(err))) {
+		b->skipped++;
+		log_warn("mock %s (namespace %s) skipped: %s", id, ns, err);
+	}
+}
+
+void
+rs_build_commit(rs_build *b, uint64_t version)
+{
+	if (b->skipped > 0)
+		log_warn("snapshot at version %llu: %zu mocks skipped", (unsigned long long)version,
+		         b->skipped);
+	ms_store_install(rs_store, b->set, (int64_t)version);
+	free(b);
+	/*
+	 * The replaced set was just freed: hand its pages back to the kernel, or a
+	 * resolver that resynced a few times against a large namespace keeps the
+	 * peak of every generation resident.
+	 */
+	malloc_trim(0);
+}
+
+void
+rs_build_abort(rs_build *b)
+{
+	if (b == NULL)
+		return;
+	ms_set_free(b->set);
+	free(b);
+}
+
+void
+rs_apply_upsert(uint64_t version, const char *ns, const char *id, const char *json)
+{
+	char err[300];
+	ms_set *set = ms_store_write_begin(rs_store);
+
+	if (set == NULL) {
+		log_error("out of memory applying delta %llu", (unsigned long long)version);
+		return;
+	}
+	if (!ms_set_put(set, json, strlen(json), ns, (int64_t)version, err, sizeof(err))) {
+		/* the old definition must not keep answering: the writer replaced it */
+		ms_set_remove(set, ns, id);
+		log_warn("mock %s (namespace %s) at version %llu rejected: %s", id, ns,
+		         (unsigned long long)version, err);
+	}
+	ms_store_write_end(rs_store, (int64_t)version);
+}
+
+void
+rs_apply_delete(uint64_t version, const char *ns, const char *id)
+{
+	ms_set *set = ms_store_write_begin(rs_store);
+
+	if (set == NULL) {
+		log_error("out of memory applying delta %llu", (unsigned long long)version);
+		return;
+	}
+	ms_set_remove(set, ns, id);
+	ms_store_write_end(rs_store, (int64_t)version);
+}
+
+size_t
+rs_mocks_loaded(void)
+{
+	return rs_store ? ms_store_count(rs_store) : 0;
+}

@@ -1,0 +1,413 @@
+/*
+ * report.c - request logs and misses going back to the coordinator in bounded
+ * batches (Coordinator.Report), so the admin node's request log and undefined
+ * requests list cover traffic the resolver answered on its own.
+ *
+ * The hot path must never wait for the network: HTTP threads only append to a
+ * fixed-capacity queue under a short mutex; when it is full the row is dropped
+ * and counted (mockarty_resolver_dropped_total, and ReportBatch.dropped). One
+ * thread sends a batch every 200 ms or as soon as 500 rows are queued. Misses
+ * are aggregated by (namespace, method, path) into one row with a count. A batch
+ * the coordinator did not accept is kept and retried on the next tick; new rows
+ * meanwhile still go to the bounded queue, so an outage costs drops, never
+ * memory. The same thread runs the sync watchdog and the statistics tick.
+ */
+#include "resolver.h"
+
+#include "grpc_client.h"
+#include "log.h"
+#include "mockserve.h"
+
+#include "coordinator.pb-c.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define QUEUE_CAP 10000
+#define BATCH_ROWS 500
+#define FLUSH_MS 200
+#define REPORT_TIMEOUT_MS 3000
+
+typedef struct row {
+	bool undefined;
+	char *mock_id;       /* log: mock id; undefined: namespace */
+	char *method, *path; /* undefined only */
+	char *a, *b;         /* log: req_json, response_json; undefined: headers_json, body_json */
+	int64_t at_ms;
+} row;
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	row *q;
+	size_t head, count;
+	atomic_ullong dropped, sent;
+	uint64_t dropped_reported; /* part of dropped already told to the coordinator */
+	bool stop;
+	bool started;
+	pthread_t thread;
+	mk_grpc_client *client;
+	/* a batch that failed to send, retried next tick */
+	uint8_t *pending;
+	size_t pending_len;
+	size_t pending_rows;
+	uint64_t pending_dropped;
+} R = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+uint64_t
+report_dropped(void)
+{
+	return atomic_load(&R.dropped);
+}
+
+uint64_t
+report_sent(void)
+{
+	return atomic_load(&R.sent);
+}
+
+static void
+row_free(row *r)
+{
+	free(r->mock_id);
+	free(r->method);
+	free(r->path);
+	free(r->a);
+	free(r->b);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Appends r to the queue (taking its strings) or drops it. */
+static void
+enqueue(row *r)
+{
+	bool wake = false;
+
+	pthread_mutex_lock(&R.mu);
+	if (R.q == NULL || R.count >= QUEUE_CAP) {
+		pthread_mutex_unlock(&R.mu);
+		atomic_fetch_add(&R.dropped, 1);
+		row_free(r);
+		return;
+	}
+	R.q[(R.head + R.count) % QUEUE_CAP] = *r;
+	R.count++;
+	wake = R.count == BATCH_ROWS;
+	if (wake)
+		pthread_cond_signal(&R.cv);
+	pthread_mutex_unlock(&R.mu);
+}
+
+/* Early check so a row that would be dropped is not serialised first. */
+static bool
+queue_full(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&R.mu);
+	n = R.q == NULL ? QUEUE_CAP : R.count;
+	pthread_mutex_unlock(&R.mu);
+	return n >= QUEUE_CAP;
+}
+
+void
+report_log(const char *mock_id, json_t *req, json_t *response, int64_t called_at_ms)
+{
+	row r = {0};
+
+	if (queue_full()) { /* do not pay for serialising a row that would be dropped */
+		atomic_fetch_add(&R.dropped, 1);
+		json_decref(req);
+		json_decref(response);
+		return;
+	}
+	r.mock_id = strdup(mock_id ? mock_id : "");
+	r.a = req ? json_dumps(req, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("{}");
+	r.b = response ? json_dumps(response, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("{}");
+	r.at_ms = called_at_ms;
+	json_decref(req);
+	json_decref(response);
+	if (r.mock_id == NULL || r.a == NULL || r.b == NULL) {
+		atomic_fetch_add(&R.dropped, 1);
+		row_free(&r);
+		return;
+	}
+	enqueue(&r);
+}
+
+void
+report_undefined(const char *ns, const char *method, const char *path, json_t *headers, json_t *body)
+{
+	row r = {0};
+
+	if (queue_full()) {
+		atomic_fetch_add(&R.dropped, 1);
+		return;
+	}
+	r.undefined = true;
+	r.mock_id = strdup(ns ? ns : "");
+	r.method = strdup(method ? method : "");
+	r.path = strdup(path ? path : "");
+	r.a = headers ? json_dumps(headers, JSON_COMPACT) : strdup("{}");
+	r.b = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : strdup("null");
+	r.at_ms = rs_wall_ms();
+	if (r.mock_id == NULL || r.method == NULL || r.path == NULL || r.a == NULL || r.b == NULL) {
+		atomic_fetch_add(&R.dropped, 1);
+		row_free(&r);
+		return;
+	}
+	enqueue(&r);
+}
+
+/*
+ * Takes up to BATCH_ROWS rows off the queue and packs them into a ReportBatch
+ * (misses aggregated). Returns the packed bytes (malloc'd) or NULL when there
+ * is nothing to send; *nrows is the number of rows taken.
+ */
+static uint8_t *
+build_batch(size_t *len, size_t *nrows, uint64_t *dropped_now)
+{
+	Mockarty__Coordinator__V1__ReportBatch b = MOCKARTY__COORDINATOR__V1__REPORT_BATCH__INIT;
+	row *rows;
+	size_t n, nlogs = 0, nund = 0;
+	uint8_t *out = NULL;
+	uint64_t dropped = atomic_load(&R.dropped);
+
+	pthread_mutex_lock(&R.mu);
+	n = R.count < BATCH_ROWS ? R.count : BATCH_ROWS;
+	rows = malloc(sizeof(*rows) * (n ? n : 1));
+	if (rows == NULL)
+		n = 0;
+	for (size_t i = 0; i < n; i++) {
+		rows[i] = R.q[R.head];
+		R.head = (R.head + 1) % QUEUE_CAP;
+		R.count--;
+	}
+	pthread_mutex_unlock(&R.mu);
+	*nrows = n;
+	*dropped_now = dropped;
+	if (n == 0 && dropped == R.dropped_reported) {
+		free(rows);
+		return NULL;
+	}
+	{
+		Mockarty__Coordinator__V1__RequestLog *logs = calloc(n ? n : 1, sizeof(*logs));
+		Mockarty__Coordinator__V1__RequestLog **lp = calloc(n ? n : 1, sizeof(*lp));
+		Mockarty__Coordinator__V1__UndefinedRequest *und = calloc(n ? n : 1, sizeof(*und));
+		Mockarty__Coordinator__V1__UndefinedRequest **up = calloc(n ? n : 1, sizeof(*up));
+
+		if (logs && lp && und && up) {
+			for (size_t i = 0; i < n; i++) {
+				row *r = &rows[i];
+
+				if (!r->undefined) {
+					mockarty__coordinator__v1__request_log__init(&logs[nlogs]);
+					logs[nlogs].mock_id = r->mock_id;
+					logs[nlogs].req_json = r->a;
+					logs[nlogs].response_json = r->b;
+					logs[nlogs].called_at_ms = r->at_ms;
+					lp[nlogs] = &logs[nlogs];
+					nlogs++;
+					continue;
+				}
+				/* aggregate: same namespace, method and path -> one row, last headers/body */
+				size_t j;
+
+				for (j = 0; j < nund; j++)
+					if (strcmp(und[j].namespace_, r->mock_id) == 0 &&
+					    strcmp(und[j].method, r->method) == 0 &&
+					    strcmp(und[j].path, r->path) == 0)
+						break;
+				if (j == nund) {
+					mockarty__coordinator__v1__undefined_request__init(&und[nund]);
+					und[nund].namespace_ = r->mock_id;
+					und[nund].method = r->method;
+					und[nund].path = r->path;
+					up[nund] = &und[nund];
+					nund++;
+				}
+				und[j].headers_json = r->a;
+				und[j].body_json = r->b;
+				und[j].count++;
+			}
+			b.n_logs = nlogs;
+			b.logs = lp;
+			b.n_undefined = nund;
+			b.undefined = up;
+			b.dropped = dropped - R.dropped_reported;
+			b.resolver_name = rs_cfg.resolver_name;
+			b.applied_version = sync_applied_version();
+			*len = mockarty__coordinator__v1__report_batch__get_packed_size(&b);
+			out = malloc(*len ? *len : 1);
+			if (out != NULL)
+				mockarty__coordinator__v1__report_batch__pack(&b, out);
+		}
+		free(logs);
+		free(lp);
+		free(und);
+		free(up);
+	}
+	for (size_t i = 0; i < n; i++)
+		row_free(&rows[i]);
+	free(rows);
+	if (out == NULL)
+		atomic_fetch_add(&R.dropped, n);
+	return out;
+}
+
+/* Sends the pending batch; true when the coordinator accepted it. */
+static bool
+send_pending(void)
+{
+	mk_grpc_status st = {0};
+	uint8_t *resp = NULL;
+	size_t resp_len = 0;
+	int code;
+	char authz[600];
+
+	if (R.client != NULL && !mk_grpc_client_usable(R.client)) {
+		mk_grpc_client_close(R.client);
+		R.client = NULL;
+	}
+	if (R.client == NULL) {
+		R.client = mk_grpc_client_connect(rs_cfg.coordinator_addr, 1000, &st);
+		if (R.client == NULL)
+			return false;
+		snprintf(authz, sizeof(authz), "Bearer %s", rs_cfg.api_token);
+		mk_grpc_client_set_authorization(R.client, authz);
+		memset(authz, 0, sizeof(authz));
+	}
+	code = mk_grpc_client_unary(R.client, "/mockarty.coordinator.v1.Coordinator/Report", R.pending,
+	                            R.pending_len, REPORT_TIMEOUT_MS, &resp, &resp_len, &st);
+	free(resp);
+	if (code != MK_GRPC_OK) {
+		log_debug("Report failed: %s: %s", mk_grpc_code_name(code), st.message);
+		return false;
+	}
+	return true;
+}
+
+extern ms_store *rs_store;
+
+/*
+ * Moves the request logs mockserve captured on the serving threads (a few per
+ * mock per interval, no JSON on the hot path) into the report queue.
+ */
+static void
+drain_store_logs(void)
+{
+	unsigned long dropped = 0;
+	json_t *logs = rs_store ? ms_store_drain_logs(rs_store, &dropped) : NULL;
+	size_t i;
+	json_t *e;
+
+	if (dropped > 0)
+		atomic_fetch_add(&R.dropped, dropped);
+	json_array_foreach (logs, i, e) {
+		report_log(json_string_value(json_object_get(e, "mockId")),
+		           json_incref(json_object_get(e, "req")),
+		           json_incref(json_object_get(e, "response")),
+		           (int64_t)json_integer_value(json_object_get(e, "calledAt")) * 1000);
+	}
+	json_decref(logs);
+}
+
+static void *
+report_main(void *arg)
+{
+	int64_t next_tick = rs_now_ms() + 1000;
+	int64_t held_since = 0;
+
+	(void)arg;
+	for (;;) {
+		struct timespec ts;
+		bool stopping;
+
+		pthread_mutex_lock(&R.mu);
+		if (!R.stop && R.count < BATCH_ROWS) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += FLUSH_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&R.cv, &R.mu, &ts);
+		}
+		stopping = R.stop;
+		pthread_mutex_unlock(&R.mu);
+
+		sync_watchdog();
+		if (rs_now_ms() >= next_tick) {
+			stats_tick();
+			next_tick += 1000;
+			if (next_tick < rs_now_ms())
+				next_tick = rs_now_ms() + 1000;
+		}
+		drain_store_logs();
+		if (R.pending == NULL) {
+			R.pending = build_batch(&R.pending_len, &R.pending_rows, &R.pending_dropped);
+			held_since = rs_now_ms();
+		}
+		if (R.pending != NULL) {
+			if (send_pending()) {
+				atomic_fetch_add(&R.sent, R.pending_rows);
+				R.dropped_reported = R.pending_dropped;
+				free(R.pending);
+				R.pending = NULL;
+			} else if (rs_now_ms() - held_since > 60000) {
+				/* a batch nobody accepts for a minute is given up, and counted */
+				atomic_fetch_add(&R.dropped, R.pending_rows);
+				free(R.pending);
+				R.pending = NULL;
+			}
+		}
+		if (stopping)
+			break;
+	}
+	return NULL;
+}
+
+bool
+report_start(void)
+{
+	R.q = calloc(QUEUE_CAP, sizeof(*R.q));
+	if (R.q == NULL)
+		return false;
+	if (pthread_create(&R.thread, NULL, report_main, NULL) != 0) {
+		free(R.q);
+		R.q = NULL;
+		return false;
+	}
+	R.started = true;
+	return true;
+}
+
+void
+report_stop(void)
+{
+	if (!R.started)
+		return;
+	pthread_mutex_lock(&R.mu);
+	R.stop = true;
+	pthread_cond_signal(&R.cv);
+	pthread_mutex_unlock(&R.mu);
+	pthread_join(R.thread, NULL);
+	R.started = false;
+	pthread_mutex_lock(&R.mu);
+	while (R.count > 0) {
+		row_free(&R.q[R.head]);
+		R.head = (R.head + 1) % QUEUE_CAP;
+		R.count--;
+	}
+	free(R.q);
+	R.q = NULL;
+	pthread_mutex_unlock(&R.mu);
+	free(R.pending);
+	R.pending = NULL;
+	if (R.client != NULL)
+		mk_grpc_client_close(R.client);
+	R.client = NULL;
+}

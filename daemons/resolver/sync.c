@@ -1,0 +1,507 @@
+/*
+ * sync.c - the resolver's subscription to the coordinator: one thread holding
+ * a Coordinator.Sync server stream, applying snapshot chunks and ordered deltas
+ * to the local index, and reconnecting when the stream ends.
+ *
+ * The constraints: the resolver must keep serving from the state it has while
+ * the coordinator is away, so nothing here ever clears the index - a snapshot
+ * is built on the side and swapped in whole at its last chunk, and a failed
+ * stream just leaves the last state in place. Versions are gap-free, so a
+ * delta that does not continue the applied version exactly is never skipped:
+ * the stream is dropped and resumed from the last applied version (the
+ * coordinator then answers with the missing deltas or a Resync). Reconnects use
+ * jittered exponential backoff from 100 ms to 5 s so a fleet does not stampede
+ * a restarted admin node; a refused token is retried on the same capped
+ * schedule (a revoked token may be re-enabled) and shown as "auth refused".
+ * The stream has no deadline; liveness comes from heartbeats, checked by
+ * sync_watchdog() from the report thread because the gRPC client blocks this
+ * one inside the call.
+ */
+#include "resolver.h"
+
+#include "grpc_client.h"
+#include "log.h"
+
+#include "coordinator.pb-c.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#define BACKOFF_INITIAL_MS 100
+#define BACKOFF_MAX_MS 5000
+#define CONNECT_TIMEOUT_MS 2000
+/* Silence allowed before the first two heartbeats tell us the interval. */
+#define DEFAULT_SILENCE_MS 30000
+#define MIN_SILENCE_MS 1500
+
+static struct {
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;
+
+	pthread_mutex_t mu; /* guards st, client, hb_gap_ms */
+	rs_sync_status st;
+	mk_grpc_client *client; /* the connection of the stream in progress */
+	int64_t last_rx_mono;   /* monotonic ms of the last event (or of the stream start) */
+	int64_t last_hb_mono;
+	int64_t hb_gap_ms; /* observed heartbeat interval, 0 = unknown */
+	bool watchdog_fired;
+
+	pthread_mutex_t vmu; /* guards applied version waits */
+	pthread_cond_t vcv;
+	atomic_ullong applied;
+	atomic_bool ready;
+
+	/* sync-thread private */
+	rs_build *build;
+	uint64_t build_version;
+	bool need_resync; /* next Sync goes with have_version 0 */
+	bool gap;
+	bool got_event;
+} S = {.mu = PTHREAD_MUTEX_INITIALIZER, .vmu = PTHREAD_MUTEX_INITIALIZER, .vcv = PTHREAD_COND_INITIALIZER};
+
+int64_t
+rs_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+rs_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+sync_status(rs_sync_status *out)
+{
+	pthread_mutex_lock(&S.mu);
+	*out = S.st;
+	pthread_mutex_unlock(&S.mu);
+	out->applied_version = atomic_load(&S.applied);
+	out->ready = atomic_load(&S.ready);
+}
+
+uint64_t
+sync_applied_version(void)
+{
+	return atomic_load(&S.applied);
+}
+
+bool
+sync_ready(void)
+{
+	return atomic_load(&S.ready);
+}
+
+void
+sync_version_lock(void)
+{
+	pthread_mutex_lock(&S.vmu);
+}
+
+void
+sync_version_unlock(void)
+{
+	pthread_mutex_unlock(&S.vmu);
+}
+
+void
+sync_publish_version(uint64_t v)
+{
+	pthread_mutex_lock(&S.vmu);
+	atomic_store(&S.applied, v);
+	pthread_cond_broadcast(&S.vcv);
+	pthread_mutex_unlock(&S.vmu);
+	waiter_kick();
+}
+
+static void
+set_state(rs_conn_state state, int code, const char *msg)
+{
+	pthread_mutex_lock(&S.mu);
+	S.st.state = state;
+	if (code >= 0) {
+		S.st.last_code = code;
+		snprintf(S.st.last_error, sizeof(S.st.last_error), "%s", msg ? msg : "");
+	}
+	if (state == RS_CONNECTED)
+		S.st.connected_since_ms = rs_wall_ms();
+	pthread_mutex_unlock(&S.mu);
+}
+
+/*
+ * Ends the stream in progress when it has been silent for three heartbeat
+ * intervals (the coordinator or the path to it is gone without a FIN). The
+ * client is interrupted under S.mu, which the sync thread also holds to close
+ * it, so the pointer cannot dangle.
+ */
+void
+sync_watchdog(void)
+{
+	int64_t now = rs_now_ms(), limit;
+
+	pthread_mutex_lock(&S.mu);
+	limit = S.hb_gap_ms > 0 ? 3 * S.hb_gap_ms : DEFAULT_SILENCE_MS;
+	if (limit < MIN_SILENCE_MS)
+		limit = MIN_SILENCE_MS;
+	if (S.client != NULL && !S.watchdog_fired && now - S.last_rx_mono > limit) {
+		log_warn("no event from the coordinator for %lld ms: reconnecting",
+		         (long long)(now - S.last_rx_mono));
+		S.watchdog_fired = true;
+		mk_grpc_client_interrupt(S.client);
+	}
+	pthread_mutex_unlock(&S.mu);
+}
+
+static void
+drop_build(void)
+{
+	if (S.build != NULL) {
+		rs_build_abort(S.build);
+		S.build = NULL;
+	}
+}
+
+static void
+on_snapshot(const Mockarty__Coordinator__V1__Snapshot *sn)
+{
+	if (S.build != NULL && S.build_version != sn->version) {
+		log_warn("snapshot at version %llu replaced by one at %llu before its last chunk",
+		         (unsigned long long)S.build_version, (unsigned long long)sn->version);
+		drop_build();
+	}
+	if (S.build == NULL) {
+		S.build = rs_build_new();
+		S.build_version = sn->version;
+		if (S.build == NULL) {
+			log_error("out of memory building a snapshot");
+			return;
+		}
+	}
+	for (size_t i = 0; i < sn->n_mocks; i++) {
+		const Mockarty__Coordinator__V1__MockDoc *m = sn->mocks[i];
+
+		if (strcmp(m->namespace_, rs_cfg.ns) != 0)
+			continue; /* not ours: the coordinator should not send it */
+		rs_build_add(S.build, m->namespace_, m->id, m->json, m->version);
+	}
+	if (sn->last_chunk) {
+		int64_t t0 = rs_now_ms();
+
+		rs_build_commit(S.build, sn->version);
+		S.build = NULL;
+		S.need_resync = false;
+		pthread_mutex_lock(&S.mu);
+		S.st.snapshots++;
+		if (S.st.head_version < sn->version)
+			S.st.head_version = sn->version;
+		pthread_mutex_unlock(&S.mu);
+		sync_publish_version(sn->version);
+		atomic_store(&S.ready, true);
+		log_info("snapshot applied: version %llu, %zu mocks (swap %lld ms)",
+		         (unsigned long long)sn->version, rs_mocks_loaded(), (long long)(rs_now_ms() - t0));
+	}
+}
+
+/* Returns false when the stream must be dropped (gap, delta inside a snapshot). */
+static bool
+on_delta(const Mockarty__Coordinator__V1__Delta *d)
+{
+	uint64_t applied = atomic_load(&S.applied);
+
+	if (S.build != NULL) {
+		log_warn("delta %llu inside an unfinished snapshot: resubscribing from scratch",
+		         (unsigned long long)d->version);
+		drop_build();
+		S.need_resync = true;
+		return false;
+	}
+	if (!atomic_load(&S.ready)) {
+		log_warn("delta %llu before any snapshot: resubscribing from scratch",
+		         (unsigned long long)d->version);
+		S.need_resync = true;
+		return false;
+	}
+	if (d->version <= applied) {
+		log_debug("delta %llu already applied (at %llu): ignored", (unsigned long long)d->version,
+		          (unsigned long long)applied);
+		return true;
+	}
+	if (d->version != applied + 1) {
+		log_warn("version gap: applied %llu, received %llu: resubscribing from %llu",
+		         (unsigned long long)applied, (unsigned long long)d->version,
+		         (unsigned long long)applied);
+		S.gap = true;
+		return false;
+	}
+	if (strcmp(d->namespace_, rs_cfg.ns) != 0) {
+		/* not ours; the version still advances */
+	} else if (d->op == MOCKARTY__COORDINATOR__V1__DELTA__OP__OP_UPSERT) {
+		rs_apply_upsert(d->version, d->namespace_, d->mock_id, d->json);
+	} else if (d->op == MOCKARTY__COORDINATOR__V1__DELTA__OP__OP_DELETE) {
+		rs_apply_delete(d->version, d->namespace_, d->mock_id);
+	} else {
+		log_warn("delta %llu has an unknown op %d: ignored", (unsigned long long)d->version,
+		         (int)d->op);
+	}
+	pthread_mutex_lock(&S.mu);
+	S.st.deltas++;
+	if (S.st.head_version < d->version)
+		S.st.head_version = d->version;
+	pthread_mutex_unlock(&S.mu);
+	sync_publish_version(d->version);
+	return true;
+}
+
+/* Stream callback: one SyncEvent. A nonzero return cancels the stream. */
+static int
+on_event(void *ud, const uint8_t *msg, size_t len)
+{
+	Mockarty__Coordinator__V1__SyncEvent *ev;
+	int rc = 0;
+	int64_t now = rs_now_ms();
+
+	(void)ud;
+	if (atomic_load(&S.stop))
+		return 1;
+	ev = mockarty__coordinator__v1__sync_event__unpack(NULL, len, msg);
+	if (ev == NULL) {
+		log_warn("undecodable SyncEvent (%zu bytes): reconnecting", len);
+		return 1;
+	}
+	pthread_mutex_lock(&S.mu);
+	S.last_rx_mono = now;
+	S.st.last_event_ms = rs_wall_ms();
+	pthread_mutex_unlock(&S.mu);
+	if (!S.got_event) {
+		S.got_event = true;
+		set_state(RS_CONNECTED, 0, "");
+		log_info("connected to the coordinator at %s", rs_cfg.coordinator_addr);
+	}
+	switch (ev->event_case) {
+	case MOCKARTY__COORDINATOR__V1__SYNC_EVENT__EVENT_SNAPSHOT:
+		on_snapshot(ev->snapshot);
+		break;
+	case MOCKARTY__COORDINATOR__V1__SYNC_EVENT__EVENT_DELTA:
+		if (!on_delta(ev->delta))
+			rc = 1;
+		break;
+	case MOCKARTY__COORDINATOR__V1__SYNC_EVENT__EVENT_HEARTBEAT:
+		pthread_mutex_lock(&S.mu);
+		if (S.last_hb_mono > 0)
+			S.hb_gap_ms = now - S.last_hb_mono;
+		S.last_hb_mono = now;
+		S.st.last_heartbeat_ms = rs_wall_ms();
+		S.st.head_version = ev->heartbeat->head_version;
+		pthread_mutex_unlock(&S.mu);
+		break;
+	case MOCKARTY__COORDINATOR__V1__SYNC_EVENT__EVENT_RESYNC:
+		log_info("coordinator asked for a resync (%s): rebuilding from a snapshot",
+		         ev->resync->reason);
+		drop_build();
+		S.need_resync = true;
+		pthread_mutex_lock(&S.mu);
+		S.st.resyncs++;
+		pthread_mutex_unlock(&S.mu);
+		rc = 1;
+		break;
+	default:
+		log_debug("SyncEvent without a known member: ignored");
+	}
+	mockarty__coordinator__v1__sync_event__free_unpacked(ev, NULL);
+	return rc;
+}
+
+/* The address we serve on, for the admin node's nodes view. */
+static void
+serve_address(char *out, size_t cap)
+{
+	const char *h = rs_cfg.http_bind_addr;
+	char host[256];
+
+	if (strcmp(h, "0.0.0.0") == 0 || strcmp(h, "::") == 0 || h[0] == '\0') {
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		h = host;
+	}
+	if (strchr(h, ':') != NULL)
+		snprintf(out, cap, "[%s]:%d", h, rs_cfg.http_port);
+	else
+		snprintf(out, cap, "%s:%d", h, rs_cfg.http_port);
+}
+
+/* Sleeps up to ms unless stopping; returns false when stopping. */
+static bool
+nap(int64_t ms)
+{
+	int64_t end = rs_now_ms() + ms;
+
+	while (!atomic_load(&S.stop)) {
+		int64_t left = end - rs_now_ms();
+		struct timespec ts;
+
+		if (left <= 0)
+			return true;
+		if (left > 50)
+			left = 50;
+		ts.tv_sec = 0;
+		ts.tv_nsec = left * 1000000;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/* Backoff with +-20 % jitter. */
+static int64_t
+jitter(int64_t ms)
+{
+	uint32_t r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint32_t)rs_now_ms();
+	return ms * 80 / 100 + (int64_t)(r % (uint32_t)(ms * 40 / 100 + 1));
+}
+
+/* One connection + Sync stream, start to end. Returns the final gRPC code. */
+static int
+run_stream(mk_grpc_status *st)
+{
+	Mockarty__Coordinator__V1__SyncRequest req = MOCKARTY__COORDINATOR__V1__SYNC_REQUEST__INIT;
+	char addr[300], authz[600];
+	uint8_t *buf;
+	size_t n;
+	mk_grpc_client *c;
+	int code;
+
+	S.got_event = false;
+	S.gap = false;
+	c = mk_grpc_client_connect(rs_cfg.coordinator_addr, CONNECT_TIMEOUT_MS, st);
+	if (c == NULL)
+		return st->code;
+	snprintf(authz, sizeof(authz), "Bearer %s", rs_cfg.api_token);
+	mk_grpc_client_set_authorization(c, authz);
+	memset(authz, 0, sizeof(authz));
+	serve_address(addr, sizeof(addr));
+	req.resolver_name = rs_cfg.resolver_name;
+	req.namespace_ = rs_cfg.ns;
+	req.have_version = (S.need_resync || !atomic_load(&S.ready)) ? 0 : atomic_load(&S.applied);
+	req.address = addr;
+	n = mockarty__coordinator__v1__sync_request__get_packed_size(&req);
+	buf = malloc(n ? n : 1);
+	if (buf == NULL) {
+		mk_grpc_client_close(c);
+		snprintf(st->message, sizeof(st->message), "out of memory");
+		return st->code = MK_GRPC_RESOURCE_EXHAUSTED;
+	}
+	mockarty__coordinator__v1__sync_request__pack(&req, buf);
+	pthread_mutex_lock(&S.mu);
+	S.client = c;
+	S.last_rx_mono = rs_now_ms();
+	S.watchdog_fired = false;
+	pthread_mutex_unlock(&S.mu);
+	log_debug("Sync(have_version=%llu)", (unsigned long long)req.have_version);
+	code = mk_grpc_client_server_stream(c, "/mockarty.coordinator.v1.Coordinator/Sync", buf, n, 0,
+	                                    on_event, NULL, st);
+	free(buf);
+	pthread_mutex_lock(&S.mu);
+	S.client = NULL;
+	if (S.watchdog_fired) {
+		code = st->code = MK_GRPC_UNAVAILABLE;
+		snprintf(st->message, sizeof(st->message), "no heartbeat from the coordinator");
+	}
+	pthread_mutex_unlock(&S.mu);
+	mk_grpc_client_close(c);
+	drop_build();
+	return code;
+}
+
+static void *
+sync_main(void *arg)
+{
+	int64_t backoff = BACKOFF_INITIAL_MS;
+	int last_logged = -1;
+
+	(void)arg;
+	while (!atomic_load(&S.stop)) {
+		mk_grpc_status st = {0};
+		int code = run_stream(&st);
+		bool immediate = false;
+
+		if (atomic_load(&S.stop))
+			break;
+		if (S.got_event)
+			backoff = BACKOFF_INITIAL_MS; /* the stream worked: start over */
+		pthread_mutex_lock(&S.mu);
+		S.st.reconnects++;
+		pthread_mutex_unlock(&S.mu);
+		if (code == MK_GRPC_UNAUTHENTICATED || code == MK_GRPC_PERMISSION_DENIED) {
+			set_state(RS_AUTH_REFUSED, code, st.message);
+			if (last_logged != code)
+				log_error("the coordinator refused API_TOKEN (%s: %s); check the token "
+				          "(POST /ui/api/integrations, type mock_resolver); serving the last "
+				          "snapshot and retrying every %d s",
+				          mk_grpc_code_name(code), st.message, BACKOFF_MAX_MS / 1000);
+			last_logged = code;
+		} else {
+			/* a Resync or a gap is the protocol working: come back at once */
+			immediate = (code == MK_GRPC_OK || code == MK_GRPC_CANCELLED) &&
+			            (S.need_resync || S.gap) && S.got_event;
+			set_state(RS_DISCONNECTED, code, st.message);
+			if (!immediate && (last_logged != code || S.got_event))
+				log_warn("coordinator stream ended (%s: %s); serving the last snapshot "
+				         "(version %llu), reconnecting",
+				         mk_grpc_code_name(code), st.message,
+				         (unsigned long long)atomic_load(&S.applied));
+			last_logged = code;
+		}
+		if (!immediate) {
+			if (!nap(jitter(backoff)))
+				break;
+			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+		}
+		/* a refused token stays visible while we retry; anything else is "connecting" */
+		pthread_mutex_lock(&S.mu);
+		if (S.st.state != RS_AUTH_REFUSED)
+			S.st.state = RS_CONNECTING;
+		pthread_mutex_unlock(&S.mu);
+	}
+	return NULL;
+}
+
+bool
+sync_start(void)
+{
+	atomic_store(&S.stop, false);
+	if (pthread_create(&S.thread, NULL, sync_main, NULL) != 0) {
+		log_error("cannot start the sync thread");
+		return false;
+	}
+	S.started = true;
+	return true;
+}
+
+void
+sync_stop(void)
+{
+	if (!S.started)
+		return;
+	atomic_store(&S.stop, true);
+	pthread_mutex_lock(&S.mu);
+	if (S.client != NULL)
+		mk_grpc_client_interrupt(S.client);
+	pthread_mutex_unlock(&S.mu);
+	pthread_join(S.thread, NULL);
+	S.started = false;
+}

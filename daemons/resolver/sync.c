@@ -36,6 +36,13 @@
 #define CONNECT_TIMEOUT_MS 2000
 /* Silence allowed before the first two heartbeats tell us the interval. */
 #define DEFAULT_SILENCE_MS 30000
+/*
+ * Silence allowed while a snapshot is being prepared or streamed: the coordinator sends no
+ * heartbeats then (reading 100,000 mocks takes it seconds), and cutting the stream would only
+ * restart that work - a livelock. Its own stall limit is 60 s; the HTTP/2 keepalive PING of
+ * the gRPC client still detects a dead peer.
+ */
+#define SNAPSHOT_SILENCE_MS 90000
 #define MIN_SILENCE_MS 1500
 
 static struct {
@@ -50,6 +57,7 @@ static struct {
 	int64_t last_hb_mono;
 	int64_t hb_gap_ms; /* observed heartbeat interval, 0 = unknown */
 	bool watchdog_fired;
+	bool in_snapshot; /* no event yet on this stream, or a snapshot not finished */
 
 	pthread_mutex_t vmu; /* guards applied version waits */
 	pthread_cond_t vcv;
@@ -155,6 +163,8 @@ sync_watchdog(void)
 	limit = S.hb_gap_ms > 0 ? 3 * S.hb_gap_ms : DEFAULT_SILENCE_MS;
 	if (limit < MIN_SILENCE_MS)
 		limit = MIN_SILENCE_MS;
+	if (S.in_snapshot)
+		limit = SNAPSHOT_SILENCE_MS;
 	if (S.client != NULL && !S.watchdog_fired && now - S.last_rx_mono > limit) {
 		log_warn("no event from the coordinator for %lld ms: reconnecting",
 		         (long long)(now - S.last_rx_mono));
@@ -319,6 +329,9 @@ on_event(void *ud, const uint8_t *msg, size_t len)
 	default:
 		log_debug("SyncEvent without a known member: ignored");
 	}
+	pthread_mutex_lock(&S.mu);
+	S.in_snapshot = S.build != NULL; /* chunks of a large snapshot may be seconds apart */
+	pthread_mutex_unlock(&S.mu);
 	mockarty__coordinator__v1__sync_event__free_unpacked(ev, NULL);
 	return rc;
 }
@@ -410,6 +423,8 @@ run_stream(mk_grpc_status *st)
 	S.client = c;
 	S.last_rx_mono = rs_now_ms();
 	S.watchdog_fired = false;
+	/* a resumed stream (have_version > 0) starts with deltas or heartbeats, a new one with a snapshot */
+	S.in_snapshot = req.have_version == 0;
 	pthread_mutex_unlock(&S.mu);
 	log_debug("Sync(have_version=%llu)", (unsigned long long)req.have_version);
 	code = mk_grpc_client_server_stream(c, "/mockarty.coordinator.v1.Coordinator/Sync", buf, n, 0,

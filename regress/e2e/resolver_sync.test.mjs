@@ -242,3 +242,45 @@ test('a version gap is never skipped: the resolver resubscribes from its last ap
     server.forceShutdown();
   }
 });
+
+test('a slow snapshot (seconds between chunks, no heartbeats) is not cut by the silence watchdog', async () => {
+  const require = createRequire(path.join(repoRoot, 'regress/e2e/package.json'));
+  const grpc = require('@grpc/grpc-js');
+  const protoLoader = require('@grpc/proto-loader');
+  const pkg = grpc.loadPackageDefinition(protoLoader.loadSync('coordinator.proto', { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true, includeDirs: [path.join(repoRoot, 'proto')] }));
+  const doc = (id, v) => ({ id, namespace: 'sandbox', version: v, json: JSON.stringify({ id, http: { route: `/${id}`, httpMethod: 'GET' }, response: { statusCode: 200, payload: { id } } }) });
+  const calls = [];
+  const timers = [];
+  const later = (ms, fn) => timers.push(setTimeout(fn, ms));
+  const server = new grpc.Server();
+  server.addService(pkg.mockarty.coordinator.v1.Coordinator.service, {
+    Sync(call) {
+      calls.push(call.request.have_version);
+      if (calls.length === 1) {
+        // a stream with fast heartbeats teaches the resolver a 100 ms interval, then a resync
+        call.write({ snapshot: { version: 1, mocks: [doc('one', 1)], last_chunk: true } });
+        for (let i = 1; i <= 8; i++) later(i * 100, () => call.write({ heartbeat: { head_version: 1, server_time_ms: Date.now() } }));
+        later(900, () => { call.write({ resync: { reason: 'test' } }); call.end(); });
+      } else if (calls.length === 2) {
+        // the new snapshot takes 2 s to start and 2 s between its chunks
+        later(2000, () => call.write({ snapshot: { version: 9, mocks: [doc('two', 9)], last_chunk: false } }));
+        later(4000, () => call.write({ snapshot: { version: 9, mocks: [doc('three', 9)], last_chunk: true } }));
+      }
+    },
+    Resolve(call, cb) { cb(null, { found: false, response_json: '' }); },
+    Report(call, cb) { cb(null, { accepted: 0 }); },
+  });
+  const port = await new Promise((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  const r = await startResolver({ COORDINATOR_ADDR: `127.0.0.1:${port}`, API_TOKEN: 'mki_scripted' });
+  started.push(r);
+  try {
+    await waitUntil(async () => (await r.status()).appliedVersion === 9, 10000, 50, 'slow snapshot applied');
+    assert.deepEqual(calls, [0, 0], 'one resync, no watchdog reconnects');
+    assert.equal((await r.get('/three')).status, 200);
+    assert.doesNotMatch(r.logs(), /no event from the coordinator/);
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    await r.stop();
+    server.forceShutdown();
+  }
+});

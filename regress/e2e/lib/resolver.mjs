@@ -10,7 +10,8 @@
 //   await r.kill() (SIGKILL), await r.restart().
 //   runResolver(args, env) → { code, stdout, stderr } for --help / configuration errors.
 //   startTestCoordinator(deltaMs, heartbeatMs) → { addr, port, stop() }.
-// Every process started here is killed when the test process exits.
+// Every process started here is killed when the test process exits; resolver logs live in a temp
+// dir per resolver, removed at exit unless MOCKARTY_E2E_KEEP=1.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -21,12 +22,14 @@ export const RESOLVER_BIN = process.env.MOCKARTY_RESOLVER_BIN || path.join(repoR
 export const TEST_SERVER_BIN = path.join(repoRoot, 'daemons/grpc/build/grpc-test-server');
 
 const procs = new Set();
+const dirs = new Set(); // log directories, removed at exit unless MOCKARTY_E2E_KEEP=1
 process.on('exit', () => {
   for (const p of procs) {
     try {
       p.kill('SIGKILL');
     } catch {}
   }
+  if (process.env.MOCKARTY_E2E_KEEP !== '1') for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
 /** Runs the resolver to completion (for --help and start-up errors). */
@@ -47,7 +50,10 @@ class Resolver {
     this.dashPort = this.dashPort || Number(this.env.DASHBOARD_PORT) || (await freePort());
     this.url = `http://127.0.0.1:${this.port}`;
     this.dashUrl = `http://127.0.0.1:${this.dashPort}`;
-    this.dir = this.dir || fs.mkdtempSync(path.join(os.tmpdir(), 'mockarty-resolver-'));
+    if (!this.dir) {
+      this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mockarty-resolver-'));
+      dirs.add(this.dir);
+    }
     this.logFile = path.join(this.dir, `resolver-${this.port}.log`);
     const fd = fs.openSync(this.logFile, 'a');
     this.proc = spawn(RESOLVER_BIN, [], {

@@ -50,7 +50,7 @@ scripts/cluster.sh start "$B/pg" 5432 >/dev/null
 DSN="host=$B/pg/run port=5432 dbname=mockarty user=postgres"
 psqlq() { runuser -u postgres -- psql "$DSN" -qAtX -v ON_ERROR_STOP=1 "$@"; }
 psqlq -c "SELECT mockarty.mock_save('{\"id\":\"bench-user\",\"http\":{\"route\":\"$PATH_UNDER_TEST\",\"httpMethod\":\"GET\"},\"response\":{\"statusCode\":200,\"headers\":{\"Content-Type\":[\"application/json\"]},\"payload\":$BODY}}'::jsonb)" >/dev/null
-DB_DSN=$DSN HTTP_PORT=$PA AUTH_MODE=local daemons/build/mockarty-admin >"$B/admin.log" 2>&1 &
+DB_DSN=$DSN HTTP_PORT=$PA GRPC_PORT=0 AUTH_MODE=local daemons/build/mockarty-admin >"$B/admin.log" 2>&1 &
 apid=$!; pids+=("$apid")
 for _ in $(seq 200); do curl -fsS "http://127.0.0.1:$PA/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 
@@ -113,7 +113,7 @@ scenario "100k mocks"
 # cold start: a fresh admin node loads every mock from mockarty.snapshot() before it is ready
 kill "$apid"; wait "$apid" 2>/dev/null || true
 t_cold0=$(now_s)
-DB_DSN=$DSN HTTP_PORT=$PA AUTH_MODE=local daemons/build/mockarty-admin >"$B/admin2.log" 2>&1 &
+DB_DSN=$DSN HTTP_PORT=$PA GRPC_PORT=0 AUTH_MODE=local daemons/build/mockarty-admin >"$B/admin2.log" 2>&1 &
 apid=$!; pids+=("$apid")
 for _ in $(seq 12000); do curl -fsS "http://127.0.0.1:$PA/health/ready" >/dev/null 2>&1 && break; sleep 0.01; done
 t_cold=$(now_s)

@@ -4,17 +4,20 @@
 # as the postgres user, starts it and the admin node on 5770, and prints the URL and an
 # admin token. With DB_DSN set, the admin node uses that database instead and no local
 # cluster is created (the extension must be installable there: CREATE EXTENSION mockarty).
+# MOCKARTY_HOME (default .local) is where the cluster, logs and pid file live; HTTP_PORT
+# (5770) and GRPC_PORT (5773, the resolver coordinator) choose the ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 HTTP_PORT=${HTTP_PORT:-5770}
+GRPC_PORT=${GRPC_PORT:-5773}
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
 scripts/install-deps.sh
 make -s all
 $SUDO make -s install >/dev/null
 
-local_dir=$top/.local
+local_dir=${MOCKARTY_HOME:-$top/.local}
 mkdir -p "$local_dir"
 if [ -z "${DB_DSN:-}" ]; then
   # The cluster lives in .local/ when the postgres user can reach it; otherwise (a home
@@ -41,7 +44,7 @@ token=$(psql_q "SELECT mockarty.token_create('make-run')->>'token'")
 if [ -f "$local_dir/admin.pid" ] && kill -0 "$(cat "$local_dir/admin.pid")" 2>/dev/null; then
   kill "$(cat "$local_dir/admin.pid")"; while kill -0 "$(cat "$local_dir/admin.pid")" 2>/dev/null; do sleep 0.1; done
 fi
-DB_DSN=$DB_DSN HTTP_PORT=$HTTP_PORT nohup daemons/build/mockarty-admin >"$local_dir/admin.log" 2>&1 &
+DB_DSN=$DB_DSN HTTP_PORT=$HTTP_PORT GRPC_PORT=$GRPC_PORT nohup daemons/build/mockarty-admin >"$local_dir/admin.log" 2>&1 &
 echo $! > "$local_dir/admin.pid"
 
 for _ in $(seq 1 100); do
@@ -54,6 +57,7 @@ curl -fsS "http://127.0.0.1:$HTTP_PORT/health/ready" >/dev/null || { echo "admin
 cat <<MSG
 
   mockarty admin node:  http://127.0.0.1:$HTTP_PORT
+  resolver coordinator: 127.0.0.1:$GRPC_PORT (gRPC; see docs/resolver.md)
   admin API token:      $token   (shown once; keep it)
   database:             $DB_DSN
   logs:                 $local_dir/admin.log

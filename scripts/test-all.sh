@@ -3,7 +3,7 @@
 # as a user with sudo. Installs what is missing, builds, installs the extension, then runs
 #   1. core unit tests (cmocka, TAP)
 #   2. pg_regress + isolation specs against a temporary instance (as the postgres user)
-#   3. the pg_dump round trip (regress/pg_dump_roundtrip.sh)
+#   3. the pg_dump round trip (regress/pg_dump_roundtrip.sh) and `make run` (regress/run_smoke.sh)
 #   4. end-to-end tests over real HTTP (node --test, regress/e2e)
 # and ends with one line "N passed, N failed" counting every individual test.
 set -uo pipefail
@@ -73,6 +73,13 @@ if [ -x regress/pg_dump_roundtrip.sh ]; then
   count_tap "$logdir/pgdump.tap" "pg_dump round trip"
   [ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/pgdump.tap" && suite_failed "pg_dump round trip" "$logdir/pgdump.tap"
 fi
+
+# 3b. the README's run command: make run on free ports, the guide's example, make stop
+timeout 600 regress/run_smoke.sh >"$logdir/run.tap" 2>&1
+rc=$?
+count_tap "$logdir/run.tap" "make run smoke"
+[ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/run.tap" && suite_failed "make run smoke" "$logdir/run.tap"
+grep -A3 -E '^not ok' "$logdir/run.tap"
 
 # 4. gRPC transport contract (C client, @grpc/grpc-js, python3-grpcio against the test server)
 timeout 900 regress/grpc/run.sh >"$logdir/grpc.tap" 2>&1

@@ -34,8 +34,11 @@ stop:
 test:
 	scripts/test-all.sh
 
+# Admin node vs nginx (1 and 100k mocks), then the resolver: req/s vs nginx, cold start,
+# propagation latency. Each prints its ratios against nginx measured in the same run.
 bench:
 	bench/bench.sh
+	bench/resolver-bench.sh
 
 fuzz:
 	scripts/install-deps.sh fuzz

@@ -9,6 +9,7 @@
 #include "api.h"
 #include "config.h"
 #include "mockserve.h"
+#include "proxy.h"
 #include "mockarty/core.h"
 
 #include <microhttpd.h>
@@ -60,10 +61,12 @@ void auth_cache_purge(void);
 /*
  * Answers one mock-traffic request with ms_serve() and the admin node's hooks:
  * stateful mocks resolved by mockarty.resolve() in the database, misses queued
- * for mockarty.undefined_record, proxying through proxy.c. Counts hits and
+ * for mockarty.undefined_record, proxying through common/proxy.c. Counts hits and
  * misses. Always fills out (release with ms_result_done after queueing).
  */
 void serve_mock(ms_request *req, ms_result *out);
+/* The proxy policy of mock traffic; main.c stores ALLOW_PROXY_TO_PRIVATE_IPS at start and on SIGHUP. */
+extern ms_proxy_config admin_proxy_cfg;
 
 /* ---- flusher.c: batched, asynchronous writes of request logs and misses ---- */
 bool flusher_start(void);

@@ -63,6 +63,7 @@ reload(void)
 	admin_cfg.auth_local = next.auth_local;
 	admin_cfg.body_limit = next.body_limit;
 	admin_cfg.allow_private_ips = next.allow_private_ips;
+	atomic_store(&admin_proxy_cfg.allow_private_ips, next.allow_private_ips);
 	config_free(&next);
 	auth_cache_purge();
 	log_info("SIGHUP: configuration reloaded");
@@ -80,6 +81,7 @@ main(void)
 		return 2;
 	}
 	log_threshold = admin_cfg.log_level;
+	atomic_store(&admin_proxy_cfg.allow_private_ips, admin_cfg.allow_private_ips);
 	admin_started_at = time(NULL);
 
 	memset(&sa, 0, sizeof(sa));

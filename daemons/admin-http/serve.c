@@ -8,18 +8,17 @@
  * ordered oneOf, stores, extract) is resolved by mockarty.resolve() in the
  * database, where that state is transactional and every node agrees on it;
  * misses go to the flusher's queue for mockarty.undefined_record; proxying
- * uses proxy.c (libcurl, private-address policy).
+ * is the shared hook of daemons/common/proxy.c under admin_proxy_cfg.
  */
 #include "admin.h"
 
-#include "log.h"
 #include "proxy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* An api_req view of a mock request, for db_json() and proxy_forward(). */
+/* An api_req view of a mock request, for db_json(). */
 static void
 as_api_req(ms_request *req, const char *path, api_req *out)
 {
@@ -102,44 +101,10 @@ record_miss(void *ctx, ms_request *req, const char *ns, const char *path)
 	json_decref(b);
 }
 
-/* proxy hook: forwards through proxy.c; 502 envelope when refused or failed. */
-static void
-proxy(void *ctx, ms_request *req, const char *target, const char *path, ms_result *res)
-{
-	api_req areq;
-	proxy_result pr;
-	char err[512];
-	struct MHD_Response *r;
-	size_t i;
-	json_t *h;
+ms_proxy_config admin_proxy_cfg;
 
-	(void)ctx;
-	as_api_req(req, path, &areq);
-	if (!proxy_forward(target, &areq, path, req->raw_query, &pr, err, sizeof(err))) {
-		log_info("proxy refused or failed: %s", err);
-		ms_envelope(req, res, 502, "external", err);
-		return;
-	}
-	r = MHD_create_response_from_buffer(pr.body_len, pr.body ? pr.body : (char *)"",
-					    pr.body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-	if (r == NULL) {
-		free(pr.body);
-		json_decref(pr.headers);
-		ms_envelope(req, res, 500, "internal", "out of memory");
-		return;
-	}
-	json_array_foreach(pr.headers, i, h) {
-		MHD_add_response_header(r, json_string_value(json_array_get(h, 0)),
-					json_string_value(json_array_get(h, 1)));
-	}
-	json_decref(pr.headers);
-	MHD_add_response_header(r, "X-Request-Id", areq.request_id);
-	ms_result_done(res);
-	res->response = r;
-	res->status = pr.status;
-}
-
-static const ms_hooks hooks = {resolve_in_db, record_miss, proxy, NULL};
+/* ctx is the proxy policy: the other hooks ignore it */
+static const ms_hooks hooks = {resolve_in_db, record_miss, ms_proxy_hook, &admin_proxy_cfg};
 
 void
 serve_mock(ms_request *req, ms_result *out)

@@ -40,8 +40,9 @@ parse_int(const char *s, long lo, long hi, long *out)
 	return true;
 }
 
-static bool
-parse_bool(const char *s, bool *out)
+/* See config.h. */
+bool
+config_parse_bool(const char *s, bool *out)
 {
 	if (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcasecmp(s, "yes") == 0 ||
 	    strcasecmp(s, "on") == 0)
@@ -91,7 +92,7 @@ config_load(mk_config *cfg, char *err, size_t errlen)
 	}
 
 	s = env_or("ALLOW_PROXY_TO_PRIVATE_IPS", "false");
-	if (!parse_bool(s, &cfg->allow_private_ips)) {
+	if (!config_parse_bool(s, &cfg->allow_private_ips)) {
 		snprintf(err, errlen, "ALLOW_PROXY_TO_PRIVATE_IPS: expected true or false, got \"%s\"", s);
 		return false;
 	}

@@ -27,4 +27,10 @@ typedef struct mk_config {
 bool config_load(mk_config *cfg, char *err, size_t errlen);
 void config_free(mk_config *cfg);
 
+/*
+ * The boolean grammar of every daemon's environment: true/1/yes/on and
+ * false/0/no/off, case-insensitive. Returns false (out untouched) otherwise.
+ */
+bool config_parse_bool(const char *s, bool *out);
+
 #endif /* MOCKARTY_CONFIG_H */

@@ -10,8 +10,9 @@
  *    that reports the upload finished.
  *  - a pool thread serves many connections, so nothing here sleeps: mock
  *    delays and X-Mockarty-Min-Version waits suspend the connection and
- *    waiter.c resumes it. The only blocking call is Coordinator.Resolve for
- *    stateful mocks (bounded by its deadline).
+ *    waiter.c resumes it. The only blocking calls are Coordinator.Resolve for
+ *    stateful mocks (bounded by its deadline) and the upstream call of a
+ *    proxy mock (common/proxy.c, bounded by its 30 s timeout).
  *  - the resolver serves NAMESPACE only: a request addressed to another
  *    namespace (/stubs/{ns}/ or X-Namespace) gets a 404 envelope saying so,
  *    and a request naming none is in NAMESPACE (not "sandbox").
@@ -20,6 +21,7 @@
 
 #include "log.h"
 #include "mockserve.h"
+#include "proxy.h"
 
 #include <ctype.h>
 #include <stdint.h>
@@ -242,10 +244,15 @@ hook_record_miss(void *ctx, ms_request *req, const char *ns, const char *path)
 	json_decref(b);
 }
 
+/* ALLOW_PROXY_TO_PRIVATE_IPS, stored by http_start() */
+static ms_proxy_config proxy_cfg;
+
+/* ctx is the proxy policy: the other hooks ignore it */
 static const ms_hooks hooks = {
     .resolve_remote = hook_resolve_remote,
     .record_miss = hook_record_miss,
-    .proxy = NULL,
+    .proxy = ms_proxy_hook,
+    .ctx = &proxy_cfg,
 };
 
 /* --------------------------------------------------------- health, metrics */
@@ -734,6 +741,7 @@ bool
 http_start(void)
 {
 	started_at = time(NULL);
+	atomic_store(&proxy_cfg.allow_private_ips, rs_cfg.allow_private_ips);
 	daemon_handle = rs_mhd_start(rs_cfg.http_bind_addr, rs_cfg.http_port, rs_cfg.threads, access_handler,
 	                             request_completed, uri_logger);
 	if (daemon_handle == NULL)

@@ -4,7 +4,8 @@
  *
  * Start-up order follows what must exist before traffic arrives: configuration
  * (a missing COORDINATOR_ADDR or API_TOKEN is exit code 2 with the variable
- * named), the empty store, the waiter and report threads, the HTTP ports
+ * named), libcurl for proxy mocks (its global init is not thread-safe), the
+ * empty store, the waiter and report threads, the HTTP ports
  * (answering 503 on mock traffic and /health/ready until the first snapshot),
  * then the Sync thread. Signals are blocked in every thread and taken here
  * with sigwait, so no handler runs inside library code; SIGTERM/SIGINT drain
@@ -14,6 +15,7 @@
 
 #include "log.h"
 
+#include <curl/curl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,6 +54,10 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("start-up failed: curl_global_init");
+		return 1;
+	}
 	if (!rs_index_init() || !coord_pool_init(rs_cfg.resolve_pool) || !waiter_start() || !report_start()) {
 		log_error("start-up failed (out of memory or threads)");
 		return 1;
@@ -89,6 +95,7 @@ main(int argc, char **argv)
 	coord_pool_free();
 	rs_index_free();
 	rs_config_free(&rs_cfg);
+	curl_global_cleanup();
 	log_info("stopped");
 	return 0;
 }

@@ -3,14 +3,15 @@
  *
  * The integrations guide configures a resolver with environment variables only
  * (COORDINATOR_ADDR, API_TOKEN, RESOLVER_NAME, HTTP_PORT, NAMESPACE, LOG_LEVEL),
- * so that table, plus the dashboard port, bind address and read-your-writes
- * bound, is the whole configuration surface. One table drives both parsing and
+ * so that table, plus the dashboard port, bind address, read-your-writes
+ * bound and proxy policy, is the whole configuration surface. One table drives both parsing and
  * --help so they cannot disagree. A missing required variable or a refused value
  * is a start-up error that names the variable (exit code 2), never a silent
  * fallback to the default.
  */
 #include "resolver.h"
 
+#include "config.h"
 #include "log.h"
 
 #include <errno.h>
@@ -37,6 +38,8 @@ static const struct {
     {"MIN_VERSION_WAIT_MS", "2000", "longest wait for X-Mockarty-Min-Version before answering 503"},
     {"THREADS", "CPUs", "HTTP worker threads"},
     {"RESOLVE_POOL_SIZE", "4", "connections to the coordinator for stateful mocks"},
+    {"ALLOW_PROXY_TO_PRIVATE_IPS", "false",
+     "true lets proxy.target reach loopback, private and link-local addresses"},
 };
 
 void
@@ -46,9 +49,9 @@ rs_config_help(const char *argv0)
 	       "mock-resolver serves one namespace's mocks from a local snapshot kept current by the\n"
 	       "admin node's gRPC coordinator. It is configured by environment variables only:\n\n",
 	       argv0);
-	printf("  %-20s %-9s %-11s %s\n", "VARIABLE", "REQUIRED", "DEFAULT", "DESCRIPTION");
+	printf("  %-26s %-9s %-11s %s\n", "VARIABLE", "REQUIRED", "DEFAULT", "DESCRIPTION");
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-		printf("  %-20s %-9s %-11s %s\n", vars[i].name, vars[i].def ? "no" : "yes",
+		printf("  %-26s %-9s %-11s %s\n", vars[i].name, vars[i].def ? "no" : "yes",
 		       vars[i].def ? vars[i].def : "-", vars[i].desc);
 	printf("\nExample:\n  COORDINATOR_ADDR=127.0.0.1:5773 API_TOKEN=mki_... RESOLVER_NAME=resolver-1 "
 	       "HTTP_PORT=5780 %s\n",
@@ -154,6 +157,11 @@ rs_config_load(rs_config *cfg, char *err, size_t errlen)
 			goto fail;
 	} else {
 		cfg->threads = ncpu > 0 ? (int)ncpu : 2;
+	}
+	s = env_or("ALLOW_PROXY_TO_PRIVATE_IPS", "false");
+	if (!config_parse_bool(s, &cfg->allow_private_ips)) {
+		snprintf(err, errlen, "ALLOW_PROXY_TO_PRIVATE_IPS: expected true or false, got \"%s\"", s);
+		goto fail;
 	}
 	s = env_or("LOG_LEVEL", "info");
 	cfg->log_level = log_level_parse(s);

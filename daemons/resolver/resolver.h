@@ -31,6 +31,7 @@ typedef struct rs_config {
 	int min_version_wait_ms; /* MIN_VERSION_WAIT_MS, 2000 */
 	int threads;             /* THREADS, number of CPUs */
 	int resolve_pool;        /* RESOLVE_POOL_SIZE, 4 */
+	bool allow_private_ips;  /* ALLOW_PROXY_TO_PRIVATE_IPS, false */
 } rs_config;
 
 extern rs_config rs_cfg;

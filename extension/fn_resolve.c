@@ -133,7 +133,7 @@ index_apply(mc_index *idx, const char *ns, const char *id, const char *text, int
 		mc_index_remove(idx, ns, id);
 	if (text == NULL)
 		return;
-	mock = json_loads(text, 0, &jerr);
+	mock = mc_json_loadb_wide(text, strlen(text), 0, &jerr);
 	if (mock == NULL)
 	{
 		ereport(WARNING,
@@ -441,7 +441,11 @@ headers_normalize(const json_t *in, const char **why)
 	return out;
 }
 
-/* Loads a jsonb query result (one text column, one row) into s-owned memory. */
+/*
+ * Loads a jsonb query result (one text column, one row) into s-owned memory; no row,
+ * NULL or a non-object is an empty object. Text jansson cannot read raises an error:
+ * treating it as empty would write an empty store back over the real one.
+ */
 static json_t *
 spi_load_object(const char *sql, int nargs, Oid *types, Datum *values)
 {
@@ -453,7 +457,12 @@ spi_load_object(const char *sql, int nargs, Oid *types, Datum *values)
 		elog(ERROR, "mockarty: query \"%s\" failed", sql);
 	if (SPI_processed == 1)
 		text = spi_text(0, 1);
-	j = text ? json_loads(text, 0, &jerr) : NULL;
+	j = text ? mc_json_loadb_wide(text, strlen(text), 0, &jerr) : NULL;
+	if (text != NULL && j == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("could not read a mock store"),
+				 errdetail("%s at line %d, column %d.", jerr.text, jerr.line, jerr.column)));
 	if (!json_is_object(j))
 	{
 		json_decref(j);
@@ -576,7 +585,7 @@ resolve_work(ResolveState *s, MemoryContext caller, const ResolveArgs *a)
 					 errhint("Pass an object of name -> string or array of strings, e.g. '{\"Accept\": \"application/json\"}'.")));
 	}
 	if (a->body != NULL && a->body[0] != '\0')
-		s->body_json = json_loads(a->body, JSON_DECODE_ANY, &jerr);
+		s->body_json = mc_json_loadb_wide(a->body, strlen(a->body), JSON_DECODE_ANY, &jerr);
 
 	memset(&req, 0, sizeof(req));
 	req.method = a->method;

@@ -14,6 +14,8 @@
 #include "fmgr.h"
 #include "utils/jsonb.h"
 
+#include "mockarty/core.h"
+
 
 #include <string.h>
 
@@ -29,7 +31,7 @@ mk_jsonb_to_json(Jsonb *jb)
 	json_error_t jerr;
 
 	text = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
-	j = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	j = mc_json_loadb_wide(text, strlen(text), JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	pfree(text);
 	return j;
 }

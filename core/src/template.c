@@ -31,6 +31,9 @@
  */
 #include "template_internal.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,16 +375,31 @@ missing:
 static json_t *
 plus_one(const json_t *v)
 {
-	if (json_is_integer(v))
-		return json_integer(json_integer_value(v) + 1);
+	if (json_is_integer(v)) {
+		json_int_t n = json_integer_value(v);
+
+		/* INT64_MAX + 1 would wrap to a negative count: go on as a real instead */
+		if (n == LLONG_MAX)
+			return json_real((double)n + 1.0);
+		return json_integer(n + 1);
+	}
 	if (json_is_real(v))
 		return json_real(json_real_value(v) + 1.0);
 	if (json_is_string(v)) {
 		char *end;
-		long long n = strtoll(json_string_value(v), &end, 10);
+		long long n;
 
-		if (json_string_length(v) > 0 && *end == '\0')
-			return json_integer(n + 1);
+		errno = 0;
+		n = strtoll(json_string_value(v), &end, 10);
+		if (json_string_length(v) > 0 && *end == '\0') {
+			if (errno != ERANGE && n != LLONG_MAX)
+				return json_integer(n + 1);
+			/* a numeric string past int64 ("99999999999999999999"): its real value + 1 */
+			double d = strtod(json_string_value(v), NULL) + 1.0;
+
+			if (isfinite(d))
+				return json_real(d);
+		}
 	}
 	return json_integer(1);
 }

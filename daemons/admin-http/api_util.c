@@ -11,6 +11,7 @@
 #include "api.h"
 
 #include "log.h"
+#include "mockarty/core.h"
 #include "pgpool.h"
 
 #include <libpq-fe.h>
@@ -160,7 +161,8 @@ cell_to_json(const char *val, size_t len)
 
 	if (len == 0)
 		return json_null();
-	j = json_loadb(val, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	/* wide: jsonb prints a big real (1e308) as digits jansson would refuse */
+	j = mc_json_loadb_wide(val, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	if (j != NULL)
 		return j;
 	if (len == 1 && val[0] == 't')
@@ -315,7 +317,7 @@ api_body(api_req *req, api_resp *resp, int want)
 		return NULL;
 	}
 	if (req->body_json == NULL) {
-		v = json_loadb(req->body, req->body_len, JSON_DECODE_ANY, &jerr);
+		v = mc_json_loadb_wide(req->body, req->body_len, JSON_DECODE_ANY, &jerr);
 		if (v != NULL) { /* parsed now though the server could not: keep it */
 			req->body_json = v;
 		} else if (json_error_code(&jerr) == json_error_invalid_utf8) {

@@ -63,29 +63,65 @@ flusher_undefined(const char *ns, const char *method, const char *path, json_t *
 	pthread_mutex_unlock(&fq.mu);
 }
 
-/* Runs one statement with a single jsonb parameter; logs and drops on failure. */
-static void
-write_batch(const char *what, const char *sql, json_t *arr)
+/* Runs sql with arr as its one jsonb parameter; true on success, else *err points into
+ * conn's error buffer (valid until the next call on conn). */
+static bool
+exec_batch(PGconn *conn, const char *sql, json_t *arr, const char **err)
 {
 	char *text = api_dump(arr);
 	const char *params[1] = {text};
-	PGconn *conn;
 	PGresult *r;
+	bool ok;
 
-	if (text == NULL)
-		return;
+	if (text == NULL) {
+		*err = "out of memory";
+		return false;
+	}
+	r = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
+	ok = PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		*err = PQerrorMessage(conn);
+	PQclear(r);
+	free(text);
+	return ok;
+}
+
+/*
+ * Runs one statement with a single jsonb parameter. When the batch fails while the
+ * connection is fine (one row the database refuses, e.g. a path too long for the
+ * unique index), each row is retried alone so that only the bad rows are dropped.
+ */
+static void
+write_batch(const char *what, const char *sql, json_t *arr)
+{
+	PGconn *conn;
+	const char *err = "";
+
 	conn = pgpool_get(2000);
 	if (conn == NULL) {
 		log_warn("dropping %zu %s: no database connection", json_array_size(arr), what);
-		free(text);
 		return;
 	}
-	r = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
-		log_warn("dropping %zu %s: %s", json_array_size(arr), what, PQerrorMessage(conn));
-	PQclear(r);
+	if (!exec_batch(conn, sql, arr, &err)) {
+		if (json_array_size(arr) > 1 && PQstatus(conn) == CONNECTION_OK) {
+			for (size_t i = 0; i < json_array_size(arr); i++) {
+				json_t *one = json_pack("[O]", json_array_get(arr, i));
+
+				if (one == NULL || !exec_batch(conn, sql, one, &err))
+					log_warn("dropping 1 of %zu %s: %s", json_array_size(arr), what,
+						 one ? err : "out of memory");
+				json_decref(one);
+				if (PQstatus(conn) != CONNECTION_OK) {
+					log_warn("dropping %zu %s: connection lost", json_array_size(arr) - i - 1,
+						 what);
+					break;
+				}
+			}
+		} else {
+			log_warn("dropping %zu %s: %s", json_array_size(arr), what, err);
+		}
+	}
 	pgpool_put(conn, PQstatus(conn) != CONNECTION_OK);
-	free(text);
 }
 
 static void

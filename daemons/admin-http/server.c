@@ -433,7 +433,7 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 	if (cr->len > 0) {
 		json_error_t jerr;
 
-		req.body_json = json_loadb(cr->body, cr->len, JSON_DECODE_ANY, &jerr);
+		req.body_json = mc_json_loadb_wide(cr->body, cr->len, JSON_DECODE_ANY, &jerr);
 	}
 	if (raw_path == NULL || path == NULL || req.headers == NULL || req.query == NULL) {
 		ret = queue_error(conn, req.request_id, 500, "internal", "out of memory");

@@ -457,7 +457,7 @@ ms_prepare(const char *text, size_t len, const char *ns_hint, char *err, size_t 
 	const char *id, *ns;
 	ms_prepared *p = NULL;
 
-	doc = json_loadb(text, len, 0, &jerr);
+	doc = mc_json_loadb_wide(text, len, 0, &jerr);
 	if (!json_is_object(doc)) {
 		snprintf(err, errlen, "not a JSON object: %s", doc ? "" : jerr.text);
 		json_decref(doc);
@@ -728,7 +728,7 @@ ms_request_body_json(ms_request *req)
 
 		req->body_parsed = true;
 		if (req->body_len > 0)
-			req->body_json = json_loadb(req->body, req->body_len, JSON_DECODE_ANY, &jerr);
+			req->body_json = mc_json_loadb_wide(req->body, req->body_len, JSON_DECODE_ANY, &jerr);
 	}
 	return req->body_json;
 }
@@ -948,7 +948,7 @@ static_shared(ms_mock *mk)
 
 	if (sh != NULL)
 		return sh;
-	res = json_loads(mk->text, 0, NULL);
+	res = mc_json_loadb_wide(mk->text, strlen(mk->text), 0, NULL);
 	if (res == NULL)
 		return NULL;
 	ms_build_response(res, NULL, &tmp);
@@ -980,7 +980,7 @@ template_doc(ms_mock *mk)
 
 	if (doc != NULL)
 		return json_incref(doc);
-	doc = json_loads(mk->text, 0, NULL);
+	doc = mc_json_loadb_wide(mk->text, strlen(mk->text), 0, NULL);
 	if (doc == NULL)
 		return NULL;
 	if (atomic_fetch_add(&cached_docs, 1) < MAX_CACHED_DOCS) {
@@ -1268,7 +1268,7 @@ slot_entry(const char *id, const log_slot *s)
 	if (s->body_len > 0) {
 		json_error_t jerr;
 
-		body = json_loadb(s->buf + body_off, s->body_len, JSON_DECODE_ANY, &jerr);
+		body = mc_json_loadb_wide(s->buf + body_off, s->body_len, JSON_DECODE_ANY, &jerr);
 		if (body == NULL)
 			body = json_stringn(s->buf + body_off, s->body_len);
 	}

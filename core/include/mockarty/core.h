@@ -248,4 +248,12 @@ MC_API json_t *mc_render_value(const json_t *tmpl, mc_render_ctx *ctx, mc_error 
 MC_API json_t *mc_resolve_response(const json_t *mock, mc_render_ctx *ctx, int64_t *oneof_cursor,
 				   mc_error *err);
 
+/*
+ * json_loadb(text, len, flags, err), except that a document refused only for an
+ * integer beyond int64 (how jsonb prints a big real such as 1e308) is read again
+ * with such numbers as reals; every other number keeps its type. Returns a new
+ * reference, or NULL with err (may be NULL) set as json_loadb does.
+ */
+MC_API json_t *mc_json_loadb_wide(const char *text, size_t len, size_t flags, json_error_t *err);
+
 #endif /* MOCKARTY_CORE_H */

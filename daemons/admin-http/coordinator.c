@@ -23,8 +23,14 @@
  *  - Revocation ends the token's open streams within the notification latency: NOTIFY
  *    mockarty_tokens carries the integration id, and on every LISTEN reconnect the
  *    integrations of all connected resolvers are re-checked.
- *  - Send queues are bounded. A stream whose queue cannot take the next event gets a Resync
- *    (the event fits a reserve kept for it) and ends, instead of buffering without limit.
+ *  - Send queues are bounded, and the ring (65,536 changes, ~64 MiB) is the buffer for
+ *    streams that lag: a stream whose queue cannot take the next delta waits while the ring
+ *    still holds it, so a 10,000-mock transaction reaches a resolver that keeps up as deltas.
+ *    A stream whose full queue drains nothing for GRPC_SLOW_READER_MS, or whose next version
+ *    left the ring, gets a Resync (it fits a reserve kept for it) and ends.
+ *  - Cold start of a resolver is bounded by how fast a namespace can be read: the snapshot is
+ *    one cursor over mockarty.snapshot_text() (document text built from the row, no jsonb,
+ *    unordered so rows stream at once) in a REPEATABLE READ transaction with head_version().
  */
 #include "coordinator.h"
 
@@ -49,10 +55,15 @@
 
 #define SVC_NAME "mockarty.coordinator.v1.Coordinator"
 #define SVC_PREFIX "/" SVC_NAME "/"
-#define RING_CAP 8192             /* changes kept for resuming streams */
-#define DELTA_BATCH 1000          /* change-log rows per query */
-#define CHUNK_MOCKS 1000          /* mocks per snapshot chunk */
-#define CHUNK_BYTES (1024 * 1024) /* and at most about this many bytes */
+#define RING_CAP 65536                  /* changes kept for resuming and lagging streams */
+#define RING_BYTES (64u * 1024 * 1024)  /* ... and at most about this many bytes of them */
+#define RING_INIT 8192                  /* newest changes read into the ring at start */
+#define DELTA_BATCH 1000                /* change-log rows per query */
+#define SNAP_FETCH 5000                 /* snapshot rows per FETCH */
+#define CHUNK_MOCKS 1000                /* mocks per snapshot chunk */
+#define CHUNK_BYTES (1024 * 1024)       /* and at most about this many bytes */
+#define SLOW_READER_DEFAULT_MS 250      /* a full queue that drains nothing for this long */
+#define BLOCKED_POLL_MS 5               /* feed re-tries streams waiting for queue room */
 #define HEARTBEAT_MS 1000
 #define SAFETY_READ_MS 5000 /* re-read the change log even without NOTIFY */
 #define QUEUE_DEFAULT (4u * 1024 * 1024)
@@ -66,6 +77,8 @@
 #define MAX_SYNC_THREADS 256
 #define HEALTH_SERVING 1
 #define HEALTH_NOT_SERVING 2
+#define CPP_STR_(x) #x
+#define CPP_STR(x) CPP_STR_(x)
 
 typedef Mockarty__Coordinator__V1__SyncEvent SyncEvent;
 typedef Mockarty__Coordinator__V1__SyncRequest SyncRequest;
@@ -93,6 +106,7 @@ struct sub {
 	bool joined;     /* in the fan-out: cursor is valid */
 	bool gone;       /* stream closed, or ended by us */
 	int64_t cursor;  /* last version sent (snapshot or delta) */
+	int64_t stall_since; /* monotonic ms since its queue has had no room, 0 = not blocked */
 	int64_t applied; /* last applied version the resolver reported, 0 = none */
 	uint64_t have;
 	uint64_t dropped;                                 /* log entries the resolver says it dropped */
@@ -122,12 +136,14 @@ static struct {
 	mk_grpc_server *srv;
 	int port;
 	size_t queue_limit;
+	int slow_reader_ms;
 
 	pthread_mutex_t mu; /* subs, ring, head; taken before the server's own lock */
 	struct sub *subs;
 	struct change ring[RING_CAP];
 	int64_t head;    /* newest version read from the change log */
 	int64_t ring_lo; /* oldest version in the ring; empty when ring_lo > head */
+	size_t ring_bytes; /* text held by the ring */
 	bool feed_ready; /* ring initialised from the database */
 	pthread_t feed;
 	int evfd;
@@ -471,9 +487,21 @@ recheck_connected(PGconn *conn)
 
 /* ------------------------------------------------------------------ the change feed */
 
+/* What a ring slot costs: its texts plus the allocator's overhead, roughly. */
+static size_t
+change_size(const struct change *c)
+{
+	return 96 + (c->ns ? strlen(c->ns) : 0) + (c->id ? strlen(c->id) : 0) + (c->json ? strlen(c->json) : 0);
+}
+
+static bool fanout(void);
+
+/* Caller holds C.mu (or is the only thread left): empties one ring slot. */
 static void
 change_clear(struct change *c)
 {
+	if (c->version != 0)
+		C.ring_bytes -= change_size(c);
 	free(c->ns);
 	free(c->id);
 	free(c->json);
@@ -481,8 +509,13 @@ change_clear(struct change *c)
 }
 
 /*
- * Reads the change log after C.head into the ring until caught up. Runs on the feed thread
- * (the only writer of the ring); C.mu is taken only to insert. False on a database error.
+ * Reads the change log after C.head into the ring until caught up, fanning each batch out
+ * before reading the next, so streams follow a burst (one transaction of 10,000 mocks)
+ * while it is read instead of finding its start already evicted. The ring keeps the newest
+ * RING_CAP changes and at most about RING_BYTES of text; older ones are evicted, and a
+ * stream whose next version was evicted gets a Resync at its next fan-out. Runs on the feed
+ * thread (the only writer of the ring); C.mu is taken only to insert. False on a database
+ * error.
  */
 static bool
 read_changes(PGconn *conn)
@@ -496,14 +529,13 @@ read_changes(PGconn *conn)
 		pthread_mutex_lock(&C.mu);
 		snprintf(after, sizeof(after), "%" PRId64, C.head);
 		pthread_mutex_unlock(&C.mu);
-		/* soft-deleted or purged mocks come back without a document: they are deletes */
-		r = PQexecParams(
-		    conn,
-		    "SELECT version, namespace, mock_id, CASE WHEN op = 'upsert' AND NOT (mock ? 'closedAt') "
-		    "THEN mock::text END FROM mockarty.changes_since($1::bigint, 1000)",
-		    1, NULL, params, NULL, NULL, 0);
+		/* text built in SQL from the row (no jsonb round trip); NULL = delete, closed or gone */
+		r = PQexecParams(conn,
+		                 "SELECT version, namespace, mock_id, mock "
+		                 "FROM mockarty.changes_since_text($1::bigint, " CPP_STR(DELTA_BATCH) ")",
+		                 1, NULL, params, NULL, NULL, 0);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-			log_warn("coordinator: changes_since(%s): %s", after, PQerrorMessage(conn));
+			log_warn("coordinator: changes_since_text(%s): %s", after, PQerrorMessage(conn));
 			PQclear(r);
 			return false;
 		}
@@ -520,20 +552,29 @@ read_changes(PGconn *conn)
 			c->ns = strdup(PQgetvalue(r, i, 1));
 			c->id = strdup(PQgetvalue(r, i, 2));
 			c->json = PQgetisnull(r, i, 3) ? NULL : strdup(PQgetvalue(r, i, 3));
+			if (c->ns == NULL || c->id == NULL) {
+				/* out of memory: an empty slot makes the streams that need it resync */
+				change_clear(c);
+			} else {
+				C.ring_bytes += change_size(c);
+			}
 			C.head = v;
 			if (C.head - C.ring_lo + 1 > RING_CAP)
 				C.ring_lo = C.head - RING_CAP + 1;
+			while (C.ring_bytes > RING_BYTES && C.ring_lo < C.head)
+				change_clear(&C.ring[C.ring_lo++ % RING_CAP]);
 		}
 		pthread_mutex_unlock(&C.mu);
 		PQclear(r);
 		if (n < DELTA_BATCH)
 			return true;
+		fanout();
 	}
 }
 
 /*
  * Initialises or refreshes the ring after a LISTEN (re)connect: on the first connect it is
- * filled with the newest RING_CAP changes (so resolvers that reconnect after an admin restart
+ * filled with the newest RING_INIT changes (so resolvers that reconnect after an admin restart
  * resume with deltas); when the database's head went backwards (restored or replaced
  * database) every stream is told to resync.
  */
@@ -562,7 +603,7 @@ feed_init(PGconn *conn)
 		}
 		for (int i = 0; i < RING_CAP; i++)
 			change_clear(&C.ring[i]);
-		C.head = head_db > RING_CAP ? head_db - RING_CAP : 0;
+		C.head = head_db > RING_INIT ? head_db - RING_INIT : 0;
 		C.ring_lo = C.head + 1;
 		C.feed_ready = false;
 	}
@@ -575,8 +616,32 @@ feed_init(PGconn *conn)
 	return true;
 }
 
-/* Caller holds C.mu: sends s every change after its cursor that the ring holds. */
-static void
+/*
+ * Caller holds C.mu: the next event for s did not fit its send queue. The stream waits
+ * (the ring still holds what it needs) unless its queue has drained nothing for
+ * C.slow_reader_ms: a reader that stopped reading gets a Resync. Returns true when the
+ * stream was ended.
+ */
+static bool
+no_room_locked(struct sub *s)
+{
+	int64_t now = mk_grpc_now_ms();
+
+	if (s->stall_since == 0) {
+		s->stall_since = now;
+		return false;
+	}
+	if (now - s->stall_since < C.slow_reader_ms)
+		return false;
+	resync_locked(s, "send queue full: the resolver reads too slowly");
+	return true;
+}
+
+/*
+ * Caller holds C.mu: queues for s every change after its cursor that the ring holds, as far
+ * as its send queue has room. Returns true when s is left waiting for room.
+ */
+static bool
 fanout_one_locked(struct sub *s)
 {
 	while (!s->gone && s->cursor < C.head) {
@@ -589,7 +654,7 @@ fanout_one_locked(struct sub *s)
 
 		if (v < C.ring_lo || c->version != v) {
 			resync_locked(s, "resolver version is older than the coordinator's change window");
-			return;
+			return false;
 		}
 		mine = strcmp(c->ns, s->ns) == 0;
 		d.version = (uint64_t)v;
@@ -606,31 +671,40 @@ fanout_one_locked(struct sub *s)
 		ev.event_case = MOCKARTY__COORDINATOR__V1__SYNC_EVENT__EVENT_DELTA;
 		ev.delta = &d;
 		rc = send_event(s->st, &ev, true);
-		if (rc == 1) {
-			resync_locked(s, "send queue full: the resolver reads too slowly");
-			return;
-		}
+		if (rc == 1)
+			return !no_room_locked(s);
 		if (rc != 0) {
 			s->gone = true;
 			s->joined = false;
-			return;
+			return false;
 		}
 		s->cursor = v;
+		s->stall_since = 0;
 	}
+	return false;
 }
 
-/* Sends every joined stream the changes after its cursor (feed thread). */
-static void
+/*
+ * Sends every joined stream the changes after its cursor (feed thread). Returns true when
+ * some stream waits for room in its send queue (the feed then polls again soon).
+ */
+static bool
 fanout(void)
 {
+	bool blocked = false;
+
 	pthread_mutex_lock(&C.mu);
 	for (struct sub *s = C.subs; s; s = s->next)
-		if (s->joined && !s->gone)
-			fanout_one_locked(s);
+		if (s->joined && !s->gone && fanout_one_locked(s))
+			blocked = true;
 	pthread_mutex_unlock(&C.mu);
+	return blocked;
 }
 
-/* Queues a Heartbeat with the head version on every joined stream; a full queue earns a Resync. */
+/*
+ * Queues a Heartbeat with the head version on every joined stream. A stream without room
+ * for it skips it (it is behind and has deltas queued, which prove liveness as well).
+ */
 static void
 heartbeat_all(void)
 {
@@ -650,8 +724,8 @@ heartbeat_all(void)
 			continue;
 		rc = send_event(s->st, &ev, true);
 		if (rc == 1)
-			resync_locked(s, "send queue full: the resolver reads too slowly");
-		else if (rc != 0)
+			continue;
+		if (rc != 0)
 			s->gone = true;
 		else
 			s->last_hb_ms = now;
@@ -668,7 +742,9 @@ feed_connect(void)
 
 	if (conn == NULL)
 		return NULL;
-	r = PQexec(conn, "LISTEN mockarty_changes; LISTEN mockarty_tokens");
+	/* its own application_name, so an operator (or a fault test) can tell it from the pool */
+	r = PQexec(conn, "SET application_name = 'mockarty-coordinator-feed'; "
+	                 "LISTEN mockarty_changes; LISTEN mockarty_tokens");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		log_warn("coordinator: LISTEN: %s", PQerrorMessage(conn));
 		PQclear(r);
@@ -694,7 +770,7 @@ feed_main(void *arg)
 	(void)arg;
 	while (!atomic_load(&C.stop)) {
 		struct pollfd p[2] = {{.fd = C.evfd, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
-		bool need_read = false;
+		bool need_read = false, blocked;
 		int64_t now = mk_grpc_now_ms(), wake_at;
 
 		if (conn == NULL && now >= next_connect) {
@@ -713,13 +789,16 @@ feed_main(void *arg)
 				}
 			}
 		}
-		fanout();
+		blocked = fanout();
 		now = mk_grpc_now_ms();
 		if (now >= next_hb) {
 			heartbeat_all();
 			next_hb = now + HEARTBEAT_MS;
 		}
 		wake_at = next_hb;
+		/* no callback tells us when a queue drains: look again soon */
+		if (blocked && now + BLOCKED_POLL_MS < wake_at)
+			wake_at = now + BLOCKED_POLL_MS;
 		if (conn == NULL && next_connect < wake_at)
 			wake_at = next_connect;
 		if (conn != NULL)
@@ -770,8 +849,10 @@ feed_main(void *arg)
 /* ------------------------------------------------------------------ Sync */
 
 /*
- * Streams the namespace's snapshot in one REPEATABLE READ transaction, in chunks of at most
- * CHUNK_MOCKS mocks / about CHUNK_BYTES, waiting for queue room between chunks. Returns the
+ * Streams the namespace's snapshot in one REPEATABLE READ transaction (head_version() and
+ * a cursor over mockarty.snapshot_text() read in it), SNAP_FETCH rows per round trip, in
+ * chunks of at most CHUNK_MOCKS mocks / about CHUNK_BYTES, waiting for queue room between
+ * chunks. Returns the
  * snapshot version, or -1 when the stream went away or the database failed (the stream is
  * then finished here when still open).
  */
@@ -793,11 +874,11 @@ send_snapshot(PGconn *conn, struct sub *s)
 		goto db_fail;
 	version = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
-	r = PQexecParams(
-	    conn,
-	    "DECLARE mk_coord_snap NO SCROLL CURSOR FOR SELECT s.version, s.mock->>'id', s.mock::text "
-	    "FROM mockarty.snapshot() s WHERE s.mock->>'namespace' = $1",
-	    1, NULL, params, NULL, NULL, 0);
+	/* unordered, one namespace, text built from the row: the cursor streams from row one */
+	r = PQexecParams(conn,
+	                 "DECLARE mk_coord_snap NO SCROLL CURSOR FOR "
+	                 "SELECT version, mock_id, mock FROM mockarty.snapshot_text($1)",
+	                 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		goto db_fail;
 	PQclear(r);
@@ -809,11 +890,11 @@ send_snapshot(PGconn *conn, struct sub *s)
 	for (bool last = false; !last;) {
 		int n, i = 0;
 
-		r = PQexec(conn, "FETCH 1000 FROM mk_coord_snap");
+		r = PQexec(conn, "FETCH " CPP_STR(SNAP_FETCH) " FROM mk_coord_snap");
 		if (PQresultStatus(r) != PGRES_TUPLES_OK)
 			goto db_fail;
 		n = PQntuples(r);
-		last = n < CHUNK_MOCKS;
+		last = n < SNAP_FETCH;
 		do {
 			SyncEvent ev = MOCKARTY__COORDINATOR__V1__SYNC_EVENT__INIT;
 			Snapshot sn = MOCKARTY__COORDINATOR__V1__SNAPSHOT__INIT;
@@ -821,7 +902,7 @@ send_snapshot(PGconn *conn, struct sub *s)
 			int64_t stall = mk_grpc_now_ms() + SNAPSHOT_STALL_MS;
 			int rc;
 
-			for (; i < n && (k == 0 || bytes < CHUNK_BYTES); i++, k++) {
+			for (; i < n && k < CHUNK_MOCKS && (k == 0 || bytes < CHUNK_BYTES); i++, k++) {
 				mockarty__coordinator__v1__mock_doc__init(&docs[k]);
 				docs[k].version = strtoull(PQgetvalue(r, i, 0), NULL, 10);
 				docs[k].id = PQgetvalue(r, i, 1);
@@ -1311,11 +1392,13 @@ coordinator_start(void)
 {
 	mk_grpc_server_config cfg = {0};
 	char err[256];
-	long port, qbytes;
+	long port, qbytes, slow;
 
 	if (!env_long("GRPC_PORT", 5773, 0, 65535, &port) ||
-	    !env_long("GRPC_SEND_QUEUE_BYTES", QUEUE_DEFAULT, QUEUE_MIN, 1L << 30, &qbytes))
+	    !env_long("GRPC_SEND_QUEUE_BYTES", QUEUE_DEFAULT, QUEUE_MIN, 1L << 30, &qbytes) ||
+	    !env_long("GRPC_SLOW_READER_MS", SLOW_READER_DEFAULT_MS, 10, 600000, &slow))
 		return false;
+	C.slow_reader_ms = (int)slow;
 	if (port == 0) {
 		log_info("coordinator disabled (GRPC_PORT=0)");
 		return true;

@@ -124,9 +124,14 @@ CREATE TABLE mockarty_private.undefined_requests (
 	first_seen timestamptz NOT NULL DEFAULT now(),
 	last_seen timestamptz NOT NULL DEFAULT now(),
 	ignored boolean NOT NULL DEFAULT false,
-	UNIQUE (namespace, method, path)
+	-- the dedup key is a digest, so a miss on an arbitrarily long path still fits an
+	-- index row (a btree entry is limited to about 2.7 kB); md5 is enough for grouping
+	-- misses and, unlike the bytea digests, immutable as a generated column needs
+	request_key text GENERATED ALWAYS AS (md5(
+		length(namespace)::text || ':' || namespace || length(method)::text || ':' || method || path)) STORED,
+	UNIQUE (request_key)
 );
-COMMENT ON TABLE mockarty_private.undefined_requests IS 'Requests no mock matched, one row per namespace+method+path';
+COMMENT ON TABLE mockarty_private.undefined_requests IS 'Requests no mock matched, one row per namespace+method+path (deduplicated by request_key, an MD5 of the three)';
 
 CREATE TABLE mockarty_private.tags (
 	namespace text NOT NULL REFERENCES mockarty_private.namespaces (name) ON UPDATE CASCADE,
@@ -850,7 +855,7 @@ LANGUAGE sql
 AS $$
 	INSERT INTO mockarty_private.undefined_requests AS u (namespace, method, path, headers, body)
 	VALUES (coalesce(namespace, 'sandbox'), upper(method), path, coalesce(headers, '{}'), body)
-	ON CONFLICT (namespace, method, path) DO UPDATE
+	ON CONFLICT (request_key) DO UPDATE
 	SET count = u.count + 1, last_seen = now(), headers = excluded.headers, body = excluded.body
 $$;
 COMMENT ON FUNCTION mockarty.undefined_record(text, text, text, jsonb, jsonb) IS 'Records a request no mock matched; repeats of namespace+method+path bump count and lastSeen';
@@ -1199,9 +1204,9 @@ LANGUAGE sql STABLE
 AS $$
 	SELECT m.change_version, m.id, mockarty_private.mock_json_text(m)
 	FROM mockarty_private.mocks m
-	WHERE m.namespace = ns AND m.closed_at IS NULL
+	WHERE (ns IS NULL OR m.namespace = ns) AND m.closed_at IS NULL
 $$;
-COMMENT ON FUNCTION mockarty.snapshot_text(text) IS 'Every live mock of one namespace as JSON text (the same object as snapshot().mock), unordered so a cursor streams it from the first row; consistent with head_version() read in the same REPEATABLE READ transaction';
+COMMENT ON FUNCTION mockarty.snapshot_text(text) IS 'Every live mock of one namespace (NULL: of every namespace) as JSON text (the same object as snapshot().mock), unordered so a cursor streams it from the first row; consistent with head_version() read in the same REPEATABLE READ transaction';
 
 CREATE FUNCTION mockarty.changes_since_text(after bigint, lim int DEFAULT 10000)
 RETURNS TABLE (version bigint, op text, namespace text, mock_id text, mock text)
@@ -1567,7 +1572,7 @@ BEGIN
 		INSERT INTO mockarty_private.undefined_requests AS u (namespace, method, path, headers, body, count)
 		VALUES (coalesce(nullif(e ->> 'namespace', ''), 'sandbox'), upper(e ->> 'method'), e ->> 'path',
 			coalesce(e -> 'headers', '{}'), e -> 'body', c)
-		ON CONFLICT (namespace, method, path) DO UPDATE
+		ON CONFLICT (request_key) DO UPDATE
 		SET count = u.count + excluded.count, last_seen = now(), headers = excluded.headers,
 			body = excluded.body;
 		n := n + 1;

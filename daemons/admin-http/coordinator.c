@@ -323,7 +323,7 @@ verify_db(const char *token, struct acache *e)
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
 		ret = 0;
 		if (!PQgetisnull(r, 0, 0)) {
-			json_t *j = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+			json_t *j = mc_json_loadb_wide(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), 0, NULL);
 			const char *id = json_string_value(json_object_get(j, "id"));
 			const char *name = json_string_value(json_object_get(j, "name"));
 			const char *type = json_string_value(json_object_get(j, "type"));
@@ -1158,7 +1158,7 @@ out:
 static json_t *
 json_or_string(const char *text)
 {
-	json_t *v = text && text[0] ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+	json_t *v = text && text[0] ? mc_json_loadb_wide(text, strlen(text), JSON_DECODE_ANY, NULL) : NULL;
 
 	return v ? v : json_string(text ? text : "");
 }

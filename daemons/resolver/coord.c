@@ -13,6 +13,7 @@
 #include "resolver.h"
 
 #include "grpc_client.h"
+#include "mockarty/core.h"
 #include "log.h"
 
 #include "coordinator.pb-c.h"
@@ -171,7 +172,7 @@ coord_resolve(const char *ns, const char *method, const char *path, const char *
 	if (!rr->found) {
 		result = 0;
 	} else {
-		*response = json_loads(rr->response_json, JSON_DECODE_ANY, &jerr);
+		*response = mc_json_loadb_wide(rr->response_json, strlen(rr->response_json), JSON_DECODE_ANY, &jerr);
 		if (!json_is_object(*response)) {
 			json_decref(*response);
 			*response = NULL;

@@ -90,8 +90,10 @@ check_body() { # port
     || { log "port $1 answered $got, expected $BODY"; exit 1; }
 }
 check_body "$PN"; check_body "$PR"
-curl -sv "http://127.0.0.1:$PR$PATH_UNDER_TEST" "http://127.0.0.1:$PR$PATH_UNDER_TEST" 2>&1 \
-  | grep -q 'Re-using existing connection' || { log "resolver does not keep connections alive"; exit 1; }
+# (the whole curl output is captured first: grep -q in a pipe would end it early and, with
+# pipefail, turn curl's SIGPIPE into a false failure)
+ka=$(curl -sv "http://127.0.0.1:$PR$PATH_UNDER_TEST" "http://127.0.0.1:$PR$PATH_UNDER_TEST" 2>&1 >/dev/null)
+grep -q 'Re-using existing connection' <<<"$ka" || { log "resolver does not keep connections alive"; exit 1; }
 
 rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 run_wrk() { # port -> "reqs p99ms"

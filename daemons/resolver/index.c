@@ -66,6 +66,42 @@ rs_build_add(rs_build *b, const char *ns, const char *id, const char *json, uint
 	}
 }
 
+/*
+ * The lock-free half of rs_build_add, safe to run on any thread (the sync
+ * pipeline's workers): parses and classifies one document. Returns what
+ * rs_build_put() consumes, or NULL when the document is rejected (logged).
+ */
+struct ms_prepared *
+rs_prepare(const char *ns, const char *id, const char *json)
+{
+	char err[300];
+	ms_prepared *p = ms_prepare(json, strlen(json), ns, err, sizeof(err));
+
+	if (p == NULL)
+		log_warn("mock %s (namespace %s) skipped: %s", id, ns, err);
+	return p;
+}
+
+/*
+ * The ordered half: puts a prepared document into the build (p consumed; NULL
+ * counts a document rs_prepare() rejected). Called by the build's owner only,
+ * in stream order, so a later duplicate id still wins.
+ */
+void
+rs_build_put(rs_build *b, const char *ns, const char *id, struct ms_prepared *p, uint64_t version)
+{
+	char err[300];
+
+	if (p == NULL) {
+		b->skipped++;
+		return;
+	}
+	if (!ms_set_put_prepared(b->set, p, (int64_t)version, err, sizeof(err))) {
+		b->skipped++;
+		log_warn("mock %s (namespace %s) skipped: %s", id, ns, err);
+	}
+}
+
 void
 rs_build_commit(rs_build *b, uint64_t version)
 {

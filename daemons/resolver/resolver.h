@@ -94,6 +94,14 @@ typedef struct rs_build rs_build;
 rs_build *rs_build_new(void);
 /* Adds one mock document (JSON text) of the snapshot; bad documents are logged and skipped. */
 void rs_build_add(rs_build *b, const char *ns, const char *id, const char *json, uint64_t version);
+/*
+ * rs_build_add in two steps: rs_prepare() (any thread, no lock; NULL = rejected
+ * and logged) and rs_build_put() (the build's owner, in stream order; consumes p).
+ */
+struct ms_prepared;
+struct ms_prepared *rs_prepare(const char *ns, const char *id, const char *json);
+void rs_build_put(rs_build *b, const char *ns, const char *id, struct ms_prepared *p,
+                  uint64_t version);
 /* Swaps the built index in at version; b is consumed. */
 void rs_build_commit(rs_build *b, uint64_t version);
 void rs_build_abort(rs_build *b);

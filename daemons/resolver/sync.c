@@ -16,11 +16,20 @@
  * The stream has no deadline; liveness comes from heartbeats, checked by
  * sync_watchdog() from the report thread because the gRPC client blocks this
  * one inside the call.
+ *
+ * Cold start is bound by compiling the snapshot, so receiving and compiling
+ * overlap: received chunks go into a small bounded queue, worker threads parse
+ * and classify their documents (ms_prepare, no lock), and the sync thread puts
+ * the prepared mocks into the build strictly in chunk order (a later duplicate
+ * id must still win) whenever it gets control, then waits for the rest at the
+ * last chunk. The queue holds at most PIPE_SLOTS chunks, so a coordinator
+ * faster than us is held back by flow control rather than by our memory.
  */
 #include "resolver.h"
 
 #include "grpc_client.h"
 #include "log.h"
+#include "mockserve.h"
 
 #include "coordinator.pb-c.h"
 
@@ -44,6 +53,9 @@
  */
 #define SNAPSHOT_SILENCE_MS 90000
 #define MIN_SILENCE_MS 1500
+/* Chunks received but not yet put into the build (1,000 mocks each), and threads preparing them. */
+#define PIPE_SLOTS 4
+#define PIPE_WORKERS 2
 
 static struct {
 	pthread_t thread;
@@ -174,18 +186,224 @@ sync_watchdog(void)
 	pthread_mutex_unlock(&S.mu);
 }
 
+/* ------------------------------------------------ snapshot chunk pipeline */
+
+typedef enum { SLOT_QUEUED, SLOT_WORKING, SLOT_DONE } slot_state;
+
+typedef struct {
+	Mockarty__Coordinator__V1__SyncEvent *ev; /* owned: freed once the chunk is put */
+	struct ms_prepared **prep;                /* one per mock of ev->snapshot (NULL: skipped) */
+	slot_state state;
+} pipe_slot;
+
+static struct {
+	pthread_mutex_t mu; /* guards everything below */
+	pthread_cond_t work; /* a slot was queued, or stopping */
+	pthread_cond_t done; /* a slot became DONE */
+	pipe_slot slot[PIPE_SLOTS];
+	size_t head, count; /* ring of chunks in stream order */
+	bool stop;
+	pthread_t thread[PIPE_WORKERS];
+	int nworkers;
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER,
+       .done = PTHREAD_COND_INITIALIZER};
+
+/* Prepares every mock of our namespace in one chunk into sl->prep (no lock held). */
+static void
+prepare_chunk(pipe_slot *sl)
+{
+	const Mockarty__Coordinator__V1__Snapshot *sn = sl->ev->snapshot;
+
+	for (size_t i = 0; i < sn->n_mocks; i++) {
+		const Mockarty__Coordinator__V1__MockDoc *m = sn->mocks[i];
+
+		if (strcmp(m->namespace_, rs_cfg.ns) != 0)
+			continue; /* not ours: the coordinator should not send it */
+		sl->prep[i] = rs_prepare(m->namespace_, m->id, m->json);
+	}
+}
+
+/* Worker: takes the oldest queued chunk, prepares it, marks it DONE. */
+static void *
+pipe_worker(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&P.mu);
+	for (;;) {
+		pipe_slot *sl = NULL;
+
+		for (size_t k = 0; k < P.count && sl == NULL; k++) {
+			pipe_slot *c = &P.slot[(P.head + k) % PIPE_SLOTS];
+
+			if (c->state == SLOT_QUEUED)
+				sl = c;
+		}
+		if (sl == NULL) {
+			if (P.stop)
+				break;
+			pthread_cond_wait(&P.work, &P.mu);
+			continue;
+		}
+		sl->state = SLOT_WORKING;
+		pthread_mutex_unlock(&P.mu);
+		prepare_chunk(sl);
+		pthread_mutex_lock(&P.mu);
+		sl->state = SLOT_DONE;
+		pthread_cond_broadcast(&P.done);
+	}
+	pthread_mutex_unlock(&P.mu);
+	return NULL;
+}
+
+/*
+ * Releases a slot's chunk; with b != NULL its prepared mocks are put into b
+ * first, in order (sync thread only, P.mu not held, slot already DONE).
+ */
+static void
+slot_finish(pipe_slot *sl, rs_build *b)
+{
+	const Mockarty__Coordinator__V1__Snapshot *sn = sl->ev->snapshot;
+
+	for (size_t i = 0; i < sn->n_mocks; i++) {
+		const Mockarty__Coordinator__V1__MockDoc *m = sn->mocks[i];
+
+		if (strcmp(m->namespace_, rs_cfg.ns) != 0)
+			continue;
+		if (b != NULL)
+			rs_build_put(b, m->namespace_, m->id, sl->prep[i], m->version);
+		else
+			ms_prepared_free(sl->prep[i]);
+	}
+	free(sl->prep);
+	mockarty__coordinator__v1__sync_event__free_unpacked(sl->ev, NULL);
+	sl->ev = NULL;
+	sl->prep = NULL;
+}
+
+/*
+ * Puts finished chunks at the head of the queue into b, in order. With all,
+ * waits for every queued chunk; otherwise stops at the first unfinished one
+ * once the queue has a free slot. b == NULL discards the chunks (those not yet
+ * taken by a worker are dropped unprepared).
+ */
+static void
+pipe_drain(rs_build *b, bool all)
+{
+	pthread_mutex_lock(&P.mu);
+	while (P.count > 0) {
+		pipe_slot *sl = &P.slot[P.head];
+
+		if (sl->state == SLOT_QUEUED && b == NULL)
+			sl->state = SLOT_DONE; /* discarding: no need to prepare it (prep is all NULL) */
+		if (sl->state != SLOT_DONE) {
+			if (!all && P.count < PIPE_SLOTS)
+				break;
+			pthread_cond_wait(&P.done, &P.mu);
+			continue;
+		}
+		P.head = (P.head + 1) % PIPE_SLOTS;
+		P.count--;
+		pthread_mutex_unlock(&P.mu);
+		slot_finish(sl, b);
+		pthread_mutex_lock(&P.mu);
+	}
+	pthread_mutex_unlock(&P.mu);
+}
+
+/*
+ * Queues one snapshot chunk (ev is taken over) for b, putting finished chunks
+ * into b on the way and waiting for room when the queue is full. Without
+ * workers, or when out of memory for the slot, the chunk is done here.
+ */
+static void
+pipe_push(Mockarty__Coordinator__V1__SyncEvent *ev, rs_build *b)
+{
+	size_t n = ev->snapshot->n_mocks;
+	struct ms_prepared **prep = calloc(n ? n : 1, sizeof(*prep));
+	pipe_slot *sl;
+
+	pipe_drain(b, false); /* also makes room */
+	if (prep == NULL || P.nworkers == 0) {
+		pipe_slot tmp = {.ev = ev, .prep = prep, .state = SLOT_DONE};
+
+		pipe_drain(b, true); /* keep stream order */
+		if (prep == NULL) {
+			log_error("out of memory queueing a snapshot chunk: preparing it in place");
+			for (size_t i = 0; i < n; i++) {
+				const Mockarty__Coordinator__V1__MockDoc *m = ev->snapshot->mocks[i];
+
+				if (strcmp(m->namespace_, rs_cfg.ns) == 0)
+					rs_build_add(b, m->namespace_, m->id, m->json, m->version);
+			}
+			mockarty__coordinator__v1__sync_event__free_unpacked(ev, NULL);
+			return;
+		}
+		prepare_chunk(&tmp);
+		slot_finish(&tmp, b);
+		return;
+	}
+	pthread_mutex_lock(&P.mu);
+	sl = &P.slot[(P.head + P.count) % PIPE_SLOTS];
+	sl->ev = ev;
+	sl->prep = prep;
+	sl->state = SLOT_QUEUED;
+	P.count++;
+	pthread_cond_signal(&P.work);
+	pthread_mutex_unlock(&P.mu);
+}
+
+/* Throws away every queued chunk (waiting for those being prepared). */
+static void
+pipe_discard(void)
+{
+	pipe_drain(NULL, true);
+}
+
+static void
+pipe_start(void)
+{
+	P.stop = false;
+	P.nworkers = 0;
+	for (int i = 0; i < PIPE_WORKERS; i++) {
+		if (pthread_create(&P.thread[i], NULL, pipe_worker, NULL) != 0) {
+			log_warn("cannot start a snapshot worker: %d running", P.nworkers);
+			break;
+		}
+		P.nworkers++;
+	}
+}
+
+/* Ends the workers; the queue must be empty (the sync thread has ended). */
+static void
+pipe_stop(void)
+{
+	pthread_mutex_lock(&P.mu);
+	P.stop = true;
+	pthread_cond_broadcast(&P.work);
+	pthread_mutex_unlock(&P.mu);
+	for (int i = 0; i < P.nworkers; i++)
+		pthread_join(P.thread[i], NULL);
+	P.nworkers = 0;
+}
+
 static void
 drop_build(void)
 {
+	pipe_discard();
 	if (S.build != NULL) {
 		rs_build_abort(S.build);
 		S.build = NULL;
 	}
 }
 
+/* A snapshot chunk; ev (holding sn) is taken over. */
 static void
-on_snapshot(const Mockarty__Coordinator__V1__Snapshot *sn)
+on_snapshot(Mockarty__Coordinator__V1__SyncEvent *ev)
 {
+	const Mockarty__Coordinator__V1__Snapshot *sn = ev->snapshot;
+	uint64_t version = sn->version;
+	bool last = sn->last_chunk;
+
 	if (S.build != NULL && S.build_version != sn->version) {
 		log_warn("snapshot at version %llu replaced by one at %llu before its last chunk",
 		         (unsigned long long)S.build_version, (unsigned long long)sn->version);
@@ -196,31 +414,29 @@ on_snapshot(const Mockarty__Coordinator__V1__Snapshot *sn)
 		S.build_version = sn->version;
 		if (S.build == NULL) {
 			log_error("out of memory building a snapshot");
+			mockarty__coordinator__v1__sync_event__free_unpacked(ev, NULL);
 			return;
 		}
 	}
-	for (size_t i = 0; i < sn->n_mocks; i++) {
-		const Mockarty__Coordinator__V1__MockDoc *m = sn->mocks[i];
+	pipe_push(ev, S.build); /* ev and sn are not ours any more */
+	if (last) {
+		int64_t t0 = rs_now_ms(), t1;
 
-		if (strcmp(m->namespace_, rs_cfg.ns) != 0)
-			continue; /* not ours: the coordinator should not send it */
-		rs_build_add(S.build, m->namespace_, m->id, m->json, m->version);
-	}
-	if (sn->last_chunk) {
-		int64_t t0 = rs_now_ms();
-
-		rs_build_commit(S.build, sn->version);
+		pipe_drain(S.build, true);
+		t1 = rs_now_ms();
+		rs_build_commit(S.build, version);
 		S.build = NULL;
 		S.need_resync = false;
 		pthread_mutex_lock(&S.mu);
 		S.st.snapshots++;
-		if (S.st.head_version < sn->version)
-			S.st.head_version = sn->version;
+		if (S.st.head_version < version)
+			S.st.head_version = version;
 		pthread_mutex_unlock(&S.mu);
-		sync_publish_version(sn->version);
+		sync_publish_version(version);
 		atomic_store(&S.ready, true);
-		log_info("snapshot applied: version %llu, %zu mocks (swap %lld ms)",
-		         (unsigned long long)sn->version, rs_mocks_loaded(), (long long)(rs_now_ms() - t0));
+		log_info("snapshot applied: version %llu, %zu mocks (tail %lld ms, swap %lld ms)",
+		         (unsigned long long)version, rs_mocks_loaded(), (long long)(t1 - t0),
+		         (long long)(rs_now_ms() - t1));
 	}
 }
 
@@ -301,7 +517,8 @@ on_event(void *ud, const uint8_t *msg, size_t len)
 	}
 	switch (ev->event_case) {
 	case MOCKARTY__COORDINATOR__V1__SYNC_EVENT__EVENT_SNAPSHOT:
-		on_snapshot(ev->snapshot);
+		on_snapshot(ev);
+		ev = NULL; /* taken over by the chunk pipeline */
 		break;
 	case MOCKARTY__COORDINATOR__V1__SYNC_EVENT__EVENT_DELTA:
 		if (!on_delta(ev->delta))
@@ -332,7 +549,8 @@ on_event(void *ud, const uint8_t *msg, size_t len)
 	pthread_mutex_lock(&S.mu);
 	S.in_snapshot = S.build != NULL; /* chunks of a large snapshot may be seconds apart */
 	pthread_mutex_unlock(&S.mu);
-	mockarty__coordinator__v1__sync_event__free_unpacked(ev, NULL);
+	if (ev != NULL)
+		mockarty__coordinator__v1__sync_event__free_unpacked(ev, NULL);
 	return rc;
 }
 
@@ -499,8 +717,10 @@ bool
 sync_start(void)
 {
 	atomic_store(&S.stop, false);
+	pipe_start();
 	if (pthread_create(&S.thread, NULL, sync_main, NULL) != 0) {
 		log_error("cannot start the sync thread");
+		pipe_stop();
 		return false;
 	}
 	S.started = true;
@@ -518,5 +738,6 @@ sync_stop(void)
 		mk_grpc_client_interrupt(S.client);
 	pthread_mutex_unlock(&S.mu);
 	pthread_join(S.thread, NULL);
+	pipe_stop(); /* run_stream() emptied the queue before the thread ended */
 	S.started = false;
 }

@@ -47,61 +47,6 @@ static atomic_int in_flight;
 
 /* ------------------------------------------------------------ small helpers */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decodes s[0..n) into a new string; bad escapes stay literal. */
-static char *
-pct_decode(const char *s, size_t n)
-{
-	char *out = malloc(n + 1);
-	size_t o = 0;
-
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		int h, l;
-
-		if (s[i] == '%' && i + 2 < n && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (l = hexval((unsigned char)s[i + 2])) >= 0 && (h | l) != 0) {
-			out[o++] = (char)(h * 16 + l);
-			i += 2;
-		} else {
-			out[o++] = s[i];
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* A JSON string of arbitrary bytes: invalid UTF-8 bytes become '?'. */
-static json_t *
-json_bytes(const char *s, size_t n)
-{
-	json_t *j = json_stringn(s, n);
-	char *copy;
-
-	if (j != NULL)
-		return j;
-	copy = malloc(n + 1);
-	if (copy == NULL)
-		return json_string("");
-	for (size_t i = 0; i < n; i++)
-		copy[i] = ((unsigned char)s[i] < 0x80 && s[i] != '\0') ? s[i] : '?';
-	j = json_stringn(copy, n);
-	free(copy);
-	return j;
-}
-
 static enum MHD_Result
 collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
@@ -120,7 +65,7 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *
 		if (json_object_set_new(headers, name, arr) != 0)
 			return MHD_YES;
 	}
-	json_array_append_new(arr, json_bytes(value ? value : "", value ? strlen(value) : 0));
+	json_array_append_new(arr, ms_json_bytes(value ? value : "", value ? strlen(value) : 0));
 	return MHD_YES;
 }
 
@@ -184,7 +129,7 @@ route_match(const char *pattern, const char *raw_path, char **caps)
 		if (*p == '*') {
 			if (n >= API_MAX_PARAMS)
 				goto fail;
-			caps[n++] = pct_decode(s, strlen(s));
+			caps[n++] = ms_pct_decode(s, strlen(s));
 			return n;
 		}
 		if (*p == ':') {
@@ -193,7 +138,7 @@ route_match(const char *pattern, const char *raw_path, char **caps)
 
 			if (sl == 0 || n >= API_MAX_PARAMS)
 				goto fail;
-			caps[n++] = pct_decode(s, sl);
+			caps[n++] = ms_pct_decode(s, sl);
 			p = pe ? pe : p + strlen(p);
 			s += sl;
 			continue;
@@ -410,7 +355,7 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 	char *caps[API_MAX_PARAMS] = {0};
 	const char *q = strchr(cr->raw_uri, '?');
 	size_t raw_path_len = q ? (size_t)(q - cr->raw_uri) : strlen(cr->raw_uri);
-	char *path = pct_decode(cr->raw_uri, raw_path_len);
+	char *path = ms_pct_decode(cr->raw_uri, raw_path_len);
 	const char *raw_query = q ? q + 1 : "";
 	char *raw_path;
 	enum MHD_Result ret = MHD_NO;

@@ -73,9 +73,43 @@ hash_str(const char *s)
 	return h;
 }
 
-/* A JSON string of arbitrary bytes: invalid UTF-8 bytes become '?'. New ref. */
-static json_t *
-json_bytes(const char *s, size_t n)
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *
+ms_pct_decode(const char *s, size_t n)
+{
+	char *out = malloc(n + 1);
+	size_t o = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		int h, l;
+
+		if (s[i] == '%' && i + 2 < n && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
+		    (l = hexval((unsigned char)s[i + 2])) >= 0 && (h | l) != 0) {
+			out[o++] = (char)(h * 16 + l);
+			i += 2;
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+json_t *
+ms_json_bytes(const char *s, size_t n)
 {
 	json_t *j = json_stringn(s, n);
 	char *copy;
@@ -109,7 +143,7 @@ headers_add(json_t *headers, const char *key, const char *value)
 		if (json_object_set_new(headers, name, arr) != 0)
 			return;
 	}
-	json_array_append_new(arr, json_bytes(value ? value : "", value ? strlen(value) : 0));
+	json_array_append_new(arr, ms_json_bytes(value ? value : "", value ? strlen(value) : 0));
 }
 
 /* Decodes standard or URL-safe base64 (padding optional); NULL on bad input. */

@@ -247,4 +247,14 @@ void ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *r
 #define MS_LOGS_PER_MOCK 3
 json_t *ms_store_drain_logs(ms_store *st, unsigned long *dropped);
 
+/*
+ * Percent-decodes s[0..n) into a new NUL-terminated string (caller frees; NULL
+ * when out of memory). Bad escapes and %00 stay literal, so a decoded path never
+ * holds a NUL byte.
+ */
+char *ms_pct_decode(const char *s, size_t n);
+
+/* A JSON string of arbitrary bytes: invalid UTF-8 bytes become '?'. New reference. */
+json_t *ms_json_bytes(const char *s, size_t n);
+
 #endif /* MOCKARTY_MOCKSERVE_H */

@@ -61,42 +61,6 @@ static atomic_int in_flight;
 
 /* ------------------------------------------------------------ small helpers */
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decodes s[0..n) into a new string (bad escapes and %00 stay literal). */
-static char *
-pct_decode(const char *s, size_t n)
-{
-	char *out = malloc(n + 1);
-	size_t o = 0;
-
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		int h, l;
-
-		if (s[i] == '%' && i + 2 < n && (h = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (l = hexval((unsigned char)s[i + 2])) >= 0 && (h | l) != 0) {
-			out[o++] = (char)(h * 16 + l);
-			i += 2;
-		} else {
-			out[o++] = s[i];
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* ms_request transport: headers straight from MHD (case-insensitive lookup). */
 static const char *
 tr_header(void *transport, const char *name)
@@ -440,7 +404,7 @@ serve_traffic(conn_req *cr, const char *method)
 {
 	const char *q = strchr(cr->raw_uri, '?');
 	size_t plen = q ? (size_t)(q - cr->raw_uri) : strlen(cr->raw_uri);
-	char *path = pct_decode(cr->raw_uri, plen);
+	char *path = ms_pct_decode(cr->raw_uri, plen);
 	char ns[160], msg[300];
 	ms_request req = {0};
 	ms_result res = {0};

@@ -559,20 +559,6 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-static void
-mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char buf[512];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	log_warn("libmicrohttpd: %s", buf);
-}
-
 /*
  * Binds HTTP_BIND_ADDR:HTTP_PORT (a name such as "localhost" is resolved) and
  * starts the daemon with a pool of admin_cfg.threads polling threads.
@@ -604,7 +590,7 @@ server_start(void)
 		flags |= MHD_USE_IPv6;
 	daemon_handle = MHD_start_daemon(
 		flags, (uint16_t)admin_cfg.http_port, NULL, NULL, access_handler, NULL,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
 		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)admin_cfg.threads,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_logger, NULL,

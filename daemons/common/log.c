@@ -76,3 +76,17 @@ log_write(int level, const char *file, int line, const char *fmt, ...)
 		/* nowhere left to report it */
 	}
 }
+
+void
+log_mhd(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	log_warn("libmicrohttpd: %s", buf);
+}

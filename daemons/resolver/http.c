@@ -636,20 +636,6 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum M
 	*con_cls = NULL;
 }
 
-static void
-mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char buf[512];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	while (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	log_warn("libmicrohttpd: %s", buf);
-}
-
 /*
  * Starts an MHD daemon on bind:port with the resolver's handler conventions
  * (shared with dashboard.c through the handler passed). threads <= 1 means
@@ -680,7 +666,7 @@ rs_mhd_start(const char *bind, int port, int threads, MHD_AccessHandlerCallback 
 		flags |= MHD_USE_IPv6;
 	{
 		struct MHD_OptionItem opts[] = {
-		    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
+		    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, NULL},
 		    {MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr},
 		    {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)urilog, NULL},
 		    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL},

@@ -26,52 +26,17 @@ trap cleanup EXIT
 scripts/install-deps.sh bench
 make -s all >/dev/null && make -s install >/dev/null
 
-# --- nginx: same body, same headers
-mkdir -p "$B/nginx"
-cat > "$B/nginx/nginx.conf" <<CONF
-worker_processes 1;
-pid $B/nginx/nginx.pid;
-error_log $B/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$PN;
-    location = $PATH_UNDER_TEST { default_type application/json; return 200 '$BODY'; }
-  }
-}
-CONF
-nginx -c "$B/nginx/nginx.conf" -p "$B/nginx"
-for _ in $(seq 50); do [ -f "$B/nginx/nginx.pid" ] && break; sleep 0.1; done
-pids+=("$(cat "$B/nginx/nginx.pid")")
+source bench/lib.sh
+start_nginx
 
 # --- database + admin node (AUTH_MODE=local: the benchmark measures serving, not auth)
-scripts/cluster.sh start "$B/pg" 5432 >/dev/null
-DSN="host=$B/pg/run port=5432 dbname=mockarty user=postgres"
-psqlq() { runuser -u postgres -- psql "$DSN" -qAtX -v ON_ERROR_STOP=1 "$@"; }
-psqlq -c "SELECT mockarty.mock_save('{\"id\":\"bench-user\",\"http\":{\"route\":\"$PATH_UNDER_TEST\",\"httpMethod\":\"GET\"},\"response\":{\"statusCode\":200,\"headers\":{\"Content-Type\":[\"application/json\"]},\"payload\":$BODY}}'::jsonb)" >/dev/null
+start_db
 DB_DSN=$DSN HTTP_PORT=$PA GRPC_PORT=0 AUTH_MODE=local daemons/build/mockarty-admin >"$B/admin.log" 2>&1 &
 apid=$!; pids+=("$apid")
 for _ in $(seq 200); do curl -fsS "http://127.0.0.1:$PA/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 
-check_body() { # port
-  local got; got=$(curl -fsS "http://127.0.0.1:$1$PATH_UNDER_TEST")
-  [ "$(echo "$got" | python3 -c 'import json,sys;print(json.dumps(json.load(sys.stdin),sort_keys=True))')" = \
-    "$(echo "$BODY" | python3 -c 'import json,sys;print(json.dumps(json.load(sys.stdin),sort_keys=True))')" ] \
-    || { log "port $1 answered $got, expected $BODY"; exit 1; }
-}
 check_body "$PN"; check_body "$PA"
 
-rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
-run_wrk() { # port -> "reqs p99ms"
-  wrk -t"$THREADS" -c"$CONNS" -d3s "http://127.0.0.1:$1$PATH_UNDER_TEST" >/dev/null 2>&1 || true
-  local out; out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$1$PATH_UNDER_TEST")
-  echo "$out" | grep -qE 'Non-2xx|Socket errors: connect [1-9]' && log "errors in run on $1: $(echo "$out" | grep -E 'Non-2xx|Socket')"
-  local rps p99
-  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  p99=$(echo "$out" | awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}')
-  echo "$rps $p99"
-}
 
 mkdir -p bench/results
 res=bench/results/latest.tsv
@@ -108,7 +73,7 @@ for _ in $(seq 6000); do curl -fsS "http://127.0.0.1:$PA$last" >/dev/null 2>&1 &
 curl -fsS "http://127.0.0.1:$PA$last" >/dev/null || { log "admin node did not pick up the bulk mocks"; exit 1; }
 t_served=$(now_s)
 check_body "$PA"
-scenario "100k mocks"
+scenario "$MOCKS mocks"
 
 # cold start: a fresh admin node loads every mock from mockarty.snapshot() before it is ready
 kill "$apid"; wait "$apid" 2>/dev/null || true

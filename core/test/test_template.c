@@ -320,6 +320,25 @@ test_non_json_body(void **state)
 	treq_free(&r);
 }
 
+/* $.increment at the top of int64 goes on as a real instead of wrapping to a negative. */
+static void
+test_increment_does_not_wrap(void **state)
+{
+	fixture *f = *state;
+	mc_error err = {0};
+	json_t *tmpl = J("\"$.increment($.gS.big)\"");
+	json_t *out;
+
+	json_object_set_new(f->gs, "big", json_integer(INT64_MAX));
+	out = mc_render_value(tmpl, &f->ctx, &err);
+	assert_non_null(out);
+	assert_true(json_is_number(out));
+	assert_true(json_number_value(out) > 9.2e18);
+	assert_true(json_number_value(json_object_get(f->gs, "big")) > 9.2e18);
+	json_decref(out);
+	json_decref(tmpl);
+}
+
 int
 main(void)
 {
@@ -330,6 +349,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_store_keys, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stores_absent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_increment_writes_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_increment_does_not_wrap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_member_order_is_canonical, setup, teardown),
 	    cmocka_unit_test(test_check_errors_have_offsets),
 	    cmocka_unit_test_setup_teardown(test_render_errors_and_limits, setup, teardown),

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Core symbols never leak out of mockarty.so (see docs/architecture.md). */
+/* Core symbols never leak out of mockarty.so (a blanket -fvisibility=hidden would hide _PG_init too on PostgreSQL 15; see extension/Makefile). */
 #define MC_API __attribute__((visibility("hidden")))
 
 /* Limits: every input that can grow work is bounded. */

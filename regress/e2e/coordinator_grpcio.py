@@ -15,7 +15,10 @@ import time
 import urllib.request
 
 import grpc
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "grpc"))
+import grpc_peer  # noqa: E402
 
 ADDR = os.environ["COORD_ADDR"]
 ADMIN = os.environ["ADMIN_URL"]
@@ -23,48 +26,15 @@ MK = os.environ["MK_TOKEN"]
 RES = os.environ["RESOLVER_TOKEN"]
 RUN = os.environ["RUNNER_TOKEN"]
 
-pool = descriptor_pool.DescriptorPool()
-fds = descriptor_pb2.FileDescriptorSet()
-with open(os.environ["DESC"], "rb") as f:
-    fds.ParseFromString(f.read())
-for fd in fds.file:
-    pool.Add(fd)
-
-
-def msg(name):
-    d = pool.FindMessageTypeByName(name)
-    if hasattr(message_factory, "GetMessageClass"):
-        return message_factory.GetMessageClass(d)
-    return message_factory.MessageFactory(pool).GetPrototype(d)
-
-
+M = grpc_peer.Messages(os.environ["DESC"])
+msg = M.msg
 C = "mockarty.coordinator.v1."
-SyncRequest, SyncEvent = msg(C + "SyncRequest"), msg(C + "SyncEvent")
-ResolveRequest, ResolveResponse = msg(C + "ResolveRequest"), msg(C + "ResolveResponse")
-ReportBatch, ReportAck = msg(C + "ReportBatch"), msg(C + "ReportAck")
-HCReq, HCResp = msg("grpc.health.v1.HealthCheckRequest"), msg("grpc.health.v1.HealthCheckResponse")
-
-n = 0
-failed = 0
-
-
-def ok(cond, name):
-    global n, failed
-    n += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, name), flush=True)
-
-
-def check(name, fn):
-    try:
-        ok(bool(fn()), name)
-    except Exception as e:  # a failing check must not stop the others
-        ok(False, "%s (%s: %s)" % (name, type(e).__name__, e))
-
-
-def meta(token):
-    return (("authorization", "Bearer " + token),) if token else ()
+SyncRequest, SyncEvent = M.SyncRequest, M.SyncEvent
+ResolveRequest, ResolveResponse = M.ResolveRequest, M.ResolveResponse
+ReportBatch, ReportAck = M.ReportBatch, M.ReportAck
+HCReq, HCResp = M.HCReq, M.HCResp
+T = grpc_peer.Tap()
+ok, check, meta = T.ok, T.check, grpc_peer.meta
 
 
 def rest(method, path, body=None, token=MK):
@@ -221,5 +191,5 @@ def t_revoke():
 
 check("disabling the token ends the stream within 1 s; reconnect refused", t_revoke)
 
-print("1..%d" % n, flush=True)
-raise SystemExit(1 if failed else 0)
+print("1..%d" % T.n, flush=True)
+raise SystemExit(1 if T.failed else 0)

@@ -14,54 +14,24 @@ import threading
 import time
 
 import grpc
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf import descriptor_pb2
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import grpc_peer  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DESC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "daemons/grpc/build/gen/mockarty-grpc.desc")
 ADDR = os.environ.get("GRPC_TEST_ADDR", "127.0.0.1:5773")
 
-pool = descriptor_pool.DescriptorPool()
-fds = descriptor_pb2.FileDescriptorSet()
-with open(DESC, "rb") as f:
-    fds.ParseFromString(f.read())
-for fd in fds.file:
-    pool.Add(fd)
-
-
-def msg(name):
-    d = pool.FindMessageTypeByName(name)
-    if hasattr(message_factory, "GetMessageClass"):
-        return message_factory.GetMessageClass(d)
-    return message_factory.MessageFactory(pool).GetPrototype(d)
-
-
+M = grpc_peer.Messages(DESC)
+msg = M.msg
 C = "mockarty.coordinator.v1."
-SyncRequest, SyncEvent = msg(C + "SyncRequest"), msg(C + "SyncEvent")
-ResolveRequest, ResolveResponse = msg(C + "ResolveRequest"), msg(C + "ResolveResponse")
-ReportBatch, ReportAck = msg(C + "ReportBatch"), msg(C + "ReportAck")
-HCReq, HCResp = msg("grpc.health.v1.HealthCheckRequest"), msg("grpc.health.v1.HealthCheckResponse")
-
-n = 0
-failed = 0
-
-
-def ok(cond, name):
-    global n, failed
-    n += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, name), flush=True)
-
-
-def check(name, fn):
-    try:
-        ok(bool(fn()), name)
-    except Exception as e:  # a failing check must not stop the others
-        ok(False, "%s (%s: %s)" % (name, type(e).__name__, e))
-
-
-def meta(token):
-    return (("authorization", "Bearer " + token),) if token else ()
+SyncRequest, SyncEvent = M.SyncRequest, M.SyncEvent
+ResolveRequest, ResolveResponse = M.ResolveRequest, M.ResolveResponse
+ReportBatch, ReportAck = M.ReportBatch, M.ReportAck
+HCReq, HCResp = M.HCReq, M.HCResp
+T = grpc_peer.Tap()
+ok, check, meta = T.ok, T.check, grpc_peer.meta
 
 
 ch = grpc.insecure_channel(ADDR)
@@ -261,5 +231,5 @@ def t_revoke():
 check("revoking a token ends its open stream UNAUTHENTICATED", t_revoke)
 
 ch.close()
-print("1..%d" % n)
-sys.exit(1 if failed else 0)
+print("1..%d" % T.n)
+sys.exit(1 if T.failed else 0)

@@ -485,22 +485,7 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 				}
 				return MHD_YES;
 			}
-			if (cr->len + n + 1 > cr->cap) {
-				size_t cap = cr->cap ? cr->cap : 4096;
-				char *nb;
-
-				while (cap < cr->len + n + 1)
-					cap *= 2;
-				nb = realloc(cr->body, cap);
-				if (nb == NULL)
-					return MHD_NO;
-				cr->body = nb;
-				cr->cap = cap;
-			}
-			memcpy(cr->body + cr->len, upload_data, n);
-			cr->len += n;
-			cr->body[cr->len] = '\0';
-			return MHD_YES;
+			return ms_body_append(&cr->body, &cr->len, &cr->cap, upload_data, n) ? MHD_YES : MHD_NO;
 		}
 		return handle_complete(conn, cr, method);
 	case ST_SUSPENDED: {

@@ -108,6 +108,27 @@ ms_pct_decode(const char *s, size_t n)
 	return out;
 }
 
+bool
+ms_body_append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		char *nb;
+
+		while (c < *len + n + 1)
+			c *= 2;
+		nb = realloc(*buf, c);
+		if (nb == NULL)
+			return false;
+		*buf = nb;
+		*cap = c;
+	}
+	memcpy(*buf + *len, data, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return true;
+}
+
 json_t *
 ms_json_bytes(const char *s, size_t n)
 {

@@ -254,6 +254,12 @@ json_t *ms_store_drain_logs(ms_store *st, unsigned long *dropped);
  */
 char *ms_pct_decode(const char *s, size_t n);
 
+/*
+ * Appends data[0..n) to a growing request body (*buf of *cap bytes, *len used),
+ * keeping it NUL-terminated. Returns false when out of memory (the body is kept).
+ */
+bool ms_body_append(char **buf, size_t *len, size_t *cap, const char *data, size_t n);
+
 /* A JSON string of arbitrary bytes: invalid UTF-8 bytes become '?'. New reference. */
 json_t *ms_json_bytes(const char *s, size_t n);
 

@@ -1,6 +1,6 @@
 /*
  * mockarty_ext.h - declarations shared by the backend files of the mockarty
- * extension (GUCs and the jsonb <-> jansson glue).
+ * extension (GUCs, the scheduler worker and the jsonb <-> jansson glue).
  *
  * Core allocates with malloc through jansson and never longjmps; the backend
  * longjmps on ereport. Everything here is shaped so a caller can free core's
@@ -34,6 +34,11 @@
 /* GUCs (module.c) */
 extern int mockarty_log_limit;
 extern int mockarty_replay_max;
+extern char *mockarty_database;
+extern int mockarty_scheduler_interval_ms;
+
+/* scheduler.c: registers the scheduler launcher (only from _PG_init while preloading) */
+extern void mockarty_scheduler_register(void);
 
 /*
  * Parses a jsonb value into a new jansson value (any JSON type). Returns NULL when

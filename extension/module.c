@@ -1,16 +1,20 @@
 /*
- * module.c - entry point of mockarty.so: the module magic block and the GUCs.
+ * module.c - entry point of mockarty.so: the module magic block, the GUCs and the
+ * registration of the scheduler background worker.
  *
- * The module holds no shared memory and starts no background worker; it only
- * defines settings. It may be loaded through shared_preload_libraries (so the
- * GUCs exist before any function runs) or lazily by the first C function call,
- * which is why the SQL side reads mockarty.log_limit with a default.
+ * The module holds no shared memory of its own. Loaded through
+ * shared_preload_libraries it also registers the "mockarty scheduler launcher"
+ * (scheduler.c), which runs periodic jobs such as reaping expired runner leases;
+ * static workers can only be registered while the postmaster loads preloaded
+ * libraries, so a lazily loaded module (first C function call) only defines the
+ * settings, which is why the SQL side reads mockarty.log_limit with a default.
  */
 #include "postgres.h"
 
 #include "mockarty_ext.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include <limits.h>
@@ -20,6 +24,8 @@ PG_MODULE_MAGIC;
 
 int mockarty_log_limit = 3;
 int mockarty_replay_max = 10000;
+char *mockarty_database = NULL;
+int mockarty_scheduler_interval_ms = 1000;
 
 void _PG_init(void);
 
@@ -40,5 +46,18 @@ _PG_init(void)
 							"A backend further behind rebuilds the index from mockarty.snapshot().",
 							&mockarty_replay_max, 10000, 1, INT_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("mockarty.database",
+							   "Database whose mockarty extension the scheduler background worker serves.",
+							   "The worker waits quietly while the database or the extension is missing.",
+							   &mockarty_database, "mockarty",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("mockarty.scheduler_interval_ms",
+							"Milliseconds between two ticks of the scheduler background worker.",
+							"Each tick reaps expired runner leases (mockarty.task_reap()).",
+							&mockarty_scheduler_interval_ms, 1000, 50, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("mockarty");
+
+	if (process_shared_preload_libraries_in_progress)
+		mockarty_scheduler_register();
 }

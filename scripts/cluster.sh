@@ -25,6 +25,9 @@ unix_socket_directories = '$dir/run'
 max_connections = 200
 shared_buffers = 256MB
 fsync = on
+# the scheduler background worker (lease reaping) of the mockarty extension
+shared_preload_libraries = 'mockarty'
+mockarty.database = 'mockarty'
 CONF
   fi
   # already running (a second `make run`): keep it

@@ -5,7 +5,8 @@
  *
  * Constraints that shaped it:
  *  - The database is the truth and NOTIFY only a doorbell. One feed thread owns a
- *    dedicated LISTEN connection (mockarty_changes, mockarty_tokens), reads the change log
+ *    dedicated LISTEN connection (mockarty_changes, mockarty_tokens; mockarty_tasks is
+ *    handed to coord_runners.c, the Runners service), reads the change log
  *    in version order into an in-memory ring and fans every change out to all Sync streams;
  *    no stream ever queries the change log itself, so a thousand resolvers cost one query
  *    per commit. After any (re)connect it assumes notifications were lost and re-reads.
@@ -35,6 +36,7 @@
 #include "coordinator.h"
 
 #include "admin.h"
+#include "coord_runners.h"
 #include "coordinator.pb-c.h"
 #include "grpc_server.h"
 #include "log.h"
@@ -355,8 +357,8 @@ acache_purge(void)
 
 /*
  * The transport's auth hook (loop thread, before the request body is read). Admits
- * mock_resolver integration tokens to the Coordinator service; the principal is
- * "<integration id> <integration name>".
+ * mock_resolver integration tokens to the Coordinator service and test_runner tokens to the
+ * Runners service (coord_runners.c); the principal is "<integration id> <integration name>".
  */
 static int
 coord_auth(void *ud, const char *method, const char *authorization, char *principal, size_t pcap, char *msg,
@@ -424,6 +426,12 @@ coord_auth(void *ud, const char *method, const char *authorization, char *princi
 		         res.type, SVC_NAME);
 		return MK_GRPC_PERMISSION_DENIED;
 	}
+	if (strncmp(method, RUNNERS_SVC_PREFIX, strlen(RUNNERS_SVC_PREFIX)) == 0 &&
+	    strcmp(res.type, "test_runner") != 0) {
+		snprintf(msg, mcap, "a %s token may not use the %s service (test_runner tokens only)", res.type,
+		         RUNNERS_SVC_NAME);
+		return MK_GRPC_PERMISSION_DENIED;
+	}
 	snprintf(principal, pcap, "%s %s", res.id, res.name);
 	return MK_GRPC_OK;
 }
@@ -450,7 +458,7 @@ revoke_id(const char *id)
 
 /*
  * After a LISTEN (re)connect: revocations may have been missed, so every integration with a
- * connected resolver is checked again.
+ * connected resolver or runner is checked again.
  */
 static bool
 recheck_connected(PGconn *conn)
@@ -469,6 +477,19 @@ recheck_connected(PGconn *conn)
 			snprintf(ids[n++], sizeof(ids[0]), "%s", s->integ_id);
 	}
 	pthread_mutex_unlock(&C.mu);
+	{
+		char rids[64][40];
+		size_t rn = coord_runners_integrations(rids, 64);
+
+		for (size_t k = 0; k < rn && n < 64; k++) {
+			bool dup = false;
+
+			for (int i = 0; i < n && !dup; i++)
+				dup = strcmp(ids[i], rids[k]) == 0;
+			if (!dup)
+				snprintf(ids[n++], sizeof(ids[0]), "%.39s", rids[k]);
+		}
+	}
 	for (int i = 0; i < n; i++) {
 		const char *params[1] = {ids[i]};
 		PGresult *r = PQexecParams(
@@ -744,7 +765,7 @@ feed_connect(void)
 		return NULL;
 	/* its own application_name, so an operator (or a fault test) can tell it from the pool */
 	r = PQexec(conn, "SET application_name = 'mockarty-coordinator-feed'; "
-	                 "LISTEN mockarty_changes; LISTEN mockarty_tokens");
+	                 "LISTEN mockarty_changes; LISTEN mockarty_tokens; LISTEN mockarty_tasks");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		log_warn("coordinator: LISTEN: %s", PQerrorMessage(conn));
 		PQclear(r);
@@ -756,6 +777,8 @@ feed_connect(void)
 		PQfinish(conn);
 		return NULL;
 	}
+	/* task notifications may have been lost too: every runner gets offers again */
+	coord_runners_notify(NULL);
 	return conn;
 }
 
@@ -778,13 +801,16 @@ feed_main(void *arg)
 			if (conn == NULL) {
 				next_connect = now + backoff;
 				backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
-				if (atomic_exchange(&C.db_up, false))
+				if (atomic_exchange(&C.db_up, false)) {
 					mk_grpc_health_set(C.srv, SVC_NAME, HEALTH_NOT_SERVING);
+					mk_grpc_health_set(C.srv, RUNNERS_SVC_NAME, HEALTH_NOT_SERVING);
+				}
 			} else {
 				backoff = 100;
 				last_read = mk_grpc_now_ms();
 				if (!atomic_exchange(&C.db_up, true)) {
 					mk_grpc_health_set(C.srv, SVC_NAME, HEALTH_SERVING);
+					mk_grpc_health_set(C.srv, RUNNERS_SVC_NAME, HEALTH_SERVING);
 					log_info("coordinator: change feed connected");
 				}
 			}
@@ -827,6 +853,8 @@ feed_main(void *arg)
 					acache_purge();
 					if (is_uuid(nt->extra))
 						revoke_id(nt->extra);
+				} else if (strcmp(nt->relname, "mockarty_tasks") == 0) {
+					coord_runners_notify(nt->extra);
 				} else {
 					need_read = true;
 				}
@@ -1366,6 +1394,7 @@ coordinator_nodes_json(void)
 		                   (json_int_t)s->dropped));
 	}
 	pthread_mutex_unlock(&C.mu);
+	coord_runners_nodes_append(arr);
 	return arr;
 }
 
@@ -1423,13 +1452,14 @@ coordinator_start(void)
 	    mk_grpc_server_register(C.srv, SVC_PREFIX "Resolve", MK_GRPC_UNARY, resolve_handler, NULL,
 	                            NULL) ||
 	    mk_grpc_server_register(C.srv, SVC_PREFIX "Report", MK_GRPC_UNARY, report_handler, NULL, NULL) ||
-	    mk_grpc_health_register(C.srv) ||
+	    !coord_runners_start(C.srv) || mk_grpc_health_register(C.srv) ||
 	    mk_grpc_reflection_register(C.srv, mk_grpc_descriptor_set, mk_grpc_descriptor_set_len)) {
 		log_error("coordinator: service registration failed");
 		return false;
 	}
 	/* the service is SERVING once the change feed is connected */
 	mk_grpc_health_set(C.srv, SVC_NAME, HEALTH_NOT_SERVING);
+	mk_grpc_health_set(C.srv, RUNNERS_SVC_NAME, HEALTH_NOT_SERVING);
 	C.port = mk_grpc_server_port(C.srv);
 	for (int i = 0; i < WORKERS; i++)
 		if (pthread_create(&C.workers[C.nworkers], NULL, worker_main, NULL) == 0)
@@ -1456,6 +1486,7 @@ coordinator_stop(void)
 		return;
 	mk_grpc_health_set(C.srv, "", HEALTH_NOT_SERVING);
 	mk_grpc_health_set(C.srv, SVC_NAME, HEALTH_NOT_SERVING);
+	mk_grpc_health_set(C.srv, RUNNERS_SVC_NAME, HEALTH_NOT_SERVING);
 	atomic_store(&C.stop, true);
 	wake_feed();
 	pthread_join(C.feed, NULL);
@@ -1472,6 +1503,7 @@ coordinator_stop(void)
 	pthread_mutex_unlock(&C.jmu);
 	for (int i = 0; i < C.nworkers; i++)
 		pthread_join(C.workers[i], NULL);
+	coord_runners_stop(); /* after the streams closed: its queued calls release their handles */
 	if (C.nsync == 0)
 		mk_grpc_server_free(C.srv); /* every handle is released by now */
 	else

@@ -32,7 +32,8 @@ int coordinator_port(void);
 /*
  * The connected resolvers as a JSON array (new reference; an empty array when none or
  * disabled): [{"name","namespace","integrationId","integrationName","address","peer",
- * "state","version","appliedVersion","connectedAt","lastHeartbeat","lastReport"}].
+ * "state","version","appliedVersion","connectedAt","lastHeartbeat","lastReport"}], followed by
+ * the connected runner agents ({"kind":"runner",...}, coord_runners.h).
  */
 json_t *coordinator_nodes_json(void);
 

@@ -18,6 +18,8 @@ daemons: core
 	$(MAKE) -C daemons
 	$(MAKE) -C daemons/grpc
 	$(MAKE) -C daemons/resolver
+	$(MAKE) -C daemons/loadgen
+	$(MAKE) -C daemons/tester
 
 # Installs mockarty.so, the control file and the SQL scripts into PostgreSQL (root).
 install: extension
@@ -39,10 +41,12 @@ test:
 bench:
 	bench/bench.sh
 	bench/resolver-bench.sh
+	bench/loadgen-bench.sh
 
 fuzz:
 	scripts/install-deps.sh fuzz
 	$(MAKE) -C core fuzz
+	$(MAKE) -C daemons/loadgen fuzz
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,7 +1,8 @@
 /*
  * routes_more.c - the REST routes beyond health and single-mock CRUD: batch and
  * bookkeeping calls on mocks, namespaces, stores, undefined requests, tags,
- * folders and the status objects.
+ * folders, the status objects, and the API tester and load-test endpoints
+ * (rest_apitest.c, rest_perf.c).
  *
  * The server's router (server.c, route_find) tries api_routes and this table and
  * takes the match with the most literal segments, so "/api/v1/mocks/batch" here
@@ -10,6 +11,7 @@
  * of each pair comes first.
  */
 #include "coordinator.h"
+#include "rest_apitest.h"
 #include "rest_more.h"
 
 /* one route per line, aligned like routes.c */
@@ -76,6 +78,48 @@ const api_route api_routes_more[] = {
 	{"DELETE", "/api/v1/integrations/:id", rest_integration_delete, false},
 	{"GET", "/ui/api/nodes", rest_nodes_list, false},
 	{"GET", "/api/v1/nodes", rest_nodes_list, false},
+
+	/* API tester: collections, imports, runs, environments, test runs (rest_apitest.c) */
+	{"GET", "/api/v1/api-tester/collections", apitest_collection_list, false},
+	{"POST", "/api/v1/api-tester/collections", apitest_collection_create, false},
+	{"DELETE", "/api/v1/api-tester/collections/batch", apitest_collection_batch_delete, false},
+	{"POST", "/api/v1/api-tester/collections/run-multiple", apitest_collection_run_multiple, false},
+	{"POST", "/api/v1/api-tester/collections/execute-multiple", apitest_collection_run_multiple, false},
+	{"GET", "/api/v1/api-tester/collections/:id", apitest_collection_get, false},
+	{"PUT", "/api/v1/api-tester/collections/:id", apitest_collection_update, false},
+	{"DELETE", "/api/v1/api-tester/collections/:id", apitest_collection_delete, false},
+	{"GET", "/api/v1/api-tester/collections/:id/export", apitest_collection_export, false},
+	{"POST", "/api/v1/api-tester/collections/:id/duplicate", apitest_collection_duplicate, false},
+	{"POST", "/api/v1/api-tester/collections/:id/run", apitest_collection_run, false},
+	{"POST", "/api/v1/api-tester/collections/:id/execute", apitest_collection_run, false},
+	{"POST", "/api/v1/api-tester/import/postman", apitest_import_postman, false},
+	{"POST", "/api/v1/api-tester/import/:kind", apitest_import_other, false},
+	{"GET", "/api/v1/api-tester/environments", apitest_env_list, false},
+	{"POST", "/api/v1/api-tester/environments", apitest_env_create, false},
+	{"GET", "/api/v1/api-tester/environments/active", apitest_env_active, false},
+	{"GET", "/api/v1/api-tester/environments/:id", apitest_env_get, false},
+	{"PUT", "/api/v1/api-tester/environments/:id", apitest_env_update, false},
+	{"DELETE", "/api/v1/api-tester/environments/:id", apitest_env_delete, false},
+	{"POST", "/api/v1/api-tester/environments/:id/activate", apitest_env_activate, false},
+	{"GET", "/api/v1/api-tester/test-runs", apitest_run_list, false},
+	{"GET", "/api/v1/api-tester/test-runs/:id", apitest_run_get, false},
+	{"DELETE", "/api/v1/api-tester/test-runs/:id", apitest_run_delete, false},
+	{"POST", "/api/v1/api-tester/test-runs/:id/cancel", apitest_run_cancel, false},
+	{"GET", "/api/v1/api-tester/test-runs/:id/export", apitest_run_export, false},
+	{"GET", "/api/v1/api-tester/test-runs/:id/report", apitest_run_report, false},
+	{"GET", "/api/v1/test-runs/active", apitest_runs_active, false},
+	{"POST", "/ui/api/test-runs/run", apitest_ui_test_run_start, false},
+	{"GET", "/ui/api/test-runs/:id", apitest_run_get, false},
+
+	/* load tests (rest_perf.c) */
+	{"POST", "/ui/api/perf/run", perf_run_start_h, false},
+	{"POST", "/api/v1/perf/run", perf_run_start_h, false},
+	{"POST", "/api/v1/perf/run-collection", perf_run_start_h, false},
+	{"POST", "/api/v1/perf/stop/:id", perf_run_stop_h, false},
+	{"GET", "/api/v1/perf-results", perf_result_list, false},
+	{"GET", "/api/v1/perf-results/compare", perf_result_compare, false},
+	{"GET", "/api/v1/perf-results/:id", perf_result_get, false},
+	{"DELETE", "/api/v1/perf-results/:id", perf_result_delete, false},
 	{0},
 };
 /* clang-format on */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test-all.sh - `make test`: every test of the platform, from a clean checkout, as root or
 # as a user with sudo. Installs what is missing, builds, installs the extension, then runs
-#   1. core unit tests (cmocka, TAP)
+#   1. core unit tests and the daemons' library tests (cmocka, TAP)
 #   2. pg_regress + isolation specs against a temporary instance (as the postgres user)
 #   3. the pg_dump round trip (regress/pg_dump_roundtrip.sh) and `make run` (regress/run_smoke.sh)
 #   4. end-to-end tests over real HTTP (node --test, regress/e2e)
@@ -45,6 +45,14 @@ for t in core/build/test_*; do
   rc=$?
   count_tap "$logdir/$(basename "$t").tap" "core $(basename "$t")"
   if [ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/$(basename "$t").tap"; then suite_failed "core $(basename "$t")" "$logdir/$(basename "$t").tap"; fi
+done
+
+# 1b. the daemons' libraries: API-test engine (daemons/tester), load generator (daemons/loadgen)
+for lib in tester loadgen; do
+  timeout 300 make -s -C "daemons/$lib" test >"$logdir/$lib.tap" 2>&1
+  rc=$?
+  count_tap "$logdir/$lib.tap" "daemons/$lib"
+  if [ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/$lib.tap"; then suite_failed "daemons/$lib" "$logdir/$lib.tap"; fi
 done
 
 # 2. pg_regress + isolation (the temp instance refuses root: run as postgres on a copy)

@@ -20,6 +20,7 @@ daemons: core
 	$(MAKE) -C daemons/resolver
 	$(MAKE) -C daemons/loadgen
 	$(MAKE) -C daemons/tester
+	$(MAKE) -C daemons/runner
 
 # Installs mockarty.so, the control file and the SQL scripts into PostgreSQL (root).
 install: extension
@@ -60,3 +61,6 @@ clean:
 	-$(MAKE) -C daemons clean
 	-$(MAKE) -C daemons/grpc clean
 	-$(MAKE) -C daemons/resolver clean
+	-$(MAKE) -C daemons/loadgen clean
+	-$(MAKE) -C daemons/tester clean
+	-$(MAKE) -C daemons/runner clean

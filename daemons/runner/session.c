@@ -1,0 +1,510 @@
+/*
+ * session.c - the runner's connection to the coordinator: one thread holding
+ * the Runners.Connect server stream (Welcome, offers, cancels, pings) and a
+ * small pool of connections for the unary calls (AcceptTask, TaskHeartbeat,
+ * AppendResults, CompleteTask).
+ *
+ * Constraints: the gRPC client runs one call at a time per connection and
+ * blocks its caller, so the stream gets a connection of its own and the unary
+ * calls share a mutex-guarded pool - a heartbeat must never wait behind a
+ * stream that stays open for hours. The stream is only a doorbell: the task
+ * queue lives in PostgreSQL, so a lost stream costs nothing but latency and
+ * the runner simply reconnects with jittered exponential backoff (1 s x1.6 up
+ * to 30 s) so a fleet does not stampede a restarted admin node. A refused
+ * token (UNAUTHENTICATED / PERMISSION_DENIED) is shown as "auth refused" on
+ * the dashboard and /health/ready and retried on the same schedule (a token
+ * may be re-enabled); while refused the runner takes no tasks.
+ */
+#include "runner.h"
+
+#include "grpc_client.h"
+#include "log.h"
+
+#include "coordinator.pb-c.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BACKOFF_INITIAL_MS 1000
+#define BACKOFF_MAX_MS 30000
+#define CONNECT_TIMEOUT_MS 2000
+/* The coordinator pings every 15 s; three missed pings mean the path is dead. */
+#define SILENCE_LIMIT_MS 46000
+#define POOL_SIZE 2
+
+#define SVC "/mockarty.coordinator.v1.Runners/"
+
+const char *const rn_state_names[] = {"connecting", "connected", "disconnected", "auth_refused"};
+
+static struct {
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;
+
+	pthread_mutex_t mu; /* guards st, client, last_rx_mono, watchdog_fired */
+	rn_session_status st;
+	mk_grpc_client *client; /* the connection of the stream in progress */
+	int64_t last_rx_mono;
+	bool watchdog_fired;
+	bool welcomed; /* this stream got its Welcome */
+
+	pthread_mutex_t nap_mu; /* backoff sleep, cut short by session_stop */
+	pthread_cond_t nap_cv;
+} S = {
+    .mu = PTHREAD_MUTEX_INITIALIZER, .nap_mu = PTHREAD_MUTEX_INITIALIZER, .nap_cv = PTHREAD_COND_INITIALIZER};
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	mk_grpc_client *conns[POOL_SIZE];
+	bool busy[POOL_SIZE];
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+int64_t
+rn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+rn_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+rn_iso_time(int64_t wall_ms, char *out, size_t cap)
+{
+	time_t t = (time_t)(wall_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(wall_ms % 1000));
+}
+
+void
+session_status(rn_session_status *out)
+{
+	pthread_mutex_lock(&S.mu);
+	*out = S.st;
+	pthread_mutex_unlock(&S.mu);
+}
+
+bool
+session_connected(void)
+{
+	bool c;
+
+	pthread_mutex_lock(&S.mu);
+	c = S.st.state == RN_CONNECTED;
+	pthread_mutex_unlock(&S.mu);
+	return c;
+}
+
+bool
+session_runner_id(char *out, size_t cap)
+{
+	bool ok;
+
+	pthread_mutex_lock(&S.mu);
+	ok = S.st.runner_id[0] != '\0';
+	snprintf(out, cap, "%s", S.st.runner_id);
+	pthread_mutex_unlock(&S.mu);
+	return ok;
+}
+
+static void
+set_state(rn_conn_state state, int code, const char *msg)
+{
+	pthread_mutex_lock(&S.mu);
+	S.st.state = state;
+	if (code >= 0) {
+		S.st.last_code = code;
+		snprintf(S.st.last_error, sizeof(S.st.last_error), "%s", msg ? msg : "");
+	}
+	if (state == RN_CONNECTED)
+		S.st.connected_since_ms = rn_wall_ms();
+	pthread_mutex_unlock(&S.mu);
+}
+
+/* Ends the stream when it has been silent for three ping intervals (a path gone without a FIN). */
+void
+session_watchdog(void)
+{
+	int64_t now = rn_now_ms();
+
+	pthread_mutex_lock(&S.mu);
+	if (S.client != NULL && !S.watchdog_fired && now - S.last_rx_mono > SILENCE_LIMIT_MS) {
+		log_warn("no event from the coordinator for %lld ms: reconnecting",
+		         (long long)(now - S.last_rx_mono));
+		S.watchdog_fired = true;
+		mk_grpc_client_interrupt(S.client);
+	}
+	pthread_mutex_unlock(&S.mu);
+}
+
+/* ------------------------------------------------------------------ unary pool */
+
+static int
+acquire(void)
+{
+	int slot = -1;
+
+	pthread_mutex_lock(&P.mu);
+	while (slot < 0) {
+		for (int i = 0; i < POOL_SIZE; i++)
+			if (!P.busy[i]) {
+				slot = i;
+				break;
+			}
+		if (slot < 0)
+			pthread_cond_wait(&P.cv, &P.mu);
+	}
+	P.busy[slot] = true;
+	pthread_mutex_unlock(&P.mu);
+	return slot;
+}
+
+static void
+release(int slot)
+{
+	pthread_mutex_lock(&P.mu);
+	P.busy[slot] = false;
+	pthread_cond_signal(&P.cv);
+	pthread_mutex_unlock(&P.mu);
+}
+
+static mk_grpc_client *
+dial(mk_grpc_status *st)
+{
+	char authz[600];
+	mk_grpc_client *c = mk_grpc_client_connect(rn_cfg.coordinator_addr, CONNECT_TIMEOUT_MS, st);
+
+	if (c == NULL)
+		return NULL;
+	snprintf(authz, sizeof(authz), "Bearer %s", rn_cfg.api_token);
+	mk_grpc_client_set_authorization(c, authz);
+	memset(authz, 0, sizeof(authz));
+	mk_grpc_client_set_max_message(c, 64u * 1024 * 1024); /* payloads carry whole collections */
+	return c;
+}
+
+/* One unary call on pool slot (connecting first when needed); returns the gRPC code. */
+static int
+call_on(int slot, const char *path, const uint8_t *req, size_t n, int timeout_ms, uint8_t **resp,
+        size_t *resp_len, mk_grpc_status *st)
+{
+	if (P.conns[slot] != NULL && !mk_grpc_client_usable(P.conns[slot])) {
+		mk_grpc_client_close(P.conns[slot]);
+		P.conns[slot] = NULL;
+	}
+	if (P.conns[slot] == NULL) {
+		P.conns[slot] = dial(st);
+		if (P.conns[slot] == NULL)
+			return st->code;
+	}
+	return mk_grpc_client_unary(P.conns[slot], path, req, n, timeout_ms, resp, resp_len, st);
+}
+
+int
+session_unary(const char *method, const uint8_t *req, size_t len, int timeout_ms, uint8_t **resp,
+              size_t *resp_len, char *errmsg, size_t errcap)
+{
+	mk_grpc_status st = {0};
+	char path[128];
+	int slot, code;
+	bool had_conn;
+
+	*resp = NULL;
+	*resp_len = 0;
+	snprintf(path, sizeof(path), SVC "%s", method);
+	slot = acquire();
+	had_conn = P.conns[slot] != NULL && mk_grpc_client_usable(P.conns[slot]);
+	code = call_on(slot, path, req, len, timeout_ms, resp, resp_len, &st);
+	/* a kept connection that went stale (admin restarted) gets one retry on a fresh one */
+	if (code == MK_GRPC_UNAVAILABLE && had_conn) {
+		if (P.conns[slot] != NULL) {
+			mk_grpc_client_close(P.conns[slot]);
+			P.conns[slot] = NULL;
+		}
+		free(*resp);
+		*resp = NULL;
+		code = call_on(slot, path, req, len, timeout_ms, resp, resp_len, &st);
+	}
+	release(slot);
+	if (code != MK_GRPC_OK) {
+		free(*resp);
+		*resp = NULL;
+		snprintf(errmsg, errcap, "%s %s: %s", method, mk_grpc_code_name(code), st.message);
+		if (code == MK_GRPC_UNAUTHENTICATED || code == MK_GRPC_PERMISSION_DENIED)
+			set_state(RN_AUTH_REFUSED, code, st.message);
+	} else if (errcap > 0) {
+		errmsg[0] = '\0';
+	}
+	return code;
+}
+
+void
+session_pool_free(void)
+{
+	pthread_mutex_lock(&P.mu);
+	for (int i = 0; i < POOL_SIZE; i++)
+		if (P.conns[i] != NULL && !P.busy[i]) {
+			mk_grpc_client_close(P.conns[i]);
+			P.conns[i] = NULL;
+		}
+	pthread_mutex_unlock(&P.mu);
+}
+
+/* ------------------------------------------------------------------ stream */
+
+/* Handles one RunnerEvent; never cancels the stream (a bad event is logged and skipped). */
+static int
+on_event(void *ud, const uint8_t *msg, size_t len)
+{
+	Mockarty__Coordinator__V1__RunnerEvent *ev;
+
+	(void)ud;
+	pthread_mutex_lock(&S.mu);
+	S.last_rx_mono = rn_now_ms();
+	S.st.last_event_ms = rn_wall_ms();
+	pthread_mutex_unlock(&S.mu);
+	ev = mockarty__coordinator__v1__runner_event__unpack(NULL, len, msg);
+	if (ev == NULL) {
+		log_warn("undecodable RunnerEvent (%zu bytes) skipped", len);
+		return 0;
+	}
+	switch (ev->event_case) {
+	case MOCKARTY__COORDINATOR__V1__RUNNER_EVENT__EVENT_WELCOME:
+		pthread_mutex_lock(&S.mu);
+		snprintf(S.st.runner_id, sizeof(S.st.runner_id), "%s", ev->welcome->runner_id);
+		S.st.lease_ms = ev->welcome->lease_ms ? ev->welcome->lease_ms : 30000;
+		S.st.heartbeat_ms = ev->welcome->heartbeat_ms ? ev->welcome->heartbeat_ms : S.st.lease_ms / 3;
+		S.welcomed = true;
+		pthread_mutex_unlock(&S.mu);
+		set_state(RN_CONNECTED, 0, "");
+		log_info("connected to %s as runner %s (lease %u ms, heartbeat %u ms)",
+		         rn_cfg.coordinator_addr, ev->welcome->runner_id, ev->welcome->lease_ms,
+		         ev->welcome->heartbeat_ms);
+		tasks_kick();
+		break;
+	case MOCKARTY__COORDINATOR__V1__RUNNER_EVENT__EVENT_OFFER:
+		pthread_mutex_lock(&S.mu);
+		S.st.offers++;
+		pthread_mutex_unlock(&S.mu);
+		log_debug("offer %s (%s, %s)", ev->offer->task_id, ev->offer->kind, ev->offer->namespace_);
+		if (ev->offer->task_id[0] != '\0')
+			tasks_offer(ev->offer->task_id);
+		break;
+	case MOCKARTY__COORDINATOR__V1__RUNNER_EVENT__EVENT_CANCEL:
+		log_info("task %s: cancel requested", ev->cancel->task_id);
+		tasks_cancel(ev->cancel->task_id);
+		break;
+	case MOCKARTY__COORDINATOR__V1__RUNNER_EVENT__EVENT_PING:
+		pthread_mutex_lock(&S.mu);
+		S.st.pings++;
+		pthread_mutex_unlock(&S.mu);
+		if (ev->ping->queued_eligible > 0)
+			tasks_offer(NULL);
+		break;
+	default:
+		log_debug("RunnerEvent with no known member skipped");
+		break;
+	}
+	mockarty__coordinator__v1__runner_event__free_unpacked(ev, NULL);
+	return 0;
+}
+
+/* The dashboard address the admin's nodes view shows. */
+static void
+dash_address(char *out, size_t cap)
+{
+	char host[256];
+
+	if (strcmp(rn_cfg.http_bind_addr, "0.0.0.0") == 0 || strcmp(rn_cfg.http_bind_addr, "::") == 0) {
+		if (gethostname(host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "localhost");
+		host[sizeof(host) - 1] = '\0';
+		snprintf(out, cap, "%s:%d", host, rn_cfg.dashboard_port);
+	} else {
+		snprintf(out, cap, "%s:%d", rn_cfg.http_bind_addr, rn_cfg.dashboard_port);
+	}
+}
+
+/* One connection + Connect stream, start to end. Returns the final gRPC code. */
+static int
+run_stream(mk_grpc_status *st)
+{
+	Mockarty__Coordinator__V1__RunnerHello hello = MOCKARTY__COORDINATOR__V1__RUNNER_HELLO__INIT;
+	char *caps[2];
+	char addr[300];
+	uint8_t *buf;
+	size_t n, ncaps = 0;
+	mk_grpc_client *c;
+	int code;
+
+	S.welcomed = false;
+	c = dial(st);
+	if (c == NULL)
+		return st->code;
+	if (rn_cfg.caps & RN_CAP_API_TEST)
+		caps[ncaps++] = "api_test";
+	if (rn_cfg.caps & RN_CAP_PERFORMANCE)
+		caps[ncaps++] = "performance";
+	dash_address(addr, sizeof(addr));
+	hello.runner_name = rn_cfg.runner_name;
+	hello.namespace_ = rn_cfg.ns;
+	hello.shared = rn_cfg.shared;
+	hello.n_capabilities = ncaps;
+	hello.capabilities = caps;
+	hello.max_concurrent = (uint32_t)rn_cfg.max_concurrent;
+	hello.address = addr;
+	hello.version = RUNNER_RELEASE_ID;
+	n = mockarty__coordinator__v1__runner_hello__get_packed_size(&hello);
+	buf = malloc(n ? n : 1);
+	if (buf == NULL) {
+		mk_grpc_client_close(c);
+		snprintf(st->message, sizeof(st->message), "out of memory");
+		return st->code = MK_GRPC_RESOURCE_EXHAUSTED;
+	}
+	mockarty__coordinator__v1__runner_hello__pack(&hello, buf);
+	pthread_mutex_lock(&S.mu);
+	S.client = c;
+	S.last_rx_mono = rn_now_ms();
+	S.watchdog_fired = false;
+	pthread_mutex_unlock(&S.mu);
+	code = mk_grpc_client_server_stream(c, SVC "Connect", buf, n, 0, on_event, NULL, st);
+	free(buf);
+	pthread_mutex_lock(&S.mu);
+	S.client = NULL;
+	if (S.watchdog_fired) {
+		code = st->code = MK_GRPC_UNAVAILABLE;
+		snprintf(st->message, sizeof(st->message), "no event from the coordinator for %d s",
+		         SILENCE_LIMIT_MS / 1000);
+	}
+	pthread_mutex_unlock(&S.mu);
+	mk_grpc_client_close(c);
+	return code;
+}
+
+/* Sleeps ms unless session_stop() comes first; false when stopping. */
+static bool
+nap(int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&S.nap_mu);
+	while (!atomic_load(&S.stop))
+		if (pthread_cond_timedwait(&S.nap_cv, &S.nap_mu, &ts) != 0)
+			break;
+	pthread_mutex_unlock(&S.nap_mu);
+	return !atomic_load(&S.stop);
+}
+
+/* Backoff with +-20 % jitter. */
+static int64_t
+jitter(int64_t ms)
+{
+	uint32_t r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint32_t)rn_now_ms();
+	return ms * 80 / 100 + (int64_t)(r % (uint32_t)(ms * 40 / 100 + 1));
+}
+
+static void *
+session_main(void *arg)
+{
+	int64_t backoff = BACKOFF_INITIAL_MS;
+	int last_logged = -1;
+
+	(void)arg;
+	while (!atomic_load(&S.stop)) {
+		mk_grpc_status st = {0};
+		int code = run_stream(&st);
+		int64_t wait;
+
+		tasks_clear_offers();
+		if (atomic_load(&S.stop))
+			break;
+		if (S.welcomed)
+			backoff = BACKOFF_INITIAL_MS; /* the stream worked: start over */
+		pthread_mutex_lock(&S.mu);
+		S.st.reconnects++;
+		pthread_mutex_unlock(&S.mu);
+		wait = jitter(backoff);
+		if (code == MK_GRPC_UNAUTHENTICATED || code == MK_GRPC_PERMISSION_DENIED) {
+			set_state(RN_AUTH_REFUSED, code, st.message);
+			if (last_logged != code)
+				log_error(
+				    "the coordinator refused API_TOKEN (%s: %s): a runner needs an enabled "
+				    "integration token of type test_runner; taking no tasks, retrying",
+				    mk_grpc_code_name(code), st.message);
+			last_logged = code;
+		} else {
+			set_state(RN_DISCONNECTED, code, st.message);
+			if (last_logged != code || S.welcomed)
+				log_warn("coordinator stream ended (%s: %s); reconnecting in %lld ms",
+				         mk_grpc_code_name(code), st.message, (long long)wait);
+			last_logged = code;
+		}
+		if (!nap(wait))
+			break;
+		backoff = backoff * 16 / 10 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 16 / 10;
+		/* a refused token stays visible while we retry; anything else is "connecting" */
+		pthread_mutex_lock(&S.mu);
+		if (S.st.state != RN_AUTH_REFUSED)
+			S.st.state = RN_CONNECTING;
+		pthread_mutex_unlock(&S.mu);
+	}
+	set_state(RN_DISCONNECTED, -1, NULL);
+	return NULL;
+}
+
+bool
+session_start(void)
+{
+	atomic_store(&S.stop, false);
+	if (pthread_create(&S.thread, NULL, session_main, NULL) != 0) {
+		log_error("cannot start the session thread");
+		return false;
+	}
+	S.started = true;
+	return true;
+}
+
+void
+session_stop(void)
+{
+	if (!S.started)
+		return;
+	atomic_store(&S.stop, true);
+	pthread_mutex_lock(&S.nap_mu);
+	pthread_cond_broadcast(&S.nap_cv);
+	pthread_mutex_unlock(&S.nap_mu);
+	pthread_mutex_lock(&S.mu);
+	if (S.client != NULL)
+		mk_grpc_client_interrupt(S.client);
+	pthread_mutex_unlock(&S.mu);
+	pthread_join(S.thread, NULL);
+	S.started = false;
+}

@@ -1,0 +1,143 @@
+/*
+ * stats.c - the runner process's own CPU and memory use, for the dashboard and
+ * /metrics (process_cpu_seconds_total, process_resident_memory_bytes).
+ *
+ * Constraint: a load test is exactly when an operator looks at these numbers,
+ * so reading them must cost nothing measurable - two small /proc reads, one a
+ * second from the control thread; the dashboard and /metrics read the last
+ * sample. CPU % is over the last sampling interval, 100 = one core busy.
+ */
+#include "runner.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct {
+	pthread_mutex_t mu;
+	double cpu_s;   /* utime + stime at the last sample */
+	int64_t at_ms;  /* monotonic time of the last sample */
+	double percent; /* over the last interval */
+	uint64_t rss;   /* bytes */
+} ST = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+void
+buf_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		size_t room = *cap - *len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (*buf != NULL && (size_t)n < room) {
+			*len += (size_t)n;
+			return;
+		}
+		size_t ncap = *cap ? *cap : 1024;
+		while (ncap < *len + (size_t)n + 1)
+			ncap *= 2;
+		char *nb = realloc(*buf, ncap);
+		if (nb == NULL)
+			return;
+		*buf = nb;
+		*cap = ncap;
+	}
+}
+
+/* utime + stime of this process in seconds from /proc/self/stat; -1 when unreadable. */
+static double
+read_cpu_seconds(void)
+{
+	char buf[1024], *p;
+	unsigned long long ut, stt;
+	FILE *f = fopen("/proc/self/stat", "r");
+	size_t n;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* the command name may hold spaces and parentheses: fields restart after the last ')' */
+	p = strrchr(buf, ')');
+	if (p == NULL)
+		return -1;
+	/* after ')': state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime(14)
+	 * stime(15) */
+	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stt) != 2)
+		return -1;
+	return (double)(ut + stt) / (double)(hz > 0 ? hz : 100);
+}
+
+/* Resident set size in bytes from /proc/self/statm; 0 when unreadable. */
+static uint64_t
+read_rss(void)
+{
+	unsigned long long size, res;
+	FILE *f = fopen("/proc/self/statm", "r");
+	int ok;
+
+	if (f == NULL)
+		return 0;
+	ok = fscanf(f, "%llu %llu", &size, &res) == 2;
+	fclose(f);
+	return ok ? (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+void
+stats_sample(void)
+{
+	double cpu = read_cpu_seconds();
+	uint64_t rss = read_rss();
+	int64_t now = rn_now_ms();
+
+	pthread_mutex_lock(&ST.mu);
+	if (cpu >= 0) {
+		if (ST.at_ms > 0 && now > ST.at_ms)
+			ST.percent = 100.0 * (cpu - ST.cpu_s) * 1000.0 / (double)(now - ST.at_ms);
+		ST.cpu_s = cpu;
+		ST.at_ms = now;
+	}
+	ST.rss = rss;
+	pthread_mutex_unlock(&ST.mu);
+}
+
+double
+stats_cpu_percent(void)
+{
+	double v;
+
+	pthread_mutex_lock(&ST.mu);
+	v = ST.percent;
+	pthread_mutex_unlock(&ST.mu);
+	return v;
+}
+
+double
+stats_cpu_seconds(void)
+{
+	double v = read_cpu_seconds(); /* fresh: a counter must never lag a scrape */
+
+	return v < 0 ? 0 : v;
+}
+
+uint64_t
+stats_rss_bytes(void)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&ST.mu);
+	v = ST.rss;
+	pthread_mutex_unlock(&ST.mu);
+	return v ? v : read_rss();
+}

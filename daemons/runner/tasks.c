@@ -144,6 +144,19 @@ task_heartbeat_ms(void)
 	return ss.heartbeat_ms > 0 ? (int)ss.heartbeat_ms : 10000;
 }
 
+/*
+ * Interval to the next heartbeat: the coordinator's (a third of the lease) when idle, at most
+ * PROGRESS_HEARTBEAT_MS while tasks run, so the admin API shows live progress (a load test's
+ * requests/s, a collection's done/total) about once a second. A heartbeat is one small SQL
+ * call on the coordinator.
+ */
+#define PROGRESS_HEARTBEAT_MS 1000
+static int
+hb_interval(int server_ms)
+{
+	return (T.used > 0 && server_ms > PROGRESS_HEARTBEAT_MS) ? PROGRESS_HEARTBEAT_MS : server_ms;
+}
+
 void
 task_set_progress(rn_task *t, json_t *progress)
 {
@@ -767,7 +780,7 @@ heartbeat_for(const char *rid)
 	}
 	if (r->next_heartbeat_ms > 0)
 		interval = (int)r->next_heartbeat_ms;
-	T.next_hb_mono = rn_now_ms() + interval;
+	T.next_hb_mono = rn_now_ms() + hb_interval(interval);
 	pthread_mutex_unlock(&T.mu);
 	mockarty__coordinator__v1__task_heartbeat_response__free_unpacked(r, NULL);
 out:
@@ -856,7 +869,7 @@ control_main(void *arg)
 		}
 		if (do_hb) {
 			T.hb_now = false;
-			T.next_hb_mono = now + task_heartbeat_ms();
+			T.next_hb_mono = now + hb_interval(task_heartbeat_ms());
 			pthread_mutex_unlock(&T.mu);
 			heartbeat();
 			pthread_mutex_lock(&T.mu);

@@ -5,7 +5,9 @@
 # admin token. With DB_DSN set, the admin node uses that database instead and no local
 # cluster is created (the extension must be installable there: CREATE EXTENSION mockarty).
 # MOCKARTY_HOME (default .local) is where the cluster, logs and pid file live; HTTP_PORT
-# (5770) and GRPC_PORT (5773, the resolver coordinator) choose the ports.
+# (5770) and GRPC_PORT (5773, the resolver coordinator) choose the ports. A local shared
+# runner-agent (api_test + performance, dashboard on RUNNER_DASHBOARD_PORT, default 6770) runs
+# test collections and load tests; RUNNER=0 leaves it out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -54,12 +56,37 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "http://127.0.0.1:$HTTP_PORT/health/ready" >/dev/null || { echo "admin node did not become ready; see $local_dir/admin.log" >&2; exit 1; }
 
+# A local runner-agent with a fresh test_runner token (the previous one is revoked first).
+runner_line="  runner-agent:         off (RUNNER=0)"
+if [ "${RUNNER:-1}" != 0 ]; then
+  RUNNER_DASHBOARD_PORT=${RUNNER_DASHBOARD_PORT:-6770}
+  if [ -f "$local_dir/runner.pid" ] && kill -0 "$(cat "$local_dir/runner.pid")" 2>/dev/null; then
+    kill "$(cat "$local_dir/runner.pid")"; while kill -0 "$(cat "$local_dir/runner.pid")" 2>/dev/null; do sleep 0.1; done
+  fi
+  psql_q "SELECT mockarty.integration_delete(i->>'id') FROM jsonb_array_elements(mockarty.integration_list()) i
+          WHERE i->>'name' = 'make-run-runner'" >/dev/null
+  rtoken=$(psql_q "SELECT mockarty.integration_create('make-run-runner', 'test_runner')->>'token'")
+  COORDINATOR_ADDR=127.0.0.1:$GRPC_PORT API_TOKEN=$rtoken RUNNER_NAME=local-runner SHARED=true \
+    CAPABILITIES=api_test,performance DASHBOARD_PORT=$RUNNER_DASHBOARD_PORT \
+    nohup daemons/build/runner-agent >"$local_dir/runner.log" 2>&1 &
+  echo $! > "$local_dir/runner.pid"
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$RUNNER_DASHBOARD_PORT/health/ready" >/dev/null 2>&1 && break
+    kill -0 "$(cat "$local_dir/runner.pid")" 2>/dev/null || { cat "$local_dir/runner.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  curl -fsS "http://127.0.0.1:$RUNNER_DASHBOARD_PORT/health/ready" >/dev/null \
+    || { echo "runner-agent did not connect; see $local_dir/runner.log" >&2; exit 1; }
+  runner_line="  runner-agent:         http://127.0.0.1:$RUNNER_DASHBOARD_PORT (dashboard; runs test collections and load tests)"
+fi
+
 cat <<MSG
 
   mockarty admin node:  http://127.0.0.1:$HTTP_PORT
   resolver coordinator: 127.0.0.1:$GRPC_PORT (gRPC; see docs/resolver.md)
   admin API token:      $token   (shown once; keep it)
   database:             $DB_DSN
+$runner_line
   logs:                 $local_dir/admin.log
 
   Try:

@@ -48,6 +48,7 @@ fuzz:
 	scripts/install-deps.sh fuzz
 	$(MAKE) -C core fuzz
 	$(MAKE) -C daemons/loadgen fuzz
+	$(MAKE) -C daemons/tester fuzz
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -77,6 +77,8 @@ typedef struct sched_job
 
 static sched_job sched_jobs[] = {
 	{"lease reaping", "mockarty", "task_reap", "SELECT mockarty.task_reap()", 0},
+	/* rings NOTIFY mockarty_webhooks when a webhook delivery is due or its lease expired */
+	{"webhook scheduling", "mockarty", "webhook_due_notify", "SELECT mockarty.webhook_due_notify()", 0},
 };
 
 #define WARNING_EVERY_MS	60000

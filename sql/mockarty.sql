@@ -2930,3 +2930,806 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION mockarty.perf_run_delete(uuid) IS 'Deletes a perf run; false when unknown';
+
+------------------------------------------------------------------------------
+-- Settings, webhooks and their deliveries
+------------------------------------------------------------------------------
+-- Events (mock.created, mock.deleted, mock.resolved, undefined_request.received,
+-- and whatever event_emit() records, test_run.completed among them) become
+-- delivery rows inside the transaction that caused them: statement-level
+-- triggers read the transition tables, so a batch of N rows costs one INSERT ...
+-- SELECT, and a statement leaves at once when no enabled webhook subscribes to
+-- its event. A delivery row carries everything an attempt needs (URL, headers,
+-- the exact body, its retry schedule), so the admin node that sends it keeps no
+-- state: it claims due rows with FOR UPDATE SKIP LOCKED under a lease, sends
+-- them, and records each attempt with webhook_record(), which schedules the next
+-- one. A crash of any process loses nothing: an unrecorded attempt's lease runs
+-- out and the row is claimed again. NOTIFY mockarty_webhooks rings the doorbell
+-- ('due'); the rows are the truth. Network I/O never happens in the database.
+
+CREATE TABLE mockarty_private.settings (
+	key text PRIMARY KEY CHECK (key ~ '^[a-z][a-z0-9_]{0,62}$'),
+	value text NOT NULL,
+	updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE mockarty_private.settings IS 'Server settings changed at run time (setting_set); a missing key means its default';
+
+CREATE TABLE mockarty_private.webhooks (
+	id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+	namespace text,
+	name text NOT NULL DEFAULT '',
+	url text NOT NULL CHECK (url ~* '^https?://[^/?#]+'),
+	method text NOT NULL DEFAULT 'POST' CHECK (method IN ('GET', 'POST', 'PUT', 'PATCH', 'DELETE')),
+	headers jsonb NOT NULL DEFAULT '{}',
+	events text[] NOT NULL,
+	spelled jsonb NOT NULL DEFAULT '{}',
+	secret text,
+	enabled boolean NOT NULL DEFAULT true,
+	created_at timestamptz NOT NULL DEFAULT now(),
+	updated_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE mockarty_private.webhooks IS 'Webhook subscriptions: events are canonical names; namespace NULL = events of every namespace; spelled keeps "operation"/"events" as the caller wrote them (the SDKs disagree), for echoing back; secret signs the body (kept in clear: HMAC needs it)';
+
+CREATE TABLE mockarty_private.webhook_deliveries (
+	id bigserial PRIMARY KEY,
+	webhook_id uuid REFERENCES mockarty_private.webhooks (id) ON DELETE CASCADE,
+	mock_id text,
+	event text NOT NULL,
+	namespace text,
+	url text NOT NULL,
+	method text NOT NULL DEFAULT 'POST',
+	headers jsonb NOT NULL DEFAULT '{}',
+	body text NOT NULL,
+	schedule int[] NOT NULL CHECK (cardinality(schedule) >= 1),
+	max_attempts int NOT NULL CHECK (max_attempts >= 1),
+	timeout_ms int NOT NULL CHECK (timeout_ms > 0),
+	status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivering', 'succeeded', 'failed')),
+	attempts int NOT NULL DEFAULT 0,
+	next_attempt_at timestamptz,
+	lease_id uuid,
+	lease_expires_at timestamptz,
+	last_status_code int,
+	last_error text,
+	created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+	updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+	completed_at timestamptz,
+	manual boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE mockarty_private.webhook_deliveries IS 'One event (or one per-mock callback, webhook_id NULL) to send to one URL: the body is fixed when the event happens; schedule[n] is the delay in ms before attempt n (after the previous attempt ended)';
+CREATE INDEX webhook_deliveries_due_idx ON mockarty_private.webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_lease_idx ON mockarty_private.webhook_deliveries (lease_expires_at) WHERE status = 'delivering';
+CREATE INDEX webhook_deliveries_webhook_idx ON mockarty_private.webhook_deliveries (webhook_id, id);
+
+CREATE TABLE mockarty_private.webhook_attempts (
+	delivery_id bigint NOT NULL REFERENCES mockarty_private.webhook_deliveries (id) ON DELETE CASCADE,
+	attempt int NOT NULL,
+	started_at timestamptz NOT NULL,
+	finished_at timestamptz NOT NULL,
+	status_code int,
+	latency_ms int,
+	error text,
+	manual boolean NOT NULL DEFAULT false,
+	PRIMARY KEY (delivery_id, attempt)
+);
+COMMENT ON TABLE mockarty_private.webhook_attempts IS 'Delivery history: every attempt with its time, HTTP status (NULL when no answer), latency and error; manual = after a retry by hand';
+
+SELECT pg_catalog.pg_extension_config_dump('mockarty_private.settings', '');
+SELECT pg_catalog.pg_extension_config_dump('mockarty_private.webhooks', '');
+SELECT pg_catalog.pg_extension_config_dump('mockarty_private.webhook_deliveries', '');
+SELECT pg_catalog.pg_extension_config_dump('mockarty_private.webhook_deliveries_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('mockarty_private.webhook_attempts', '');
+
+-- Settings -----------------------------------------------------------------
+
+CREATE FUNCTION mockarty_private.duration_list_ms(p_text text, p_field text) RETURNS int[]
+LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+	parts text[] := string_to_array(p_text, ',');
+	out int[] := '{}';
+	p text;
+	m text[];
+	v numeric;
+	i int := 0;
+BEGIN
+	IF p_text IS NULL OR cardinality(parts) IS NULL OR cardinality(parts) = 0 OR cardinality(parts) > 20 THEN
+		RAISE EXCEPTION '% must list 1 to 20 delays', p_field USING ERRCODE = '22023', DETAIL = p_field,
+			HINT = 'Example: 0,30s,2m,10m,1h (units ms, s, m, h; a bare number is seconds).';
+	END IF;
+	FOREACH p IN ARRAY parts LOOP
+		m := regexp_match(btrim(p), '^([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)?$');
+		IF m IS NULL THEN
+			RAISE EXCEPTION '%[%]: "%" is not a delay', p_field, i, btrim(p) USING ERRCODE = '22023',
+				DETAIL = p_field || '[' || i || ']', HINT = 'Delays look like 0, 500ms, 30s, 2m or 1h.';
+		END IF;
+		v := m[1]::numeric * CASE coalesce(m[2], 's') WHEN 'ms' THEN 1 WHEN 's' THEN 1000 WHEN 'm' THEN 60000 ELSE 3600000 END;
+		IF v > 7 * 86400000 THEN
+			RAISE EXCEPTION '%[%]: delay longer than 7 days', p_field, i USING ERRCODE = '22023',
+				DETAIL = p_field || '[' || i || ']';
+		END IF;
+		out := out || round(v)::int;
+		i := i + 1;
+	END LOOP;
+	RETURN out;
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.duration_list_ms(text, text) IS 'Parses "0,30s,2m,10m,1h" into delays in ms; 22023 naming p_field[i] for a bad entry';
+
+CREATE FUNCTION mockarty_private.setting_default(p_key text) RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+	SELECT CASE p_key
+		WHEN 'webhook_retry_schedule' THEN '0,30s,2m,10m,1h'
+		WHEN 'webhook_timeout_ms' THEN '10000'
+		WHEN 'webhook_lease_ms' THEN '60000'
+	END
+$$;
+COMMENT ON FUNCTION mockarty_private.setting_default(text) IS 'Default value of a known setting, NULL for an unknown key';
+
+CREATE FUNCTION mockarty.setting_get(p_key text) RETURNS text
+LANGUAGE sql STABLE
+AS $$
+	SELECT coalesce((SELECT s.value FROM mockarty_private.settings s WHERE s.key = p_key),
+		mockarty_private.setting_default(p_key))
+$$;
+COMMENT ON FUNCTION mockarty.setting_get(text) IS 'Value of a setting (its default when never set; NULL for an unknown key never set)';
+
+CREATE FUNCTION mockarty.setting_set(p_key text, p_value text) RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	n bigint;
+BEGIN
+	IF p_key IS NULL OR p_key !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+		RAISE EXCEPTION 'setting name "%" is not valid', coalesce(p_key, '') USING ERRCODE = '22023', DETAIL = '$.key';
+	END IF;
+	IF p_value IS NULL THEN
+		DELETE FROM mockarty_private.settings s WHERE s.key = p_key;
+		RETURN mockarty.setting_get(p_key);
+	END IF;
+	IF p_key = 'webhook_retry_schedule' THEN
+		PERFORM mockarty_private.duration_list_ms(p_value, p_key);
+	ELSIF p_key IN ('webhook_timeout_ms', 'webhook_lease_ms') THEN
+		n := CASE WHEN p_value ~ '^[0-9]{1,9}$' THEN p_value::bigint END;
+		IF n IS NULL OR n < 100 OR n > 3600000 THEN
+			RAISE EXCEPTION '% must be an integer between 100 and 3600000 (ms)', p_key USING ERRCODE = '22023',
+				DETAIL = p_key;
+		END IF;
+	END IF;
+	INSERT INTO mockarty_private.settings AS s (key, value) VALUES (p_key, p_value)
+	ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now();
+	RETURN p_value;
+END
+$$;
+COMMENT ON FUNCTION mockarty.setting_set(text, text) IS 'Sets a setting (NULL value = back to the default) and returns the value in force; known keys are validated: webhook_retry_schedule ("0,30s,2m,10m,1h": delay before each attempt, the count is the attempt limit), webhook_timeout_ms, webhook_lease_ms';
+
+CREATE FUNCTION mockarty.setting_list() RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+	SELECT jsonb_object_agg(k, mockarty.setting_get(k) ORDER BY k)
+	FROM (SELECT unnest(ARRAY['webhook_retry_schedule', 'webhook_timeout_ms', 'webhook_lease_ms']) AS k
+	      UNION SELECT s.key FROM mockarty_private.settings s) x
+$$;
+COMMENT ON FUNCTION mockarty.setting_list() IS 'Every known setting and every stored one: {"key":"value"}';
+
+-- Webhooks -----------------------------------------------------------------
+
+CREATE FUNCTION mockarty_private.webhook_event_names(p_name text) RETURNS text[]
+LANGUAGE sql IMMUTABLE
+AS $$
+	SELECT CASE lower(btrim(p_name))
+		WHEN 'mock.resolved' THEN ARRAY['mock.resolved']
+		WHEN 'mock.created' THEN ARRAY['mock.created']
+		WHEN 'mock.deleted' THEN ARRAY['mock.deleted']
+		WHEN 'mock.changed' THEN ARRAY['mock.created', 'mock.deleted']
+		WHEN 'test_run.completed' THEN ARRAY['test_run.completed']
+		WHEN 'testrun.completed' THEN ARRAY['test_run.completed']
+		WHEN 'test.completed' THEN ARRAY['test_run.completed']
+		WHEN 'undefined_request.received' THEN ARRAY['undefined_request.received']
+		WHEN 'undefined.detected' THEN ARRAY['undefined_request.received']
+		WHEN 'undefined_request.detected' THEN ARRAY['undefined_request.received']
+		WHEN 'fuzzing.completed' THEN ARRAY['fuzzing.completed']
+		WHEN 'contract.violation' THEN ARRAY['contract.violation']
+		WHEN '*' THEN ARRAY['mock.resolved', 'mock.created', 'mock.deleted', 'test_run.completed',
+			'undefined_request.received']
+	END
+$$;
+COMMENT ON FUNCTION mockarty_private.webhook_event_names(text) IS 'Canonical event names of one spelling (the guide''s, the Go/Java SDK operations, the Python SDK events; "*" = all five), NULL when unknown';
+
+CREATE FUNCTION mockarty_private.webhook_json(w mockarty_private.webhooks) RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+	SELECT jsonb_build_object('id', w.id::text, 'name', w.name, 'namespace', w.namespace, 'url', w.url,
+		'method', w.method, 'headers', w.headers, 'events', to_jsonb(w.events),
+		'operation', coalesce(w.spelled ->> 'operation', w.events[1]),
+		'enabled', w.enabled, 'hasSecret', w.secret IS NOT NULL,
+		'createdAt', mockarty_private.rfc3339(w.created_at), 'updatedAt', mockarty_private.rfc3339(w.updated_at))
+$$;
+COMMENT ON FUNCTION mockarty_private.webhook_json(mockarty_private.webhooks) IS 'A webhook as the API returns it (never the secret: hasSecret says whether one is set)';
+
+-- Validates a webhook document (create: every field; patch: the given ones) and
+-- returns the columns as one jsonb {"url","method","headers","events","spelled",
+-- "secret","enabled","name","namespace"} holding only the fields present.
+CREATE FUNCTION mockarty_private.webhook_check(p_spec jsonb, p_create boolean) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	out jsonb := '{}';
+	ev text[] := '{}';
+	spelled jsonb := '{}';
+	names text[];
+	e jsonb;
+	i int := 0;
+	k text;
+	v jsonb;
+BEGIN
+	IF p_spec IS NULL OR jsonb_typeof(p_spec) <> 'object' THEN
+		RAISE EXCEPTION 'webhook must be a JSON object' USING ERRCODE = '22023', DETAIL = '$';
+	END IF;
+	IF p_spec ? 'url' OR p_create THEN
+		IF jsonb_typeof(p_spec -> 'url') IS DISTINCT FROM 'string' OR (p_spec ->> 'url') !~* '^https?://[^/?#]+' THEN
+			RAISE EXCEPTION 'url must be an http:// or https:// URL' USING ERRCODE = '22023', DETAIL = '$.url';
+		END IF;
+		out := out || jsonb_build_object('url', p_spec ->> 'url');
+	END IF;
+	IF p_spec ? 'method' AND jsonb_typeof(p_spec -> 'method') <> 'null' THEN
+		IF jsonb_typeof(p_spec -> 'method') <> 'string'
+		   OR upper(p_spec ->> 'method') NOT IN ('GET', 'POST', 'PUT', 'PATCH', 'DELETE') THEN
+			RAISE EXCEPTION 'method must be GET, POST, PUT, PATCH or DELETE' USING ERRCODE = '22023', DETAIL = '$.method';
+		END IF;
+		out := out || jsonb_build_object('method', upper(p_spec ->> 'method'));
+	END IF;
+	IF p_spec ? 'headers' AND jsonb_typeof(p_spec -> 'headers') <> 'null' THEN
+		IF jsonb_typeof(p_spec -> 'headers') <> 'object' THEN
+			RAISE EXCEPTION 'headers must be an object of name -> string' USING ERRCODE = '22023', DETAIL = '$.headers';
+		END IF;
+		FOR k, v IN SELECT * FROM jsonb_each(p_spec -> 'headers') LOOP
+			IF jsonb_typeof(v) <> 'string' OR k !~ '^[!#$%&''*+.^_`|~0-9A-Za-z-]+$' OR (v #>> '{}') ~ '[\r\n]' THEN
+				RAISE EXCEPTION 'header "%" must be a token name with a one-line string value', k
+					USING ERRCODE = '22023', DETAIL = '$.headers.' || k;
+			END IF;
+		END LOOP;
+		out := out || jsonb_build_object('headers', p_spec -> 'headers');
+	END IF;
+	-- events: the guide's and Python's "events" array, or Go/Java's single "operation"
+	IF p_spec ? 'events' AND jsonb_typeof(p_spec -> 'events') <> 'null' THEN
+		IF jsonb_typeof(p_spec -> 'events') <> 'array' OR jsonb_array_length(p_spec -> 'events') = 0 THEN
+			RAISE EXCEPTION 'events must be a non-empty array of event names' USING ERRCODE = '22023', DETAIL = '$.events';
+		END IF;
+		FOR e IN SELECT value FROM jsonb_array_elements(p_spec -> 'events') LOOP
+			names := CASE WHEN jsonb_typeof(e) = 'string' THEN mockarty_private.webhook_event_names(e #>> '{}') END;
+			IF names IS NULL THEN
+				RAISE EXCEPTION 'unknown event %', e::text USING ERRCODE = '22023', DETAIL = '$.events[' || i || ']',
+					HINT = 'Events are mock.resolved, mock.created, mock.deleted, test_run.completed and undefined_request.received.';
+			END IF;
+			ev := ev || names;
+			i := i + 1;
+		END LOOP;
+		spelled := spelled || jsonb_build_object('events', p_spec -> 'events');
+	END IF;
+	IF p_spec ? 'operation' AND jsonb_typeof(p_spec -> 'operation') <> 'null' THEN
+		names := CASE WHEN jsonb_typeof(p_spec -> 'operation') = 'string'
+			THEN mockarty_private.webhook_event_names(p_spec ->> 'operation') END;
+		IF names IS NULL THEN
+			RAISE EXCEPTION 'unknown operation %', (p_spec -> 'operation')::text USING ERRCODE = '22023',
+				DETAIL = '$.operation';
+		END IF;
+		ev := ev || names;
+		spelled := spelled || jsonb_build_object('operation', p_spec -> 'operation');
+	END IF;
+	IF cardinality(ev) > 0 THEN
+		out := out || jsonb_build_object('events', (SELECT to_jsonb(array_agg(DISTINCT x ORDER BY x)) FROM unnest(ev) x),
+			'spelled', spelled);
+	ELSIF p_create THEN
+		RAISE EXCEPTION 'a webhook needs "events" (or "operation")' USING ERRCODE = '22023', DETAIL = '$.events';
+	END IF;
+	IF p_spec ? 'secret' THEN
+		IF jsonb_typeof(p_spec -> 'secret') NOT IN ('string', 'null') THEN
+			RAISE EXCEPTION 'secret must be a string' USING ERRCODE = '22023', DETAIL = '$.secret';
+		END IF;
+		out := out || jsonb_build_object('secret', nullif(p_spec ->> 'secret', ''));
+	END IF;
+	IF p_spec ? 'enabled' AND jsonb_typeof(p_spec -> 'enabled') <> 'null' THEN
+		IF jsonb_typeof(p_spec -> 'enabled') <> 'boolean' THEN
+			RAISE EXCEPTION 'enabled must be a boolean' USING ERRCODE = '22023', DETAIL = '$.enabled';
+		END IF;
+		out := out || jsonb_build_object('enabled', p_spec -> 'enabled');
+	END IF;
+	IF p_spec ? 'name' AND jsonb_typeof(p_spec -> 'name') <> 'null' THEN
+		IF jsonb_typeof(p_spec -> 'name') <> 'string' THEN
+			RAISE EXCEPTION 'name must be a string' USING ERRCODE = '22023', DETAIL = '$.name';
+		END IF;
+		out := out || jsonb_build_object('name', p_spec ->> 'name');
+	END IF;
+	IF p_spec ? 'namespace' THEN
+		IF jsonb_typeof(p_spec -> 'namespace') NOT IN ('string', 'null') THEN
+			RAISE EXCEPTION 'namespace must be a string' USING ERRCODE = '22023', DETAIL = '$.namespace';
+		END IF;
+		out := out || jsonb_build_object('namespace', nullif(p_spec ->> 'namespace', ''));
+	END IF;
+	RETURN out;
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.webhook_check(jsonb, boolean) IS 'Validates a webhook document (all fields on create, the given ones on patch); 22023 naming the field';
+
+CREATE FUNCTION mockarty.webhook_create(p_spec jsonb, p_namespace text DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	c jsonb := mockarty_private.webhook_check(p_spec, true);
+	w mockarty_private.webhooks;
+	ns text := coalesce(p_namespace, c ->> 'namespace');
+BEGIN
+	IF ns IS NOT NULL THEN
+		PERFORM mockarty_private.namespace_ensure(ns);
+	END IF;
+	INSERT INTO mockarty_private.webhooks (namespace, name, url, method, headers, events, spelled, secret, enabled)
+	VALUES (ns, coalesce(c ->> 'name', ''), c ->> 'url', coalesce(c ->> 'method', 'POST'), coalesce(c -> 'headers', '{}'),
+		ARRAY(SELECT jsonb_array_elements_text(c -> 'events')), c -> 'spelled', c ->> 'secret',
+		coalesce((c ->> 'enabled')::boolean, true))
+	RETURNING * INTO w;
+	RETURN mockarty_private.webhook_json(w);
+END
+$$;
+COMMENT ON FUNCTION mockarty.webhook_create(jsonb, text) IS 'Creates a webhook from {"url","events":[...]|"operation","secret"?,"name"?,"method"?(POST),"headers"?,"enabled"?(true),"namespace"?}; p_namespace (e.g. from a REST path) overrides the document''s; no namespace = events of all namespaces; 22023 naming the bad field';
+
+CREATE FUNCTION mockarty.webhook_get(p_id uuid) RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$ SELECT mockarty_private.webhook_json(w) FROM mockarty_private.webhooks w WHERE w.id = p_id $$;
+COMMENT ON FUNCTION mockarty.webhook_get(uuid) IS 'One webhook, NULL when unknown';
+
+CREATE FUNCTION mockarty.webhook_list(p_namespace text DEFAULT NULL) RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+	SELECT coalesce(jsonb_agg(mockarty_private.webhook_json(w) ORDER BY w.created_at, w.id), '[]')
+	FROM mockarty_private.webhooks w WHERE p_namespace IS NULL OR w.namespace = p_namespace
+$$;
+COMMENT ON FUNCTION mockarty.webhook_list(text) IS 'Webhooks oldest first; p_namespace NULL = all, else those bound to that namespace';
+
+CREATE FUNCTION mockarty.webhook_update(p_id uuid, p_patch jsonb) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	c jsonb := mockarty_private.webhook_check(p_patch, false);
+	w mockarty_private.webhooks;
+BEGIN
+	IF c ? 'namespace' AND c ->> 'namespace' IS NOT NULL THEN
+		PERFORM mockarty_private.namespace_ensure(c ->> 'namespace');
+	END IF;
+	UPDATE mockarty_private.webhooks x SET
+		url = coalesce(c ->> 'url', x.url),
+		method = coalesce(c ->> 'method', x.method),
+		headers = coalesce(c -> 'headers', x.headers),
+		events = CASE WHEN c ? 'events' THEN ARRAY(SELECT jsonb_array_elements_text(c -> 'events')) ELSE x.events END,
+		spelled = CASE WHEN c ? 'events' THEN c -> 'spelled' ELSE x.spelled END,
+		secret = CASE WHEN c ? 'secret' THEN c ->> 'secret' ELSE x.secret END,
+		enabled = coalesce((c ->> 'enabled')::boolean, x.enabled),
+		name = coalesce(c ->> 'name', x.name),
+		namespace = CASE WHEN c ? 'namespace' THEN c ->> 'namespace' ELSE x.namespace END,
+		updated_at = now()
+	WHERE x.id = p_id
+	RETURNING * INTO w;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	RETURN mockarty_private.webhook_json(w);
+END
+$$;
+COMMENT ON FUNCTION mockarty.webhook_update(uuid, jsonb) IS 'Changes the given fields of a webhook ("secret": null removes the secret); returns it, NULL when unknown; 22023 naming a bad field';
+
+CREATE FUNCTION mockarty.webhook_set_enabled(p_id uuid, p_enabled boolean) RETURNS jsonb
+LANGUAGE sql
+AS $$ SELECT mockarty.webhook_update(p_id, jsonb_build_object('enabled', coalesce(p_enabled, true))) $$;
+COMMENT ON FUNCTION mockarty.webhook_set_enabled(uuid, boolean) IS 'Enables or disables a webhook; a disabled one records no new deliveries and its pending ones wait until it is enabled again; NULL when unknown';
+
+CREATE FUNCTION mockarty.webhook_delete(p_id uuid) RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+BEGIN
+	DELETE FROM mockarty_private.webhooks w WHERE w.id = p_id;
+	RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION mockarty.webhook_delete(uuid) IS 'Deletes a webhook with its deliveries and their history; false when unknown';
+
+-- Deliveries ---------------------------------------------------------------
+
+CREATE FUNCTION mockarty_private.webhook_schedule() RETURNS int[]
+LANGUAGE sql STABLE
+AS $$ SELECT mockarty_private.duration_list_ms(mockarty.setting_get('webhook_retry_schedule'), 'webhook_retry_schedule') $$;
+COMMENT ON FUNCTION mockarty_private.webhook_schedule() IS 'The retry schedule in force as delays in ms (setting webhook_retry_schedule)';
+
+CREATE FUNCTION mockarty_private.webhook_subscribed(p_event text) RETURNS boolean
+LANGUAGE sql STABLE
+AS $$ SELECT EXISTS (SELECT 1 FROM mockarty_private.webhooks w WHERE w.enabled AND w.events @> ARRAY[p_event]) $$;
+COMMENT ON FUNCTION mockarty_private.webhook_subscribed(text) IS 'True when some enabled webhook subscribes to the event: the fast exit of every event trigger';
+
+-- p_items: [{"namespace","data","at"(timestamptz text)}], one per event occurrence.
+CREATE FUNCTION mockarty_private.webhook_enqueue_events(p_event text, p_items jsonb) RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	sched int[];
+	n int;
+BEGIN
+	IF p_items IS NULL OR jsonb_array_length(p_items) = 0 THEN
+		RETURN 0;
+	END IF;
+	sched := mockarty_private.webhook_schedule();
+	INSERT INTO mockarty_private.webhook_deliveries (webhook_id, event, namespace, url, method, headers, body,
+		schedule, max_attempts, timeout_ms, next_attempt_at)
+	SELECT w.id, p_event, i ->> 'namespace', w.url, w.method, w.headers,
+		format('{"event":%s,"timestamp":%s,"data":%s}', to_jsonb(p_event)::text,
+			to_jsonb(to_char(coalesce((i ->> 'at')::timestamptz, clock_timestamp()) AT TIME ZONE 'UTC',
+				'YYYY-MM-DD"T"HH24:MI:SS"Z"'))::text,
+			coalesce(i -> 'data', '{}')::text),
+		sched, cardinality(sched), mockarty.setting_get('webhook_timeout_ms')::int,
+		clock_timestamp() + make_interval(secs => sched[1] / 1000.0)
+	FROM jsonb_array_elements(p_items) i
+	JOIN mockarty_private.webhooks w ON w.enabled AND w.events @> ARRAY[p_event]
+		AND (w.namespace IS NULL OR w.namespace = i ->> 'namespace');
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.webhook_enqueue_events(text, jsonb) IS 'Records one delivery per subscribed enabled webhook and event occurrence [{"namespace","data","at"}]; the body {"event","timestamp","data"} is fixed here';
+
+CREATE FUNCTION mockarty_private.webhook_delivery_json(d mockarty_private.webhook_deliveries, p_history boolean DEFAULT true)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+	SELECT jsonb_build_object('id', d.id, 'webhookId', d.webhook_id::text, 'mockId', d.mock_id, 'event', d.event,
+		'namespace', d.namespace, 'url', d.url, 'method', d.method, 'status', d.status, 'attempts', d.attempts,
+		'maxAttempts', d.max_attempts, 'nextAttemptAt', mockarty_private.rfc3339(d.next_attempt_at),
+		'lastStatusCode', d.last_status_code, 'lastError', d.last_error,
+		'createdAt', mockarty_private.rfc3339(d.created_at), 'completedAt', mockarty_private.rfc3339(d.completed_at),
+		'payload', CASE WHEN d.body ~ '^\s*[\[{]' THEN d.body::jsonb ELSE to_jsonb(d.body) END)
+	|| CASE WHEN p_history THEN jsonb_build_object('history', coalesce((
+		SELECT jsonb_agg(jsonb_build_object('attempt', a.attempt, 'at', mockarty_private.rfc3339(a.started_at),
+			'finishedAt', mockarty_private.rfc3339(a.finished_at), 'statusCode', a.status_code,
+			'latencyMs', a.latency_ms, 'error', a.error, 'manual', a.manual) ORDER BY a.attempt)
+		FROM mockarty_private.webhook_attempts a WHERE a.delivery_id = d.id), '[]')) ELSE '{}' END
+$$;
+COMMENT ON FUNCTION mockarty_private.webhook_delivery_json(mockarty_private.webhook_deliveries, boolean) IS 'A delivery as the API returns it, with its attempt history [{"attempt","at","finishedAt","statusCode","latencyMs","error","manual"}]';
+
+CREATE FUNCTION mockarty.webhook_deliveries(p_webhook_id uuid, p_limit int DEFAULT 50, p_offset int DEFAULT 0,
+	p_status text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+	SELECT coalesce(jsonb_agg(mockarty_private.webhook_delivery_json(d) ORDER BY d.id DESC), '[]')
+	FROM (SELECT * FROM mockarty_private.webhook_deliveries x
+	      WHERE x.webhook_id = p_webhook_id AND (p_status IS NULL OR x.status = p_status)
+	      ORDER BY x.id DESC LIMIT greatest(coalesce(p_limit, 50), 0) OFFSET greatest(coalesce(p_offset, 0), 0)) d
+$$;
+COMMENT ON FUNCTION mockarty.webhook_deliveries(uuid, int, int, text) IS 'Deliveries of a webhook newest first, each with its attempt history; p_status filters (pending, delivering, succeeded, failed)';
+
+CREATE FUNCTION mockarty.webhook_delivery_get(p_id bigint) RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$ SELECT mockarty_private.webhook_delivery_json(d) FROM mockarty_private.webhook_deliveries d WHERE d.id = p_id $$;
+COMMENT ON FUNCTION mockarty.webhook_delivery_get(bigint) IS 'One delivery with its attempt history, NULL when unknown';
+
+CREATE FUNCTION mockarty.webhook_delivery_list(p_status text DEFAULT NULL, p_mock_id text DEFAULT NULL,
+	p_limit int DEFAULT 50, p_offset int DEFAULT 0)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+	SELECT coalesce(jsonb_agg(mockarty_private.webhook_delivery_json(d) ORDER BY d.id DESC), '[]')
+	FROM (SELECT * FROM mockarty_private.webhook_deliveries x
+	      WHERE (p_status IS NULL OR x.status = p_status) AND (p_mock_id IS NULL OR x.mock_id = p_mock_id)
+	      ORDER BY x.id DESC LIMIT greatest(coalesce(p_limit, 50), 0) OFFSET greatest(coalesce(p_offset, 0), 0)) d
+$$;
+COMMENT ON FUNCTION mockarty.webhook_delivery_list(text, text, int, int) IS 'All deliveries (webhooks and per-mock callbacks) newest first, filtered by status and/or mock';
+
+CREATE FUNCTION mockarty.webhook_delivery_retry(p_id bigint) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	d mockarty_private.webhook_deliveries;
+BEGIN
+	SELECT * INTO d FROM mockarty_private.webhook_deliveries x WHERE x.id = p_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	IF d.status <> 'failed' THEN
+		RAISE EXCEPTION 'delivery % is %; only a failed delivery can be retried', p_id, d.status
+			USING ERRCODE = '22023', DETAIL = '$.status';
+	END IF;
+	UPDATE mockarty_private.webhook_deliveries x
+	SET status = 'pending', max_attempts = x.attempts + 1, next_attempt_at = clock_timestamp(), manual = true,
+		completed_at = NULL, updated_at = clock_timestamp(), schedule = x.schedule || 0
+	WHERE x.id = p_id
+	RETURNING * INTO d;
+	RETURN mockarty_private.webhook_delivery_json(d);
+END
+$$;
+COMMENT ON FUNCTION mockarty.webhook_delivery_retry(bigint) IS 'Retry by hand: a failed delivery gets one more attempt at once (marked manual in the history); NULL when unknown; 22023 when it is not failed';
+
+-- the admin node's delivery engine --------------------------------------------
+
+CREATE FUNCTION mockarty.webhook_claim(p_limit int DEFAULT 50, p_lease_ms int DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	lease_ms int := coalesce(p_lease_ms, mockarty.setting_get('webhook_lease_ms')::int);
+	out jsonb;
+BEGIN
+	WITH due AS (
+		SELECT x.id FROM mockarty_private.webhook_deliveries x
+		LEFT JOIN mockarty_private.webhooks w ON w.id = x.webhook_id
+		WHERE ((x.status = 'pending' AND x.next_attempt_at <= clock_timestamp())
+		       OR (x.status = 'delivering' AND x.lease_expires_at < clock_timestamp()))
+		  AND (x.webhook_id IS NULL OR w.enabled)
+		ORDER BY coalesce(x.next_attempt_at, x.lease_expires_at), x.id
+		LIMIT greatest(coalesce(p_limit, 50), 1)
+		FOR UPDATE OF x SKIP LOCKED
+	), claimed AS (
+		UPDATE mockarty_private.webhook_deliveries d
+		SET status = 'delivering', lease_id = gen_random_uuid(),
+			lease_expires_at = clock_timestamp() + make_interval(secs => lease_ms / 1000.0),
+			updated_at = clock_timestamp()
+		FROM due WHERE d.id = due.id
+		RETURNING d.*
+	)
+	SELECT coalesce(jsonb_agg(jsonb_build_object('id', c.id, 'leaseId', c.lease_id::text, 'attempt', c.attempts + 1,
+		'event', c.event, 'webhookId', c.webhook_id::text, 'mockId', c.mock_id, 'url', c.url, 'method', c.method,
+		'headers', c.headers, 'body', c.body, 'secret', w.secret, 'timeoutMs', c.timeout_ms) ORDER BY c.id), '[]')
+	INTO out
+	FROM claimed c LEFT JOIN mockarty_private.webhooks w ON w.id = c.webhook_id;
+	RETURN out;
+END
+$$;
+COMMENT ON FUNCTION mockarty.webhook_claim(int, int) IS 'For the delivery engine: leases up to p_limit due deliveries (pending and due, or delivering with an expired lease) with FOR UPDATE SKIP LOCKED; returns [{"id","leaseId","attempt","event","url","method","headers","body","secret","timeoutMs",...}]; concurrent engines never get the same row';
+
+CREATE FUNCTION mockarty.webhook_record(p_id bigint, p_lease_id uuid, p_status_code int, p_latency_ms int,
+	p_error text, p_started_at timestamptz DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	d mockarty_private.webhook_deliveries;
+	ok boolean := p_error IS NULL AND p_status_code BETWEEN 200 AND 299;
+	n int;
+BEGIN
+	SELECT * INTO d FROM mockarty_private.webhook_deliveries x WHERE x.id = p_id FOR UPDATE;
+	IF NOT FOUND OR d.status <> 'delivering' OR d.lease_id IS DISTINCT FROM p_lease_id THEN
+		RETURN jsonb_build_object('ok', false, 'reason', 'lease_lost');
+	END IF;
+	n := d.attempts + 1;
+	INSERT INTO mockarty_private.webhook_attempts (delivery_id, attempt, started_at, finished_at, status_code,
+		latency_ms, error, manual)
+	VALUES (p_id, n, coalesce(p_started_at, clock_timestamp() - make_interval(secs => coalesce(p_latency_ms, 0) / 1000.0)),
+		clock_timestamp(), p_status_code, p_latency_ms, left(p_error, 1000), d.manual)
+	ON CONFLICT (delivery_id, attempt) DO NOTHING;
+	UPDATE mockarty_private.webhook_deliveries x
+	SET attempts = n, lease_id = NULL, lease_expires_at = NULL, last_status_code = p_status_code, manual = false,
+		last_error = CASE WHEN ok THEN NULL
+			ELSE coalesce(left(p_error, 1000), 'HTTP ' || p_status_code) END,
+		status = CASE WHEN ok THEN 'succeeded' WHEN n >= x.max_attempts THEN 'failed' ELSE 'pending' END,
+		next_attempt_at = CASE WHEN ok OR n >= x.max_attempts THEN NULL
+			ELSE clock_timestamp() + make_interval(secs => coalesce(x.schedule[n + 1], x.schedule[cardinality(x.schedule)]) / 1000.0) END,
+		completed_at = CASE WHEN ok OR n >= x.max_attempts THEN clock_timestamp() END,
+		updated_at = clock_timestamp()
+	WHERE x.id = p_id
+	RETURNING * INTO d;
+	RETURN jsonb_build_object('ok', true, 'status', d.status, 'attempt', n,
+		'nextAttemptAt', mockarty_private.rfc3339(d.next_attempt_at));
+END
+$$;
+COMMENT ON FUNCTION mockarty.webhook_record(bigint, uuid, int, int, text, timestamptz) IS 'For the delivery engine: records one attempt of a leased delivery (success = no error and a 2xx status) and schedules the next one from its schedule (delay after this attempt), or marks it succeeded / failed after max_attempts; {"ok":true,"status","attempt","nextAttemptAt"} or {"ok":false,"reason":"lease_lost"}';
+
+CREATE FUNCTION mockarty.webhook_next_due_ms() RETURNS bigint
+LANGUAGE sql STABLE
+AS $$
+	SELECT greatest(0, ceil(extract(epoch FROM (min(t) - clock_timestamp())) * 1000))::bigint
+	FROM (SELECT min(x.next_attempt_at) AS t FROM mockarty_private.webhook_deliveries x
+	      LEFT JOIN mockarty_private.webhooks w ON w.id = x.webhook_id
+	      WHERE x.status = 'pending' AND (x.webhook_id IS NULL OR w.enabled)
+	      UNION ALL
+	      SELECT min(x.lease_expires_at) FROM mockarty_private.webhook_deliveries x WHERE x.status = 'delivering') s
+$$;
+COMMENT ON FUNCTION mockarty.webhook_next_due_ms() IS 'Milliseconds until the next delivery attempt is due (0 = due now), NULL when none is waiting: the engine sleeps that long';
+
+CREATE FUNCTION mockarty.webhook_due_notify() RETURNS boolean
+LANGUAGE plpgsql
+AS $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM mockarty_private.webhook_deliveries x
+	           WHERE x.status = 'pending' AND x.next_attempt_at <= clock_timestamp())
+	   OR EXISTS (SELECT 1 FROM mockarty_private.webhook_deliveries x
+	              WHERE x.status = 'delivering' AND x.lease_expires_at < clock_timestamp()) THEN
+		PERFORM pg_catalog.pg_notify('mockarty_webhooks', 'due');
+		RETURN true;
+	END IF;
+	RETURN false;
+END
+$$;
+COMMENT ON FUNCTION mockarty.webhook_due_notify() IS 'Rings NOTIFY mockarty_webhooks ''due'' when a delivery is due or its lease expired (the scheduler worker calls it every tick); two index probes when idle';
+
+CREATE FUNCTION mockarty.webhook_stats() RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+	SELECT jsonb_build_object(
+		'pending', count(*) FILTER (WHERE status = 'pending'),
+		'delivering', count(*) FILTER (WHERE status = 'delivering'),
+		'succeeded', count(*) FILTER (WHERE status = 'succeeded'),
+		'failed', count(*) FILTER (WHERE status = 'failed'))
+	FROM mockarty_private.webhook_deliveries
+$$;
+COMMENT ON FUNCTION mockarty.webhook_stats() IS 'Deliveries by status: {"pending","delivering","succeeded","failed"}';
+
+-- per-mock callbacks (the "webhooks" array of a mock), rendered by the serving node
+CREATE FUNCTION mockarty.webhook_callbacks_enqueue(p_batch jsonb) RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	n int;
+BEGIN
+	IF p_batch IS NULL OR jsonb_typeof(p_batch) <> 'array' THEN
+		RAISE EXCEPTION 'batch must be a JSON array' USING ERRCODE = '22023', DETAIL = '$';
+	END IF;
+	INSERT INTO mockarty_private.webhook_deliveries (mock_id, event, namespace, url, method, headers, body,
+		schedule, max_attempts, timeout_ms, next_attempt_at)
+	SELECT c ->> 'mockId', 'mock.callback', c ->> 'namespace', c ->> 'url',
+		upper(coalesce(nullif(c ->> 'method', ''), 'POST')),
+		CASE WHEN jsonb_typeof(c -> 'headers') = 'object' THEN c -> 'headers' ELSE '{}' END,
+		CASE WHEN jsonb_typeof(c -> 'body') = 'string' THEN c ->> 'body' ELSE coalesce(c -> 'body', 'null')::text END,
+		ARRAY[0] || array_fill(r.delay, ARRAY[r.retries]), r.retries + 1,
+		CASE WHEN (c ->> 'timeoutMs') ~ '^[0-9]{1,7}$' AND (c ->> 'timeoutMs')::int > 0 THEN (c ->> 'timeoutMs')::int
+			ELSE mockarty.setting_get('webhook_timeout_ms')::int END,
+		clock_timestamp()
+	FROM jsonb_array_elements(p_batch) c,
+		LATERAL (SELECT least(greatest(CASE WHEN (c ->> 'retryCount') ~ '^[0-9]{1,4}$' THEN (c ->> 'retryCount')::int ELSE 0 END, 0), 20) AS retries,
+			least(CASE WHEN (c ->> 'retryDelay') ~ '^[0-9]{1,9}$' THEN (c ->> 'retryDelay')::int ELSE 1000 END, 86400000) AS delay) r
+	WHERE coalesce(c ->> 'url', '') ~* '^https?://[^/?#]+';
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION mockarty.webhook_callbacks_enqueue(jsonb) IS 'Records per-mock callbacks [{"mockId","namespace","url","method","headers","body","timeoutMs","retryCount","retryDelay"(ms)}] as deliveries: first attempt at once, then retryCount retries retryDelay ms apart; entries without an http(s) url are skipped; returns how many';
+
+-- Event capture ------------------------------------------------------------
+
+CREATE FUNCTION mockarty_private.webhook_doorbell() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+	PERFORM pg_catalog.pg_notify('mockarty_webhooks', 'due');
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.webhook_doorbell() IS 'Statement trigger: NOTIFY mockarty_webhooks ''due'' (folded into one per transaction by PostgreSQL)';
+
+CREATE TRIGGER webhook_deliveries_doorbell AFTER INSERT ON mockarty_private.webhook_deliveries
+FOR EACH STATEMENT EXECUTE FUNCTION mockarty_private.webhook_doorbell();
+
+CREATE FUNCTION mockarty_private.webhook_on_mock_insert() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+	IF NOT mockarty_private.webhook_subscribed('mock.created') THEN
+		RETURN NULL;
+	END IF;
+	PERFORM mockarty_private.webhook_enqueue_events('mock.created', (
+		SELECT jsonb_agg(jsonb_build_object('namespace', n.namespace, 'at', clock_timestamp(),
+			'data', jsonb_build_object('id', n.id, 'namespace', n.namespace, 'mock', mockarty_private.mock_json(n))))
+		FROM new_rows n WHERE n.closed_at IS NULL));
+	RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION mockarty_private.webhook_on_mock_update() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+	IF mockarty_private.webhook_subscribed('mock.deleted') THEN
+		PERFORM mockarty_private.webhook_enqueue_events('mock.deleted', (
+			SELECT jsonb_agg(jsonb_build_object('namespace', n.namespace, 'at', clock_timestamp(),
+				'data', jsonb_build_object('id', n.id, 'namespace', n.namespace, 'soft', true,
+					'mock', mockarty_private.mock_json(n))))
+			FROM old_rows o JOIN new_rows n ON n.id = o.id
+			WHERE o.closed_at IS NULL AND n.closed_at IS NOT NULL));
+	END IF;
+	IF mockarty_private.webhook_subscribed('mock.created') THEN
+		PERFORM mockarty_private.webhook_enqueue_events('mock.created', (
+			SELECT jsonb_agg(jsonb_build_object('namespace', n.namespace, 'at', clock_timestamp(),
+				'data', jsonb_build_object('id', n.id, 'namespace', n.namespace, 'mock', mockarty_private.mock_json(n))))
+			FROM old_rows o JOIN new_rows n ON n.id = o.id
+			WHERE o.closed_at IS NOT NULL AND n.closed_at IS NULL));
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION mockarty_private.webhook_on_mock_delete() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+	IF NOT mockarty_private.webhook_subscribed('mock.deleted') THEN
+		RETURN NULL;
+	END IF;
+	PERFORM mockarty_private.webhook_enqueue_events('mock.deleted', (
+		SELECT jsonb_agg(jsonb_build_object('namespace', o.namespace, 'at', clock_timestamp(),
+			'data', jsonb_build_object('id', o.id, 'namespace', o.namespace, 'soft', false,
+				'mock', mockarty_private.mock_json(o))))
+		FROM old_rows o WHERE o.closed_at IS NULL));
+	RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION mockarty_private.webhook_on_request_log() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+	IF NOT mockarty_private.webhook_subscribed('mock.resolved') THEN
+		RETURN NULL;
+	END IF;
+	PERFORM mockarty_private.webhook_enqueue_events('mock.resolved', (
+		SELECT jsonb_agg(jsonb_build_object('namespace', m.namespace, 'at', n.called_at,
+			'data', jsonb_build_object('mockId', n.mock_id, 'namespace', m.namespace,
+				'calledAt', mockarty_private.rfc3339(n.called_at), 'request', n.req, 'response', n.response))
+			ORDER BY n.id)
+		FROM new_rows n JOIN mockarty_private.mocks m ON m.id = n.mock_id));
+	RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION mockarty_private.webhook_on_undefined() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+	IF NOT mockarty_private.webhook_subscribed('undefined_request.received') THEN
+		RETURN NULL;
+	END IF;
+	IF TG_OP = 'INSERT' THEN
+		PERFORM mockarty_private.webhook_enqueue_events('undefined_request.received', (
+			SELECT jsonb_agg(jsonb_build_object('namespace', n.namespace, 'at', n.last_seen,
+				'data', mockarty_private.undefined_json(n)) ORDER BY n.id)
+			FROM new_rows n WHERE NOT n.ignored));
+	ELSE
+		PERFORM mockarty_private.webhook_enqueue_events('undefined_request.received', (
+			SELECT jsonb_agg(jsonb_build_object('namespace', n.namespace, 'at', n.last_seen,
+				'data', mockarty_private.undefined_json(n)) ORDER BY n.id)
+			FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE n.count > o.count AND NOT n.ignored));
+	END IF;
+	RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION mockarty_private.webhook_on_event() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	ev text;
+BEGIN
+	FOR ev IN SELECT DISTINCT n.event FROM new_rows n LOOP
+		CONTINUE WHEN NOT mockarty_private.webhook_subscribed(ev);
+		PERFORM mockarty_private.webhook_enqueue_events(ev, (
+			SELECT jsonb_agg(jsonb_build_object('namespace', n.namespace, 'at', n.created_at, 'data', n.data) ORDER BY n.id)
+			FROM new_rows n WHERE n.event = ev));
+	END LOOP;
+	RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION mockarty_private.webhook_on_mock_insert() IS 'Statement trigger: mock.created for every live mock inserted';
+COMMENT ON FUNCTION mockarty_private.webhook_on_mock_update() IS 'Statement trigger: mock.deleted when a mock is soft-deleted, mock.created when a deleted one comes back';
+COMMENT ON FUNCTION mockarty_private.webhook_on_mock_delete() IS 'Statement trigger: mock.deleted when a live mock is purged (purging a soft-deleted one says nothing twice)';
+COMMENT ON FUNCTION mockarty_private.webhook_on_request_log() IS 'Statement trigger: mock.resolved for every request-log row (what every serving node reports)';
+COMMENT ON FUNCTION mockarty_private.webhook_on_undefined() IS 'Statement trigger: undefined_request.received for every recorded miss (a new row or a higher count)';
+COMMENT ON FUNCTION mockarty_private.webhook_on_event() IS 'Statement trigger: every event of mockarty_private.events (event_emit(), test_run.completed among them) to its subscribers';
+
+CREATE TRIGGER webhook_mock_insert AFTER INSERT ON mockarty_private.mocks
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mockarty_private.webhook_on_mock_insert();
+CREATE TRIGGER webhook_mock_update AFTER UPDATE ON mockarty_private.mocks
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mockarty_private.webhook_on_mock_update();
+CREATE TRIGGER webhook_mock_delete AFTER DELETE ON mockarty_private.mocks
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION mockarty_private.webhook_on_mock_delete();
+CREATE TRIGGER webhook_request_log AFTER INSERT ON mockarty_private.request_logs
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mockarty_private.webhook_on_request_log();
+CREATE TRIGGER webhook_undefined_insert AFTER INSERT ON mockarty_private.undefined_requests
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mockarty_private.webhook_on_undefined();
+CREATE TRIGGER webhook_undefined_update AFTER UPDATE ON mockarty_private.undefined_requests
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mockarty_private.webhook_on_undefined();
+CREATE TRIGGER webhook_event AFTER INSERT ON mockarty_private.events
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mockarty_private.webhook_on_event();

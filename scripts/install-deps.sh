@@ -12,7 +12,8 @@ runtime=(postgresql-15 libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libcurl4 
 build=(build-essential pkg-config postgresql-server-dev-15 libmicrohttpd-dev libjansson-dev libpq-dev
        libpcre2-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libnghttp2-dev libprotobuf-c-dev
        protobuf-c-compiler protobuf-compiler)
-test_pkgs=(nodejs python3-grpcio python3-protobuf)
+# prometheus: for promtool only (regress/e2e/metrics.test.mjs checks every /metrics output with it)
+test_pkgs=(nodejs python3-grpcio python3-protobuf prometheus)
 bench_pkgs=(wrk nginx-light)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
@@ -41,3 +42,9 @@ if [ ! -e $pol ]; then printf '#!/bin/sh\nexit 101\n' | $SUDO tee $pol >/dev/nul
 trap '[ $made = 1 ] && $SUDO rm -f $pol' EXIT
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The prometheus package ships a server too; policy-rc.d keeps it from starting, but where an init
+# ignores that, stop the server the install started (it runs as the package's own user) - the
+# tests need only promtool.
+if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+  for pid in $(pgrep -u prometheus -x prometheus 2>/dev/null || true); do $SUDO kill "$pid" || true; done
+fi

@@ -47,12 +47,14 @@ for t in core/build/test_*; do
   if [ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/$(basename "$t").tap"; then suite_failed "core $(basename "$t")" "$logdir/$(basename "$t").tap"; fi
 done
 
-# 1b. the daemons' libraries: API-test engine (daemons/tester), load generator (daemons/loadgen)
-for lib in tester loadgen; do
-  timeout 300 make -s -C "daemons/$lib" test >"$logdir/$lib.tap" 2>&1
+# 1b. the daemons' libraries: API-test engine (daemons/tester), load generator (daemons/loadgen),
+#     shared daemon modules (daemons/common/test: OpenTelemetry trace context and sampling)
+for lib in tester loadgen common/test; do
+  tap="$logdir/${lib//\//_}.tap"
+  timeout 300 make -s -C "daemons/$lib" test >"$tap" 2>&1
   rc=$?
-  count_tap "$logdir/$lib.tap" "daemons/$lib"
-  if [ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/$lib.tap"; then suite_failed "daemons/$lib" "$logdir/$lib.tap"; fi
+  count_tap "$tap" "daemons/$lib"
+  if [ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$tap"; then suite_failed "daemons/$lib" "$tap"; fi
 done
 
 # 2. pg_regress + isolation (the temp instance refuses root: run as postgres on a copy)

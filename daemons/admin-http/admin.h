@@ -56,6 +56,19 @@ int auth_check(api_req *req, api_resp *resp);
 /* Drops every cached verification (NOTIFY mockarty_tokens, reconnect). */
 void auth_cache_purge(void);
 
+/* ---- routes.c: what /metrics reports beyond plain counters ---- */
+
+/* One answered mock-traffic request: its route/status series and its duration (usec). */
+void admin_metrics_mock(const ms_result *res, int64_t usec);
+/* Shared-state operations, for mockarty_store_operations_total and its latency histogram. */
+typedef enum admin_store_op {
+	ADMIN_STORE_READ,    /* REST GET /api/v1/stores/... */
+	ADMIN_STORE_WRITE,   /* REST POST/DELETE /api/v1/stores/... */
+	ADMIN_STORE_RESOLVE, /* a stateful mock resolved in the database (stores, counters, cursors) */
+	ADMIN_STORE_NOPS
+} admin_store_op;
+void admin_metrics_store_op(admin_store_op op, int64_t usec);
+
 /* ---- serve.c: mock traffic ---- */
 
 /*

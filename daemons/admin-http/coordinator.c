@@ -40,6 +40,7 @@
 #include "coordinator.pb-c.h"
 #include "grpc_server.h"
 #include "log.h"
+#include "otel.h"
 #include "pgpool.h"
 
 #include <inttypes.h>
@@ -1134,6 +1135,9 @@ do_resolve(mk_grpc_stream *st, const uint8_t *req, size_t len)
 		mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT, "malformed ResolveRequest");
 		return;
 	}
+	if (otel_enabled() && otel_current() != NULL)
+		otel_span_set_str(otel_current(), "mockarty.namespace",
+		                  q->namespace_[0] ? q->namespace_ : "sandbox");
 	if (q->body.len > 0) {
 		if (memchr(q->body.data, '\0', q->body.len) != NULL) {
 			mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT,
@@ -1285,6 +1289,35 @@ out:
 		mockarty__coordinator__v1__report_batch__free_unpacked(b, NULL);
 }
 
+/*
+ * A worker call (do_resolve or do_report) inside a server span named by the
+ * gRPC method, child of the caller's "traceparent" metadata (a resolver's
+ * client span); a call without one starts a trace.
+ */
+static void
+run_traced(void (*fn)(mk_grpc_stream *, const uint8_t *, size_t), mk_grpc_stream *st,
+           const uint8_t *req, size_t len)
+{
+	const mk_grpc_call_info *info = mk_grpc_stream_info(st);
+	const char *m = info->method[0] == '/' ? info->method + 1 : info->method;
+	const char *slash = strrchr(m, '/');
+	char service[128];
+	otel_span span, *prev;
+
+	otel_span_start_remote(&span, m, OTEL_KIND_SERVER, info->traceparent);
+	if (otel_recording(&span)) {
+		snprintf(service, sizeof(service), "%.*s", slash ? (int)(slash - m) : 0, m);
+		otel_span_set_str(&span, "rpc.system", "grpc");
+		otel_span_set_str(&span, "rpc.service", service);
+		otel_span_set_str(&span, "rpc.method", slash ? slash + 1 : m);
+		otel_span_set_str(&span, "net.peer.name", info->peer);
+	}
+	prev = otel_set_current(&span);
+	fn(st, req, len);
+	otel_set_current(prev);
+	otel_span_end(&span);
+}
+
 /* Worker thread: runs queued Resolve/Report calls until coordinator_stop drains the queue. */
 static void *
 worker_main(void *arg)
@@ -1306,7 +1339,9 @@ worker_main(void *arg)
 			C.jtail = NULL;
 		pthread_mutex_unlock(&C.jmu);
 		if (mk_grpc_stream_is_open(j->st)) {
-			if (j->report)
+			if (otel_enabled())
+				run_traced(j->report ? do_report : do_resolve, j->st, j->req, j->len);
+			else if (j->report)
 				do_report(j->st, j->req, j->len);
 			else
 				do_resolve(j->st, j->req, j->len);

@@ -12,8 +12,10 @@
  */
 #include "admin.h"
 #include "coordinator.h"
+#include "webhooks.h"
 
 #include "log.h"
+#include "otel.h"
 #include "pgpool.h"
 
 #include <curl/curl.h>
@@ -104,8 +106,12 @@ main(void)
 		log_error("initialisation failed");
 		return 1;
 	}
+	if (!otel_init("admin", err, sizeof(err))) {
+		fprintf(stderr, "mockarty-admin: %s\n", err);
+		return 2;
+	}
 	if (!timer_start() || !flusher_start() || !snapshot_start() || !server_start() ||
-	    !coordinator_start()) {
+	    !coordinator_start() || !webhooks_start()) {
 		log_error("startup failed");
 		return 1;
 	}
@@ -126,11 +132,13 @@ main(void)
 		}
 	}
 	log_info("shutting down: draining requests");
+	webhooks_stop();
 	coordinator_stop();
 	server_stop();
 	flusher_stop();
 	snapshot_stop();
 	pgpool_shutdown();
+	otel_shutdown(3000); /* after the serving threads: flushes their last spans */
 	curl_global_cleanup();
 	config_free(&admin_cfg);
 	log_info("stopped");

@@ -13,6 +13,7 @@
 #include "coordinator.h"
 #include "rest_apitest.h"
 #include "rest_more.h"
+#include "webhooks.h"
 
 /* one route per line, aligned like routes.c */
 /* clang-format off */
@@ -120,6 +121,38 @@ const api_route api_routes_more[] = {
 	{"GET", "/api/v1/perf-results/compare", perf_result_compare, false},
 	{"GET", "/api/v1/perf-results/:id", perf_result_get, false},
 	{"DELETE", "/api/v1/perf-results/:id", perf_result_delete, false},
+
+	/* webhooks, delivery history, settings (rest_webhooks.c) */
+	{"GET", "/api/v1/webhooks/deliveries", rest_webhook_delivery_list, false},
+	{"GET", "/api/v1/webhooks/deliveries/:id", rest_webhook_delivery_get, false},
+	{"POST", "/api/v1/webhooks/deliveries/:id/retry", rest_webhook_delivery_retry, false},
+	{"GET", "/api/v1/webhooks", rest_webhook_list, false},
+	{"POST", "/api/v1/webhooks", rest_webhook_create, false},
+	{"GET", "/api/v1/webhooks/:id", rest_webhook_get, false},
+	{"PUT", "/api/v1/webhooks/:id", rest_webhook_update, false},
+	{"PATCH", "/api/v1/webhooks/:id", rest_webhook_update, false},
+	{"DELETE", "/api/v1/webhooks/:id", rest_webhook_delete, false},
+	{"POST", "/api/v1/webhooks/:id/enable", rest_webhook_enable, false},
+	{"POST", "/api/v1/webhooks/:id/disable", rest_webhook_disable, false},
+	{"GET", "/api/v1/webhooks/:id/deliveries", rest_webhook_deliveries, false},
+	{"GET", "/api/v1/webhooks/:id/deliveries/:deliveryId", rest_webhook_delivery_get, false},
+	{"POST", "/api/v1/webhooks/:id/deliveries/:deliveryId/retry", rest_webhook_delivery_retry, false},
+	{"GET", "/ui/api/webhooks/deliveries/:id", rest_webhook_delivery_get, false},
+	{"POST", "/ui/api/webhooks/deliveries/:id/retry", rest_webhook_delivery_retry, false},
+	{"GET", "/ui/api/webhooks", rest_webhook_list, false},
+	{"POST", "/ui/api/webhooks", rest_webhook_create, false},
+	{"GET", "/ui/api/webhooks/:id", rest_webhook_get, false},
+	{"PUT", "/ui/api/webhooks/:id", rest_webhook_update, false},
+	{"DELETE", "/ui/api/webhooks/:id", rest_webhook_delete, false},
+	{"POST", "/ui/api/webhooks/:id/enable", rest_webhook_enable, false},
+	{"POST", "/ui/api/webhooks/:id/disable", rest_webhook_disable, false},
+	{"GET", "/ui/api/webhooks/:id/deliveries", rest_webhook_deliveries, false},
+	{"GET", "/api/v1/namespaces/:ns/webhooks", rest_ns_webhook_list, false},
+	{"POST", "/api/v1/namespaces/:ns/webhooks", rest_ns_webhook_create, false},
+	{"PUT", "/api/v1/namespaces/:ns/webhooks/:id", rest_ns_webhook_update, false},
+	{"DELETE", "/api/v1/namespaces/:ns/webhooks/:id", rest_ns_webhook_delete, false},
+	{"GET", "/api/v1/settings", rest_webhook_settings_get, false},
+	{"PUT", "/api/v1/settings/:key", rest_webhook_settings_put, false},
 	{0},
 };
 /* clang-format on */

@@ -17,6 +17,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* Microseconds since t0 (CLOCK_MONOTONIC). */
+static int64_t
+usec_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000000LL + (t1.tv_nsec - t0->tv_nsec) / 1000;
+}
 
 /* An api_req view of a mock request, for db_json(). */
 static void
@@ -58,6 +69,7 @@ resolve_in_db(void *ctx, ms_request *req, const char *ns, const char *path, cons
 	char *body = NULL;
 	const char *params[7];
 	json_t *out = NULL;
+	struct timespec t0;
 
 	(void)ctx;
 	(void)mock_id;
@@ -72,8 +84,13 @@ resolve_in_db(void *ctx, ms_request *req, const char *ns, const char *path, cons
 	params[4] = headers ? headers : "{}";
 	params[5] = body;
 	params[6] = (seed != NULL && seed[0] != '\0') ? seed : NULL;
-	if (!db_json(&areq, &resp, "SELECT mockarty.resolve($1, $2, $3, $4, $5::jsonb, $6, $7::bigint)", 7,
-		     params, &out)) {
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	bool ok = db_json(&areq, &resp,
+			  "SELECT mockarty.resolve($1, $2, $3, $4, $5::jsonb, $6, $7::bigint)", 7, params,
+			  &out);
+
+	admin_metrics_store_op(ADMIN_STORE_RESOLVE, usec_since(&t0));
+	if (!ok) {
 		from_api_resp(&areq, &resp, res);
 		out = NULL;
 	} else if (!json_is_object(out)) {
@@ -109,7 +126,11 @@ static const ms_hooks hooks = {resolve_in_db, record_miss, ms_proxy_hook, &admin
 void
 serve_mock(ms_request *req, ms_result *out)
 {
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ms_serve(admin_store, req, &hooks, out);
+	admin_metrics_mock(out, usec_since(&t0));
 	if (out->hit)
 		atomic_fetch_add_explicit(&admin_mock_hits_total, 1, memory_order_relaxed);
 	else if (out->status == 404)

@@ -15,6 +15,7 @@
 #include "admin.h"
 
 #include "log.h"
+#include "otel.h"
 
 #include <ctype.h>
 #include <netdb.h>
@@ -37,6 +38,7 @@ typedef struct conn_req {
 	bool too_large;
 	bool has_pending;
 	ms_result pending; /* mock response waiting for its delay to end */
+	otel_span span;    /* server span (otel.h), ended in request_completed; unused when off */
 } conn_req;
 
 static struct MHD_Daemon *daemon_handle;
@@ -344,6 +346,24 @@ handle_mock_fast(struct MHD_Connection *conn, conn_req *cr, const char *method, 
 }
 
 /*
+ * Names the server span of an admin API call "<METHOD> <route pattern>" (the
+ * template, never the raw path, so names stay few); just "<METHOD>" for a
+ * reserved path no route matched. Mock traffic keeps "mock resolution".
+ */
+static void
+span_name_api(otel_span *s, const char *method, const char *pattern)
+{
+	char name[128];
+
+	if (!otel_recording(s))
+		return;
+	snprintf(name, sizeof(name), "%s%s%s", method, pattern ? " " : "", pattern ? pattern : "");
+	otel_span_set_name(s, name);
+	if (pattern != NULL)
+		otel_span_set_str(s, "http.route", pattern);
+}
+
+/*
  * Handles one complete request (body read): builds the api_req, routes it, and
  * queues (or schedules, for delayed mocks) the response.
  */
@@ -398,6 +418,8 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 	const api_route *route = route_find(method, raw_path, &req, caps, &path_known);
 
 	if (route != NULL || path_known || is_reserved_path(req.path)) {
+		if (otel_enabled())
+			span_name_api(&cr->span, method, route ? route->pattern : NULL);
 		if (route == NULL) {
 			if (path_known)
 				api_error(&req, &resp, 405, "validation", "method %s not allowed on %s",
@@ -406,7 +428,19 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 				api_error(&req, &resp, 404, "not_found", "no such endpoint: %s %s", method,
 					  req.path);
 		} else if (route->public_route || auth_check(&req, &resp) == 0) {
+			struct timespec t0, t1;
+
+			clock_gettime(CLOCK_MONOTONIC, &t0);
 			route->handler(&req, &resp);
+			/* the REST store API feeds mockarty_store_operations_total (routes.c) */
+			if (strncmp(route->pattern, "/api/v1/stores/", 15) == 0) {
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				admin_metrics_store_op(strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0
+							   ? ADMIN_STORE_READ
+							   : ADMIN_STORE_WRITE,
+						       (t1.tv_sec - t0.tv_sec) * 1000000LL +
+							   (t1.tv_nsec - t0.tv_nsec) / 1000);
+			}
 			/* a client that wrote through the API reads its write back at once */
 			if (resp.status >= 200 && resp.status < 300 && strcmp(method, "GET") != 0 &&
 			    strcmp(method, "HEAD") != 0 && !route->public_route &&
@@ -436,6 +470,33 @@ done:
 	free(path);
 	if (cr->state != ST_SUSPENDED)
 		cr->state = ST_DONE;
+	return ret;
+}
+
+/*
+ * handle_complete() inside a server span that honours the caller's
+ * traceparent; the span is the thread's current one meanwhile (the proxy
+ * and mockserve read it) and ends in request_completed().
+ */
+static enum MHD_Result
+handle_complete_traced(struct MHD_Connection *conn, conn_req *cr, const char *method)
+{
+	otel_span *prev;
+	enum MHD_Result ret;
+
+	otel_span_start_remote(&cr->span, "mock resolution", OTEL_KIND_SERVER,
+			       MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "traceparent"));
+	if (otel_recording(&cr->span)) {
+		char target[128];
+		size_t n = strcspn(cr->raw_uri, "?");
+
+		snprintf(target, sizeof(target), "%.*s", (int)(n < 127 ? n : 127), cr->raw_uri);
+		otel_span_set_str(&cr->span, "http.method", method);
+		otel_span_set_str(&cr->span, "http.target", target);
+	}
+	prev = otel_set_current(&cr->span);
+	ret = handle_complete(conn, cr, method);
+	otel_set_current(prev);
 	return ret;
 }
 
@@ -487,6 +548,8 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 			}
 			return ms_body_append(&cr->body, &cr->len, &cr->cap, upload_data, n) ? MHD_YES : MHD_NO;
 		}
+		if (otel_enabled())
+			return handle_complete_traced(conn, cr, method);
 		return handle_complete(conn, cr, method);
 	case ST_SUSPENDED: {
 		enum MHD_Result ret = MHD_queue_response(conn, (unsigned int)cr->pending.status,
@@ -536,6 +599,17 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (cr == NULL)
 		return;
 	atomic_fetch_sub(&in_flight, 1);
+	if (otel_enabled() && otel_recording(&cr->span)) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_HTTP_STATUS);
+
+		if (ci != NULL && ci->http_status > 0)
+			otel_span_set_http_status(&cr->span, (int)ci->http_status);
+		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+			otel_span_set_error(&cr->span, "connection ended before the response was sent");
+	}
+	if (otel_enabled())
+		otel_span_end(&cr->span);
 	if (cr->has_pending)
 		ms_result_done(&cr->pending);
 	free(cr->body);

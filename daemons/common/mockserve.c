@@ -19,6 +19,9 @@
  */
 #include "mockserve.h"
 
+#include "metrics.h"
+#include "otel.h"
+
 #include <ctype.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -235,6 +238,7 @@ struct ms_mock {
 	char *ns;
 	mock_kind kind;
 	char *text; /* static: resolved response object; template: the document */
+	int route_slot; /* metrics.h route template slot, for mockarty_mock_resolutions_total */
 	_Atomic(ms_shared *) shared;
 	_Atomic(json_t *) doc;
 };
@@ -535,6 +539,13 @@ ms_prepare(const char *text, size_t len, const char *ns_hint, char *err, size_t 
 		if (p->mk == NULL || p->skel == NULL || (p->mk->id = strdup(id)) == NULL ||
 		    (p->mk->ns = strdup(ns)) == NULL || !classify(p->mk, doc, text, len))
 			goto oom;
+		{
+			/* the route label is fixed here, at load time, never per request */
+			char route[512];
+
+			mt_mock_route(doc, route, sizeof(route));
+			p->mk->route_slot = mt_route_slot(route);
+		}
 	}
 	json_decref(doc);
 	return p;
@@ -1479,6 +1490,7 @@ ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *res)
 	ms_shared *sh = NULL;
 	json_t *doc = NULL, *resobj = NULL;
 	bool hit = false;
+	int route_slot = MT_ROUTE_UNMATCHED;
 
 	memset(res, 0, sizeof(*res));
 	/* /stubs/{ns}/rest -> namespace ns, path /rest */
@@ -1509,6 +1521,7 @@ ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *res)
 		if (mk != NULL) {
 			hit = true;
 			kind = mk->kind;
+			route_slot = mk->route_slot;
 			snprintf(id, sizeof(id), "%s", mk->id);
 			if (kind == MK_STATIC) {
 				sh = static_shared(mk);
@@ -1520,6 +1533,8 @@ ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *res)
 		}
 	}
 	pthread_rwlock_unlock(&st->lock);
+	if (otel_enabled()) /* the serving span learns which mock answered */
+		otel_current_note_mock(ns, hit ? id : NULL, hit ? mt_route_name(route_slot) : NULL);
 
 	if (!hit) {
 		if (hooks->record_miss != NULL)
@@ -1528,6 +1543,7 @@ ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *res)
 		goto done;
 	}
 	res->hit = true;
+	res->route_slot = route_slot;
 	switch (kind) {
 	case MK_STATIC:
 		if (sh == NULL) {
@@ -1582,6 +1598,9 @@ ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *res)
 		resobj = hooks->resolve_remote(hooks->ctx, req, ns, path, id, res);
 		if (resobj == NULL) {
 			res->hit = false;
+			/* 404: the state says no (use limit spent); any other failure is the route's error */
+			if (res->status == 404)
+				res->route_slot = MT_ROUTE_UNMATCHED;
 			break;
 		}
 		send_resolved(req, hooks, path, resobj, res);

@@ -174,6 +174,7 @@ typedef struct ms_result {
 	struct MHD_Response *response;
 	int64_t delay_ms;  /* capped at 600000 */
 	bool hit;          /* a mock answered (locally or through resolve_remote) */
+	int route_slot;    /* answering mock's route template (metrics.h); 0 = unmatched */
 	ms_shared *shared; /* internal: the reference behind a shared response */
 } ms_result;
 

@@ -13,6 +13,7 @@
 #include "proxy.h"
 
 #include "log.h"
+#include "otel.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -76,6 +77,13 @@ addr_is_private(const struct sockaddr *sa)
 		       (a->s6_addr[0] & 0xFE) == 0xFC;
 	}
 	return true; /* an unknown family is not trusted */
+}
+
+/* See proxy.h: the same test for callers outside this file (webhooks). */
+bool
+ms_addr_is_private(const struct sockaddr *sa)
+{
+	return addr_is_private(sa);
 }
 
 /*
@@ -216,12 +224,17 @@ request_headers(ms_request *req)
 	struct curl_slist *hdrs = NULL;
 	const char *key;
 	json_t *vals;
+	char tp[OTEL_HEADER_SIZE];
+	/* traced: the upstream becomes a child of the serving span, not of our caller */
+	bool traced = otel_enabled() && otel_current() != NULL && otel_inject_header(otel_current(), tp);
 
+	if (traced)
+		hdrs = curl_slist_append(hdrs, tp);
 	json_object_foreach (ms_request_headers(req), key, vals) {
 		size_t i;
 		json_t *v;
 
-		if (hop_by_hop(key))
+		if (hop_by_hop(key) || (traced && strcmp(key, "traceparent") == 0))
 			continue;
 		json_array_foreach (vals, i, v) {
 			char *line;
@@ -358,7 +371,23 @@ ms_proxy_hook(void *ctx, ms_request *req, const char *target, const char *path, 
 		ms_envelope(req, res, 500, "internal", "out of memory");
 		return;
 	}
-	forwarded = forward(req, target, path, allow_private, &up, err, sizeof(err));
+	if (otel_enabled()) { /* a client span around the upstream call; its context is sent */
+		otel_span span = {0}, *prev;
+
+		otel_span_start(&span, "proxy", OTEL_KIND_CLIENT, otel_current_ctx());
+		otel_span_set_str(&span, "http.method", req->method);
+		otel_span_set_str(&span, "mockarty.proxy.target", target);
+		prev = otel_set_current(&span);
+		forwarded = forward(req, target, path, allow_private, &up, err, sizeof(err));
+		otel_set_current(prev);
+		if (forwarded)
+			otel_span_set_http_status(&span, up.status);
+		else
+			otel_span_set_error(&span, err);
+		otel_span_end(&span);
+	} else {
+		forwarded = forward(req, target, path, allow_private, &up, err, sizeof(err));
+	}
 	if (!close_body(&up) && forwarded) {
 		forwarded = false;
 		snprintf(err, sizeof(err), "out of memory receiving the upstream answer");

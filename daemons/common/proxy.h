@@ -36,4 +36,13 @@ typedef struct ms_proxy_config {
  */
 void ms_proxy_hook(void *ctx, ms_request *req, const char *target, const char *path, ms_result *res);
 
+struct sockaddr;
+/*
+ * The address policy of every outbound call (proxy, webhooks): true for
+ * loopback, private (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7),
+ * link-local, unspecified and broadcast addresses and unknown families, which
+ * a call may reach only when ALLOW_PROXY_TO_PRIVATE_IPS=true.
+ */
+bool ms_addr_is_private(const struct sockaddr *sa);
+
 #endif /* MOCKARTY_PROXY_H */

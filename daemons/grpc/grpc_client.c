@@ -66,6 +66,10 @@ struct mk_grpc_client {
 	bool goaway;
 	struct ccall *call;
 	int64_t last_rx, ping_sent;
+	/* metadata for the next call only (mk_grpc_client_set_call_metadata) */
+	int nextra;
+	char extra_name[MK_GRPC_CALL_METADATA_MAX][64];
+	char extra_value[MK_GRPC_CALL_METADATA_MAX][512];
 };
 
 static void
@@ -419,6 +423,28 @@ mk_grpc_client_set_authorization(mk_grpc_client *c, const char *value)
 	c->authz = value ? strdup(value) : NULL;
 }
 
+int
+mk_grpc_client_set_call_metadata(mk_grpc_client *c, const char *name, const char *value)
+{
+	size_t nl = name ? strlen(name) : 0, vl = value ? strlen(value) : 0;
+
+	if (nl == 0 || nl >= sizeof c->extra_name[0] || vl >= sizeof c->extra_value[0] ||
+	    c->nextra >= MK_GRPC_CALL_METADATA_MAX || strncmp(name, "grpc-", 5) == 0)
+		return -1;
+	/* a header name is lower case token characters; a value printable ASCII (no CR/LF) */
+	for (size_t i = 0; i < nl; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+		      name[i] == '-' || name[i] == '_' || name[i] == '.'))
+			return -1;
+	for (size_t i = 0; i < vl; i++)
+		if ((unsigned char)value[i] < 0x20 || (unsigned char)value[i] > 0x7e)
+			return -1;
+	memcpy(c->extra_name[c->nextra], name, nl + 1);
+	memcpy(c->extra_value[c->nextra], value, vl + 1);
+	c->nextra++;
+	return 0;
+}
+
 void
 mk_grpc_client_set_max_message(mk_grpc_client *c, size_t max)
 {
@@ -528,11 +554,12 @@ run_call(mk_grpc_client *c, struct ccall *cl, const char *path, int timeout_ms, 
 {
 	char tmo[16];
 	int64_t deadline = timeout_ms > 0 ? mk_grpc_now_ms() + timeout_ms : 0;
-	nghttp2_nv nva[10];
+	nghttp2_nv nva[10 + MK_GRPC_CALL_METADATA_MAX];
 	size_t n = 0;
 	nghttp2_data_provider prd = {.source.ptr = cl, .read_callback = req_read_cb};
 
 	if (!mk_grpc_client_usable(c)) {
+		c->nextra = 0;
 		set_status(st, MK_GRPC_UNAVAILABLE, "connection not usable; reconnect");
 		return st->code;
 	}
@@ -553,7 +580,10 @@ run_call(mk_grpc_client *c, struct ccall *cl, const char *path, int timeout_ms, 
 	ADD("user-agent", "grpc-c-mockarty/0.1");
 	if (c->authz)
 		ADD("authorization", c->authz);
+	for (int i = 0; i < c->nextra; i++)
+		ADD(c->extra_name[i], c->extra_value[i]);
 #undef ADD
+	c->nextra = 0; /* nghttp2_submit_request copies the header block */
 	cl->local_code = -1;
 	mk_grpc_prefix_write(cl->prefix, (uint32_t)cl->req_len);
 	c->call = cl;

@@ -31,6 +31,16 @@ mk_grpc_client *mk_grpc_client_connect(const char *addr, int timeout_ms, mk_grpc
  * The value is copied. */
 void mk_grpc_client_set_authorization(mk_grpc_client *c, const char *value);
 
+/*
+ * Adds one metadata entry (e.g. "traceparent") to the next call only; it is cleared when that
+ * call starts (also when the connection is unusable), so a pooled connection never leaks one
+ * request's metadata into another's. name: lower-case [a-z0-9-_.], not "grpc-*", < 64 bytes;
+ * value: printable ASCII, < 512 bytes. Returns 0, or -1 (nothing added) when invalid or when
+ * MK_GRPC_CALL_METADATA_MAX entries are already pending.
+ */
+#define MK_GRPC_CALL_METADATA_MAX 4
+int mk_grpc_client_set_call_metadata(mk_grpc_client *c, const char *name, const char *value);
+
 /* Receive limit per message (default 4 MiB); larger messages end the call RESOURCE_EXHAUSTED. */
 void mk_grpc_client_set_max_message(mk_grpc_client *c, size_t max);
 

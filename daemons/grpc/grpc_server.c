@@ -107,6 +107,7 @@ struct mk_grpc_stream {
 	bool have_req;
 	char principal[128];
 	char peer[64];
+	char traceparent[56]; /* "traceparent" metadata (W3C version 00 is 55 chars) */
 };
 
 struct conn {
@@ -599,6 +600,7 @@ on_request_headers(mk_grpc_stream *st)
 	st->info.user_agent = st->ua ? st->ua : "";
 	st->info.principal = st->principal;
 	st->info.peer = st->peer;
+	st->info.traceparent = st->traceparent;
 	if (srv->cfg.auth && !st->m->auth_exempt) {
 		int code;
 
@@ -762,6 +764,7 @@ on_begin_headers_cb(nghttp2_session *s, const nghttp2_frame *frame, void *user_d
 	st->info.method = st->info.authority = st->info.user_agent = "";
 	st->info.principal = st->principal;
 	st->info.peer = st->peer;
+	st->info.traceparent = st->traceparent;
 	snprintf(st->peer, sizeof st->peer, "%s", c->peer);
 	nghttp2_session_set_stream_user_data(s, st->id, st);
 	pthread_mutex_lock(&srv->mu);
@@ -814,6 +817,14 @@ on_header_cb(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name
 	else if (hdr_is(name, namelen, "user-agent")) {
 		free(st->ua);
 		st->ua = xstrndup((const char *)value, valuelen);
+	} else if (hdr_is(name, namelen, "traceparent")) {
+		/* inline, no allocation: a longer value is not a version-00 traceparent anyway */
+		if (valuelen < sizeof st->traceparent) {
+			memcpy(st->traceparent, value, valuelen);
+			st->traceparent[valuelen] = '\0';
+		} else {
+			st->traceparent[0] = '\0';
+		}
 	} else if (hdr_is(name, namelen, "authorization")) {
 		free(st->authz);
 		st->authz = xstrndup((const char *)value, valuelen);

@@ -33,6 +33,8 @@ typedef struct mk_grpc_call_info {
 	const char *principal;	 /* what the auth hook wrote, "" without a hook */
 	int64_t deadline_ms;	 /* mk_grpc_now_ms() clock; 0 = none */
 	const char *peer;	 /* "ip:port" of the client */
+	const char *traceparent; /* W3C trace context metadata as received (<= 55 chars), "" if
+				  * absent or longer; parse it with otel_traceparent_parse() */
 } mk_grpc_call_info;
 
 /*

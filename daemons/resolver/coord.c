@@ -15,6 +15,7 @@
 #include "grpc_client.h"
 #include "mockarty/core.h"
 #include "log.h"
+#include "otel.h"
 
 #include "coordinator.pb-c.h"
 
@@ -90,9 +91,13 @@ release(int slot)
 	pthread_mutex_unlock(&P.mu);
 }
 
-/* One unary call on slot (connecting first when needed); returns the gRPC code. */
+/*
+ * One unary call on slot (connecting first when needed); returns the gRPC code. traceparent
+ * (NULL = none) travels as metadata of this call only.
+ */
 static int
-call_on(int slot, const uint8_t *req, size_t n, uint8_t **resp, size_t *resp_len, mk_grpc_status *st)
+call_on(int slot, const uint8_t *req, size_t n, uint8_t **resp, size_t *resp_len, mk_grpc_status *st,
+        const char *traceparent)
 {
 	char authz[600];
 
@@ -108,6 +113,8 @@ call_on(int slot, const uint8_t *req, size_t n, uint8_t **resp, size_t *resp_len
 		mk_grpc_client_set_authorization(P.conns[slot], authz);
 		memset(authz, 0, sizeof(authz));
 	}
+	if (traceparent != NULL)
+		mk_grpc_client_set_call_metadata(P.conns[slot], "traceparent", traceparent);
 	return mk_grpc_client_unary(P.conns[slot], "/mockarty.coordinator.v1.Coordinator/Resolve", req, n,
 	                            RESOLVE_TIMEOUT_MS, resp, resp_len, st);
 }
@@ -125,6 +132,9 @@ coord_resolve(const char *ns, const char *method, const char *path, const char *
 	int slot, code, result = -1;
 	bool had_conn;
 	json_error_t jerr;
+	otel_span span = {0};
+	char tp[OTEL_TRACEPARENT_SIZE];
+	const char *tpp = NULL;
 
 	*response = NULL;
 	rq.namespace_ = (char *)ns;
@@ -142,9 +152,20 @@ coord_resolve(const char *ns, const char *method, const char *path, const char *
 		return -1;
 	}
 	mockarty__coordinator__v1__resolve_request__pack(&rq, buf);
+	if (otel_enabled()) { /* a client span, child of the request's server span */
+		otel_span_start(&span, "mockarty.coordinator.v1.Coordinator/Resolve", OTEL_KIND_CLIENT,
+		                otel_current_ctx());
+		otel_span_set_str(&span, "rpc.system", "grpc");
+		otel_span_set_str(&span, "rpc.service", "mockarty.coordinator.v1.Coordinator");
+		otel_span_set_str(&span, "rpc.method", "Resolve");
+		otel_span_set_str(&span, "mockarty.namespace", ns);
+		otel_span_set_str(&span, "net.peer.name", rs_cfg.coordinator_addr);
+		if (otel_span_traceparent(&span, tp))
+			tpp = tp;
+	}
 	slot = acquire();
 	had_conn = P.conns[slot] != NULL && mk_grpc_client_usable(P.conns[slot]);
-	code = call_on(slot, buf, n, &resp, &resp_len, &st);
+	code = call_on(slot, buf, n, &resp, &resp_len, &st, tpp);
 	/* a kept connection that went stale (admin restarted) gets one retry on a fresh one */
 	if (code == MK_GRPC_UNAVAILABLE && had_conn) {
 		if (P.conns[slot] != NULL) {
@@ -153,10 +174,16 @@ coord_resolve(const char *ns, const char *method, const char *path, const char *
 		}
 		free(resp);
 		resp = NULL;
-		code = call_on(slot, buf, n, &resp, &resp_len, &st);
+		code = call_on(slot, buf, n, &resp, &resp_len, &st, tpp);
 	}
 	release(slot);
 	free(buf);
+	if (otel_enabled()) {
+		otel_span_set_int(&span, "rpc.grpc.status_code", code);
+		if (code != MK_GRPC_OK)
+			otel_span_set_error(&span, st.message);
+		otel_span_end(&span);
+	}
 	if (code != MK_GRPC_OK) {
 		snprintf(err, errlen, "coordinator Resolve failed: %s: %s", mk_grpc_code_name(code),
 		         st.message);

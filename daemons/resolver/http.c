@@ -20,7 +20,9 @@
 #include "resolver.h"
 
 #include "log.h"
+#include "metrics.h"
 #include "mockserve.h"
+#include "otel.h"
 #include "proxy.h"
 
 #include <ctype.h>
@@ -51,6 +53,8 @@ typedef struct conn_req {
 	ms_result res; /* a delayed response waiting for its deadline */
 	bool has_res;
 	bool remote; /* answered through Coordinator.Resolve */
+	otel_span span;  /* the request's server span (otel.h); not started when tracing is off */
+	int otel_status; /* the status sent, for the span */
 } conn_req;
 
 #define BODY_LIMIT (5u * 1024 * 1024)
@@ -123,6 +127,8 @@ queue_result(struct MHD_Connection *conn, ms_result *res)
 
 	if (res->response != NULL)
 		ret = MHD_queue_response(conn, (unsigned int)res->status, res->response);
+	/* every mock-traffic answer passes here: misses and refusals are route "unmatched" */
+	mt_resolution(res->route_slot, res->status);
 	if (res->status >= 500)
 		atomic_fetch_add(&st_errors, 1);
 	ms_result_done(res);
@@ -144,6 +150,7 @@ queue_envelope(conn_req *cr, int status, const char *code, const char *msg)
 	req.each_header = tr_each_header;
 	req.transport = cr;
 	ms_envelope(&req, &res, status, code, msg);
+	cr->otel_status = status;
 	ret = queue_result(cr->conn, &res);
 	ms_request_clear(&req);
 	return ret;
@@ -175,13 +182,17 @@ hook_resolve_remote(void *ctx, ms_request *req, const char *ns, const char *path
 	const char *seed = req->header(req->transport, "x-mockarty-seed");
 	json_t *resp = NULL;
 	int rc;
+	struct timespec t0, t1;
 
 	(void)ctx;
 	(void)mock_id;
 	cr->remote = true;
 	headers = json_dumps(ms_request_headers(req), JSON_COMPACT);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = coord_resolve(ns, req->method, path, req->raw_query, headers ? headers : "{}", req->body,
 	                   req->body_len, seed ? strtoull(seed, NULL, 10) : 0, &resp, err, sizeof(err));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	stats_observe_remote((t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000);
 	free(headers);
 	if (rc == 1)
 		return normalize_response(resp);
@@ -224,9 +235,7 @@ static const ms_hooks hooks = {
 static void
 uptime_text(char *out, size_t cap)
 {
-	long s = (long)(time(NULL) - started_at);
-
-	snprintf(out, cap, "%ldh%ldm%lds", s / 3600, (s / 60) % 60, s % 60);
+	mt_go_duration((long long)(time(NULL) - started_at), out, cap);
 }
 
 json_t *
@@ -290,66 +299,66 @@ status_json(void)
 	return j;
 }
 
+/*
+ * The /metrics text (malloc'd; NULL when out of memory): the guide's names
+ * (mockarty_mock_resolutions_total, mockarty_request_duration_seconds,
+ * mockarty_active_mocks, mockarty_store_operations_total), the resolver names
+ * of api-compat 2.1 (mockarty_resolver_*), and process metrics. Everything is
+ * read from counters; a scrape takes no lock that serving takes.
+ */
 char *
 metrics_text(void)
 {
 	rs_sync_status ss;
-	char *b = NULL;
-	size_t len = 0, cap = 0;
+	mt_buf b = {0};
+	unsigned long long hits = atomic_load(&st_hits), remote = atomic_load(&st_remote),
+	                   misses = atomic_load(&st_misses), reqs = atomic_load(&st_requests);
+	unsigned long long other = reqs > hits + remote + misses ? reqs - hits - remote - misses : 0;
+	unsigned long long head;
 
 	sync_status(&ss);
-	buf_printf(&b, &len, &cap,
-	           "# HELP mockarty_resolver_requests_total Mock traffic requests answered, by result.\n"
-	           "# TYPE mockarty_resolver_requests_total counter\n"
-	           "mockarty_resolver_requests_total{result=\"local\"} %llu\n"
-	           "mockarty_resolver_requests_total{result=\"remote\"} %llu\n"
-	           "mockarty_resolver_requests_total{result=\"miss\"} %llu\n"
-	           "mockarty_resolver_requests_total{result=\"other\"} %llu\n",
-	           (unsigned long long)atomic_load(&st_hits), (unsigned long long)atomic_load(&st_remote),
-	           (unsigned long long)atomic_load(&st_misses),
-	           (unsigned long long)(atomic_load(&st_requests) - atomic_load(&st_hits) -
-	                                atomic_load(&st_remote) - atomic_load(&st_misses)));
-	stats_histogram_prom(&b, &len, &cap);
-	buf_printf(
-	    &b, &len, &cap,
-	    "# HELP mockarty_resolver_mocks_loaded Mocks in the applied snapshot.\n"
-	    "# TYPE mockarty_resolver_mocks_loaded gauge\n"
-	    "mockarty_resolver_mocks_loaded %zu\n"
-	    "# HELP mockarty_resolver_cache_hits_total Requests answered from the local snapshot.\n"
-	    "# TYPE mockarty_resolver_cache_hits_total counter\n"
-	    "mockarty_resolver_cache_hits_total %llu\n"
-	    "# HELP mockarty_resolver_coordinator_connected 1 while a Sync stream is open.\n"
-	    "# TYPE mockarty_resolver_coordinator_connected gauge\n"
-	    "mockarty_resolver_coordinator_connected %d\n"
-	    "# HELP mockarty_resolver_coordinator_auth_refused 1 while the coordinator refuses "
-	    "API_TOKEN.\n"
-	    "# TYPE mockarty_resolver_coordinator_auth_refused gauge\n"
-	    "mockarty_resolver_coordinator_auth_refused %d\n"
-	    "# HELP mockarty_resolver_applied_version Change-log version of the served state.\n"
-	    "# TYPE mockarty_resolver_applied_version gauge\n"
-	    "mockarty_resolver_applied_version %llu\n"
-	    "# HELP mockarty_resolver_head_version Coordinator head version seen last.\n"
-	    "# TYPE mockarty_resolver_head_version gauge\n"
-	    "mockarty_resolver_head_version %llu\n"
-	    "# HELP mockarty_resolver_dropped_total Request logs and misses dropped (queue full or "
-	    "undeliverable).\n"
-	    "# TYPE mockarty_resolver_dropped_total counter\n"
-	    "mockarty_resolver_dropped_total %llu\n"
-	    "# HELP mockarty_resolver_reconnects_total Sync streams that ended.\n"
-	    "# TYPE mockarty_resolver_reconnects_total counter\n"
-	    "mockarty_resolver_reconnects_total %llu\n"
-	    "# HELP mockarty_resolver_min_version_waits_total Requests that waited for "
-	    "X-Mockarty-Min-Version, and how many timed out.\n"
-	    "# TYPE mockarty_resolver_min_version_waits_total counter\n"
-	    "mockarty_resolver_min_version_waits_total{result=\"ok\"} %llu\n"
-	    "mockarty_resolver_min_version_waits_total{result=\"timeout\"} %llu\n",
-	    rs_mocks_loaded(), (unsigned long long)atomic_load(&st_hits), ss.state == RS_CONNECTED ? 1 : 0,
-	    ss.state == RS_AUTH_REFUSED ? 1 : 0, (unsigned long long)ss.applied_version,
-	    (unsigned long long)(ss.head_version > ss.applied_version ? ss.head_version : ss.applied_version),
-	    (unsigned long long)report_dropped(), (unsigned long long)ss.reconnects,
-	    (unsigned long long)(atomic_load(&st_waits) - atomic_load(&st_wait_timeouts)),
-	    (unsigned long long)atomic_load(&st_wait_timeouts));
-	return b;
+	head = ss.head_version > ss.applied_version ? ss.head_version : ss.applied_version;
+	mt_resolutions_write(&b);
+	stats_histogram_prom(&b);
+	mt_gauge(&b, "mockarty_active_mocks", "Live mocks in the applied snapshot.",
+	         (double)rs_mocks_loaded());
+	mt_family(&b, "mockarty_resolver_requests_total", "counter",
+	          "Mock traffic requests answered, by result.");
+	mt_printf(&b,
+	          "mockarty_resolver_requests_total{result=\"local\"} %llu\n"
+	          "mockarty_resolver_requests_total{result=\"remote\"} %llu\n"
+	          "mockarty_resolver_requests_total{result=\"miss\"} %llu\n"
+	          "mockarty_resolver_requests_total{result=\"other\"} %llu\n",
+	          hits, remote, misses, other);
+	mt_gauge(&b, "mockarty_resolver_mocks_loaded", "Mocks in the applied snapshot.",
+	         (double)rs_mocks_loaded());
+	mt_counter(&b, "mockarty_resolver_cache_hits_total", "Requests answered from the local snapshot.",
+	           hits);
+	mt_gauge(&b, "mockarty_resolver_coordinator_connected", "1 while a Sync stream is open.",
+	         ss.state == RS_CONNECTED ? 1 : 0);
+	mt_gauge(&b, "mockarty_resolver_coordinator_auth_refused",
+	         "1 while the coordinator refuses API_TOKEN.", ss.state == RS_AUTH_REFUSED ? 1 : 0);
+	mt_gauge(&b, "mockarty_resolver_applied_version", "Change-log version of the served state.",
+	         (double)ss.applied_version);
+	mt_gauge(&b, "mockarty_resolver_head_version", "Coordinator head version seen last.", (double)head);
+	mt_counter(&b, "mockarty_resolver_dropped_total",
+	           "Request logs and misses dropped (queue full or undeliverable).",
+	           (unsigned long long)report_dropped());
+	mt_counter(&b, "mockarty_resolver_reconnects_total", "Sync streams that ended.",
+	           (unsigned long long)ss.reconnects);
+	mt_family(&b, "mockarty_resolver_min_version_waits_total", "counter",
+	          "Requests that waited for X-Mockarty-Min-Version, by result.");
+	mt_printf(&b,
+	          "mockarty_resolver_min_version_waits_total{result=\"ok\"} %llu\n"
+	          "mockarty_resolver_min_version_waits_total{result=\"timeout\"} %llu\n",
+	          (unsigned long long)(atomic_load(&st_waits) - atomic_load(&st_wait_timeouts)),
+	          (unsigned long long)atomic_load(&st_wait_timeouts));
+	mt_process_write(&b);
+	if (b.oom) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
 }
 
 static enum MHD_Result
@@ -434,7 +443,15 @@ serve_traffic(conn_req *cr, const char *method)
 	req.header = tr_header;
 	req.each_header = tr_each_header;
 	req.transport = cr;
-	ms_serve(rs_store, &req, &hooks, &res);
+	if (otel_enabled()) {
+		otel_span *prev = otel_set_current(&cr->span); /* proxy and coord.c read it */
+
+		ms_serve(rs_store, &req, &hooks, &res);
+		otel_set_current(prev);
+		cr->otel_status = res.status;
+	} else {
+		ms_serve(rs_store, &req, &hooks, &res);
+	}
 	ms_request_clear(&req);
 	free(path);
 	if (res.hit) {
@@ -474,6 +491,27 @@ min_version_of(struct MHD_Connection *conn)
 	return (*end == '\0') ? (uint64_t)n : 0;
 }
 
+/*
+ * Starts the server span of a mock-traffic request under the caller's
+ * traceparent (a malformed or absent one starts a new trace); it ends in
+ * request_completed(), so a delayed answer is inside it.
+ */
+static void
+span_begin(conn_req *cr, const char *method, size_t plen)
+{
+	otel_span_start_remote(&cr->span, "mock resolution", OTEL_KIND_SERVER,
+	                       MHD_lookup_connection_value(cr->conn, MHD_HEADER_KIND, "traceparent"));
+	if (otel_recording(&cr->span)) {
+		char target[128];
+
+		snprintf(target, sizeof(target), "%.*s", (int)(plen < 127 ? plen : 127), cr->raw_uri);
+		otel_span_set_str(&cr->span, "http.method", method);
+		otel_span_set_str(&cr->span, "http.target", target);
+		otel_span_set_str(&cr->span, "mockarty.namespace", rs_cfg.ns);
+		otel_span_set_str(&cr->span, "mockarty.resolver", rs_cfg.resolver_name);
+	}
+}
+
 /* The request is complete: route it. */
 static enum MHD_Result
 handle_complete(conn_req *cr, const char *method)
@@ -501,6 +539,8 @@ handle_complete(conn_req *cr, const char *method)
 			return t ? queue_plain(cr->conn, 200, "text/plain; version=0.0.4", t, true) : MHD_NO;
 		}
 	}
+	if (otel_enabled())
+		span_begin(cr, method, plen);
 	cr->min_version = min_version_of(cr->conn);
 	if (cr->min_version > 0 && sync_applied_version() < cr->min_version) {
 		atomic_fetch_add(&st_waits, 1);
@@ -613,6 +653,13 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum M
 	if (cr == NULL)
 		return;
 	atomic_fetch_sub(&in_flight, 1);
+	if (otel_enabled()) {
+		if (cr->otel_status > 0)
+			otel_span_set_http_status(&cr->span, cr->otel_status);
+		if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+			otel_span_set_error(&cr->span, "connection ended before the response was sent");
+		otel_span_end(&cr->span);
+	}
 	if (cr->has_res)
 		ms_result_done(&cr->res);
 	free(cr->body);

@@ -14,6 +14,7 @@
 #include "resolver.h"
 
 #include "log.h"
+#include "otel.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -58,6 +59,10 @@ main(int argc, char **argv)
 		log_error("start-up failed: curl_global_init");
 		return 1;
 	}
+	if (!otel_init("resolver", err, sizeof(err))) {
+		fprintf(stderr, "mock-resolver: configuration error: %s\n(see docs/telemetry.md)\n", err);
+		return 2;
+	}
 	if (!rs_index_init() || !coord_pool_init(rs_cfg.resolve_pool) || !waiter_start() || !report_start()) {
 		log_error("start-up failed (out of memory or threads)");
 		return 1;
@@ -93,6 +98,7 @@ main(int argc, char **argv)
 	sync_stop();
 	report_stop();
 	coord_pool_free();
+	otel_shutdown(3000); /* after the serving threads: flushes their last spans */
 	rs_index_free();
 	rs_config_free(&rs_cfg);
 	curl_global_cleanup();

@@ -40,6 +40,10 @@ static const struct {
     {"RESOLVE_POOL_SIZE", "4", "connections to the coordinator for stateful mocks"},
     {"ALLOW_PROXY_TO_PRIVATE_IPS", "false",
      "true lets proxy.target reach loopback, private and link-local addresses"},
+    {"OTEL_EXPORTER_TYPE", "none", "tracing exporter: otlp, jaeger, zipkin or none (docs/telemetry.md)"},
+    {"OTEL_EXPORTER_ENDPOINT", "by type", "collector URL (OTLP/HTTP :4318, Zipkin :9411)"},
+    {"OTEL_SAMPLING_RATE", "1.0", "fraction of new traces recorded, 0.0 .. 1.0"},
+    {"OTEL_SERVICE_NAME", "mockarty", "service.name of this resolver's spans"},
 };
 
 void

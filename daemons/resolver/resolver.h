@@ -154,16 +154,19 @@ extern atomic_ullong st_requests, st_hits, st_remote, st_misses, st_errors, st_w
 
 /* Records one answered request and its latency in microseconds. */
 void stats_observe(int64_t usec);
-/* Appends the Prometheus histogram of request durations to buf. */
-void stats_histogram_prom(char **buf, size_t *len, size_t *cap);
+/* Records one Coordinator.Resolve round trip (a stateful mock's shared-state operation). */
+void stats_observe_remote(int64_t usec);
+/*
+ * Appends the duration histograms (mockarty_resolver_request_duration_seconds,
+ * mockarty_request_duration_seconds) and the store-operation counter and
+ * histogram to b (metrics.h).
+ */
+struct mt_buf;
+void stats_histogram_prom(struct mt_buf *b);
 /* Samples the counters (call once a second); keeps a 10 s window. */
 void stats_tick(void);
 /* Requests per second and latency percentiles (seconds) over the last window. */
 void stats_window(double *rps, double *p50, double *p90, double *p99);
-
-/* Appends printf output to a growing buffer (*buf malloc'd, NUL-terminated). */
-void buf_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 /* -------------------------------------------------------------- http.c */
 

@@ -2,14 +2,17 @@
  * stats.c - request counters and latency distributions for /metrics and the
  * dashboard.
  *
- * Every served request lands here, so recording is two relaxed atomic adds into
- * fixed arrays - no lock, no allocation. Two views of the same observations:
- * a Prometheus histogram with fixed `le` bounds (cumulative, as scrapers
- * expect), and a fine log-linear histogram (4 sub-buckets per power of two of
- * microseconds, about 19 % resolution) from which the dashboard reads
- * p50/p90/p99 and requests/s over a sliding 10 s window of 1 s samples.
+ * Every served request lands here, so recording is a few relaxed atomic adds
+ * into fixed arrays - no lock, no allocation. Two views of the same
+ * observations: a Prometheus histogram with fixed `le` bounds (common/metrics.c,
+ * shared with the admin node so both expose the same buckets), and a fine
+ * log-linear histogram (4 sub-buckets per power of two of microseconds, about
+ * 19 % resolution) from which the dashboard reads p50/p90/p99 and requests/s
+ * over a sliding 10 s window of 1 s samples.
  */
 #include "resolver.h"
+
+#include "metrics.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -19,12 +22,8 @@
 
 atomic_ullong st_requests, st_hits, st_remote, st_misses, st_errors, st_waits, st_wait_timeouts;
 
-/* Prometheus bounds in seconds. */
-static const double le_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                   0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
-#define NLE (sizeof(le_bounds) / sizeof(le_bounds[0]))
-static atomic_ullong le_counts[NLE + 1]; /* last = +Inf only */
-static atomic_ullong sum_usec;
+static mt_histogram duration;        /* mock traffic, delays excluded */
+static mt_histogram remote_duration; /* Coordinator.Resolve round trips (stateful mocks) */
 static atomic_ullong count_all;
 
 #define NFINE 128
@@ -38,35 +37,6 @@ static struct {
 	int64_t at_ms[WINDOW];
 	int n, pos; /* samples taken (capped), next slot */
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-void
-buf_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		size_t room = *cap - *len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? room : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if (*buf != NULL && (size_t)n < room) {
-			*len += (size_t)n;
-			return;
-		}
-		size_t ncap = *cap ? *cap : 1024;
-		while (ncap < *len + (size_t)n + 1)
-			ncap *= 2;
-		char *nb = realloc(*buf, ncap);
-		if (nb == NULL)
-			return;
-		*buf = nb;
-		*cap = ncap;
-	}
-}
 
 /* Fine bucket of a latency in microseconds. */
 static int
@@ -101,41 +71,39 @@ fine_range(int idx, double *lo, double *width)
 void
 stats_observe(int64_t usec)
 {
-	double s;
-	size_t i;
-
 	if (usec < 0)
 		usec = 0;
-	s = (double)usec / 1e6;
-	for (i = 0; i < NLE && s > le_bounds[i]; i++)
-		;
-	atomic_fetch_add_explicit(&le_counts[i], 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&sum_usec, (unsigned long long)usec, memory_order_relaxed);
+	mt_hist_observe(&duration, usec);
 	atomic_fetch_add_explicit(&count_all, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&fine[fine_index((uint64_t)usec)], 1, memory_order_relaxed);
 }
 
 void
-stats_histogram_prom(char **buf, size_t *len, size_t *cap)
+stats_observe_remote(int64_t usec)
 {
-	uint64_t cum = 0;
+	mt_hist_observe(&remote_duration, usec);
+}
 
-	buf_printf(buf, len, cap,
-	           "# HELP mockarty_resolver_request_duration_seconds Time from a complete request to its "
-	           "response being queued (delays and Min-Version waits excluded).\n"
-	           "# TYPE mockarty_resolver_request_duration_seconds histogram\n");
-	for (size_t i = 0; i < NLE; i++) {
-		cum += atomic_load(&le_counts[i]);
-		buf_printf(buf, len, cap,
-		           "mockarty_resolver_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
-		           le_bounds[i], (unsigned long long)cum);
-	}
-	cum += atomic_load(&le_counts[NLE]);
-	buf_printf(buf, len, cap,
-	           "mockarty_resolver_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n"
-	           "mockarty_resolver_request_duration_seconds_sum %.6f\n"
-	           "mockarty_resolver_request_duration_seconds_count %llu\n",
-	           (unsigned long long)cum, (double)atomic_load(&sum_usec) / 1e6, (unsigned long long)cum);
+void
+stats_histogram_prom(mt_buf *b)
+{
+	/* one observation set under the api-compat name and under the guide's name */
+	mt_family(b, "mockarty_resolver_request_duration_seconds", "histogram",
+	          "Time from a complete mock request to its response being queued (delays and "
+	          "Min-Version waits excluded).");
+	mt_hist_write(b, "mockarty_resolver_request_duration_seconds", "", &duration);
+	mt_family(b, "mockarty_request_duration_seconds", "histogram",
+	          "Time from a complete mock request to its response being queued (delays excluded).");
+	mt_hist_write(b, "mockarty_request_duration_seconds", "", &duration);
+	/* a stateful mock's state (stores, use counters, oneOf cursors) lives in the database */
+	mt_family(b, "mockarty_store_operations_total", "counter",
+	          "Shared-state operations: stateful mock resolutions through the coordinator.");
+	mt_printf(b, "mockarty_store_operations_total{operation=\"resolve\",source=\"mock\"} %llu\n",
+	          mt_hist_count(&remote_duration));
+	mt_family(b, "mockarty_store_operation_duration_seconds", "histogram",
+	          "Latency of shared-state operations (Coordinator.Resolve round trips).");
+	mt_hist_write(b, "mockarty_store_operation_duration_seconds", "operation=\"resolve\",source=\"mock\"",
+	              &remote_duration);
 }
 
 void

@@ -17,6 +17,7 @@
  * pooled connection (returned between polls) and the number of concurrent
  * waiters is capped below the pool size (apitest_wait_enter).
  */
+#include "otel.h"
 #include "rest_apitest.h"
 
 #include "admin.h"
@@ -943,7 +944,16 @@ start_runs(api_req *req, api_resp *resp, json_t *ids, const char *env_id, json_t
 	if (secs > 0 && !apitest_wait_enter(req, resp))
 		return;
 	lit = api_pg_array(ids);
-	opts = json_is_object(options) ? api_dump(options) : strdup("{}");
+	{
+		/* the runner's task span becomes a child of this request's span (docs/telemetry.md) */
+		json_t *o = json_is_object(options) ? json_deep_copy(options) : json_object();
+		char tp[OTEL_TRACEPARENT_SIZE];
+
+		if (o != NULL && otel_current() != NULL && otel_span_traceparent(otel_current(), tp))
+			json_object_set_new(o, "traceparent", json_string(tp));
+		opts = o != NULL ? api_dump(o) : NULL;
+		json_decref(o);
+	}
 	{
 		const char *params[3] = {lit, env_id, opts};
 

@@ -11,6 +11,7 @@
  * to {"collectionId","environmentId"} so a bare id string, the guide's object
  * and a top-level collectionId all mean the same thing.
  */
+#include "otel.h"
 #include "rest_apitest.h"
 
 #include "rest_more.h"
@@ -86,6 +87,19 @@ perf_run_start_h(api_req *req, api_resp *resp)
 		json_object_set_new(s, "environmentId", json_string(env_id));
 	json_object_set_new(cfg, "script", s);
 	json_object_del(cfg, "namespace");
+	{
+		/* the runner's task span becomes a child of this request's span (docs/telemetry.md) */
+		char tp[OTEL_TRACEPARENT_SIZE];
+		json_t *o = json_object_get(cfg, "options");
+
+		if (otel_current() != NULL && otel_span_traceparent(otel_current(), tp)) {
+			if (!json_is_object(o)) {
+				o = json_object();
+				json_object_set_new(cfg, "options", o);
+			}
+			json_object_set_new(o, "traceparent", json_string(tp));
+		}
+	}
 	if ((text = api_dump(cfg)) == NULL) {
 		api_error(req, resp, 500, "internal", "out of memory");
 		goto done;

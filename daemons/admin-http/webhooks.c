@@ -23,6 +23,7 @@
  * (ms_addr_is_private, ALLOW_PROXY_TO_PRIVATE_IPS), so DNS answers cannot
  * smuggle a private address past the check, and redirects are never followed.
  */
+#include "otel.h"
 #include "webhooks.h"
 
 #include "admin.h"
@@ -70,6 +71,7 @@ typedef struct transfer {
 	struct timespec t0;
 	size_t received;
 	bool refused; /* the address policy refused the connection */
+	otel_span span; /* "webhook <event>" client span, child of the event's traceparent */
 	char errbuf[CURL_ERROR_SIZE];
 	struct transfer *prev, *next; /* the in-flight list */
 } transfer;
@@ -207,6 +209,7 @@ transfer_free(transfer *t)
 		active = t->next;
 	if (t->next != NULL)
 		t->next->prev = t->prev;
+	otel_span_end(&t->span); /* no-op unless still open (a failed start) */
 	curl_slist_free_all(t->headers);
 	free(t->url);
 	free(t->body);
@@ -306,9 +309,26 @@ transfer_start(const json_t *d)
 	t->easy = curl_easy_init();
 	if (t->url == NULL || t->body == NULL || t->easy == NULL)
 		goto fail;
+	if (otel_enabled()) {
+		/* one span per attempt, child of the request that produced the event (its
+		 * traceparent travels with the delivery row); the receiver gets this span as parent */
+		char n[96], h[OTEL_HEADER_SIZE];
+
+		snprintf(n, sizeof n, "webhook %s", event ? event : "delivery");
+		otel_span_start_remote(&t->span, n, OTEL_KIND_CLIENT,
+		                       json_string_value(json_object_get(d, "traceparent")));
+		otel_span_set_str(&t->span, "mockarty.webhook.event", event ? event : "");
+		otel_span_set_int(&t->span, "mockarty.webhook.delivery_id", t->id);
+		otel_span_set_int(&t->span, "mockarty.webhook.attempt", t->attempt);
+		otel_span_set_str(&t->span, "http.url", url);
+		if (otel_inject_header(&t->span, h))
+			t->headers = add_header(t->headers, "traceparent", h + strlen("traceparent: "), &ok);
+	}
 	json_object_foreach (hdrs, k, v) {
 		if (!json_is_string(v))
 			continue;
+		if (otel_enabled() && strcasecmp(k, "traceparent") == 0)
+			continue; /* ours replaces it */
 		if (strcasecmp(k, "content-type") == 0)
 			have_ct = true;
 		t->headers = add_header(t->headers, k, json_string_value(v), &ok);
@@ -362,6 +382,7 @@ transfer_start(const json_t *d)
 	active = t;
 	return;
 fail:
+	otel_span_set_error(&t->span, why);
 	result_add(t->id, t->lease, 0, 0, why, t->started_at);
 	atomic_fetch_add(&wh.attempts, 1);
 	atomic_fetch_add(&wh.failed_attempts, 1);
@@ -413,6 +434,10 @@ collect_done(void)
 		}
 		atomic_fetch_add(&wh.attempts, 1);
 		atomic_fetch_add(e ? &wh.failed_attempts : &wh.succeeded, 1);
+		if (code > 0)
+			otel_span_set_http_status(&t->span, (int)code);
+		else
+			otel_span_set_error(&t->span, e);
 		result_add(t->id, t->lease, (int)code, latency, e, t->started_at);
 		atomic_fetch_sub(&wh.inflight, 1);
 		transfer_free(t);

@@ -38,6 +38,10 @@ static const struct {
     {"CAPABILITIES", "api_test", "comma-separated task kinds: api_test, performance"},
     {"DASHBOARD_PORT", "6770", "port of the dashboard, /api/status, /health/* and /metrics"},
     {"LOG_LEVEL", "info", "debug, info, warn or error"},
+    {"OTEL_EXPORTER_TYPE", "none", "tracing exporter: otlp, jaeger, zipkin or none (docs/telemetry.md)"},
+    {"OTEL_EXPORTER_ENDPOINT", "by type", "collector URL (OTLP/HTTP :4318, Zipkin :9411)"},
+    {"OTEL_SAMPLING_RATE", "1.0", "fraction of new traces recorded, 0.0 .. 1.0"},
+    {"OTEL_SERVICE_NAME", "mockarty", "service.name of this runner's spans"},
     {"HTTP_BIND_ADDR", "127.0.0.1", "address the dashboard port binds to (0.0.0.0 for every interface)"},
 };
 

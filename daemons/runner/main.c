@@ -14,6 +14,7 @@
  * 10 s, then abandon the rest (their leases expire and the scheduler hands
  * them to another runner) and exit 0. SIGHUP re-reads LOG_LEVEL only.
  */
+#include "otel.h"
 #include "runner.h"
 
 #include "log.h"
@@ -66,6 +67,14 @@ main(int argc, char **argv)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_error("start-up failed: curl_global_init");
 		return 1;
+	}
+	{
+		char oerr[300];
+
+		if (!otel_init("runner", oerr, sizeof oerr)) {
+			fprintf(stderr, "runner-agent: %s\n", oerr);
+			return 2;
+		}
 	}
 #if !RN_HAVE_TESTER
 	if (rn_cfg.caps & RN_CAP_API_TEST)
@@ -122,6 +131,7 @@ main(int argc, char **argv)
 	tasks_stop();
 	dashboard_stop();
 	session_pool_free();
+	otel_shutdown(3000);
 	log_info("stopped");
 	/* task threads that were abandoned may still be unwinding: leave the rest to exit() */
 	return 0;

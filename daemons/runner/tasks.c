@@ -23,6 +23,7 @@
  *    expire and the scheduler re-queues them for another runner (the proto has
  *    no release call).
  */
+#include "otel.h"
 #include "runner.h"
 
 #include "grpc_client.h"
@@ -447,7 +448,21 @@ task_main(void *arg)
 	rn_task *t = arg;
 	rn_outcome out = {0};
 	const char *final;
+	otel_span span = {0};
 
+	/* A span per execution, child of the span that queued the task (the REST call that started
+	 * the run put its traceparent into payload.options); current on this thread, so the
+	 * requests the task makes could carry it. */
+	if (otel_enabled()) {
+		const json_t *o = t->payload ? json_object_get(t->payload, "options") : NULL;
+
+		otel_span_start_remote(&span, t->kindi == KIND_API ? "task api_test" : "task performance",
+		                       OTEL_KIND_CONSUMER, json_string_value(json_object_get(o, "traceparent")));
+		otel_span_set_str(&span, "mockarty.task_id", t->id);
+		otel_span_set_str(&span, "mockarty.task_kind", t->kind);
+		otel_span_set_str(&span, "mockarty.runner", rn_cfg.runner_name);
+		otel_set_current(&span);
+	}
 	if (!((t->kindi == KIND_API && strcmp(t->kind, "api_test") == 0 && (rn_cfg.caps & RN_CAP_API_TEST)) ||
 	      (t->kindi == KIND_PERF && (rn_cfg.caps & RN_CAP_PERFORMANCE)))) {
 		/* the coordinator must never send this; running it anyway would hide its bug */
@@ -467,6 +482,13 @@ task_main(void *arg)
 		out.status = "failed";
 	if (atomic_load(&t->cancel_req) && strcmp(out.status, "failed") != 0)
 		out.status = "cancelled";
+	if (otel_enabled()) {
+		otel_span_set_str(&span, "mockarty.task_status", out.status);
+		if (strcmp(out.status, "failed") == 0)
+			otel_span_set_error(&span, out.error);
+		otel_set_current(NULL);
+		otel_span_end(&span);
+	}
 	pthread_mutex_lock(&t->mu);
 	snprintf(t->phase, sizeof(t->phase), "completing");
 	pthread_mutex_unlock(&t->mu);

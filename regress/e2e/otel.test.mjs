@@ -13,6 +13,7 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 import { startStack, freePort, waitUntil } from './lib/harness.mjs';
 import { startResolver, runResolver } from './lib/resolver.mjs';
+import { startRunner } from './lib/runner.mjs';
 
 // ---------------------------------------------------------------- receivers
 
@@ -194,6 +195,51 @@ test('admin API calls are spans named "<METHOD> <route pattern>"; admin mock tra
   assert.equal(mk.attrs['http.route'], '/static/:n');
   assert.equal(mk.attrs['mockarty.mock_id'], 'otel-static');
   assert.equal(mk.attrs['http.target'], '/static/7');
+});
+
+test('a test run started by REST is traced into the runner: the task span is a child of the API call', async () => {
+  const tok = await s.api('POST', '/ui/api/integrations', { name: 'otel-runner', type: 'test_runner' });
+  assert.ok(tok.status === 200 || tok.status === 201, tok.text);
+  const coll = await s.api('POST', '/api/v1/api-tester/collections', {
+    info: { name: 'traced', schema: 'https://schema.getpostman.com/json/collection/v2.1.0/collection.json' },
+    item: [{ name: 'static', request: { method: 'GET', url: `${s.url}/static/1` },
+      event: [{ listen: 'test', script: { exec: ['pm.test("ok", function () { pm.response.to.have.status(200); });'] } }] }],
+  });
+  assert.equal(coll.status, 201, coll.text);
+  const runner = await startRunner({
+    COORDINATOR_ADDR: `127.0.0.1:${grpcPort}`,
+    API_TOKEN: tok.body.token,
+    RUNNER_NAME: 'otel-runner',
+    SHARED: 'true',
+    DASHBOARD_PORT: String(await freePort()),
+    OTEL_EXPORTER_TYPE: 'otlp',
+    OTEL_EXPORTER_ENDPOINT: otlp.url,
+    OTEL_SERVICE_NAME: 'test-runner',
+  }, { waitReady: true });
+  try {
+    const tid = hex(16);
+    const caller = hex(8);
+    const r = await s.fetch('/ui/api/test-runs/run?wait=30', {
+      method: 'POST',
+      headers: { traceparent: traceparent(tid, caller), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ collectionId: coll.body.id }),
+    });
+    const run = await r.json();
+    assert.equal(run.status, 'passed', JSON.stringify(run).slice(0, 300));
+    await waitUntil(() => spansOf(otlp, tid).some((x) => x.service === 'test-runner'), 5000, 20, 'the runner span');
+    const spans = spansOf(otlp, tid);
+    const api = spans.find((x) => x.service === 'test-admin' && x.kind === 2);
+    const task = spans.find((x) => x.service === 'test-runner');
+    assert.ok(api && task, JSON.stringify(spans, (k, v) => (typeof v === 'bigint' ? String(v) : v)));
+    assert.equal(api.parentSpanId, caller);
+    assert.equal(task.name, 'task api_test');
+    assert.equal(task.parentSpanId, api.spanId, 'the task span is a child of the REST call that queued it');
+    assert.equal(task.component, 'runner');
+    assert.equal(task.attrs['mockarty.task_id'], run.id);
+    assert.equal(task.attrs['mockarty.task_status'], 'completed');
+  } finally {
+    await runner.stop();
+  }
 });
 
 test('malformed traceparent headers start new traces and never fail the request', async () => {

@@ -33,4 +33,34 @@ void config_free(mk_config *cfg);
  */
 bool config_parse_bool(const char *s, bool *out);
 
+/* ---- helpers for every daemon's environment table (admin, resolver, runner) ---- */
+
+/* One row of a daemon's variable table: drives --help; def NULL = required. */
+typedef struct config_var {
+	const char *name, *def, *desc;
+} config_var;
+
+/* getenv(name), or def when it is unset or empty. */
+const char *config_env_or(const char *name, const char *def);
+
+/* Parses a decimal integer within [lo, hi]; false on junk or out of range. */
+bool config_parse_int(const char *s, long lo, long hi, long *out);
+
+/* Reads the integer variable name (def when unset) within [lo, hi] into *out; on a refused
+ * value returns false with err naming the variable, the range and the value. */
+bool config_int_var(const char *name, const char *def, long lo, long hi, int *out, char *err,
+		    size_t errlen);
+
+/*
+ * Reads a node's COORDINATOR_ADDR (host:port) and API_TOKEN (an mki_ integration token; type
+ * names the token type the node needs, for the messages). Both are required. On success *addr
+ * and *token are malloc'd copies; otherwise false with err naming the variable.
+ */
+bool config_node_identity(const char *type, char **addr, char **token, char *err, size_t errlen);
+
+/* Prints a daemon's --help: intro, the variable table (columns sized to the longest name) and
+ * an example line ending with argv0. */
+void config_print_help(const char *argv0, const char *intro, const config_var *vars, size_t n,
+		       const char *example);
+
 #endif /* MOCKARTY_CONFIG_H */

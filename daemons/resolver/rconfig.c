@@ -14,7 +14,6 @@
 #include "config.h"
 #include "log.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +22,7 @@
 rs_config rs_cfg;
 
 /* name, default (NULL = required), description; order is the --help order */
-static const struct {
-	const char *name, *def, *desc;
-} vars[] = {
+static const config_var vars[] = {
     {"COORDINATOR_ADDR", NULL,
      "address of the admin node's gRPC coordinator, host:port (e.g. admin-host:5773)"},
     {"API_TOKEN", NULL, "integration token of type mock_resolver (mki_...)"},
@@ -49,67 +46,11 @@ static const struct {
 void
 rs_config_help(const char *argv0)
 {
-	printf("Usage: %s [--help]\n\n"
-	       "mock-resolver serves one namespace's mocks from a local snapshot kept current by the\n"
-	       "admin node's gRPC coordinator. It is configured by environment variables only:\n\n",
-	       argv0);
-	printf("  %-26s %-9s %-11s %s\n", "VARIABLE", "REQUIRED", "DEFAULT", "DESCRIPTION");
-	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-		printf("  %-26s %-9s %-11s %s\n", vars[i].name, vars[i].def ? "no" : "yes",
-		       vars[i].def ? vars[i].def : "-", vars[i].desc);
-	printf("\nExample:\n  COORDINATOR_ADDR=127.0.0.1:5773 API_TOKEN=mki_... RESOLVER_NAME=resolver-1 "
-	       "HTTP_PORT=5780 %s\n",
-	       argv0);
-}
-
-static const char *
-env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return (v != NULL && v[0] != '\0') ? v : def;
-}
-
-/* Parses a decimal integer within [lo, hi]; false on junk or out of range. */
-static bool
-parse_int(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* Reads an integer variable; on a refused value fills err and returns false. */
-static bool
-int_var(const char *name, const char *def, long lo, long hi, int *out, char *err, size_t errlen)
-{
-	const char *s = env_or(name, def);
-	long v;
-
-	if (!parse_int(s, lo, hi, &v)) {
-		snprintf(err, errlen, "%s: expected an integer in [%ld, %ld], got \"%s\"", name, lo, hi, s);
-		return false;
-	}
-	*out = (int)v;
-	return true;
-}
-
-/* True for "host:port" / "[v6]:port" with a numeric port in range. */
-static bool
-valid_addr(const char *s)
-{
-	const char *colon = strrchr(s, ':');
-	long port;
-
-	if (colon == NULL || colon == s)
-		return false;
-	return parse_int(colon + 1, 1, 65535, &port);
+	config_print_help(argv0,
+	                  "mock-resolver serves one namespace's mocks from a local snapshot kept current by the\n"
+	                  "admin node's gRPC coordinator. It is configured by environment variables only:",
+	                  vars, sizeof(vars) / sizeof(vars[0]),
+	                  "COORDINATOR_ADDR=127.0.0.1:5773 API_TOKEN=mki_... RESOLVER_NAME=resolver-1 HTTP_PORT=5780");
 }
 
 int
@@ -120,54 +61,31 @@ rs_config_load(rs_config *cfg, char *err, size_t errlen)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	memset(cfg, 0, sizeof(*cfg));
-	s = env_or("COORDINATOR_ADDR", NULL);
-	if (s == NULL) {
-		snprintf(err, errlen,
-		         "COORDINATOR_ADDR is required: the admin node's gRPC coordinator, e.g. "
-		         "COORDINATOR_ADDR=admin-host:5773");
+	if (!config_node_identity("mock_resolver", &cfg->coordinator_addr, &cfg->api_token, err, errlen))
 		goto fail;
-	}
-	if (!valid_addr(s)) {
-		snprintf(err, errlen, "COORDINATOR_ADDR: expected host:port, got \"%s\"", s);
-		goto fail;
-	}
-	cfg->coordinator_addr = strdup(s);
-	s = env_or("API_TOKEN", NULL);
-	if (s == NULL) {
-		snprintf(err, errlen,
-		         "API_TOKEN is required: an integration token of type mock_resolver (mki_...)");
-		goto fail;
-	}
-	if (strncmp(s, "mki_", 4) != 0) {
-		snprintf(err, errlen,
-		         "API_TOKEN: expected an integration token (mki_...), not a user token; create one "
-		         "with POST /ui/api/integrations {\"type\":\"mock_resolver\"}");
-		goto fail;
-	}
-	cfg->api_token = strdup(s);
 	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
 		snprintf(host, sizeof(host), "resolver");
 	host[sizeof(host) - 1] = '\0';
-	cfg->resolver_name = strdup(env_or("RESOLVER_NAME", host));
-	cfg->ns = strdup(env_or("NAMESPACE", "sandbox"));
-	cfg->http_bind_addr = strdup(env_or("HTTP_BIND_ADDR", "127.0.0.1"));
-	if (!int_var("HTTP_PORT", "5780", 1, 65535, &cfg->http_port, err, errlen) ||
-	    !int_var("DASHBOARD_PORT", "6780", 0, 65535, &cfg->dashboard_port, err, errlen) ||
-	    !int_var("MIN_VERSION_WAIT_MS", "2000", 0, 600000, &cfg->min_version_wait_ms, err, errlen) ||
-	    !int_var("RESOLVE_POOL_SIZE", "4", 1, 64, &cfg->resolve_pool, err, errlen))
+	cfg->resolver_name = strdup(config_env_or("RESOLVER_NAME", host));
+	cfg->ns = strdup(config_env_or("NAMESPACE", "sandbox"));
+	cfg->http_bind_addr = strdup(config_env_or("HTTP_BIND_ADDR", "127.0.0.1"));
+	if (!config_int_var("HTTP_PORT", "5780", 1, 65535, &cfg->http_port, err, errlen) ||
+	    !config_int_var("DASHBOARD_PORT", "6780", 0, 65535, &cfg->dashboard_port, err, errlen) ||
+	    !config_int_var("MIN_VERSION_WAIT_MS", "2000", 0, 600000, &cfg->min_version_wait_ms, err, errlen) ||
+	    !config_int_var("RESOLVE_POOL_SIZE", "4", 1, 64, &cfg->resolve_pool, err, errlen))
 		goto fail;
 	if (getenv("THREADS") != NULL && getenv("THREADS")[0] != '\0') {
-		if (!int_var("THREADS", "1", 1, 256, &cfg->threads, err, errlen))
+		if (!config_int_var("THREADS", "1", 1, 256, &cfg->threads, err, errlen))
 			goto fail;
 	} else {
 		cfg->threads = ncpu > 0 ? (int)ncpu : 2;
 	}
-	s = env_or("ALLOW_PROXY_TO_PRIVATE_IPS", "false");
+	s = config_env_or("ALLOW_PROXY_TO_PRIVATE_IPS", "false");
 	if (!config_parse_bool(s, &cfg->allow_private_ips)) {
 		snprintf(err, errlen, "ALLOW_PROXY_TO_PRIVATE_IPS: expected true or false, got \"%s\"", s);
 		goto fail;
 	}
-	s = env_or("LOG_LEVEL", "info");
+	s = config_env_or("LOG_LEVEL", "info");
 	cfg->log_level = log_level_parse(s);
 	if (cfg->log_level < 0) {
 		snprintf(err, errlen, "LOG_LEVEL: expected debug, info, warn or error, got \"%s\"", s);

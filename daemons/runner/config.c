@@ -16,7 +16,6 @@
 #include "config.h"
 #include "log.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +24,7 @@
 rn_config rn_cfg;
 
 /* name, default (NULL = required), description; order is the --help order */
-static const struct {
-	const char *name, *def, *desc;
-} vars[] = {
+static const config_var vars[] = {
     {"COORDINATOR_ADDR", NULL,
      "address of the admin node's gRPC coordinator, host:port (e.g. admin-host:5773)"},
     {"API_TOKEN", NULL, "integration token of type test_runner (mki_...)"},
@@ -48,67 +45,11 @@ static const struct {
 void
 rn_config_help(const char *argv0)
 {
-	printf("Usage: %s [--help]\n\n"
-	       "runner-agent executes API test collections and performance tests that the admin node's\n"
-	       "gRPC coordinator dispatches. It is configured by environment variables only:\n\n",
-	       argv0);
-	printf("  %-18s %-9s %-10s %s\n", "VARIABLE", "REQUIRED", "DEFAULT", "DESCRIPTION");
-	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-		printf("  %-18s %-9s %-10s %s\n", vars[i].name, vars[i].def ? "no" : "yes",
-		       vars[i].def ? vars[i].def : "-", vars[i].desc);
-	printf("\nExample:\n  COORDINATOR_ADDR=admin-host:5773 API_TOKEN=mki_... RUNNER_NAME=runner-1 "
-	       "CAPABILITIES=api_test,performance %s\n",
-	       argv0);
-}
-
-static const char *
-env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-
-	return (v != NULL && v[0] != '\0') ? v : def;
-}
-
-/* Parses a decimal integer within [lo, hi]; false on junk or out of range. */
-static bool
-parse_int(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* Reads an integer variable; on a refused value fills err and returns false. */
-static bool
-int_var(const char *name, const char *def, long lo, long hi, int *out, char *err, size_t errlen)
-{
-	const char *s = env_or(name, def);
-	long v;
-
-	if (!parse_int(s, lo, hi, &v)) {
-		snprintf(err, errlen, "%s: expected an integer in [%ld, %ld], got \"%s\"", name, lo, hi, s);
-		return false;
-	}
-	*out = (int)v;
-	return true;
-}
-
-/* True for "host:port" / "[v6]:port" with a numeric port in range. */
-static bool
-valid_addr(const char *s)
-{
-	const char *colon = strrchr(s, ':');
-	long port;
-
-	if (colon == NULL || colon == s)
-		return false;
-	return parse_int(colon + 1, 1, 65535, &port);
+	config_print_help(argv0,
+	                  "runner-agent executes API test collections and performance tests that the admin node's\n"
+	                  "gRPC coordinator dispatches. It is configured by environment variables only:",
+	                  vars, sizeof(vars) / sizeof(vars[0]),
+	                  "COORDINATOR_ADDR=admin-host:5773 API_TOKEN=mki_... RUNNER_NAME=runner-1 CAPABILITIES=api_test,performance");
 }
 
 /*
@@ -162,48 +103,25 @@ rn_config_load(rn_config *cfg, char *err, size_t errlen)
 	char host[256];
 
 	memset(cfg, 0, sizeof(*cfg));
-	s = env_or("COORDINATOR_ADDR", NULL);
-	if (s == NULL) {
-		snprintf(err, errlen,
-		         "COORDINATOR_ADDR is required: the admin node's gRPC coordinator, e.g. "
-		         "COORDINATOR_ADDR=admin-host:5773");
+	if (!config_node_identity("test_runner", &cfg->coordinator_addr, &cfg->api_token, err, errlen))
 		goto fail;
-	}
-	if (!valid_addr(s)) {
-		snprintf(err, errlen, "COORDINATOR_ADDR: expected host:port, got \"%s\"", s);
-		goto fail;
-	}
-	cfg->coordinator_addr = strdup(s);
-	s = env_or("API_TOKEN", NULL);
-	if (s == NULL) {
-		snprintf(err, errlen,
-		         "API_TOKEN is required: an integration token of type test_runner (mki_...)");
-		goto fail;
-	}
-	if (strncmp(s, "mki_", 4) != 0) {
-		snprintf(err, errlen,
-		         "API_TOKEN: expected an integration token (mki_...), not a user token; create one "
-		         "of type test_runner with POST /ui/api/integrations {\"type\":\"test_runner\"}");
-		goto fail;
-	}
-	cfg->api_token = strdup(s);
 	if (gethostname(host, sizeof(host)) != 0 || host[0] == '\0')
 		snprintf(host, sizeof(host), "runner");
 	host[sizeof(host) - 1] = '\0';
-	cfg->runner_name = strdup(env_or("RUNNER_NAME", host));
-	s = env_or("SHARED", "false");
+	cfg->runner_name = strdup(config_env_or("RUNNER_NAME", host));
+	s = config_env_or("SHARED", "false");
 	if (!config_parse_bool(s, &cfg->shared)) {
 		snprintf(err, errlen, "SHARED: expected true/false/1/0/yes/no, got \"%s\"", s);
 		goto fail;
 	}
-	cfg->ns = strdup(env_or("NAMESPACE", "sandbox"));
-	if (!int_var("MAX_CONCURRENT", "5", 1, 1000, &cfg->max_concurrent, err, errlen) ||
-	    !int_var("DASHBOARD_PORT", "6770", 1, 65535, &cfg->dashboard_port, err, errlen))
+	cfg->ns = strdup(config_env_or("NAMESPACE", "sandbox"));
+	if (!config_int_var("MAX_CONCURRENT", "5", 1, 1000, &cfg->max_concurrent, err, errlen) ||
+	    !config_int_var("DASHBOARD_PORT", "6770", 1, 65535, &cfg->dashboard_port, err, errlen))
 		goto fail;
-	if (!parse_caps(env_or("CAPABILITIES", "api_test"), &cfg->caps, err, errlen))
+	if (!parse_caps(config_env_or("CAPABILITIES", "api_test"), &cfg->caps, err, errlen))
 		goto fail;
-	cfg->http_bind_addr = strdup(env_or("HTTP_BIND_ADDR", "127.0.0.1"));
-	s = env_or("LOG_LEVEL", "info");
+	cfg->http_bind_addr = strdup(config_env_or("HTTP_BIND_ADDR", "127.0.0.1"));
+	s = config_env_or("LOG_LEVEL", "info");
 	cfg->log_level = log_level_parse(s);
 	if (cfg->log_level < 0) {
 		snprintf(err, errlen, "LOG_LEVEL: expected debug, info, warn or error, got \"%s\"", s);

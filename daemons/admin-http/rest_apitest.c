@@ -288,11 +288,25 @@ raw_reply(api_req *req, api_resp *resp, char *text, const char *ctype)
 	resp->content_type = ctype;
 }
 
-/* {"deleted":true,"id":id}. */
-static void
-deleted_reply(api_resp *resp, const char *id)
+/* See rest_apitest.h. */
+void
+apitest_delete(api_req *req, api_resp *resp, const char *getter, const char *deleter, const char *what)
 {
-	api_json(resp, 200, json_pack("{s:b, s:s}", "deleted", 1, "id", id));
+	json_t *row = apitest_fetch(req, resp, getter, req->params[0], what), *ok = NULL;
+	const char *params[1] = {req->params[0]};
+	char sql[96];
+
+	if (row == NULL)
+		return;
+	json_decref(row);
+	snprintf(sql, sizeof(sql), "SELECT mockarty.%s($1::uuid)", deleter);
+	if (!db_json(req, resp, sql, 1, params, &ok))
+		return;
+	if (!json_is_true(ok))
+		api_error(req, resp, 404, "not_found", "%s %s does not exist", what, req->params[0]);
+	else
+		api_json(resp, 200, json_pack("{s:b, s:s}", "deleted", 1, "id", req->params[0]));
+	json_decref(ok);
 }
 
 /* limit (1..1000, default dflt) and offset (>= 0) from the query; false after a 400. */
@@ -781,19 +795,7 @@ done:
 void
 apitest_collection_delete(api_req *req, api_resp *resp)
 {
-	json_t *row = apitest_fetch(req, resp, "collection_get", req->params[0], "collection"), *ok = NULL;
-	const char *params[1] = {req->params[0]};
-
-	if (row == NULL)
-		return;
-	json_decref(row);
-	if (!db_json(req, resp, "SELECT mockarty.collection_delete($1::uuid)", 1, params, &ok))
-		return;
-	if (!json_is_true(ok))
-		api_error(req, resp, 404, "not_found", "collection %s does not exist", req->params[0]);
-	else
-		deleted_reply(resp, req->params[0]);
-	json_decref(ok);
+	apitest_delete(req, resp, "collection_get", "collection_delete", "collection");
 }
 
 /*
@@ -1148,19 +1150,7 @@ apitest_run_get(api_req *req, api_resp *resp)
 void
 apitest_run_delete(api_req *req, api_resp *resp)
 {
-	json_t *row = apitest_fetch(req, resp, "test_run_get", req->params[0], "test run"), *ok = NULL;
-	const char *params[1] = {req->params[0]};
-
-	if (row == NULL)
-		return;
-	json_decref(row);
-	if (!db_json(req, resp, "SELECT mockarty.test_run_delete($1::uuid)", 1, params, &ok))
-		return;
-	if (!json_is_true(ok))
-		api_error(req, resp, 404, "not_found", "test run %s does not exist", req->params[0]);
-	else
-		deleted_reply(resp, req->params[0]);
-	json_decref(ok);
+	apitest_delete(req, resp, "test_run_get", "test_run_delete", "test run");
 }
 
 /*
@@ -1505,19 +1495,7 @@ done:
 void
 apitest_env_delete(api_req *req, api_resp *resp)
 {
-	json_t *row = apitest_fetch(req, resp, "environment_get", req->params[0], "environment"), *ok = NULL;
-	const char *params[1] = {req->params[0]};
-
-	if (row == NULL)
-		return;
-	json_decref(row);
-	if (!db_json(req, resp, "SELECT mockarty.environment_delete($1::uuid)", 1, params, &ok))
-		return;
-	if (!json_is_true(ok))
-		api_error(req, resp, 404, "not_found", "environment %s does not exist", req->params[0]);
-	else
-		deleted_reply(resp, req->params[0]);
-	json_decref(ok);
+	apitest_delete(req, resp, "environment_get", "environment_delete", "environment");
 }
 
 /* POST /api/v1/api-tester/environments/:id/activate -> the Environment, now the namespace's active one. */

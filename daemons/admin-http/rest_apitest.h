@@ -77,6 +77,13 @@ bool apitest_is_uuid(const char *s);
 json_t *apitest_fetch(api_req *req, api_resp *resp, const char *getter, const char *id, const char *what);
 
 /*
+ * DELETE of the row named by req->params[0]: 404 unless mockarty.<getter>(id) shows it in the
+ * request's scope, then mockarty.<deleter>(id::uuid); answers {"deleted":true,"id"} or a 404
+ * naming what and the id.
+ */
+void apitest_delete(api_req *req, api_resp *resp, const char *getter, const char *deleter, const char *what);
+
+/*
  * The request body as a JSON object (new reference). Malformed JSON is a 400
  * naming the byte offset, line and column; an empty body gives an empty object
  * when optional, else a 400. NULL with resp filled on error.

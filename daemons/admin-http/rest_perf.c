@@ -201,19 +201,7 @@ perf_result_get(api_req *req, api_resp *resp)
 void
 perf_result_delete(api_req *req, api_resp *resp)
 {
-	json_t *row = apitest_fetch(req, resp, "perf_run_get", req->params[0], "perf run"), *ok = NULL;
-	const char *params[1] = {req->params[0]};
-
-	if (row == NULL)
-		return;
-	json_decref(row);
-	if (!db_json(req, resp, "SELECT mockarty.perf_run_delete($1::uuid)", 1, params, &ok))
-		return;
-	if (!json_is_true(ok))
-		api_error(req, resp, 404, "not_found", "perf run %s does not exist", req->params[0]);
-	else
-		api_json(resp, 200, json_pack("{s:b, s:s}", "deleted", 1, "id", req->params[0]));
-	json_decref(ok);
+	apitest_delete(req, resp, "perf_run_get", "perf_run_delete", "perf run");
 }
 
 /*

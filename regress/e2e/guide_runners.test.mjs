@@ -5,7 +5,9 @@
 // commands. Only host, port, tokens and ids are substituted (and the load test's duration, 60s in
 // the guide, is 3s here so the suite stays short). Also the same collection run by newman and by
 // the runner must agree test by test (the parity fixture), so "under our runner" means the whole
-// pipeline: REST import -> task queue -> coordinator -> runner-agent -> result.
+// pipeline: REST import -> task queue -> coordinator -> runner-agent -> result. Load tests: the
+// guide's closed-loop call with live progress, an open-loop run with a threshold verdict, a stop
+// that keeps the partial report, and a comparison of two runs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -172,4 +174,43 @@ test('the guide\'s perf curl runs a load test on the runner with live progress a
   assert.equal(page.status, 200);
   assert.match(page.text, /<title>runner-agent<\/title>/);
   assert.match(page.text, /\/api\/status/, 'the page renders from /api/status');
+});
+
+test('an open-loop load test with stages and thresholds; a stop ends a running load test with its partial report; two runs compare', async () => {
+  // open loop at a fixed arrival rate with a failing threshold: the verdict is stored with the report
+  const open = await s.api('POST', '/api/v1/perf/run?wait=60', {
+    name: 'open-loop',
+    script: { collectionId, environmentId },
+    options: { mode: 'open', rate: 200, duration: '2s', concurrency: 8, thresholds: { http_req_duration: ['p(95)<0.001'] } },
+  });
+  assert.equal(open.status, 201, open.text);
+  assert.equal(open.body.status, 'completed', open.text.slice(0, 400));
+  const rep = open.body.report;
+  assert.ok(rep.requests >= 300 && rep.requests <= 500, `about 400 requests at 200/s for 2 s, got ${rep.requests}`);
+  assert.equal(open.body.passed, false, 'p95 below 1 microsecond cannot hold: the run fails its threshold');
+
+  // a long closed-loop run with a ramp, stopped while it runs
+  const long = await s.api('POST', '/api/v1/perf/run', {
+    name: 'stopped',
+    script: { collectionId, environmentId },
+    stages: [{ duration: '2s', target: 4 }, { duration: '60s', target: 4 }],
+  });
+  assert.equal(long.status, 201, long.text);
+  await waitUntil(async () => {
+    const r = await s.api('GET', `/api/v1/perf-results/${long.body.id}`);
+    return r.body.status === 'running' && r.body.progress && r.body.progress.requests > 0;
+  }, 30000, 100, 'the long load test to run');
+  const stop = await s.api('POST', `/api/v1/perf/stop/${long.body.id}`);
+  assert.ok(stop.status === 200 || stop.status === 202, stop.text);
+  let stopped;
+  await waitUntil(async () => {
+    stopped = (await s.api('GET', `/api/v1/perf-results/${long.body.id}`)).body;
+    return ['stopped', 'completed', 'failed'].includes(stopped.status);
+  }, 15000, 100, 'the stop to take effect');
+  assert.equal(stopped.status, 'stopped');
+  assert.ok(stopped.report && stopped.report.requests > 0, 'the partial report is kept');
+
+  const cmp = await s.api('GET', `/api/v1/perf-results/compare?ids=${open.body.id},${long.body.id}`);
+  assert.equal(cmp.status, 200, cmp.text);
+  assert.ok(cmp.body.diff && cmp.body.diff.rps, cmp.text);
 });

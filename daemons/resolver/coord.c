@@ -4,22 +4,19 @@
  * agree on lives in PostgreSQL behind the coordinator).
  *
  * The gRPC client runs one call at a time per connection and blocks its
- * caller, so concurrent HTTP threads share a small fixed pool of connections:
- * a thread takes a free one (waiting on a condition variable when all are
- * busy), makes its call and gives it back. Connections are opened lazily and
- * reopened after a failure, so a coordinator outage costs a fast error per
- * request, not a hang: connect and call both carry deadlines.
+ * caller, so concurrent HTTP threads share a small fixed pool of connections
+ * (daemons/grpc/grpc_pool.h, RESOLVE_POOL_SIZE): a coordinator outage costs a
+ * fast error per request, not a hang, since connect and call carry deadlines.
  */
 #include "resolver.h"
 
-#include "grpc_client.h"
+#include "grpc_pool.h"
 #include "mockarty/core.h"
 #include "log.h"
 #include "otel.h"
 
 #include "coordinator.pb-c.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,96 +24,20 @@
 #define CONNECT_TIMEOUT_MS 1000
 #define RESOLVE_TIMEOUT_MS 5000
 
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	mk_grpc_client **conns; /* NULL slot = not connected */
-	bool *busy;
-	int size;
-} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+static mk_grpc_pool *pool;
 
 bool
 coord_pool_init(int size)
 {
-	P.conns = calloc((size_t)size, sizeof(*P.conns));
-	P.busy = calloc((size_t)size, sizeof(*P.busy));
-	if (P.conns == NULL || P.busy == NULL)
-		return false;
-	P.size = size;
-	return true;
+	pool = mk_grpc_pool_new(rs_cfg.coordinator_addr, rs_cfg.api_token, size, CONNECT_TIMEOUT_MS, 0);
+	return pool != NULL;
 }
 
 void
 coord_pool_free(void)
 {
-	pthread_mutex_lock(&P.mu);
-	for (int i = 0; i < P.size; i++)
-		if (P.conns[i] != NULL)
-			mk_grpc_client_close(P.conns[i]);
-	free(P.conns);
-	free(P.busy);
-	P.conns = NULL;
-	P.busy = NULL;
-	P.size = 0;
-	pthread_mutex_unlock(&P.mu);
-}
-
-/* Takes a free slot, waiting while every slot is busy. */
-static int
-acquire(void)
-{
-	int slot = -1;
-
-	pthread_mutex_lock(&P.mu);
-	while (slot < 0) {
-		for (int i = 0; i < P.size; i++)
-			if (!P.busy[i]) {
-				slot = i;
-				break;
-			}
-		if (slot < 0)
-			pthread_cond_wait(&P.cv, &P.mu);
-	}
-	P.busy[slot] = true;
-	pthread_mutex_unlock(&P.mu);
-	return slot;
-}
-
-static void
-release(int slot)
-{
-	pthread_mutex_lock(&P.mu);
-	P.busy[slot] = false;
-	pthread_cond_signal(&P.cv);
-	pthread_mutex_unlock(&P.mu);
-}
-
-/*
- * One unary call on slot (connecting first when needed); returns the gRPC code. traceparent
- * (NULL = none) travels as metadata of this call only.
- */
-static int
-call_on(int slot, const uint8_t *req, size_t n, uint8_t **resp, size_t *resp_len, mk_grpc_status *st,
-        const char *traceparent)
-{
-	char authz[600];
-
-	if (P.conns[slot] != NULL && !mk_grpc_client_usable(P.conns[slot])) {
-		mk_grpc_client_close(P.conns[slot]);
-		P.conns[slot] = NULL;
-	}
-	if (P.conns[slot] == NULL) {
-		P.conns[slot] = mk_grpc_client_connect(rs_cfg.coordinator_addr, CONNECT_TIMEOUT_MS, st);
-		if (P.conns[slot] == NULL)
-			return st->code;
-		snprintf(authz, sizeof(authz), "Bearer %s", rs_cfg.api_token);
-		mk_grpc_client_set_authorization(P.conns[slot], authz);
-		memset(authz, 0, sizeof(authz));
-	}
-	if (traceparent != NULL)
-		mk_grpc_client_set_call_metadata(P.conns[slot], "traceparent", traceparent);
-	return mk_grpc_client_unary(P.conns[slot], "/mockarty.coordinator.v1.Coordinator/Resolve", req, n,
-	                            RESOLVE_TIMEOUT_MS, resp, resp_len, st);
+	mk_grpc_pool_free(pool);
+	pool = NULL;
 }
 
 int
@@ -129,8 +50,7 @@ coord_resolve(const char *ns, const char *method, const char *path, const char *
 	mk_grpc_status st = {0};
 	uint8_t *buf, *resp = NULL;
 	size_t n, resp_len = 0;
-	int slot, code, result = -1;
-	bool had_conn;
+	int code, result = -1;
 	json_error_t jerr;
 	otel_span span = {0};
 	char tp[OTEL_TRACEPARENT_SIZE];
@@ -163,20 +83,8 @@ coord_resolve(const char *ns, const char *method, const char *path, const char *
 		if (otel_span_traceparent(&span, tp))
 			tpp = tp;
 	}
-	slot = acquire();
-	had_conn = P.conns[slot] != NULL && mk_grpc_client_usable(P.conns[slot]);
-	code = call_on(slot, buf, n, &resp, &resp_len, &st, tpp);
-	/* a kept connection that went stale (admin restarted) gets one retry on a fresh one */
-	if (code == MK_GRPC_UNAVAILABLE && had_conn) {
-		if (P.conns[slot] != NULL) {
-			mk_grpc_client_close(P.conns[slot]);
-			P.conns[slot] = NULL;
-		}
-		free(resp);
-		resp = NULL;
-		code = call_on(slot, buf, n, &resp, &resp_len, &st, tpp);
-	}
-	release(slot);
+	code = mk_grpc_pool_unary(pool, "/mockarty.coordinator.v1.Coordinator/Resolve", buf, n, RESOLVE_TIMEOUT_MS,
+	                          tpp, &resp, &resp_len, &st);
 	free(buf);
 	if (otel_enabled()) {
 		otel_span_set_int(&span, "rpc.grpc.status_code", code);

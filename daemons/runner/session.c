@@ -18,6 +18,7 @@
 #include "runner.h"
 
 #include "grpc_client.h"
+#include "grpc_pool.h"
 #include "log.h"
 
 #include "coordinator.pb-c.h"
@@ -58,12 +59,7 @@ static struct {
 } S = {
     .mu = PTHREAD_MUTEX_INITIALIZER, .nap_mu = PTHREAD_MUTEX_INITIALIZER, .nap_cv = PTHREAD_COND_INITIALIZER};
 
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	mk_grpc_client *conns[POOL_SIZE];
-	bool busy[POOL_SIZE];
-} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+static mk_grpc_pool *pool; /* the unary calls' connections (session_start creates it) */
 
 int64_t
 rn_now_ms(void)
@@ -157,93 +153,20 @@ session_watchdog(void)
 
 /* ------------------------------------------------------------------ unary pool */
 
-static int
-acquire(void)
-{
-	int slot = -1;
-
-	pthread_mutex_lock(&P.mu);
-	while (slot < 0) {
-		for (int i = 0; i < POOL_SIZE; i++)
-			if (!P.busy[i]) {
-				slot = i;
-				break;
-			}
-		if (slot < 0)
-			pthread_cond_wait(&P.cv, &P.mu);
-	}
-	P.busy[slot] = true;
-	pthread_mutex_unlock(&P.mu);
-	return slot;
-}
-
-static void
-release(int slot)
-{
-	pthread_mutex_lock(&P.mu);
-	P.busy[slot] = false;
-	pthread_cond_signal(&P.cv);
-	pthread_mutex_unlock(&P.mu);
-}
-
-static mk_grpc_client *
-dial(mk_grpc_status *st)
-{
-	char authz[600];
-	mk_grpc_client *c = mk_grpc_client_connect(rn_cfg.coordinator_addr, CONNECT_TIMEOUT_MS, st);
-
-	if (c == NULL)
-		return NULL;
-	snprintf(authz, sizeof(authz), "Bearer %s", rn_cfg.api_token);
-	mk_grpc_client_set_authorization(c, authz);
-	memset(authz, 0, sizeof(authz));
-	mk_grpc_client_set_max_message(c, 64u * 1024 * 1024); /* payloads carry whole collections */
-	return c;
-}
-
-/* One unary call on pool slot (connecting first when needed); returns the gRPC code. */
-static int
-call_on(int slot, const char *path, const uint8_t *req, size_t n, int timeout_ms, uint8_t **resp,
-        size_t *resp_len, mk_grpc_status *st)
-{
-	if (P.conns[slot] != NULL && !mk_grpc_client_usable(P.conns[slot])) {
-		mk_grpc_client_close(P.conns[slot]);
-		P.conns[slot] = NULL;
-	}
-	if (P.conns[slot] == NULL) {
-		P.conns[slot] = dial(st);
-		if (P.conns[slot] == NULL)
-			return st->code;
-	}
-	return mk_grpc_client_unary(P.conns[slot], path, req, n, timeout_ms, resp, resp_len, st);
-}
-
 int
 session_unary(const char *method, const uint8_t *req, size_t len, int timeout_ms, uint8_t **resp,
               size_t *resp_len, char *errmsg, size_t errcap)
 {
 	mk_grpc_status st = {0};
 	char path[128];
-	int slot, code;
-	bool had_conn;
+	int code;
 
-	*resp = NULL;
-	*resp_len = 0;
 	snprintf(path, sizeof(path), SVC "%s", method);
-	slot = acquire();
-	had_conn = P.conns[slot] != NULL && mk_grpc_client_usable(P.conns[slot]);
-	code = call_on(slot, path, req, len, timeout_ms, resp, resp_len, &st);
-	/* a kept connection that went stale (admin restarted) gets one retry on a fresh one */
-	if (code == MK_GRPC_UNAVAILABLE && had_conn) {
-		if (P.conns[slot] != NULL) {
-			mk_grpc_client_close(P.conns[slot]);
-			P.conns[slot] = NULL;
-		}
-		free(*resp);
-		*resp = NULL;
-		code = call_on(slot, path, req, len, timeout_ms, resp, resp_len, &st);
+	if (pool == NULL) {
+		snprintf(errmsg, errcap, "%s: not started", method);
+		return MK_GRPC_UNAVAILABLE;
 	}
-	release(slot);
+	code = mk_grpc_pool_unary(pool, path, req, len, timeout_ms, NULL, resp, resp_len, &st);
 	if (code != MK_GRPC_OK) {
 		free(*resp);
 		*resp = NULL;
@@ -259,13 +182,8 @@ session_unary(const char *method, const uint8_t *req, size_t len, int timeout_ms
 void
 session_pool_free(void)
 {
-	pthread_mutex_lock(&P.mu);
-	for (int i = 0; i < POOL_SIZE; i++)
-		if (P.conns[i] != NULL && !P.busy[i]) {
-			mk_grpc_client_close(P.conns[i]);
-			P.conns[i] = NULL;
-		}
-	pthread_mutex_unlock(&P.mu);
+	/* not freed: an abandoned task thread may still be in a call (main.c leaves it to exit()) */
+	mk_grpc_pool_close_idle(pool);
 }
 
 /* ------------------------------------------------------------------ stream */
@@ -344,6 +262,21 @@ dash_address(char *out, size_t cap)
 }
 
 /* One connection + Connect stream, start to end. Returns the final gRPC code. */
+/* The stream's own connection (the unary calls use the pool). */
+static mk_grpc_client *
+dial(mk_grpc_status *st)
+{
+	char authz[600];
+	mk_grpc_client *c = mk_grpc_client_connect(rn_cfg.coordinator_addr, CONNECT_TIMEOUT_MS, st);
+
+	if (c == NULL)
+		return NULL;
+	snprintf(authz, sizeof(authz), "Bearer %s", rn_cfg.api_token);
+	mk_grpc_client_set_authorization(c, authz);
+	memset(authz, 0, sizeof(authz));
+	return c;
+}
+
 static int
 run_stream(mk_grpc_status *st)
 {
@@ -483,6 +416,13 @@ session_main(void *arg)
 bool
 session_start(void)
 {
+	/* payloads carry whole collections: a 64 MiB receive limit */
+	pool = mk_grpc_pool_new(rn_cfg.coordinator_addr, rn_cfg.api_token, POOL_SIZE, CONNECT_TIMEOUT_MS,
+	                        64u * 1024 * 1024);
+	if (pool == NULL) {
+		log_error("cannot create the connection pool (out of memory)");
+		return false;
+	}
 	atomic_store(&S.stop, false);
 	if (pthread_create(&S.thread, NULL, session_main, NULL) != 0) {
 		log_error("cannot start the session thread");

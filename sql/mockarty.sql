@@ -3454,13 +3454,27 @@ DECLARE
 	lease_ms int := coalesce(p_lease_ms, mockarty.setting_get('webhook_lease_ms')::int);
 	out jsonb;
 BEGIN
-	WITH due AS (
+	-- Candidates come from the two partial indexes in due order, each scan stopping after a few
+	-- times the limit, so a backlog of many due rows costs no sort of all of them; the rows are
+	-- then re-checked and locked (SKIP LOCKED: rows another engine holds are passed over).
+	WITH cand AS (
+		(SELECT x.id, x.next_attempt_at AS due_at FROM mockarty_private.webhook_deliveries x
+		 LEFT JOIN mockarty_private.webhooks w ON w.id = x.webhook_id
+		 WHERE x.status = 'pending' AND x.next_attempt_at <= clock_timestamp()
+		   AND (x.webhook_id IS NULL OR w.enabled)
+		 ORDER BY x.next_attempt_at LIMIT 4 * greatest(coalesce(p_limit, 50), 1))
+		UNION ALL
+		(SELECT x.id, x.lease_expires_at FROM mockarty_private.webhook_deliveries x
+		 LEFT JOIN mockarty_private.webhooks w ON w.id = x.webhook_id
+		 WHERE x.status = 'delivering' AND x.lease_expires_at < clock_timestamp()
+		   AND (x.webhook_id IS NULL OR w.enabled)
+		 ORDER BY x.lease_expires_at LIMIT 4 * greatest(coalesce(p_limit, 50), 1))
+	), due AS (
 		SELECT x.id FROM mockarty_private.webhook_deliveries x
-		LEFT JOIN mockarty_private.webhooks w ON w.id = x.webhook_id
+		JOIN cand c ON c.id = x.id
 		WHERE ((x.status = 'pending' AND x.next_attempt_at <= clock_timestamp())
 		       OR (x.status = 'delivering' AND x.lease_expires_at < clock_timestamp()))
-		  AND (x.webhook_id IS NULL OR w.enabled)
-		ORDER BY coalesce(x.next_attempt_at, x.lease_expires_at), x.id
+		ORDER BY c.due_at, x.id
 		LIMIT greatest(coalesce(p_limit, 50), 1)
 		FOR UPDATE OF x SKIP LOCKED
 	), claimed AS (
@@ -3657,23 +3671,6 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION mockarty_private.webhook_on_request_log() RETURNS trigger
-LANGUAGE plpgsql
-AS $$
-BEGIN
-	IF NOT mockarty_private.webhook_subscribed('mock.resolved') THEN
-		RETURN NULL;
-	END IF;
-	PERFORM mockarty_private.webhook_enqueue_events('mock.resolved', (
-		SELECT jsonb_agg(jsonb_build_object('namespace', m.namespace, 'at', n.called_at,
-			'data', jsonb_build_object('mockId', n.mock_id, 'namespace', m.namespace,
-				'calledAt', mockarty_private.rfc3339(n.called_at), 'request', n.req, 'response', n.response))
-			ORDER BY n.id)
-		FROM new_rows n JOIN mockarty_private.mocks m ON m.id = n.mock_id));
-	RETURN NULL;
-END
-$$;
-
 CREATE FUNCTION mockarty_private.webhook_on_undefined() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
@@ -3715,7 +3712,6 @@ $$;
 COMMENT ON FUNCTION mockarty_private.webhook_on_mock_insert() IS 'Statement trigger: mock.created for every live mock inserted';
 COMMENT ON FUNCTION mockarty_private.webhook_on_mock_update() IS 'Statement trigger: mock.deleted when a mock is soft-deleted, mock.created when a deleted one comes back';
 COMMENT ON FUNCTION mockarty_private.webhook_on_mock_delete() IS 'Statement trigger: mock.deleted when a live mock is purged (purging a soft-deleted one says nothing twice)';
-COMMENT ON FUNCTION mockarty_private.webhook_on_request_log() IS 'Statement trigger: mock.resolved for every request-log row (what every serving node reports)';
 COMMENT ON FUNCTION mockarty_private.webhook_on_undefined() IS 'Statement trigger: undefined_request.received for every recorded miss (a new row or a higher count)';
 COMMENT ON FUNCTION mockarty_private.webhook_on_event() IS 'Statement trigger: every event of mockarty_private.events (event_emit(), test_run.completed among them) to its subscribers';
 
@@ -3725,11 +3721,69 @@ CREATE TRIGGER webhook_mock_update AFTER UPDATE ON mockarty_private.mocks
 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mockarty_private.webhook_on_mock_update();
 CREATE TRIGGER webhook_mock_delete AFTER DELETE ON mockarty_private.mocks
 REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION mockarty_private.webhook_on_mock_delete();
-CREATE TRIGGER webhook_request_log AFTER INSERT ON mockarty_private.request_logs
-REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mockarty_private.webhook_on_request_log();
 CREATE TRIGGER webhook_undefined_insert AFTER INSERT ON mockarty_private.undefined_requests
 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mockarty_private.webhook_on_undefined();
 CREATE TRIGGER webhook_undefined_update AFTER UPDATE ON mockarty_private.undefined_requests
 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mockarty_private.webhook_on_undefined();
 CREATE TRIGGER webhook_event AFTER INSERT ON mockarty_private.events
 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION mockarty_private.webhook_on_event();
+
+-- mock.resolved: one event per resolution, queued by the serving nodes ------
+--
+-- Request logs keep a few requests per mock per flush, so they cannot say how
+-- many times a mock answered; the nodes push one small event per resolution
+-- into a bounded in-memory queue (shedding when it is full, never slowing the
+-- response) and write it here in batches, only while some enabled webhook
+-- subscribes to mock.resolved (webhook_wants_resolved_events, cached by the
+-- nodes and refreshed on NOTIFY mockarty_webhooks 'config').
+
+CREATE FUNCTION mockarty.webhook_events_enqueue(p_batch jsonb) RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	bad int;
+BEGIN
+	IF p_batch IS NULL OR jsonb_typeof(p_batch) <> 'array' THEN
+		RAISE EXCEPTION 'batch must be a JSON array' USING ERRCODE = '22023', DETAIL = '$';
+	END IF;
+	SELECT min(o - 1) INTO bad FROM jsonb_array_elements(p_batch) WITH ORDINALITY e(v, o)
+	WHERE jsonb_typeof(v) <> 'object' OR coalesce(v ->> 'mockId', '') = '';
+	IF bad IS NOT NULL THEN
+		RAISE EXCEPTION 'event must be an object with a mockId' USING ERRCODE = '22023',
+			DETAIL = format('$[%s]', bad);
+	END IF;
+	IF jsonb_array_length(p_batch) = 0 OR NOT mockarty_private.webhook_subscribed('mock.resolved') THEN
+		RETURN 0;
+	END IF;
+	RETURN mockarty_private.webhook_enqueue_events('mock.resolved', (
+		SELECT jsonb_agg(jsonb_build_object(
+			'namespace', coalesce(nullif(v ->> 'namespace', ''), 'sandbox'),
+			'at', CASE WHEN (v ->> 'at') ~ '^\d{4}-\d\d-\d\dT' THEN v ->> 'at' END,
+			'data', jsonb_strip_nulls(jsonb_build_object(
+				'mockId', v ->> 'mockId',
+				'namespace', coalesce(nullif(v ->> 'namespace', ''), 'sandbox'),
+				'method', v ->> 'method', 'path', v ->> 'path',
+				'status', CASE WHEN jsonb_typeof(v -> 'status') = 'number' THEN v -> 'status' END,
+				'calledAt', v ->> 'at', 'traceparent', v ->> 'traceparent'))) ORDER BY o)
+		FROM jsonb_array_elements(p_batch) WITH ORDINALITY e(v, o)));
+END
+$$;
+COMMENT ON FUNCTION mockarty.webhook_events_enqueue(jsonb) IS 'Records mock.resolved events [{"mockId","namespace","method","path","status","at"(RFC 3339),"traceparent"?}] from the serving nodes: one delivery per subscribed enabled webhook (namespace-bound ones see their namespace only) with the body {"event":"mock.resolved","timestamp","data":{"mockId","namespace","method","path","status","calledAt","traceparent"?}}; returns the number of deliveries; 22023 naming the bad element';
+
+CREATE FUNCTION mockarty.webhook_wants_resolved_events() RETURNS boolean
+LANGUAGE sql STABLE
+AS $$ SELECT mockarty_private.webhook_subscribed('mock.resolved') $$;
+COMMENT ON FUNCTION mockarty.webhook_wants_resolved_events() IS 'True while some enabled webhook subscribes to mock.resolved: serving nodes queue events only then';
+
+CREATE FUNCTION mockarty_private.webhook_config_notify() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+	PERFORM pg_catalog.pg_notify('mockarty_webhooks', 'config');
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.webhook_config_notify() IS 'Statement trigger: NOTIFY mockarty_webhooks ''config'' when webhooks change, so nodes refresh their cached webhook_wants_resolved_events()';
+
+CREATE TRIGGER webhook_config AFTER INSERT OR UPDATE OR DELETE ON mockarty_private.webhooks
+FOR EACH STATEMENT EXECUTE FUNCTION mockarty_private.webhook_config_notify();

@@ -38,6 +38,8 @@
 #include "admin.h"
 #include "coord_runners.h"
 #include "coordinator.pb-c.h"
+#include "eventq.h"
+#include "evsink.h"
 #include "grpc_server.h"
 #include "log.h"
 #include "otel.h"
@@ -1195,6 +1197,30 @@ json_or_string(const char *text)
 	return v ? v : json_string(text ? text : "");
 }
 
+/*
+ * The webhook part of a Report: the resolver's rendered callbacks and
+ * mock.resolved events to the database (evsink.c; a batch the database
+ * refuses is counted as shed, not retried by the resolver), its shed count to
+ * /metrics, and in the ack whether mock.resolved events are wanted.
+ */
+static void
+report_webhooks(PGconn *conn, const Mockarty__Coordinator__V1__ReportBatch *b,
+		Mockarty__Coordinator__V1__ReportAck *ack)
+{
+	char err[300];
+
+	if (b->n_callbacks_json + b->n_events_json > 0 &&
+	    evsink_write(conn, (const char *const *)b->callbacks_json, b->n_callbacks_json,
+			 (const char *const *)b->events_json, b->n_events_json, err, sizeof(err)) < 0) {
+		log_warn("coordinator: %zu callbacks and %zu events of a resolver dropped: %s",
+			 b->n_callbacks_json, b->n_events_json, err);
+		evsink_count_remote_shed(b->n_callbacks_json + b->n_events_json);
+	}
+	if (b->events_shed > 0)
+		evsink_count_remote_shed(b->events_shed);
+	ack->want_resolved_events = eq_want_events();
+}
+
 /* Worker: Report -> mockarty.log_requests (known mocks only) + undefined_record_batch. */
 static void
 do_report(mk_grpc_stream *st, const uint8_t *req, size_t len)
@@ -1263,6 +1289,7 @@ do_report(mk_grpc_stream *st, const uint8_t *req, size_t len)
 		goto out;
 	}
 	ack.accepted = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+	report_webhooks(conn, b, &ack);
 	pthread_mutex_lock(&C.mu);
 	for (struct sub *s = C.subs; s; s = s->next) {
 		if (strncmp(s->integ_id, info->principal, 36) != 0 ||

@@ -10,6 +10,7 @@
  * side accepts both and maps the names, and the answers carry both fields.
  * A token bound to a namespace sees and touches only that namespace's webhooks.
  */
+#include "evsink.h"
 #include "rest_more.h"
 #include "webhooks.h"
 
@@ -103,8 +104,10 @@ rest_webhook_create(api_req *req, api_resp *resp)
 	text = api_dump(body);
 	params[0] = text;
 	params[1] = create_namespace(req, body);
-	if (text != NULL && db_json(req, resp, "SELECT mockarty.webhook_create($1::jsonb, $2)", 2, params, &out))
+	if (text != NULL && db_json(req, resp, "SELECT mockarty.webhook_create($1::jsonb, $2)", 2, params, &out)) {
+		evsink_refresh_now(); /* this node serves mock.resolved events from the next request */
 		api_json(resp, 201, out);
+	}
 	else if (text == NULL)
 		api_error(req, resp, 500, "internal", "out of memory");
 	free(text);
@@ -138,8 +141,10 @@ update_with(api_req *req, api_resp *resp, const char *id, const char *ns, json_t
 	text = api_dump(patch);
 	params[0] = id;
 	params[1] = text;
-	if (text != NULL && db_json(req, resp, "SELECT mockarty.webhook_update($1::uuid, $2::jsonb)", 2, params, &out))
+	if (text != NULL && db_json(req, resp, "SELECT mockarty.webhook_update($1::uuid, $2::jsonb)", 2, params, &out)) {
+		evsink_refresh_now();
 		api_json(resp, 200, out);
+	}
 	else if (text == NULL)
 		api_error(req, resp, 500, "internal", "out of memory");
 	free(text);
@@ -185,8 +190,10 @@ delete_webhook(api_req *req, api_resp *resp, const char *id, const char *ns)
 	if (!load_webhook(req, resp, id, ns, &w))
 		return;
 	json_decref(w);
-	if (db_json(req, resp, "SELECT mockarty.webhook_delete($1::uuid)", 1, params, NULL))
+	if (db_json(req, resp, "SELECT mockarty.webhook_delete($1::uuid)", 1, params, NULL)) {
+		evsink_refresh_now();
 		api_json(resp, 200, json_pack("{s:b, s:s}", "deleted", 1, "id", id));
+	}
 }
 
 void
@@ -395,8 +402,10 @@ rest_ns_webhook_create(api_req *req, api_resp *resp)
 	text = api_dump(body);
 	params[0] = text;
 	params[1] = ns;
-	if (text != NULL && db_json(req, resp, "SELECT mockarty.webhook_create($1::jsonb, $2)", 2, params, &out))
+	if (text != NULL && db_json(req, resp, "SELECT mockarty.webhook_create($1::jsonb, $2)", 2, params, &out)) {
+		evsink_refresh_now(); /* this node serves mock.resolved events from the next request */
 		api_json(resp, 201, out);
+	}
 	else if (text == NULL)
 		api_error(req, resp, 500, "internal", "out of memory");
 	free(text);

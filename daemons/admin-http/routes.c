@@ -12,6 +12,8 @@
 
 #include "coord_runners.h"
 #include "coordinator.h"
+#include "eventq.h"
+#include "evsink.h"
 #include "log.h"
 #include "metrics.h"
 #include "pgpool.h"
@@ -301,8 +303,10 @@ h_metrics(api_req *req, api_resp *resp)
 	mt_counter(&b, "mockarty_webhook_deliveries_failed_total",
 		   "Webhook deliveries marked failed after their last attempt.",
 		   (unsigned long long)wh.failed_final);
-	mt_counter(&b, "mockarty_webhook_events_shed_total",
-		   "Webhook events or callbacks dropped under overload.", (unsigned long long)wh.shed);
+	eq_metrics_write(&b, wh.shed); /* the serving threads' queue (eventq.h) */
+	mt_counter(&b, "mockarty_webhook_resolver_events_shed_total",
+		   "Webhook events and callbacks the connected mock resolvers reported as shed.",
+		   (unsigned long long)evsink_remote_shed());
 	mt_gauge(&b, "mockarty_webhook_inflight", "Webhook requests in flight now.",
 		 (double)wh.inflight);
 	mt_counter(&b, "mockarty_admin_requests_total", "HTTP requests received.",

@@ -27,6 +27,7 @@
 #include "webhooks.h"
 
 #include "admin.h"
+#include "evsink.h"
 #include "log.h"
 #include "pgpool.h"
 #include "proxy.h"
@@ -642,6 +643,8 @@ engine_main(void *arg)
 			}
 			while ((n = PQnotifies(conn)) != NULL) {
 				want_claim = true;
+				if (n->extra != NULL && strcmp(n->extra, "config") == 0)
+					evsink_refresh(); /* a webhook changed: mock.resolved wanted? */
 				PQfreemem(n);
 			}
 		}
@@ -668,12 +671,18 @@ webhooks_start(void)
 		return false;
 	}
 	wh.running = true;
+	/* the queue of per-mock callbacks and mock.resolved events (evsink.c) */
+	if (!evsink_start()) {
+		log_error("webhooks: cannot start the event queue");
+		return false;
+	}
 	return true;
 }
 
 void
 webhooks_stop(void)
 {
+	evsink_stop(); /* a last drain while the database is still there */
 	if (!wh.running)
 		return;
 	atomic_store(&wh.stop, true);

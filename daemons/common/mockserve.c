@@ -19,6 +19,7 @@
  */
 #include "mockserve.h"
 
+#include "eventq.h"
 #include "metrics.h"
 #include "otel.h"
 
@@ -239,6 +240,7 @@ struct ms_mock {
 	mock_kind kind;
 	char *text; /* static: resolved response object; template: the document */
 	int route_slot; /* metrics.h route template slot, for mockarty_mock_resolutions_total */
+	json_t *callbacks; /* http callbacks of "webhooks" (eventq.h), immutable; NULL = none */
 	_Atomic(ms_shared *) shared;
 	_Atomic(json_t *) doc;
 };
@@ -364,6 +366,7 @@ mock_free(ms_mock *mk)
 		json_decref(doc);
 		atomic_fetch_sub(&cached_docs, 1);
 	}
+	json_decref(mk->callbacks);
 	free(mk->id);
 	free(mk->ns);
 	free(mk->text);
@@ -546,6 +549,7 @@ ms_prepare(const char *text, size_t len, const char *ns_hint, char *err, size_t 
 			mt_mock_route(doc, route, sizeof(route));
 			p->mk->route_slot = mt_route_slot(route);
 		}
+		p->mk->callbacks = eq_callbacks_prepare(doc, id);
 	}
 	json_decref(doc);
 	return p;
@@ -1477,6 +1481,43 @@ send_resolved(ms_request *req, const ms_hooks *hooks, const char *path, const js
 		ms_envelope(req, res, 500, "internal", "out of memory");
 }
 
+/*
+ * After a mock answered: its http callbacks rendered with the request's
+ * template context (path parameters, request, fakers; X-Mockarty-Seed makes
+ * them reproducible as it does the response) and, when a webhook wants them,
+ * one mock.resolved event - both into eventq's bounded queue, never waiting.
+ */
+static void
+webhook_work(ms_request *req, mc_request *mreq, const mc_match *m, const json_t *cbs, const char *id,
+	     const char *ns, const char *path, int status, json_int_t now)
+{
+	if (cbs != NULL) {
+		mc_rng rng;
+		mc_render_ctx ctx = {0};
+		const char *seed = req_header(req, "x-mockarty-seed");
+
+		if (seed != NULL && seed[0] != '\0') {
+			mc_rng_seed(&rng, (uint64_t)strtoll(seed, NULL, 10));
+			ctx.now = FIXED_NOW;
+		} else {
+			mc_rng_seed(&rng, random_u64());
+			ctx.now = (int64_t)now;
+		}
+		mreq->headers = ms_request_headers(req);
+		mreq->query = ms_request_query(req);
+		ctx.req = mreq;
+		ctx.path_params = m->path_params;
+		ctx.rng = &rng;
+		eq_callbacks_fire(cbs, &ctx, id, ns, status);
+	}
+	if (eq_want_events()) {
+		char tp[OTEL_TRACEPARENT_SIZE];
+		bool have_tp = otel_enabled() && otel_current() != NULL && otel_span_traceparent(otel_current(), tp);
+
+		eq_event_resolved(id, ns, req->method, path, status, have_tp ? tp : NULL);
+	}
+}
+
 void
 ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *res)
 {
@@ -1488,7 +1529,7 @@ ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *res)
 	json_int_t now = (json_int_t)time(NULL);
 	mock_kind kind = MK_STATIC;
 	ms_shared *sh = NULL;
-	json_t *doc = NULL, *resobj = NULL;
+	json_t *doc = NULL, *resobj = NULL, *cbs = NULL;
 	bool hit = false;
 	int route_slot = MT_ROUTE_UNMATCHED;
 
@@ -1523,6 +1564,7 @@ ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *res)
 			kind = mk->kind;
 			route_slot = mk->route_slot;
 			snprintf(id, sizeof(id), "%s", mk->id);
+			cbs = json_incref(mk->callbacks); /* outlives a concurrent delta */
 			if (kind == MK_STATIC) {
 				sh = static_shared(mk);
 				if (sh != NULL)
@@ -1609,6 +1651,9 @@ ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *res)
 done:
 	if (res->response == NULL && res->status == 0)
 		ms_envelope(req, res, 500, "internal", "no response");
+	if (res->hit)
+		webhook_work(req, &mreq, &m, cbs, id, ns, path, res->status, now);
+	json_decref(cbs);
 	json_decref(resobj);
 	json_decref(doc);
 	mc_match_clear(&m);

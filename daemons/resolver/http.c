@@ -19,6 +19,7 @@
  */
 #include "resolver.h"
 
+#include "eventq.h"
 #include "log.h"
 #include "metrics.h"
 #include "mockserve.h"
@@ -353,6 +354,7 @@ metrics_text(void)
 	          "mockarty_resolver_min_version_waits_total{result=\"timeout\"} %llu\n",
 	          (unsigned long long)(atomic_load(&st_waits) - atomic_load(&st_wait_timeouts)),
 	          (unsigned long long)atomic_load(&st_wait_timeouts));
+	eq_metrics_write(&b, 0); /* webhook callbacks and mock.resolved events (eventq.h) */
 	mt_process_write(&b);
 	if (b.oom) {
 		free(b.s);

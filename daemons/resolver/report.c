@@ -11,9 +11,22 @@
  * the coordinator did not accept is kept and retried on the next tick; new rows
  * meanwhile still go to the bounded queue, so an outage costs drops, never
  * memory. The same thread runs the sync watchdog and the statistics tick.
+ *
+ * Webhook work (per-mock callbacks and mock.resolved events, rendered on the
+ * serving threads into daemons/common/eventq.c's bounded queue) rides along:
+ * eventq's drain thread hands its batches to wh_sink(), which parks them in
+ * two bounded lists here, and every batch carries up to WH_BATCH of them in
+ * callbacks_json/events_json with the number shed since the last batch. The
+ * ack says whether the coordinator wants mock.resolved events. There is no
+ * heartbeat report: a Report blocks this thread (and so the sync watchdog) for
+ * up to its timeout when the coordinator hangs, and the answer only matters
+ * while requests are served - which produce request logs (or, for stateful
+ * mocks resolved through the coordinator, bump st_remote), hence reports every
+ * FLUSH_MS, hence fresh acks.
  */
 #include "resolver.h"
 
+#include "eventq.h"
 #include "grpc_client.h"
 #include "log.h"
 #include "mockserve.h"
@@ -30,6 +43,8 @@
 #define BATCH_ROWS 500
 #define FLUSH_MS 200
 #define REPORT_TIMEOUT_MS 3000
+#define WH_CAP 20000    /* parked callbacks, and events, waiting for a batch (each) */
+#define WH_BATCH 5000   /* of each per batch: keeps a Report well under the message limit */
 
 typedef struct row {
 	bool undefined;
@@ -55,6 +70,11 @@ static struct {
 	size_t pending_len;
 	size_t pending_rows;
 	uint64_t pending_dropped;
+	/* webhook work parked by wh_sink (eventq's drain thread), FIFO by shifting */
+	char **wh_cb, **wh_ev;
+	size_t wh_ncb, wh_nev;
+	size_t pending_ncb, pending_nev; /* in the pending batch */
+	uint64_t shed_reported, pending_shed;
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 uint64_t
@@ -162,6 +182,71 @@ report_undefined(const char *ns, const char *method, const char *path, json_t *h
 	enqueue(&r);
 }
 
+/* Shed total of this process's webhook queue (events and callbacks). */
+static uint64_t
+wh_shed_total(void)
+{
+	eq_counters c;
+
+	eq_counters_get(&c);
+	return c.events_shed + c.callbacks_shed;
+}
+
+/* Appends copies of items[0..n) to the parked list *list (*count used), shedding beyond WH_CAP. */
+static size_t
+park(char **list, size_t *count, const char *const *items, size_t n)
+{
+	size_t lost = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char *c = *count < WH_CAP ? strdup(items[i]) : NULL;
+
+		if (c == NULL) {
+			lost++;
+			continue;
+		}
+		list[(*count)++] = c;
+	}
+	return lost;
+}
+
+/* eventq sink: parks the batch for the next Report (the lists are bounded: shed beyond). */
+static void
+wh_sink(void *arg, const char *const *callbacks, size_t ncb, const char *const *events, size_t nev)
+{
+	size_t lost_cb, lost_ev;
+	bool wake;
+
+	(void)arg;
+	if (ncb + nev == 0)
+		return;
+	pthread_mutex_lock(&R.mu);
+	if (R.wh_cb == NULL || R.wh_ev == NULL) {
+		pthread_mutex_unlock(&R.mu);
+		eq_count_shed(ncb, nev);
+		return;
+	}
+	lost_cb = park(R.wh_cb, &R.wh_ncb, callbacks, ncb);
+	lost_ev = park(R.wh_ev, &R.wh_nev, events, nev);
+	wake = R.wh_ncb + R.wh_nev >= WH_BATCH;
+	if (wake)
+		pthread_cond_signal(&R.cv);
+	pthread_mutex_unlock(&R.mu);
+	eq_count_shed(lost_cb, lost_ev);
+}
+
+/* Moves up to WH_BATCH items off the front of a parked list into out (ownership moves). */
+static size_t
+unpark(char **list, size_t *count, char **out)
+{
+	size_t n = *count < WH_BATCH ? *count : WH_BATCH;
+
+	memcpy(out, list, n * sizeof(*out));
+	memmove(list, list + n, (*count - n) * sizeof(*list));
+	*count -= n;
+	return n;
+}
+
 /*
  * Takes up to BATCH_ROWS rows off the queue and packs them into a ReportBatch
  * (misses aggregated). Returns the packed bytes (malloc'd) or NULL when there
@@ -175,6 +260,11 @@ build_batch(size_t *len, size_t *nrows, uint64_t *dropped_now)
 	size_t n, nlogs = 0, nund = 0;
 	uint8_t *out = NULL;
 	uint64_t dropped = atomic_load(&R.dropped);
+	uint64_t shed = wh_shed_total();
+	static unsigned long long remote_seen; /* stateful traffic also needs a fresh ack */
+	unsigned long long remote = atomic_load(&st_remote);
+	char **cbs = malloc(sizeof(*cbs) * WH_BATCH), **evs = malloc(sizeof(*evs) * WH_BATCH);
+	size_t ncb = 0, nev = 0;
 
 	pthread_mutex_lock(&R.mu);
 	n = R.count < BATCH_ROWS ? R.count : BATCH_ROWS;
@@ -186,11 +276,22 @@ build_batch(size_t *len, size_t *nrows, uint64_t *dropped_now)
 		R.head = (R.head + 1) % QUEUE_CAP;
 		R.count--;
 	}
+	if (cbs != NULL && evs != NULL && R.wh_cb != NULL) {
+		ncb = unpark(R.wh_cb, &R.wh_ncb, cbs);
+		nev = unpark(R.wh_ev, &R.wh_nev, evs);
+	}
 	pthread_mutex_unlock(&R.mu);
 	*nrows = n;
 	*dropped_now = dropped;
-	if (n == 0 && dropped == R.dropped_reported) {
+	remote_seen = remote;
+	R.pending_ncb = ncb;
+	R.pending_nev = nev;
+	R.pending_shed = shed;
+	if (n == 0 && dropped == R.dropped_reported && ncb + nev == 0 && shed == R.shed_reported &&
+	    remote == remote_seen) {
 		free(rows);
+		free(cbs);
+		free(evs);
 		return NULL;
 	}
 	{
@@ -240,6 +341,11 @@ build_batch(size_t *len, size_t *nrows, uint64_t *dropped_now)
 			b.dropped = dropped - R.dropped_reported;
 			b.resolver_name = rs_cfg.resolver_name;
 			b.applied_version = sync_applied_version();
+			b.n_callbacks_json = ncb;
+			b.callbacks_json = cbs;
+			b.n_events_json = nev;
+			b.events_json = evs;
+			b.events_shed = shed - R.shed_reported;
 			*len = mockarty__coordinator__v1__report_batch__get_packed_size(&b);
 			out = malloc(*len ? *len : 1);
 			if (out != NULL)
@@ -253,8 +359,17 @@ build_batch(size_t *len, size_t *nrows, uint64_t *dropped_now)
 	for (size_t i = 0; i < n; i++)
 		row_free(&rows[i]);
 	free(rows);
-	if (out == NULL)
+	for (size_t i = 0; i < ncb; i++)
+		free(cbs[i]);
+	for (size_t i = 0; i < nev; i++)
+		free(evs[i]);
+	free(cbs);
+	free(evs);
+	if (out == NULL) {
 		atomic_fetch_add(&R.dropped, n);
+		eq_count_shed(ncb, nev);
+		R.pending_ncb = R.pending_nev = 0;
+	}
 	return out;
 }
 
@@ -282,6 +397,14 @@ send_pending(void)
 	}
 	code = mk_grpc_client_unary(R.client, "/mockarty.coordinator.v1.Coordinator/Report", R.pending,
 	                            R.pending_len, REPORT_TIMEOUT_MS, &resp, &resp_len, &st);
+	if (code == MK_GRPC_OK) {
+		Mockarty__Coordinator__V1__ReportAck *ack =
+		    mockarty__coordinator__v1__report_ack__unpack(NULL, resp_len, resp);
+
+		if (ack != NULL) /* the coordinator says whether mock.resolved events are wanted */
+			eq_set_want_events(ack->want_resolved_events);
+		mockarty__coordinator__v1__report_ack__free_unpacked(ack, NULL);
+	}
 	free(resp);
 	if (code != MK_GRPC_OK) {
 		log_debug("Report failed: %s: %s", mk_grpc_code_name(code), st.message);
@@ -355,11 +478,13 @@ report_main(void *arg)
 			if (send_pending()) {
 				atomic_fetch_add(&R.sent, R.pending_rows);
 				R.dropped_reported = R.pending_dropped;
+				R.shed_reported = R.pending_shed;
 				free(R.pending);
 				R.pending = NULL;
 			} else if (rs_now_ms() - held_since > 60000) {
 				/* a batch nobody accepts for a minute is given up, and counted */
 				atomic_fetch_add(&R.dropped, R.pending_rows);
+				eq_count_shed(R.pending_ncb, R.pending_nev);
 				free(R.pending);
 				R.pending = NULL;
 			}
@@ -374,9 +499,18 @@ bool
 report_start(void)
 {
 	R.q = calloc(QUEUE_CAP, sizeof(*R.q));
-	if (R.q == NULL)
+	R.wh_cb = calloc(WH_CAP, sizeof(*R.wh_cb));
+	R.wh_ev = calloc(WH_CAP, sizeof(*R.wh_ev));
+	if (R.q == NULL || R.wh_cb == NULL || R.wh_ev == NULL || !eq_start(wh_sink, NULL)) {
+		free(R.q);
+		free(R.wh_cb);
+		free(R.wh_ev);
+		R.q = NULL;
+		R.wh_cb = R.wh_ev = NULL;
 		return false;
+	}
 	if (pthread_create(&R.thread, NULL, report_main, NULL) != 0) {
+		eq_stop();
 		free(R.q);
 		R.q = NULL;
 		return false;
@@ -390,6 +524,7 @@ report_stop(void)
 {
 	if (!R.started)
 		return;
+	eq_stop(); /* its last drain parks here and goes with the final batch */
 	pthread_mutex_lock(&R.mu);
 	R.stop = true;
 	pthread_cond_signal(&R.cv);
@@ -404,6 +539,14 @@ report_stop(void)
 	}
 	free(R.q);
 	R.q = NULL;
+	for (size_t i = 0; i < R.wh_ncb; i++)
+		free(R.wh_cb[i]);
+	for (size_t i = 0; i < R.wh_nev; i++)
+		free(R.wh_ev[i]);
+	free(R.wh_cb);
+	free(R.wh_ev);
+	R.wh_cb = R.wh_ev = NULL;
+	R.wh_ncb = R.wh_nev = 0;
 	pthread_mutex_unlock(&R.mu);
 	free(R.pending);
 	R.pending = NULL;

@@ -1,6 +1,7 @@
 -- 09_webhooks: webhooks through SQL alone. Events become delivery rows in the
--- transaction that caused them (statement triggers on mocks, request logs,
--- undefined requests and the events table); the engine's claim/record calls lease
+-- transaction that caused them (statement triggers on mocks, undefined requests
+-- and the events table; request logs no longer make mock.resolved, the serving
+-- nodes report one event per resolution: 10_webhook_events); the engine's claim/record calls lease
 -- and schedule them from the webhook_retry_schedule setting; a failed delivery is
 -- retried by hand. Times are shown as offsets, ids as labels, so the output is stable.
 -- (try() comes from 00_install_upgrade.)
@@ -33,8 +34,8 @@ SELECT jsonb_array_length(mockarty.webhook_list()), jsonb_array_length(mockarty.
 
 -- events: each statement records one delivery per subscriber and occurrence
 SELECT (mockarty.mock_save('{"id":"wh-m1","http":{"route":"/wh","httpMethod":"GET"},"response":{"payload":{"a":1}}}') -> 'mock' ->> 'id');
-SELECT mockarty.log_requests('[{"mockId":"wh-m1","req":{"method":"GET","path":"/wh"},"response":{"statusCode":200}},
-                               {"mockId":"wh-m1","req":{"method":"GET","path":"/wh"},"response":{"statusCode":200}}]');
+SELECT mockarty.webhook_events_enqueue('[{"mockId":"wh-m1","namespace":"sandbox","method":"GET","path":"/wh","status":200},
+                                          {"mockId":"wh-m1","namespace":"sandbox","method":"GET","path":"/wh","status":200}]');
 SELECT mockarty.undefined_record('sandbox', 'GET', '/nothing', '{}', NULL);
 SELECT mockarty.mock_delete('wh-m1');
 SELECT mockarty.mock_purge('wh-m1');   -- already deleted: no second mock.deleted
@@ -42,7 +43,7 @@ SELECT mockarty.event_emit('test_run.completed', 'qa', '{"testRunId":"r1","statu
 SELECT d.event, d.namespace, w.url, d.status, d.max_attempts, d.schedule,
        (d.body::jsonb) ->> 'event' = d.event AS body_event, jsonb_typeof(d.body::jsonb -> 'data') AS data
 FROM mockarty_private.webhook_deliveries d JOIN mockarty_private.webhooks w ON w.id = d.webhook_id ORDER BY d.id;
-SELECT (d.body::jsonb) -> 'data' ->> 'mockId', (d.body::jsonb) -> 'data' -> 'request' ->> 'path'
+SELECT (d.body::jsonb) -> 'data' ->> 'mockId', (d.body::jsonb) -> 'data' ->> 'path'
 FROM mockarty_private.webhook_deliveries d WHERE d.event = 'mock.resolved' ORDER BY d.id;
 
 -- a disabled webhook records nothing; nobody subscribed = no rows

@@ -6,8 +6,12 @@
 # every ratio is taken against, measured in the same run.
 start_nginx() {
   mkdir -p "$B/nginx"
+  # NGINX_CPU=n pins the worker to CPU n (bench/loadgen-bench.sh keeps server and client apart)
+  local affinity=""
+  [ -n "${NGINX_CPU:-}" ] && affinity="worker_cpu_affinity $(python3 -c "print(format(1 << $NGINX_CPU, 'b'))");"
   cat > "$B/nginx/nginx.conf" <<CONF
 worker_processes 1;
+$affinity
 pid $B/nginx/nginx.pid;
 error_log $B/nginx/error.log;
 events { worker_connections 4096; }

@@ -2993,9 +2993,10 @@ CREATE TABLE mockarty_private.webhook_deliveries (
 	created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
 	updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
 	completed_at timestamptz,
-	manual boolean NOT NULL DEFAULT false
+	manual boolean NOT NULL DEFAULT false,
+	traceparent text CHECK (traceparent ~ '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$')
 );
-COMMENT ON TABLE mockarty_private.webhook_deliveries IS 'One event (or one per-mock callback, webhook_id NULL) to send to one URL: the body is fixed when the event happens; schedule[n] is the delay in ms before attempt n (after the previous attempt ended)';
+COMMENT ON TABLE mockarty_private.webhook_deliveries IS 'One event (or one per-mock callback, webhook_id NULL) to send to one URL: the body is fixed when the event happens; schedule[n] is the delay in ms before attempt n (after the previous attempt ended); traceparent is the W3C context of the request that caused the event, parent of the delivery span';
 CREATE INDEX webhook_deliveries_due_idx ON mockarty_private.webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_lease_idx ON mockarty_private.webhook_deliveries (lease_expires_at) WHERE status = 'delivering';
 CREATE INDEX webhook_deliveries_webhook_idx ON mockarty_private.webhook_deliveries (webhook_id, id);
@@ -3357,14 +3358,16 @@ BEGIN
 	END IF;
 	sched := mockarty_private.webhook_schedule();
 	INSERT INTO mockarty_private.webhook_deliveries (webhook_id, event, namespace, url, method, headers, body,
-		schedule, max_attempts, timeout_ms, next_attempt_at)
+		schedule, max_attempts, timeout_ms, next_attempt_at, traceparent)
 	SELECT w.id, p_event, i ->> 'namespace', w.url, w.method, w.headers,
 		format('{"event":%s,"timestamp":%s,"data":%s}', to_jsonb(p_event)::text,
 			to_jsonb(to_char(coalesce((i ->> 'at')::timestamptz, clock_timestamp()) AT TIME ZONE 'UTC',
 				'YYYY-MM-DD"T"HH24:MI:SS"Z"'))::text,
 			coalesce(i -> 'data', '{}')::text),
 		sched, cardinality(sched), mockarty.setting_get('webhook_timeout_ms')::int,
-		clock_timestamp() + make_interval(secs => sched[1] / 1000.0)
+		clock_timestamp() + make_interval(secs => sched[1] / 1000.0),
+		CASE WHEN i -> 'data' ->> 'traceparent' ~ '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'
+			THEN i -> 'data' ->> 'traceparent' END
 	FROM jsonb_array_elements(p_items) i
 	JOIN mockarty_private.webhooks w ON w.enabled AND w.events @> ARRAY[p_event]
 		AND (w.namespace IS NULL OR w.namespace = i ->> 'namespace');
@@ -3487,7 +3490,8 @@ BEGIN
 	)
 	SELECT coalesce(jsonb_agg(jsonb_build_object('id', c.id, 'leaseId', c.lease_id::text, 'attempt', c.attempts + 1,
 		'event', c.event, 'webhookId', c.webhook_id::text, 'mockId', c.mock_id, 'url', c.url, 'method', c.method,
-		'headers', c.headers, 'body', c.body, 'secret', w.secret, 'timeoutMs', c.timeout_ms) ORDER BY c.id), '[]')
+		'headers', c.headers, 'body', c.body, 'secret', w.secret, 'timeoutMs', c.timeout_ms,
+		'traceparent', c.traceparent) ORDER BY c.id), '[]')
 	INTO out
 	FROM claimed c LEFT JOIN mockarty_private.webhooks w ON w.id = c.webhook_id;
 	RETURN out;

@@ -1,8 +1,8 @@
 // otel.test.mjs - OpenTelemetry tracing end to end (docs/telemetry.md): an admin node and
 // mock-resolvers export to local OTLP/HTTP JSON and Zipkin v2 receivers (node http servers on
 // free ports). What a user would notice: a request carrying a W3C traceparent through a
-// resolver, its Coordinator.Resolve call and the coordinator shows up as one trace with the
-// right parent/child links and service names; admin API calls are named by route template;
+// resolver, its Coordinator.Resolve call, the coordinator and the webhook delivery of its
+// mock.resolved event shows up as one trace with the right parent/child links and service names; admin API calls are named by route template;
 // OTEL_SAMPLING_RATE=0.1 exports about a tenth of the root traces while a sampled parent is
 // always honoured; malformed traceparent headers start new traces and never hurt a request;
 // type none exports nothing; a span ended just before SIGTERM still arrives (flush); bad
@@ -14,6 +14,7 @@ import crypto from 'node:crypto';
 import { startStack, freePort, waitUntil } from './lib/harness.mjs';
 import { startResolver, runResolver } from './lib/resolver.mjs';
 import { startRunner } from './lib/runner.mjs';
+import { startReceiver as startWebhookReceiver } from './lib/webhook_receiver.mjs';
 
 // ---------------------------------------------------------------- receivers
 
@@ -173,6 +174,50 @@ test('resolver -> Coordinator.Resolve -> coordinator is one trace with correct p
   const post = otlp.posts.find((p) => p.doc?.resourceSpans);
   assert.equal(post.path, '/v1/traces', 'an endpoint without a path gets /v1/traces');
   assert.match(post.contentType, /application\/json/);
+});
+
+test('resolver -> coordinator -> webhook: the mock.resolved delivery is a child span of the serving span and carries its context', async () => {
+  const rx = await startWebhookReceiver();
+  try {
+    const w = await s.api('POST', '/api/v1/webhooks', { url: rx.url + '/traced', events: ['mock.resolved'] });
+    assert.equal(w.status, 201, w.text);
+    // the resolver learns that mock.resolved is wanted from the ack of a Report its traffic triggers
+    await waitUntil(async () => {
+      const m = (await r1.get('/metrics')).text;
+      if (/^mockarty_webhook_resolved_events_enabled 1$/m.test(m)) return true;
+      await r1.get('/static/0');
+      return false;
+    }, 10000, 100, 'the resolver to queue mock.resolved events');
+    const tid = hex(16);
+    const caller = hex(8);
+    const g = await r1.get('/traced/7', { traceparent: traceparent(tid, caller) });
+    assert.equal(g.status, 200, g.text);
+    await waitUntil(() => rx.requests('/traced').some((q) => (q.headers.traceparent || '').includes(tid)), 15000, 50,
+      'the webhook delivery of the traced request');
+    const hook = rx.requests('/traced').find((q) => (q.headers.traceparent || '').includes(tid));
+    // the resolver's and the admin node's exporters send their batches independently
+    await waitUntil(() => {
+      const sp = spansOf(otlp, tid);
+      return sp.some((x) => x.name === 'webhook mock.resolved') && sp.filter((x) => x.service === 'test-resolver').length >= 2 &&
+        sp.some((x) => x.service === 'test-admin' && x.name.endsWith('/Resolve'));
+    }, 5000, 20, 'the four spans of the trace');
+    const spans = spansOf(otlp, tid);
+    const server = spans.find((x) => x.service === 'test-resolver' && x.kind === 2);
+    const client = spans.find((x) => x.service === 'test-resolver' && x.kind === 3);
+    const coord = spans.find((x) => x.service === 'test-admin' && x.name.endsWith('/Resolve'));
+    const hookSpan = spans.find((x) => x.name === 'webhook mock.resolved');
+    assert.ok(server && client && coord && hookSpan, JSON.stringify(spans, (k, v) => (typeof v === 'bigint' ? String(v) : v)));
+    assert.equal(server.parentSpanId, caller);
+    assert.equal(client.parentSpanId, server.spanId);
+    assert.equal(coord.parentSpanId, client.spanId);
+    assert.equal(hookSpan.parentSpanId, server.spanId, 'the delivery span is a child of the request that resolved the mock');
+    assert.equal(hookSpan.kind, 3, 'a client span');
+    assert.equal(hookSpan.service, 'test-admin', 'the admin node delivers');
+    assert.equal(hook.headers.traceparent, traceparent(tid, hookSpan.spanId), 'the receiver gets the delivery span as its parent');
+    await s.api('DELETE', `/api/v1/webhooks/${w.body.id}`);
+  } finally {
+    await rx.close();
+  }
 });
 
 test('admin API calls are spans named "<METHOD> <route pattern>"; admin mock traffic is "mock resolution"', async () => {

@@ -54,8 +54,13 @@ run_wrk_once() { # -> "rps p50 p90 p99"
   echo "$out" | grep -qE 'Non-2xx|Socket errors' && log "wrk saw errors: $(echo "$out" | grep -E 'Non-2xx|Socket')"
   echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(wrk_ms "$out" 50) $(wrk_ms "$out" 90) $(wrk_ms "$out" 99)"
 }
+# The report is captured first and parsed after the run, as wrk's is: piping it straight into
+# python3 started the interpreter (about 0.35 s of CPU) alongside the client, and that start-up
+# pre-empted the client or nginx in 4 ms slices through the first second, which put 2-9 ms stalls
+# into the tail (wrk piped the same way measured p90 1.0 ms, p99 4.9 ms instead of 0.5/0.85).
 run_load_once() { # -> "rps p50 p90 p99"
-  $CLIENT "$LOAD" "$URL" -t"$THREADS" -c"$CONNS" -d"$DURATION" --json | python3 -c '
+  local out; out=$($CLIENT "$LOAD" "$URL" -t"$THREADS" -c"$CONNS" -d"$DURATION" --json)
+  echo "$out" | python3 -c '
 import json, sys
 r = json.load(sys.stdin); l = r["latencyMs"]
 if r["errors"]: print("errors: %s" % r["errorKinds"], file=sys.stderr)

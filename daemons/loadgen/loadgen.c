@@ -349,8 +349,12 @@ conn_write(worker *w, conn *c, uint64_t now)
 	lg_run *r = w->run;
 	const tpl *t = &r->tpls[c->cur_tpl];
 
+	/*
+	 * The clock is read here, not taken from the caller: after a connect completes, the caller's
+	 * time is that of the whole event batch, and the request starts at its first write (wrk).
+	 */
 	if (c->woff == 0 && r->mode == LG_CLOSED)
-		c->start_ns = now;
+		c->start_ns = now_ns();
 	while (c->woff < t->len) {
 		ssize_t n = send(c->fd, t->buf + c->woff, t->len - c->woff, MSG_NOSIGNAL);
 		if (n > 0) {

@@ -2,14 +2,15 @@
 # webhook-bench.sh - does a mock.resolved webhook slow the mock resolver down? Same run, same
 # machine: PostgreSQL + admin node (coordinator, webhook engine) + one resolver + nginx + a local
 # receiver answering 200. The resolver is measured without webhooks and with one webhook
-# subscribed to mock.resolved, alternately (off, on, off, on) so drift of the shared machine hits
-# both; the figure is mean(on) / mean(off), which the issue wants >= 0.90. Also reports how many
+# subscribed to mock.resolved, alternately (off, on, off, on, ...; ROUNDS pairs, default 3) so drift
+# of the shared machine hits both; the figure is median(on) / median(off), which the issue wants
+# >= 0.90. Also reports how many
 # mock.resolved deliveries were made and how many succeeded, and the nginx ratio as usual.
-# Writes bench/results/webhook-latest.tsv. Knobs: DURATION (10s) THREADS (2) CONNS (64),
+# Writes bench/results/webhook-latest.tsv. Knobs: DURATION (10s) THREADS (2) CONNS (64) ROUNDS (3),
 # SKIP_BUILD=1, KEEP=1. Everything listens on 127.0.0.1; every load run is bounded by DURATION.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${DURATION:-10s} THREADS=${THREADS:-2} CONNS=${CONNS:-64}
+DURATION=${DURATION:-10s} THREADS=${THREADS:-2} CONNS=${CONNS:-64} ROUNDS=${ROUNDS:-3}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PN=$(free_port) PA=$(free_port) PG=$(free_port) PR=$(free_port) PD=$(free_port) PX=$(free_port)
 B=$(mktemp -d /tmp/mockarty-wbench.XXXXXX); chmod 755 "$B"
@@ -59,7 +60,7 @@ webhook_off() { psqlq -c "SELECT mockarty.webhook_delete('$HOOK')" >/dev/null; }
 read -r n_rps n_p99 < <(run_wrk "$PN")
 log "nginx $n_rps req/s"
 off=() on=()
-for round in 1 2; do
+for round in $(seq 1 "$ROUNDS"); do
   read -r rps p99 < <(run_wrk "$PR"); off+=("$rps"); log "round $round without webhook: $rps req/s (p99 $p99 ms)"
   webhook_on
   read -r rps p99 < <(run_wrk "$PR"); on+=("$rps"); log "round $round with mock.resolved webhook: $rps req/s (p99 $p99 ms)"
@@ -72,8 +73,8 @@ for round in 1 2; do
   log "round $round: $made mock.resolved deliveries, $ok succeeded"
   webhook_off
 done
-mean() { printf '%s\n' "$@" | awk '{s+=$1} END {printf "%.0f", s/NR}'; }
-m_off=$(mean "${off[@]}") m_on=$(mean "${on[@]}")
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {printf "%.0f", NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+m_off=$(median "${off[@]}") m_on=$(median "${on[@]}")
 ratio=$(awk -v a="$m_on" -v b="$m_off" 'BEGIN {printf "%.3f", a/b}')
 mkdir -p bench/results
 res=bench/results/webhook-latest.tsv

@@ -28,7 +28,7 @@
 #define EQ_DEFAULT_CAP 10000
 #define EQ_MAX_CAP 1000000
 #define EQ_TICK_MS 100
-#define EQ_DEFAULT_RATE 1000 /* mock.resolved events per second handed to the sink */
+#define EQ_DEFAULT_RATE 200 /* mock.resolved events per second handed to the sink (docs/webhooks.md) */
 
 /* One queued item: kind 'C' (callback) or 'E' (event) and its JSON text. */
 typedef struct eq_item {

@@ -36,7 +36,7 @@ typedef void (*eq_sink_fn)(void *arg, const char *const *callbacks, size_t ncb,
  * Allocates the ring (capacity from WEBHOOK_QUEUE_SIZE, 1..1000000, default
  * 10000; a bad value is logged and the default used), reads
  * WEBHOOK_EVENTS_MAX_RATE (mock.resolved events per second passed to the
- * sink, default 1000, 0 = no limit; beyond it events are shed) and starts the drain
+ * sink, default 200, 0 = no limit; beyond it events are shed) and starts the drain
  * thread calling sink. Returns false when out of memory or the thread cannot
  * start. Items pushed before eq_start() are shed.
  */

@@ -7,17 +7,17 @@
 # latency distribution mostly measures the scheduler: wrk's own p50 moved by 70% between rounds
 # of one run, and a client that spends less CPU per request leaves nginx more CPU and sees a
 # different shape. PIN=0 THREADS=2 gives the unpinned -t2 run (reported for information).
-# Order wrk, mockarty-load, mockarty-load, wrk, ... (ROUNDS, default 4) so drift in the machine's
+# Order wrk, mockarty-load, mockarty-load, wrk, ... (ROUNDS, default 6) so drift in the machine's
 # load hits both alike; the figures are the medians over rounds. Targets (issue 4): req/s >= 0.8x
 # wrk, and p50, p90, p99 within 20% of wrk's. Prints a table with PASS/FAIL and writes
 # bench/results/loadgen-latest.tsv. Exit 1 when a target is missed.
-# Knobs: DURATION (10s) THREADS (1, or 2 with PIN=0) CONNS (64) ROUNDS (4) PIN (1)
-# PORT_NGINX (a free port) SKIP_BUILD=1. Runtime about 90 s (3 s warm-up + 2 x ROUNDS x
+# Knobs: DURATION (10s) THREADS (1, or 2 with PIN=0) CONNS (64) ROUNDS (6) PIN (1)
+# PORT_NGINX (a free port) SKIP_BUILD=1. Runtime about 2.5 min (3 s warm-up + 2 x ROUNDS x
 # DURATION); nginx listens on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PIN=${PIN:-1}
-DURATION=${DURATION:-10s} CONNS=${CONNS:-64} ROUNDS=${ROUNDS:-4}
+DURATION=${DURATION:-10s} CONNS=${CONNS:-64} ROUNDS=${ROUNDS:-6}
 if [ "$PIN" = 1 ]; then THREADS=${THREADS:-1}; CLIENT="taskset -c 1"; export NGINX_CPU=0
 else THREADS=${THREADS:-2}; CLIENT=""; fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

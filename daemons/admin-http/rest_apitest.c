@@ -288,25 +288,48 @@ raw_reply(api_req *req, api_resp *resp, char *text, const char *ctype)
 	resp->content_type = ctype;
 }
 
-/* See rest_apitest.h. */
-void
-apitest_delete(api_req *req, api_resp *resp, const char *getter, const char *deleter, const char *what)
+/*
+ * mockarty.<fn>(req->params[0]::uuid) on a row the request may see: 404 (naming what and the
+ * id) unless mockarty.<getter>(id) shows it in the request's scope. Returns the function's JSON
+ * (new reference), or NULL after answering an error.
+ */
+static json_t *
+scoped_call(api_req *req, api_resp *resp, const char *getter, const char *fn, const char *what)
 {
-	json_t *row = apitest_fetch(req, resp, getter, req->params[0], what), *ok = NULL;
+	json_t *row = apitest_fetch(req, resp, getter, req->params[0], what), *out = NULL;
 	const char *params[1] = {req->params[0]};
 	char sql[96];
 
 	if (row == NULL)
-		return;
+		return NULL;
 	json_decref(row);
-	snprintf(sql, sizeof(sql), "SELECT mockarty.%s($1::uuid)", deleter);
-	if (!db_json(req, resp, sql, 1, params, &ok))
+	snprintf(sql, sizeof(sql), "SELECT mockarty.%s($1::uuid)", fn);
+	return db_json(req, resp, sql, 1, params, &out) ? out : NULL;
+}
+
+/* See rest_apitest.h. */
+void
+apitest_delete(api_req *req, api_resp *resp, const char *getter, const char *deleter, const char *what)
+{
+	json_t *ok = scoped_call(req, resp, getter, deleter, what);
+
+	if (ok == NULL)
 		return;
 	if (!json_is_true(ok))
 		api_error(req, resp, 404, "not_found", "%s %s does not exist", what, req->params[0]);
 	else
 		api_json(resp, 200, json_pack("{s:b, s:s}", "deleted", 1, "id", req->params[0]));
 	json_decref(ok);
+}
+
+/* See rest_apitest.h. */
+void
+apitest_action(api_req *req, api_resp *resp, const char *getter, const char *fn, const char *what)
+{
+	json_t *out = scoped_call(req, resp, getter, fn, what);
+
+	if (out != NULL)
+		api_json(resp, 200, out);
 }
 
 /* limit (1..1000, default dflt) and offset (>= 0) from the query; false after a 400. */
@@ -1160,14 +1183,7 @@ apitest_run_delete(api_req *req, api_resp *resp)
 void
 apitest_run_cancel(api_req *req, api_resp *resp)
 {
-	json_t *row = apitest_fetch(req, resp, "test_run_get", req->params[0], "test run"), *out = NULL;
-	const char *params[1] = {req->params[0]};
-
-	if (row == NULL)
-		return;
-	json_decref(row);
-	if (db_json(req, resp, "SELECT mockarty.test_run_cancel($1::uuid)", 1, params, &out))
-		api_json(resp, 200, out);
+	apitest_action(req, resp, "test_run_get", "test_run_cancel", "test run");
 }
 
 /* GET /api/v1/api-tester/test-runs/:id/export -> the TestRun with its results (JSON). */
@@ -1502,12 +1518,5 @@ apitest_env_delete(api_req *req, api_resp *resp)
 void
 apitest_env_activate(api_req *req, api_resp *resp)
 {
-	json_t *row = apitest_fetch(req, resp, "environment_get", req->params[0], "environment"), *out = NULL;
-	const char *params[1] = {req->params[0]};
-
-	if (row == NULL)
-		return;
-	json_decref(row);
-	if (db_json(req, resp, "SELECT mockarty.environment_activate($1::uuid)", 1, params, &out))
-		api_json(resp, 200, out);
+	apitest_action(req, resp, "environment_get", "environment_activate", "environment");
 }

@@ -83,6 +83,10 @@ json_t *apitest_fetch(api_req *req, api_resp *resp, const char *getter, const ch
  */
 void apitest_delete(api_req *req, api_resp *resp, const char *getter, const char *deleter, const char *what);
 
+/* POST actions on one row (cancel, stop, activate): the same scope check, then answers 200 with
+ * what mockarty.<fn>(id::uuid) returns. */
+void apitest_action(api_req *req, api_resp *resp, const char *getter, const char *fn, const char *what);
+
 /*
  * The request body as a JSON object (new reference). Malformed JSON is a 400
  * naming the byte offset, line and column; an empty body gives an empty object

@@ -131,14 +131,7 @@ done:
 void
 perf_run_stop_h(api_req *req, api_resp *resp)
 {
-	json_t *row = apitest_fetch(req, resp, "perf_run_get", req->params[0], "perf run"), *out = NULL;
-	const char *params[1] = {req->params[0]};
-
-	if (row == NULL)
-		return;
-	json_decref(row);
-	if (db_json(req, resp, "SELECT mockarty.perf_run_stop($1::uuid)", 1, params, &out))
-		api_json(resp, 200, out);
+	apitest_action(req, resp, "perf_run_get", "perf_run_stop", "perf run");
 }
 
 /* GET /api/v1/perf-results (?namespace, ?limit, ?offset) -> [PerfRun], newest first. */

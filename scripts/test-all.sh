@@ -84,6 +84,14 @@ if [ -x regress/pg_dump_roundtrip.sh ]; then
   [ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/pgdump.tap" && suite_failed "pg_dump round trip" "$logdir/pgdump.tap"
 fi
 
+# 3a. ALTER EXTENSION UPDATE from every earlier release on a filled database (regress/upgrade.sh)
+cp regress/upgrade.sh "$logdir/regress-tree/regress/upgrade.sh"
+timeout 300 "$logdir/regress-tree/regress/upgrade.sh" >"$logdir/upgrade.tap" 2>&1
+rc=$?
+count_tap "$logdir/upgrade.tap" "extension update"
+[ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/upgrade.tap" && suite_failed "extension update" "$logdir/upgrade.tap"
+grep -A12 -E '^not ok' "$logdir/upgrade.tap"
+
 # 3b. the README's run command: make run on free ports, the guide's example, make stop
 timeout 600 regress/run_smoke.sh >"$logdir/run.tap" 2>&1
 rc=$?

@@ -1,6 +1,7 @@
 -- mockarty.sql - full install script of the mockarty extension (source of truth).
 --
--- The build copies this file to mockarty--<version>.sql. Tables live in
+-- The build copies this file to mockarty--<version>.sql (the current version); schema changes
+-- also ship an update script part in sql/update/<from>--<to>/ (see its 00_header.sql). Tables live in
 -- mockarty_private; the API (what the admin node and DBAs call) is the mockarty
 -- schema. Every write to a mock goes through mockarty_private.log_change(), which
 -- bumps a one-row counter inside the writing transaction: the row lock serialises

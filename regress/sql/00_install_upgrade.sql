@@ -6,10 +6,11 @@ SELECT e.extversion, e.extversion = a.default_version AS is_default
 FROM pg_extension e JOIN pg_available_extensions a ON a.name = e.extname
 WHERE e.extname = 'mockarty';
 
--- update paths from the installed version (none exist before 0.2.0 ships)
-SELECT count(*) AS update_paths_from_installed
+-- every earlier release has an update path to the installed version (regress/upgrade.sh runs it)
+SELECT p.source, p.path
 FROM pg_extension_update_paths('mockarty') p
-WHERE p.source = (SELECT extversion FROM pg_extension WHERE extname = 'mockarty') AND p.path IS NOT NULL;
+WHERE p.target = (SELECT extversion FROM pg_extension WHERE extname = 'mockarty') AND p.path IS NOT NULL
+ORDER BY 1;
 
 SELECT extname, extrelocatable FROM pg_extension WHERE extname IN ('mockarty', 'pgcrypto') ORDER BY 1;
 

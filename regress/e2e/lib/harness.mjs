@@ -210,7 +210,7 @@ class Stack {
 
     const [c1, a1] = asPg(path.join(PGBIN, 'initdb'), ['-D', this.pgdata, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-locale']);
     await run(c1, a1);
-    const preload = process.env.MOCKARTY_E2E_PRELOAD !== '0' && fs.existsSync('/usr/lib/postgresql/15/lib/mockarty.so');
+    const preload = process.env.MOCKARTY_E2E_PRELOAD !== '0' && fs.existsSync(path.join(PGBIN, '../lib/mockarty.so'));
     const conf = [
       `listen_addresses = '127.0.0.1'`,
       `port = ${this.pgPort}`,

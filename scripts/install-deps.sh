@@ -3,11 +3,15 @@
 # with, only when missing. Used by `make run`, `make test`, `make bench` and the Dockerfile,
 # so that what CI tests is what the image runs.
 #   scripts/install-deps.sh            build + run + test packages
-#   scripts/install-deps.sh runtime    only what a running admin node needs (docker image)
+#   scripts/install-deps.sh runtime    what `make run` needs to run (daemons and a local cluster)
+#   scripts/install-deps.sh node       only the daemons' shared libraries (docker/Dockerfile images)
+#   scripts/install-deps.sh postgres   PostgreSQL and the extension's libraries (docker/postgres.Dockerfile)
 #   scripts/install-deps.sh bench      adds wrk and nginx
 #   scripts/install-deps.sh fuzz       adds clang and its sanitizer runtimes (make fuzz)
 set -euo pipefail
 
+node=(libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libcurl4 libssl3 curl ca-certificates libnghttp2-14 libprotobuf-c1)
+pg=(postgresql-15 libjansson4 libpcre2-8-0)
 runtime=(postgresql-15 libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libcurl4 libssl3 curl ca-certificates libnghttp2-14 libprotobuf-c1)
 build=(build-essential pkg-config postgresql-server-dev-15 libmicrohttpd-dev libjansson-dev libpq-dev
        libpcre2-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libnghttp2-dev libprotobuf-c-dev
@@ -20,6 +24,8 @@ fuzz_pkgs=(clang libclang-rt-14-dev)
 want=("${runtime[@]}")
 case "${1:-all}" in
   runtime) ;;
+  node) want=("${node[@]}") ;;
+  postgres) want=("${pg[@]}") ;;
   bench) want+=("${build[@]}" "${bench_pkgs[@]}") ;;
   fuzz) want+=("${build[@]}" "${fuzz_pkgs[@]}") ;;
   *) want+=("${build[@]}" "${test_pkgs[@]}") ;;

@@ -12,7 +12,7 @@ top=$PWD
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 logdir=$(mktemp -d /tmp/mockarty-test.XXXXXX)
 chmod 755 "$logdir"
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 
 count_tap() { # file: counts "ok" / "not ok" TAP lines (top level and subtests)
   local p f
@@ -99,6 +99,16 @@ count_tap "$logdir/run.tap" "make run smoke"
 [ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/run.tap" && suite_failed "make run smoke" "$logdir/run.tap"
 grep -A3 -E '^not ok' "$logdir/run.tap"
 
+# 3c. the container images as the guide runs them (podman; reported as skipped where it is absent)
+timeout 1800 regress/containers.sh >"$logdir/containers.tap" 2>&1
+rc=$?
+sk=$(grep -cE '^ok [0-9]+ .*# SKIP' "$logdir/containers.tap" || true)
+count_tap "$logdir/containers.tap" "container images"
+passed=$((passed - sk)); skipped=$((skipped + sk))
+[ "$sk" -gt 0 ] && grep -E '# SKIP' "$logdir/containers.tap"
+[ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/containers.tap" && suite_failed "container images" "$logdir/containers.tap"
+grep -A25 -E '^not ok' "$logdir/containers.tap"
+
 # 4. gRPC transport contract (C client, @grpc/grpc-js, python3-grpcio against the test server)
 timeout 900 regress/grpc/run.sh >"$logdir/grpc.tap" 2>&1
 rc=$?
@@ -119,5 +129,5 @@ if ls regress/e2e/*.test.mjs >/dev/null 2>&1; then
 fi
 
 echo "logs: $logdir"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

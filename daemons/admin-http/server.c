@@ -322,7 +322,16 @@ write_visible(api_req *req, api_resp *resp)
 			  "yet; retry");
 		return -1;
 	}
-	if (!snapshot_wait(v, timeout)) {
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (snapshot_wait(v, timeout)) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		log_debug("write at version %lld visible on this node after %lld ms (request %s)",
+			  (long long)v,
+			  (long long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000),
+			  req->request_id);
+	} else {
 		int64_t have = snapshot_version();
 
 		log_warn("write at version %lld not applied by this node within "

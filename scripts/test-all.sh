@@ -5,7 +5,11 @@
 #   2. pg_regress + isolation specs against a temporary instance (as the postgres user)
 #   3. the pg_dump round trip (regress/pg_dump_roundtrip.sh) and `make run` (regress/run_smoke.sh)
 #   4. end-to-end tests over real HTTP (node --test, regress/e2e)
-# and ends with one line "N passed, N failed" counting every individual test.
+# and ends with one line "N passed, N failed, N skipped" counting every individual test: a TAP
+# "# SKIP" or "# TODO" directive and node's skipped / todo tests count as skipped, node's
+# cancelled tests (a timeout, a parent that failed first) count as failed, and a suite that fails
+# to run counts as one failure. Tests do not skip for a missing package: they install it through
+# scripts/install-deps.sh (regress/e2e/lib/deps.mjs) and fail when that does not work.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -14,28 +18,35 @@ logdir=$(mktemp -d /tmp/mockarty-test.XXXXXX)
 chmod 755 "$logdir"
 passed=0 failed=0 skipped=0
 
+# A TAP result line's verdict: skip when it carries a SKIP or TODO directive, else pass / fail.
+tap_awk_verdict='
+  function verdict(line) {
+    if (line ~ /#[ \t]*([Ss][Kk][Ii][Pp]|[Tt][Oo][Dd][Oo])/) return "s"
+    return line ~ /^[ \t]*not ok/ ? "f" : "p"
+  }'
 count_tap() { # file: counts "ok" / "not ok" TAP lines (top level and subtests)
-  local p f
-  p=$(grep -cE '^\s*ok [0-9]+' "$1" || true)
-  f=$(grep -cE '^\s*not ok [0-9]+' "$1" || true)
-  passed=$((passed + p)); failed=$((failed + f))
-  echo "[test] $2: $p passed, $f failed"
+  local p f s
+  read -r p f s < <(awk "$tap_awk_verdict"'
+    /^[ \t]*(not )?ok [0-9]+/ { n[verdict($0)]++ }
+    END { print n["p"] + 0, n["f"] + 0, n["s"] + 0 }' "$1")
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  echo "[test] $2: $p passed, $f failed, $s skipped"
 }
 count_tap_top() { # file: leaf TAP lines only (a line is a leaf unless a deeper level precedes it)
-  local p f
-  read -r p f < <(awk '
+  local p f s
+  read -r p f s < <(awk "$tap_awk_verdict"'
     { match($0, /^ */); d = RLENGTH }
-    /^ *(not )?ok [0-9]+/ { leaf = !(d < last); if (leaf) { if ($0 ~ /^ *not ok/) f++; else p++ } }
+    /^ *(not )?ok [0-9]+/ { leaf = !(d < last); if (leaf) n[verdict($0)]++ }
     /^ *(not )?ok [0-9]+|^ *# Subtest|^ *[0-9]+\.\.[0-9]+/ { last = d }
-    END { print p + 0, f + 0 }' "$1")
-  passed=$((passed + p)); failed=$((failed + f))
-  echo "[test] $2: $p passed, $f failed"
+    END { print n["p"] + 0, n["f"] + 0, n["s"] + 0 }' "$1")
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  echo "[test] $2: $p passed, $f failed, $s skipped"
 }
 suite_failed() { failed=$((failed + 1)); echo "[test] $1: FAILED to run (see $2)"; tail -n 30 "$2"; }
 
-scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+scripts/install-deps.sh || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 if ! { make -s all && $SUDO make -s install; } >"$logdir/build.log" 2>&1; then
-  cat "$logdir/build.log"; echo "0 passed, 1 failed"; exit 1
+  cat "$logdir/build.log"; echo "0 passed, 1 failed, 0 skipped"; exit 1
 fi
 
 # 1. core
@@ -119,13 +130,14 @@ count_tap_top "$logdir/grpc.tap" "gRPC transport"
 if ls regress/e2e/*.test.mjs >/dev/null 2>&1; then
   timeout 1800 node --test --test-reporter=tap --test-concurrency=1 regress/e2e/ >"$logdir/e2e.tap" 2>&1
   rc=$?
-  # node's TAP reporter ends with "# pass N" / "# fail N" counting tests, not suites
-  p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$logdir/e2e.tap" | tail -n1); p=${p:-0}
-  f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$logdir/e2e.tap" | tail -n1); f=${f:-0}
-  passed=$((passed + p)); failed=$((failed + f))
-  echo "[test] end to end: $p passed, $f failed"
+  # node's TAP reporter ends with "# pass N", "# fail N", "# cancelled N", "# skipped N" and
+  # "# todo N", counting tests, not suites (pass counts neither skipped nor todo tests)
+  summary() { local v; v=$(sed -nE "s/^# $1 ([0-9]+)\$/\\1/p" "$logdir/e2e.tap" | tail -n1); echo "${v:-0}"; }
+  p=$(summary pass); f=$(summary fail); c=$(summary cancelled); sk=$(summary skipped); td=$(summary todo)
+  passed=$((passed + p)); failed=$((failed + f + c)); skipped=$((skipped + sk + td))
+  echo "[test] end to end: $p passed, $((f + c)) failed ($c cancelled), $((sk + td)) skipped ($td todo)"
   grep -B2 -A25 -E '^\s*not ok' "$logdir/e2e.tap" | head -n 200
-  [ $rc -ne 0 ] && [ "$f" -eq 0 ] && suite_failed "end to end" "$logdir/e2e.tap"
+  [ $rc -ne 0 ] && [ $((f + c)) -eq 0 ] && suite_failed "end to end" "$logdir/e2e.tap"
 fi
 
 echo "logs: $logdir"

@@ -36,11 +36,18 @@ bool snapshot_ready(void);
 int64_t snapshot_version(void);
 size_t snapshot_count(void);
 /*
- * Waits (up to timeout_ms) until the snapshot has applied every change
- * committed before this call, so a client that wrote through the API can read
- * its write back from the mock traffic at once. Returns false on timeout.
+ * True while a full load runs; *done is the number of mocks read so far, *total
+ * the number it will read (-1 when unknown).
  */
-bool snapshot_catch_up(int timeout_ms);
+bool snapshot_loading(long long *done, long long *total);
+/* The database's change-log head (mockarty.head_version()) through the pool; -1 on failure. */
+int64_t snapshot_head(int timeout_ms);
+/*
+ * Waits (up to timeout_ms) until the index has applied version, poking the
+ * LISTEN thread to catch up, so a client that wrote through the API reads its
+ * write back from the mock traffic at once. Returns false on timeout.
+ */
+bool snapshot_wait(int64_t version, int timeout_ms);
 
 /* The store mock traffic is served from (mockserve.h); set before the server starts. */
 extern ms_store *admin_store;

@@ -28,6 +28,15 @@ typedef struct api_req {
 	int nparams;
 	const char *token_ns;   /* namespace the caller's token is bound to, or NULL */
 	char request_id[40];
+	/*
+	 * REST writes (set by the server for non-public routes other than GET/HEAD):
+	 * after each statement that succeeded, db_json() reads the change-log head on
+	 * the same connection into wrote_version, so it is >= the version of any change
+	 * the request made (-1 while no statement ran). The server waits for the node's
+	 * index to reach it and sends it as X-Mockarty-Version.
+	 */
+	bool track_writes;
+	long long wrote_version;
 } api_req;
 
 typedef struct api_resp {
@@ -57,9 +66,11 @@ extern const api_route api_routes[];
  * ties go to the earlier entry, api_routes before api_routes_more. A path that
  * matches no route is mock traffic unless it lies under /api/v1/, /ui/,
  * /health, /metrics or /swagger (then 404/405 envelope). After a handler of a
- * non-public, non-GET route answers 2xx, the server waits (up to 1 s) until
- * the node's mock snapshot has caught up with the database, so clients read
- * their writes back from mock traffic at once.
+ * non-public, non-GET route answers 2xx, the server waits (up to
+ * WRITE_VISIBILITY_TIMEOUT_MS) until the node's mock index has applied the
+ * write's version (api_req.wrote_version), so clients read their writes back
+ * from mock traffic at once; past the bound the answer is 503 naming the
+ * setting, never a 2xx the node would not serve yet.
  */
 extern const api_route api_routes_more[];
 

@@ -235,6 +235,28 @@ map_db_error(api_req *req, api_resp *resp, PGconn *conn, PGresult *res)
 	return false;
 }
 
+/*
+ * After a statement of a write request committed (autocommit): reads the
+ * change-log head on the same connection into req->wrote_version. The head
+ * counter's row lock orders writers, so the committed head is >= the version
+ * of every change the statement made. A failure here leaves the version
+ * unknown (-1 or the previous statement's), and the server then reads the head
+ * itself before answering.
+ */
+static void
+note_write_version(api_req *req, PGconn *conn)
+{
+	PGresult *r = PQexec(conn, "SELECT mockarty.head_version()");
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+		long long v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+
+		if (v > req->wrote_version)
+			req->wrote_version = v;
+	}
+	PQclear(r);
+}
+
 bool
 db_json(api_req *req, api_resp *resp, const char *sql, int nparams, const char *const *params,
 	json_t **out)
@@ -255,6 +277,8 @@ db_json(api_req *req, api_resp *resp, const char *sql, int nparams, const char *
 	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
 		pgpool_mark(true);
+		if (req != NULL && req->track_writes)
+			note_write_version(req, conn);
 		if (out != NULL) {
 			if (st == PGRES_TUPLES_OK && PQntuples(res) > 0 && PQnfields(res) > 0 &&
 			    !PQgetisnull(res, 0, 0))

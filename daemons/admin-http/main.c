@@ -65,6 +65,7 @@ reload(void)
 	admin_cfg.auth_local = next.auth_local;
 	admin_cfg.body_limit = next.body_limit;
 	admin_cfg.allow_private_ips = next.allow_private_ips;
+	admin_cfg.write_visibility_ms = next.write_visibility_ms;
 	atomic_store(&admin_proxy_cfg.allow_private_ips, next.allow_private_ips);
 	config_free(&next);
 	auth_cache_purge();

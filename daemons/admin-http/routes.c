@@ -85,11 +85,23 @@ h_live(api_req *req, api_resp *resp)
 static void
 h_ready(api_req *req, api_resp *resp)
 {
-	if (snapshot_ready() && pgpool_healthy())
+	long long done, total;
+
+	if (snapshot_ready() && pgpool_healthy()) {
 		api_json(resp, 200, json_pack("{s:s, s:I}", "status", "pass", "mocksLoaded",
 					     (json_int_t)snapshot_count()));
-	else
+	} else if (snapshot_loading(&done, &total)) {
+		if (total >= 0)
+			api_error(req, resp, 503, "unavailable", "not ready: loading mocks (%lld of %lld)",
+				  done, total);
+		else
+			api_error(req, resp, 503, "unavailable", "not ready: loading mocks (%lld)", done);
+		json_object_set_new(resp->json, "loading",
+				    json_pack("{s:I, s:I}", "loaded", (json_int_t)done, "total",
+					      (json_int_t)total));
+	} else {
 		api_error(req, resp, 503, "unavailable", "not ready");
+	}
 }
 
 /* ----------------------------------------------------------------- metrics */

@@ -296,6 +296,59 @@ queue_error(struct MHD_Connection *conn, const char *request_id, int status, con
 	return ret;
 }
 
+/*
+ * Read-your-writes on this node: called after a REST write answered 2xx.
+ * Waits, up to WRITE_VISIBILITY_TIMEOUT_MS, until the node's in-memory index
+ * has applied the write's version (req->wrote_version, read by db_json() on
+ * the connection that committed it; the head read now when no statement
+ * recorded one), and returns that version for X-Mockarty-Version. When the
+ * bound passes first (the LISTEN connection lags, a large change is still
+ * being compiled, the database went away) the 2xx is replaced by a 503 that
+ * names the setting and the versions: the write is committed, but this node
+ * would not serve it yet, and a client must not be told otherwise.
+ */
+static int64_t
+write_visible(api_req *req, api_resp *resp)
+{
+	int timeout = admin_cfg.write_visibility_ms;
+	int64_t v = req->wrote_version;
+
+	if (v < 0)
+		v = snapshot_head(timeout);
+	if (v < 0) {
+		api_error(req, resp, 503, "unavailable",
+			  "the write may have been applied, but its change-log version could not be "
+			  "read (database unavailable), so this node cannot tell whether it serves it "
+			  "yet; retry");
+		return -1;
+	}
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (snapshot_wait(v, timeout)) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		log_debug("write at version %lld visible on this node after %lld ms (request %s)",
+			  (long long)v,
+			  (long long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000),
+			  req->request_id);
+	} else {
+		int64_t have = snapshot_version();
+
+		log_warn("write at version %lld not applied by this node within "
+			 "WRITE_VISIBILITY_TIMEOUT_MS=%d ms (index at %lld; request %s)",
+			 (long long)v, timeout, (long long)have, req->request_id);
+		api_error(req, resp, 503, "unavailable",
+			  "the write was committed at version %lld, but this node's index reached only "
+			  "version %lld within WRITE_VISIBILITY_TIMEOUT_MS=%d ms, so it would not serve "
+			  "the change yet; retry the read with X-Mockarty-Min-Version, or raise "
+			  "WRITE_VISIBILITY_TIMEOUT_MS",
+			  (long long)v, (long long)have, timeout);
+		json_object_set_new(resp->json, "setting", json_string("WRITE_VISIBILITY_TIMEOUT_MS"));
+		json_object_set_new(resp->json, "version", json_integer((json_int_t)v));
+	}
+	return v;
+}
+
 /* ------------------------------------------------------------ the handler */
 
 /*
@@ -417,6 +470,10 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 	int64_t wrote_version = -1;
 	const api_route *route = route_find(method, raw_path, &req, caps, &path_known);
 
+	req.wrote_version = -1;
+	req.track_writes = route != NULL && !route->public_route && strcmp(method, "GET") != 0 &&
+			   strcmp(method, "HEAD") != 0;
+
 	if (route != NULL || path_known || is_reserved_path(req.path)) {
 		if (otel_enabled())
 			span_name_api(&cr->span, method, route ? route->pattern : NULL);
@@ -442,10 +499,8 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 							   (t1.tv_nsec - t0.tv_nsec) / 1000);
 			}
 			/* a client that wrote through the API reads its write back at once */
-			if (resp.status >= 200 && resp.status < 300 && strcmp(method, "GET") != 0 &&
-			    strcmp(method, "HEAD") != 0 && !route->public_route &&
-			    snapshot_catch_up(1000))
-				wrote_version = snapshot_version(); /* >= the write's version */
+			if (req.track_writes && resp.status >= 200 && resp.status < 300)
+				wrote_version = write_visible(&req, &resp);
 		}
 		r = server_build_response(&req, &resp, &status);
 		if (r != NULL && wrote_version >= 0) { /* read-your-writes across resolvers */
@@ -453,6 +508,8 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 
 			snprintf(v, sizeof(v), "%lld", (long long)wrote_version);
 			MHD_add_response_header(r, "X-Mockarty-Version", v);
+			if (status == 503)
+				MHD_add_response_header(r, "Retry-After", "1");
 		}
 		ret = queue_and_free(conn, status, r);
 	} else {

@@ -19,6 +19,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,18 @@
 ms_store *admin_store;
 
 static const char *const channels[] = {"mockarty_changes", "mockarty_tokens", NULL};
+
+/* Progress of the full load under way (make run and /health/ready show it). */
+static atomic_bool load_running;
+static atomic_llong load_done, load_total = -1;
+
+bool
+snapshot_loading(long long *done, long long *total)
+{
+	*done = atomic_load(&load_done);
+	*total = atomic_load(&load_total);
+	return atomic_load(&load_running);
+}
 
 int64_t
 snapshot_version(void)
@@ -82,11 +95,23 @@ full_load(PGconn *conn)
 	}
 	head = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
+	/* the total for the progress figure; a failure (no access to the table) only hides it */
+	atomic_store(&load_done, 0);
+	atomic_store(&load_total, -1);
+	atomic_store(&load_running, true);
+	exec_ok(conn, "SAVEPOINT load_count");
+	r = PQexec(conn, "SELECT count(*) FROM mockarty_private.mocks WHERE closed_at IS NULL");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		atomic_store(&load_total, strtoll(PQgetvalue(r, 0, 0), NULL, 10));
+	else
+		exec_ok(conn, "ROLLBACK TO SAVEPOINT load_count");
+	PQclear(r);
 	set = ms_set_new();
 	/* snapshot_text(): the document as text, built about ten times faster than snapshot() */
 	if (set == NULL || !PQsendQuery(conn, "SELECT version, mock FROM mockarty.snapshot_text(NULL)") ||
 	    !PQsetSingleRowMode(conn)) {
 		log_warn("snapshot(): %s", set ? PQerrorMessage(conn) : "out of memory");
+		atomic_store(&load_running, false);
 		ms_set_free(set);
 		while ((r = PQgetResult(conn)) != NULL)
 			PQclear(r);
@@ -100,6 +125,7 @@ full_load(PGconn *conn)
 			if (!ms_set_put(set, PQgetvalue(r, 0, 1), (size_t)PQgetlength(r, 0, 1), NULL,
 					strtoll(PQgetvalue(r, 0, 0), NULL, 10), err, sizeof(err)))
 				log_warn("mock skipped by the snapshot: %s", err);
+			atomic_fetch_add(&load_done, 1);
 		} else if (rs != PGRES_TUPLES_OK) {
 			log_warn("snapshot(): %s", PQerrorMessage(conn));
 			ok = false;
@@ -107,6 +133,7 @@ full_load(PGconn *conn)
 		PQclear(r);
 	}
 	exec_ok(conn, ok ? "COMMIT" : "ROLLBACK");
+	atomic_store(&load_running, false);
 	if (!ok) {
 		ms_set_free(set);
 		return false;
@@ -197,6 +224,8 @@ on_connect(PGconn *conn, void *ctx)
 {
 	(void)ctx;
 	auth_cache_purge();
+	/* its own application_name, so an operator (or a fault test) can tell it from the pool */
+	exec_ok(conn, "SET application_name = 'mockarty-admin-listen'");
 	return full_load(conn);
 }
 
@@ -228,26 +257,32 @@ snapshot_stop(void)
 	/* the store itself stays: pool threads may still be answering */
 }
 
-bool
-snapshot_catch_up(int timeout_ms)
+int64_t
+snapshot_head(int timeout_ms)
 {
 	PGconn *conn = pgpool_get(timeout_ms);
 	PGresult *r;
 	int64_t head;
 
 	if (conn == NULL)
-		return false;
+		return -1;
 	r = PQexec(conn, "SELECT mockarty.head_version()");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		PQclear(r);
 		pgpool_put(conn, PQstatus(conn) != CONNECTION_OK);
-		return false;
+		return -1;
 	}
 	head = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
 	PQclear(r);
 	pgpool_put(conn, false);
-	if (snapshot_version() >= head)
+	return head;
+}
+
+bool
+snapshot_wait(int64_t version, int timeout_ms)
+{
+	if (snapshot_version() >= version)
 		return true;
-	listen_poke();
-	return ms_store_wait_version(admin_store, head, timeout_ms);
+	listen_poke(); /* in case the doorbell was lost: catch up on demand */
+	return ms_store_wait_version(admin_store, version, timeout_ms);
 }

@@ -208,6 +208,10 @@ config_load(mk_config *cfg, char *err, size_t errlen)
 	}
 	cfg->db_pool_size = (int)v;
 
+	if (!config_int_var("WRITE_VISIBILITY_TIMEOUT_MS", "5000", 1, 600000, &cfg->write_visibility_ms,
+			    err, errlen))
+		return false;
+
 	s = config_env_or("DB_DSN", NULL);
 	if (s == NULL) {
 		snprintf(err, errlen,

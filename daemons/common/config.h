@@ -17,6 +17,8 @@ typedef struct mk_config {
 	int log_level;          /* LOG_LEVEL, default info */
 	int threads;            /* THREADS, default number of CPUs */
 	int db_pool_size;       /* DB_POOL_SIZE, default 2 * threads + 2 */
+	int write_visibility_ms; /* WRITE_VISIBILITY_TIMEOUT_MS, default 5000: longest wait of a
+				    REST write for this node's index to reach its version */
 } mk_config;
 
 /*

@@ -605,11 +605,12 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 		if (sync_applied_version() >= cr->min_version)
 			return serve_traffic(cr, method);
 		{
-			char msg[200];
+			char msg[256];
 
 			atomic_fetch_add(&st_wait_timeouts, 1);
 			snprintf(msg, sizeof(msg),
-			         "version %llu not applied within %d ms (applied: %llu); retry",
+			         "version %llu not applied within MIN_VERSION_WAIT_MS=%d ms (applied: %llu); "
+			         "retry, or raise MIN_VERSION_WAIT_MS",
 			         (unsigned long long)cr->min_version, rs_cfg.min_version_wait_ms,
 			         (unsigned long long)sync_applied_version());
 			cr->state = ST_DONE;

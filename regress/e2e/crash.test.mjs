@@ -1,6 +1,8 @@
 // crash.test.mjs - SIGKILL the admin node in the middle of 20 concurrent creates, restart it:
 // every create that was answered 2xx is present and complete, and no half-written mock exists
-// (each create is one transaction in PostgreSQL; the node holds no state of its own).
+// (each create is one transaction in PostgreSQL; the node holds no state of its own). The test
+// checks that the kill really landed mid-batch: at least one create acknowledged, and fewer
+// than all stored (some cut off without an answer).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack, waitUntil } from './lib/harness.mjs';
@@ -58,6 +60,12 @@ test('SIGKILL during 20 concurrent creates loses nothing that was acknowledged',
   }
   assert.ok(all.length >= acked.length);
   console.log(`# ${acked.length} of ${N} creates acknowledged before SIGKILL, ${all.length} stored`);
+  // the kill landed mid-batch: some creates were committed, and some were not (had every create
+  // been stored, the kill came after the batch and this test would prove nothing)
+  assert.ok(acked.length < N, `all ${N} creates were acknowledged: the kill came after the batch`);
+  assert.ok(all.length < N, `all ${N} creates were stored: the kill came after the batch (${acked.length} acknowledged)`);
+  const unanswered = results.filter((r) => r.status === 0).length;
+  assert.ok(unanswered >= 1, 'some creates were cut off by the kill (no answer)');
 });
 
 test('database outage: /health/ready 503 and /health fail while down; recovers by itself', async () => {

@@ -6,7 +6,8 @@
 // runners, store operations and the task queue show up on the admin node; every /health/live
 // answers {"status":"ok","releaseId","uptime"}; and every query of docker/grafana-dashboard.json
 // names only metrics that some component exposes.
-// Needs promtool (Debian package prometheus; scripts/install-deps.sh installs it).
+// Needs promtool (Debian package prometheus): installed through scripts/install-deps.sh when
+// missing; the tests fail, never skip, without it. The runner agent is built by make: required.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,18 +15,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startStack, waitUntil, repoRoot } from './lib/harness.mjs';
 import { startResolver } from './lib/resolver.mjs';
+import { ensureDep } from './lib/deps.mjs';
 
 let s;
 let res; // mock resolver
-let run; // runner agent (when daemons/build/runner-agent exists)
+let run; // runner agent
 const q = (v) => `'${String(v).replace(/'/g, "''")}'`;
 const RUNNER_BIN = process.env.MOCKARTY_RUNNER_BIN || path.join(repoRoot, 'daemons/build/runner-agent');
-const haveRunner = fs.existsSync(RUNNER_BIN) && fs.existsSync(path.join(repoRoot, 'regress/e2e/lib/runner.mjs'));
 
 /** promtool's verdict on a /metrics text: { ok, out }. */
 function promtool(text) {
+  ensureDep('prometheus (promtool)', () => !spawnSync('promtool', ['--version'], { stdio: 'ignore' }).error);
   const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 20000 });
-  if (r.error) throw new Error(`promtool not runnable (apt-get install prometheus): ${r.error.message}`);
+  if (r.error) throw new Error(`promtool not runnable: ${r.error.message}`);
   return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -54,6 +56,7 @@ const metricsOf = {
 };
 
 before(async () => {
+  assert.ok(fs.existsSync(RUNNER_BIN), `${RUNNER_BIN} is built by make`);
   s = await startStack();
   const c = await s.api('POST', '/ui/api/integrations', { name: 'metrics-resolver', type: 'mock_resolver' });
   assert.ok(c.status === 200 || c.status === 201, c.text);
@@ -63,7 +66,7 @@ before(async () => {
     assert.equal(m.status, 200, m.text);
   }
   res = await startResolver({ COORDINATOR_ADDR: s.grpcAddr, API_TOKEN: c.body.token, RESOLVER_NAME: 'metrics-r1' });
-  if (haveRunner) {
+  {
     const { startRunner } = await import('./lib/runner.mjs');
     const tok = await s.psql(`SELECT mockarty.integration_create(${q('metrics-runner')}, 'test_runner')->>'token'`);
     run = await startRunner({ COORDINATOR_ADDR: s.grpcAddr, API_TOKEN: tok, RUNNER_NAME: 'metrics-runner', CAPABILITIES: 'api_test' });
@@ -86,7 +89,6 @@ after(async () => {
 test('promtool check metrics passes on the admin node, the resolver and the runner agent', async (t) => {
   const checked = [];
   for (const [name, get] of Object.entries(metricsOf)) {
-    if (name === 'runner' && !run) continue;
     const text = await get();
     assert.ok(text.length > 0, `${name}: empty /metrics`);
     const v = promtool(text);
@@ -94,7 +96,8 @@ test('promtool check metrics passes on the admin node, the resolver and the runn
     checked.push(name);
   }
   assert.ok(checked.includes('admin') && checked.includes('resolver'), checked.join(','));
-  t.diagnostic(`promtool accepted: ${checked.join(', ')}${run ? '' : ' (no runner-agent binary: runner skipped)'}`);
+  assert.ok(checked.includes('runner'), checked.join(','));
+  t.diagnostic(`promtool accepted: ${checked.join(', ')}`);
 });
 
 test("the guide's metric names are exposed, with route templates as labels", async () => {
@@ -199,8 +202,7 @@ function promqlMetricNames(expr) {
 test('docker/grafana-dashboard.json: the recommended panels, each querying only exposed metrics', async () => {
   const dash = JSON.parse(fs.readFileSync(path.join(repoRoot, 'docker/grafana-dashboard.json'), 'utf8'));
   const exposed = new Set();
-  for (const [name, get] of Object.entries(metricsOf)) {
-    if (name === 'runner' && !run) continue;
+  for (const [, get] of Object.entries(metricsOf)) {
     for (const n of exposedNames(await get())) exposed.add(n);
   }
   const panels = dash.panels.flatMap((p) => (p.type === 'row' ? p.panels ?? [] : [p]));

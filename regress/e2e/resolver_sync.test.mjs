@@ -113,6 +113,7 @@ test('X-Mockarty-Min-Version waits for the version, and 503s past the bound', as
   const waited2 = Date.now() - t1;
   assert.equal(late.status, 503);
   assert.equal(late.body.code, 'unavailable');
+  assert.match(late.body.error, /not applied within MIN_VERSION_WAIT_MS=1500 ms/, 'the 503 names the setting');
   assert.ok(waited2 >= 1400 && waited2 < 3000, `waited ${waited2} ms`);
   // a waiting request does not hold other requests up
   const slow = r.get('/x', { 'X-Mockarty-Min-Version': String(v + 100000) });

@@ -3,6 +3,8 @@
 // task back in the queue, a second runner completes it, and exactly one outcome is stored (two
 // attempts, one completion event, result chunks of the winning attempt only). A runner frozen
 // (SIGSTOP) past its lease learns on waking that the lease is lost, stops and drops its results.
+// Leases are handed back by the scheduler background worker alone (its interval set to 200 ms):
+// the test fails when the worker does not reap.
 // A revoked token: the runner keeps running but takes no new task and shows the auth error on the
 // dashboard and /health/ready; a token of the wrong type is refused the same way. SIGTERM lets
 // the running task finish and exits 0. An admin restart costs a reconnect, not a task.
@@ -60,19 +62,24 @@ async function waitTask(id, pred, timeoutMs, what) {
   }
 }
 
-/** Waits for the lease of a task to be reaped; calls task_reap() itself when no scheduler runs. */
-async function waitRequeued(id) {
-  try {
-    return await waitTask(id, (t) => t.status === 'queued' || t.attempts >= 2, 8000, 'lease reaped by the scheduler');
-  } catch (e) {
-    console.log('# NOTE: the scheduler background worker did not re-queue the task within 8 s; calling task_reap()');
-    await s.psql('SELECT mockarty.task_reap()');
-    return waitTask(id, (t) => t.status === 'queued' || t.attempts >= 2, 3000, 'lease reaped by task_reap()');
-  }
+/*
+ * Waits for the lease of a task to be handed back by the extension's scheduler background worker
+ * (the only caller of task_reap(); nothing here calls it): the lease (1500 ms) plus a few of the
+ * worker's ticks (mockarty.scheduler_interval_ms = 200 here), bounded at 8 s. Fails when the
+ * worker does not reap.
+ */
+function waitRequeued(id) {
+  return waitTask(id, (t) => t.status === 'queued' || t.attempts >= 2, 8000, 'lease reaped by the scheduler background worker');
 }
 
 before(async () => {
   s = await startStack({ env: { RUNNER_LEASE_MS: '1500' } });
+  // the scheduler worker ticks every 200 ms here (default 1 s), and it must be running: the reaper
+  // tests rely on it alone
+  await s.psql("ALTER SYSTEM SET mockarty.scheduler_interval_ms = 200; SELECT pg_reload_conf();");
+  await waitUntil(async () => (await s.psql('SHOW mockarty.scheduler_interval_ms')) === '200ms', 5000, 50, 'mockarty.scheduler_interval_ms = 200ms');
+  await waitUntil(async () => (await s.psql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'mockarty scheduler'")) === '1', 10000, 50,
+    'the mockarty scheduler background worker running (shared_preload_libraries = mockarty)');
   for (const [id, route, extra] of [
     ['fast', '/rf/fast', {}],
     ['slow', '/rf/slow', { delay: 500 }],

@@ -113,10 +113,8 @@ grep -A3 -E '^not ok' "$logdir/run.tap"
 # 3c. the container images as the guide runs them (podman; reported as skipped where it is absent)
 timeout 1800 regress/containers.sh >"$logdir/containers.tap" 2>&1
 rc=$?
-sk=$(grep -cE '^ok [0-9]+ .*# SKIP' "$logdir/containers.tap" || true)
 count_tap "$logdir/containers.tap" "container images"
-passed=$((passed - sk)); skipped=$((skipped + sk))
-[ "$sk" -gt 0 ] && grep -E '# SKIP' "$logdir/containers.tap"
+grep -E '# SKIP' "$logdir/containers.tap"
 [ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/containers.tap" && suite_failed "container images" "$logdir/containers.tap"
 grep -A25 -E '^not ok' "$logdir/containers.tap"
 

@@ -9,7 +9,7 @@
  * it (shed): serving never waits. One drain thread per process takes the
  * whole ring every 100 ms (or as soon as it is half full) and hands the batch
  * to the daemon's sink: the admin node writes it to PostgreSQL
- * (daemons/admin-http/evsink.c), a resolver sends it with its next Report
+ * (daemons/admin/delivery/evsink.c), a resolver sends it with its next Report
  * (daemons/resolver/report.c). docs/webhooks.md describes the wire shapes.
  */
 #ifndef MOCKARTY_EVENTQ_H

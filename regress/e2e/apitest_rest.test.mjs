@@ -1,5 +1,5 @@
 // apitest_rest.test.mjs - the admin node's REST surface of API-test collections, environments,
-// test runs and load tests (daemons/admin-http/rest_apitest.c, rest_perf.c), called the way the
+// test runs and load tests (daemons/admin/rest/apitest.c, perf.c), called the way the
 // SDKs and the integrations guide call it. No runner daemon takes part: where a run has to finish,
 // a "fake runner" leases and completes the task through SQL (mockarty.task_accept / task_complete)
 // with a result document in the contract's shape, so these tests do not depend on the runner.

@@ -8,7 +8,7 @@
  * is not in the database: it is the coordinator's live list of Sync streams on this admin
  * node (with several admin nodes behind a load balancer, each lists its own resolvers).
  */
-#include "coordinator.h"
+#include "coordinator/coordinator.h"
 
 #include <string.h>
 

@@ -7,7 +7,7 @@
  * decode (the server's confirmed shape), with sandbox first as namespace_list()
  * orders it.
  */
-#include "rest_more.h"
+#include "rest/handlers.h"
 
 /*
  * POST /api/v1/namespaces {"name"} -> 201 {"name"}. An existing name is 409 (the

@@ -12,9 +12,9 @@
  * and a top-level collectionId all mean the same thing.
  */
 #include "otel.h"
-#include "rest_apitest.h"
+#include "rest/apitest.h"
 
-#include "rest_more.h"
+#include "rest/handlers.h"
 
 #include <math.h>
 #include <stdio.h>

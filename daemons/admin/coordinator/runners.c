@@ -24,7 +24,7 @@
  *    revoked integration id (Connect streams included) and its auth cache refuses the next
  *    call; a lease the runner held simply expires.
  */
-#include "coord_runners.h"
+#include "coordinator/runners.h"
 
 #include "coordinator.pb-c.h"
 #include "log.h"

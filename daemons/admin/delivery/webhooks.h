@@ -11,7 +11,7 @@
 #ifndef MOCKARTY_ADMIN_WEBHOOKS_H
 #define MOCKARTY_ADMIN_WEBHOOKS_H
 
-#include "api.h"
+#include "rest/api.h"
 
 #include <stdbool.h>
 #include <stdint.h>

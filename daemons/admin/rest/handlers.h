@@ -10,7 +10,7 @@
 #ifndef MOCKARTY_ADMIN_REST_MORE_H
 #define MOCKARTY_ADMIN_REST_MORE_H
 
-#include "api.h"
+#include "rest/api.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -9,7 +9,7 @@
  * id, and a namespace-bound token sees folders of other namespaces as unknown.
  * The status objects report counts read from SQL, never invented figures.
  */
-#include "rest_more.h"
+#include "rest/handlers.h"
 
 /*
  * "The folder $1 as folder_list() shows it, when the token bound to $2 (NULL =

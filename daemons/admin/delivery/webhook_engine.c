@@ -24,10 +24,10 @@
  * smuggle a private address past the check, and redirects are never followed.
  */
 #include "otel.h"
-#include "webhooks.h"
+#include "delivery/webhooks.h"
 
 #include "admin.h"
-#include "evsink.h"
+#include "delivery/evsink.h"
 #include "log.h"
 #include "pgpool.h"
 #include "proxy.h"

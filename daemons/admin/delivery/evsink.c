@@ -12,7 +12,7 @@
  * database refuses or cannot take is counted as shed, never retried in
  * memory, so an outage cannot grow this process.
  */
-#include "evsink.h"
+#include "delivery/evsink.h"
 
 #include "eventq.h"
 #include "log.h"

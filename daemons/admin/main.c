@@ -11,8 +11,8 @@
  * environment and keeps the old configuration when the new one is invalid.
  */
 #include "admin.h"
-#include "coordinator.h"
-#include "webhooks.h"
+#include "coordinator/coordinator.h"
+#include "delivery/webhooks.h"
 
 #include "log.h"
 #include "otel.h"

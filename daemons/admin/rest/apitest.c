@@ -18,10 +18,10 @@
  * waiters is capped below the pool size (apitest_wait_enter).
  */
 #include "otel.h"
-#include "rest_apitest.h"
+#include "rest/apitest.h"
 
 #include "admin.h"
-#include "rest_more.h"
+#include "rest/handlers.h"
 #include "tester.h"
 
 #include <stdatomic.h>

@@ -33,13 +33,13 @@
  *    one cursor over mockarty.snapshot_text() (document text built from the row, no jsonb,
  *    unordered so rows stream at once) in a REPEATABLE READ transaction with head_version().
  */
-#include "coordinator.h"
+#include "coordinator/coordinator.h"
 
 #include "admin.h"
-#include "coord_runners.h"
+#include "coordinator/runners.h"
 #include "coordinator.pb-c.h"
 #include "eventq.h"
-#include "evsink.h"
+#include "delivery/evsink.h"
 #include "grpc_server.h"
 #include "log.h"
 #include "otel.h"

@@ -7,7 +7,7 @@
  * row outside it answers 404 like an unknown one. Go and Java require the list to
  * be a bare array, so it is sent as mockarty.undefined_list() returns it.
  */
-#include "rest_more.h"
+#include "rest/handlers.h"
 
 #include <stdio.h>
 

@@ -7,7 +7,7 @@
 #ifndef MOCKARTY_COORDINATOR_H
 #define MOCKARTY_COORDINATOR_H
 
-#include "api.h"
+#include "rest/api.h"
 
 #include <jansson.h>
 #include <stdbool.h>

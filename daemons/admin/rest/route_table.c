@@ -10,10 +10,10 @@
  * the first entry wins; that is why, within this table, the more literal pattern
  * of each pair comes first.
  */
-#include "coordinator.h"
-#include "rest_apitest.h"
-#include "rest_more.h"
-#include "webhooks.h"
+#include "coordinator/coordinator.h"
+#include "rest/apitest.h"
+#include "rest/handlers.h"
+#include "delivery/webhooks.h"
 
 /* one route per line, aligned like routes.c */
 /* clang-format off */

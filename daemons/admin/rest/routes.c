@@ -10,14 +10,14 @@
  */
 #include "admin.h"
 
-#include "coord_runners.h"
-#include "coordinator.h"
+#include "coordinator/runners.h"
+#include "coordinator/coordinator.h"
 #include "eventq.h"
-#include "evsink.h"
+#include "delivery/evsink.h"
 #include "log.h"
 #include "metrics.h"
 #include "pgpool.h"
-#include "webhooks.h"
+#include "delivery/webhooks.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -8,7 +8,7 @@
  * namespace comes from api_namespace() (token, body, ?namespace=, X-Namespace,
  * sandbox), which is how Java's ?namespace= on DELETE and Go's body field work.
  */
-#include "rest_more.h"
+#include "rest/handlers.h"
 
 /*
  * Validates {"key","value"} and returns the value as JSON text (malloc'd) with

@@ -10,7 +10,7 @@
  * unknown (single-id endpoints answer 404, batch endpoints skip them), enforced
  * inside the same SQL statement so there is no check-then-act window.
  */
-#include "rest_more.h"
+#include "rest/handlers.h"
 
 #include <stdio.h>
 

@@ -10,9 +10,9 @@
  * side accepts both and maps the names, and the answers carry both fields.
  * A token bound to a namespace sees and touches only that namespace's webhooks.
  */
-#include "evsink.h"
-#include "rest_more.h"
-#include "webhooks.h"
+#include "delivery/evsink.h"
+#include "rest/handlers.h"
+#include "delivery/webhooks.h"
 
 #include <ctype.h>
 #include <stdio.h>

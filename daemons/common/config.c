@@ -208,6 +208,18 @@ config_load(mk_config *cfg, char *err, size_t errlen)
 	}
 	cfg->db_pool_size = (int)v;
 
+	if (!config_int_var("PROXY_MAX_CONCURRENT", "256", 1, 100000, &cfg->proxy_max_concurrent, err,
+			    errlen))
+		return false;
+	s = config_env_or("REQUEST_BUFFER_BUDGET_MB", "256");
+	if (!config_parse_int(s, 0, 1048576, &v)) {
+		snprintf(err, errlen,
+			 "REQUEST_BUFFER_BUDGET_MB: expected a size in MB in [0, 1048576] (0 = unlimited), got \"%s\"",
+			 s);
+		return false;
+	}
+	cfg->buffer_budget = (size_t)v << 20;
+
 	s = config_env_or("DB_DSN", NULL);
 	if (s == NULL) {
 		snprintf(err, errlen,

@@ -17,6 +17,8 @@ typedef struct mk_config {
 	int log_level;          /* LOG_LEVEL, default info */
 	int threads;            /* THREADS, default number of CPUs */
 	int db_pool_size;       /* DB_POOL_SIZE, default 2 * threads + 2 */
+	int proxy_max_concurrent; /* PROXY_MAX_CONCURRENT, default 256 */
+	size_t buffer_budget;   /* REQUEST_BUFFER_BUDGET_MB (256) in bytes; 0 = unlimited */
 } mk_config;
 
 /*

@@ -19,6 +19,8 @@
  */
 #include "mockserve.h"
 
+#include "bufbudget.h"
+
 #include "eventq.h"
 #include "metrics.h"
 #include "otel.h"
@@ -131,6 +133,44 @@ ms_body_append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
 	*len += n;
 	(*buf)[*len] = '\0';
 	return true;
+}
+
+/* See mockserve.h. */
+int
+ms_body_reserve(char **buf, size_t *cap, size_t *reserved, size_t declared)
+{
+	size_t want = declared + 1;
+
+	if (*buf != NULL || want <= *reserved)
+		return 1;
+	if (!bufbudget_reserve(want - *reserved))
+		return -1;
+	*reserved = want;
+	*buf = malloc(want);
+	if (*buf == NULL)
+		return 0;
+	(*buf)[0] = '\0';
+	*cap = want;
+	return 1;
+}
+
+/* See mockserve.h. */
+int
+ms_body_append_budget(char **buf, size_t *len, size_t *cap, size_t *reserved, const char *data,
+		      size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t c = *cap ? *cap : 4096;
+
+		while (c < *len + n + 1)
+			c *= 2;
+		if (c > *reserved) {
+			if (!bufbudget_reserve(c - *reserved))
+				return -1;
+			*reserved = c;
+		}
+	}
+	return ms_body_append(buf, len, cap, data, n) ? 1 : 0;
 }
 
 json_t *
@@ -1649,7 +1689,7 @@ ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *res)
 		break;
 	}
 done:
-	if (res->response == NULL && res->status == 0)
+	if (res->response == NULL && res->status == 0 && res->proxy_call == NULL)
 		ms_envelope(req, res, 500, "internal", "no response");
 	if (res->hit)
 		webhook_work(req, &mreq, &m, cbs, id, ns, path, res->status, now);

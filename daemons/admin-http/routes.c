@@ -10,6 +10,7 @@
  */
 #include "admin.h"
 
+#include "bufbudget.h"
 #include "coord_runners.h"
 #include "coordinator.h"
 #include "eventq.h"
@@ -304,6 +305,8 @@ h_metrics(api_req *req, api_resp *resp)
 		   "Webhook deliveries marked failed after their last attempt.",
 		   (unsigned long long)wh.failed_final);
 	eq_metrics_write(&b, wh.shed); /* the serving threads' queue (eventq.h) */
+	bufbudget_metrics_write(&b);
+	ms_proxy_metrics_write(&b);
 	mt_counter(&b, "mockarty_webhook_resolver_events_shed_total",
 		   "Webhook events and callbacks the connected mock resolvers reported as shed.",
 		   (unsigned long long)evsink_remote_shed());

@@ -9,6 +9,8 @@
  */
 #include "bufbudget.h"
 
+#include "metrics.h"
+
 #include <stdatomic.h>
 #include <stdio.h>
 
@@ -77,4 +79,18 @@ bufbudget_message(char *buf, size_t cap)
 	         "the node is buffering too many request bytes (" BUFBUDGET_VAR "=%zu); retry later",
 	         bufbudget_limit() >> 20);
 	return buf;
+}
+
+/* See bufbudget.h. */
+void
+bufbudget_metrics_write(mt_buf *b)
+{
+	mt_gauge(b, "mockarty_request_buffer_bytes",
+	         "Request bytes buffered now over every connection (REQUEST_BUFFER_BUDGET_MB counts these).",
+	         (double)bufbudget_used());
+	mt_gauge(b, "mockarty_request_buffer_budget_bytes",
+	         "The node's budget of buffered request bytes; 0 = unlimited.", (double)bufbudget_limit());
+	mt_counter(b, "mockarty_request_buffer_refused_total",
+	           "Requests answered 503 (gRPC RESOURCE_EXHAUSTED) because the buffer budget was spent.",
+	           bufbudget_refused());
 }

@@ -43,4 +43,8 @@ void bufbudget_release(size_t n);
  */
 const char *bufbudget_message(char *buf, size_t cap);
 
+struct mt_buf;
+/* Appends the budget's metrics (bytes buffered, budget, refusals) to a /metrics page. */
+void bufbudget_metrics_write(struct mt_buf *b);
+
 #endif /* MOCKARTY_BUFBUDGET_H */

@@ -23,6 +23,7 @@
 
 #include "bufbudget.h"
 #include "log.h"
+#include "metrics.h"
 #include "otel.h"
 
 #include <arpa/inet.h>
@@ -101,6 +102,8 @@ static struct {
 
 /* Calls between the hook and ms_proxy_finish()/ms_proxy_call_free(): the cap counts these. */
 static atomic_int calls_active;
+/* Requests answered 503 because calls_active was at the cap. */
+static atomic_ulong calls_refused;
 
 /*
  * True for addresses a proxy target or webhook may not reach unless allowed:
@@ -475,6 +478,17 @@ ms_proxy_active(void)
 	return atomic_load(&calls_active);
 }
 
+/* See proxy.h. */
+void
+ms_proxy_metrics_write(mt_buf *b)
+{
+	mt_gauge(b, "mockarty_proxy_in_flight", "Proxied requests waiting for their upstream now.",
+	         (double)ms_proxy_active());
+	mt_counter(b, "mockarty_proxy_refused_total",
+	           "Proxied requests answered 503 because PROXY_MAX_CONCURRENT were in flight.",
+	           atomic_load(&calls_refused));
+}
+
 /*
  * Builds the easy handle of a call: URL target + path + "?" + raw query,
  * method, forwardable headers, body (borrowed: req->body must outlive the
@@ -566,6 +580,7 @@ ms_proxy_hook(void *ctx, ms_request *req, const char *target, const char *path, 
 		cap = MS_PROXY_DEFAULT_MAX_CONCURRENT;
 	if (atomic_fetch_add(&calls_active, 1) >= cap) {
 		atomic_fetch_sub(&calls_active, 1);
+		atomic_fetch_add(&calls_refused, 1);
 		snprintf(err, sizeof(err),
 		         "too many proxied requests in flight on this node (PROXY_MAX_CONCURRENT=%d); "
 		         "retry later",

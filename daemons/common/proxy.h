@@ -72,6 +72,10 @@ void ms_proxy_shutdown(void);
 /* Proxied requests in flight in the process (what PROXY_MAX_CONCURRENT caps). */
 int ms_proxy_active(void);
 
+struct mt_buf;
+/* Appends mockarty_proxy_in_flight and mockarty_proxy_refused_total to a /metrics page. */
+void ms_proxy_metrics_write(struct mt_buf *b);
+
 struct sockaddr;
 /*
  * The address policy of every outbound call (proxy, webhooks), checked on the

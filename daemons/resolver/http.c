@@ -360,6 +360,8 @@ metrics_text(void)
 	head = ss.head_version > ss.applied_version ? ss.head_version : ss.applied_version;
 	mt_resolutions_write(&b);
 	stats_histogram_prom(&b);
+	bufbudget_metrics_write(&b);
+	ms_proxy_metrics_write(&b);
 	mt_gauge(&b, "mockarty_active_mocks", "Live mocks in the applied snapshot.",
 	         (double)rs_mocks_loaded());
 	mt_family(&b, "mockarty_resolver_requests_total", "counter",

@@ -162,6 +162,7 @@ const char *ms_request_id(ms_request *req);
 
 typedef struct ms_shared ms_shared;
 typedef struct ms_proxy_call ms_proxy_call; /* proxy.h */
+typedef struct ms_after ms_after;
 
 /*
  * What to send. response holds one reference for the caller: queue it with
@@ -183,9 +184,18 @@ typedef struct ms_result {
 	 * it and fills this result with ms_proxy_finish() once resumed (proxy.h).
 	 */
 	ms_proxy_call *proxy_call;
+	/*
+	 * With proxy_call: the hit's callbacks and mock.resolved event, which
+	 * need the upstream's status; ms_proxy_finish() runs them
+	 * (ms_after_run), ms_result_done() drops them unrun.
+	 */
+	ms_after *after;
 } ms_result;
 
 void ms_result_done(ms_result *res);
+
+/* Fires a proxied hit's callbacks and mock.resolved event for status, then frees a (NULL: no-op). */
+void ms_after_run(ms_after *a, int status);
 
 /*
  * Fills res with a JSON error envelope {"error":msg,"code":code,"request_id":id}

@@ -640,6 +640,9 @@ ms_proxy_finish(ms_proxy_call *call, ms_result *res)
 	json_t *h;
 	bool closed = close_body(&call->up);
 	int64_t delay_ms = res->delay_ms; /* the mock's delay applies to any answer */
+	ms_after *after = res->after;     /* run once the status is final, below */
+
+	res->after = NULL;
 
 	snprintf(req.request_id, sizeof(req.request_id), "%s", call->request_id);
 	res->proxy_call = NULL;
@@ -666,6 +669,7 @@ ms_proxy_finish(ms_proxy_call *call, ms_result *res)
 		else
 			ms_envelope(&req, res, 502, "external", err);
 		res->delay_ms = delay_ms;
+		ms_after_run(after, res->status);
 		return;
 	}
 	if (call->traced)
@@ -675,6 +679,7 @@ ms_proxy_finish(ms_proxy_call *call, ms_result *res)
 		call_free(call);
 		ms_envelope(&req, res, 500, "internal", "out of memory");
 		res->delay_ms = delay_ms;
+		ms_after_run(after, 500);
 		return;
 	}
 	call->up.body = NULL; /* now the response's */
@@ -687,4 +692,5 @@ ms_proxy_finish(ms_proxy_call *call, ms_result *res)
 	res->response = r;
 	res->status = call->up.status;
 	call_free(call);
+	ms_after_run(after, res->status);
 }

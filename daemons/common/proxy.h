@@ -56,7 +56,9 @@ void ms_proxy_start(ms_proxy_call *call, void (*done)(void *arg), void *arg);
  * X-Request-Id, or an envelope: 502 "external" when the target was refused by
  * the address guard (the message names ALLOW_PROXY_TO_PRIVATE_IPS), failed or
  * timed out (10 s connect, 30 s total), 503 with Retry-After when the answer
- * did not fit the node's buffer budget (REQUEST_BUFFER_BUDGET_MB). Frees call.
+ * did not fit the node's buffer budget (REQUEST_BUFFER_BUDGET_MB). Then fires
+ * the hit's callbacks and mock.resolved event with that status (res->after).
+ * Frees call.
  */
 void ms_proxy_finish(ms_proxy_call *call, ms_result *res);
 

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { startStack, freePort, waitUntil, repoRoot } from './lib/harness.mjs';
 import { startResolver } from './lib/resolver.mjs';
+import { startReceiver } from './lib/webhook_receiver.mjs';
 
 const require = createRequire(path.join(repoRoot, 'regress/e2e/package.json'));
 const grpc = require('@grpc/grpc-js');
@@ -233,6 +234,40 @@ test('the proxy guard refuses every blocked range and names that resolve to loop
   }
   assert.equal(seen, before, 'the upstream on loopback was never called');
   await a.stop();
+});
+
+test("a proxied hit's callbacks fire with the upstream's status, after it answered", async () => {
+  const rx = await startReceiver();
+  try {
+    const hooks = [
+      { url: `${rx.url}/pcb/ok/$.pathParam.id`, trigger: 'on_success' },
+      { url: `${rx.url}/pcb/err/$.pathParam.id`, trigger: 'on_error' },
+    ];
+    const closed = await freePort(); // nothing listens there: the upstream call fails, 502
+    for (const m of [
+      { id: 'bio-pcb-up', http: { route: '/pcb-up/:id' }, proxy: { target: upTarget }, webhooks: hooks },
+      { id: 'bio-pcb-down', http: { route: '/pcb-down/:id' }, proxy: { target: `http://127.0.0.1:${closed}` }, webhooks: hooks },
+    ]) {
+      const r = await s.api('POST', '/api/v1/mocks', m);
+      assert.equal(r.status, 200, r.text);
+    }
+    const ok = await fetch(`${s.url}/pcb-up/a`);
+    await ok.arrayBuffer();
+    assert.equal(ok.status, 200);
+    const bad = await fetch(`${s.url}/pcb-down/b`);
+    await bad.arrayBuffer();
+    assert.equal(bad.status, 502);
+    await waitUntil(() => rx.requests('/pcb/ok/a').length === 1 && rx.requests('/pcb/err/b').length === 1,
+      5000, 20, 'on_success for the 200, on_error for the 502');
+    // the wrong triggers stay silent: a later callback of each mock arrives after any of them would
+    const again = await fetch(`${s.url}/pcb-up/c`);
+    await again.arrayBuffer();
+    await waitUntil(() => rx.requests('/pcb/ok/c').length === 1, 5000, 20, 'a later on_success');
+    assert.equal(rx.requests('/pcb/err/a').length, 0, 'on_error must not fire on the upstream 200');
+    assert.equal(rx.requests('/pcb/ok/b').length, 0, 'on_success must not fire on a 502');
+  } finally {
+    await rx.close();
+  }
 });
 
 // Raw HTTP/1.1 upload: sends the head and `first` body bytes; `.response` resolves with

@@ -6,7 +6,8 @@
 // mock answers 503 naming the setting; private, reserved and NAT64/6to4 addresses (and names
 // resolving to loopback) are refused before any packet leaves; uploads beyond
 // REQUEST_BUFFER_BUDGET_MB get 503 + Retry-After while memory stays bounded; an unauthenticated
-// gRPC health or reflection call cannot make the coordinator buffer more than 64 KiB.
+// gRPC health or reflection call cannot make the coordinator buffer more than 64 KiB, and gRPC
+// message buffers count in the same budget; a proxied hit's callbacks see the upstream's status.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -400,5 +401,48 @@ test('an unauthenticated gRPC health or reflection call cannot buffer more than 
   } finally {
     health.close();
     refl.close();
+  }
+});
+
+test('gRPC message buffers count in REQUEST_BUFFER_BUDGET_MB: past it a call ends RESOURCE_EXHAUSTED', async (t) => {
+  const a = await s.spawnAdmin({ REQUEST_BUFFER_BUDGET_MB: '1', THREADS: String(WORKERS) });
+  const refl = new pkg.grpc.reflection.v1.ServerReflection(a.grpcAddr, grpc.credentials.createInsecure(),
+    { 'grpc.use_local_subchannel_pool': 1 });
+  const N = 24; // streams holding a 60 KiB message buffer each: about 1.5 MB against a 1 MB budget
+  const calls = [];
+  try {
+    const outcomes = await Promise.all(Array.from({ length: N }, () => new Promise((resolve) => {
+      const call = refl.ServerReflectionInfo();
+      calls.push(call);
+      call.on('data', () => resolve({ ok: true }));
+      call.on('error', (e) => resolve({ err: e }));
+      call.write({ host: 'h'.repeat(60 * 1024), list_services: '' });
+    })));
+    const refused = outcomes.filter((o) => o.err);
+    const served = outcomes.filter((o) => o.ok);
+    t.diagnostic(`${N} reflection streams of 60 KiB, budget 1 MB: ${served.length} served, ${refused.length} refused`);
+    assert.ok(served.length >= 1 && refused.length >= 1, `${served.length} served, ${refused.length} refused`);
+    for (const o of refused) {
+      assert.equal(o.err.code, grpc.status.RESOURCE_EXHAUSTED, String(o.err));
+      assert.match(o.err.details, /REQUEST_BUFFER_BUDGET_MB/);
+    }
+    const m = await (await fetch(`${a.url}/metrics`)).text();
+    assert.ok(metric(m, 'mockarty_request_buffer_refused_total') >= refused.length);
+    // the streams end: their buffers are given back and a new stream is served
+    for (const c of calls) c.end();
+    await waitUntil(async () => metric(await (await fetch(`${a.url}/metrics`)).text(), 'mockarty_request_buffer_bytes') === 0,
+      5000, 20, 'the gRPC buffers released');
+    const again = await new Promise((resolve) => {
+      const call = refl.ServerReflectionInfo();
+      calls.push(call);
+      call.on('data', () => resolve(null));
+      call.on('error', (e) => resolve(e));
+      call.write({ host: 'h'.repeat(60 * 1024), list_services: '' });
+    });
+    assert.equal(again, null, String(again));
+  } finally {
+    for (const c of calls) c.cancel();
+    refl.close();
+    await a.stop();
   }
 });

@@ -40,7 +40,8 @@
 #define PROXY_MAX_BODY (64u << 20)
 #define PROXY_TIMEOUT_S 30L
 #define PROXY_CONNECT_TIMEOUT_S 10L
-#define GUARD_MSG "proxy target is a private or loopback address (set ALLOW_PROXY_TO_PRIVATE_IPS=true to allow)"
+#define GUARD_MSG                                                                                            \
+	"proxy target is a private or loopback address (set ALLOW_PROXY_TO_PRIVATE_IPS=true to allow)"
 
 /*
  * One curl_easy_setopt() that must succeed: on failure writes the option's name
@@ -56,13 +57,13 @@
 
 /* What the upstream answered, while it is being received and after. */
 typedef struct upstream {
-	FILE *sink;      /* open_memstream() over body and body_len, until close_body() */
-	char *body;      /* malloc'd by the stream, NUL-terminated */
-	size_t body_len; /* set by the stream when it is flushed or closed */
-	size_t received; /* bytes written so far, for the size cap and the budget */
-	bool overflow;   /* more than PROXY_MAX_BODY */
+	FILE *sink;       /* open_memstream() over body and body_len, until close_body() */
+	char *body;       /* malloc'd by the stream, NUL-terminated */
+	size_t body_len;  /* set by the stream when it is flushed or closed */
+	size_t received;  /* bytes written so far, for the size cap and the budget */
+	bool overflow;    /* more than PROXY_MAX_BODY */
 	bool over_budget; /* the node's buffer budget refused more bytes */
-	json_t *headers; /* array of [name, value] of the final response */
+	json_t *headers;  /* array of [name, value] of the final response */
 	int status;
 } upstream;
 
@@ -656,7 +657,8 @@ ms_proxy_finish(ms_proxy_call *call, ms_result *res)
 		else if (!closed)
 			snprintf(err, sizeof(err), "out of memory receiving the upstream answer");
 		else if (call->shutdown)
-			snprintf(err, sizeof(err), "proxy to %s failed: the node is shutting down", call->target);
+			snprintf(err, sizeof(err), "proxy to %s failed: the node is shutting down",
+			         call->target);
 		else
 			snprintf(err, sizeof(err), "proxy to %s failed: %s", call->target,
 			         call->up.overflow ? "response too large" : curl_easy_strerror(call->cc));

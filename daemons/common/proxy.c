@@ -115,15 +115,28 @@ static atomic_ulong calls_refused;
  * addresses by their IPv4 part.
  */
 static bool
+v4_is_private(uint32_t a)
+{
+	return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 || (a >> 16) == 0xA9FE /* 169.254 */ ||
+	       (a >> 20) == 0xAC1 /* 172.16/12 */ || (a >> 16) == 0xC0A8 /* 192.168 */ ||
+	       (a >> 22) == 0x191 /* 100.64/10 */ || (a >> 17) == (0xC612u >> 1) /* 198.18/15 */ ||
+	       (a >> 28) >= 0xE /* 224/4, 240/4 */;
+}
+
+/*
+ * The IPv4 address (host order) is read with memcpy from the sockaddr's
+ * bytes: going through a struct sockaddr_in built here and read back as a
+ * struct sockaddr breaks strict aliasing, and at -O2 that made every
+ * IPv4-mapped address come out refused (test_proxy_guard.c).
+ */
+static bool
 addr_is_private(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET) {
-		uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+		uint32_t a;
 
-		return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
-		       (a >> 16) == 0xA9FE /* 169.254 */ || (a >> 20) == 0xAC1 /* 172.16/12 */ ||
-		       (a >> 16) == 0xC0A8 /* 192.168 */ || (a >> 22) == 0x191 /* 100.64/10 */ ||
-		       (a >> 17) == (0xC612u >> 1) /* 198.18/15 */ || (a >> 28) >= 0xE /* 224/4, 240/4 */;
+		memcpy(&a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return v4_is_private(ntohl(a));
 	}
 	if (sa->sa_family == AF_INET6) {
 		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
@@ -131,10 +144,10 @@ addr_is_private(const struct sockaddr *sa)
 		static const uint8_t nat64[12] = {0x00, 0x64, 0xff, 0x9b};
 
 		if (IN6_IS_ADDR_V4MAPPED(a)) {
-			struct sockaddr_in v4 = {.sin_family = AF_INET};
+			uint32_t v4;
 
-			memcpy(&v4.sin_addr, &a->s6_addr[12], 4);
-			return addr_is_private((const struct sockaddr *)&v4);
+			memcpy(&v4, &a->s6_addr[12], 4);
+			return v4_is_private(ntohl(v4));
 		}
 		return memcmp(a->s6_addr, zero12, 12) == 0 /* ::/96: ::, ::1, IPv4-compatible */ ||
 		       memcmp(a->s6_addr, nat64, 12) == 0 /* 64:ff9b::/96 */ ||

@@ -602,9 +602,9 @@ on_request_headers(mk_grpc_stream *st)
 		fail_call(st, 200, MK_GRPC_UNIMPLEMENTED, msg);
 		return;
 	}
-	st->max_msg = srv->cfg.max_message;
-	if (st->m->auth_exempt && srv->cfg.preauth_max_message < st->max_msg)
-		st->max_msg = srv->cfg.preauth_max_message;
+	/* until the call is authenticated it may buffer only the pre-auth limit */
+	st->max_msg = srv->cfg.preauth_max_message < srv->cfg.max_message ? srv->cfg.preauth_max_message
+									  : srv->cfg.max_message;
 	st->info.method = st->m->path;
 	st->info.authority = st->authority ? st->authority : "";
 	st->info.user_agent = st->ua ? st->ua : "";
@@ -623,6 +623,8 @@ on_request_headers(mk_grpc_stream *st)
 			return;
 		}
 	}
+	if (!st->m->auth_exempt) /* admitted by the hook (or a server without one) */
+		st->max_msg = srv->cfg.max_message;
 	/* The credential is no longer needed; do not keep it in memory longer than necessary. */
 	if (st->authz) {
 		memset(st->authz, 0, strlen(st->authz));

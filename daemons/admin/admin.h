@@ -85,7 +85,13 @@ void admin_metrics_store_op(admin_store_op op, int64_t usec);
  * misses. Always fills out (release with ms_result_done after queueing).
  */
 void serve_mock(ms_request *req, ms_result *out);
-/* The proxy policy of mock traffic; main.c stores ALLOW_PROXY_TO_PRIVATE_IPS at start and on SIGHUP. */
+/*
+ * For a proxy mock serve_mock() left out->proxy_call pending; once the
+ * upstream answered (the connection resumed), fills out from it
+ * (ms_proxy_finish) and counts it with its latency usec.
+ */
+void serve_mock_proxied(ms_result *out, int64_t usec);
+/* The proxy policy of mock traffic; main.c stores ALLOW_PROXY_TO_PRIVATE_IPS and PROXY_MAX_CONCURRENT at start and on SIGHUP. */
 extern ms_proxy_config admin_proxy_cfg;
 
 /* ---- flusher.c: batched, asynchronous writes of request logs and misses ---- */

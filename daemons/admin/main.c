@@ -14,6 +14,7 @@
 #include "coordinator/coordinator.h"
 #include "delivery/webhooks.h"
 
+#include "bufbudget.h"
 #include "log.h"
 #include "otel.h"
 #include "pgpool.h"
@@ -67,6 +68,10 @@ reload(void)
 	admin_cfg.allow_private_ips = next.allow_private_ips;
 	admin_cfg.write_visibility_ms = next.write_visibility_ms;
 	atomic_store(&admin_proxy_cfg.allow_private_ips, next.allow_private_ips);
+	admin_cfg.proxy_max_concurrent = next.proxy_max_concurrent;
+	atomic_store(&admin_proxy_cfg.max_concurrent, next.proxy_max_concurrent);
+	admin_cfg.buffer_budget = next.buffer_budget;
+	bufbudget_set_limit(next.buffer_budget);
 	config_free(&next);
 	auth_cache_purge();
 	log_info("SIGHUP: configuration reloaded");
@@ -85,6 +90,8 @@ main(void)
 	}
 	log_threshold = admin_cfg.log_level;
 	atomic_store(&admin_proxy_cfg.allow_private_ips, admin_cfg.allow_private_ips);
+	atomic_store(&admin_proxy_cfg.max_concurrent, admin_cfg.proxy_max_concurrent);
+	bufbudget_set_limit(admin_cfg.buffer_budget);
 	admin_started_at = time(NULL);
 
 	memset(&sa, 0, sizeof(sa));

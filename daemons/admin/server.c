@@ -10,12 +10,20 @@
  * appended on the following calls, and the response is queued on the call that
  * reports the upload finished (*upload_data_size == 0 after the first call).
  * Delayed mock responses suspend the connection (timer.c resumes it) so a
- * delay never holds a pool thread.
+ * delay never holds a pool thread; so do proxy mocks while their upstream
+ * answers (common/proxy.c resumes them).
+ *
+ * Request bodies are buffered under the node-wide budget of bufbudget.h
+ * (REQUEST_BUFFER_BUDGET_MB): a body that does not fit is answered 503 with
+ * Retry-After as soon as that is known (at once when Content-Length says so),
+ * and what a request reserved is released when it completes or is aborted.
  */
 #include "admin.h"
 
+#include "bufbudget.h"
 #include "log.h"
 #include "otel.h"
+#include "proxy.h"
 
 #include <ctype.h>
 #include <netdb.h>
@@ -26,7 +34,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum conn_state { ST_NEW = 0, ST_READING, ST_SUSPENDED, ST_DONE };
+enum conn_state { ST_NEW = 0, ST_READING, ST_SUSPENDED, ST_PROXY, ST_DONE };
 
 /* Per-request state, created by the URI log callback, freed on completion. */
 typedef struct conn_req {
@@ -35,9 +43,11 @@ typedef struct conn_req {
 	char *body;
 	size_t len, cap;
 	size_t discarded;
+	size_t reserved; /* bytes held in the node's buffer budget (bufbudget.h) */
 	bool too_large;
 	bool has_pending;
-	ms_result pending; /* mock response waiting for its delay to end */
+	ms_result pending; /* mock response waiting for its delay or its upstream (proxy_call) */
+	struct timespec t0; /* when a proxied request was sent upstream, for its latency */
 	otel_span span;    /* server span (otel.h), ended in request_completed; unused when off */
 } conn_req;
 
@@ -349,6 +359,42 @@ write_visible(api_req *req, api_resp *resp)
 	return v;
 }
 
+/*
+ * The node's buffer budget refused this request's body: 503 with Retry-After
+ * naming REQUEST_BUFFER_BUDGET_MB; what the request held is given back at once.
+ */
+static enum MHD_Result
+queue_over_budget(struct MHD_Connection *conn, conn_req *cr)
+{
+	api_req req;
+	api_resp resp = {0};
+	char msg[200];
+	int st;
+	struct MHD_Response *r;
+
+	free(cr->body);
+	cr->body = NULL;
+	cr->len = cr->cap = 0;
+	bufbudget_release(cr->reserved);
+	cr->reserved = 0;
+	cr->state = ST_DONE;
+	memset(&req, 0, sizeof(req));
+	make_request_id(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"), req.request_id);
+	api_error(&req, &resp, 503, "unavailable", "%s", bufbudget_message(msg, sizeof(msg)));
+	r = server_build_response(&req, &resp, &st);
+	json_decref(resp.json);
+	if (r != NULL)
+		MHD_add_response_header(r, "Retry-After", "1");
+	return queue_and_free(conn, st, r);
+}
+
+/* ms_proxy_start() done callback, on the proxy thread: the answer is in. */
+static void
+proxy_done(void *arg)
+{
+	MHD_resume_connection(arg);
+}
+
 /* ------------------------------------------------------------ the handler */
 
 /*
@@ -365,7 +411,15 @@ queue_mock(struct MHD_Connection *conn, conn_req *cr, const char *method, const 
 
 	ms_request_init_mhd(&mreq, conn, method, path, raw_query, cr->body, cr->len);
 	serve_mock(&mreq, &sr);
-	if (sr.response == NULL) {
+	if (sr.proxy_call != NULL) { /* the body stays in cr until request_completed */
+		cr->pending = sr;
+		cr->has_pending = true;
+		cr->state = ST_PROXY;
+		clock_gettime(CLOCK_MONOTONIC, &cr->t0);
+		MHD_suspend_connection(conn);
+		ms_proxy_start(sr.proxy_call, proxy_done, conn);
+		ret = MHD_YES;
+	} else if (sr.response == NULL) {
 		ret = queue_error(conn, ms_request_id(&mreq), 500, "internal", "no response");
 		ms_result_done(&sr);
 	} else if (sr.delay_ms > 0) {
@@ -393,7 +447,7 @@ handle_mock_fast(struct MHD_Connection *conn, conn_req *cr, const char *method, 
 	atomic_fetch_add_explicit(&admin_requests_total, 1, memory_order_relaxed);
 	ret = queue_mock(conn, cr, method, path, raw_query);
 	free(path);
-	if (cr->state != ST_SUSPENDED)
+	if (cr->state != ST_SUSPENDED && cr->state != ST_PROXY)
 		cr->state = ST_DONE;
 	return ret;
 }
@@ -525,7 +579,7 @@ done:
 		free(caps[i]);
 	free(raw_path);
 	free(path);
-	if (cr->state != ST_SUSPENDED)
+	if (cr->state != ST_SUSPENDED && cr->state != ST_PROXY)
 		cr->state = ST_DONE;
 	return ret;
 }
@@ -578,11 +632,20 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 	case ST_NEW: {
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		unsigned long long declared = cl != NULL ? strtoull(cl, NULL, 10) : 0;
 
 		cr->state = ST_READING;
-		if (cl != NULL && strtoull(cl, NULL, 10) > admin_cfg.body_limit)
+		if (declared > admin_cfg.body_limit)
 			cr->too_large = true;
-		return MHD_YES; /* never queue here: see the banner */
+		else if (declared > 0) {
+			int r = ms_body_reserve(&cr->body, &cr->cap, &cr->reserved, (size_t)declared);
+
+			if (r < 0) /* a refusal closes the connection anyway: answer before the body */
+				return queue_over_budget(conn, cr);
+			if (r == 0)
+				return MHD_NO;
+		}
+		return MHD_YES; /* never queue a success here: see the banner */
 	}
 	case ST_READING:
 		if (*upload_data_size > 0) {
@@ -594,6 +657,8 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 				free(cr->body);
 				cr->body = NULL;
 				cr->len = cr->cap = 0;
+				bufbudget_release(cr->reserved);
+				cr->reserved = 0;
 				cr->discarded += n;
 				/* a client that keeps sending far past the limit loses the connection */
 				if (cr->discarded > 4 * admin_cfg.body_limit) {
@@ -603,11 +668,39 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 				}
 				return MHD_YES;
 			}
-			return ms_body_append(&cr->body, &cr->len, &cr->cap, upload_data, n) ? MHD_YES : MHD_NO;
+			switch (ms_body_append_budget(&cr->body, &cr->len, &cr->cap, &cr->reserved, upload_data, n)) {
+			case 1:
+				return MHD_YES;
+			case -1:
+				return queue_over_budget(conn, cr);
+			default:
+				return MHD_NO;
+			}
 		}
 		if (otel_enabled())
 			return handle_complete_traced(conn, cr, method);
 		return handle_complete(conn, cr, method);
+	case ST_PROXY: { /* resumed by proxy_done: the upstream answered or failed */
+		struct timespec t1;
+		enum MHD_Result ret;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		serve_mock_proxied(&cr->pending, (t1.tv_sec - cr->t0.tv_sec) * 1000000LL +
+							 (t1.tv_nsec - cr->t0.tv_nsec) / 1000);
+		if (cr->pending.delay_ms > 0 && cr->pending.response != NULL) {
+			cr->state = ST_SUSPENDED;
+			MHD_suspend_connection(conn);
+			timer_add(conn, cr->pending.delay_ms);
+			return MHD_YES;
+		}
+		ret = cr->pending.response != NULL
+			  ? MHD_queue_response(conn, (unsigned int)cr->pending.status, cr->pending.response)
+			  : MHD_NO;
+		ms_result_done(&cr->pending);
+		cr->has_pending = false;
+		cr->state = ST_DONE;
+		return ret;
+	}
 	case ST_SUSPENDED: {
 		enum MHD_Result ret = MHD_queue_response(conn, (unsigned int)cr->pending.status,
 							 cr->pending.response);
@@ -667,8 +760,11 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	if (otel_enabled())
 		otel_span_end(&cr->span);
-	if (cr->has_pending)
+	if (cr->has_pending) {
+		ms_proxy_call_free(cr->pending.proxy_call); /* only when never started */
 		ms_result_done(&cr->pending);
+	}
+	bufbudget_release(cr->reserved);
 	free(cr->body);
 	free(cr->raw_uri);
 	free(cr);
@@ -739,6 +835,7 @@ server_stop(void)
 
 	for (int i = 0; i < 1000 && atomic_load(&in_flight) > 0; i++)
 		usleep(10000);
+	ms_proxy_shutdown(); /* resumes proxied requests still waiting for their upstream */
 	timer_stop();
 	MHD_stop_daemon(daemon_handle);
 	daemon_handle = NULL;

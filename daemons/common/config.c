@@ -211,6 +211,17 @@ config_load(mk_config *cfg, char *err, size_t errlen)
 	if (!config_int_var("WRITE_VISIBILITY_TIMEOUT_MS", "5000", 1, 600000, &cfg->write_visibility_ms,
 			    err, errlen))
 		return false;
+	if (!config_int_var("PROXY_MAX_CONCURRENT", "256", 1, 100000, &cfg->proxy_max_concurrent, err,
+			    errlen))
+		return false;
+	s = config_env_or("REQUEST_BUFFER_BUDGET_MB", "256");
+	if (!config_parse_int(s, 0, 1048576, &v)) {
+		snprintf(err, errlen,
+			 "REQUEST_BUFFER_BUDGET_MB: expected a size in MB in [0, 1048576] (0 = unlimited), got \"%s\"",
+			 s);
+		return false;
+	}
+	cfg->buffer_budget = (size_t)v << 20;
 
 	s = config_env_or("DB_DSN", NULL);
 	if (s == NULL) {

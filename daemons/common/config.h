@@ -19,6 +19,8 @@ typedef struct mk_config {
 	int db_pool_size;       /* DB_POOL_SIZE, default 2 * threads + 2 */
 	int write_visibility_ms; /* WRITE_VISIBILITY_TIMEOUT_MS, default 5000: longest wait of a
 				    REST write for this node's index to reach its version */
+	int proxy_max_concurrent; /* PROXY_MAX_CONCURRENT, default 256 */
+	size_t buffer_budget;   /* REQUEST_BUFFER_BUDGET_MB (256) in bytes; 0 = unlimited */
 } mk_config;
 
 /*

@@ -19,6 +19,8 @@
  */
 #include "mockserve.h"
 
+#include "bufbudget.h"
+
 #include "eventq.h"
 #include "metrics.h"
 #include "otel.h"
@@ -131,6 +133,44 @@ ms_body_append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
 	*len += n;
 	(*buf)[*len] = '\0';
 	return true;
+}
+
+/* See mockserve.h. */
+int
+ms_body_reserve(char **buf, size_t *cap, size_t *reserved, size_t declared)
+{
+	size_t want = declared + 1;
+
+	if (*buf != NULL || want <= *reserved)
+		return 1;
+	if (!bufbudget_reserve(want - *reserved))
+		return -1;
+	*reserved = want;
+	*buf = malloc(want);
+	if (*buf == NULL)
+		return 0;
+	(*buf)[0] = '\0';
+	*cap = want;
+	return 1;
+}
+
+/* See mockserve.h. */
+int
+ms_body_append_budget(char **buf, size_t *len, size_t *cap, size_t *reserved, const char *data,
+		      size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t c = *cap ? *cap : 4096;
+
+		while (c < *len + n + 1)
+			c *= 2;
+		if (c > *reserved) {
+			if (!bufbudget_reserve(c - *reserved))
+				return -1;
+			*reserved = c;
+		}
+	}
+	return ms_body_append(buf, len, cap, data, n) ? 1 : 0;
 }
 
 json_t *
@@ -895,6 +935,8 @@ ms_request_init_mhd(ms_request *req, struct MHD_Connection *conn, const char *me
 
 /* ------------------------------------------------------------ responses */
 
+static void after_free(ms_after *a);
+
 void
 ms_result_done(ms_result *res)
 {
@@ -904,6 +946,8 @@ ms_result_done(ms_result *res)
 		MHD_destroy_response(res->response);
 	res->shared = NULL;
 	res->response = NULL;
+	after_free(res->after); /* a proxied request that ended before its upstream answered */
+	res->after = NULL;
 }
 
 void
@@ -1482,19 +1526,20 @@ send_resolved(ms_request *req, const ms_hooks *hooks, const char *path, const js
 }
 
 /*
- * After a mock answered: its http callbacks rendered with the request's
- * template context (path parameters, request, fakers; X-Mockarty-Seed makes
- * them reproducible as it does the response) and, when a webhook wants them,
- * one mock.resolved event - both into eventq's bounded queue, never waiting.
+ * The webhook work of one hit once its status is known: the mock's http
+ * callbacks rendered with the request's template context (path parameters,
+ * request, fakers; a seed makes them reproducible as it does the response)
+ * and, when a webhook wants them, one mock.resolved event carrying tp - both
+ * into eventq's bounded queue, never waiting. mreq's headers and query must
+ * be filled when cbs is not NULL.
  */
 static void
-webhook_work(ms_request *req, mc_request *mreq, const mc_match *m, const json_t *cbs, const char *id,
-	     const char *ns, const char *path, int status, json_int_t now)
+webhook_fire(mc_request *mreq, json_t *path_params, const char *seed, const json_t *cbs, const char *id,
+	     const char *ns, const char *path, int status, json_int_t now, const char *tp)
 {
 	if (cbs != NULL) {
 		mc_rng rng;
 		mc_render_ctx ctx = {0};
-		const char *seed = req_header(req, "x-mockarty-seed");
 
 		if (seed != NULL && seed[0] != '\0') {
 			mc_rng_seed(&rng, (uint64_t)strtoll(seed, NULL, 10));
@@ -1503,19 +1548,111 @@ webhook_work(ms_request *req, mc_request *mreq, const mc_match *m, const json_t 
 			mc_rng_seed(&rng, random_u64());
 			ctx.now = (int64_t)now;
 		}
-		mreq->headers = ms_request_headers(req);
-		mreq->query = ms_request_query(req);
 		ctx.req = mreq;
-		ctx.path_params = m->path_params;
+		ctx.path_params = path_params;
 		ctx.rng = &rng;
 		eq_callbacks_fire(cbs, &ctx, id, ns, status);
 	}
-	if (eq_want_events()) {
-		char tp[OTEL_TRACEPARENT_SIZE];
-		bool have_tp = otel_enabled() && otel_current() != NULL && otel_span_traceparent(otel_current(), tp);
+	if (eq_want_events())
+		eq_event_resolved(id, ns, mreq->method, path, status, tp);
+}
 
-		eq_event_resolved(id, ns, req->method, path, status, have_tp ? tp : NULL);
+/* The traceparent of the serving span into tp; false when tracing is off or there is none. */
+static bool
+serving_traceparent(char tp[OTEL_TRACEPARENT_SIZE])
+{
+	return otel_enabled() && otel_current() != NULL && otel_span_traceparent(otel_current(), tp);
+}
+
+/* After a mock answered with status: its callbacks and mock.resolved event (webhook_fire). */
+static void
+webhook_work(ms_request *req, mc_request *mreq, const mc_match *m, const json_t *cbs, const char *id,
+	     const char *ns, const char *path, int status, json_int_t now)
+{
+	char tp[OTEL_TRACEPARENT_SIZE];
+	bool have_tp = eq_want_events() && serving_traceparent(tp);
+
+	if (cbs != NULL) {
+		mreq->headers = ms_request_headers(req);
+		mreq->query = ms_request_query(req);
 	}
+	webhook_fire(mreq, m->path_params, req_header(req, "x-mockarty-seed"), cbs, id, ns, path, status, now,
+		     have_tp ? tp : NULL);
+}
+
+/*
+ * What a proxied hit still owes when its upstream answers: webhook_work()'s
+ * inputs, kept beyond the request's ms_request (the raw body stays borrowed:
+ * the transport keeps it until the request completes).
+ */
+struct ms_after {
+	char *id, *ns, *path, *method, *seed;
+	json_t *cbs, *path_params;
+	mc_request mreq; /* its JSON members are owned references */
+	json_int_t now;
+	char tp[OTEL_TRACEPARENT_SIZE];
+	bool have_tp;
+};
+
+static void
+after_free(ms_after *a)
+{
+	if (a == NULL)
+		return;
+	free(a->id);
+	free(a->ns);
+	free(a->path);
+	free(a->method);
+	free(a->seed);
+	json_decref(a->cbs);
+	json_decref(a->path_params);
+	json_decref(a->mreq.headers);
+	json_decref(a->mreq.query);
+	json_decref(a->mreq.body_json);
+	free(a);
+}
+
+/* Captures webhook_work()'s inputs for ms_after_run(); NULL when out of memory (the work is lost). */
+static ms_after *
+after_new(ms_request *req, const mc_request *mreq, const mc_match *m, const json_t *cbs, const char *id,
+	  const char *ns, const char *path, json_int_t now)
+{
+	ms_after *a = calloc(1, sizeof(*a));
+	const char *seed = req_header(req, "x-mockarty-seed");
+
+	if (a == NULL)
+		return NULL;
+	a->id = strdup(id);
+	a->ns = strdup(ns);
+	a->path = strdup(path);
+	a->method = strdup(req->method);
+	a->seed = seed != NULL ? strdup(seed) : NULL;
+	a->cbs = json_incref((json_t *)cbs);
+	a->path_params = json_incref(m->path_params);
+	a->mreq = *mreq;
+	a->mreq.method = a->method;
+	a->mreq.path = a->path;
+	a->mreq.headers = cbs != NULL ? json_incref(ms_request_headers(req)) : NULL;
+	a->mreq.query = cbs != NULL ? json_incref(ms_request_query(req)) : NULL;
+	a->mreq.body_json = json_incref(mreq->body_json);
+	a->now = now;
+	a->have_tp = eq_want_events() && serving_traceparent(a->tp);
+	if (a->id == NULL || a->ns == NULL || a->path == NULL || a->method == NULL) {
+		after_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* See mockserve.h. */
+void
+ms_after_run(ms_after *a, int status)
+{
+	if (a == NULL)
+		return;
+	webhook_fire(&a->mreq, a->path_params, a->seed, a->cbs, a->id, a->ns, a->path, status, a->now,
+		     a->have_tp ? a->tp : NULL);
+	after_free(a);
 }
 
 void
@@ -1649,9 +1786,11 @@ ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *res)
 		break;
 	}
 done:
-	if (res->response == NULL && res->status == 0)
+	if (res->response == NULL && res->status == 0 && res->proxy_call == NULL)
 		ms_envelope(req, res, 500, "internal", "no response");
-	if (res->hit)
+	if (res->hit && res->proxy_call != NULL) /* the status comes with the upstream's answer */
+		res->after = after_new(req, &mreq, &m, cbs, id, ns, path, now);
+	else if (res->hit)
 		webhook_work(req, &mreq, &m, cbs, id, ns, path, res->status, now);
 	json_decref(cbs);
 	json_decref(resobj);

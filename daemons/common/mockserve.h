@@ -161,6 +161,8 @@ const char *ms_request_id(ms_request *req);
 /* --------------------------------------------------------------- a result */
 
 typedef struct ms_shared ms_shared;
+typedef struct ms_proxy_call ms_proxy_call; /* proxy.h */
+typedef struct ms_after ms_after;
 
 /*
  * What to send. response holds one reference for the caller: queue it with
@@ -176,9 +178,24 @@ typedef struct ms_result {
 	bool hit;          /* a mock answered (locally or through resolve_remote) */
 	int route_slot;    /* answering mock's route template (metrics.h); 0 = unmatched */
 	ms_shared *shared; /* internal: the reference behind a shared response */
+	/*
+	 * A proxy mock's upstream call, prepared by the proxy hook (response is
+	 * then NULL): the transport suspends the connection, ms_proxy_start()s
+	 * it and fills this result with ms_proxy_finish() once resumed (proxy.h).
+	 */
+	ms_proxy_call *proxy_call;
+	/*
+	 * With proxy_call: the hit's callbacks and mock.resolved event, which
+	 * need the upstream's status; ms_proxy_finish() runs them
+	 * (ms_after_run), ms_result_done() drops them unrun.
+	 */
+	ms_after *after;
 } ms_result;
 
 void ms_result_done(ms_result *res);
+
+/* Fires a proxied hit's callbacks and mock.resolved event for status, then frees a (NULL: no-op). */
+void ms_after_run(ms_after *a, int status);
 
 /*
  * Fills res with a JSON error envelope {"error":msg,"code":code,"request_id":id}
@@ -260,6 +277,23 @@ char *ms_pct_decode(const char *s, size_t n);
  * keeping it NUL-terminated. Returns false when out of memory (the body is kept).
  */
 bool ms_body_append(char **buf, size_t *len, size_t *cap, const char *data, size_t n);
+
+/*
+ * The same under the node's buffer budget (bufbudget.h): the capacity the
+ * body grows to is reserved first, *reserved holding what this request has
+ * reserved so far (the caller releases it with bufbudget_release() when the
+ * request ends). Returns 1 when appended, 0 when out of memory, -1 when the
+ * budget refused the growth (nothing changed).
+ */
+int ms_body_append_budget(char **buf, size_t *len, size_t *cap, size_t *reserved, const char *data,
+			  size_t n);
+
+/*
+ * For a request that declared its Content-Length: reserves declared + 1
+ * bytes and allocates the body at that exact capacity, so a body that keeps
+ * its word never grows. Same returns; a no-op (1) once a body exists.
+ */
+int ms_body_reserve(char **buf, size_t *cap, size_t *reserved, size_t declared);
 
 /* A JSON string of arbitrary bytes: invalid UTF-8 bytes become '?'. New reference. */
 json_t *ms_json_bytes(const char *s, size_t n);

@@ -13,6 +13,9 @@
  *    RST_STREAM when the peer's window stays shut and the trailers cannot be sent.
  *  - The auth hook runs when the request HEADERS are complete, before any DATA is looked at;
  *    refusals go out trailers-only and the rest of the request body is discarded unread.
+ *    Calls that skip it (health, reflection) may buffer only preauth_max_message (64 KiB),
+ *    and every reassembly buffer is reserved in the process's buffer budget when the owner
+ *    gives one, so unauthenticated streams cannot take the node's memory.
  *  - Stream state is looked up by id on every nghttp2 event (stream user data); nothing keeps
  *    a raw nghttp2 pointer past on_stream_close, and handles are reference counted.
  *  - Built on the pre-1.60 API (nghttp2_data_provider, nghttp2_submit_response) that Debian 12
@@ -102,6 +105,8 @@ struct mk_grpc_stream {
 	char *path, *authority, *ua, *authz;
 	uint8_t *rx;
 	size_t rx_len, rx_cap;
+	size_t max_msg;	    /* receive limit of this call: max_message, or the pre-auth one */
+	size_t budget_held; /* bytes reserved through cfg.buf_reserve, released in stream_destroy */
 	uint8_t *req; /* the one request message of unary/server-streaming calls */
 	size_t req_len;
 	bool have_req;
@@ -200,6 +205,8 @@ stream_destroy(mk_grpc_stream *st)
 	free(st->authz);
 	free(st->rx);
 	free(st->req);
+	if (st->budget_held && st->srv->cfg.buf_release)
+		st->srv->cfg.buf_release(st->budget_held);
 	free(st);
 }
 
@@ -595,6 +602,9 @@ on_request_headers(mk_grpc_stream *st)
 		fail_call(st, 200, MK_GRPC_UNIMPLEMENTED, msg);
 		return;
 	}
+	/* until the call is authenticated it may buffer only the pre-auth limit */
+	st->max_msg = srv->cfg.preauth_max_message < srv->cfg.max_message ? srv->cfg.preauth_max_message
+									  : srv->cfg.max_message;
 	st->info.method = st->m->path;
 	st->info.authority = st->authority ? st->authority : "";
 	st->info.user_agent = st->ua ? st->ua : "";
@@ -613,6 +623,8 @@ on_request_headers(mk_grpc_stream *st)
 			return;
 		}
 	}
+	if (!st->m->auth_exempt) /* admitted by the hook (or a server without one) */
+		st->max_msg = srv->cfg.max_message;
 	/* The credential is no longer needed; do not keep it in memory longer than necessary. */
 	if (st->authz) {
 		memset(st->authz, 0, strlen(st->authz));
@@ -645,7 +657,7 @@ dispatch(mk_grpc_stream *st)
 static bool
 drain_rx(mk_grpc_stream *st)
 {
-	size_t max = st->srv->cfg.max_message;
+	size_t max = st->max_msg ? st->max_msg : st->srv->cfg.max_message;
 	size_t pos = 0;
 	bool ok = true;
 
@@ -661,8 +673,14 @@ drain_rx(mk_grpc_stream *st)
 			break;
 		}
 		if (len > max) {
-			snprintf(msg, sizeof msg, "received message larger than max (%u vs. %zu)", len,
-				 max);
+			if (st->m->auth_exempt)
+				snprintf(msg, sizeof msg,
+					 "received message larger than max for a call without "
+					 "credentials (%u vs. %zu)",
+					 len, max);
+			else
+				snprintf(msg, sizeof msg, "received message larger than max (%u vs. %zu)",
+					 len, max);
 			fail_call(st, 200, MK_GRPC_RESOURCE_EXHAUSTED, msg);
 			ok = false;
 			break;
@@ -883,7 +901,7 @@ on_data_chunk_recv_cb(nghttp2_session *s, uint8_t flags, int32_t id, const uint8
 	(void)user_data;
 	if (!st || st->refused || !st->m)
 		return 0; /* refused before dispatch: the body is discarded unread */
-	max = st->srv->cfg.max_message + MK_GRPC_PREFIX_LEN;
+	max = (st->max_msg ? st->max_msg : st->srv->cfg.max_message) + MK_GRPC_PREFIX_LEN;
 	if (st->rx_len + len > st->rx_cap) {
 		size_t ncap = st->rx_cap ? st->rx_cap : 4096;
 		uint8_t *n;
@@ -900,6 +918,15 @@ on_data_chunk_recv_cb(nghttp2_session *s, uint8_t flags, int32_t id, const uint8
 				return 0;
 			fail_call(st, 200, MK_GRPC_RESOURCE_EXHAUSTED, "request too large");
 			return 0;
+		}
+		if (st->srv->cfg.buf_reserve && ncap > st->budget_held) {
+			if (!st->srv->cfg.buf_reserve(ncap - st->budget_held)) {
+				fail_call(st, 200, MK_GRPC_RESOURCE_EXHAUSTED,
+					  st->srv->cfg.busy_msg ? st->srv->cfg.busy_msg
+								: "request buffer budget exhausted");
+				return 0;
+			}
+			st->budget_held = ncap;
 		}
 		n = realloc(st->rx, ncap);
 		if (!n) {
@@ -1322,6 +1349,8 @@ mk_grpc_server_new(const mk_grpc_server_config *cfg, char *err, size_t errcap)
 		srv->cfg.max_message = MK_GRPC_DEFAULT_MAX_MESSAGE;
 	if (!srv->cfg.stream_queue_limit)
 		srv->cfg.stream_queue_limit = 4u << 20;
+	if (!srv->cfg.preauth_max_message)
+		srv->cfg.preauth_max_message = MK_GRPC_DEFAULT_PREAUTH_MAX_MESSAGE;
 	if (!srv->cfg.overflow_grace_ms)
 		srv->cfg.overflow_grace_ms = 1000;
 	if (!srv->cfg.max_connections)

@@ -85,7 +85,24 @@ typedef struct mk_grpc_server_config {
 	/* Methods that skip the auth hook (health and reflection by default: see below). */
 	bool auth_health;		/* true = health checks need a token too */
 	bool auth_reflection;		/* true = reflection needs a token too */
+	/*
+	 * Receive limit of calls that skip the auth hook (health, reflection): no caller may
+	 * make the server buffer more than this per stream without a credential. 0 = 64 KiB.
+	 */
+	size_t preauth_max_message;
+	/*
+	 * Optional process-wide budget of buffered request bytes (common/bufbudget.h): every
+	 * reassembly buffer's growth is reserved first and released when the stream ends; a
+	 * refusal ends the call with RESOURCE_EXHAUSTED and busy_msg. Both NULL = no budget.
+	 * Called on the loop thread (release also from the thread dropping the last handle).
+	 */
+	bool (*buf_reserve)(size_t n);
+	void (*buf_release)(size_t n);
+	const char *busy_msg;
 } mk_grpc_server_config;
+
+/* preauth_max_message when 0. */
+#define MK_GRPC_DEFAULT_PREAUTH_MAX_MESSAGE (64u << 10)
 
 /*
  * Creates the server and binds + listens (so the port is known before start). Registers

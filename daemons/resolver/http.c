@@ -10,15 +10,19 @@
  *    that reports the upload finished.
  *  - a pool thread serves many connections, so nothing here sleeps: mock
  *    delays and X-Mockarty-Min-Version waits suspend the connection and
- *    waiter.c resumes it. The only blocking calls are Coordinator.Resolve for
- *    stateful mocks (bounded by its deadline) and the upstream call of a
- *    proxy mock (common/proxy.c, bounded by its 30 s timeout).
+ *    waiter.c resumes it; a proxy mock suspends it while common/proxy.c's
+ *    thread waits for the upstream. The only blocking call is
+ *    Coordinator.Resolve for stateful mocks (bounded by its deadline).
+ *  - request bodies are buffered under the process's budget (bufbudget.h,
+ *    REQUEST_BUFFER_BUDGET_MB): a body that does not fit is answered 503 with
+ *    Retry-After as soon as that is known.
  *  - the resolver serves NAMESPACE only: a request addressed to another
  *    namespace (/stubs/{ns}/ or X-Namespace) gets a 404 envelope saying so,
  *    and a request naming none is in NAMESPACE (not "sandbox").
  */
 #include "resolver.h"
 
+#include "bufbudget.h"
 #include "eventq.h"
 #include "log.h"
 #include "metrics.h"
@@ -40,18 +44,19 @@
 
 extern ms_store *rs_store;
 
-enum conn_state { ST_NEW = 0, ST_READING, ST_WAIT_VERSION, ST_DELAY, ST_DONE };
+enum conn_state { ST_NEW = 0, ST_READING, ST_WAIT_VERSION, ST_PROXY, ST_DELAY, ST_DONE };
 
 typedef struct conn_req {
 	enum conn_state state;
 	char *raw_uri;
 	char *body;
 	size_t len, cap;
+	size_t reserved; /* bytes held in the buffer budget (bufbudget.h) */
 	bool too_large;
 	struct MHD_Connection *conn;
 	int wake; /* set by waiter.c: 1 = version reached, 2 = deadline */
 	uint64_t min_version;
-	ms_result res; /* a delayed response waiting for its deadline */
+	ms_result res; /* a delayed response waiting for its deadline, or a proxy call (proxy_call) */
 	bool has_res;
 	bool remote; /* answered through Coordinator.Resolve */
 	otel_span span;  /* the request's server span (otel.h); not started when tracing is off */
@@ -157,6 +162,40 @@ queue_envelope(conn_req *cr, int status, const char *code, const char *msg)
 	return ret;
 }
 
+/* The buffer budget refused this request's body: 503 + Retry-After naming the setting. */
+static enum MHD_Result
+queue_over_budget(conn_req *cr)
+{
+	ms_request req = {0};
+	ms_result res = {0};
+	char msg[200];
+	enum MHD_Result ret;
+
+	free(cr->body);
+	cr->body = NULL;
+	cr->len = cr->cap = 0;
+	bufbudget_release(cr->reserved);
+	cr->reserved = 0;
+	cr->state = ST_DONE;
+	req.header = tr_header;
+	req.each_header = tr_each_header;
+	req.transport = cr;
+	ms_envelope(&req, &res, 503, "unavailable", bufbudget_message(msg, sizeof(msg)));
+	if (res.response != NULL)
+		MHD_add_response_header(res.response, "Retry-After", "1");
+	cr->otel_status = 503;
+	ret = queue_result(cr->conn, &res);
+	ms_request_clear(&req);
+	return ret;
+}
+
+/* ms_proxy_start() done callback, on the proxy thread: the upstream answered or failed. */
+static void
+proxy_done(void *arg)
+{
+	MHD_resume_connection(arg);
+}
+
 /* --------------------------------------------------------------- the hooks */
 
 static const char *const state_names[] = {"connecting", "connected", "disconnected", "auth_refused"};
@@ -220,7 +259,7 @@ hook_record_miss(void *ctx, ms_request *req, const char *ns, const char *path)
 	json_decref(b);
 }
 
-/* ALLOW_PROXY_TO_PRIVATE_IPS, stored by http_start() */
+/* ALLOW_PROXY_TO_PRIVATE_IPS and PROXY_MAX_CONCURRENT, stored by http_start() */
 static ms_proxy_config proxy_cfg;
 
 /* ctx is the proxy policy: the other hooks ignore it */
@@ -321,6 +360,8 @@ metrics_text(void)
 	head = ss.head_version > ss.applied_version ? ss.head_version : ss.applied_version;
 	mt_resolutions_write(&b);
 	stats_histogram_prom(&b);
+	bufbudget_metrics_write(&b);
+	ms_proxy_metrics_write(&b);
 	mt_gauge(&b, "mockarty_active_mocks", "Live mocks in the applied snapshot.",
 	         (double)rs_mocks_loaded());
 	mt_family(&b, "mockarty_resolver_requests_total", "counter",
@@ -409,7 +450,9 @@ foreign_namespace(conn_req *cr, const char *path, char *ns, size_t cap)
 	return false;
 }
 
-/* Serves one complete mock-traffic request; may suspend for a delay. */
+static enum MHD_Result answer_or_delay(conn_req *cr, ms_result *res_in);
+
+/* Serves one complete mock-traffic request; may suspend for a delay or an upstream. */
 static enum MHD_Result
 serve_traffic(conn_req *cr, const char *method)
 {
@@ -420,7 +463,6 @@ serve_traffic(conn_req *cr, const char *method)
 	ms_request req = {0};
 	ms_result res = {0};
 	struct timespec t0, t1;
-	enum MHD_Result ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (path == NULL)
@@ -464,6 +506,27 @@ serve_traffic(conn_req *cr, const char *method)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	stats_observe((t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000);
+	if (res.proxy_call != NULL) { /* the body stays in cr until request_completed */
+		cr->res = res;
+		cr->has_res = true;
+		cr->state = ST_PROXY;
+		MHD_suspend_connection(cr->conn);
+		ms_proxy_start(res.proxy_call, proxy_done, cr->conn);
+		return MHD_YES;
+	}
+	return answer_or_delay(cr, &res);
+}
+
+/*
+ * Queues res now, or when it carries a mock delay keeps it in cr and
+ * suspends the connection until waiter.c wakes it at the deadline.
+ */
+static enum MHD_Result
+answer_or_delay(conn_req *cr, ms_result *res_in)
+{
+	ms_result res = *res_in;
+	enum MHD_Result ret;
+
 	if (res.delay_ms > 0 && res.response != NULL) {
 		cr->res = res;
 		cr->has_res = true;
@@ -580,11 +643,20 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 	case ST_NEW: {
 		const char *cl =
 		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		unsigned long long declared = cl != NULL ? strtoull(cl, NULL, 10) : 0;
 
 		cr->state = ST_READING;
-		if (cl != NULL && strtoull(cl, NULL, 10) > BODY_LIMIT)
+		if (declared > BODY_LIMIT)
 			cr->too_large = true;
-		return MHD_YES; /* never queue here: see the banner */
+		else if (declared > 0) {
+			int r = ms_body_reserve(&cr->body, &cr->cap, &cr->reserved, (size_t)declared);
+
+			if (r < 0) /* a refusal closes the connection anyway: answer before the body */
+				return queue_over_budget(cr);
+			if (r == 0)
+				return MHD_NO;
+		}
+		return MHD_YES; /* never queue a success here: see the banner */
 	}
 	case ST_READING:
 		if (*upload_data_size > 0) {
@@ -596,9 +668,18 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 				free(cr->body);
 				cr->body = NULL;
 				cr->len = cr->cap = 0;
+				bufbudget_release(cr->reserved);
+				cr->reserved = 0;
 				return MHD_YES;
 			}
-			return ms_body_append(&cr->body, &cr->len, &cr->cap, upload_data, n) ? MHD_YES : MHD_NO;
+			switch (ms_body_append_budget(&cr->body, &cr->len, &cr->cap, &cr->reserved, upload_data, n)) {
+			case 1:
+				return MHD_YES;
+			case -1:
+				return queue_over_budget(cr);
+			default:
+				return MHD_NO;
+			}
 		}
 		return handle_complete(cr, method);
 	case ST_WAIT_VERSION:
@@ -616,6 +697,14 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 			cr->state = ST_DONE;
 			return queue_envelope(cr, 503, "unavailable", msg);
 		}
+	case ST_PROXY: { /* resumed by proxy_done */
+		ms_result res = cr->res;
+
+		cr->has_res = false;
+		ms_proxy_finish(res.proxy_call, &res);
+		cr->otel_status = res.status;
+		return answer_or_delay(cr, &res);
+	}
 	case ST_DELAY:
 		cr->state = ST_DONE;
 		cr->has_res = false;
@@ -663,8 +752,11 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum M
 			otel_span_set_error(&cr->span, "connection ended before the response was sent");
 		otel_span_end(&cr->span);
 	}
-	if (cr->has_res)
+	if (cr->has_res) {
+		ms_proxy_call_free(cr->res.proxy_call); /* only when never started */
 		ms_result_done(&cr->res);
+	}
+	bufbudget_release(cr->reserved);
 	free(cr->body);
 	free(cr->raw_uri);
 	free(cr);
@@ -727,6 +819,8 @@ http_start(void)
 {
 	started_at = time(NULL);
 	atomic_store(&proxy_cfg.allow_private_ips, rs_cfg.allow_private_ips);
+	atomic_store(&proxy_cfg.max_concurrent, rs_cfg.proxy_max_concurrent);
+	bufbudget_set_limit((size_t)rs_cfg.buffer_budget_mb << 20);
 	daemon_handle = rs_mhd_start(rs_cfg.http_bind_addr, rs_cfg.http_port, rs_cfg.threads, access_handler,
 	                             request_completed, uri_logger);
 	if (daemon_handle == NULL)
@@ -749,6 +843,7 @@ http_stop(void)
 		return;
 	lsock = MHD_quiesce_daemon(daemon_handle);
 	waiter_stop();
+	ms_proxy_shutdown(); /* resumes proxied requests still waiting for their upstream */
 	for (int i = 0; i < 500 && atomic_load(&in_flight) > 0; i++) {
 		struct timespec ts = {0, 10000000};
 

@@ -37,6 +37,9 @@ static const config_var vars[] = {
     {"RESOLVE_POOL_SIZE", "4", "connections to the coordinator for stateful mocks"},
     {"ALLOW_PROXY_TO_PRIVATE_IPS", "false",
      "true lets proxy.target reach loopback, private and link-local addresses"},
+    {"PROXY_MAX_CONCURRENT", "256", "proxied requests in flight at once; more are answered 503"},
+    {"REQUEST_BUFFER_BUDGET_MB", "256",
+     "request bytes buffered at once over all connections; more are answered 503 (0 = unlimited)"},
     {"OTEL_EXPORTER_TYPE", "none", "tracing exporter: otlp, jaeger, zipkin or none (docs/telemetry.md)"},
     {"OTEL_EXPORTER_ENDPOINT", "by type", "collector URL (OTLP/HTTP :4318, Zipkin :9411)"},
     {"OTEL_SAMPLING_RATE", "1.0", "fraction of new traces recorded, 0.0 .. 1.0"},
@@ -72,7 +75,11 @@ rs_config_load(rs_config *cfg, char *err, size_t errlen)
 	if (!config_int_var("HTTP_PORT", "5780", 1, 65535, &cfg->http_port, err, errlen) ||
 	    !config_int_var("DASHBOARD_PORT", "6780", 0, 65535, &cfg->dashboard_port, err, errlen) ||
 	    !config_int_var("MIN_VERSION_WAIT_MS", "2000", 0, 600000, &cfg->min_version_wait_ms, err, errlen) ||
-	    !config_int_var("RESOLVE_POOL_SIZE", "4", 1, 64, &cfg->resolve_pool, err, errlen))
+	    !config_int_var("RESOLVE_POOL_SIZE", "4", 1, 64, &cfg->resolve_pool, err, errlen) ||
+	    !config_int_var("PROXY_MAX_CONCURRENT", "256", 1, 100000, &cfg->proxy_max_concurrent, err,
+	                    errlen) ||
+	    !config_int_var("REQUEST_BUFFER_BUDGET_MB", "256", 0, 1048576, &cfg->buffer_budget_mb, err,
+	                    errlen))
 		goto fail;
 	if (getenv("THREADS") != NULL && getenv("THREADS")[0] != '\0') {
 		if (!config_int_var("THREADS", "1", 1, 256, &cfg->threads, err, errlen))

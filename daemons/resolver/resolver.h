@@ -32,6 +32,8 @@ typedef struct rs_config {
 	int threads;             /* THREADS, number of CPUs */
 	int resolve_pool;        /* RESOLVE_POOL_SIZE, 4 */
 	bool allow_private_ips;  /* ALLOW_PROXY_TO_PRIVATE_IPS, false */
+	int proxy_max_concurrent; /* PROXY_MAX_CONCURRENT, 256 */
+	int buffer_budget_mb;    /* REQUEST_BUFFER_BUDGET_MB, 256 (0 = unlimited) */
 } rs_config;
 
 extern rs_config rs_cfg;

@@ -38,6 +38,7 @@
 #include "admin.h"
 #include "coordinator/runners.h"
 #include "coordinator.pb-c.h"
+#include "bufbudget.h"
 #include "eventq.h"
 #include "delivery/evsink.h"
 #include "grpc_server.h"
@@ -1504,6 +1505,10 @@ coordinator_start(void)
 	cfg.port = (int)port;
 	cfg.stream_queue_limit = C.queue_limit;
 	cfg.auth = coord_auth;
+	/* the node's buffer budget covers gRPC reassembly too (REQUEST_BUFFER_BUDGET_MB) */
+	cfg.buf_reserve = bufbudget_reserve;
+	cfg.buf_release = bufbudget_release;
+	cfg.busy_msg = "the node is buffering too many request bytes (" BUFBUDGET_VAR "); retry later";
 	C.srv = mk_grpc_server_new(&cfg, err, sizeof(err));
 	if (C.srv == NULL) {
 		log_error("coordinator: cannot listen on %s:%ld: %s", cfg.host, port, err);

@@ -12,6 +12,7 @@
 
 #include "coordinator/runners.h"
 #include "coordinator/coordinator.h"
+#include "bufbudget.h"
 #include "eventq.h"
 #include "delivery/evsink.h"
 #include "log.h"
@@ -316,6 +317,8 @@ h_metrics(api_req *req, api_resp *resp)
 		   "Webhook deliveries marked failed after their last attempt.",
 		   (unsigned long long)wh.failed_final);
 	eq_metrics_write(&b, wh.shed); /* the serving threads' queue (eventq.h) */
+	bufbudget_metrics_write(&b);
+	ms_proxy_metrics_write(&b);
 	mt_counter(&b, "mockarty_webhook_resolver_events_shed_total",
 		   "Webhook events and callbacks the connected mock resolvers reported as shed.",
 		   (unsigned long long)evsink_remote_shed());

@@ -130,9 +130,21 @@ serve_mock(ms_request *req, ms_result *out)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ms_serve(admin_store, req, &hooks, out);
+	if (out->proxy_call != NULL)
+		return; /* counted by serve_mock_proxied() when the upstream answered */
 	admin_metrics_mock(out, usec_since(&t0));
 	if (out->hit)
 		atomic_fetch_add_explicit(&admin_mock_hits_total, 1, memory_order_relaxed);
 	else if (out->status == 404)
 		atomic_fetch_add_explicit(&admin_mock_misses_total, 1, memory_order_relaxed);
+}
+
+/* See admin.h. */
+void
+serve_mock_proxied(ms_result *out, int64_t usec)
+{
+	ms_proxy_finish(out->proxy_call, out);
+	admin_metrics_mock(out, usec);
+	if (out->hit)
+		atomic_fetch_add_explicit(&admin_mock_hits_total, 1, memory_order_relaxed);
 }

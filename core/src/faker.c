@@ -1151,3 +1151,17 @@ mc_fake(const char *name, const char *args, mc_rng *rng, int64_t now, mc_error *
 		mc_error_set(err, MC_ENOMEM, "", "out of memory in faker \"%s\"", name);
 	return v;
 }
+
+/* See core.h: the argument checks of mc_fake, without the generator. */
+mc_status
+mc_faker_check(const char *name, const char *args, mc_error *err)
+{
+	const struct faker *f = name ? find_faker(name) : NULL;
+	fake_args a;
+
+	if (f == NULL) {
+		mc_error_set(err, MC_EINVAL, "", "unknown faker \"%s\"", name ? name : "");
+		return MC_EINVAL;
+	}
+	return parse_args(f, args, &a, err) ? MC_OK : MC_EINVAL;
+}

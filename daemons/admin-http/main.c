@@ -65,6 +65,8 @@ reload(void)
 	admin_cfg.auth_local = next.auth_local;
 	admin_cfg.body_limit = next.body_limit;
 	admin_cfg.allow_private_ips = next.allow_private_ips;
+	admin_cfg.template_output_limit = next.template_output_limit;
+	ms_set_template_output_limit(next.template_output_limit);
 	atomic_store(&admin_proxy_cfg.allow_private_ips, next.allow_private_ips);
 	config_free(&next);
 	auth_cache_purge();
@@ -84,6 +86,7 @@ main(void)
 	}
 	log_threshold = admin_cfg.log_level;
 	atomic_store(&admin_proxy_cfg.allow_private_ips, admin_cfg.allow_private_ips);
+	ms_set_template_output_limit(admin_cfg.template_output_limit);
 	admin_started_at = time(NULL);
 
 	memset(&sa, 0, sizeof(sa));

@@ -17,6 +17,7 @@ typedef struct mk_config {
 	int log_level;          /* LOG_LEVEL, default info */
 	int threads;            /* THREADS, default number of CPUs */
 	int db_pool_size;       /* DB_POOL_SIZE, default 2 * threads + 2 */
+	size_t template_output_limit; /* TEMPLATE_OUTPUT_LIMIT_MB (8) in bytes */
 } mk_config;
 
 /*
@@ -42,6 +43,13 @@ typedef struct config_var {
 
 /* getenv(name), or def when it is unset or empty. */
 const char *config_env_or(const char *name, const char *def);
+
+/*
+ * Reads TEMPLATE_OUTPUT_LIMIT_MB (default 8, 1 .. 1024): the most one response's
+ * templates may render, in bytes into *bytes. On a refused value returns false
+ * with err naming the variable, the range and the value.
+ */
+bool config_template_output_limit(size_t *bytes, char *err, size_t errlen);
 
 /* Parses a decimal integer within [lo, hi]; false on junk or out of range. */
 bool config_parse_int(const char *s, long lo, long hi, long *out);

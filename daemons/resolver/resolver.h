@@ -32,6 +32,7 @@ typedef struct rs_config {
 	int threads;             /* THREADS, number of CPUs */
 	int resolve_pool;        /* RESOLVE_POOL_SIZE, 4 */
 	bool allow_private_ips;  /* ALLOW_PROXY_TO_PRIVATE_IPS, false */
+	size_t template_output_limit; /* TEMPLATE_OUTPUT_LIMIT_MB, 8, in bytes */
 } rs_config;
 
 extern rs_config rs_cfg;

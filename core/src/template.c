@@ -60,6 +60,9 @@ enum root {
 
 static const char *const root_names[] = {"pathParam", "queryParam", "req", "body", "reqHeader",
                                          "gS",        "cS",         "mS",  "fake", "increment"};
+static const size_t root_lens[] = {9, 10, 3, 4, 9, 2, 2, 2, 4, 9}; /* strlen of each root name */
+_Static_assert(sizeof(root_lens) / sizeof(root_lens[0]) == sizeof(root_names) / sizeof(root_names[0]),
+               "one length per root name");
 
 /* Evaluation state of one top-level call. ctx == NULL means "check only". */
 typedef struct tstate {
@@ -122,7 +125,7 @@ root_at(const char *s, size_t len, size_t i, size_t *after)
 	for (k = i + 2; k < len && is_ident(s[k]); k++)
 		;
 	for (size_t r = 0; r < sizeof(root_names) / sizeof(root_names[0]); r++)
-		if (strlen(root_names[r]) == k - i - 2 && memcmp(root_names[r], s + i + 2, k - i - 2) == 0) {
+		if (root_lens[r] == k - i - 2 && memcmp(root_names[r], s + i + 2, k - i - 2) == 0) {
 			*after = k;
 			return (enum root)r;
 		}

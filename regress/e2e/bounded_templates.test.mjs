@@ -330,8 +330,9 @@ test('cold start: mocks full of $.fake.Paragraph load about as fast as plain moc
     }
     return out;
   };
+  // plain strings as long as '$.fake.Paragraph': both sets are the same bytes to load
   for (let i = 0; i < N; i++) {
-    const r = await s.api('POST', '/api/v1/mocks', { id: `bt-cold-${i}`, http: { route: `/bt/cold/${i}` }, response: { payload: { list: Array(MAX_EXPRESSIONS).fill('x') } } });
+    const r = await s.api('POST', '/api/v1/mocks', { id: `bt-cold-${i}`, http: { route: `/bt/cold/${i}` }, response: { payload: { list: Array(MAX_EXPRESSIONS).fill('fake.Paragraph..') } } });
     assert.equal(r.status, 200, r.text.slice(0, 300));
   }
   const plain = await startTimes();
@@ -345,7 +346,8 @@ test('cold start: mocks full of $.fake.Paragraph load about as fast as plain moc
     `cold start, ${N} mocks of ${MAX_EXPRESSIONS} strings: plain ${plain.map((x) => x.toFixed(0)).join('/')} ms, ` +
       `$.fake.Paragraph ${heavy.map((x) => x.toFixed(0)).join('/')} ms, median ratio ${ratio.toFixed(2)}`,
   );
-  assert.ok(ratio < 3, `mocks full of fakers start ${ratio.toFixed(2)}x slower than plain mocks`);
+  // measured here: about 1.0 (0.93, 0.96); the admin node before this change: 4.47
+  assert.ok(ratio < 2, `mocks full of fakers start ${ratio.toFixed(2)}x slower than plain mocks`);
   // and they are served: the fakers run when a request comes, not at load
   const r = await s.api('GET', '/bt/cold/0', undefined, { token: null });
   assert.equal(r.status, 200, r.text.slice(0, 200));

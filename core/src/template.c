@@ -185,9 +185,12 @@ budget_left(const tstate *st)
 	return st->ctx->output_used >= lim ? 0 : lim - st->ctx->output_used;
 }
 
+/* Records the budget error (only reachable with a ctx: check mode has no budget). */
 static bool
 budget_fail(tstate *st)
 {
+	if (st->ctx == NULL)
+		return false;
 	st->ctx->output_exceeded = true;
 	mc_error_set(st->err, MC_ELIMIT, "", "template output exceeds the limit of %zu bytes per response",
 	             budget_limit(st->ctx));

@@ -655,9 +655,17 @@ resolve_work(ResolveState *s, MemoryContext caller, const ResolveArgs *a)
 	rctx.stores = stateful ? &s->stores : NULL;
 	rctx.rng = &rng;
 	rctx.now = a->seeded ? MK_SEEDED_NOW : (int64) time(NULL);
+	rctx.output_limit = (size_t) mockarty_template_output_limit * 1024;
 	cursor = sctx.cursor;
 	memset(&err, 0, sizeof(err));
 	s->resp = mc_resolve_response(s->mock, &rctx, &cursor, &err);
+	if (s->resp == NULL && rctx.output_exceeded)
+		ereport(ERROR,
+				(errcode(ERRCODE_MOCKARTY_TEMPLATE_OUTPUT_LIMIT),
+				 errmsg("response template output exceeds mockarty.template_output_limit (%d kB) rendering mock \"%s\"",
+						mockarty_template_output_limit, id ? id : "?"),
+				 err.path[0] ? errdetail("JSON path: %s.", err.path) : 0,
+				 errhint("Render less per response, or raise mockarty.template_output_limit.")));
 	if (s->resp == NULL)
 		ereport(ERROR,
 				(errcode(err.code == MC_ENOMEM ? ERRCODE_OUT_OF_MEMORY : ERRCODE_INVALID_PARAMETER_VALUE),

@@ -24,6 +24,8 @@ PG_FUNCTION_INFO_V1(mockarty_validate_mock);
 /*
  * validate_mock(mock jsonb) RETURNS jsonb, STRICT.
  * NULL when the mock is valid, else {"path": "$.field", "error": "message"}.
+ * Besides core's model checks, the static part of every response must fit in
+ * mockarty.template_output_limit (what rendering it always outputs).
  * Raises only for out-of-memory inside core.
  */
 Datum
@@ -42,6 +44,8 @@ mockarty_validate_mock(PG_FUNCTION_ARGS)
 
 	memset(&err, 0, sizeof(err));
 	st = mc_mock_validate(mock, &err);
+	if (st == MC_OK)
+		st = mc_mock_check_output(mock, (size_t) mockarty_template_output_limit * 1024, &err);
 	json_decref(mock);
 
 	if (st == MC_OK)

@@ -34,6 +34,10 @@
 /* GUCs (module.c) */
 extern int mockarty_log_limit;
 extern int mockarty_replay_max;
+extern int mockarty_template_output_limit; /* kB */
+
+/* SQLSTATE of a resolution whose templates would render more than mockarty.template_output_limit. */
+#define ERRCODE_MOCKARTY_TEMPLATE_OUTPUT_LIMIT MAKE_SQLSTATE('M', 'K', '0', '0', '1')
 extern char *mockarty_database;
 extern int mockarty_scheduler_interval_ms;
 

@@ -26,6 +26,7 @@ int mockarty_log_limit = 3;
 int mockarty_replay_max = 10000;
 char *mockarty_database = NULL;
 int mockarty_scheduler_interval_ms = 1000;
+int mockarty_template_output_limit = 8192;
 
 void _PG_init(void);
 
@@ -56,6 +57,12 @@ _PG_init(void)
 							"Each tick reaps expired runner leases (mockarty.task_reap()).",
 							&mockarty_scheduler_interval_ms, 1000, 50, 3600000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("mockarty.template_output_limit",
+							"Most output the templates of one mock response may render.",
+							"Counts rendered strings, object keys and scalars of the payload, headers, extras and extract. "
+							"A resolution over it fails with SQLSTATE MK001; a mock whose static parts exceed it is refused at save.",
+							&mockarty_template_output_limit, 8192, 64, 1048576,
+							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("mockarty");
 
 	if (process_shared_preload_libraries_in_progress)

@@ -402,3 +402,100 @@ mc_mock_is_static(const json_t *mock)
 		return false;
 	return !value_has_expr(json_object_get(mock, "response"), 0);
 }
+
+/*
+ * The least budget rendering v charges whatever the request: literal text of
+ * each string, object keys, 1 per other scalar (template.c's measure). Stops
+ * adding once past cap.
+ */
+static size_t
+static_size(const json_t *v, size_t cap, int depth)
+{
+	size_t n = 0, i, lit, nexpr;
+	const char *k;
+	json_t *c;
+
+	if (json_is_string(v)) {
+		if (memchr(json_string_value(v), '$', json_string_length(v)) == NULL ||
+		    mc_template_measure(json_string_value(v), json_string_length(v), &nexpr, &lit, NULL) !=
+		        MC_OK)
+			return json_string_length(v);
+		return lit;
+	}
+	if (depth > MC_MAX_JSON_DEPTH)
+		return 1;
+	if (json_is_object(v)) {
+		json_object_foreach ((json_t *)v, k, c) {
+			n += strlen(k) + static_size(c, cap, depth + 1);
+			if (n > cap)
+				return n;
+		}
+		return n;
+	}
+	if (json_is_array(v)) {
+		json_array_foreach (v, i, c) {
+			n += static_size(c, cap, depth + 1);
+			if (n > cap)
+				return n;
+		}
+		return n;
+	}
+	return 1;
+}
+
+/* The static size of what mc_resolve_response renders of one response object. */
+static size_t
+response_static_size(const json_t *resp, size_t cap)
+{
+	const json_t *h = json_object_get(resp, "headers"), *v;
+	const char *k;
+	size_t n = 0;
+
+	if (json_is_object(h)) {
+		json_object_foreach ((json_t *)h, k, v) {
+			n += static_size(v, cap, 1); /* header names are not template output */
+		}
+	}
+	if ((v = json_object_get(resp, "payload")) != NULL)
+		n += static_size(v, cap, 0);
+	for (size_t i = 0; i < sizeof(extra_fields) / sizeof(extra_fields[0]); i++)
+		if ((v = json_object_get(resp, extra_fields[i])) != NULL)
+			n += static_size(v, cap, 0);
+	return n;
+}
+
+static mc_status
+check_one_output(const json_t *resp, const char *path, size_t limit, mc_error *err)
+{
+	size_t n;
+
+	if (!json_is_object(resp))
+		return MC_OK;
+	n = response_static_size(resp, limit);
+	if (n <= limit)
+		return MC_OK;
+	mc_error_set(err, MC_EINVAL, path,
+	             "the response renders at least %zu bytes, above the template output limit of %zu bytes",
+	             n, limit);
+	return MC_EINVAL;
+}
+
+/* See core.h. */
+mc_status
+mc_mock_check_output(const json_t *mock, size_t limit, mc_error *err)
+{
+	const json_t *list = json_object_get(json_object_get(mock, "oneOf"), "responses"), *r;
+	char path[64];
+	size_t i;
+
+	if (limit == 0)
+		limit = MC_DEFAULT_TEMPLATE_OUTPUT_LIMIT;
+	if (check_one_output(json_object_get(mock, "response"), "$.response", limit, err) != MC_OK)
+		return MC_EINVAL;
+	json_array_foreach (list, i, r) {
+		snprintf(path, sizeof(path), "$.oneOf.responses[%zu]", i);
+		if (check_one_output(r, path, limit, err) != MC_OK)
+			return MC_EINVAL;
+	}
+	return MC_OK;
+}

@@ -8,7 +8,11 @@
  * expression is recognised only when "$." is followed by a known root; anything
  * else is literal text. Evaluation runs inside the PostgreSQL backend and the
  * daemons alike, so it is bounded: output per string <= MC_MAX_TEMPLATE_OUTPUT,
- * nesting <= MC_MAX_TEMPLATE_NESTING, at most MAX_STEPS path segments.
+ * output per response <= the ctx's budget (100,000 copies of a 5 MB request
+ * body must fail fast, not exhaust the node), nesting <= MC_MAX_TEMPLATE_NESTING,
+ * at most MAX_STEPS path segments. Checking a template (at save and at every
+ * load, for every mock) never runs a faker: arguments are parsed only, so the
+ * cost of a check is proportional to the template's length.
  *
  * Where an expression ends (docs/templating.md repeats this):
  *   - "$." followed by a root word, a maximal run of [A-Za-z0-9_]: pathParam,
@@ -56,6 +60,9 @@ enum root {
 
 static const char *const root_names[] = {"pathParam", "queryParam", "req", "body", "reqHeader",
                                          "gS",        "cS",         "mS",  "fake", "increment"};
+static const size_t root_lens[] = {9, 10, 3, 4, 9, 2, 2, 2, 4, 9}; /* strlen of each root name */
+_Static_assert(sizeof(root_lens) / sizeof(root_lens[0]) == sizeof(root_names) / sizeof(root_names[0]),
+               "one length per root name");
 
 /* Evaluation state of one top-level call. ctx == NULL means "check only". */
 typedef struct tstate {
@@ -64,6 +71,7 @@ typedef struct tstate {
 	mc_rng own_rng;
 	mc_error *err;
 	bool uses_state;
+	size_t nexpr; /* top-level expressions seen by scan_string */
 } tstate;
 
 /* Bounded growable output buffer. */
@@ -117,7 +125,7 @@ root_at(const char *s, size_t len, size_t i, size_t *after)
 	for (k = i + 2; k < len && is_ident(s[k]); k++)
 		;
 	for (size_t r = 0; r < sizeof(root_names) / sizeof(root_names[0]); r++)
-		if (strlen(root_names[r]) == k - i - 2 && memcmp(root_names[r], s + i + 2, k - i - 2) == 0) {
+		if (root_lens[r] == k - i - 2 && memcmp(root_names[r], s + i + 2, k - i - 2) == 0) {
 			*after = k;
 			return (enum root)r;
 		}
@@ -159,11 +167,92 @@ segment_at(const char *s, size_t len, size_t j, size_t *b, size_t *e)
 
 /* --------------------------------------------------------------- output */
 
+static size_t
+budget_limit(const mc_render_ctx *ctx)
+{
+	return ctx->output_limit ? ctx->output_limit : MC_DEFAULT_TEMPLATE_OUTPUT_LIMIT;
+}
+
+/* Bytes of the budget still free (SIZE_MAX in check mode). */
+static size_t
+budget_left(const tstate *st)
+{
+	size_t lim;
+
+	if (st->ctx == NULL)
+		return SIZE_MAX;
+	lim = budget_limit(st->ctx);
+	return st->ctx->output_used >= lim ? 0 : lim - st->ctx->output_used;
+}
+
+/* Records the budget error (only reachable with a ctx: check mode has no budget). */
+static bool
+budget_fail(tstate *st)
+{
+	if (st->ctx == NULL)
+		return false;
+	st->ctx->output_exceeded = true;
+	mc_error_set(st->err, MC_ELIMIT, "", "template output exceeds the limit of %zu bytes per response",
+	             budget_limit(st->ctx));
+	return false;
+}
+
+/* Charges n bytes to the response's output budget; false (err set) when it is spent. */
+static bool
+budget_charge(tstate *st, size_t n)
+{
+	if (st->ctx == NULL)
+		return true;
+	if (n > budget_left(st))
+		return budget_fail(st);
+	st->ctx->output_used += n;
+	return true;
+}
+
+/*
+ * The budget measure of a value: string bytes, object key bytes, 1 per other
+ * scalar; containers add nothing for punctuation. Stops counting once the total
+ * passes cap (the result is then some value > cap), so measuring a huge value
+ * against a small budget costs about cap, not the value's size.
+ */
+static size_t
+value_size(const json_t *v, size_t cap, int depth)
+{
+	size_t n = 0, i;
+	const char *k;
+	json_t *c;
+
+	if (json_is_string(v))
+		return json_string_length(v);
+	if (depth > MC_MAX_JSON_DEPTH)
+		return 1;
+	if (json_is_object(v)) {
+		json_object_foreach ((json_t *)v, k, c) {
+			n += strlen(k) + value_size(c, cap - (n < cap ? n : cap), depth + 1);
+			if (n > cap)
+				return n;
+		}
+		return n;
+	}
+	if (json_is_array(v)) {
+		json_array_foreach (v, i, c) {
+			n += value_size(c, cap - (n < cap ? n : cap), depth + 1);
+			if (n > cap)
+				return n;
+		}
+		return n;
+	}
+	return 1;
+}
+
 static bool
 ob_put(tstate *st, obuf *ob, const char *p, size_t n)
 {
 	if (n == 0)
 		return true;
+	/* the string is charged when complete; refuse to build past what is left */
+	if (ob->n + n > budget_left(st))
+		return budget_fail(st);
 	if (ob->n + n > MC_MAX_TEMPLATE_OUTPUT) {
 		mc_error_set(st->err, MC_ELIMIT, "", "template output exceeds %d bytes",
 		             MC_MAX_TEMPLATE_OUTPUT);
@@ -217,6 +306,9 @@ ob_value(tstate *st, obuf *ob, const json_t *v)
 		return true;
 	if (json_is_string(v))
 		return ob_put(st, ob, json_string_value(v), json_string_length(v));
+	/* do not print a container the budget could never hold */
+	if (value_size(v, budget_left(st), 0) > budget_left(st))
+		return budget_fail(st);
 	t = mc_value_text(v);
 	if (t == NULL) {
 		mc_error_set(st->err, MC_ENOMEM, "", "out of memory rendering a template");
@@ -568,7 +660,6 @@ parse_fake(tstate *st, const char *s, size_t len, size_t i, size_t j, size_t *en
 	char name[64], *args = NULL;
 	size_t b = j + 1, e;
 	json_t *v;
-	mc_rng scratch;
 	mc_error ferr;
 
 	if (j >= len || s[j] != '.' || j + 1 >= len || !is_ident(s[j + 1])) {
@@ -602,10 +693,18 @@ parse_fake(tstate *st, const char *s, size_t len, size_t i, size_t j, size_t *en
 		}
 		*end = close + 1;
 	}
-	/* In check mode the faker still runs, on a scratch generator, to validate the arguments. */
-	mc_rng_seed(&scratch, 1);
 	memset(&ferr, 0, sizeof(ferr));
-	v = mc_fake(name, args, st->ctx ? st->rng : &scratch, st->ctx ? st->ctx->now : 0, &ferr);
+	if (st->ctx == NULL) { /* check mode: the arguments are parsed, nothing is generated */
+		mc_status fs = mc_faker_check(name, args, &ferr);
+
+		free(args);
+		if (fs != MC_OK) {
+			mc_error_set(st->err, ferr.code ? ferr.code : MC_EINVAL, "", "%s at offset %zu", ferr.msg, i);
+			return -1;
+		}
+		return 1;
+	}
+	v = mc_fake(name, args, st->rng, st->ctx->now, &ferr);
 	free(args);
 	if (v == NULL) {
 		mc_error_set(st->err, ferr.code ? ferr.code : MC_EINVAL, "", "%s at offset %zu", ferr.msg, i);
@@ -944,6 +1043,8 @@ scan_string(tstate *st, const char *s, size_t len)
 		rc = parse_expr(st, s, len, i, 0, &end, NULL, NULL);
 		if (rc < 0)
 			return false;
+		if (rc > 0)
+			st->nexpr++;
 		i = rc == 0 ? i + 1 : end;
 	}
 	return true;
@@ -964,6 +1065,41 @@ mc_template_check(const char *s, mc_error *err)
 		return MC_OK;
 	if (!scan_string(&st, s, strlen(s)))
 		return err ? err->code : MC_EINVAL;
+	return MC_OK;
+}
+
+/*
+ * See template_internal.h. The literal bytes are len minus the bytes the
+ * expressions span: what rendering s copies through whatever it evaluates to
+ * (0 when s is exactly one expression, whose typed value replaces it).
+ */
+mc_status
+mc_template_measure(const char *s, size_t len, size_t *nexpr, size_t *literal, mc_error *err)
+{
+	tstate st = {.ctx = NULL, .err = err};
+	size_t i = 0, end, lit = len;
+
+	*nexpr = 0;
+	*literal = len;
+	while (i + 1 < len) {
+		const char *d = memmem(s + i, len - i, "$.", 2);
+		int rc;
+
+		if (d == NULL)
+			break;
+		i = (size_t)(d - s);
+		rc = parse_expr(&st, s, len, i, 0, &end, NULL, NULL);
+		if (rc < 0)
+			return err ? err->code : MC_EINVAL;
+		if (rc == 0) {
+			i++;
+			continue;
+		}
+		(*nexpr)++;
+		lit -= end - i;
+		i = end;
+	}
+	*literal = lit;
 	return MC_OK;
 }
 
@@ -1003,8 +1139,16 @@ render(tstate *st, const json_t *t, int depth)
 		mc_error_set(st->err, MC_ELIMIT, "", "template nested deeper than %d", MC_MAX_JSON_DEPTH);
 		return NULL;
 	}
-	if (json_is_string(t))
-		return render_string(st, json_string_value(t), json_string_length(t), t);
+	if (json_is_string(t)) {
+		json_t *r = render_string(st, json_string_value(t), json_string_length(t), t);
+
+		if (r != NULL && st->ctx != NULL &&
+		    !budget_charge(st, value_size(r, budget_left(st), depth))) {
+			json_decref(r);
+			return NULL;
+		}
+		return r;
+	}
 	if (json_is_object(t)) {
 		/* small objects (the common case) sort on the stack */
 		const char *local[16], **keys = local, *k;
@@ -1026,7 +1170,9 @@ render(tstate *st, const json_t *t, int depth)
 			goto oom;
 		}
 		for (i = 0; i < n; i++) {
-			json_t *r = render(st, json_object_get(t, keys[i]), depth + 1);
+			json_t *r = budget_charge(st, strlen(keys[i]))
+			                ? render(st, json_object_get(t, keys[i]), depth + 1)
+			                : NULL;
 
 			if (r == NULL || json_object_set_new(res, keys[i], r) != 0) {
 				if (keys != local)
@@ -1055,6 +1201,8 @@ render(tstate *st, const json_t *t, int depth)
 		}
 		return res;
 	}
+	if (!budget_charge(st, 1))
+		return NULL;
 	return json_incref((json_t *)t); /* numbers, booleans, null */
 oom:
 	mc_error_set(st->err, MC_ENOMEM, "", "out of memory rendering a template");

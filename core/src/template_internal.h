@@ -20,6 +20,15 @@
 MC_API bool mc_template_uses_state(const char *s, size_t len);
 
 /*
+ * Checks s (len bytes) like mc_template_check and measures it: *nexpr gets the
+ * number of top-level expressions, *literal the bytes outside them (what every
+ * rendering of s outputs at least). Nothing is evaluated or generated.
+ * Returns MC_OK, or the check's error code with err set (offsets in msg).
+ */
+MC_API mc_status mc_template_measure(const char *s, size_t len, size_t *nexpr, size_t *literal,
+                                     mc_error *err);
+
+/*
  * True when s (len bytes) contains "$." followed by a known root word, i.e.
  * rendering it may give something other than s itself.
  */

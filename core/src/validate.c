@@ -11,6 +11,7 @@
  * unset fields, so null is accepted wherever a field is optional.
  */
 #include "match_internal.h"
+#include "template_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,8 @@ typedef struct vctx {
 	mc_error *err;
 	char path[256];
 	size_t len;
+	size_t nexpr;  /* template expressions seen so far in the mock */
+	size_t tbytes; /* bytes of the strings holding them */
 } vctx;
 
 /* ------------------------------------------------------------ path helpers */
@@ -209,7 +212,12 @@ check_depth(vctx *v, const json_t *j, int depth)
 	return MC_OK;
 }
 
-/* Every string inside j (keys excluded) must be a well-formed template. */
+/*
+ * Every string inside j (keys excluded) must be a well-formed template, and the
+ * mock's templates together stay within MC_MAX_TEMPLATE_EXPRESSIONS expressions
+ * and MC_MAX_TEMPLATE_BYTES bytes (the failure names the string that crossed
+ * the line). Faker arguments are parsed, no faker runs.
+ */
 static mc_status
 check_templates(vctx *v, const json_t *j, int depth)
 {
@@ -224,9 +232,20 @@ check_templates(vctx *v, const json_t *j, int depth)
 		/* Cheap pre-filter: only strings with '$' can hold an expression. */
 		if (memchr(json_string_value(j), '$', json_string_length(j)) == NULL)
 			return MC_OK;
+		size_t n, lit;
+
 		memset(&terr, 0, sizeof(terr));
-		if (mc_template_check(json_string_value(j), &terr) != MC_OK)
+		if (mc_template_measure(json_string_value(j), json_string_length(j), &n, &lit, &terr) != MC_OK)
 			return fail(v, "invalid template: %s", terr.msg[0] ? terr.msg : "syntax error");
+		if (n == 0)
+			return MC_OK;
+		v->nexpr += n;
+		v->tbytes += json_string_length(j);
+		if (v->nexpr > MC_MAX_TEMPLATE_EXPRESSIONS)
+			return fail(v, "too many template expressions: a mock may hold at most %d", MC_MAX_TEMPLATE_EXPRESSIONS);
+		if (v->tbytes > MC_MAX_TEMPLATE_BYTES)
+			return fail(v, "templates too large: the strings holding expressions may total at most %d bytes per mock",
+				    MC_MAX_TEMPLATE_BYTES);
 		return MC_OK;
 	}
 	if (json_is_object(j)) {

@@ -67,6 +67,8 @@ reload(void)
 	admin_cfg.body_limit = next.body_limit;
 	admin_cfg.allow_private_ips = next.allow_private_ips;
 	admin_cfg.write_visibility_ms = next.write_visibility_ms;
+	admin_cfg.template_output_limit = next.template_output_limit;
+	ms_set_template_output_limit(next.template_output_limit);
 	atomic_store(&admin_proxy_cfg.allow_private_ips, next.allow_private_ips);
 	admin_cfg.proxy_max_concurrent = next.proxy_max_concurrent;
 	atomic_store(&admin_proxy_cfg.max_concurrent, next.proxy_max_concurrent);
@@ -92,6 +94,7 @@ main(void)
 	atomic_store(&admin_proxy_cfg.allow_private_ips, admin_cfg.allow_private_ips);
 	atomic_store(&admin_proxy_cfg.max_concurrent, admin_cfg.proxy_max_concurrent);
 	bufbudget_set_limit(admin_cfg.buffer_budget);
+	ms_set_template_output_limit(admin_cfg.template_output_limit);
 	admin_started_at = time(NULL);
 
 	memset(&sa, 0, sizeof(sa));

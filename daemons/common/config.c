@@ -141,6 +141,21 @@ config_parse_bool(const char *s, bool *out)
 	return true;
 }
 
+/* See config.h. Shared by the admin node and the resolver, which render templates alike. */
+bool
+config_template_output_limit(size_t *bytes, char *err, size_t errlen)
+{
+	const char *s = config_env_or("TEMPLATE_OUTPUT_LIMIT_MB", "8");
+	long v;
+
+	if (!config_parse_int(s, 1, 1024, &v)) {
+		snprintf(err, errlen, "TEMPLATE_OUTPUT_LIMIT_MB: expected a size in MB, 1..1024, got \"%s\"", s);
+		return false;
+	}
+	*bytes = (size_t)v << 20;
+	return true;
+}
+
 /*
  * Reads every variable of the table. On failure err names the variable and the
  * value that was refused.
@@ -166,6 +181,9 @@ config_load(mk_config *cfg, char *err, size_t errlen)
 		return false;
 	}
 	cfg->body_limit = (size_t)v * 1024 * 1024;
+
+	if (!config_template_output_limit(&cfg->template_output_limit, err, errlen))
+		return false;
 
 	s = config_env_or("AUTH_MODE", "full");
 	if (strcasecmp(s, "full") == 0)

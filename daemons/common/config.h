@@ -21,6 +21,7 @@ typedef struct mk_config {
 				    REST write for this node's index to reach its version */
 	int proxy_max_concurrent; /* PROXY_MAX_CONCURRENT, default 256 */
 	size_t buffer_budget;   /* REQUEST_BUFFER_BUDGET_MB (256) in bytes; 0 = unlimited */
+	size_t template_output_limit; /* TEMPLATE_OUTPUT_LIMIT_MB (8) in bytes */
 } mk_config;
 
 /*
@@ -46,6 +47,13 @@ typedef struct config_var {
 
 /* getenv(name), or def when it is unset or empty. */
 const char *config_env_or(const char *name, const char *def);
+
+/*
+ * Reads TEMPLATE_OUTPUT_LIMIT_MB (default 8, 1 .. 1024): the most one response's
+ * templates may render, in bytes into *bytes. On a refused value returns false
+ * with err naming the variable, the range and the value.
+ */
+bool config_template_output_limit(size_t *bytes, char *err, size_t errlen);
 
 /* Parses a decimal integer within [lo, hi]; false on junk or out of range. */
 bool config_parse_int(const char *s, long lo, long hi, long *out);

@@ -40,6 +40,37 @@
 #define MAX_CACHED_DOCS 4096 /* parsed documents of templated mocks kept resident */
 #define MAX_LOG_MOCKS 2000   /* distinct mocks captured per thread between drains */
 
+/* TEMPLATE_OUTPUT_LIMIT_MB in bytes (0 = core's default); set at start and on reload. */
+static _Atomic size_t output_limit;
+
+void
+ms_set_template_output_limit(size_t bytes)
+{
+	atomic_store(&output_limit, bytes);
+}
+
+/*
+ * Envelope of a failed render: 500 "template_output_limit" naming the setting
+ * when the output budget ran out, else 500 "internal" with core's message.
+ */
+static void
+render_failed(ms_request *req, ms_result *res, const mc_render_ctx *ctx, const mc_error *err)
+{
+	char msg[700];
+
+	if (ctx->output_exceeded) {
+		size_t lim = ctx->output_limit ? ctx->output_limit : MC_DEFAULT_TEMPLATE_OUTPUT_LIMIT;
+
+		snprintf(msg, sizeof(msg),
+			 "response template output exceeds TEMPLATE_OUTPUT_LIMIT_MB=%zu (%zu bytes) at %s",
+			 lim >> 20, lim, err->path[0] ? err->path : "$");
+		ms_envelope(req, res, 500, "template_output_limit", msg);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "cannot render mock: %s %s", err->path, err->msg);
+	ms_envelope(req, res, 500, "internal", msg);
+}
+
 /* ------------------------------------------------------------ small helpers */
 
 static _Thread_local mc_rng thread_rng;
@@ -514,7 +545,8 @@ classify(ms_mock *mk, json_t *doc, const char *text, size_t len)
 	if (mc_mock_is_static(doc)) {
 		mc_request rq = {.method = "GET", .path = "/"};
 		mc_rng rng;
-		mc_render_ctx ctx = {.req = &rq, .rng = &rng, .now = FIXED_NOW};
+		mc_render_ctx ctx = {.req = &rq, .rng = &rng, .now = FIXED_NOW,
+				     .output_limit = atomic_load(&output_limit)};
 		mc_error err = {0};
 		json_t *res;
 
@@ -1539,7 +1571,7 @@ webhook_fire(mc_request *mreq, json_t *path_params, const char *seed, const json
 {
 	if (cbs != NULL) {
 		mc_rng rng;
-		mc_render_ctx ctx = {0};
+		mc_render_ctx ctx = {.output_limit = atomic_load(&output_limit)};
 
 		if (seed != NULL && seed[0] != '\0') {
 			mc_rng_seed(&rng, (uint64_t)strtoll(seed, NULL, 10));
@@ -1738,7 +1770,7 @@ ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *res)
 	case MK_TEMPLATE: {
 		mc_rng rng;
 		mc_error err = {0};
-		mc_render_ctx ctx = {0};
+		mc_render_ctx ctx = {.output_limit = atomic_load(&output_limit)};
 		const char *seed = req_header(req, "x-mockarty-seed");
 
 		if (doc == NULL) {
@@ -1759,10 +1791,7 @@ ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *res)
 		ctx.rng = &rng;
 		resobj = mc_resolve_response(doc, &ctx, NULL, &err);
 		if (resobj == NULL) {
-			char msg[600];
-
-			snprintf(msg, sizeof(msg), "cannot render mock: %s %s", err.path, err.msg);
-			ms_envelope(req, res, 500, "internal", msg);
+			render_failed(req, res, &ctx, &err);
 			break;
 		}
 		send_resolved(req, hooks, path, resobj, res);

@@ -198,6 +198,13 @@ void ms_result_done(ms_result *res);
 void ms_after_run(ms_after *a, int status);
 
 /*
+ * Sets the template output budget of every later resolution in this process
+ * (TEMPLATE_OUTPUT_LIMIT_MB in bytes; 0 = core's default). A response whose
+ * templates would render more answers 500 with code "template_output_limit".
+ */
+void ms_set_template_output_limit(size_t bytes);
+
+/*
  * Fills res with a JSON error envelope {"error":msg,"code":code,"request_id":id}
  * (Content-Type application/json, X-Request-Id), the format of every node.
  */

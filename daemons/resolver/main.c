@@ -14,6 +14,7 @@
 #include "resolver.h"
 
 #include "log.h"
+#include "mockserve.h"
 #include "otel.h"
 
 #include <curl/curl.h>
@@ -47,6 +48,7 @@ main(int argc, char **argv)
 		return rc;
 	}
 	log_threshold = rs_cfg.log_level;
+	ms_set_template_output_limit(rs_cfg.template_output_limit);
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

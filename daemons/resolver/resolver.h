@@ -34,6 +34,7 @@ typedef struct rs_config {
 	bool allow_private_ips;  /* ALLOW_PROXY_TO_PRIVATE_IPS, false */
 	int proxy_max_concurrent; /* PROXY_MAX_CONCURRENT, 256 */
 	int buffer_budget_mb;    /* REQUEST_BUFFER_BUDGET_MB, 256 (0 = unlimited) */
+	size_t template_output_limit; /* TEMPLATE_OUTPUT_LIMIT_MB, 8, in bytes */
 } rs_config;
 
 extern rs_config rs_cfg;

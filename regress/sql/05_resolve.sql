@@ -79,3 +79,17 @@ SELECT mockarty.resolve('sandbox', 'GET', '/api/users/1', '', '{"X-Tier":"vip"}'
 SELECT mockarty.resolve('sandbox', 'GET', '/fake', seed => 42) = mockarty.resolve('sandbox', 'GET', '/fake', seed => 42) AS same_seed_same_output,
        mockarty.resolve('sandbox', 'GET', '/fake', seed => 42) <> mockarty.resolve('sandbox', 'GET', '/fake', seed => 43) AS other_seed_differs,
        mockarty.resolve('sandbox', 'GET', '/fake')->'payload'->>'uuid' ~ '^[0-9a-f-]{36}$' AS unseeded_uuid;
+
+-- the template output budget of one resolution: mockarty.template_output_limit (SQLSTATE MK001)
+SELECT mockarty.mock_save('{"id":"r-copies","http":{"route":"/copies","httpMethod":"POST"},"response":{"payload":["$.req","$.req","$.req"]}}') IS NOT NULL AS saved;
+SHOW mockarty.template_output_limit;
+SET mockarty.template_output_limit = '64kB';
+SELECT jsonb_array_length(mockarty.resolve('sandbox', 'POST', '/copies', '', '{}', repeat('c', 20000))->'payload') AS three_copies_fit;
+SELECT try($$SELECT mockarty.resolve('sandbox', 'POST', '/copies', '', '{}', repeat('c', 30000))$$) AS three_copies_too_many;
+-- the static part of a response must fit at save (validate_mock, hence every save)
+SELECT mockarty.validate_mock(jsonb_build_object('http', '{"route":"/big"}'::jsonb, 'response', jsonb_build_object('payload', repeat('s', 70000))));
+SELECT mockarty.validate_mock(jsonb_build_object('http', '{"route":"/big"}'::jsonb, 'response', jsonb_build_object('payload', repeat('s', 60000)))) IS NULL AS fits;
+SET mockarty.template_output_limit = '10';
+RESET mockarty.template_output_limit;
+-- and per mock: at most 10000 template expressions
+SELECT mockarty.validate_mock(jsonb_build_object('http', '{"route":"/many"}'::jsonb, 'response', jsonb_build_object('payload', (SELECT jsonb_agg('$.fake.UUID'::text) FROM generate_series(1, 10001)))));

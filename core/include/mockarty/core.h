@@ -23,6 +23,10 @@
 /* Limits: every input that can grow work is bounded. */
 #define MC_MAX_JSON_DEPTH 64             /* nesting of a mock or request body */
 #define MC_MAX_TEMPLATE_OUTPUT (1 << 20) /* bytes of one rendered string */
+/* Default budget of everything one response renders (payload, headers, extras, extract). */
+#define MC_DEFAULT_TEMPLATE_OUTPUT_LIMIT ((size_t)8 << 20)
+#define MC_MAX_TEMPLATE_EXPRESSIONS 10000  /* template expressions in one mock */
+#define MC_MAX_TEMPLATE_BYTES (1 << 20)    /* bytes of the strings holding them, per mock */
 #define MC_MAX_ROUTE_SEGMENTS 64
 #define MC_MAX_CONDITIONS 256 /* per list */
 #define MC_REGEX_MATCH_LIMIT 100000
@@ -56,10 +60,22 @@ MC_API void mc_error_set(mc_error *err, mc_status code, const char *path, const 
  * Checks a mock document against the model of api-compat section 3: types of
  * every known field, exactly one protocol section, no unknown top-level section,
  * known assertAction values, compilable regexes (routePattern, matches), parsable
- * templates, depth <= MC_MAX_JSON_DEPTH. Returns MC_OK or MC_EINVAL with err
- * naming the first offending field. Does not modify mock.
+ * templates (faker arguments checked without generating anything), at most
+ * MC_MAX_TEMPLATE_EXPRESSIONS expressions in strings totalling at most
+ * MC_MAX_TEMPLATE_BYTES bytes, depth <= MC_MAX_JSON_DEPTH. Returns MC_OK or
+ * MC_EINVAL with err naming the first offending field. Does not modify mock.
  */
 MC_API mc_status mc_mock_validate(const json_t *mock, mc_error *err);
+
+/*
+ * The save-time half of the template output budget: for response and every
+ * oneOf response, the bytes rendering it always produces whatever the request
+ * (literal text, object keys, scalars: the same measure rendering charges) must
+ * fit in limit (0 = MC_DEFAULT_TEMPLATE_OUTPUT_LIMIT). Returns MC_OK, or MC_EINVAL
+ * with err->path naming the response ("$.response", "$.oneOf.responses[2]") and
+ * err->msg both sizes. Expects a mock mc_mock_validate accepted.
+ */
+MC_API mc_status mc_mock_check_output(const json_t *mock, size_t limit, mc_error *err);
 
 /*
  * True when resolving this mock reads or writes shared state: useLimiter > 0,
@@ -197,6 +213,13 @@ MC_API json_t *mc_fake(const char *name, const char *args, mc_rng *rng, int64_t 
 /* True when name is a built-in faker. */
 MC_API bool mc_faker_exists(const char *name);
 
+/*
+ * Checks $.fake.<name>(args) as mc_fake would, without generating a value:
+ * MC_OK, or MC_EINVAL with err set exactly as mc_fake sets it for an unknown
+ * name or bad arguments. Costs a parse of args, never a draw or an allocation.
+ */
+MC_API mc_status mc_faker_check(const char *name, const char *args, mc_error *err);
+
 /* ---------------------------------------------------------- template.c, render.c */
 
 /* Shared state visible to templates; objects are modified in place. */
@@ -213,6 +236,15 @@ typedef struct mc_render_ctx {
 	mc_stores *stores;   /* may be NULL: store reads give null, writes are dropped */
 	mc_rng *rng;
 	int64_t now; /* Unix seconds */
+	/*
+	 * Output budget of one response, shared by every render call made with this
+	 * ctx: output_limit bytes (0 = MC_DEFAULT_TEMPLATE_OUTPUT_LIMIT), output_used
+	 * the running total (start at 0). Exceeding it fails the render with
+	 * MC_ELIMIT and sets output_exceeded, so callers can name their setting.
+	 */
+	size_t output_limit;
+	size_t output_used;
+	bool output_exceeded;
 } mc_render_ctx;
 
 /* Syntax check of every expression inside s; MC_EINVAL names the offset in msg. */

@@ -218,6 +218,8 @@ map_db_error(api_req *req, api_resp *resp, PGconn *conn, PGresult *res)
 		} else {
 			api_error(req, resp, 400, "validation", "%s", msg);
 		}
+	} else if (strcmp(state, "MK001") == 0) { /* mockarty.template_output_limit */
+		api_error(req, resp, 500, "template_output_limit", "%s", msg);
 	} else if (strcmp(state, "P0002") == 0) {
 		api_error(req, resp, 404, "not_found", "%s", msg);
 	} else if (strcmp(state, "23505") == 0) {

@@ -163,8 +163,10 @@ test('the change log is trimmed; a resolver whose version fell out of it resyncs
     assert.equal((await r.get('/cl/old')).status, 200, 'while cut off, the resolver still serves its last state');
 
     await s.admin.start();
-    await waitUntil(async () => (await r.status()).coordinator.resyncs > before.coordinator.resyncs
-      || (await r.status()).coordinator.snapshots > before.coordinator.snapshots, 20000, 100, 'the resolver resynced');
+    // its version is in the trimmed range, so the coordinator cannot feed it deltas: a Resync
+    await waitUntil(async () => (await r.status()).coordinator.resyncs > before.coordinator.resyncs, 20000, 100,
+      'the coordinator told the resolver to resync');
+    assert.match(s.admin.logs(), /resync for resolver ret-r .*older than the coordinator's change window/);
     await waitUntil(async () => (await r.get('/cl/n/250')).status === 200, 20000, 50, 'the resolver serves the new mocks');
     assert.equal((await r.get('/cl/old')).status, 404, 'the mock deleted in the trimmed range is not served');
     assert.deepEqual((await r.get('/cl/kept')).body, { v: 2 });

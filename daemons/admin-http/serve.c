@@ -113,7 +113,7 @@ record_miss(void *ctx, ms_request *req, const char *ns, const char *path)
 	json_t *h = mr_headers_redacted(ms_request_headers(req));
 
 	(void)ctx;
-	flusher_undefined(ns, req->method, path, h, b);
+	flusher_undefined(ns, req->method, path, h, b, req->body_len < MR_BODY_MAX ? req->body_len : MR_BODY_MAX);
 	json_decref(h);
 	json_decref(b);
 }

@@ -13,8 +13,13 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* Bytes of a miss's body a node passes on (the database then applies undefined_body_max_bytes). */
-#define MR_BODY_MAX (1024 * 1024)
+/*
+ * Bytes of a miss's body a node passes on: twice the default of the database's
+ * undefined_body_max_bytes, so the database still sees that a big body was cut
+ * (bodyTruncated) while batches and Report messages stay small. A setting above
+ * this applies to misses recorded with SQL only.
+ */
+#define MR_BODY_MAX (128 * 1024)
 
 /*
  * A copy of headers (an object of name -> string or array) with the value of every

@@ -69,6 +69,7 @@ COMMENT ON COLUMN mockarty_private.mocks.oneof_cursor IS 'Position of the next s
 
 CREATE INDEX mocks_namespace_idx ON mockarty_private.mocks (namespace);
 CREATE INDEX mocks_chain_idx ON mockarty_private.mocks (chain_id) WHERE chain_id IS NOT NULL;
+CREATE INDEX mocks_expire_idx ON mockarty_private.mocks (expire_at) WHERE expire_at IS NOT NULL;
 CREATE INDEX mocks_tags_idx ON mockarty_private.mocks USING gin (tags);
 
 CREATE TABLE mockarty_private.mock_versions (
@@ -3251,7 +3252,7 @@ BEGIN
 	FOR m IN
 		DELETE FROM mockarty_private.mocks x
 		WHERE x.id IN (SELECT y.id FROM mockarty_private.mocks y
-		               WHERE y.expire_at < now() ORDER BY y.expire_at
+		               WHERE y.expire_at IS NOT NULL AND y.expire_at < now() ORDER BY y.expire_at
 		               LIMIT greatest(coalesce(p_limit, 1000), 1) FOR UPDATE SKIP LOCKED)
 		RETURNING x.id, x.namespace
 	LOOP
@@ -3263,13 +3264,14 @@ END
 $$;
 COMMENT ON FUNCTION mockarty.mock_purge_expired(int) IS 'Hard-deletes up to p_limit mocks whose expireAt (set from ttl) has passed, with their versions, logs and mock store, as mock_purge() does (change log ''delete'', so every node drops them); returns how many';
 
-CREATE FUNCTION mockarty.change_log_trim(p_limit int DEFAULT 100000) RETURNS int
+CREATE FUNCTION mockarty.change_log_trim(p_limit int DEFAULT 10000) RETURNS int
 LANGUAGE plpgsql
 AS $$
 DECLARE
 	head bigint := mockarty.head_version();
 	keep bigint := mockarty.setting_get('change_log_keep')::bigint;
-	min_age int := mockarty.setting_get('change_log_min_age_s')::int;
+	cutoff timestamptz := now() - make_interval(secs => mockarty.setting_get('change_log_min_age_s')::int);
+	oldest mockarty_private.change_log;
 	n int;
 BEGIN
 	-- No connected node reads old rows from here: the admin node applies every change as it
@@ -3277,18 +3279,26 @@ BEGIN
 	-- the coordinator's in-memory ring and get a Resync (a fresh snapshot) when their next
 	-- version is older than the ring or missing from it. What is kept serves a restarting
 	-- coordinator's ring and SQL readers of changes_since().
+	-- An idle tick is one probe of the primary key: the oldest row, kept or not.
+	SELECT * INTO oldest FROM mockarty_private.change_log c ORDER BY c.version LIMIT 1;
+	IF NOT FOUND OR oldest.version > head - keep OR oldest.changed_at >= cutoff THEN
+		RETURN 0;
+	END IF;
+	-- versions follow commit order, so the rows to delete are a prefix: read at most p_limit
+	-- rows from the oldest and delete those old enough
 	WITH d AS (
 		DELETE FROM mockarty_private.change_log c
-		WHERE c.version IN (SELECT x.version FROM mockarty_private.change_log x
-		                    WHERE x.version <= head - keep
-		                      AND x.changed_at < now() - make_interval(secs => min_age)
-		                    ORDER BY x.version LIMIT greatest(coalesce(p_limit, 100000), 1))
+		WHERE c.version IN (SELECT x.version FROM (
+			SELECT y.version, y.changed_at FROM mockarty_private.change_log y
+			WHERE y.version <= head - keep
+			ORDER BY y.version LIMIT greatest(coalesce(p_limit, 10000), 1)) x
+		WHERE x.changed_at < cutoff)
 		RETURNING 1)
 	SELECT count(*) INTO n FROM d;
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION mockarty.change_log_trim(int) IS 'Deletes up to p_limit change-log rows that are both outside the change_log_keep newest versions and older than change_log_min_age_s; returns how many. A reader whose version is older than change_log_floor() must start again from a snapshot';
+COMMENT ON FUNCTION mockarty.change_log_trim(int) IS 'Deletes change-log rows that are both outside the change_log_keep newest versions and older than change_log_min_age_s, at most p_limit of the oldest per call; returns how many. A reader whose version is older than change_log_floor() must start again from a snapshot';
 
 CREATE FUNCTION mockarty.change_log_floor() RETURNS bigint
 LANGUAGE sql STABLE

@@ -218,6 +218,44 @@ test('a tarpit webhook receiver in namespace A does not delay deliveries of name
   }
 });
 
+test('webhook timeouts above 30 s are refused naming the field; a slow attempt is never sent twice', async () => {
+  const bad = await s.api('POST', '/api/v1/mocks', mockDoc('cb-slow', '/cb/slow', {}, { webhooks: [{ url: rx.url + '/cb', timeout: 9999999 }] }));
+  assert.equal(bad.status, 400, bad.text);
+  assert.match(bad.text, /\$\.webhooks\[0\]\.timeout/);
+  assert.match(bad.text, /30000/);
+  assert.equal((await s.api('GET', '/api/v1/mocks/cb-slow')).status, 404, 'nothing saved');
+  const put = await s.api('PUT', '/api/v1/settings/webhook_timeout_ms', { value: '60000' });
+  assert.equal(put.status, 400, put.text);
+  assert.match(put.text, /webhook_timeout_ms/);
+  assert.equal(await s.psql(`SELECT mockarty.setting_get('webhook_timeout_ms')`), '10000', 'unchanged');
+
+  // a receiver that answers after 3 s, a lease asked for 1 s: the lease is timeout + 15 s, so
+  // the row is not claimed again (and sent again) while the first attempt runs
+  const got = [];
+  const slow = http.createServer((req, res) => {
+    got.push(req.headers['x-mockarty-delivery']);
+    req.resume();
+    setTimeout(() => res.end('ok'), 3000);
+  });
+  await new Promise((r) => slow.listen(0, '127.0.0.1', r));
+  try {
+    await setting('webhook_lease_ms', '1000');
+    await setting('webhook_timeout_ms', '5000');
+    const w = await s.psql(`SELECT mockarty.webhook_create('{"url":"http://127.0.0.1:${slow.address().port}/slow","events":["test_run.completed"]}', 'lease-ns') ->> 'id'`);
+    await s.psql(`SELECT mockarty.event_emit('test_run.completed', 'lease-ns', '{"slow":true}')`);
+    await waitUntil(async () => (await s.psql(`SELECT status FROM mockarty_private.webhook_deliveries WHERE webhook_id = '${w}'`)) === 'succeeded',
+      15000, 50, 'the slow delivery recorded as succeeded');
+    assert.equal(got.length, 1, `the receiver got ${got.length} requests for one delivery (a 1 s lease alone would resend it)`);
+    assert.equal(await s.psql(`SELECT attempts FROM mockarty_private.webhook_deliveries WHERE webhook_id = '${w}'`), '1');
+    await s.psql(`SELECT mockarty.webhook_delete('${w}')`);
+  } finally {
+    slow.closeAllConnections?.();
+    slow.close();
+    await setting('webhook_lease_ms', null);
+    await setting('webhook_timeout_ms', null);
+  }
+});
+
 test('a mockarty.task_reap() planted before CREATE EXTENSION is never called by the superuser worker', async () => {
   // a role with CREATE on a database (not superuser) prepares the trap in the database the
   // scheduler serves; the extension is not installed there

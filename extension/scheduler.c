@@ -1,6 +1,7 @@
 /*
  * scheduler.c - the "mockarty scheduler" background workers: periodic jobs of the
- * extension (today: handing back expired runner leases with mockarty.task_reap()).
+ * extension (handing back expired runner leases, ringing the webhook doorbell, and
+ * retention: undefined requests, expired mocks, old change-log rows).
  *
  * Two processes, because the database named by mockarty.database may not exist
  * yet when the server starts (the test harnesses and `make run` create it
@@ -17,9 +18,15 @@
  *   worker    (dynamic, never restarted by the postmaster) connects to that
  *             database and runs the jobs of sched_jobs[] every
  *             mockarty.scheduler_interval_ms. Each job runs in its own
- *             transaction and only when its SQL function exists (the extension
- *             may be absent, or older), so an uninstalled extension costs a
- *             catalog probe per tick and no log lines. A failing job is caught
+ *             transaction and only when its SQL function exists AND belongs to
+ *             the installed extension mockarty (pg_depend, deptype 'e'): the
+ *             worker runs as the bootstrap superuser, and a role with CREATE on
+ *             the database could otherwise plant a mockarty.task_reap() before
+ *             CREATE EXTENSION and have it run with superuser rights. The
+ *             extension may be absent or older, so a missing extension costs a
+ *             catalog probe per tick and one LOG line when that state changes
+ *             (the tests wait for it); a function of a job's name that is not
+ *             the extension's is never called (one WARNING a minute). A failing job is caught
  *             (transaction aborted, one WARNING per minute at most) and the loop
  *             goes on: one bad tick never kills the worker.
  *
@@ -38,7 +45,9 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
 #include "catalog/pg_database.h"
+#include "catalog/pg_proc.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -63,8 +72,9 @@ PGDLLEXPORT void mockarty_scheduler_launcher_main(Datum arg);
 PGDLLEXPORT void mockarty_scheduler_worker_main(Datum arg);
 
 /*
- * One periodic job: runs `sql` when the function schema.name() (no arguments)
- * exists in the scheduled database. Issue 5 adds "webhook deliveries due" here.
+ * One periodic job: runs `sql` when the function schema.name() (no arguments, or
+ * only defaulted ones: the lookup is by name with no argument types) exists in the
+ * scheduled database and is a member of the extension mockarty.
  */
 typedef struct sched_job
 {
@@ -79,6 +89,10 @@ static sched_job sched_jobs[] = {
 	{"lease reaping", "mockarty", "task_reap", "SELECT mockarty.task_reap()", 0},
 	/* rings NOTIFY mockarty_webhooks when a webhook delivery is due or its lease expired */
 	{"webhook scheduling", "mockarty", "webhook_due_notify", "SELECT mockarty.webhook_due_notify()", 0},
+	/* retention (0.2.0): each call does a bounded amount of work */
+	{"undefined request retention", "mockarty", "undefined_purge", "SELECT mockarty.undefined_purge()", 0},
+	{"expired mock purge", "mockarty", "mock_purge_expired", "SELECT mockarty.mock_purge_expired()", 0},
+	{"change log trim", "mockarty", "change_log_trim", "SELECT mockarty.change_log_trim()", 0},
 };
 
 #define WARNING_EVERY_MS	60000
@@ -283,27 +297,67 @@ mockarty_scheduler_launcher_main(Datum arg)
 	}
 }
 
-/*
- * Runs one job in its own transaction when its function exists. Errors are
- * caught: the transaction is aborted and a WARNING logged (at most one a minute
- * per job), so the caller's loop goes on. Allocations live in the transaction.
- */
+/* What sched_run_job() found. */
+typedef enum sched_outcome
+{
+	JOB_RAN,					/* the extension's function ran (or failed: logged) */
+	JOB_NO_EXTENSION,			/* mockarty is not installed in this database */
+	JOB_NO_FUNCTION,			/* installed, but an older version without this job */
+	JOB_FOREIGN					/* a function of that name exists but is not the extension's */
+} sched_outcome;
+
+/* Logs a job's warning unless one was logged less than a minute ago. */
 static void
+sched_warn(sched_job *job, const char *msg, const char *detail)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (job->last_warning != 0 && !TimestampDifferenceExceeds(job->last_warning, now, WARNING_EVERY_MS))
+		return;
+	ereport(WARNING,
+			(errmsg("mockarty scheduler: %s: %s", job->label, msg),
+			 errdetail("%s Further warnings of this job are not logged for a minute.", detail)));
+	job->last_warning = now;
+}
+
+/*
+ * Runs one job in its own transaction when its function exists and is a member of
+ * the extension mockarty (pg_depend deptype 'e', as recorded by CREATE EXTENSION
+ * or ALTER EXTENSION UPDATE). The function is looked up by name alone (nargs -1):
+ * two functions of that name are an ambiguity error, caught like any failure, so
+ * the call in job->sql can only resolve to the function that was checked. Errors
+ * are caught: the transaction is aborted and a WARNING logged (at most one a
+ * minute per job), so the caller's loop goes on. Allocations live in the
+ * transaction.
+ */
+static sched_outcome
 sched_run_job(sched_job *job)
 {
 	MemoryContext loop_cxt = CurrentMemoryContext;
+	volatile sched_outcome outcome = JOB_RAN;
 
 	PG_TRY();
 	{
 		List	   *name;
-		Oid			fn;
+		Oid			ext;
+		Oid			fn = InvalidOid;
 
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
 		PushActiveSnapshot(GetTransactionSnapshot());
-		name = list_make2(makeString(pstrdup(job->schema)), makeString(pstrdup(job->function)));
-		fn = LookupFuncName(name, 0, NULL, true);
-		if (OidIsValid(fn))
+		ext = get_extension_oid("mockarty", true);
+		if (!OidIsValid(ext))
+			outcome = JOB_NO_EXTENSION;
+		else
+		{
+			name = list_make2(makeString(pstrdup(job->schema)), makeString(pstrdup(job->function)));
+			fn = LookupFuncName(name, -1, NULL, true);
+			if (!OidIsValid(fn))
+				outcome = JOB_NO_FUNCTION;
+			else if (getExtensionOfObject(ProcedureRelationId, fn) != ext)
+				outcome = JOB_FOREIGN;
+		}
+		if (outcome == JOB_RAN)
 		{
 			int			rc;
 
@@ -323,23 +377,26 @@ sched_run_job(sched_job *job)
 	PG_CATCH();
 	{
 		ErrorData  *edata;
-		TimestampTz now = GetCurrentTimestamp();
 
 		MemoryContextSwitchTo(loop_cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
 		pgstat_report_activity(STATE_IDLE, NULL);
-		if (job->last_warning == 0 || TimestampDifferenceExceeds(job->last_warning, now, WARNING_EVERY_MS))
-		{
-			ereport(WARNING,
-					(errmsg("mockarty scheduler: %s failed: %s", job->label, edata->message),
-					 errdetail("Further failures of this job are not logged for a minute.")));
-			job->last_warning = now;
-		}
+		sched_warn(job, edata->message, "The job failed; the next tick tries again.");
 		FreeErrorData(edata);
+		outcome = JOB_RAN;
 	}
 	PG_END_TRY();
+	if (outcome == JOB_FOREIGN)
+	{
+		char		msg[200];
+
+		snprintf(msg, sizeof(msg), "function %s.%s() does not belong to extension mockarty; not called",
+				 job->schema, job->function);
+		sched_warn(job, msg, "Only functions created by CREATE EXTENSION mockarty are run by the scheduler.");
+	}
+	return outcome;
 }
 
 /*
@@ -350,6 +407,7 @@ void
 mockarty_scheduler_worker_main(Datum arg)
 {
 	MemoryContext tick_cxt;
+	int			ext_state = -1;	/* -1 unknown, 0 not installed, 1 installed */
 
 	sched_signals();
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
@@ -360,9 +418,24 @@ mockarty_scheduler_worker_main(Datum arg)
 	{
 		MemoryContext old = MemoryContextSwitchTo(tick_cxt);
 		size_t		i;
+		int			state = 1;
 
 		for (i = 0; i < lengthof(sched_jobs); i++)
-			sched_run_job(&sched_jobs[i]);
+			if (sched_run_job(&sched_jobs[i]) == JOB_NO_EXTENSION)
+				state = 0;
+		/* one line whenever the extension appears or goes (and at the first tick) */
+		if (state != ext_state)
+		{
+			if (state == 0)
+				ereport(LOG,
+						(errmsg("mockarty scheduler: extension mockarty is not installed in database \"%s\"; no job runs",
+								mockarty_database)));
+			else
+				ereport(LOG,
+						(errmsg("mockarty scheduler: extension mockarty found in database \"%s\"; its jobs run every %d ms",
+								mockarty_database, mockarty_scheduler_interval_ms)));
+			ext_state = state;
+		}
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(tick_cxt);
 		sched_wait(mockarty_scheduler_interval_ms);

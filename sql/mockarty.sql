@@ -69,6 +69,7 @@ COMMENT ON COLUMN mockarty_private.mocks.oneof_cursor IS 'Position of the next s
 
 CREATE INDEX mocks_namespace_idx ON mockarty_private.mocks (namespace);
 CREATE INDEX mocks_chain_idx ON mockarty_private.mocks (chain_id) WHERE chain_id IS NOT NULL;
+CREATE INDEX mocks_expire_idx ON mockarty_private.mocks (expire_at) WHERE expire_at IS NOT NULL;
 CREATE INDEX mocks_tags_idx ON mockarty_private.mocks USING gin (tags);
 
 CREATE TABLE mockarty_private.mock_versions (
@@ -130,9 +131,14 @@ CREATE TABLE mockarty_private.undefined_requests (
 	-- misses and, unlike the bytea digests, immutable as a generated column needs
 	request_key text GENERATED ALWAYS AS (md5(
 		length(namespace)::text || ':' || namespace || length(method)::text || ':' || method || path)) STORED,
-	UNIQUE (request_key)
+	UNIQUE (request_key),
+	body_truncated boolean NOT NULL DEFAULT false,
+	body_size bigint
 );
-COMMENT ON TABLE mockarty_private.undefined_requests IS 'Requests no mock matched, one row per namespace+method+path (deduplicated by request_key, an MD5 of the three)';
+COMMENT ON TABLE mockarty_private.undefined_requests IS 'Requests no mock matched, one row per namespace+method+path (deduplicated by request_key, an MD5 of the three); credential headers are stored redacted and the body capped (settings undefined_redact_headers, undefined_body_max_bytes)';
+COMMENT ON COLUMN mockarty_private.undefined_requests.body_truncated IS 'True when the body was longer than undefined_body_max_bytes: body is then a JSON string holding the first bytes of its text';
+COMMENT ON COLUMN mockarty_private.undefined_requests.body_size IS 'Length in bytes of the body''s JSON text as received (before the cap), NULL without a body';
+CREATE INDEX undefined_requests_ns_seen_idx ON mockarty_private.undefined_requests (namespace, last_seen DESC, id DESC);
 
 CREATE TABLE mockarty_private.tags (
 	namespace text NOT NULL REFERENCES mockarty_private.namespaces (name) ON UPDATE CASCADE,
@@ -850,16 +856,64 @@ AS $$
 $$;
 COMMENT ON FUNCTION mockarty.mock_logs_clear(text) IS 'Deletes the request logs of a mock; returns how many';
 
+-- Misses arrive with whatever the client sent: an SDK calling a wrong path sends its
+-- Authorization header, and a client can send megabytes of body to endless unique paths.
+-- Every recording path (undefined_record, undefined_record_batch: the admin node, SQL,
+-- resolvers through the coordinator) stores what undefined_clean() returns, so the list,
+-- the REST API and the undefined_request.received webhooks never hold a credential, and
+-- undefined_purge() (scheduler worker) bounds the rows kept per namespace.
+CREATE FUNCTION mockarty_private.undefined_clean(p_headers jsonb, p_body jsonb,
+	OUT headers jsonb, OUT body jsonb, OUT body_truncated boolean, OUT body_size bigint)
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+	redact text[] := string_to_array(lower(replace(coalesce(mockarty.setting_get('undefined_redact_headers'), ''), ' ', '')), ',');
+	cap int := coalesce(mockarty.setting_get('undefined_body_max_bytes')::int, 65536);
+	t text;
+BEGIN
+	IF jsonb_typeof(p_headers) = 'object' THEN
+		SELECT coalesce(jsonb_object_agg(h.key, CASE WHEN lower(h.key) = ANY (redact) THEN '"[redacted]"'::jsonb
+			ELSE h.value END), '{}') INTO headers
+		FROM jsonb_each(p_headers) h;
+	ELSE
+		headers := '{}';
+	END IF;
+	body := p_body;
+	body_truncated := false;
+	IF p_body IS NOT NULL AND jsonb_typeof(p_body) <> 'null' THEN
+		t := CASE WHEN jsonb_typeof(p_body) = 'string' THEN p_body #>> '{}' ELSE p_body::text END;
+		body_size := octet_length(t);
+		IF body_size > cap THEN
+			t := left(t, cap);
+			-- multi-byte characters: each step removes at least the excess in characters
+			WHILE octet_length(t) > cap LOOP
+				t := left(t, length(t) - greatest((octet_length(t) - cap) / 4, 1));
+			END LOOP;
+			body := to_jsonb(t);
+			body_truncated := true;
+		END IF;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.undefined_clean(jsonb, jsonb) IS 'What is stored of a miss: headers named in setting undefined_redact_headers (case-insensitive) get the value "[redacted]"; a body whose text is longer than undefined_body_max_bytes becomes a JSON string of its first bytes (body_truncated); body_size is the length received';
+
 CREATE FUNCTION mockarty.undefined_record(namespace text, method text, path text, headers jsonb, body jsonb)
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 AS $$
-	INSERT INTO mockarty_private.undefined_requests AS u (namespace, method, path, headers, body)
-	VALUES (coalesce(namespace, 'sandbox'), upper(method), path, coalesce(headers, '{}'), body)
+DECLARE
+	c record := mockarty_private.undefined_clean(headers, body);
+BEGIN
+	INSERT INTO mockarty_private.undefined_requests AS u (namespace, method, path, headers, body, body_truncated,
+		body_size)
+	VALUES (coalesce(undefined_record.namespace, 'sandbox'), upper(undefined_record.method), undefined_record.path,
+		c.headers, c.body, c.body_truncated, c.body_size)
 	ON CONFLICT (request_key) DO UPDATE
-	SET count = u.count + 1, last_seen = now(), headers = excluded.headers, body = excluded.body
+	SET count = u.count + 1, last_seen = now(), headers = excluded.headers, body = excluded.body,
+		body_truncated = excluded.body_truncated, body_size = excluded.body_size;
+END
 $$;
-COMMENT ON FUNCTION mockarty.undefined_record(text, text, text, jsonb, jsonb) IS 'Records a request no mock matched; repeats of namespace+method+path bump count and lastSeen';
+COMMENT ON FUNCTION mockarty.undefined_record(text, text, text, jsonb, jsonb) IS 'Records a request no mock matched; repeats of namespace+method+path bump count and lastSeen; credential headers are redacted and the body capped (undefined_clean)';
 
 CREATE FUNCTION mockarty_private.undefined_json(u mockarty_private.undefined_requests) RETURNS jsonb
 LANGUAGE sql STABLE
@@ -867,7 +921,8 @@ AS $$
 	SELECT jsonb_build_object('id', u.id, 'method', u.method, 'path', u.path, 'protocol', u.protocol,
 		'namespace', u.namespace, 'headers', u.headers, 'body', u.body, 'count', u.count, 'hitCount', u.count,
 		'timestamp', mockarty_private.unix(u.last_seen), 'firstSeen', mockarty_private.unix(u.first_seen),
-		'lastSeen', mockarty_private.unix(u.last_seen), 'ignored', u.ignored)
+		'lastSeen', mockarty_private.unix(u.last_seen), 'ignored', u.ignored,
+		'bodyTruncated', u.body_truncated, 'bodySize', u.body_size)
 $$;
 COMMENT ON FUNCTION mockarty_private.undefined_json(mockarty_private.undefined_requests) IS 'An undefined request as the API returns it';
 
@@ -1563,6 +1618,7 @@ DECLARE
 	e jsonb;
 	n int := 0;
 	c bigint;
+	k record;
 BEGIN
 	IF batch IS NULL OR jsonb_typeof(batch) <> 'array' THEN
 		RAISE EXCEPTION 'batch must be a JSON array' USING ERRCODE = '22023', DETAIL = '$';
@@ -1570,18 +1626,20 @@ BEGIN
 	FOR e IN SELECT value FROM jsonb_array_elements(batch) LOOP
 		CONTINUE WHEN coalesce(e ->> 'method', '') = '' OR coalesce(e ->> 'path', '') = '';
 		c := greatest(coalesce((e ->> 'count')::bigint, 1), 1);
-		INSERT INTO mockarty_private.undefined_requests AS u (namespace, method, path, headers, body, count)
+		k := mockarty_private.undefined_clean(e -> 'headers', e -> 'body');
+		INSERT INTO mockarty_private.undefined_requests AS u (namespace, method, path, headers, body, count,
+			body_truncated, body_size)
 		VALUES (coalesce(nullif(e ->> 'namespace', ''), 'sandbox'), upper(e ->> 'method'), e ->> 'path',
-			coalesce(e -> 'headers', '{}'), e -> 'body', c)
+			k.headers, k.body, c, k.body_truncated, k.body_size)
 		ON CONFLICT (request_key) DO UPDATE
 		SET count = u.count + excluded.count, last_seen = now(), headers = excluded.headers,
-			body = excluded.body;
+			body = excluded.body, body_truncated = excluded.body_truncated, body_size = excluded.body_size;
 		n := n + 1;
 	END LOOP;
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION mockarty.undefined_record_batch(jsonb) IS 'Records aggregated misses [{"namespace","method","path","headers","body","count"}] (what resolvers report): each adds count occurrences; rows without method or path are skipped; returns how many rows were recorded';
+COMMENT ON FUNCTION mockarty.undefined_record_batch(jsonb) IS 'Records aggregated misses [{"namespace","method","path","headers","body","count"}] (what resolvers report): each adds count occurrences; rows without method or path are skipped; credential headers are redacted and bodies capped (undefined_clean); returns how many rows were recorded';
 
 -- pgcrypto's schema for the integration functions (see "pgcrypto lookup" above).
 DO $$
@@ -3001,6 +3059,7 @@ COMMENT ON TABLE mockarty_private.webhook_deliveries IS 'One event (or one per-m
 CREATE INDEX webhook_deliveries_due_idx ON mockarty_private.webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_lease_idx ON mockarty_private.webhook_deliveries (lease_expires_at) WHERE status = 'delivering';
 CREATE INDEX webhook_deliveries_webhook_idx ON mockarty_private.webhook_deliveries (webhook_id, id);
+CREATE INDEX webhook_deliveries_ns_due_idx ON mockarty_private.webhook_deliveries (coalesce(namespace, ''), next_attempt_at) WHERE status = 'pending';
 
 CREATE TABLE mockarty_private.webhook_attempts (
 	delivery_id bigint NOT NULL REFERENCES mockarty_private.webhook_deliveries (id) ON DELETE CASCADE,
@@ -3064,6 +3123,13 @@ AS $$
 		WHEN 'webhook_retry_schedule' THEN '0,30s,2m,10m,1h'
 		WHEN 'webhook_timeout_ms' THEN '10000'
 		WHEN 'webhook_lease_ms' THEN '60000'
+		WHEN 'webhook_namespace_inflight' THEN '16'
+		WHEN 'undefined_redact_headers' THEN 'authorization,proxy-authorization,cookie,set-cookie,x-api-key'
+		WHEN 'undefined_body_max_bytes' THEN '65536'
+		WHEN 'undefined_max_per_namespace' THEN '1000'
+		WHEN 'undefined_max_age_s' THEN '604800'
+		WHEN 'change_log_keep' THEN '100000'
+		WHEN 'change_log_min_age_s' THEN '3600'
 	END
 $$;
 COMMENT ON FUNCTION mockarty_private.setting_default(text) IS 'Default value of a known setting, NULL for an unknown key';
@@ -3081,6 +3147,10 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
 	n bigint;
+	lo bigint;
+	hi bigint;
+	unit text;
+	h text;
 BEGIN
 	IF p_key IS NULL OR p_key !~ '^[a-z][a-z0-9_]{0,62}$' THEN
 		RAISE EXCEPTION 'setting name "%" is not valid', coalesce(p_key, '') USING ERRCODE = '22023', DETAIL = '$.key';
@@ -3089,30 +3159,151 @@ BEGIN
 		DELETE FROM mockarty_private.settings s WHERE s.key = p_key;
 		RETURN mockarty.setting_get(p_key);
 	END IF;
+	-- integer settings: their bounds and unit
+	SELECT x.lo, x.hi, x.unit INTO lo, hi, unit FROM (VALUES
+		('webhook_timeout_ms', 100, 30000, 'ms'),
+		('webhook_lease_ms', 100, 3600000, 'ms'),
+		('webhook_namespace_inflight', 1, 64, 'deliveries'),
+		('undefined_body_max_bytes', 0, 1048576, 'bytes'),
+		('undefined_max_per_namespace', 1, 1000000, 'requests'),
+		('undefined_max_age_s', 1, 31536000, 's'),
+		('change_log_keep', 100, 1000000000, 'versions'),
+		('change_log_min_age_s', 0, 31536000, 's')) x(k, lo, hi, unit)
+	WHERE x.k = p_key;
 	IF p_key = 'webhook_retry_schedule' THEN
 		PERFORM mockarty_private.duration_list_ms(p_value, p_key);
-	ELSIF p_key IN ('webhook_timeout_ms', 'webhook_lease_ms') THEN
-		n := CASE WHEN p_value ~ '^[0-9]{1,9}$' THEN p_value::bigint END;
-		IF n IS NULL OR n < 100 OR n > 3600000 THEN
-			RAISE EXCEPTION '% must be an integer between 100 and 3600000 (ms)', p_key USING ERRCODE = '22023',
+	ELSIF unit IS NOT NULL THEN
+		n := CASE WHEN p_value ~ '^[0-9]{1,10}$' THEN p_value::bigint END;
+		IF n IS NULL OR n < lo OR n > hi THEN
+			RAISE EXCEPTION '% must be an integer between % and % (%)', p_key, lo, hi, unit USING ERRCODE = '22023',
 				DETAIL = p_key;
 		END IF;
+	ELSIF p_key = 'undefined_redact_headers' THEN
+		FOREACH h IN ARRAY string_to_array(p_value, ',') LOOP
+			IF btrim(h) !~ '^[!#$%&''*+.^_`|~0-9A-Za-z-]+$' THEN
+				RAISE EXCEPTION 'undefined_redact_headers: "%" is not a header name', btrim(h) USING ERRCODE = '22023',
+					DETAIL = p_key, HINT = 'A comma-separated list of header names, e.g. authorization,cookie,x-api-key (an empty value redacts nothing).';
+			END IF;
+		END LOOP;
+		p_value := lower(replace(p_value, ' ', ''));
 	END IF;
 	INSERT INTO mockarty_private.settings AS s (key, value) VALUES (p_key, p_value)
 	ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now();
 	RETURN p_value;
 END
 $$;
-COMMENT ON FUNCTION mockarty.setting_set(text, text) IS 'Sets a setting (NULL value = back to the default) and returns the value in force; known keys are validated: webhook_retry_schedule ("0,30s,2m,10m,1h": delay before each attempt, the count is the attempt limit), webhook_timeout_ms, webhook_lease_ms';
+COMMENT ON FUNCTION mockarty.setting_set(text, text) IS 'Sets a setting (NULL value = back to the default) and returns the value in force; known keys are validated (22023 naming the key): webhook_retry_schedule ("0,30s,2m,10m,1h": delay before each attempt, the count is the attempt limit), webhook_timeout_ms (100..30000), webhook_lease_ms, webhook_namespace_inflight, undefined_redact_headers, undefined_body_max_bytes, undefined_max_per_namespace, undefined_max_age_s, change_log_keep, change_log_min_age_s (docs/operations.md)';
 
 CREATE FUNCTION mockarty.setting_list() RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
 	SELECT jsonb_object_agg(k, mockarty.setting_get(k) ORDER BY k)
-	FROM (SELECT unnest(ARRAY['webhook_retry_schedule', 'webhook_timeout_ms', 'webhook_lease_ms']) AS k
+	FROM (SELECT unnest(ARRAY['webhook_retry_schedule', 'webhook_timeout_ms', 'webhook_lease_ms',
+	          'webhook_namespace_inflight', 'undefined_redact_headers', 'undefined_body_max_bytes',
+	          'undefined_max_per_namespace', 'undefined_max_age_s', 'change_log_keep', 'change_log_min_age_s']) AS k
 	      UNION SELECT s.key FROM mockarty_private.settings s) x
 $$;
 COMMENT ON FUNCTION mockarty.setting_list() IS 'Every known setting and every stored one: {"key":"value"}';
+
+-- Retention (run by the scheduler worker) -----------------------------------
+--
+-- The scheduler background worker (extension/scheduler.c) calls these every tick, each in
+-- its own transaction; each does a bounded amount of work per call, so a large backlog is
+-- worked off over a few ticks instead of in one long transaction.
+
+CREATE FUNCTION mockarty.undefined_purge(p_limit int DEFAULT 10000) RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	keep int := mockarty.setting_get('undefined_max_per_namespace')::int;
+	age int := mockarty.setting_get('undefined_max_age_s')::int;
+	n int;
+BEGIN
+	WITH old AS (
+		SELECT u.id FROM mockarty_private.undefined_requests u
+		WHERE u.last_seen < now() - make_interval(secs => age)
+		LIMIT greatest(coalesce(p_limit, 10000), 1)
+	), over AS (
+		SELECT r.id FROM (
+			SELECT u.id, row_number() OVER (PARTITION BY u.namespace ORDER BY u.last_seen DESC, u.id DESC) AS rn
+			FROM mockarty_private.undefined_requests u
+			WHERE u.namespace IN (SELECT x.namespace FROM mockarty_private.undefined_requests x
+			                      GROUP BY x.namespace HAVING count(*) > keep)) r
+		WHERE r.rn > keep
+		LIMIT greatest(coalesce(p_limit, 10000), 1)
+	), d AS (
+		DELETE FROM mockarty_private.undefined_requests u
+		WHERE u.id IN (SELECT old.id FROM old UNION SELECT over.id FROM over)
+		RETURNING 1
+	)
+	SELECT count(*) INTO n FROM d;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION mockarty.undefined_purge(int) IS 'Retention of undefined requests: deletes those last seen more than undefined_max_age_s ago and, per namespace, all but the undefined_max_per_namespace most recently seen; at most 2 x p_limit rows per call; returns how many';
+
+CREATE FUNCTION mockarty.mock_purge_expired(p_limit int DEFAULT 1000) RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	m record;
+	n int := 0;
+BEGIN
+	FOR m IN
+		DELETE FROM mockarty_private.mocks x
+		WHERE x.id IN (SELECT y.id FROM mockarty_private.mocks y
+		               WHERE y.expire_at IS NOT NULL AND y.expire_at < now() ORDER BY y.expire_at
+		               LIMIT greatest(coalesce(p_limit, 1000), 1) FOR UPDATE SKIP LOCKED)
+		RETURNING x.id, x.namespace
+	LOOP
+		PERFORM mockarty_private.log_change('delete', m.namespace, m.id);
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION mockarty.mock_purge_expired(int) IS 'Hard-deletes up to p_limit mocks whose expireAt (set from ttl) has passed, with their versions, logs and mock store, as mock_purge() does (change log ''delete'', so every node drops them); returns how many';
+
+CREATE FUNCTION mockarty.change_log_trim(p_limit int DEFAULT 10000) RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	head bigint := mockarty.head_version();
+	keep bigint := mockarty.setting_get('change_log_keep')::bigint;
+	cutoff timestamptz := now() - make_interval(secs => mockarty.setting_get('change_log_min_age_s')::int);
+	oldest mockarty_private.change_log;
+	n int;
+BEGIN
+	-- No connected node reads old rows from here: the admin node applies every change as it
+	-- is committed (and reloads its snapshot when it finds a gap), resolvers are served from
+	-- the coordinator's in-memory ring and get a Resync (a fresh snapshot) when their next
+	-- version is older than the ring or missing from it. What is kept serves a restarting
+	-- coordinator's ring and SQL readers of changes_since().
+	-- An idle tick is one probe of the primary key: the oldest row, kept or not.
+	SELECT * INTO oldest FROM mockarty_private.change_log c ORDER BY c.version LIMIT 1;
+	IF NOT FOUND OR oldest.version > head - keep OR oldest.changed_at >= cutoff THEN
+		RETURN 0;
+	END IF;
+	-- versions follow commit order, so the rows to delete are a prefix: read at most p_limit
+	-- rows from the oldest and delete those old enough
+	WITH d AS (
+		DELETE FROM mockarty_private.change_log c
+		WHERE c.version IN (SELECT x.version FROM (
+			SELECT y.version, y.changed_at FROM mockarty_private.change_log y
+			WHERE y.version <= head - keep
+			ORDER BY y.version LIMIT greatest(coalesce(p_limit, 10000), 1)) x
+		WHERE x.changed_at < cutoff)
+		RETURNING 1)
+	SELECT count(*) INTO n FROM d;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION mockarty.change_log_trim(int) IS 'Deletes change-log rows that are both outside the change_log_keep newest versions and older than change_log_min_age_s, at most p_limit of the oldest per call; returns how many. A reader whose version is older than change_log_floor() must start again from a snapshot';
+
+CREATE FUNCTION mockarty.change_log_floor() RETURNS bigint
+LANGUAGE sql STABLE
+AS $$ SELECT coalesce((SELECT min(c.version) - 1 FROM mockarty_private.change_log c), mockarty.head_version()) $$;
+COMMENT ON FUNCTION mockarty.change_log_floor() IS 'The oldest version changes_since() can continue from without a gap (the version before the oldest row kept; head_version() when the log is empty)';
 
 -- Webhooks -----------------------------------------------------------------
 
@@ -3365,7 +3556,7 @@ BEGIN
 			to_jsonb(to_char(coalesce((i ->> 'at')::timestamptz, clock_timestamp()) AT TIME ZONE 'UTC',
 				'YYYY-MM-DD"T"HH24:MI:SS"Z"'))::text,
 			coalesce(i -> 'data', '{}')::text),
-		sched, cardinality(sched), mockarty.setting_get('webhook_timeout_ms')::int,
+		sched, cardinality(sched), least(mockarty.setting_get('webhook_timeout_ms')::int, 30000),
 		clock_timestamp() + make_interval(secs => sched[1] / 1000.0),
 		CASE WHEN i -> 'data' ->> 'traceparent' ~ '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'
 			THEN i -> 'data' ->> 'traceparent' END
@@ -3451,54 +3642,82 @@ COMMENT ON FUNCTION mockarty.webhook_delivery_retry(bigint) IS 'Retry by hand: a
 
 -- the admin node's delivery engine --------------------------------------------
 
-CREATE FUNCTION mockarty.webhook_claim(p_limit int DEFAULT 50, p_lease_ms int DEFAULT NULL) RETURNS jsonb
+CREATE FUNCTION mockarty.webhook_claim(p_limit int DEFAULT 50, p_lease_ms int DEFAULT NULL, p_busy jsonb DEFAULT NULL)
+RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
 	lease_ms int := coalesce(p_lease_ms, mockarty.setting_get('webhook_lease_ms')::int);
+	per_ns int := mockarty.setting_get('webhook_namespace_inflight')::int;
+	lim int := greatest(coalesce(p_limit, 50), 1);
+	busy jsonb := CASE WHEN jsonb_typeof(p_busy) = 'object' THEN p_busy ELSE '{}' END;
 	out jsonb;
 BEGIN
-	-- Candidates come from the two partial indexes in due order, each scan stopping after a few
-	-- times the limit, so a backlog of many due rows costs no sort of all of them; the rows are
-	-- then re-checked and locked (SKIP LOCKED: rows another engine holds are passed over).
-	WITH cand AS (
-		(SELECT x.id, x.next_attempt_at AS due_at FROM mockarty_private.webhook_deliveries x
-		 LEFT JOIN mockarty_private.webhooks w ON w.id = x.webhook_id
-		 WHERE x.status = 'pending' AND x.next_attempt_at <= clock_timestamp()
-		   AND (x.webhook_id IS NULL OR w.enabled)
-		 ORDER BY x.next_attempt_at LIMIT 4 * greatest(coalesce(p_limit, 50), 1))
+	-- Fair shares: every namespace with due rows (found by a skip scan of the partial index
+	-- on (namespace, next_attempt_at), one probe per namespace) offers at most per_ns rows,
+	-- minus what the caller already has in flight for it (p_busy), and the rows are taken
+	-- round-robin (every namespace's first, then every namespace's second, ...). So a
+	-- receiver that never answers holds at most per_ns of an engine's slots and the
+	-- deliveries of other namespaces keep leaving. Expired leases (the engine died) come
+	-- from their own partial index and count against the same shares. Rows are re-checked
+	-- and locked with SKIP LOCKED: rows another engine holds are passed over.
+	WITH RECURSIVE nss(ns) AS (
+		SELECT min(coalesce(x.namespace, '')) FROM mockarty_private.webhook_deliveries x
+		WHERE x.status = 'pending' AND x.next_attempt_at <= clock_timestamp()
 		UNION ALL
-		(SELECT x.id, x.lease_expires_at FROM mockarty_private.webhook_deliveries x
+		SELECT (SELECT min(coalesce(x.namespace, '')) FROM mockarty_private.webhook_deliveries x
+		        WHERE x.status = 'pending' AND x.next_attempt_at <= clock_timestamp()
+		          AND coalesce(x.namespace, '') > nss.ns)
+		FROM nss WHERE nss.ns IS NOT NULL
+	), cand AS (
+		SELECT p.id, n.ns, p.due_at FROM nss n
+		CROSS JOIN LATERAL (
+			SELECT x.id, x.next_attempt_at AS due_at FROM mockarty_private.webhook_deliveries x
+			LEFT JOIN mockarty_private.webhooks w ON w.id = x.webhook_id
+			WHERE x.status = 'pending' AND coalesce(x.namespace, '') = n.ns AND x.next_attempt_at <= clock_timestamp()
+			  AND (x.webhook_id IS NULL OR w.enabled)
+			ORDER BY x.next_attempt_at LIMIT per_ns) p
+		WHERE n.ns IS NOT NULL
+		UNION ALL
+		(SELECT x.id, coalesce(x.namespace, ''), x.lease_expires_at FROM mockarty_private.webhook_deliveries x
 		 LEFT JOIN mockarty_private.webhooks w ON w.id = x.webhook_id
 		 WHERE x.status = 'delivering' AND x.lease_expires_at < clock_timestamp()
 		   AND (x.webhook_id IS NULL OR w.enabled)
-		 ORDER BY x.lease_expires_at LIMIT 4 * greatest(coalesce(p_limit, 50), 1))
+		 ORDER BY x.lease_expires_at LIMIT 4 * lim)
+	), ranked AS (
+		SELECT c.id, c.due_at, row_number() OVER (PARTITION BY c.ns ORDER BY c.due_at, c.id) AS rn,
+			per_ns - CASE WHEN busy ->> c.ns ~ '^[0-9]{1,6}$' THEN (busy ->> c.ns)::int ELSE 0 END AS share
+		FROM cand c
 	), due AS (
 		SELECT x.id FROM mockarty_private.webhook_deliveries x
-		JOIN cand c ON c.id = x.id
-		WHERE ((x.status = 'pending' AND x.next_attempt_at <= clock_timestamp())
+		JOIN ranked c ON c.id = x.id
+		WHERE c.rn <= c.share
+		  AND ((x.status = 'pending' AND x.next_attempt_at <= clock_timestamp())
 		       OR (x.status = 'delivering' AND x.lease_expires_at < clock_timestamp()))
-		ORDER BY c.due_at, x.id
-		LIMIT greatest(coalesce(p_limit, 50), 1)
+		ORDER BY c.rn, c.due_at, x.id
+		LIMIT lim
 		FOR UPDATE OF x SKIP LOCKED
 	), claimed AS (
+		-- the lease outlives the attempt: a row is never claimed again while its first
+		-- attempt may still be running (timeout_ms is at most 30 s)
 		UPDATE mockarty_private.webhook_deliveries d
 		SET status = 'delivering', lease_id = gen_random_uuid(),
-			lease_expires_at = clock_timestamp() + make_interval(secs => lease_ms / 1000.0),
+			lease_expires_at = clock_timestamp()
+				+ make_interval(secs => greatest(lease_ms, least(d.timeout_ms, 30000) + 15000) / 1000.0),
 			updated_at = clock_timestamp()
 		FROM due WHERE d.id = due.id
 		RETURNING d.*
 	)
 	SELECT coalesce(jsonb_agg(jsonb_build_object('id', c.id, 'leaseId', c.lease_id::text, 'attempt', c.attempts + 1,
 		'event', c.event, 'webhookId', c.webhook_id::text, 'mockId', c.mock_id, 'url', c.url, 'method', c.method,
-		'headers', c.headers, 'body', c.body, 'secret', w.secret, 'timeoutMs', c.timeout_ms,
-		'traceparent', c.traceparent) ORDER BY c.id), '[]')
+		'headers', c.headers, 'body', c.body, 'secret', w.secret, 'timeoutMs', least(c.timeout_ms, 30000),
+		'traceparent', c.traceparent, 'namespace', coalesce(c.namespace, '')) ORDER BY c.id), '[]')
 	INTO out
 	FROM claimed c LEFT JOIN mockarty_private.webhooks w ON w.id = c.webhook_id;
 	RETURN out;
 END
 $$;
-COMMENT ON FUNCTION mockarty.webhook_claim(int, int) IS 'For the delivery engine: leases up to p_limit due deliveries (pending and due, or delivering with an expired lease) with FOR UPDATE SKIP LOCKED; returns [{"id","leaseId","attempt","event","url","method","headers","body","secret","timeoutMs",...}]; concurrent engines never get the same row';
+COMMENT ON FUNCTION mockarty.webhook_claim(int, int, jsonb) IS 'For the delivery engine: leases up to p_limit due deliveries (pending and due, or delivering with an expired lease) with FOR UPDATE SKIP LOCKED, sharing them fairly: at most webhook_namespace_inflight per namespace minus the caller''s in-flight count p_busy {"<namespace>":n}, taken round-robin; the lease is max(p_lease_ms or webhook_lease_ms, timeoutMs + 15 s); returns [{"id","leaseId","attempt","event","url","method","headers","body","secret","timeoutMs","namespace",...}]; concurrent engines never get the same row';
 
 CREATE FUNCTION mockarty.webhook_record(p_id bigint, p_lease_id uuid, p_status_code int, p_latency_ms int,
 	p_error text, p_started_at timestamptz DEFAULT NULL)
@@ -3594,8 +3813,8 @@ BEGIN
 		CASE WHEN jsonb_typeof(c -> 'headers') = 'object' THEN c -> 'headers' ELSE '{}' END,
 		CASE WHEN jsonb_typeof(c -> 'body') = 'string' THEN c ->> 'body' ELSE coalesce(c -> 'body', 'null')::text END,
 		ARRAY[0] || array_fill(r.delay, ARRAY[r.retries]), r.retries + 1,
-		CASE WHEN (c ->> 'timeoutMs') ~ '^[0-9]{1,7}$' AND (c ->> 'timeoutMs')::int > 0 THEN (c ->> 'timeoutMs')::int
-			ELSE mockarty.setting_get('webhook_timeout_ms')::int END,
+		CASE WHEN (c ->> 'timeoutMs') ~ '^[0-9]{1,7}$' AND (c ->> 'timeoutMs')::int > 0 THEN least((c ->> 'timeoutMs')::int, 30000)
+			ELSE least(mockarty.setting_get('webhook_timeout_ms')::int, 30000) END,
 		clock_timestamp()
 	FROM jsonb_array_elements(p_batch) c,
 		LATERAL (SELECT least(greatest(CASE WHEN (c ->> 'retryCount') ~ '^[0-9]{1,4}$' THEN (c ->> 'retryCount')::int ELSE 0 END, 0), 20) AS retries,
@@ -3605,7 +3824,7 @@ BEGIN
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION mockarty.webhook_callbacks_enqueue(jsonb) IS 'Records per-mock callbacks [{"mockId","namespace","url","method","headers","body","timeoutMs","retryCount","retryDelay"(ms)}] as deliveries: first attempt at once, then retryCount retries retryDelay ms apart; entries without an http(s) url are skipped; returns how many';
+COMMENT ON FUNCTION mockarty.webhook_callbacks_enqueue(jsonb) IS 'Records per-mock callbacks [{"mockId","namespace","url","method","headers","body","timeoutMs"(at most 30000),"retryCount","retryDelay"(ms)}] as deliveries: first attempt at once, then retryCount retries retryDelay ms apart; entries without an http(s) url are skipped; returns how many';
 
 -- Event capture ------------------------------------------------------------
 

@@ -664,7 +664,7 @@ check_webhooks(vctx *v, const json_t *w)
 		"url", "method", "kafkaBrokers", "kafkaTopic", "kafkaUsername", "kafkaPassword",
 		"rabbitURL", "rabbitExchange", "rabbitRoutingKey", "rabbitQueue", NULL,
 	};
-	static const char *const ints[] = {"timeout", "retryCount", "retryDelay", NULL};
+	static const char *const ints[] = {"retryCount", "retryDelay", NULL};
 	static const char *const bools[] = {"async", "kafkaUseSASL", "kafkaUseTLS", "rabbitMandatory", NULL};
 	size_t old = push_key(v, "webhooks"), old2, i;
 	json_t *cb;
@@ -681,6 +681,8 @@ check_webhooks(vctx *v, const json_t *w)
 			TRY(opt_string(v, cb, strings[k]));
 		for (int k = 0; ints[k]; k++)
 			TRY(opt_int(v, cb, ints[k], 0, JSON_INTEGER_MAX));
+		/* ms; the delivery engine holds a slot that long at most (webhook timeouts cap) */
+		TRY(opt_int(v, cb, "timeout", 0, 30000));
 		for (int k = 0; bools[k]; k++)
 			TRY(opt_bool(v, cb, bools[k]));
 		TRY(check_headers(v, cb, "headers", true));

@@ -97,9 +97,10 @@ extern ms_proxy_config admin_proxy_cfg;
 /* ---- flusher.c: batched, asynchronous writes of request logs and misses ---- */
 bool flusher_start(void);
 void flusher_stop(void); /* flushes what is queued, then joins */
-/* Queues a miss for mockarty.undefined_record; never blocks. */
+/* Queues a miss for mockarty.undefined_record; never blocks. body_bytes is the body's size on
+ * the wire: past FLUSH_UNDEFINED_BUDGET bytes per flush the miss is queued without its body. */
 void flusher_undefined(const char *ns, const char *method, const char *path, json_t *headers,
-		       json_t *body);
+		       json_t *body, size_t body_bytes);
 /* (request logs of locally served mocks are drained from admin_store) */
 
 /* ---- timer.c: resumes suspended connections when their delay is over ---- */

@@ -26,6 +26,7 @@
 #include "eventq.h"
 #include "log.h"
 #include "metrics.h"
+#include "missrecord.h"
 #include "mockserve.h"
 #include "otel.h"
 #include "proxy.h"
@@ -249,13 +250,14 @@ hook_resolve_remote(void *ctx, ms_request *req, const char *ns, const char *path
 static void
 hook_record_miss(void *ctx, ms_request *req, const char *ns, const char *path)
 {
-	json_t *body = ms_request_body_json(req);
-	json_t *b =
-	    body ? json_incref(body) : (req->body_len ? json_stringn(req->body, req->body_len) : NULL);
+	/* credentials never leave the process, and a huge body is cut here already */
+	json_t *b = mr_body(ms_request_body_json(req), req->body, req->body_len);
+	json_t *h = mr_headers_redacted(ms_request_headers(req));
 
 	(void)ctx;
 	atomic_fetch_add(&st_misses, 1);
-	report_undefined(ns, req->method, path, ms_request_headers(req), b);
+	report_undefined(ns, req->method, path, h, b);
+	json_decref(h);
 	json_decref(b);
 }
 

@@ -45,6 +45,10 @@
 #define REPORT_TIMEOUT_MS 3000
 #define WH_CAP 20000    /* parked callbacks, and events, waiting for a batch (each) */
 #define WH_BATCH 5000   /* of each per batch: keeps a Report well under the message limit */
+/* Bytes of misses' headers and bodies queued at once: a Report must stay under the
+ * coordinator's 4 MiB message limit, so past this a miss is queued without its body
+ * (its count and path still arrive). */
+#define UNDEFINED_BYTES_BUDGET (1024 * 1024)
 
 typedef struct row {
 	bool undefined;
@@ -75,6 +79,7 @@ static struct {
 	size_t wh_ncb, wh_nev;
 	size_t pending_ncb, pending_nev; /* in the pending batch */
 	uint64_t shed_reported, pending_shed;
+	size_t und_bytes; /* headers + bodies of the misses in q (UNDEFINED_BYTES_BUDGET) */
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 uint64_t
@@ -112,6 +117,20 @@ enqueue(row *r)
 		atomic_fetch_add(&R.dropped, 1);
 		row_free(r);
 		return;
+	}
+	if (r->undefined) {
+		size_t n = strlen(r->a) + strlen(r->b);
+
+		if (R.und_bytes + n > UNDEFINED_BYTES_BUDGET) {
+			char *null_body = strdup("null");
+
+			if (null_body != NULL) {
+				free(r->b);
+				r->b = null_body;
+				n = strlen(r->a) + 4;
+			}
+		}
+		R.und_bytes += n;
 	}
 	R.q[(R.head + R.count) % QUEUE_CAP] = *r;
 	R.count++;
@@ -273,6 +292,8 @@ build_batch(size_t *len, size_t *nrows, uint64_t *dropped_now)
 		n = 0;
 	for (size_t i = 0; i < n; i++) {
 		rows[i] = R.q[R.head];
+		if (rows[i].undefined)
+			R.und_bytes -= strlen(rows[i].a) + strlen(rows[i].b);
 		R.head = (R.head + 1) % QUEUE_CAP;
 		R.count--;
 	}
@@ -537,6 +558,7 @@ report_stop(void)
 		R.head = (R.head + 1) % QUEUE_CAP;
 		R.count--;
 	}
+	R.und_bytes = 0;
 	free(R.q);
 	R.q = NULL;
 	for (size_t i = 0; i < R.wh_ncb; i++)

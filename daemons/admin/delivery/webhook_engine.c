@@ -18,6 +18,15 @@
  * leave on time to the millisecond instead of on a polling grid) wakes it, and a
  * 1 s safety poll covers a notification that was lost.
  *
+ * Slots are shared fairly between namespaces: the engine counts its in-flight
+ * deliveries per namespace and passes the counts to webhook_claim(), which gives
+ * every namespace at most the setting webhook_namespace_inflight (default 16) of
+ * them, round-robin. A receiver that never answers (a tarpit) therefore holds at
+ * most that many of the WH_MAX_INFLIGHT slots, each for at most its timeout (30 s
+ * cap), and the deliveries of other namespaces keep leaving. When due rows are left
+ * behind only because their namespace's share is used up, the engine waits for a
+ * transfer to finish (or the safety poll) instead of asking again at once.
+ *
  * Outbound calls are an SSRF risk: the address curl is about to connect to is
  * checked in CURLOPT_OPENSOCKETFUNCTION with the proxy's policy
  * (ms_addr_is_private, ALLOW_PROXY_TO_PRIVATE_IPS), so DNS answers cannot
@@ -50,6 +59,7 @@
 #define WH_SAFETY_POLL_MS 1000    /* a lost NOTIFY costs at most this much */
 #define WH_MAX_PENDING_RESULTS 4096 /* unrecorded results kept while the database is away */
 #define WH_MAX_RESPONSE 65536     /* response bytes read (and thrown away) per attempt */
+#define WH_NS_LEN 128             /* namespace names are shorter (namespace_ensure) */
 
 static struct {
 	pthread_t thread;
@@ -65,6 +75,7 @@ typedef struct transfer {
 	long long id;
 	char lease[40];
 	int attempt;
+	char ns[WH_NS_LEN]; /* the delivery's namespace ("" = none), for the fair shares */
 	CURL *easy;
 	struct curl_slist *headers;
 	char *url, *body;
@@ -78,6 +89,27 @@ typedef struct transfer {
 } transfer;
 
 static transfer *active; /* in flight, owned by the engine thread */
+static bool finished_some; /* a transfer ended since the last claim: shares may have room */
+
+/*
+ * The in-flight count per namespace as webhook_claim() takes it ({"ns":n}), built from
+ * the in-flight list (at most WH_MAX_INFLIGHT entries). New reference; NULL when empty.
+ */
+static json_t *
+busy_map(void)
+{
+	json_t *m;
+
+	if (active == NULL)
+		return NULL;
+	m = json_object();
+	for (transfer *t = active; t != NULL && m != NULL; t = t->next) {
+		json_t *v = json_object_get(m, t->ns);
+
+		json_object_set_new(m, t->ns, json_integer(v ? json_integer_value(v) + 1 : 1));
+	}
+	return m;
+}
 
 /* The outcome of one attempt, waiting to be recorded. */
 typedef struct result {
@@ -299,6 +331,11 @@ transfer_start(const json_t *d)
 	t->id = (long long)json_integer_value(json_object_get(d, "id"));
 	t->attempt = (int)json_integer_value(json_object_get(d, "attempt"));
 	snprintf(t->lease, sizeof(t->lease), "%s", lease ? lease : "");
+	{
+		const char *ns = json_string_value(json_object_get(d, "namespace"));
+
+		snprintf(t->ns, sizeof(t->ns), "%s", ns ? ns : "");
+	}
 	rfc3339_now(t->started_at, sizeof(t->started_at));
 	clock_gettime(CLOCK_MONOTONIC, &t->t0);
 	if (url == NULL || method == NULL || body == NULL) {
@@ -352,6 +389,8 @@ transfer_start(const json_t *d)
 		goto fail;
 	if (timeout <= 0)
 		timeout = 10000;
+	if (timeout > 30000) /* the database caps it too; the lease is timeout + 15 s */
+		timeout = 30000;
 	SETOPT(t->easy, CURLOPT_URL, t->url);
 	SETOPT(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	SETOPT(t->easy, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect's target was never checked */
@@ -441,6 +480,7 @@ collect_done(void)
 			otel_span_set_error(&t->span, e);
 		result_add(t->id, t->lease, (int)code, latency, e, t->started_at);
 		atomic_fetch_sub(&wh.inflight, 1);
+		finished_some = true;
 		transfer_free(t);
 	}
 }
@@ -565,19 +605,25 @@ record_results(PGconn *conn)
 	return true;
 }
 
-/* Claims up to room due deliveries and starts them; returns how many, -1 when the connection was lost. */
+/* Claims up to room due deliveries (within the namespaces' fair shares, given what is in
+ * flight) and starts them; returns how many, -1 when the connection was lost. */
 static int
 claim(PGconn *conn, int room)
 {
 	char lim[16];
-	const char *params[1] = {lim};
+	json_t *busy = busy_map();
+	char *busytext = busy ? json_dumps(busy, JSON_COMPACT) : NULL;
+	const char *params[2] = {lim, busytext};
 	bool lost = false;
 	json_t *arr, *d;
 	size_t i;
 	int n;
 
+	json_decref(busy);
 	snprintf(lim, sizeof(lim), "%d", room);
-	arr = query_json(conn, "SELECT mockarty.webhook_claim($1::int)", 1, params, &lost);
+	finished_some = false;
+	arr = query_json(conn, "SELECT mockarty.webhook_claim($1::int, NULL, $2::jsonb)", 2, params, &lost);
+	free(busytext);
 	if (lost) {
 		json_decref(arr);
 		return -1;
@@ -654,7 +700,7 @@ engine_main(void *arg)
 			int inflight = (int)atomic_load(&wh.inflight);
 
 			now = mono_ms();
-			if (!lost && (want_claim || now >= deadline) && inflight < WH_MAX_INFLIGHT) {
+			if (!lost && (want_claim || now >= deadline || finished_some) && inflight < WH_MAX_INFLIGHT) {
 				int n = claim(conn, WH_MAX_INFLIGHT - inflight);
 
 				if (n < 0) {
@@ -666,6 +712,10 @@ engine_main(void *arg)
 					due = want_claim ? 0 : next_due(conn);
 					if (due < 0)
 						lost = true;
+					else if (due == 0 && active != NULL)
+						/* due rows left behind: their namespaces' shares are in flight (or
+						 * another engine holds them); a finished transfer asks again */
+						deadline = mono_ms() + WH_SAFETY_POLL_MS;
 					else
 						deadline = mono_ms() + (due == 0 && n == 0 ? 5 : due);
 				}

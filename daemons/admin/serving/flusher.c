@@ -26,11 +26,15 @@
 
 #define FLUSH_INTERVAL_MS 100
 #define MAX_UNDEFINED_KEYS 1000
+/* Body bytes of misses held per flush: past it a miss is recorded without its body (its
+ * count and path still are), so unique paths with big bodies cannot grow this queue. */
+#define FLUSH_UNDEFINED_BUDGET (8u * 1024 * 1024)
 
 static struct {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	json_t *undef; /* key -> {"namespace","method","path","headers","body","n"} */
+	size_t body_bytes; /* bodies held in undef (FLUSH_UNDEFINED_BUDGET) */
 	unsigned long dropped;
 	bool stop;
 	bool running;
@@ -39,7 +43,7 @@ static struct {
 
 void
 flusher_undefined(const char *ns, const char *method, const char *path, json_t *headers,
-		  json_t *body)
+		  json_t *body, size_t body_bytes)
 {
 	char key[1024];
 	json_t *e;
@@ -52,11 +56,16 @@ flusher_undefined(const char *ns, const char *method, const char *path, json_t *
 	if (e != NULL) {
 		json_object_set_new(e, "n", json_integer(json_integer_value(json_object_get(e, "n")) + 1));
 	} else if (json_object_size(fq.undef) < MAX_UNDEFINED_KEYS) {
+		if (body != NULL && fq.body_bytes + body_bytes > FLUSH_UNDEFINED_BUDGET)
+			body = NULL;
 		e = json_pack("{s:s, s:s, s:s, s:O, s:O, s:i}", "namespace", ns, "method", method, "path",
 			      path, "headers", headers ? headers : json_null(), "body",
 			      body ? body : json_null(), "n", 1);
-		if (e != NULL)
+		if (e != NULL) {
 			json_object_set_new(fq.undef, key, e);
+			if (body != NULL)
+				fq.body_bytes += body_bytes;
+		}
 	} else {
 		fq.dropped++;
 	}
@@ -138,6 +147,7 @@ flush_once(void)
 	undef = fq.undef;
 	dropped = fq.dropped;
 	fq.undef = NULL;
+	fq.body_bytes = 0;
 	fq.dropped = 0;
 	pthread_mutex_unlock(&fq.mu);
 	logs = admin_store ? ms_store_drain_logs(admin_store, &log_dropped) : NULL;

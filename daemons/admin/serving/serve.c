@@ -12,6 +12,7 @@
  */
 #include "admin.h"
 
+#include "missrecord.h"
 #include "proxy.h"
 
 #include <stdio.h>
@@ -107,14 +108,13 @@ resolve_in_db(void *ctx, ms_request *req, const char *ns, const char *path, cons
 static void
 record_miss(void *ctx, ms_request *req, const char *ns, const char *path)
 {
-	json_t *b = ms_request_body_json(req);
+	/* credentials never leave the process, and a huge body is cut here already */
+	json_t *b = mr_body(ms_request_body_json(req), req->body, req->body_len);
+	json_t *h = mr_headers_redacted(ms_request_headers(req));
 
 	(void)ctx;
-	if (b != NULL)
-		json_incref(b);
-	else if (req->body_len > 0)
-		b = json_stringn(req->body, req->body_len);
-	flusher_undefined(ns, req->method, path, ms_request_headers(req), b);
+	flusher_undefined(ns, req->method, path, h, b, req->body_len < MR_BODY_MAX ? req->body_len : MR_BODY_MAX);
+	json_decref(h);
 	json_decref(b);
 }
 

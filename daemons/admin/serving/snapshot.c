@@ -5,7 +5,8 @@
  * The database is the truth; the store is a cache kept current by the change
  * log: a full load from mockarty.snapshot() (consistent with head_version() in
  * one REPEATABLE READ transaction) on every LISTEN (re)connect, then ordered
- * deltas from mockarty.changes_since(version) on each NOTIFY mockarty_changes.
+ * deltas from mockarty.changes_since(version) on each NOTIFY mockarty_changes
+ * (a gap in them means the change log was trimmed past this node: full reload).
  * A full load builds a new set off-lock, streaming rows one at a time so the
  * whole result never sits in memory, and swaps it in. Deltas come in large
  * pages (a bulk load of 100,000 mocks is a burst of 100,000 changes); each
@@ -175,6 +176,15 @@ apply_deltas(PGconn *conn)
 		if (n == 0) {
 			PQclear(r);
 			return true;
+		}
+		if (v > 0 && strtoll(PQgetvalue(r, 0, 0), NULL, 10) > v + 1) {
+			/* versions are gap-free: the rows after v were trimmed (change_log_trim)
+			 * before this node read them. Failing makes the LISTEN connection start
+			 * again, whose on_connect loads a full snapshot. */
+			log_warn("change log continues at %s after version %" PRId64
+				 " (trimmed): reloading the snapshot", PQgetvalue(r, 0, 0), v);
+			PQclear(r);
+			return false;
 		}
 		prep = calloc((size_t)n, sizeof(*prep));
 		if (prep == NULL) {

@@ -1,0 +1,5 @@
+-- 40_scheduler.sql - the scheduler worker (extension/scheduler.c) now runs only functions
+-- that belong to this extension (pg_depend, deptype 'e') and, in 0.2.0, also the retention
+-- jobs undefined_purge(), mock_purge_expired() and change_log_trim(), which
+-- 20_undefined_retention.sql creates. This part records that change; it has no schema
+-- change of its own (the worker finds the jobs by name in the updated extension).

@@ -26,6 +26,9 @@ int mockarty_log_limit = 3;
 int mockarty_replay_max = 10000;
 char *mockarty_database = NULL;
 int mockarty_scheduler_interval_ms = 1000;
+/* the caller context (sql/mockarty.sql, "The caller rule"): read by SQL, never by C */
+static char *mockarty_caller_namespace = NULL;
+static char *mockarty_caller_role = NULL;
 
 void _PG_init(void);
 
@@ -56,6 +59,18 @@ _PG_init(void)
 							"Each tick reaps expired runner leases (mockarty.task_reap()).",
 							&mockarty_scheduler_interval_ms, 1000, 50, 3600000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomStringVariable("mockarty.caller_namespace",
+							   "Namespace the calling application acts for; empty = unrestricted.",
+							   "Set per transaction (set_config(..., true)) by the admin node for a namespace-bound token: "
+							   "mockarty.* functions then refuse or hide every other namespace.",
+							   &mockarty_caller_namespace, "",
+							   PGC_USERSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+	DefineCustomStringVariable("mockarty.caller_role",
+							   "Role the calling application acts with (admin, editor, viewer); empty = unrestricted.",
+							   "Set per transaction by the admin node: viewers cannot write, "
+							   "only admins manage API tokens, integrations and webhooks.",
+							   &mockarty_caller_role, "",
+							   PGC_USERSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("mockarty");
 
 	if (process_shared_preload_libraries_in_progress)

@@ -133,7 +133,7 @@ BEGIN
 	IF p_mock ? 'namespace' AND jsonb_typeof(p_mock -> 'namespace') NOT IN ('string', 'null') THEN
 		RAISE EXCEPTION 'namespace must be a string' USING ERRCODE = '22023', DETAIL = p_path || '.namespace';
 	END IF;
-	v_ns := coalesce(p_namespace, nullif(p_mock ->> 'namespace', ''), 'sandbox');
+	v_ns := coalesce(p_namespace, nullif(p_mock ->> 'namespace', ''), mockarty_private.caller_namespace(), 'sandbox');
 	v_doc := p_mock - mockarty_private.server_fields();
 
 	v_err := mockarty.validate_mock(v_doc || jsonb_build_object('id', v_id, 'namespace', v_ns));
@@ -202,7 +202,7 @@ BEGIN
 	RETURN jsonb_build_object('overwritten', v_found, 'mock', mockarty_private.mock_json(v_row));
 END
 $$;
-COMMENT ON FUNCTION mockarty_private.mock_write(jsonb, text, boolean, text) IS 'Validates and stores one mock, writes a version row and a change-log row. p_reset (a full save) restarts useCounter, lastUse, closedAt, the oneOf cursor and the mock store; p_path prefixes the JSON path in validation errors; P0002 when a caller bound to a namespace names the id of a mock of another namespace (it is left untouched)';
+COMMENT ON FUNCTION mockarty_private.mock_write(jsonb, text, boolean, text) IS 'Validates and stores one mock (namespace: p_namespace, else the mock''s, else the caller''s, else sandbox), writes a version row and a change-log row. p_reset (a full save) restarts useCounter, lastUse, closedAt, the oneOf cursor and the mock store; p_path prefixes the JSON path in validation errors; P0002 when a caller bound to a namespace names the id of a mock of another namespace (it is left untouched)';
 
 CREATE OR REPLACE FUNCTION mockarty.mock_get(id text, include_deleted boolean DEFAULT true) RETURNS jsonb
 LANGUAGE sql STABLE
@@ -240,9 +240,9 @@ CREATE OR REPLACE FUNCTION mockarty.mock_list(namespace text DEFAULT NULL, tags 
 	off int DEFAULT 0, lim int DEFAULT 50, include_deleted boolean DEFAULT false) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	WITH scope AS (SELECT mockarty_private.ns_scope(mock_list.namespace) AS ns), sel AS (
-		SELECT m FROM mockarty_private.mocks m, scope
-		WHERE (scope.ns IS NULL OR m.namespace = scope.ns)
+	WITH scope AS MATERIALIZED (SELECT mockarty_private.ns_scope(mock_list.namespace) AS ns), sel AS (
+		SELECT m FROM mockarty_private.mocks m
+		WHERE ((SELECT ns FROM scope) IS NULL OR m.namespace = (SELECT ns FROM scope))
 		  AND (mock_list.tags IS NULL OR m.tags @> mock_list.tags)
 		  AND (search IS NULL OR search = ''
 		       OR strpos(lower(m.id), lower(search)) > 0
@@ -256,7 +256,7 @@ AS $$
 		'offset', greatest(off, 0),
 		'limit', greatest(lim, 0),
 		'hasMore', greatest(off, 0) + greatest(lim, 0) < total.n)
-	FROM total
+	FROM total, scope -- scope joined here: a refused namespace raises even when no mock exists
 $$;
 COMMENT ON FUNCTION mockarty.mock_list(text, text[], text, int, int, boolean) IS 'Page of mocks ordered by id: namespace NULL = all (a bound caller: its own; another raises 42501), tags = must carry all of them, search = case-insensitive substring of id or route; {"items","total","offset","limit","hasMore"}';
 
@@ -266,12 +266,12 @@ AS $$
 DECLARE
 	m mockarty_private.mocks;
 BEGIN
+	PERFORM mockarty_private.role_require('editor', 'delete mocks');
 	SELECT * INTO m FROM mockarty_private.mocks x WHERE x.id = mock_delete.id AND x.closed_at IS NULL
 		AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN false;
 	END IF;
-	PERFORM mockarty_private.role_require('editor', 'delete mocks');
 	UPDATE mockarty_private.mocks x SET closed_at = now(), updated_at = now(),
 		change_version = mockarty_private.log_change('delete', m.namespace, m.id)
 	WHERE x.id = m.id;
@@ -309,11 +309,11 @@ AS $$
 DECLARE
 	m mockarty_private.mocks;
 BEGIN
+	PERFORM mockarty_private.role_require('editor', 'purge mocks');
 	IF NOT EXISTS (SELECT 1 FROM mockarty_private.mocks x WHERE x.id = mock_purge.id
 	               AND mockarty_private.ns_visible(x.namespace)) THEN
 		RETURN false;
 	END IF;
-	PERFORM mockarty_private.role_require('editor', 'purge mocks');
 	DELETE FROM mockarty_private.mocks x WHERE x.id = mock_purge.id RETURNING * INTO m;
 	IF NOT FOUND THEN
 		RETURN false;
@@ -501,9 +501,10 @@ COMMENT ON FUNCTION mockarty.mock_logs_clear(text) IS 'Deletes the request logs 
 CREATE OR REPLACE FUNCTION mockarty.undefined_list(namespace text DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(mockarty_private.undefined_json(u) ORDER BY u.id), '[]')
-	FROM mockarty_private.undefined_requests u, (SELECT mockarty_private.ns_scope(undefined_list.namespace) AS ns) s
-	WHERE s.ns IS NULL OR u.namespace = s.ns
+	-- the scope is the outer row, so a refused namespace raises even when nothing is stored
+	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.undefined_json(u) ORDER BY u.id), '[]')
+		FROM mockarty_private.undefined_requests u WHERE s.ns IS NULL OR u.namespace = s.ns)
+	FROM (SELECT mockarty_private.ns_scope(undefined_list.namespace) AS ns) s
 $$;
 COMMENT ON FUNCTION mockarty.undefined_list(text) IS 'Undefined requests of a namespace (NULL = all; a bound caller: its own, another raises 42501), oldest first';
 
@@ -526,12 +527,17 @@ $$;
 COMMENT ON FUNCTION mockarty.undefined_delete(bigint[]) IS 'Deletes undefined requests by id (not those of another namespace than the caller''s); returns how many';
 
 CREATE OR REPLACE FUNCTION mockarty.undefined_delete_all(namespace text DEFAULT NULL) RETURNS int
-LANGUAGE sql
+LANGUAGE plpgsql
 AS $$
-	WITH s AS (SELECT mockarty_private.ns_scope(undefined_delete_all.namespace) AS ns),
-	d AS (DELETE FROM mockarty_private.undefined_requests x USING s
-	      WHERE s.ns IS NULL OR x.namespace = s.ns RETURNING 1)
-	SELECT count(*)::int FROM d
+DECLARE
+	v_ns text := mockarty_private.ns_scope(undefined_delete_all.namespace);
+	n int;
+BEGIN
+	PERFORM mockarty_private.role_require('editor', 'delete undefined requests');
+	DELETE FROM mockarty_private.undefined_requests x WHERE v_ns IS NULL OR x.namespace = v_ns;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
 $$;
 COMMENT ON FUNCTION mockarty.undefined_delete_all(text) IS 'Deletes all undefined requests of a namespace (NULL = all; a bound caller: its own, another raises 42501); returns how many';
 
@@ -605,23 +611,23 @@ COMMENT ON FUNCTION mockarty.store_mock_get(text) IS 'The mock store of a mock, 
 CREATE OR REPLACE FUNCTION mockarty.tag_list(namespace text DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	WITH s AS (SELECT mockarty_private.ns_scope(tag_list.namespace) AS ns)
-	SELECT coalesce(jsonb_agg(t ORDER BY t), '[]') FROM (
-		SELECT name AS t FROM mockarty_private.tags x, s
+	SELECT (SELECT coalesce(jsonb_agg(t ORDER BY t), '[]') FROM (
+		SELECT name AS t FROM mockarty_private.tags x
 		WHERE s.ns IS NULL OR x.namespace = s.ns
 		UNION
-		SELECT unnest(m.tags) FROM mockarty_private.mocks m, s
+		SELECT unnest(m.tags) FROM mockarty_private.mocks m
 		WHERE m.closed_at IS NULL AND (s.ns IS NULL OR m.namespace = s.ns)
-	) q
+	) q)
+	FROM (SELECT mockarty_private.ns_scope(tag_list.namespace) AS ns) s
 $$;
 COMMENT ON FUNCTION mockarty.tag_list(text) IS 'Sorted tag names: registered tags and tags of live mocks (namespace NULL = all; a bound caller: its own, another raises 42501)';
 
 CREATE OR REPLACE FUNCTION mockarty.folder_list(namespace text DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(mockarty_private.folder_json(f) ORDER BY f.sort_order, f.name, f.id), '[]')
-	FROM mockarty_private.folders f, (SELECT mockarty_private.ns_scope(folder_list.namespace) AS ns) s
-	WHERE s.ns IS NULL OR f.namespace = s.ns
+	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.folder_json(f) ORDER BY f.sort_order, f.name, f.id), '[]')
+		FROM mockarty_private.folders f WHERE s.ns IS NULL OR f.namespace = s.ns)
+	FROM (SELECT mockarty_private.ns_scope(folder_list.namespace) AS ns) s
 $$;
 COMMENT ON FUNCTION mockarty.folder_list(text) IS 'Folders of a namespace (NULL = all; a bound caller: its own, another raises 42501) ordered by sortOrder, name';
 
@@ -684,11 +690,11 @@ CREATE OR REPLACE FUNCTION mockarty.folder_delete(id text) RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 BEGIN
+	PERFORM mockarty_private.role_require('editor', 'delete folders');
 	IF NOT EXISTS (SELECT 1 FROM mockarty_private.folders f WHERE f.id = folder_delete.id
 	               AND mockarty_private.ns_visible(f.namespace)) THEN
 		RETURN false;
 	END IF;
-	PERFORM mockarty_private.role_require('editor', 'delete folders');
 	PERFORM mockarty.mock_batch_move(ARRAY(SELECT m.id FROM mockarty_private.mocks m WHERE m.folder_id = folder_delete.id),
 		NULL);
 	DELETE FROM mockarty_private.folders f WHERE f.id = folder_delete.id;

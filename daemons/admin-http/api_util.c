@@ -235,6 +235,33 @@ map_db_error(api_req *req, api_resp *resp, PGconn *conn, PGresult *res)
 	return false;
 }
 
+/*
+ * Opens a transaction on conn and sets the caller context of req in it
+ * (mockarty.caller_namespace, mockarty.caller_role; transaction-local), in one
+ * round trip. Returns false when the connection failed (the caller drops it).
+ */
+static bool
+caller_begin(PGconn *conn, const api_req *req)
+{
+	const char *params[2] = {req->token_ns != NULL ? req->token_ns : "",
+				 req->token_role != NULL ? req->token_role : ""};
+	PGresult *res;
+	bool ok;
+
+	res = PQexec(conn, "BEGIN");
+	ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok)
+		return false;
+	res = PQexecParams(conn,
+			   "SELECT pg_catalog.set_config('mockarty.caller_namespace', $1, true),"
+			   " pg_catalog.set_config('mockarty.caller_role', $2, true)",
+			   2, NULL, params, NULL, NULL, 0);
+	ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
+	PQclear(res);
+	return ok;
+}
+
 bool
 db_json(api_req *req, api_resp *resp, const char *sql, int nparams, const char *const *params,
 	json_t **out)
@@ -242,13 +269,23 @@ db_json(api_req *req, api_resp *resp, const char *sql, int nparams, const char *
 	PGconn *conn;
 	PGresult *res;
 	ExecStatusType st;
-	bool broken = false, ok = false;
+	bool broken = false, ok = false, restricted;
 
 	if (out != NULL)
 		*out = NULL;
 	conn = pgpool_get(DB_WAIT_MS);
 	if (conn == NULL) {
 		api_error(req, resp, 503, "unavailable", "database unavailable");
+		return false;
+	}
+	restricted = req != NULL && ((req->token_ns != NULL && req->token_ns[0] != '\0') ||
+				     (req->token_role != NULL && strcmp(req->token_role, "admin") != 0));
+	if (restricted && !caller_begin(conn, req)) {
+		broken = PQstatus(conn) != CONNECTION_OK;
+		if (broken)
+			pgpool_mark(false);
+		api_error(req, resp, 503, "unavailable", "database unavailable: cannot set the caller context");
+		pgpool_put(conn, true);
 		return false;
 	}
 	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
@@ -267,6 +304,18 @@ db_json(api_req *req, api_resp *resp, const char *sql, int nparams, const char *
 		broken = map_db_error(req, resp, conn, res);
 	}
 	PQclear(res);
+	if (restricted && !broken) {
+		/* COMMIT after success, and ends the failed transaction otherwise (then a ROLLBACK) */
+		res = PQexec(conn, ok ? "COMMIT" : "ROLLBACK");
+		if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+			if (ok) {
+				ok = false;
+				map_db_error(req, resp, conn, res);
+			}
+			broken = true;
+		}
+		PQclear(res);
+	}
 	pgpool_put(conn, broken);
 	return ok;
 }

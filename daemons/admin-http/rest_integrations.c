@@ -16,8 +16,8 @@ void
 rest_integration_create(api_req *req, api_resp *resp)
 {
 	json_t *body = api_body(req, resp, JSON_OBJECT);
-	json_t *name, *type, *out = NULL;
-	const char *params[2];
+	json_t *name, *type, *ns, *out = NULL;
+	const char *params[3];
 
 	if (body == NULL)
 		return;
@@ -32,9 +32,16 @@ rest_integration_create(api_req *req, api_resp *resp)
 		          "type is required: mock_resolver, test_runner or orchestrator [$.type]");
 		return;
 	}
+	ns = json_object_get(body, "namespace");
+	if (ns != NULL && !json_is_null(ns) && !json_is_string(ns)) {
+		api_error(req, resp, 400, "validation", "namespace must be a string [$.namespace]");
+		return;
+	}
 	params[0] = json_string_value(name);
 	params[1] = json_string_value(type);
-	if (db_json(req, resp, "SELECT mockarty.integration_create($1, $2)", 2, params, &out))
+	/* absent: unbound, or the caller's namespace for a bound token (the database decides) */
+	params[2] = json_is_string(ns) && json_string_length(ns) > 0 ? json_string_value(ns) : NULL;
+	if (db_json(req, resp, "SELECT mockarty.integration_create($1, $2, $3)", 3, params, &out))
 		api_json(resp, 201, out);
 }
 

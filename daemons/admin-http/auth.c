@@ -8,8 +8,10 @@
  * Failures are cached too, so nobody can buy a bcrypt per request: a token
  * that failed is answered 401 from memory for FAIL_TTL_S, and after a failure
  * for a lookup id (the public part of mk_<lookup>_<secret>) other uncached
- * tokens with that lookup id are refused for the same time without a query
- * (at most one bcrypt per lookup id per FAIL_TTL_S). Token kinds that can never
+ * tokens with that lookup id are refused for GATE_S without a query (at most
+ * one bcrypt per lookup id per GATE_S). The price: while someone guesses at a
+ * lookup id, its owner's token is refused too unless it is in the cache of
+ * verified tokens (60 s after its last verification). Token kinds that can never
  * call REST (mki_ integration tokens, anything not shaped like mk_) are refused
  * before touching the database. A revoke rings NOTIFY mockarty_tokens and the
  * LISTEN thread purges the whole cache at once; a generation counter stops a
@@ -32,7 +34,8 @@
 #define CACHE_SLOTS 1024
 #define CACHE_TTL_S 60
 #define FAIL_SLOTS  1024
-#define FAIL_TTL_S  5
+#define FAIL_TTL_S  5 /* a token that failed is answered 401 from memory this long */
+#define GATE_S      2 /* after a failure, other guesses at that lookup id wait this long */
 #define LOOKUP_LEN  12 /* hex digits of the lookup id in mk_<lookup>_<secret> */
 
 typedef struct cache_entry {
@@ -166,7 +169,7 @@ remember_failure(const unsigned char key[32], const char *token, uint64_t gen, t
 			f = &cache.fails[fail_slot_of(token + 3)];
 			memcpy(f->lookup, token + 3, LOOKUP_LEN);
 			f->lookup[LOOKUP_LEN] = '\0';
-			f->until = now + FAIL_TTL_S;
+			f->until = now + GATE_S;
 		}
 	}
 	pthread_mutex_unlock(&cache.mu);

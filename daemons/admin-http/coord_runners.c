@@ -905,7 +905,7 @@ worker_main(void *arg)
 		if (R.jhead == NULL)
 			R.jtail = NULL;
 		pthread_mutex_unlock(&R.jmu);
-		if (mk_grpc_stream_is_open(j->st) && !R.jstop) {
+		if (mk_grpc_stream_is_open(j->st) && !R.jstop && coord_auth_deferred(j->st)) {
 			switch (j->kind) {
 			case JOB_ACCEPT:
 				do_accept(j->st, j->req, j->len);
@@ -1036,8 +1036,23 @@ connect_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 	snprintf(s->peer, sizeof(s->peer), "%s", info->peer);
 	snprintf(s->address, sizeof(s->address), "%s", h->address[0] ? h->address : info->peer);
 	principal_integ(info, s->integ_id);
-	snprintf(s->integ_name, sizeof(s->integ_name), "%s",
-	         strlen(info->principal) > 37 ? info->principal + 37 : "");
+	snprintf(s->integ_name, sizeof(s->integ_name), "%s", coord_principal_name(info));
+	{
+		/* a runner with a namespace-bound token takes only that namespace's tasks */
+		char bound[64];
+
+		coord_principal_ns(info, bound, sizeof(bound));
+		if (bound[0] && ((h->namespace_[0] && strcmp(h->namespace_, bound) != 0) || h->shared)) {
+			snprintf(err, sizeof(err), "this integration token is bound to namespace %s: %s", bound,
+			         h->shared ? "it cannot serve as a shared runner" : "it cannot take other namespaces' tasks");
+			free(s);
+			mockarty__coordinator__v1__runner_hello__free_unpacked(h, NULL);
+			mk_grpc_stream_finish(st, MK_GRPC_PERMISSION_DENIED, err);
+			return;
+		}
+		if (bound[0])
+			snprintf(s->ns, sizeof(s->ns), "%s", bound);
+	}
 	mockarty__coordinator__v1__runner_hello__free_unpacked(h, NULL);
 	s->st = st;
 	s->refs = 1; /* the live/retired list */

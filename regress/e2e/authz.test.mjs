@@ -18,6 +18,7 @@ const loadOpts = { keepCase: true, longs: String, enums: String, defaults: true,
   includeDirs: [path.join(repoRoot, 'proto')] };
 const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(['coordinator.proto'], loadOpts));
 const Coordinator = pkg.mockarty.coordinator.v1.Coordinator;
+const Runners = pkg.mockarty.coordinator.v1.Runners;
 const { status } = grpc;
 
 let s;
@@ -259,4 +260,159 @@ test('auth cost: an mki_ token on REST is refused with 403 before touching the d
   assert.match(r.body.error, /integration tokens \(mki_\) cannot call the admin API/);
   assert.equal(await metric('mockarty_auth_verifications_total'), v0);
   assert.equal(await s.psql("SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE funcname = 'integration_verify'"), calls0);
+});
+
+// ------------------------------------------------------------------ gRPC
+
+function client(Ctor = Coordinator) {
+  const c = new Ctor(s.grpcAddr, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  clients.push(c);
+  return c;
+}
+function md(token) {
+  const m = new grpc.Metadata();
+  m.set('authorization', `Bearer ${token}`);
+  return m;
+}
+const unary = (c, method, req, token) => new Promise((resolve) => {
+  c[method](req, md(token), { deadline: Date.now() + 10000 }, (err, res) => resolve({ err, res }));
+});
+// Opens a server stream (Sync or Connect) and records its events and final status.
+function open(c, method, req, token) {
+  const call = c[method](req, md(token));
+  const st = { call, events: [], end: null };
+  st.done = new Promise((resolve) => {
+    call.on('data', (ev) => st.events.push(ev));
+    call.on('error', (err) => { st.end = { code: err.code, details: err.details }; resolve(st.end); });
+    call.on('status', (x) => { if (x.code === status.OK && !st.end) { st.end = { code: 0 }; resolve(st.end); } });
+  });
+  return st;
+}
+const snapshotIds = (st) => st.events.filter((e) => e.event === 'snapshot').flatMap((e) => e.snapshot.mocks.map((m) => m.id));
+const snapshotDone = (st) => st.events.some((e) => e.event === 'snapshot' && e.snapshot.last_chunk);
+
+let boundResolver; // mki_ mock_resolver bound to team-a
+let unboundResolver; // mki_ mock_resolver, unbound
+let boundRunner; // mki_ test_runner bound to team-a
+
+test('gRPC: integration tokens carry a namespace binding (REST create, list)', async () => {
+  const r = await s.api('POST', '/api/v1/integrations', { name: 'team-a-resolver', type: 'mock_resolver', namespace: 'team-a' });
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.integration.namespace, 'team-a');
+  boundResolver = r.body.token;
+  unboundResolver = (await s.api('POST', '/api/v1/integrations', { name: 'free-resolver', type: 'mock_resolver' })).body.token;
+  boundRunner = (await s.api('POST', '/api/v1/integrations', { name: 'team-a-runner', type: 'test_runner', namespace: 'team-a' })).body.token;
+  const bad = await s.api('POST', '/api/v1/integrations', { name: 'x', type: 'mock_resolver', namespace: 'no-such-ns' });
+  assert.equal(bad.status, 400, bad.text);
+  const list = await s.api('GET', '/api/v1/integrations');
+  assert.equal(list.body.integrations.find((i) => i.name === 'team-a-resolver').namespace, 'team-a');
+  assert.equal(list.body.integrations.find((i) => i.name === 'free-resolver').namespace, null);
+});
+
+test('gRPC: a bound resolver token syncs and resolves only its namespace (PERMISSION_DENIED otherwise)', async () => {
+  const c = client();
+  const denied = open(c, 'Sync', { resolver_name: 'spy', namespace: 'prod' }, boundResolver);
+  assert.equal((await denied.done).code, status.PERMISSION_DENIED);
+  assert.match(denied.end.details, /bound to namespace team-a/);
+  assert.equal(denied.events.length, 0, 'nothing of prod was sent');
+  const own = open(c, 'Sync', { resolver_name: 'team-a-node', namespace: '' }, boundResolver);
+  await waitUntil(() => snapshotDone(own), 5000, 10, 'snapshot of team-a');
+  assert.ok(snapshotIds(own).includes('mine'));
+  assert.ok(!snapshotIds(own).includes('victim'));
+  own.call.cancel();
+
+  const uses = await s.psql("SELECT use_counter FROM mockarty_private.mocks WHERE id = 'victim'");
+  const r = await unary(c, 'Resolve', { namespace: 'prod', method: 'GET', path: '/victim' }, boundResolver);
+  assert.equal(r.err?.code, status.PERMISSION_DENIED, r.err?.details);
+  assert.equal(await s.psql("SELECT use_counter FROM mockarty_private.mocks WHERE id = 'victim'"), uses);
+  assert.equal(await s.psql("SELECT count(*) FROM mockarty_private.undefined_requests WHERE namespace = 'prod'"), '0');
+  const mine = await unary(c, 'Resolve', { namespace: '', method: 'GET', path: '/mine' }, boundResolver);
+  assert.ifError(mine.err);
+  assert.equal(mine.res.found, true);
+  const notThere = await unary(c, 'Resolve', { namespace: '', method: 'GET', path: '/victim' }, boundResolver);
+  assert.equal(notThere.res.found, false);
+});
+
+test('gRPC: Report carries only logs and events of mocks the node was sent; callbacks come from the stored mock', async () => {
+  // a subscriber of mock.resolved so events become deliveries, and a mock with a stored callback
+  const wh = await s.api('POST', '/api/v1/webhooks', { url: 'http://127.0.0.1:9/ev', events: ['mock.resolved'] });
+  assert.equal(wh.status, 201, wh.text);
+  assert.equal((await s.api('POST', '/api/v1/mocks', mock('cb', { namespace: 'team-a',
+    webhooks: [{ url: 'http://127.0.0.1:9/hook', method: 'PUT', retryCount: 0, timeout: 1000 }] }))).status, 200);
+  const c = client();
+  const st = open(c, 'Sync', { resolver_name: 'team-a-node', namespace: 'team-a' }, boundResolver);
+  await waitUntil(() => snapshotDone(st), 5000, 10, 'snapshot');
+  const ev = (id, ns) => JSON.stringify({ mockId: id, namespace: ns, method: 'GET', path: `/${id}`, status: 200, at: new Date().toISOString() });
+  const cbk = (id, url, extra = {}) => JSON.stringify({ mockId: id, namespace: 'team-a', url, method: 'DELETE', body: 'x', retryCount: 20, timeoutMs: 9999999, ...extra });
+  const r = await unary(c, 'Report', {
+    resolver_name: 'team-a-node',
+    logs: [{ mock_id: 'victim', req_json: '{"marker":"forged"}', response_json: '{}', called_at_ms: '0' },
+      { mock_id: 'mine', req_json: '{"marker":"real"}', response_json: '{}', called_at_ms: '0' }],
+    undefined: [{ namespace: 'prod', method: 'GET', path: '/forged-miss', headers_json: '{}', body_json: '', count: '1' }],
+    events_json: [ev('victim', 'prod'), ev('mine', 'team-a'), ev('victim', 'team-a')],
+    callbacks_json: [cbk('victim', 'http://127.0.0.1:9/hook'), cbk('mine', 'http://evil.example/steal'),
+      cbk('cb', 'http://evil.example/steal'), cbk('cb', 'http://127.0.0.1:9/hook?rendered=1')],
+  }, boundResolver);
+  assert.ifError(r.err);
+  assert.equal(Number(r.res.accepted), 1, 'only the log of mine');
+  assert.equal(await s.psql("SELECT count(*) FROM mockarty_private.request_logs WHERE mock_id = 'victim'"), '0');
+  assert.equal(await s.psql("SELECT count(*) FROM mockarty_private.undefined_requests WHERE path = '/forged-miss'"), '0');
+  assert.equal(await s.psql(`SELECT string_agg(namespace || ':' || (body::jsonb #>> '{data,mockId}'), ',' ORDER BY id)
+    FROM mockarty_private.webhook_deliveries WHERE event = 'mock.resolved'`), 'team-a:mine');
+  const cbs = await s.psqlJson(`SELECT jsonb_agg(jsonb_build_object('mock', mock_id, 'ns', namespace, 'url', url, 'method', method,
+    'max', max_attempts, 'timeout', timeout_ms)) FROM mockarty_private.webhook_deliveries WHERE event = 'mock.callback'`);
+  assert.deepEqual(cbs, [{ mock: 'cb', ns: 'team-a', url: 'http://127.0.0.1:9/hook?rendered=1', method: 'PUT', max: 1, timeout: 1000 }]);
+
+  // an unbound token syncing sandbox was not sent prod's mocks either
+  const c2 = client();
+  const st2 = open(c2, 'Sync', { resolver_name: 'sb-node', namespace: 'sandbox' }, unboundResolver);
+  await waitUntil(() => snapshotDone(st2), 5000, 10, 'snapshot');
+  const r2 = await unary(c2, 'Report', { resolver_name: 'sb-node', events_json: [ev('victim', 'prod')],
+    logs: [{ mock_id: 'victim', req_json: '{}', response_json: '{}', called_at_ms: '0' }] }, unboundResolver);
+  assert.ifError(r2.err);
+  assert.equal(Number(r2.res.accepted), 0);
+  assert.equal(await s.psql("SELECT count(*) FROM mockarty_private.webhook_deliveries WHERE namespace = 'prod'"), '0');
+  st.call.cancel();
+  st2.call.cancel();
+  await assertVictimIntact();
+});
+
+test('gRPC: a runner with a bound token is offered only its namespace\'s tasks', async () => {
+  await s.psql("SELECT mockarty.task_enqueue('api_test', 'prod', '{}'), mockarty.task_enqueue('api_test', 'team-a', '{}')");
+  const c = client(Runners);
+  for (const hello of [{ runner_name: 'r-prod', namespace: 'prod', capabilities: ['api_test'] },
+    { runner_name: 'r-shared', shared: true, capabilities: ['api_test'] }]) {
+    const st = open(c, 'Connect', hello, boundRunner);
+    assert.equal((await st.done).code, status.PERMISSION_DENIED, JSON.stringify(hello));
+    assert.equal(st.events.length, 0);
+  }
+  const st = open(c, 'Connect', { runner_name: 'r-own', capabilities: ['api_test'] }, boundRunner);
+  await waitUntil(() => st.events.some((e) => e.event === 'offer'), 5000, 10, 'an offer');
+  const offers = st.events.filter((e) => e.event === 'offer').map((e) => e.offer.namespace);
+  assert.ok(offers.length > 0 && offers.every((ns) => ns === 'team-a'), JSON.stringify(offers));
+  const nodes = await s.api('GET', '/api/v1/nodes');
+  assert.equal(nodes.body.nodes.find((n) => n.name === 'r-own')?.namespace, 'team-a', nodes.text);
+  st.call.cancel();
+});
+
+test('gRPC: an uncached token on a unary call is verified on a worker, not on the event loop', async () => {
+  const fresh = (await s.api('POST', '/api/v1/integrations', { name: 'fresh', type: 'mock_resolver', namespace: 'team-a' })).body.token;
+  const c = client();
+  const d0 = await metric('mockarty_coordinator_deferred_auth_total');
+  assert.ok(Number.isFinite(d0), 'mockarty_coordinator_deferred_auth_total exported');
+  const r = await unary(c, 'Resolve', { method: 'GET', path: '/mine' }, fresh);
+  assert.ifError(r.err);
+  assert.equal(await metric('mockarty_coordinator_deferred_auth_total'), d0 + 1, 'verified off the loop');
+  assert.ifError((await unary(c, 'Resolve', { method: 'GET', path: '/mine' }, fresh)).err);
+  assert.equal(await metric('mockarty_coordinator_deferred_auth_total'), d0 + 1, 'then cached');
+  // a wrong secret is refused by the worker, and the bound namespace holds for deferred calls too
+  const wrong = await unary(c, 'Resolve', { method: 'GET', path: '/mine' }, fresh.slice(0, -1) + (fresh.endsWith('0') ? '1' : '0'));
+  assert.equal(wrong.err?.code, status.UNAUTHENTICATED);
+  const other = (await s.api('POST', '/api/v1/integrations', { name: 'fresh2', type: 'mock_resolver', namespace: 'team-a' })).body.token;
+  const denied = await unary(c, 'Resolve', { namespace: 'prod', method: 'GET', path: '/victim' }, other);
+  assert.equal(denied.err?.code, status.PERMISSION_DENIED);
+  // the loop kept answering while workers verified: a cached Sync still streams
+  const st = open(c, 'Sync', { resolver_name: 'after', namespace: 'team-a' }, boundResolver);
+  await waitUntil(() => snapshotDone(st), 5000, 10, 'snapshot');
+  st.call.cancel();
 });

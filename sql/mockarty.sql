@@ -997,7 +997,7 @@ AS $$
 	-- the scope is the outer row, so a refused namespace raises even when nothing is stored
 	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.undefined_json(u) ORDER BY u.id), '[]')
 		FROM mockarty_private.undefined_requests u WHERE s.ns IS NULL OR u.namespace = s.ns)
-	FROM (SELECT mockarty_private.ns_scope(undefined_list.namespace) AS ns) s
+	FROM (SELECT mockarty_private.ns_scope(undefined_list.namespace) AS ns OFFSET 0) s
 $$;
 COMMENT ON FUNCTION mockarty.undefined_list(text) IS 'Undefined requests of a namespace (NULL = all; a bound caller: its own, another raises 42501), oldest first';
 
@@ -1166,7 +1166,7 @@ AS $$
 		SELECT unnest(m.tags) FROM mockarty_private.mocks m
 		WHERE m.closed_at IS NULL AND (s.ns IS NULL OR m.namespace = s.ns)
 	) q)
-	FROM (SELECT mockarty_private.ns_scope(tag_list.namespace) AS ns) s
+	FROM (SELECT mockarty_private.ns_scope(tag_list.namespace) AS ns OFFSET 0) s
 $$;
 COMMENT ON FUNCTION mockarty.tag_list(text) IS 'Sorted tag names: registered tags and tags of live mocks (namespace NULL = all; a bound caller: its own, another raises 42501)';
 
@@ -1199,7 +1199,7 @@ LANGUAGE sql STABLE
 AS $$
 	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.folder_json(f) ORDER BY f.sort_order, f.name, f.id), '[]')
 		FROM mockarty_private.folders f WHERE s.ns IS NULL OR f.namespace = s.ns)
-	FROM (SELECT mockarty_private.ns_scope(folder_list.namespace) AS ns) s
+	FROM (SELECT mockarty_private.ns_scope(folder_list.namespace) AS ns OFFSET 0) s
 $$;
 COMMENT ON FUNCTION mockarty.folder_list(text) IS 'Folders of a namespace (NULL = all; a bound caller: its own, another raises 42501) ordered by sortOrder, name';
 
@@ -2339,10 +2339,11 @@ AS $$
 DECLARE
 	t mockarty_private.tasks;
 BEGIN
-	SELECT * INTO t FROM mockarty_private.tasks x WHERE x.id = p_task_id FOR UPDATE;
+	SELECT * INTO t FROM mockarty_private.tasks x WHERE x.id = p_task_id AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;
+	PERFORM mockarty_private.role_require('editor', 'cancel tasks');
 	IF t.status = 'queued' THEN
 		UPDATE mockarty_private.tasks u
 		SET status = 'cancelled', cancel_requested = true, completed_at = clock_timestamp(),
@@ -2404,13 +2405,14 @@ COMMENT ON FUNCTION mockarty.task_reap() IS 'Hands back expired leases (lease_ex
 
 CREATE FUNCTION mockarty.task_get(p_id uuid, p_with_payload boolean DEFAULT false) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT mockarty_private.task_json(t, coalesce(p_with_payload, false)) FROM mockarty_private.tasks t WHERE t.id = p_id $$;
+AS $$ SELECT mockarty_private.task_json(t, coalesce(p_with_payload, false)) FROM mockarty_private.tasks t WHERE t.id = p_id AND mockarty_private.ns_visible(t.namespace) $$;
 COMMENT ON FUNCTION mockarty.task_get(uuid, boolean) IS 'One task (with its payload when asked), NULL when unknown';
 
 CREATE FUNCTION mockarty.task_results(p_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
 	SELECT coalesce(jsonb_agg(r.data ORDER BY r.seq), '[]') FROM mockarty_private.task_results r WHERE r.task_id = p_id
+	  AND EXISTS (SELECT 1 FROM mockarty_private.tasks t WHERE t.id = r.task_id AND mockarty_private.ns_visible(t.namespace))
 $$;
 COMMENT ON FUNCTION mockarty.task_results(uuid) IS 'The result chunks (data) of a task''s current attempt in seq order';
 
@@ -2419,6 +2421,8 @@ CREATE FUNCTION mockarty.task_list(p_kind text DEFAULT NULL, p_namespace text DE
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
+DECLARE
+	v_ns text;
 BEGIN
 	IF p_kind IS NOT NULL THEN
 		PERFORM mockarty_private.task_check_kind(p_kind);
@@ -2426,9 +2430,10 @@ BEGIN
 	IF p_status IS NOT NULL AND p_status NOT IN ('queued', 'leased', 'running', 'completed', 'failed', 'cancelled') THEN
 		RAISE EXCEPTION 'unknown task status "%"', p_status USING ERRCODE = '22023', DETAIL = '$.status';
 	END IF;
+	v_ns := mockarty_private.ns_scope(p_namespace);
 	RETURN (SELECT coalesce(jsonb_agg(mockarty_private.task_json(t) ORDER BY t.created_at DESC, t.id DESC), '[]')
 		FROM (SELECT * FROM mockarty_private.tasks x
-		      WHERE (p_kind IS NULL OR x.kind = p_kind) AND (p_namespace IS NULL OR x.namespace = p_namespace)
+		      WHERE (p_kind IS NULL OR x.kind = p_kind) AND (v_ns IS NULL OR x.namespace = v_ns)
 		        AND (p_status IS NULL OR x.status = p_status)
 		      ORDER BY x.created_at DESC, x.id DESC
 		      LIMIT greatest(coalesce(p_limit, 100), 0) OFFSET greatest(coalesce(p_offset, 0), 0)) t);
@@ -2440,7 +2445,8 @@ CREATE FUNCTION mockarty.task_delete(p_id uuid) RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 BEGIN
-	DELETE FROM mockarty_private.tasks t WHERE t.id = p_id;
+	PERFORM mockarty_private.role_require('editor', 'delete tasks');
+	DELETE FROM mockarty_private.tasks t WHERE t.id = p_id AND mockarty_private.ns_visible(t.namespace);
 	RETURN FOUND;
 END
 $$;
@@ -2533,14 +2539,15 @@ COMMENT ON FUNCTION mockarty.collection_create(text, text, jsonb, text, jsonb, u
 
 CREATE FUNCTION mockarty.collection_get(p_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT mockarty_private.collection_json(c) FROM mockarty_private.collections c WHERE c.id = p_id $$;
+AS $$ SELECT mockarty_private.collection_json(c) FROM mockarty_private.collections c WHERE c.id = p_id AND mockarty_private.ns_visible(c.namespace) $$;
 COMMENT ON FUNCTION mockarty.collection_get(uuid) IS 'One collection with its Postman document, NULL when unknown';
 
 CREATE FUNCTION mockarty.collection_list(p_namespace text DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(mockarty_private.collection_json(c, false) ORDER BY c.name, c.created_at, c.id), '[]')
-	FROM mockarty_private.collections c WHERE p_namespace IS NULL OR c.namespace = p_namespace
+	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.collection_json(c, false) ORDER BY c.name, c.created_at, c.id), '[]')
+		FROM mockarty_private.collections c WHERE s.ns IS NULL OR c.namespace = s.ns)
+	FROM (SELECT mockarty_private.ns_scope(p_namespace) AS ns OFFSET 0) s
 $$;
 COMMENT ON FUNCTION mockarty.collection_list(text) IS 'Collections of a namespace (NULL = all) by name, without the Postman documents';
 
@@ -2553,7 +2560,7 @@ BEGIN
 	IF p_patch IS NULL OR jsonb_typeof(p_patch) <> 'object' THEN
 		RAISE EXCEPTION 'patch must be a JSON object' USING ERRCODE = '22023', DETAIL = '$';
 	END IF;
-	SELECT * INTO c FROM mockarty_private.collections x WHERE x.id = p_id FOR UPDATE;
+	SELECT * INTO c FROM mockarty_private.collections x WHERE x.id = p_id AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
 		PERFORM mockarty_private.raise_not_found('collection', p_id::text);
 	END IF;
@@ -2594,7 +2601,8 @@ CREATE FUNCTION mockarty.collection_delete(p_id uuid) RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 BEGIN
-	DELETE FROM mockarty_private.collections c WHERE c.id = p_id;
+	PERFORM mockarty_private.role_require('editor', 'delete collections');
+	DELETE FROM mockarty_private.collections c WHERE c.id = p_id AND mockarty_private.ns_visible(c.namespace);
 	RETURN FOUND;
 END
 $$;
@@ -2674,14 +2682,15 @@ COMMENT ON FUNCTION mockarty.environment_create(text, text, jsonb, uuid) IS 'Cre
 
 CREATE FUNCTION mockarty.environment_get(p_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT mockarty_private.environment_json(e) FROM mockarty_private.environments e WHERE e.id = p_id $$;
+AS $$ SELECT mockarty_private.environment_json(e) FROM mockarty_private.environments e WHERE e.id = p_id AND mockarty_private.ns_visible(e.namespace) $$;
 COMMENT ON FUNCTION mockarty.environment_get(uuid) IS 'One environment, NULL when unknown';
 
 CREATE FUNCTION mockarty.environment_list(p_namespace text DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(mockarty_private.environment_json(e) ORDER BY e.name, e.created_at, e.id), '[]')
-	FROM mockarty_private.environments e WHERE p_namespace IS NULL OR e.namespace = p_namespace
+	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.environment_json(e) ORDER BY e.name, e.created_at, e.id), '[]')
+		FROM mockarty_private.environments e WHERE s.ns IS NULL OR e.namespace = s.ns)
+	FROM (SELECT mockarty_private.ns_scope(p_namespace) AS ns OFFSET 0) s
 $$;
 COMMENT ON FUNCTION mockarty.environment_list(text) IS 'Environments of a namespace (NULL = all) by name';
 
@@ -2691,10 +2700,11 @@ AS $$
 DECLARE
 	e mockarty_private.environments;
 BEGIN
-	SELECT * INTO e FROM mockarty_private.environments x WHERE x.id = p_id FOR UPDATE;
+	SELECT * INTO e FROM mockarty_private.environments x WHERE x.id = p_id AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
 		PERFORM mockarty_private.raise_not_found('environment', p_id::text);
 	END IF;
+	PERFORM mockarty_private.role_require('editor', 'activate environments');
 	UPDATE mockarty_private.environments x SET is_active = false, updated_at = now()
 	WHERE x.namespace = e.namespace AND x.is_active AND x.id <> p_id;
 	UPDATE mockarty_private.environments x SET is_active = true, updated_at = now()
@@ -2706,7 +2716,7 @@ COMMENT ON FUNCTION mockarty.environment_activate(uuid) IS 'Makes an environment
 
 CREATE FUNCTION mockarty.environment_active(p_namespace text) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT mockarty_private.environment_json(e) FROM mockarty_private.environments e WHERE e.namespace = p_namespace AND e.is_active $$;
+AS $$ SELECT mockarty_private.environment_json(e) FROM mockarty_private.environments e WHERE e.namespace = mockarty_private.ns_scope(p_namespace) AND e.is_active $$;
 COMMENT ON FUNCTION mockarty.environment_active(text) IS 'The active environment of a namespace, NULL when none';
 
 CREATE FUNCTION mockarty.environment_update(p_id uuid, p_patch jsonb) RETURNS jsonb
@@ -2718,7 +2728,7 @@ BEGIN
 	IF p_patch IS NULL OR jsonb_typeof(p_patch) <> 'object' THEN
 		RAISE EXCEPTION 'patch must be a JSON object' USING ERRCODE = '22023', DETAIL = '$';
 	END IF;
-	SELECT * INTO e FROM mockarty_private.environments x WHERE x.id = p_id FOR UPDATE;
+	SELECT * INTO e FROM mockarty_private.environments x WHERE x.id = p_id AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
 		PERFORM mockarty_private.raise_not_found('environment', p_id::text);
 	END IF;
@@ -2755,7 +2765,8 @@ CREATE FUNCTION mockarty.environment_delete(p_id uuid) RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 BEGIN
-	DELETE FROM mockarty_private.environments e WHERE e.id = p_id;
+	PERFORM mockarty_private.role_require('editor', 'delete environments');
+	DELETE FROM mockarty_private.environments e WHERE e.id = p_id AND mockarty_private.ns_visible(e.namespace);
 	RETURN FOUND;
 END
 $$;
@@ -2768,7 +2779,7 @@ DECLARE
 	e mockarty_private.environments;
 BEGIN
 	IF p_environment_id IS NOT NULL THEN
-		SELECT * INTO e FROM mockarty_private.environments x WHERE x.id = p_environment_id;
+		SELECT * INTO e FROM mockarty_private.environments x WHERE x.id = p_environment_id AND mockarty_private.ns_visible(x.namespace);
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'environment "%" does not exist', p_environment_id USING ERRCODE = '22023',
 				DETAIL = '$.environmentId';
@@ -2791,7 +2802,7 @@ AS $$
 DECLARE
 	c mockarty_private.collections;
 BEGIN
-	SELECT * INTO c FROM mockarty_private.collections x WHERE x.id = p_id;
+	SELECT * INTO c FROM mockarty_private.collections x WHERE x.id = p_id AND mockarty_private.ns_visible(x.namespace);
 	IF p_id IS NULL OR NOT FOUND THEN
 		RAISE EXCEPTION 'collection "%" does not exist', coalesce(p_id::text, '') USING ERRCODE = '22023',
 			DETAIL = '$.' || p_field;
@@ -2853,7 +2864,7 @@ COMMENT ON FUNCTION mockarty.test_run_start(uuid, uuid, jsonb) IS 'Queues an api
 
 CREATE FUNCTION mockarty.test_run_get(p_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT mockarty_private.test_run_json(t) FROM mockarty_private.tasks t WHERE t.id = p_id AND t.kind = 'api_test' $$;
+AS $$ SELECT mockarty_private.test_run_json(t) FROM mockarty_private.tasks t WHERE t.id = p_id AND t.kind = 'api_test' AND mockarty_private.ns_visible(t.namespace) $$;
 COMMENT ON FUNCTION mockarty.test_run_get(uuid) IS 'One TestRun, NULL when unknown';
 
 CREATE FUNCTION mockarty.test_run_list(p_namespace text DEFAULT NULL, p_collection_id uuid DEFAULT NULL,
@@ -2861,12 +2872,14 @@ CREATE FUNCTION mockarty.test_run_list(p_namespace text DEFAULT NULL, p_collecti
 RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(mockarty_private.test_run_json(t) ORDER BY t.created_at DESC, t.id DESC), '[]')
-	FROM (SELECT * FROM mockarty_private.tasks x
-	      WHERE x.kind = 'api_test' AND (p_namespace IS NULL OR x.namespace = p_namespace)
+	-- the scope is the outer row, so a refused namespace raises even when no run exists
+	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.test_run_json(t) ORDER BY t.created_at DESC, t.id DESC), '[]')
+	FROM (SELECT x.* FROM mockarty_private.tasks x
+	      WHERE x.kind = 'api_test' AND (s.ns IS NULL OR x.namespace = s.ns)
 	        AND (p_collection_id IS NULL OR x.collection_id = p_collection_id)
 	      ORDER BY x.created_at DESC, x.id DESC
-	      LIMIT greatest(coalesce(p_limit, 50), 0) OFFSET greatest(coalesce(p_offset, 0), 0)) t
+	      LIMIT greatest(coalesce(p_limit, 50), 0) OFFSET greatest(coalesce(p_offset, 0), 0)) t)
+	FROM (SELECT mockarty_private.ns_scope(p_namespace) AS ns OFFSET 0) s
 $$;
 COMMENT ON FUNCTION mockarty.test_run_list(text, uuid, int, int) IS 'TestRuns newest first, filtered by namespace and collection (NULL = any)';
 
@@ -2876,7 +2889,7 @@ AS $$
 DECLARE
 	t mockarty_private.tasks;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM mockarty_private.tasks x WHERE x.id = p_id AND x.kind = 'api_test') THEN
+	IF NOT EXISTS (SELECT 1 FROM mockarty_private.tasks x WHERE x.id = p_id AND x.kind = 'api_test' AND mockarty_private.ns_visible(x.namespace)) THEN
 		RETURN NULL;
 	END IF;
 	PERFORM mockarty.task_cancel(p_id);
@@ -2890,7 +2903,8 @@ CREATE FUNCTION mockarty.test_run_delete(p_id uuid) RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 BEGIN
-	DELETE FROM mockarty_private.tasks t WHERE t.id = p_id AND t.kind = 'api_test';
+	PERFORM mockarty_private.role_require('editor', 'delete test runs');
+	DELETE FROM mockarty_private.tasks t WHERE t.id = p_id AND t.kind = 'api_test' AND mockarty_private.ns_visible(t.namespace);
 	RETURN FOUND;
 END
 $$;
@@ -3071,18 +3085,20 @@ COMMENT ON FUNCTION mockarty.perf_run_start(text, jsonb) IS 'Queues a performanc
 
 CREATE FUNCTION mockarty.perf_run_get(p_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT mockarty_private.perf_run_json(t) FROM mockarty_private.tasks t WHERE t.id = p_id AND t.kind = 'performance' $$;
+AS $$ SELECT mockarty_private.perf_run_json(t) FROM mockarty_private.tasks t WHERE t.id = p_id AND t.kind = 'performance' AND mockarty_private.ns_visible(t.namespace) $$;
 COMMENT ON FUNCTION mockarty.perf_run_get(uuid) IS 'One PerfRun, NULL when unknown';
 
 CREATE FUNCTION mockarty.perf_run_list(p_namespace text DEFAULT NULL, p_limit int DEFAULT 50, p_offset int DEFAULT 0)
 RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(mockarty_private.perf_run_json(t) ORDER BY t.created_at DESC, t.id DESC), '[]')
-	FROM (SELECT * FROM mockarty_private.tasks x
-	      WHERE x.kind = 'performance' AND (p_namespace IS NULL OR x.namespace = p_namespace)
+	-- the scope is the outer row, so a refused namespace raises even when no run exists
+	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.perf_run_json(t) ORDER BY t.created_at DESC, t.id DESC), '[]')
+	FROM (SELECT x.* FROM mockarty_private.tasks x
+	      WHERE x.kind = 'performance' AND (s.ns IS NULL OR x.namespace = s.ns)
 	      ORDER BY x.created_at DESC, x.id DESC
-	      LIMIT greatest(coalesce(p_limit, 50), 0) OFFSET greatest(coalesce(p_offset, 0), 0)) t
+	      LIMIT greatest(coalesce(p_limit, 50), 0) OFFSET greatest(coalesce(p_offset, 0), 0)) t)
+	FROM (SELECT mockarty_private.ns_scope(p_namespace) AS ns OFFSET 0) s
 $$;
 COMMENT ON FUNCTION mockarty.perf_run_list(text, int, int) IS 'PerfRuns newest first (namespace NULL = all)';
 
@@ -3092,7 +3108,7 @@ AS $$
 DECLARE
 	t mockarty_private.tasks;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM mockarty_private.tasks x WHERE x.id = p_id AND x.kind = 'performance') THEN
+	IF NOT EXISTS (SELECT 1 FROM mockarty_private.tasks x WHERE x.id = p_id AND x.kind = 'performance' AND mockarty_private.ns_visible(x.namespace)) THEN
 		RETURN NULL;
 	END IF;
 	PERFORM mockarty.task_cancel(p_id);
@@ -3106,7 +3122,8 @@ CREATE FUNCTION mockarty.perf_run_delete(p_id uuid) RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 BEGIN
-	DELETE FROM mockarty_private.tasks t WHERE t.id = p_id AND t.kind = 'performance';
+	PERFORM mockarty_private.role_require('editor', 'delete perf runs');
+	DELETE FROM mockarty_private.tasks t WHERE t.id = p_id AND t.kind = 'performance' AND mockarty_private.ns_visible(t.namespace);
 	RETURN FOUND;
 END
 $$;
@@ -3440,8 +3457,9 @@ AS $$
 DECLARE
 	c jsonb := mockarty_private.webhook_check(p_spec, true);
 	w mockarty_private.webhooks;
-	ns text := coalesce(p_namespace, c ->> 'namespace');
+	ns text := coalesce(p_namespace, c ->> 'namespace', mockarty_private.caller_namespace());
 BEGIN
+	PERFORM mockarty_private.role_require('admin', 'manage webhooks');
 	IF ns IS NOT NULL THEN
 		PERFORM mockarty_private.namespace_ensure(ns);
 	END IF;
@@ -3457,14 +3475,15 @@ COMMENT ON FUNCTION mockarty.webhook_create(jsonb, text) IS 'Creates a webhook f
 
 CREATE FUNCTION mockarty.webhook_get(p_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT mockarty_private.webhook_json(w) FROM mockarty_private.webhooks w WHERE w.id = p_id $$;
+AS $$ SELECT mockarty_private.webhook_json(w) FROM mockarty_private.webhooks w WHERE w.id = p_id AND mockarty_private.ns_visible(w.namespace) $$;
 COMMENT ON FUNCTION mockarty.webhook_get(uuid) IS 'One webhook, NULL when unknown';
 
 CREATE FUNCTION mockarty.webhook_list(p_namespace text DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(mockarty_private.webhook_json(w) ORDER BY w.created_at, w.id), '[]')
-	FROM mockarty_private.webhooks w WHERE p_namespace IS NULL OR w.namespace = p_namespace
+	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.webhook_json(w) ORDER BY w.created_at, w.id), '[]')
+		FROM mockarty_private.webhooks w WHERE s.ns IS NULL OR w.namespace = s.ns)
+	FROM (SELECT mockarty_private.ns_scope(p_namespace) AS ns OFFSET 0) s
 $$;
 COMMENT ON FUNCTION mockarty.webhook_list(text) IS 'Webhooks oldest first; p_namespace NULL = all, else those bound to that namespace';
 
@@ -3475,6 +3494,10 @@ DECLARE
 	c jsonb := mockarty_private.webhook_check(p_patch, false);
 	w mockarty_private.webhooks;
 BEGIN
+	PERFORM mockarty_private.role_require('admin', 'manage webhooks');
+	IF c ? 'namespace' THEN
+		PERFORM mockarty_private.ns_check(c ->> 'namespace');
+	END IF;
 	IF c ? 'namespace' AND c ->> 'namespace' IS NOT NULL THEN
 		PERFORM mockarty_private.namespace_ensure(c ->> 'namespace');
 	END IF;
@@ -3489,7 +3512,7 @@ BEGIN
 		name = coalesce(c ->> 'name', x.name),
 		namespace = CASE WHEN c ? 'namespace' THEN c ->> 'namespace' ELSE x.namespace END,
 		updated_at = now()
-	WHERE x.id = p_id
+	WHERE x.id = p_id AND mockarty_private.ns_visible(x.namespace)
 	RETURNING * INTO w;
 	IF NOT FOUND THEN
 		RETURN NULL;
@@ -3508,7 +3531,8 @@ CREATE FUNCTION mockarty.webhook_delete(p_id uuid) RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 BEGIN
-	DELETE FROM mockarty_private.webhooks w WHERE w.id = p_id;
+	PERFORM mockarty_private.role_require('admin', 'manage webhooks');
+	DELETE FROM mockarty_private.webhooks w WHERE w.id = p_id AND mockarty_private.ns_visible(w.namespace);
 	RETURN FOUND;
 END
 $$;
@@ -3583,14 +3607,14 @@ LANGUAGE sql STABLE
 AS $$
 	SELECT coalesce(jsonb_agg(mockarty_private.webhook_delivery_json(d) ORDER BY d.id DESC), '[]')
 	FROM (SELECT * FROM mockarty_private.webhook_deliveries x
-	      WHERE x.webhook_id = p_webhook_id AND (p_status IS NULL OR x.status = p_status)
+	      WHERE x.webhook_id = p_webhook_id AND (p_status IS NULL OR x.status = p_status) AND mockarty_private.ns_visible(x.namespace)
 	      ORDER BY x.id DESC LIMIT greatest(coalesce(p_limit, 50), 0) OFFSET greatest(coalesce(p_offset, 0), 0)) d
 $$;
 COMMENT ON FUNCTION mockarty.webhook_deliveries(uuid, int, int, text) IS 'Deliveries of a webhook newest first, each with its attempt history; p_status filters (pending, delivering, succeeded, failed)';
 
 CREATE FUNCTION mockarty.webhook_delivery_get(p_id bigint) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT mockarty_private.webhook_delivery_json(d) FROM mockarty_private.webhook_deliveries d WHERE d.id = p_id $$;
+AS $$ SELECT mockarty_private.webhook_delivery_json(d) FROM mockarty_private.webhook_deliveries d WHERE d.id = p_id AND mockarty_private.ns_visible(d.namespace) $$;
 COMMENT ON FUNCTION mockarty.webhook_delivery_get(bigint) IS 'One delivery with its attempt history, NULL when unknown';
 
 CREATE FUNCTION mockarty.webhook_delivery_list(p_status text DEFAULT NULL, p_mock_id text DEFAULT NULL,
@@ -3601,6 +3625,7 @@ AS $$
 	SELECT coalesce(jsonb_agg(mockarty_private.webhook_delivery_json(d) ORDER BY d.id DESC), '[]')
 	FROM (SELECT * FROM mockarty_private.webhook_deliveries x
 	      WHERE (p_status IS NULL OR x.status = p_status) AND (p_mock_id IS NULL OR x.mock_id = p_mock_id)
+	        AND mockarty_private.ns_visible(x.namespace)
 	      ORDER BY x.id DESC LIMIT greatest(coalesce(p_limit, 50), 0) OFFSET greatest(coalesce(p_offset, 0), 0)) d
 $$;
 COMMENT ON FUNCTION mockarty.webhook_delivery_list(text, text, int, int) IS 'All deliveries (webhooks and per-mock callbacks) newest first, filtered by status and/or mock';
@@ -3611,10 +3636,11 @@ AS $$
 DECLARE
 	d mockarty_private.webhook_deliveries;
 BEGIN
-	SELECT * INTO d FROM mockarty_private.webhook_deliveries x WHERE x.id = p_id FOR UPDATE;
+	SELECT * INTO d FROM mockarty_private.webhook_deliveries x WHERE x.id = p_id AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;
+	PERFORM mockarty_private.role_require('admin', 'manage webhooks');
 	IF d.status <> 'failed' THEN
 		RAISE EXCEPTION 'delivery % is %; only a failed delivery can be retried', p_id, d.status
 			USING ERRCODE = '22023', DETAIL = '$.status';

@@ -102,11 +102,63 @@ SELECT (SELECT jsonb_agg(to_jsonb(m) - 'updated_at' ORDER BY id) FROM mockarty_p
        (SELECT array_agg(name ORDER BY name) FROM mockarty_private.namespaces) = (SELECT namespaces FROM before) AS no_new_namespace,
        mockarty.store_global_get('prod') AS prod_store;
 SELECT (SELECT array_agg(e->>'name' || ':' || coalesce(e->>'namespace', '-') || ':' || (e->>'enabled'))
-        FROM jsonb_array_elements(mockarty.token_list()) e) AS all_tokens;
+        FROM jsonb_array_elements(mockarty.token_list()) e
+        WHERE e->>'name' IN ('prod-ci', 'a-ci', 'minted', 'up', 'e')) AS all_tokens;
 SELECT (SELECT array_agg(e->>'name' || ':' || coalesce(e->>'namespace', '-') || ':' || (e->>'enabled'))
-        FROM jsonb_array_elements(mockarty.integration_list()) e) AS all_integrations;
+        FROM jsonb_array_elements(mockarty.integration_list()) e
+        WHERE e->>'name' IN ('prod-resolver', 'any-resolver', 'a-resolver', 'x', 'e')) AS all_integrations;
 
 -- restoring an old version never moves a mock back to the namespace it had then
 SELECT mockarty.mock_save('{"id":"wander","http":{"route":"/w"}}', 'team-a')->'mock'->>'namespace' AS v1_ns;
 SELECT mockarty.mock_save('{"id":"wander","http":{"route":"/w"}}', 'prod')->'mock'->>'namespace' AS v2_ns;
 SELECT mockarty.mock_version_restore('wander', 1)->>'namespace' AS restored_ns;
+
+-- collections, environments, runs, tasks and webhooks follow the same rule
+CREATE TEMP TABLE pcol AS SELECT mockarty.collection_create('prod', 'prod-suite', '{"info":{"name":"s"},"item":[]}') AS c;
+CREATE TEMP TABLE penv AS SELECT mockarty.environment_create('prod', 'prod-env', '{"k":"v"}') AS e;
+CREATE TEMP TABLE ptask AS SELECT mockarty.task_enqueue('api_test', 'prod', '{}') AS t;
+CREATE TEMP TABLE phook AS SELECT mockarty.webhook_create('{"url":"http://127.0.0.1:9/h","events":["mock.created"]}', 'prod') AS w;
+SELECT set_config('mockarty.caller_namespace', 'team-a', false) IS NOT NULL AS bound_again;
+SELECT mockarty.collection_get((SELECT (c->>'id')::uuid FROM pcol)) IS NULL AS col_hidden,
+       mockarty.collection_delete((SELECT (c->>'id')::uuid FROM pcol)) AS col_deleted,
+       mockarty.environment_get((SELECT (e->>'id')::uuid FROM penv)) IS NULL AS env_hidden,
+       mockarty.environment_delete((SELECT (e->>'id')::uuid FROM penv)) AS env_deleted,
+       mockarty.task_get((SELECT (t->>'id')::uuid FROM ptask)) IS NULL AS task_hidden,
+       mockarty.task_cancel((SELECT (t->>'id')::uuid FROM ptask)) IS NULL AS task_not_cancelled,
+       mockarty.test_run_list() AS runs,
+       mockarty.webhook_get((SELECT (w->>'id')::uuid FROM phook)) IS NULL AS hook_hidden,
+       mockarty.webhook_delete((SELECT (w->>'id')::uuid FROM phook)) AS hook_deleted,
+       mockarty.webhook_list() AS hooks;
+SELECT regexp_replace(try(format('SELECT mockarty.collection_update(%L, ''{"name":"pwned"}'')', (SELECT c->>'id' FROM pcol))), '"[^"]+"', '<id>') AS col_update;
+SELECT regexp_replace(try(format('SELECT mockarty.test_run_start(%L)', (SELECT c->>'id' FROM pcol))), '"[^"]+"', '<id>') AS run_start;
+SELECT try($$SELECT mockarty.collection_list('prod')$$);
+SELECT try($$SELECT mockarty.collection_create('prod', 'x', '{"item":[]}')$$);
+SELECT try($$SELECT mockarty.environment_list('prod')$$);
+-- lists refuse another namespace even when it holds nothing
+SELECT try($$SELECT mockarty.test_run_list('prod')$$);
+SELECT try($$SELECT mockarty.folder_list('prod')$$);
+SELECT try($$SELECT mockarty.tag_list('prod')$$);
+SELECT try($$SELECT mockarty.task_enqueue('api_test', 'prod', '{}')$$);
+SELECT try($$SELECT mockarty.webhook_create('{"url":"http://127.0.0.1:9/h","events":["mock.created"]}', 'prod')$$);
+SELECT mockarty.webhook_create('{"url":"http://127.0.0.1:9/a","events":["mock.created"]}')->>'namespace' AS own_hook_ns;
+SELECT set_config('mockarty.caller_role', 'editor', false) IS NOT NULL AS editor_again;
+SELECT try($$SELECT mockarty.webhook_create('{"url":"http://127.0.0.1:9/e","events":["mock.created"]}')$$);
+SELECT set_config('mockarty.caller_role', '', false) = '' AND set_config('mockarty.caller_namespace', '', false) = '' AS unrestricted_again;
+SELECT (SELECT name FROM mockarty_private.collections WHERE id = (SELECT (c->>'id')::uuid FROM pcol)) AS col_name,
+       (SELECT count(*) FROM mockarty_private.environments WHERE namespace = 'prod') AS prod_envs,
+       (SELECT status FROM mockarty_private.tasks WHERE id = (SELECT (t->>'id')::uuid FROM ptask)) AS prod_task,
+       (SELECT count(*) FROM mockarty_private.tasks WHERE namespace = 'prod') AS prod_tasks,
+       (SELECT string_agg(coalesce(namespace, '-'), ',' ORDER BY namespace) FROM mockarty_private.webhooks) AS hook_namespaces;
+
+-- what a resolver's Report may enqueue: mocks of the namespaces it was sent, callbacks to the
+-- stored destination only, with the stored method and retries
+SELECT mockarty.mock_save('{"id":"cbm","http":{"route":"/cbm"},"webhooks":[{"url":"http://hooks.example:8080/in/$.pathParam.id","method":"PUT","retryCount":2,"timeout":500}]}', 'team-a') IS NOT NULL AS cb_mock;
+SELECT jsonb_pretty(mockarty.node_report_callbacks('[
+  {"mockId":"cbm","namespace":"prod","url":"http://hooks.example:8080/in/7","method":"DELETE","retryCount":20,"timeoutMs":999999},
+  {"mockId":"cbm","url":"http://evil.example/in/7"},
+  {"mockId":"victim","url":"http://hooks.example:8080/in/7"},
+  {"mockId":"nope","url":"http://hooks.example:8080/in/7"},
+  "junk"]', ARRAY['team-a'])) AS callbacks;
+SELECT mockarty.node_report_events('[{"mockId":"victim","namespace":"team-a"},{"mockId":"cbm","namespace":"prod","path":"/cbm"},42]',
+       ARRAY['team-a']) AS events,
+       mockarty.node_report_events('[{"mockId":"cbm"}]', '{}') AS none_sent;

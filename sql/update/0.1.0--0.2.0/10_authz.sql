@@ -504,7 +504,7 @@ AS $$
 	-- the scope is the outer row, so a refused namespace raises even when nothing is stored
 	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.undefined_json(u) ORDER BY u.id), '[]')
 		FROM mockarty_private.undefined_requests u WHERE s.ns IS NULL OR u.namespace = s.ns)
-	FROM (SELECT mockarty_private.ns_scope(undefined_list.namespace) AS ns) s
+	FROM (SELECT mockarty_private.ns_scope(undefined_list.namespace) AS ns OFFSET 0) s
 $$;
 COMMENT ON FUNCTION mockarty.undefined_list(text) IS 'Undefined requests of a namespace (NULL = all; a bound caller: its own, another raises 42501), oldest first';
 
@@ -618,7 +618,7 @@ AS $$
 		SELECT unnest(m.tags) FROM mockarty_private.mocks m
 		WHERE m.closed_at IS NULL AND (s.ns IS NULL OR m.namespace = s.ns)
 	) q)
-	FROM (SELECT mockarty_private.ns_scope(tag_list.namespace) AS ns) s
+	FROM (SELECT mockarty_private.ns_scope(tag_list.namespace) AS ns OFFSET 0) s
 $$;
 COMMENT ON FUNCTION mockarty.tag_list(text) IS 'Sorted tag names: registered tags and tags of live mocks (namespace NULL = all; a bound caller: its own, another raises 42501)';
 
@@ -627,7 +627,7 @@ LANGUAGE sql STABLE
 AS $$
 	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.folder_json(f) ORDER BY f.sort_order, f.name, f.id), '[]')
 		FROM mockarty_private.folders f WHERE s.ns IS NULL OR f.namespace = s.ns)
-	FROM (SELECT mockarty_private.ns_scope(folder_list.namespace) AS ns) s
+	FROM (SELECT mockarty_private.ns_scope(folder_list.namespace) AS ns OFFSET 0) s
 $$;
 COMMENT ON FUNCTION mockarty.folder_list(text) IS 'Folders of a namespace (NULL = all; a bound caller: its own, another raises 42501) ordered by sortOrder, name';
 

@@ -98,7 +98,20 @@ rest_nodes_list(api_req *req, api_resp *resp)
 {
 	json_t *nodes = coordinator_nodes_json();
 
-	(void)req;
+	if (req->token_ns != NULL && req->token_ns[0] != '\0' && json_is_array(nodes)) {
+		/* a bound token sees the nodes of its namespace only */
+		json_t *mine = json_array(), *n;
+		size_t i;
+
+		json_array_foreach(nodes, i, n) {
+			const char *ns = json_string_value(json_object_get(n, "namespace"));
+
+			if (ns != NULL && strcmp(ns, req->token_ns) == 0)
+				json_array_append(mine, n);
+		}
+		json_decref(nodes);
+		nodes = mine;
+	}
 	api_json(resp, 200,
 	         json_pack("{s:o, s:I, s:{s:b, s:i}}", "nodes", nodes ? nodes : json_array(), "total",
 	                   (json_int_t)json_array_size(nodes), "coordinator", "enabled",

@@ -392,6 +392,10 @@ test('gRPC: a runner with a bound token is offered only its namespace\'s tasks',
   assert.ok(offers.length > 0 && offers.every((ns) => ns === 'team-a'), JSON.stringify(offers));
   const nodes = await s.api('GET', '/api/v1/nodes');
   assert.equal(nodes.body.nodes.find((n) => n.name === 'r-own')?.namespace, 'team-a', nodes.text);
+  // a bound API token sees only its namespace's nodes
+  const seen = await s.api('GET', '/api/v1/nodes', undefined, as(bound));
+  assert.equal(seen.status, 200, seen.text);
+  assert.ok(seen.body.nodes.length > 0 && seen.body.nodes.every((n) => n.namespace === 'team-a'), seen.text);
   st.call.cancel();
 });
 

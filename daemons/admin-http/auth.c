@@ -277,7 +277,7 @@ auth_check(api_req *req, api_resp *resp)
 /*
  * Route classes a role may not use (answered 403 before the handler runs):
  * viewers read only (every method but GET and HEAD is a write), editors do not
- * manage API tokens, integration tokens or webhooks.
+ * manage API tokens, integration tokens or webhooks, nor change server settings.
  */
 int
 auth_role_check(api_req *req, api_resp *resp)
@@ -292,6 +292,10 @@ auth_role_check(api_req *req, api_resp *resp)
 	if (strcmp(role, "viewer") == 0 && strcmp(req->method, "GET") != 0 &&
 	    strcmp(req->method, "HEAD") != 0) {
 		api_error(req, resp, 403, "forbidden", "role viewer cannot write (%s %s)", req->method, p);
+		return 403;
+	}
+	if (strncmp(p, "/api/v1/settings/", 17) == 0 && strcmp(req->method, "GET") != 0) {
+		api_error(req, resp, 403, "forbidden", "role %s cannot change server settings", role);
 		return 403;
 	}
 	if (strncmp(p, "/api/v1/namespaces/", 19) == 0 && (strstr(p, "/webhooks") || strstr(p, "/integrations"))) {

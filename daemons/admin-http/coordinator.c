@@ -117,6 +117,8 @@ struct sub {
 	uint64_t dropped;                                 /* log entries the resolver says it dropped */
 	int64_t connected_ms, last_hb_ms, last_report_ms; /* wall clock */
 	char ns[128], name[128], address[160], peer[64], integ_id[40], integ_name[96];
+	bool pending_auth;  /* token not verified yet: sync_main does it (coord_auth_deferred) */
+	char req_ns[128];   /* the namespace the SyncRequest asked for, while pending_auth */
 };
 
 /* A cached token verification (positive or negative). */
@@ -430,11 +432,11 @@ verify_and_cache(const char *tok, const unsigned char key[32], uint64_t gen, str
 	return true;
 }
 
-/* True for the streaming methods, whose handlers need the identity on the loop thread. */
+/* True for Runners/Connect, whose handler needs the identity on the loop thread. */
 static bool
 is_stream_method(const char *method)
 {
-	return strcmp(method, SVC_PREFIX "Sync") == 0 || strcmp(method, RUNNERS_SVC_PREFIX "Connect") == 0;
+	return strcmp(method, RUNNERS_SVC_PREFIX "Connect") == 0;
 }
 
 /*
@@ -444,7 +446,8 @@ is_stream_method(const char *method)
  * *> <integration name>" (namespace names have no spaces). A token that is not in the cache
  * of verifications is not verified here: a unary call is admitted with the principal
  * "?<token>" and its worker verifies it before running it (coord_auth_deferred), so the
- * loop thread never waits for bcrypt. Streams (Sync, Connect) still verify here on a miss.
+ * loop thread never waits for bcrypt; so is a Sync stream, verified by its setup thread
+ * (sync_main). Only Runners/Connect still verifies here on a miss.
  */
 static int
 coord_auth(void *ud, const char *method, const char *authorization, char *principal, size_t pcap, char *msg,
@@ -1118,11 +1121,26 @@ static void *
 sync_main(void *arg)
 {
 	struct sub *s = arg;
-	PGconn *conn = pgpool_get(5000);
+	PGconn *conn = NULL;
 	PGresult *r;
 	int64_t head_db, v = -1;
 	bool resume;
 
+	if (s->pending_auth) {
+		/* the token was not in the cache: verify it here, off the loop thread */
+		char ns[128];
+		const mk_grpc_call_info *info = mk_grpc_stream_info(s->st);
+
+		if (!coord_auth_deferred(s->st) || !call_namespace(s->st, s->req_ns, ns, sizeof(ns)))
+			goto done;
+		pthread_mutex_lock(&C.mu);
+		snprintf(s->ns, sizeof(s->ns), "%s", ns);
+		snprintf(s->integ_id, sizeof(s->integ_id), "%.36s", info->principal);
+		snprintf(s->integ_name, sizeof(s->integ_name), "%s", coord_principal_name(info));
+		s->pending_auth = false;
+		pthread_mutex_unlock(&C.mu);
+	}
+	conn = pgpool_get(5000);
 	if (conn == NULL) {
 		mk_grpc_stream_finish(s->st, MK_GRPC_UNAVAILABLE, "database unavailable");
 		goto done;
@@ -1193,7 +1211,11 @@ sync_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	if (!call_namespace(st, r->namespace_, s->ns, sizeof(s->ns))) {
+	if (info->principal[0] == '?') {
+		/* the setup thread verifies the token, then settles the namespace */
+		s->pending_auth = true;
+		snprintf(s->req_ns, sizeof(s->req_ns), "%s", r->namespace_);
+	} else if (!call_namespace(st, r->namespace_, s->ns, sizeof(s->ns))) {
 		free(s);
 		mockarty__coordinator__v1__sync_request__free_unpacked(r, NULL);
 		return;
@@ -1205,8 +1227,10 @@ sync_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 	snprintf(s->name, sizeof(s->name), "%s", r->resolver_name[0] ? r->resolver_name : "(unnamed)");
 	snprintf(s->peer, sizeof(s->peer), "%s", info->peer);
 	snprintf(s->address, sizeof(s->address), "%s", r->address[0] ? r->address : info->peer);
-	snprintf(s->integ_id, sizeof(s->integ_id), "%.36s", info->principal);
-	snprintf(s->integ_name, sizeof(s->integ_name), "%s", coord_principal_name(info));
+	if (!s->pending_auth) {
+		snprintf(s->integ_id, sizeof(s->integ_id), "%.36s", info->principal);
+		snprintf(s->integ_name, sizeof(s->integ_name), "%s", coord_principal_name(info));
+	}
 	mockarty__coordinator__v1__sync_request__free_unpacked(r, NULL);
 	mk_grpc_stream_set_overflow(st, C.queue_limit, MK_GRPC_RESOURCE_EXHAUSTED,
 	                            "send queue full: resubscribe");

@@ -217,7 +217,8 @@ test('REST: an editor writes mocks but cannot manage tokens, integrations or web
   for (const [m, p, body] of [['GET', '/api/v1/auth/tokens'], ['POST', '/api/v1/auth/tokens', { name: 'e' }],
     ['GET', '/api/v1/integrations'], ['POST', '/ui/api/integrations', { name: 'e', type: 'mock_resolver' }],
     ['GET', '/api/v1/webhooks'], ['POST', '/api/v1/webhooks', { url: 'http://127.0.0.1:9/x', events: ['mock.created'] }],
-    ['POST', '/api/v1/namespaces/sandbox/webhooks', { url: 'http://127.0.0.1:9/x', operation: 'mock.created' }]]) {
+    ['POST', '/api/v1/namespaces/sandbox/webhooks', { url: 'http://127.0.0.1:9/x', operation: 'mock.created' }],
+    ['PUT', '/api/v1/settings/webhook_timeout_ms', { value: 1000 }]]) {
     const x = await s.api(m, p, body, as(editor));
     assert.equal(x.status, 403, `${m} ${p}: ${x.text}`);
   }
@@ -399,7 +400,7 @@ test('gRPC: a runner with a bound token is offered only its namespace\'s tasks',
   st.call.cancel();
 });
 
-test('gRPC: an uncached token on a unary call is verified on a worker, not on the event loop', async () => {
+test('gRPC: an uncached token on a unary call or a Sync is verified off the event loop', async () => {
   const fresh = (await s.api('POST', '/api/v1/integrations', { name: 'fresh', type: 'mock_resolver', namespace: 'team-a' })).body.token;
   const c = client();
   const d0 = await metric('mockarty_coordinator_deferred_auth_total');
@@ -415,8 +416,22 @@ test('gRPC: an uncached token on a unary call is verified on a worker, not on th
   const other = (await s.api('POST', '/api/v1/integrations', { name: 'fresh2', type: 'mock_resolver', namespace: 'team-a' })).body.token;
   const denied = await unary(c, 'Resolve', { namespace: 'prod', method: 'GET', path: '/victim' }, other);
   assert.equal(denied.err?.code, status.PERMISSION_DENIED);
-  // the loop kept answering while workers verified: a cached Sync still streams
-  const st = open(c, 'Sync', { resolver_name: 'after', namespace: 'team-a' }, boundResolver);
+  // a Sync stream with an uncached token is verified by its setup thread, with the same rules
+  const fresh3 = (await s.api('POST', '/api/v1/integrations', { name: 'fresh3', type: 'mock_resolver', namespace: 'team-a' })).body.token;
+  const d1 = await metric('mockarty_coordinator_deferred_auth_total');
+  const spy = open(c, 'Sync', { resolver_name: 'spy2', namespace: 'prod' }, fresh3);
+  assert.equal((await spy.done).code, status.PERMISSION_DENIED);
+  assert.equal(spy.events.length, 0);
+  assert.equal(await metric('mockarty_coordinator_deferred_auth_total'), d1 + 1);
+  const fresh4 = (await s.api('POST', '/api/v1/integrations', { name: 'fresh4', type: 'mock_resolver', namespace: 'team-a' })).body.token;
+  const st = open(c, 'Sync', { resolver_name: 'after', namespace: '' }, fresh4);
   await waitUntil(() => snapshotDone(st), 5000, 10, 'snapshot');
+  assert.ok(snapshotIds(st).includes('mine') && !snapshotIds(st).includes('victim'));
+  assert.equal(await metric('mockarty_coordinator_deferred_auth_total'), d1 + 2);
+  const node = (await s.api('GET', '/api/v1/nodes')).body.nodes.find((n) => n.name === 'after');
+  assert.equal(node?.namespace, 'team-a');
+  assert.equal(node?.integrationName, 'fresh4');
+  const bad = open(c, 'Sync', { resolver_name: 'bad' }, fresh4.slice(0, -1) + (fresh4.endsWith('0') ? '1' : '0'));
+  assert.equal((await bad.done).code, status.UNAUTHENTICATED);
   st.call.cancel();
 });

@@ -95,7 +95,7 @@ struct session {
 };
 
 /* A unary call waiting for a worker. */
-enum job_kind { JOB_ACCEPT, JOB_HEARTBEAT, JOB_APPEND, JOB_COMPLETE };
+enum job_kind { JOB_ACCEPT, JOB_HEARTBEAT, JOB_APPEND, JOB_COMPLETE, JOB_CONNECT };
 
 struct job {
 	struct job *next;
@@ -885,6 +885,8 @@ out:
 		mockarty__coordinator__v1__complete_task_request__free_unpacked(q, NULL);
 }
 
+static void connect_setup(mk_grpc_stream *st, const uint8_t *req, size_t len);
+
 /* Worker thread: runs queued unary calls until coord_runners_stop. */
 static void *
 worker_main(void *arg)
@@ -918,6 +920,9 @@ worker_main(void *arg)
 				break;
 			case JOB_COMPLETE:
 				do_complete(j->st, j->req, j->len);
+				break;
+			case JOB_CONNECT: /* a Connect whose token the worker just verified */
+				connect_setup(j->st, j->req, j->len);
 				break;
 			}
 		}
@@ -1004,9 +1009,12 @@ hello_to_session(const RunnerHello *h, struct session *s, char *err, size_t errc
 	return true;
 }
 
-/* Connect handler (loop thread): records the session, queues the Welcome, asks for offers. */
+/*
+ * Connect setup (loop thread, or a worker once it verified the token): records the session,
+ * queues the Welcome, asks for offers.
+ */
 static void
-connect_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
+connect_setup(mk_grpc_stream *st, const uint8_t *req, size_t len)
 {
 	RunnerHello *h = mockarty__coordinator__v1__runner_hello__unpack(NULL, len, req);
 	const mk_grpc_call_info *info = mk_grpc_stream_info(st);
@@ -1015,7 +1023,6 @@ connect_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 	struct session *s;
 	char err[256];
 
-	(void)ud;
 	if (h == NULL) {
 		mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT, "malformed RunnerHello");
 		return;
@@ -1080,6 +1087,21 @@ connect_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 	         s->name, s->peer, s->id, s->ns, s->shared ? " (shared)" : "", s->caps_json, s->max_concurrent);
 	/* runs session_closed at once when the stream already ended */
 	mk_grpc_stream_on_close(st, session_closed, s);
+}
+
+/*
+ * Connect handler (loop thread): a token the auth hook could not answer from its cache
+ * (principal "?...") is verified by a worker before the setup runs there, so the loop never
+ * waits for bcrypt.
+ */
+static void
+connect_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	(void)ud;
+	if (mk_grpc_stream_info(st)->principal[0] == '?')
+		unary_handler((void *)(intptr_t)JOB_CONNECT, st, req, len);
+	else
+		connect_setup(st, req, len);
 }
 
 /* ------------------------------------------------------------------ offers and pings */

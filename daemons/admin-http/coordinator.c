@@ -432,13 +432,6 @@ verify_and_cache(const char *tok, const unsigned char key[32], uint64_t gen, str
 	return true;
 }
 
-/* True for Runners/Connect, whose handler needs the identity on the loop thread. */
-static bool
-is_stream_method(const char *method)
-{
-	return strcmp(method, RUNNERS_SVC_PREFIX "Connect") == 0;
-}
-
 /*
  * The transport's auth hook (loop thread, before the request body is read). Admits
  * mock_resolver integration tokens to the Coordinator service and test_runner tokens to the
@@ -446,8 +439,8 @@ is_stream_method(const char *method)
  * *> <integration name>" (namespace names have no spaces). A token that is not in the cache
  * of verifications is not verified here: a unary call is admitted with the principal
  * "?<token>" and its worker verifies it before running it (coord_auth_deferred), so the
- * loop thread never waits for bcrypt; so is a Sync stream, verified by its setup thread
- * (sync_main). Only Runners/Connect still verifies here on a miss.
+ * loop thread never waits for bcrypt; so are the streams: a Sync is verified by its setup
+ * thread (sync_main), a Runners/Connect by a runners worker before its setup.
  */
 static int
 coord_auth(void *ud, const char *method, const char *authorization, char *principal, size_t pcap, char *msg,
@@ -482,7 +475,7 @@ coord_auth(void *ud, const char *method, const char *authorization, char *princi
 	}
 	if (acache_get(key, &res, &gen))
 		return admit(method, &res, principal, pcap, msg, mcap);
-	if (!is_stream_method(method) && strlen(tok) + 2 <= pcap) {
+	if (strlen(tok) + 2 <= pcap) {
 		snprintf(principal, pcap, "?%s", tok);
 		atomic_fetch_add(&C.deferred_auth, 1);
 		return MK_GRPC_OK;

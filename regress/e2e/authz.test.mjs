@@ -400,7 +400,7 @@ test('gRPC: a runner with a bound token is offered only its namespace\'s tasks',
   st.call.cancel();
 });
 
-test('gRPC: an uncached token on a unary call or a Sync is verified off the event loop', async () => {
+test('gRPC: an uncached token (unary call, Sync, Connect) is verified off the event loop', async () => {
   const fresh = (await s.api('POST', '/api/v1/integrations', { name: 'fresh', type: 'mock_resolver', namespace: 'team-a' })).body.token;
   const c = client();
   const d0 = await metric('mockarty_coordinator_deferred_auth_total');
@@ -434,4 +434,18 @@ test('gRPC: an uncached token on a unary call or a Sync is verified off the even
   const bad = open(c, 'Sync', { resolver_name: 'bad' }, fresh4.slice(0, -1) + (fresh4.endsWith('0') ? '1' : '0'));
   assert.equal((await bad.done).code, status.UNAUTHENTICATED);
   st.call.cancel();
+  // and a runner's Connect by a runners worker
+  const rc = client(Runners);
+  const rtok = (await s.api('POST', '/api/v1/integrations', { name: 'fresh-runner', type: 'test_runner', namespace: 'team-a' })).body.token;
+  const d2 = await metric('mockarty_coordinator_deferred_auth_total');
+  const conn = open(rc, 'Connect', { runner_name: 'r-fresh', capabilities: ['api_test'] }, rtok);
+  await waitUntil(() => conn.events.some((e) => e.event === 'welcome') || conn.end, 5000, 10, 'Welcome');
+  assert.ok(conn.events.some((e) => e.event === 'welcome'), JSON.stringify(conn.end));
+  assert.equal(await metric('mockarty_coordinator_deferred_auth_total'), d2 + 1);
+  conn.call.cancel();
+  const rtok2 = (await s.api('POST', '/api/v1/integrations', { name: 'fresh-runner2', type: 'test_runner', namespace: 'team-a' })).body.token;
+  const conn2 = open(rc, 'Connect', { runner_name: 'r-prod2', namespace: 'prod', capabilities: ['api_test'] }, rtok2);
+  assert.equal((await conn2.done).code, status.PERMISSION_DENIED);
+  const conn3 = open(rc, 'Connect', { runner_name: 'r-res', capabilities: ['api_test'] }, fresh4);
+  assert.equal((await conn3.done).code, status.PERMISSION_DENIED, 'a resolver token on Runners');
 });

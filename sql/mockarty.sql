@@ -466,9 +466,10 @@ COMMENT ON FUNCTION mockarty.namespace_create(text) IS 'Creates a namespace; 235
 CREATE FUNCTION mockarty.namespace_list() RETURNS SETOF text
 LANGUAGE sql STABLE
 AS $$
-	SELECT name FROM mockarty_private.namespaces ORDER BY name <> 'sandbox', name
+	SELECT name FROM mockarty_private.namespaces WHERE mockarty_private.ns_visible(name)
+	ORDER BY name <> 'sandbox', name
 $$;
-COMMENT ON FUNCTION mockarty.namespace_list() IS 'All namespaces, sandbox first, then by name';
+COMMENT ON FUNCTION mockarty.namespace_list() IS 'All namespaces, sandbox first, then by name (a bound caller: its own only)';
 
 ------------------------------------------------------------------------------
 -- Mocks

@@ -281,11 +281,10 @@ db_json(api_req *req, api_resp *resp, const char *sql, int nparams, const char *
 	restricted = req != NULL && ((req->token_ns != NULL && req->token_ns[0] != '\0') ||
 				     (req->token_role != NULL && strcmp(req->token_role, "admin") != 0));
 	if (restricted && !caller_begin(conn, req)) {
-		broken = PQstatus(conn) != CONNECTION_OK;
-		if (broken)
+		if (PQstatus(conn) != CONNECTION_OK)
 			pgpool_mark(false);
 		api_error(req, resp, 503, "unavailable", "database unavailable: cannot set the caller context");
-		pgpool_put(conn, true);
+		pgpool_put(conn, true); /* its transaction state is unknown: never reuse it */
 		return false;
 	}
 	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
@@ -305,7 +304,7 @@ db_json(api_req *req, api_resp *resp, const char *sql, int nparams, const char *
 	}
 	PQclear(res);
 	if (restricted && !broken) {
-		/* COMMIT after success, and ends the failed transaction otherwise (then a ROLLBACK) */
+		/* the caller context dies with the transaction: COMMIT a success, ROLLBACK a failure */
 		res = PQexec(conn, ok ? "COMMIT" : "ROLLBACK");
 		if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
 			if (ok) {

@@ -40,6 +40,7 @@ SELECT mockarty.mock_get('victim') IS NULL AS get_hidden,
        mockarty.store_mock_get('victim') IS NULL AS store_hidden,
        (SELECT array_agg(e->>'id') FROM jsonb_array_elements(mockarty.mock_list()->'items') e) AS listed,
        (SELECT array_agg(e->>'id') FROM jsonb_array_elements(mockarty.mock_chain('c1')) e) AS chain;
+SELECT array_agg(n) AS namespaces_seen FROM mockarty.namespace_list() n;
 SELECT try($$SELECT mockarty.mock_list('prod')$$);
 SELECT try($$SELECT mockarty.mock_logs('victim')$$);
 SELECT try($$SELECT mockarty.store_global_get('prod')$$);

@@ -721,3 +721,11 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION mockarty.folder_move(text, text) IS 'Moves a folder under another (NULL = top level) and returns it; P0002 when unknown (or of another namespace than the caller''s)';
+
+CREATE OR REPLACE FUNCTION mockarty.namespace_list() RETURNS SETOF text
+LANGUAGE sql STABLE
+AS $$
+	SELECT name FROM mockarty_private.namespaces WHERE mockarty_private.ns_visible(name)
+	ORDER BY name <> 'sandbox', name
+$$;
+COMMENT ON FUNCTION mockarty.namespace_list() IS 'All namespaces, sandbox first, then by name (a bound caller: its own only)';

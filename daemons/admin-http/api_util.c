@@ -238,27 +238,30 @@ map_db_error(api_req *req, api_resp *resp, PGconn *conn, PGresult *res)
 /*
  * Opens a transaction on conn and sets the caller context of req in it
  * (mockarty.caller_namespace, mockarty.caller_role; transaction-local), in one
- * round trip. Returns false when the connection failed (the caller drops it).
+ * round trip. Returns false when that failed (the caller drops the connection).
  */
 static bool
 caller_begin(PGconn *conn, const api_req *req)
 {
-	const char *params[2] = {req->token_ns != NULL ? req->token_ns : "",
-				 req->token_role != NULL ? req->token_role : ""};
+	char *ns = PQescapeLiteral(conn, req->token_ns != NULL ? req->token_ns : "",
+				   req->token_ns != NULL ? strlen(req->token_ns) : 0);
+	char *role = PQescapeLiteral(conn, req->token_role != NULL ? req->token_role : "",
+				     req->token_role != NULL ? strlen(req->token_role) : 0);
+	char sql[512];
 	PGresult *res;
-	bool ok;
+	bool ok = false;
 
-	res = PQexec(conn, "BEGIN");
-	ok = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
-	PQclear(res);
-	if (!ok)
-		return false;
-	res = PQexecParams(conn,
-			   "SELECT pg_catalog.set_config('mockarty.caller_namespace', $1, true),"
-			   " pg_catalog.set_config('mockarty.caller_role', $2, true)",
-			   2, NULL, params, NULL, NULL, 0);
-	ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
-	PQclear(res);
+	if (ns != NULL && role != NULL &&
+	    (size_t)snprintf(sql, sizeof(sql),
+			     "BEGIN; SELECT pg_catalog.set_config('mockarty.caller_namespace', %s, true),"
+			     " pg_catalog.set_config('mockarty.caller_role', %s, true)",
+			     ns, role) < sizeof(sql)) {
+		res = PQexec(conn, sql); /* the result of the last statement */
+		ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
+		PQclear(res);
+	}
+	PQfreemem(ns);
+	PQfreemem(role);
 	return ok;
 }
 

@@ -254,13 +254,22 @@ test('auth cost: a wrong mk_ secret is verified in the database once, then answe
 });
 
 test('auth cost: an mki_ token on REST is refused with 403 before touching the database', async () => {
+  // a valid integration token: verifying it would stamp last_used_at, so an unchanged NULL proves
+  // the database was never asked
+  const made = await s.api('POST', '/api/v1/integrations', { name: 'never-rest', type: 'mock_resolver' });
+  assert.equal(made.status, 201, made.text);
   const v0 = await metric('mockarty_auth_verifications_total');
-  const calls0 = await s.psql("SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE funcname = 'integration_verify'");
-  const r = await s.api('GET', '/api/v1/mocks', undefined, as('mki_0123456789ab_' + 'f'.repeat(48)));
-  assert.equal(r.status, 403, r.text);
-  assert.match(r.body.error, /integration tokens \(mki_\) cannot call the admin API/);
+  for (const tok of [made.body.token, 'mki_0123456789ab_' + 'f'.repeat(48)]) {
+    const r = await s.api('GET', '/api/v1/mocks', undefined, as(tok));
+    assert.equal(r.status, 403, r.text);
+    assert.match(r.body.error, /integration tokens \(mki_\) cannot call the admin API/);
+  }
   assert.equal(await metric('mockarty_auth_verifications_total'), v0);
-  assert.equal(await s.psql("SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE funcname = 'integration_verify'"), calls0);
+  assert.equal(await s.psql(`SELECT last_used_at IS NULL FROM mockarty_private.integrations WHERE id = ${q(made.body.integration.id)}`), 't');
+  // malformed mk_ tokens are refused without a query too
+  const bad = await s.api('GET', '/api/v1/mocks', undefined, as('mk_not-a-token'));
+  assert.equal(bad.status, 401);
+  assert.equal(await metric('mockarty_auth_verifications_total'), v0);
 });
 
 // ------------------------------------------------------------------ gRPC

@@ -76,9 +76,10 @@ rest_token_list(api_req *req, api_resp *resp)
 
 	if (!db_json(req, resp, "SELECT mockarty.token_list()", 0, NULL, &list))
 		return;
-	json_array_foreach(list, i, v)
+	json_array_foreach (list, i, v)
 		api_key_shape(v);
-	api_json(resp, 200, json_pack("{s:o, s:I}", "tokens", list, "total", (json_int_t)json_array_size(list)));
+	api_json(resp, 200,
+	         json_pack("{s:o, s:I}", "tokens", list, "total", (json_int_t)json_array_size(list)));
 }
 
 /* Shared by PATCH/PUT :id {"enabled":bool} and POST :id/disable|enable. */

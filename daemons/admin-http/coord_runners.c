@@ -557,7 +557,12 @@ do_accept(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	task = json_object_get(v, "task");
 	if (!json_is_true(json_object_get(v, "accepted")) || !json_is_object(task)) {
 		const char *why = json_string_value(json_object_get(v, "reason"));
+		char bound[64];
 
+		/* to a runner with a bound token, another namespace's task is an unknown one */
+		coord_principal_ns(mk_grpc_stream_info(st), bound, sizeof(bound));
+		if (bound[0] && why != NULL && strcmp(why, "not_eligible") == 0)
+			why = "not_found";
 		resp.reason = (char *)(why ? why : "not_accepted");
 		resp.task_id = q->task_id;
 		STAT_ADD(accepts_lost, 1);

@@ -400,6 +400,14 @@ test('gRPC: a runner with a bound token is offered only its namespace\'s tasks',
   await waitUntil(() => st.events.some((e) => e.event === 'offer'), 5000, 10, 'an offer');
   const offers = st.events.filter((e) => e.event === 'offer').map((e) => e.offer.namespace);
   assert.ok(offers.length > 0 && offers.every((ns) => ns === 'team-a'), JSON.stringify(offers));
+  // asking for prod's task by id: answered as for an unknown task, and it stays queued
+  const prodTask = await s.psql("SELECT id FROM mockarty_private.tasks WHERE namespace = 'prod' AND status = 'queued' LIMIT 1");
+  const welcome = st.events.find((e) => e.event === 'welcome').welcome;
+  const acc = await unary(c, 'AcceptTask', { runner_id: welcome.runner_id, task_id: prodTask }, boundRunner);
+  assert.ifError(acc.err);
+  assert.equal(acc.res.accepted, false);
+  assert.equal(acc.res.reason, 'not_found');
+  assert.equal(await s.psql(`SELECT status FROM mockarty_private.tasks WHERE id = ${q(prodTask)}`), 'queued');
   const nodes = await s.api('GET', '/api/v1/nodes');
   assert.equal(nodes.body.nodes.find((n) => n.name === 'r-own')?.namespace, 'team-a', nodes.text);
   // a bound API token sees only its namespace's nodes

@@ -117,6 +117,17 @@ test('REST: versions, restore, logs, copy, delete and stores of another namespac
   await assertVictimIntact();
 });
 
+test('REST: restoring an old version never moves a mock back into the namespace it had then', async () => {
+  assert.equal((await s.api('POST', '/api/v1/mocks', mock('wander', { namespace: 'prod' }))).status, 200);
+  const moved = await s.api('PATCH', '/api/v1/mocks/wander', { namespace: 'team-a' });
+  assert.equal(moved.status, 200, moved.text);
+  const r = await s.api('POST', '/api/v1/mocks/wander/versions/1/restore', undefined, as(bound));
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.namespace, 'team-a');
+  assert.equal((await s.psqlJson("SELECT mockarty.mock_get('wander')")).namespace, 'team-a');
+  assert.equal(await s.psql("SELECT count(*) FROM mockarty_private.mocks WHERE namespace = 'prod'"), '1', 'only the victim in prod');
+});
+
 test('REST: integrations honour the caller namespace (both paths)', async () => {
   const unbound = await s.api('POST', '/api/v1/integrations', { name: 'any', type: 'mock_resolver' });
   assert.equal(unbound.status, 201, unbound.text);

@@ -27,6 +27,9 @@ int mockarty_replay_max = 10000;
 char *mockarty_database = NULL;
 int mockarty_scheduler_interval_ms = 1000;
 int mockarty_template_output_limit = 8192;
+/* the caller context (sql/mockarty.sql, "The caller rule"): read by SQL, never by C */
+static char *mockarty_caller_namespace = NULL;
+static char *mockarty_caller_role = NULL;
 
 void _PG_init(void);
 
@@ -63,6 +66,18 @@ _PG_init(void)
 							"A resolution over it fails with SQLSTATE MK001; a mock whose static parts exceed it is refused at save.",
 							&mockarty_template_output_limit, 8192, 64, 1048576,
 							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomStringVariable("mockarty.caller_namespace",
+							   "Namespace the calling application acts for; empty = unrestricted.",
+							   "Set per transaction (set_config(..., true)) by the admin node for a namespace-bound token: "
+							   "mockarty.* functions then refuse or hide every other namespace.",
+							   &mockarty_caller_namespace, "",
+							   PGC_USERSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
+	DefineCustomStringVariable("mockarty.caller_role",
+							   "Role the calling application acts with (admin, editor, viewer); empty = unrestricted.",
+							   "Set per transaction by the admin node: viewers cannot write, "
+							   "only admins manage API tokens, integrations and webhooks.",
+							   &mockarty_caller_role, "",
+							   PGC_USERSET, GUC_NOT_IN_SAMPLE, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("mockarty");
 
 	if (process_shared_preload_libraries_in_progress)

@@ -263,6 +263,93 @@ END
 $$;
 COMMENT ON FUNCTION mockarty_private.json_merge_patch(jsonb, jsonb) IS 'RFC 7386 JSON merge patch of target by patch';
 
+------------------------------------------------------------------------------
+-- The caller rule
+------------------------------------------------------------------------------
+-- The caller context is two settings the calling application sets per transaction
+-- with set_config(..., true): mockarty.caller_namespace (the namespace the caller is
+-- bound to) and mockarty.caller_role (admin, editor or viewer). Unset or empty means
+-- unrestricted, so a DBA or superuser using SQL directly keeps every right. A bound
+-- caller acts only inside its namespace: rows of other namespaces read as unknown
+-- (NULL, false, P0002) and writes into another namespace raise 42501.
+
+CREATE FUNCTION mockarty_private.caller_namespace() RETURNS text
+LANGUAGE sql STABLE
+AS $$ SELECT nullif(current_setting('mockarty.caller_namespace', true), '') $$;
+COMMENT ON FUNCTION mockarty_private.caller_namespace() IS 'The namespace the caller is bound to (setting mockarty.caller_namespace), NULL when unrestricted';
+
+CREATE FUNCTION mockarty_private.caller_role() RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+	v text := nullif(current_setting('mockarty.caller_role', true), '');
+BEGIN
+	IF v IS NOT NULL AND v NOT IN ('admin', 'editor', 'viewer') THEN
+		RAISE EXCEPTION 'invalid value "%" for setting mockarty.caller_role', v USING ERRCODE = '22023',
+			HINT = 'Roles are admin, editor and viewer; empty means unrestricted.';
+	END IF;
+	RETURN v;
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.caller_role() IS 'The caller''s role (setting mockarty.caller_role: admin, editor, viewer), NULL when unrestricted; 22023 for another value';
+
+CREATE FUNCTION mockarty_private.role_rank(p_role text) RETURNS int
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT CASE p_role WHEN 'viewer' THEN 1 WHEN 'editor' THEN 2 WHEN 'admin' THEN 3 END $$;
+COMMENT ON FUNCTION mockarty_private.role_rank(text) IS 'Order of roles: viewer 1 < editor 2 < admin 3 (NULL for anything else)';
+
+CREATE FUNCTION mockarty_private.role_require(p_role text, p_action text) RETURNS void
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+	v text := mockarty_private.caller_role();
+BEGIN
+	IF v IS NOT NULL AND mockarty_private.role_rank(v) < mockarty_private.role_rank(p_role) THEN
+		RAISE EXCEPTION 'role "%" cannot %', v, p_action USING ERRCODE = '42501',
+			DETAIL = format('This needs the role %s or higher.', p_role);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.role_require(text, text) IS 'Raises 42501 naming the action when the caller''s role (mockarty.caller_role) is below p_role; unrestricted callers pass';
+
+CREATE FUNCTION mockarty_private.ns_visible(p_ns text) RETURNS boolean
+LANGUAGE sql STABLE
+AS $$ SELECT mockarty_private.caller_namespace() IS NULL OR coalesce(p_ns = mockarty_private.caller_namespace(), false) $$;
+COMMENT ON FUNCTION mockarty_private.ns_visible(text) IS 'True when the caller may see rows of namespace p_ns: unrestricted, or bound to exactly p_ns (NULL, i.e. unbound rows, only for unrestricted callers)';
+
+CREATE FUNCTION mockarty_private.ns_check(p_ns text) RETURNS void
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+	v text := mockarty_private.caller_namespace();
+BEGIN
+	IF v IS NOT NULL AND p_ns IS DISTINCT FROM v THEN
+		RAISE EXCEPTION 'namespace "%" is outside the caller''s namespace "%"', coalesce(p_ns, '(all)'), v
+			USING ERRCODE = '42501', DETAIL = '$.namespace',
+			HINT = 'A caller bound to a namespace (mockarty.caller_namespace) acts only inside it.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.ns_check(text) IS 'Raises 42501 when a caller bound to a namespace (mockarty.caller_namespace) names another one (or none)';
+
+CREATE FUNCTION mockarty_private.ns_scope(p_ns text) RETURNS text
+LANGUAGE plpgsql STABLE
+AS $$
+DECLARE
+	v text := mockarty_private.caller_namespace();
+BEGIN
+	IF v IS NULL THEN
+		RETURN p_ns;
+	END IF;
+	IF p_ns IS NULL OR p_ns = '' OR p_ns = v THEN
+		RETURN v;
+	END IF;
+	PERFORM mockarty_private.ns_check(p_ns);
+	RETURN v;
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.ns_scope(text) IS 'The namespace filter of a list call: as given for unrestricted callers; for a bound caller its own namespace when none (NULL = all) or its own is given, 42501 for another';
+
 CREATE FUNCTION mockarty_private.namespace_ensure(ns text) RETURNS void
 LANGUAGE plpgsql
 AS $$
@@ -272,13 +359,16 @@ BEGIN
 			USING ERRCODE = '22023', DETAIL = '$.namespace',
 			HINT = 'Namespace names match ^[a-z0-9][a-z0-9_.-]{0,62}$.';
 	END IF;
+	-- every write into a namespace passes here: the caller's binding and role are checked once
+	PERFORM mockarty_private.ns_check(ns);
+	PERFORM mockarty_private.role_require('editor', 'write');
 	-- a plain lookup first: a batch writes thousands of mocks into existing namespaces
 	IF NOT EXISTS (SELECT 1 FROM mockarty_private.namespaces WHERE name = ns) THEN
 		INSERT INTO mockarty_private.namespaces (name) VALUES (ns) ON CONFLICT DO NOTHING;
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION mockarty_private.namespace_ensure(text) IS 'Creates a namespace on first use; 22023 for an invalid name';
+COMMENT ON FUNCTION mockarty_private.namespace_ensure(text) IS 'Creates a namespace on first use; 22023 for an invalid name, 42501 when the caller is bound to another namespace or is a viewer';
 
 CREATE FUNCTION mockarty_private.log_change(p_op text, p_namespace text, p_mock_id text) RETURNS bigint
 LANGUAGE plpgsql
@@ -382,9 +472,10 @@ COMMENT ON FUNCTION mockarty.namespace_create(text) IS 'Creates a namespace; 235
 CREATE FUNCTION mockarty.namespace_list() RETURNS SETOF text
 LANGUAGE sql STABLE
 AS $$
-	SELECT name FROM mockarty_private.namespaces ORDER BY name <> 'sandbox', name
+	SELECT name FROM mockarty_private.namespaces WHERE mockarty_private.ns_visible(name)
+	ORDER BY name <> 'sandbox', name
 $$;
-COMMENT ON FUNCTION mockarty.namespace_list() IS 'All namespaces, sandbox first, then by name';
+COMMENT ON FUNCTION mockarty.namespace_list() IS 'All namespaces, sandbox first, then by name (a bound caller: its own only)';
 
 ------------------------------------------------------------------------------
 -- Mocks
@@ -419,7 +510,7 @@ BEGIN
 	IF p_mock ? 'namespace' AND jsonb_typeof(p_mock -> 'namespace') NOT IN ('string', 'null') THEN
 		RAISE EXCEPTION 'namespace must be a string' USING ERRCODE = '22023', DETAIL = p_path || '.namespace';
 	END IF;
-	v_ns := coalesce(p_namespace, nullif(p_mock ->> 'namespace', ''), 'sandbox');
+	v_ns := coalesce(p_namespace, nullif(p_mock ->> 'namespace', ''), mockarty_private.caller_namespace(), 'sandbox');
 	v_doc := p_mock - mockarty_private.server_fields();
 
 	v_err := mockarty.validate_mock(v_doc || jsonb_build_object('id', v_id, 'namespace', v_ns));
@@ -432,6 +523,11 @@ BEGIN
 
 	SELECT * INTO v_old FROM mockarty_private.mocks WHERE id = v_id FOR UPDATE;
 	v_found := FOUND;
+	IF v_found AND NOT mockarty_private.ns_visible(v_old.namespace) THEN
+		-- a bound caller never moves, overwrites or learns about a mock of another namespace
+		RAISE EXCEPTION 'mock "%" does not exist in namespace "%"', v_id, v_ns USING ERRCODE = 'P0002',
+			DETAIL = p_path || '.id', HINT = 'This id is not available to the caller; choose another id.';
+	END IF;
 	IF v_found AND v_old.namespace <> v_ns THEN
 		-- nodes index mocks by namespace: retract it from the old one first
 		PERFORM mockarty_private.log_change('delete', v_old.namespace, v_id);
@@ -483,7 +579,7 @@ BEGIN
 	RETURN jsonb_build_object('overwritten', v_found, 'mock', mockarty_private.mock_json(v_row));
 END
 $$;
-COMMENT ON FUNCTION mockarty_private.mock_write(jsonb, text, boolean, text) IS 'Validates and stores one mock, writes a version row and a change-log row. p_reset (a full save) restarts useCounter, lastUse, closedAt, the oneOf cursor and the mock store; p_path prefixes the JSON path in validation errors';
+COMMENT ON FUNCTION mockarty_private.mock_write(jsonb, text, boolean, text) IS 'Validates and stores one mock (namespace: p_namespace, else the mock''s, else the caller''s, else sandbox), writes a version row and a change-log row. p_reset (a full save) restarts useCounter, lastUse, closedAt, the oneOf cursor and the mock store; p_path prefixes the JSON path in validation errors; P0002 when a caller bound to a namespace names the id of a mock of another namespace (it is left untouched)';
 
 CREATE FUNCTION mockarty.mock_save(mock jsonb, namespace text DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql
@@ -494,9 +590,9 @@ CREATE FUNCTION mockarty.mock_get(id text, include_deleted boolean DEFAULT true)
 LANGUAGE sql STABLE
 AS $$
 	SELECT mockarty_private.mock_json(m) FROM mockarty_private.mocks m
-	WHERE m.id = mock_get.id AND (include_deleted OR m.closed_at IS NULL)
+	WHERE m.id = mock_get.id AND (include_deleted OR m.closed_at IS NULL) AND mockarty_private.ns_visible(m.namespace)
 $$;
-COMMENT ON FUNCTION mockarty.mock_get(text, boolean) IS 'One mock with server fields, NULL when unknown (or deleted and include_deleted is false)';
+COMMENT ON FUNCTION mockarty.mock_get(text, boolean) IS 'One mock with server fields, NULL when unknown (or deleted and include_deleted is false, or of another namespace than the caller''s)';
 
 CREATE FUNCTION mockarty.mock_patch(id text, patch jsonb) RETURNS jsonb
 LANGUAGE plpgsql
@@ -505,7 +601,8 @@ DECLARE
 	m mockarty_private.mocks;
 	merged jsonb;
 BEGIN
-	SELECT * INTO m FROM mockarty_private.mocks x WHERE x.id = mock_patch.id FOR UPDATE;
+	SELECT * INTO m FROM mockarty_private.mocks x WHERE x.id = mock_patch.id
+		AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
 		PERFORM mockarty_private.raise_not_found('mock', id);
 	END IF;
@@ -519,15 +616,15 @@ BEGIN
 	RETURN mockarty_private.mock_write(merged, NULL, false) -> 'mock';
 END
 $$;
-COMMENT ON FUNCTION mockarty.mock_patch(text, jsonb) IS 'RFC 7386 merge patch of a mock, validated like a save; keeps use counter, cursor and stores; P0002 for an unknown id';
+COMMENT ON FUNCTION mockarty.mock_patch(text, jsonb) IS 'RFC 7386 merge patch of a mock, validated like a save; keeps use counter, cursor and stores; P0002 for an unknown id (or one of another namespace than the caller''s), 42501 when a bound caller patches "namespace" to another one';
 
 CREATE FUNCTION mockarty.mock_list(namespace text DEFAULT NULL, tags text[] DEFAULT NULL, search text DEFAULT NULL,
 	off int DEFAULT 0, lim int DEFAULT 50, include_deleted boolean DEFAULT false) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	WITH sel AS (
+	WITH scope AS MATERIALIZED (SELECT mockarty_private.ns_scope(mock_list.namespace) AS ns), sel AS (
 		SELECT m FROM mockarty_private.mocks m
-		WHERE (mock_list.namespace IS NULL OR m.namespace = mock_list.namespace)
+		WHERE ((SELECT ns FROM scope) IS NULL OR m.namespace = (SELECT ns FROM scope))
 		  AND (mock_list.tags IS NULL OR m.tags @> mock_list.tags)
 		  AND (search IS NULL OR search = ''
 		       OR strpos(lower(m.id), lower(search)) > 0
@@ -541,9 +638,9 @@ AS $$
 		'offset', greatest(off, 0),
 		'limit', greatest(lim, 0),
 		'hasMore', greatest(off, 0) + greatest(lim, 0) < total.n)
-	FROM total
+	FROM total, scope -- scope joined here: a refused namespace raises even when no mock exists
 $$;
-COMMENT ON FUNCTION mockarty.mock_list(text, text[], text, int, int, boolean) IS 'Page of mocks ordered by id: namespace NULL = all, tags = must carry all of them, search = case-insensitive substring of id or route; {"items","total","offset","limit","hasMore"}';
+COMMENT ON FUNCTION mockarty.mock_list(text, text[], text, int, int, boolean) IS 'Page of mocks ordered by id: namespace NULL = all (a bound caller: its own; another raises 42501), tags = must carry all of them, search = case-insensitive substring of id or route; {"items","total","offset","limit","hasMore"}';
 
 CREATE FUNCTION mockarty.mock_delete(id text) RETURNS boolean
 LANGUAGE plpgsql
@@ -551,7 +648,9 @@ AS $$
 DECLARE
 	m mockarty_private.mocks;
 BEGIN
-	SELECT * INTO m FROM mockarty_private.mocks x WHERE x.id = mock_delete.id AND x.closed_at IS NULL FOR UPDATE;
+	PERFORM mockarty_private.role_require('editor', 'delete mocks');
+	SELECT * INTO m FROM mockarty_private.mocks x WHERE x.id = mock_delete.id AND x.closed_at IS NULL
+		AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN false;
 	END IF;
@@ -561,7 +660,7 @@ BEGIN
 	RETURN true;
 END
 $$;
-COMMENT ON FUNCTION mockarty.mock_delete(text) IS 'Soft delete: sets closedAt, the mock stops matching; false when unknown or already deleted';
+COMMENT ON FUNCTION mockarty.mock_delete(text) IS 'Soft delete: sets closedAt, the mock stops matching; false when unknown, already deleted or of another namespace than the caller''s';
 
 CREATE FUNCTION mockarty.mock_restore(id text) RETURNS jsonb
 LANGUAGE plpgsql
@@ -569,11 +668,13 @@ AS $$
 DECLARE
 	m mockarty_private.mocks;
 BEGIN
-	SELECT * INTO m FROM mockarty_private.mocks x WHERE x.id = mock_restore.id FOR UPDATE;
+	SELECT * INTO m FROM mockarty_private.mocks x WHERE x.id = mock_restore.id
+		AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
 		PERFORM mockarty_private.raise_not_found('mock', id);
 	END IF;
 	IF m.closed_at IS NOT NULL THEN
+		PERFORM mockarty_private.role_require('editor', 'restore mocks');
 		UPDATE mockarty_private.mocks x SET closed_at = NULL, updated_at = now(),
 			change_version = mockarty_private.log_change('upsert', m.namespace, m.id)
 		WHERE x.id = m.id
@@ -582,7 +683,7 @@ BEGIN
 	RETURN mockarty_private.mock_json(m);
 END
 $$;
-COMMENT ON FUNCTION mockarty.mock_restore(text) IS 'Clears closedAt of a soft-deleted mock and returns it; P0002 for an unknown id';
+COMMENT ON FUNCTION mockarty.mock_restore(text) IS 'Clears closedAt of a soft-deleted mock and returns it; P0002 for an unknown id (or one of another namespace than the caller''s)';
 
 CREATE FUNCTION mockarty.mock_purge(id text) RETURNS boolean
 LANGUAGE plpgsql
@@ -590,6 +691,11 @@ AS $$
 DECLARE
 	m mockarty_private.mocks;
 BEGIN
+	PERFORM mockarty_private.role_require('editor', 'purge mocks');
+	IF NOT EXISTS (SELECT 1 FROM mockarty_private.mocks x WHERE x.id = mock_purge.id
+	               AND mockarty_private.ns_visible(x.namespace)) THEN
+		RETURN false;
+	END IF;
 	DELETE FROM mockarty_private.mocks x WHERE x.id = mock_purge.id RETURNING * INTO m;
 	IF NOT FOUND THEN
 		RETURN false;
@@ -598,7 +704,7 @@ BEGIN
 	RETURN true;
 END
 $$;
-COMMENT ON FUNCTION mockarty.mock_purge(text) IS 'Hard delete of a mock with its versions, logs and mock store; false when unknown';
+COMMENT ON FUNCTION mockarty.mock_purge(text) IS 'Hard delete of a mock with its versions, logs and mock store; false when unknown (or of another namespace than the caller''s)';
 
 CREATE FUNCTION mockarty.mock_batch_save(mocks jsonb) RETURNS jsonb
 LANGUAGE plpgsql
@@ -643,7 +749,8 @@ DECLARE
 	i text;
 BEGIN
 	FOR i IN SELECT DISTINCT x FROM unnest(ids) x LOOP
-		IF EXISTS (SELECT 1 FROM mockarty_private.mocks WHERE id = i AND closed_at IS NOT NULL) THEN
+		IF EXISTS (SELECT 1 FROM mockarty_private.mocks WHERE id = i AND closed_at IS NOT NULL
+		           AND mockarty_private.ns_visible(namespace)) THEN
 			PERFORM mockarty.mock_restore(i);
 			n := n + 1;
 		END IF;
@@ -651,7 +758,7 @@ BEGIN
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION mockarty.mock_batch_restore(text[]) IS 'Restores soft-deleted mocks; returns how many changed';
+COMMENT ON FUNCTION mockarty.mock_batch_restore(text[]) IS 'Restores soft-deleted mocks (ids of other namespaces than the caller''s are skipped); returns how many changed';
 
 CREATE FUNCTION mockarty.mock_batch_purge(ids text[]) RETURNS int
 LANGUAGE sql
@@ -665,10 +772,12 @@ DECLARE
 	n int := 0;
 	m mockarty_private.mocks;
 BEGIN
-	IF folder_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM mockarty_private.folders f WHERE f.id = folder_id) THEN
+	IF folder_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM mockarty_private.folders f WHERE f.id = folder_id
+	                                         AND mockarty_private.ns_visible(f.namespace)) THEN
 		PERFORM mockarty_private.raise_not_found('folder', folder_id);
 	END IF;
-	FOR m IN SELECT * FROM mockarty_private.mocks WHERE id = ANY (ids) ORDER BY id FOR UPDATE LOOP
+	FOR m IN SELECT * FROM mockarty_private.mocks WHERE id = ANY (ids) AND mockarty_private.ns_visible(namespace)
+	         ORDER BY id FOR UPDATE LOOP
 		PERFORM mockarty_private.mock_write(
 			CASE WHEN folder_id IS NULL THEN m.doc - 'folderId' ELSE m.doc || jsonb_build_object('folderId', folder_id) END
 				|| jsonb_build_object('id', m.id), m.namespace, false);
@@ -677,7 +786,7 @@ BEGIN
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION mockarty.mock_batch_move(text[], text) IS 'Moves mocks into a folder (NULL = no folder); returns how many changed; P0002 for an unknown folder';
+COMMENT ON FUNCTION mockarty.mock_batch_move(text[], text) IS 'Moves mocks into a folder (NULL = no folder); returns how many changed; P0002 for an unknown folder; ids and folders of other namespaces than the caller''s count as unknown';
 
 CREATE FUNCTION mockarty.mock_batch_tags(ids text[], tags text[]) RETURNS int
 LANGUAGE plpgsql
@@ -686,7 +795,8 @@ DECLARE
 	n int := 0;
 	m mockarty_private.mocks;
 BEGIN
-	FOR m IN SELECT * FROM mockarty_private.mocks WHERE id = ANY (ids) ORDER BY id FOR UPDATE LOOP
+	FOR m IN SELECT * FROM mockarty_private.mocks WHERE id = ANY (ids) AND mockarty_private.ns_visible(namespace)
+	         ORDER BY id FOR UPDATE LOOP
 		PERFORM mockarty_private.mock_write(m.doc || jsonb_build_object('id', m.id, 'tags', to_jsonb(coalesce(tags, '{}'))),
 			m.namespace, false);
 		n := n + 1;
@@ -694,7 +804,7 @@ BEGIN
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION mockarty.mock_batch_tags(text[], text[]) IS 'Replaces the tags of mocks; returns how many changed';
+COMMENT ON FUNCTION mockarty.mock_batch_tags(text[], text[]) IS 'Replaces the tags of mocks (ids of other namespaces than the caller''s are skipped); returns how many changed';
 
 CREATE FUNCTION mockarty.mock_copy_to_namespace(ids text[], target text) RETURNS jsonb
 LANGUAGE plpgsql
@@ -706,7 +816,8 @@ DECLARE
 	copies jsonb := '[]';
 BEGIN
 	PERFORM mockarty_private.namespace_ensure(target);
-	FOR m IN SELECT * FROM mockarty_private.mocks WHERE id = ANY (ids) ORDER BY id LOOP
+	FOR m IN SELECT * FROM mockarty_private.mocks WHERE id = ANY (ids) AND mockarty_private.ns_visible(namespace)
+	         ORDER BY id LOOP
 		new_id := m.id || '-' || target;
 		n := 2;
 		WHILE EXISTS (SELECT 1 FROM mockarty_private.mocks WHERE id = new_id) LOOP
@@ -719,7 +830,7 @@ BEGIN
 	RETURN copies;
 END
 $$;
-COMMENT ON FUNCTION mockarty.mock_copy_to_namespace(text[], text) IS 'Copies mocks into another namespace (created when missing); copy ids are <id>-<target>, or <id>-<target>-N when that is taken; returns the copies';
+COMMENT ON FUNCTION mockarty.mock_copy_to_namespace(text[], text) IS 'Copies mocks into another namespace (created when missing); copy ids are <id>-<target>, or <id>-<target>-N when that is taken; returns the copies; a bound caller copies only its own mocks into its own namespace (42501 for another target)';
 
 CREATE FUNCTION mockarty.mock_versions(id text) RETURNS jsonb
 LANGUAGE sql STABLE
@@ -727,49 +838,56 @@ AS $$
 	SELECT coalesce(jsonb_agg(v.doc || jsonb_build_object('version', v.version,
 		'createdAt', mockarty_private.unix(v.saved_at)) ORDER BY v.version DESC), '[]')
 	FROM mockarty_private.mock_versions v WHERE v.mock_id = mock_versions.id
+	  AND EXISTS (SELECT 1 FROM mockarty_private.mocks m WHERE m.id = v.mock_id AND mockarty_private.ns_visible(m.namespace))
 $$;
-COMMENT ON FUNCTION mockarty.mock_versions(text) IS 'Every saved version of a mock, newest first, each with "version":N';
+COMMENT ON FUNCTION mockarty.mock_versions(text) IS 'Every saved version of a mock, newest first, each with "version":N (none for a mock of another namespace than the caller''s)';
 
 CREATE FUNCTION mockarty.mock_version(id text, version int) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
 	SELECT v.doc || jsonb_build_object('version', v.version, 'createdAt', mockarty_private.unix(v.saved_at))
 	FROM mockarty_private.mock_versions v WHERE v.mock_id = mock_version.id AND v.version = mock_version.version
+	  AND EXISTS (SELECT 1 FROM mockarty_private.mocks m WHERE m.id = v.mock_id AND mockarty_private.ns_visible(m.namespace))
 $$;
-COMMENT ON FUNCTION mockarty.mock_version(text, int) IS 'One saved version of a mock, NULL when unknown';
+COMMENT ON FUNCTION mockarty.mock_version(text, int) IS 'One saved version of a mock, NULL when unknown (or the mock is of another namespace than the caller''s)';
 
 CREATE FUNCTION mockarty.mock_version_restore(id text, version int) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
 	d jsonb;
+	v_ns text;
 BEGIN
-	SELECT v.doc INTO d FROM mockarty_private.mock_versions v
-	WHERE v.mock_id = mock_version_restore.id AND v.version = mock_version_restore.version;
+	SELECT v.doc, m.namespace INTO d, v_ns FROM mockarty_private.mock_versions v
+	JOIN mockarty_private.mocks m ON m.id = v.mock_id
+	WHERE v.mock_id = mock_version_restore.id AND v.version = mock_version_restore.version
+	  AND mockarty_private.ns_visible(m.namespace);
 	IF NOT FOUND THEN
 		PERFORM mockarty_private.raise_not_found('mock version', id || '@' || version);
 	END IF;
-	RETURN mockarty_private.mock_write(d, NULL, true) -> 'mock';
+	-- into the mock's namespace of today: an old version never moves the mock back
+	RETURN mockarty_private.mock_write(d, v_ns, true) -> 'mock';
 END
 $$;
-COMMENT ON FUNCTION mockarty.mock_version_restore(text, int) IS 'Saves an old version as the newest one and returns the mock; P0002 when the version is unknown';
+COMMENT ON FUNCTION mockarty.mock_version_restore(text, int) IS 'Saves an old version as the newest one, in the mock''s current namespace, and returns the mock; P0002 when the version is unknown (or the mock is of another namespace than the caller''s)';
 
 CREATE FUNCTION mockarty.mock_chain(chain_id text) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
 	SELECT coalesce(jsonb_agg(mockarty_private.mock_json(m) ORDER BY m.id), '[]')
 	FROM mockarty_private.mocks m WHERE m.chain_id = mock_chain.chain_id AND m.closed_at IS NULL
+	  AND mockarty_private.ns_visible(m.namespace)
 $$;
-COMMENT ON FUNCTION mockarty.mock_chain(text) IS 'Live mocks sharing a chainId, ordered by id';
+COMMENT ON FUNCTION mockarty.mock_chain(text) IS 'Live mocks sharing a chainId (of the caller''s namespace when bound), ordered by id';
 
 CREATE FUNCTION mockarty.mock_chain_delete(chain_id text) RETURNS int
 LANGUAGE sql
 AS $$
 	SELECT count(*) FILTER (WHERE mockarty.mock_delete(m.id))::int
 	FROM (SELECT id FROM mockarty_private.mocks x WHERE x.chain_id = mock_chain_delete.chain_id
-	      AND x.closed_at IS NULL ORDER BY id) m
+	      AND x.closed_at IS NULL AND mockarty_private.ns_visible(x.namespace) ORDER BY id) m
 $$;
-COMMENT ON FUNCTION mockarty.mock_chain_delete(text) IS 'Soft-deletes every live mock of a chain; returns how many';
+COMMENT ON FUNCTION mockarty.mock_chain_delete(text) IS 'Soft-deletes every live mock of a chain (of the caller''s namespace when bound); returns how many';
 
 ------------------------------------------------------------------------------
 -- Request logs and undefined requests
@@ -835,7 +953,8 @@ DECLARE
 	items jsonb;
 	total bigint;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM mockarty_private.mocks m WHERE m.id = mock_logs.mock_id) THEN
+	IF NOT EXISTS (SELECT 1 FROM mockarty_private.mocks m WHERE m.id = mock_logs.mock_id
+	               AND mockarty_private.ns_visible(m.namespace)) THEN
 		PERFORM mockarty_private.raise_not_found('mock', mock_id);
 	END IF;
 	SELECT count(*) INTO total FROM mockarty_private.request_logs l WHERE l.mock_id = mock_logs.mock_id;
@@ -846,15 +965,17 @@ BEGIN
 	RETURN jsonb_build_object('id', mock_id, 'requests', items, 'logs', items, 'total', total);
 END
 $$;
-COMMENT ON FUNCTION mockarty.mock_logs(text, int, int) IS 'Request logs of a mock, newest first: {"id","requests":[...],"logs":[...],"total":N}; P0002 for an unknown mock';
+COMMENT ON FUNCTION mockarty.mock_logs(text, int, int) IS 'Request logs of a mock, newest first: {"id","requests":[...],"logs":[...],"total":N}; P0002 for an unknown mock (or one of another namespace than the caller''s)';
 
 CREATE FUNCTION mockarty.mock_logs_clear(mock_id text) RETURNS int
 LANGUAGE sql
 AS $$
-	WITH d AS (DELETE FROM mockarty_private.request_logs l WHERE l.mock_id = mock_logs_clear.mock_id RETURNING 1)
+	WITH d AS (DELETE FROM mockarty_private.request_logs l WHERE l.mock_id = mock_logs_clear.mock_id
+	           AND EXISTS (SELECT 1 FROM mockarty_private.mocks m WHERE m.id = l.mock_id
+	                       AND mockarty_private.ns_visible(m.namespace)) RETURNING 1)
 	SELECT count(*)::int FROM d
 $$;
-COMMENT ON FUNCTION mockarty.mock_logs_clear(text) IS 'Deletes the request logs of a mock; returns how many';
+COMMENT ON FUNCTION mockarty.mock_logs_clear(text) IS 'Deletes the request logs of a mock (none of another namespace than the caller''s); returns how many';
 
 -- Misses arrive with whatever the client sent: an SDK calling a wrong path sends its
 -- Authorization header, and a client can send megabytes of body to endless unique paths.
@@ -929,37 +1050,45 @@ COMMENT ON FUNCTION mockarty_private.undefined_json(mockarty_private.undefined_r
 CREATE FUNCTION mockarty.undefined_list(namespace text DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(mockarty_private.undefined_json(u) ORDER BY u.id), '[]')
-	FROM mockarty_private.undefined_requests u
-	WHERE undefined_list.namespace IS NULL OR u.namespace = undefined_list.namespace
+	-- the scope is the outer row, so a refused namespace raises even when nothing is stored
+	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.undefined_json(u) ORDER BY u.id), '[]')
+		FROM mockarty_private.undefined_requests u WHERE s.ns IS NULL OR u.namespace = s.ns)
+	FROM (SELECT mockarty_private.ns_scope(undefined_list.namespace) AS ns OFFSET 0) s
 $$;
-COMMENT ON FUNCTION mockarty.undefined_list(text) IS 'Undefined requests of a namespace (NULL = all), oldest first';
+COMMENT ON FUNCTION mockarty.undefined_list(text) IS 'Undefined requests of a namespace (NULL = all; a bound caller: its own, another raises 42501), oldest first';
 
 CREATE FUNCTION mockarty.undefined_ignore(id bigint) RETURNS int
 LANGUAGE sql
 AS $$
 	WITH u AS (UPDATE mockarty_private.undefined_requests x SET ignored = true
-	           WHERE x.id = undefined_ignore.id RETURNING 1)
+	           WHERE x.id = undefined_ignore.id AND mockarty_private.ns_visible(x.namespace) RETURNING 1)
 	SELECT count(*)::int FROM u
 $$;
-COMMENT ON FUNCTION mockarty.undefined_ignore(bigint) IS 'Marks an undefined request ignored; returns rows changed';
+COMMENT ON FUNCTION mockarty.undefined_ignore(bigint) IS 'Marks an undefined request ignored (not one of another namespace than the caller''s); returns rows changed';
 
 CREATE FUNCTION mockarty.undefined_delete(ids bigint[]) RETURNS int
 LANGUAGE sql
 AS $$
-	WITH d AS (DELETE FROM mockarty_private.undefined_requests x WHERE x.id = ANY (ids) RETURNING 1)
+	WITH d AS (DELETE FROM mockarty_private.undefined_requests x WHERE x.id = ANY (ids)
+	           AND mockarty_private.ns_visible(x.namespace) RETURNING 1)
 	SELECT count(*)::int FROM d
 $$;
-COMMENT ON FUNCTION mockarty.undefined_delete(bigint[]) IS 'Deletes undefined requests by id; returns how many';
+COMMENT ON FUNCTION mockarty.undefined_delete(bigint[]) IS 'Deletes undefined requests by id (not those of another namespace than the caller''s); returns how many';
 
 CREATE FUNCTION mockarty.undefined_delete_all(namespace text DEFAULT NULL) RETURNS int
-LANGUAGE sql
+LANGUAGE plpgsql
 AS $$
-	WITH d AS (DELETE FROM mockarty_private.undefined_requests x
-	           WHERE undefined_delete_all.namespace IS NULL OR x.namespace = undefined_delete_all.namespace RETURNING 1)
-	SELECT count(*)::int FROM d
+DECLARE
+	v_ns text := mockarty_private.ns_scope(undefined_delete_all.namespace);
+	n int;
+BEGIN
+	PERFORM mockarty_private.role_require('editor', 'delete undefined requests');
+	DELETE FROM mockarty_private.undefined_requests x WHERE v_ns IS NULL OR x.namespace = v_ns;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
 $$;
-COMMENT ON FUNCTION mockarty.undefined_delete_all(text) IS 'Deletes all undefined requests of a namespace (NULL = all); returns how many';
+COMMENT ON FUNCTION mockarty.undefined_delete_all(text) IS 'Deletes all undefined requests of a namespace (NULL = all; a bound caller: its own, another raises 42501); returns how many';
 
 CREATE FUNCTION mockarty.undefined_create_mock(id bigint) RETURNS jsonb
 LANGUAGE plpgsql
@@ -968,7 +1097,8 @@ DECLARE
 	u mockarty_private.undefined_requests;
 	m jsonb;
 BEGIN
-	DELETE FROM mockarty_private.undefined_requests x WHERE x.id = undefined_create_mock.id RETURNING * INTO u;
+	DELETE FROM mockarty_private.undefined_requests x WHERE x.id = undefined_create_mock.id
+		AND mockarty_private.ns_visible(x.namespace) RETURNING * INTO u;
 	IF NOT FOUND THEN
 		PERFORM mockarty_private.raise_not_found('undefined request', id::text);
 	END IF;
@@ -978,7 +1108,7 @@ BEGIN
 	RETURN m;
 END
 $$;
-COMMENT ON FUNCTION mockarty.undefined_create_mock(bigint) IS 'Turns an undefined request into a 200 {} stub mock on its method and path (the request row is removed); returns the mock';
+COMMENT ON FUNCTION mockarty.undefined_create_mock(bigint) IS 'Turns an undefined request into a 200 {} stub mock on its method and path (the request row is removed); returns the mock; P0002 when unknown (or of another namespace than the caller''s)';
 
 ------------------------------------------------------------------------------
 -- Stores
@@ -988,9 +1118,9 @@ CREATE FUNCTION mockarty.store_global_get(namespace text) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
 	SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM mockarty_private.global_store g
-	WHERE g.namespace = coalesce(store_global_get.namespace, 'sandbox')
+	WHERE g.namespace = coalesce(mockarty_private.ns_scope(store_global_get.namespace), 'sandbox')
 $$;
-COMMENT ON FUNCTION mockarty.store_global_get(text) IS 'The global store of a namespace as one object';
+COMMENT ON FUNCTION mockarty.store_global_get(text) IS 'The global store of a namespace as one object (a bound caller: its own, another raises 42501)';
 
 CREATE FUNCTION mockarty.store_global_set(namespace text, key text, value jsonb) RETURNS void
 LANGUAGE plpgsql
@@ -1008,19 +1138,21 @@ CREATE FUNCTION mockarty.store_global_delete(namespace text, key text) RETURNS b
 LANGUAGE sql
 AS $$
 	WITH d AS (DELETE FROM mockarty_private.global_store g
-	           WHERE g.namespace = coalesce(store_global_delete.namespace, 'sandbox') AND g.key = store_global_delete.key
+	           WHERE g.namespace = coalesce(mockarty_private.ns_scope(store_global_delete.namespace), 'sandbox')
+	             AND g.key = store_global_delete.key
 	           RETURNING 1)
 	SELECT count(*) > 0 FROM d
 $$;
-COMMENT ON FUNCTION mockarty.store_global_delete(text, text) IS 'Deletes one key of a global store; false when absent';
+COMMENT ON FUNCTION mockarty.store_global_delete(text, text) IS 'Deletes one key of a global store; false when absent; 42501 for a namespace other than a bound caller''s';
 
 CREATE FUNCTION mockarty.store_chain_get(namespace text, chain_id text) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
 	SELECT coalesce(jsonb_object_agg(key, value), '{}') FROM mockarty_private.chain_store c
-	WHERE c.namespace = coalesce(store_chain_get.namespace, 'sandbox') AND c.chain_id = store_chain_get.chain_id
+	WHERE c.namespace = coalesce(mockarty_private.ns_scope(store_chain_get.namespace), 'sandbox')
+	  AND c.chain_id = store_chain_get.chain_id
 $$;
-COMMENT ON FUNCTION mockarty.store_chain_get(text, text) IS 'The chain store of a chainId in a namespace as one object';
+COMMENT ON FUNCTION mockarty.store_chain_get(text, text) IS 'The chain store of a chainId in a namespace as one object (a bound caller: its own, another raises 42501)';
 
 CREATE FUNCTION mockarty.store_chain_set(namespace text, chain_id text, key text, value jsonb) RETURNS void
 LANGUAGE plpgsql
@@ -1038,17 +1170,20 @@ CREATE FUNCTION mockarty.store_chain_delete(namespace text, chain_id text, key t
 LANGUAGE sql
 AS $$
 	WITH d AS (DELETE FROM mockarty_private.chain_store c
-	           WHERE c.namespace = coalesce(store_chain_delete.namespace, 'sandbox')
+	           WHERE c.namespace = coalesce(mockarty_private.ns_scope(store_chain_delete.namespace), 'sandbox')
 	             AND c.chain_id = store_chain_delete.chain_id AND c.key = store_chain_delete.key
 	           RETURNING 1)
 	SELECT count(*) > 0 FROM d
 $$;
-COMMENT ON FUNCTION mockarty.store_chain_delete(text, text, text) IS 'Deletes one key of a chain store; false when absent';
+COMMENT ON FUNCTION mockarty.store_chain_delete(text, text, text) IS 'Deletes one key of a chain store; false when absent; 42501 for a namespace other than a bound caller''s';
 
 CREATE FUNCTION mockarty.store_mock_get(mock_id text) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT s.data FROM mockarty_private.mock_store s WHERE s.mock_id = store_mock_get.mock_id $$;
-COMMENT ON FUNCTION mockarty.store_mock_get(text) IS 'The mock store of a mock, NULL when the mock is unknown';
+AS $$
+	SELECT s.data FROM mockarty_private.mock_store s JOIN mockarty_private.mocks m ON m.id = s.mock_id
+	WHERE s.mock_id = store_mock_get.mock_id AND mockarty_private.ns_visible(m.namespace)
+$$;
+COMMENT ON FUNCTION mockarty.store_mock_get(text) IS 'The mock store of a mock, NULL when the mock is unknown (or of another namespace than the caller''s)';
 
 CREATE FUNCTION mockarty_private.store_replace_global(p_namespace text, p_data jsonb) RETURNS void
 LANGUAGE sql
@@ -1080,15 +1215,16 @@ COMMENT ON FUNCTION mockarty_private.store_replace_chain(text, text, jsonb) IS '
 CREATE FUNCTION mockarty.tag_list(namespace text DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(t ORDER BY t), '[]') FROM (
+	SELECT (SELECT coalesce(jsonb_agg(t ORDER BY t), '[]') FROM (
 		SELECT name AS t FROM mockarty_private.tags x
-		WHERE tag_list.namespace IS NULL OR x.namespace = tag_list.namespace
+		WHERE s.ns IS NULL OR x.namespace = s.ns
 		UNION
 		SELECT unnest(m.tags) FROM mockarty_private.mocks m
-		WHERE m.closed_at IS NULL AND (tag_list.namespace IS NULL OR m.namespace = tag_list.namespace)
-	) s
+		WHERE m.closed_at IS NULL AND (s.ns IS NULL OR m.namespace = s.ns)
+	) q)
+	FROM (SELECT mockarty_private.ns_scope(tag_list.namespace) AS ns OFFSET 0) s
 $$;
-COMMENT ON FUNCTION mockarty.tag_list(text) IS 'Sorted tag names: registered tags and tags of live mocks (namespace NULL = all)';
+COMMENT ON FUNCTION mockarty.tag_list(text) IS 'Sorted tag names: registered tags and tags of live mocks (namespace NULL = all; a bound caller: its own, another raises 42501)';
 
 CREATE FUNCTION mockarty.tag_create(namespace text, name text) RETURNS void
 LANGUAGE plpgsql
@@ -1117,10 +1253,11 @@ COMMENT ON FUNCTION mockarty_private.folder_json(mockarty_private.folders) IS 'A
 CREATE FUNCTION mockarty.folder_list(namespace text DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(mockarty_private.folder_json(f) ORDER BY f.sort_order, f.name, f.id), '[]')
-	FROM mockarty_private.folders f WHERE folder_list.namespace IS NULL OR f.namespace = folder_list.namespace
+	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.folder_json(f) ORDER BY f.sort_order, f.name, f.id), '[]')
+		FROM mockarty_private.folders f WHERE s.ns IS NULL OR f.namespace = s.ns)
+	FROM (SELECT mockarty_private.ns_scope(folder_list.namespace) AS ns OFFSET 0) s
 $$;
-COMMENT ON FUNCTION mockarty.folder_list(text) IS 'Folders of a namespace (NULL = all) ordered by sortOrder, name';
+COMMENT ON FUNCTION mockarty.folder_list(text) IS 'Folders of a namespace (NULL = all; a bound caller: its own, another raises 42501) ordered by sortOrder, name';
 
 CREATE FUNCTION mockarty_private.folder_check_parent(p_id text, p_parent text) RETURNS void
 LANGUAGE plpgsql
@@ -1129,7 +1266,8 @@ BEGIN
 	IF p_parent IS NULL THEN
 		RETURN;
 	END IF;
-	IF NOT EXISTS (SELECT 1 FROM mockarty_private.folders WHERE id = p_parent) THEN
+	IF NOT EXISTS (SELECT 1 FROM mockarty_private.folders WHERE id = p_parent
+	               AND mockarty_private.ns_visible(namespace)) THEN
 		PERFORM mockarty_private.raise_not_found('folder', p_parent);
 	END IF;
 	IF EXISTS (
@@ -1143,7 +1281,7 @@ BEGIN
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION mockarty_private.folder_check_parent(text, text) IS 'Rejects an unknown parent (P0002) or a parent that would make a cycle (22023)';
+COMMENT ON FUNCTION mockarty_private.folder_check_parent(text, text) IS 'Rejects an unknown parent (P0002; a folder of another namespace than the caller''s is unknown) or a parent that would make a cycle (22023)';
 
 CREATE FUNCTION mockarty.folder_save(folder jsonb) RETURNS jsonb
 LANGUAGE plpgsql
@@ -1160,6 +1298,10 @@ BEGIN
 		RAISE EXCEPTION 'folder name must not be empty' USING ERRCODE = '22023', DETAIL = '$.name';
 	END IF;
 	PERFORM mockarty_private.namespace_ensure(v_ns);
+	IF EXISTS (SELECT 1 FROM mockarty_private.folders x WHERE x.id = v_id
+	           AND NOT mockarty_private.ns_visible(x.namespace)) THEN
+		PERFORM mockarty_private.raise_not_found('folder', v_id);
+	END IF;
 	PERFORM mockarty_private.folder_check_parent(v_id, nullif(folder ->> 'parentId', ''));
 	INSERT INTO mockarty_private.folders AS x (id, name, namespace, parent_id, sort_order)
 	VALUES (v_id, folder ->> 'name', v_ns, nullif(folder ->> 'parentId', ''),
@@ -1170,19 +1312,24 @@ BEGIN
 	RETURN mockarty_private.folder_json(f);
 END
 $$;
-COMMENT ON FUNCTION mockarty.folder_save(jsonb) IS 'Upserts a folder {"id","name","namespace","parentId","sortOrder"} (id generated when absent) and returns it';
+COMMENT ON FUNCTION mockarty.folder_save(jsonb) IS 'Upserts a folder {"id","name","namespace","parentId","sortOrder"} (id generated when absent) and returns it; P0002 when a bound caller names the id of a folder of another namespace';
 
 CREATE FUNCTION mockarty.folder_delete(id text) RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 BEGIN
+	PERFORM mockarty_private.role_require('editor', 'delete folders');
+	IF NOT EXISTS (SELECT 1 FROM mockarty_private.folders f WHERE f.id = folder_delete.id
+	               AND mockarty_private.ns_visible(f.namespace)) THEN
+		RETURN false;
+	END IF;
 	PERFORM mockarty.mock_batch_move(ARRAY(SELECT m.id FROM mockarty_private.mocks m WHERE m.folder_id = folder_delete.id),
 		NULL);
 	DELETE FROM mockarty_private.folders f WHERE f.id = folder_delete.id;
 	RETURN FOUND;
 END
 $$;
-COMMENT ON FUNCTION mockarty.folder_delete(text) IS 'Deletes a folder; its mocks lose their folderId, child folders move to the top level; false when unknown';
+COMMENT ON FUNCTION mockarty.folder_delete(text) IS 'Deletes a folder; its mocks lose their folderId, child folders move to the top level; false when unknown (or of another namespace than the caller''s)';
 
 CREATE FUNCTION mockarty.folder_move(id text, parent_id text) RETURNS jsonb
 LANGUAGE plpgsql
@@ -1190,16 +1337,18 @@ AS $$
 DECLARE
 	f mockarty_private.folders;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM mockarty_private.folders x WHERE x.id = folder_move.id) THEN
+	IF NOT EXISTS (SELECT 1 FROM mockarty_private.folders x WHERE x.id = folder_move.id
+	               AND mockarty_private.ns_visible(x.namespace)) THEN
 		PERFORM mockarty_private.raise_not_found('folder', id);
 	END IF;
+	PERFORM mockarty_private.role_require('editor', 'move folders');
 	PERFORM mockarty_private.folder_check_parent(id, parent_id);
 	UPDATE mockarty_private.folders x SET parent_id = folder_move.parent_id, updated_at = now()
 	WHERE x.id = folder_move.id RETURNING * INTO f;
 	RETURN mockarty_private.folder_json(f);
 END
 $$;
-COMMENT ON FUNCTION mockarty.folder_move(text, text) IS 'Moves a folder under another (NULL = top level) and returns it';
+COMMENT ON FUNCTION mockarty.folder_move(text, text) IS 'Moves a folder under another (NULL = top level) and returns it; P0002 when unknown (or of another namespace than the caller''s)';
 
 ------------------------------------------------------------------------------
 -- Change log
@@ -1329,11 +1478,12 @@ CREATE FUNCTION mockarty_private.token_json(t mockarty_private.api_tokens) RETUR
 LANGUAGE sql STABLE
 AS $$
 	SELECT jsonb_build_object('id', t.id, 'name', t.name, 'namespace', t.namespace,
-		'user', (SELECT u.login FROM mockarty_private.users u WHERE u.id = t.user_id),
+		'user', u.login, 'role', u.role,
 		'enabled', t.enabled, 'createdAt', mockarty_private.unix(t.created_at),
 		'prefix', 'mk_' || t.id)
+	FROM (SELECT NULL) one LEFT JOIN mockarty_private.users u ON u.id = t.user_id
 $$;
-COMMENT ON FUNCTION mockarty_private.token_json(mockarty_private.api_tokens) IS 'Token info as the API returns it (never the secret or its hash)';
+COMMENT ON FUNCTION mockarty_private.token_json(mockarty_private.api_tokens) IS 'Token info as the API returns it, with its user''s login and role (never the secret or its hash)';
 
 CREATE FUNCTION mockarty.token_create(name text, user_login text DEFAULT 'admin', namespace text DEFAULT NULL)
 RETURNS jsonb
@@ -1341,24 +1491,31 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
 	v_user text;
+	v_role text;
 	v_lookup text;
 	v_secret text;
+	v_ns text := mockarty_private.ns_scope(namespace);
 	t mockarty_private.api_tokens;
 BEGIN
+	PERFORM mockarty_private.role_require('admin', 'manage API tokens');
 	IF name IS NULL OR name = '' THEN
 		RAISE EXCEPTION 'token name must not be empty' USING ERRCODE = '22023', DETAIL = '$.name';
 	END IF;
-	SELECT id INTO v_user FROM mockarty_private.users u WHERE u.login = user_login;
+	SELECT id, role INTO v_user, v_role FROM mockarty_private.users u WHERE u.login = user_login;
 	IF NOT FOUND THEN
 		IF user_login = 'admin' THEN
 			-- the default owner exists implicitly, without a password, until created
-			INSERT INTO mockarty_private.users (login, role) VALUES ('admin', 'admin') RETURNING id INTO v_user;
+			INSERT INTO mockarty_private.users (login, role) VALUES ('admin', 'admin') RETURNING id, role INTO v_user, v_role;
 		ELSE
 			PERFORM mockarty_private.raise_not_found('user', user_login);
 		END IF;
 	END IF;
-	IF namespace IS NOT NULL AND NOT EXISTS (SELECT 1 FROM mockarty_private.namespaces n WHERE n.name = namespace) THEN
-		PERFORM mockarty_private.raise_not_found('namespace', namespace);
+	IF mockarty_private.role_rank(v_role) > coalesce(mockarty_private.role_rank(mockarty_private.caller_role()), 3) THEN
+		RAISE EXCEPTION 'a caller with role "%" cannot mint a token of role "%"', mockarty_private.caller_role(), v_role
+			USING ERRCODE = '42501', DETAIL = '$.user';
+	END IF;
+	IF v_ns IS NOT NULL AND NOT EXISTS (SELECT 1 FROM mockarty_private.namespaces n WHERE n.name = v_ns) THEN
+		PERFORM mockarty_private.raise_not_found('namespace', v_ns);
 	END IF;
 	LOOP
 		v_lookup := encode(gen_random_bytes(6), 'hex');
@@ -1366,21 +1523,24 @@ BEGIN
 	END LOOP;
 	v_secret := encode(gen_random_bytes(24), 'hex');
 	INSERT INTO mockarty_private.api_tokens (id, name, user_id, namespace, secret_hash)
-	VALUES (v_lookup, name, v_user, namespace, crypt(v_secret, gen_salt('bf', 10)))
+	VALUES (v_lookup, name, v_user, v_ns, crypt(v_secret, gen_salt('bf', 10)))
 	RETURNING * INTO t;
 	RETURN jsonb_build_object('token', 'mk_' || v_lookup || '_' || v_secret,
 		'token_info', mockarty_private.token_json(t));
 END
 $$;
-COMMENT ON FUNCTION mockarty.token_create(text, text, text) IS 'Creates an API token mk_<lookup>_<secret>; the token text is returned only here, the server keeps a bcrypt hash of the secret';
+COMMENT ON FUNCTION mockarty.token_create(text, text, text) IS 'Creates an API token mk_<lookup>_<secret>; the token text is returned only here, the server keeps a bcrypt hash of the secret. Callers with a role need admin (42501); a bound caller mints only tokens bound to its namespace (namespace NULL = its own, another raises 42501) and never for a user of a higher role';
 
 CREATE FUNCTION mockarty.token_list() RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(mockarty_private.token_json(t) ORDER BY t.created_at, t.name, t.id), '[]')
-	FROM mockarty_private.api_tokens t
+BEGIN
+	PERFORM mockarty_private.role_require('admin', 'manage API tokens');
+	RETURN (SELECT coalesce(jsonb_agg(mockarty_private.token_json(t) ORDER BY t.created_at, t.name, t.id), '[]')
+		FROM mockarty_private.api_tokens t WHERE mockarty_private.ns_visible(t.namespace));
+END
 $$;
-COMMENT ON FUNCTION mockarty.token_list() IS 'Every token''s info, never the secret';
+COMMENT ON FUNCTION mockarty.token_list() IS 'Every token''s info, never the secret; a bound caller sees only the tokens bound to its namespace; 42501 below role admin';
 
 CREATE FUNCTION mockarty.token_set_enabled(id text, enabled boolean) RETURNS jsonb
 LANGUAGE plpgsql
@@ -1388,8 +1548,9 @@ AS $$
 DECLARE
 	t mockarty_private.api_tokens;
 BEGIN
+	PERFORM mockarty_private.role_require('admin', 'manage API tokens');
 	UPDATE mockarty_private.api_tokens x SET enabled = token_set_enabled.enabled
-	WHERE x.id = token_set_enabled.id RETURNING * INTO t;
+	WHERE x.id = token_set_enabled.id AND mockarty_private.ns_visible(x.namespace) RETURNING * INTO t;
 	IF NOT FOUND THEN
 		PERFORM mockarty_private.raise_not_found('token', id);
 	END IF;
@@ -1399,13 +1560,14 @@ BEGIN
 	RETURN mockarty_private.token_json(t);
 END
 $$;
-COMMENT ON FUNCTION mockarty.token_set_enabled(text, boolean) IS 'Enables or disables a token (NOTIFY mockarty_tokens with its id on disable); P0002 when unknown';
+COMMENT ON FUNCTION mockarty.token_set_enabled(text, boolean) IS 'Enables or disables a token (NOTIFY mockarty_tokens with its id on disable); P0002 when unknown (or not bound to a bound caller''s namespace); 42501 below role admin';
 
 CREATE FUNCTION mockarty.token_delete(id text) RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 BEGIN
-	DELETE FROM mockarty_private.api_tokens x WHERE x.id = token_delete.id;
+	PERFORM mockarty_private.role_require('admin', 'manage API tokens');
+	DELETE FROM mockarty_private.api_tokens x WHERE x.id = token_delete.id AND mockarty_private.ns_visible(x.namespace);
 	IF NOT FOUND THEN
 		RETURN false;
 	END IF;
@@ -1413,20 +1575,20 @@ BEGIN
 	RETURN true;
 END
 $$;
-COMMENT ON FUNCTION mockarty.token_delete(text) IS 'Deletes a token (NOTIFY mockarty_tokens with its id); false when unknown';
+COMMENT ON FUNCTION mockarty.token_delete(text) IS 'Deletes a token (NOTIFY mockarty_tokens with its id); false when unknown (or not bound to a bound caller''s namespace); 42501 below role admin';
 
 CREATE FUNCTION mockarty.token_verify(token text) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
 	SELECT jsonb_build_object('id', t.id, 'name', t.name, 'namespace', t.namespace,
-		'user', (SELECT u.login FROM mockarty_private.users u WHERE u.id = t.user_id))
-	FROM mockarty_private.api_tokens t
+		'user', u.login, 'role', coalesce(u.role, 'admin'))
+	FROM mockarty_private.api_tokens t LEFT JOIN mockarty_private.users u ON u.id = t.user_id
 	WHERE token ~ '^mk_[0-9a-f]{12}_[0-9a-f]+$'
 	  AND t.id = substr(token, 4, 12)
 	  AND t.enabled
 	  AND crypt(substr(token, 17), t.secret_hash) = t.secret_hash
 $$;
-COMMENT ON FUNCTION mockarty.token_verify(text) IS 'Token owner info {"id","name","namespace","user"} when the token is valid and enabled, else NULL; one indexed lookup and one bcrypt compare';
+COMMENT ON FUNCTION mockarty.token_verify(text) IS 'Token owner info {"id","name","namespace","user","role"} when the token is valid and enabled, else NULL; one indexed lookup and one bcrypt compare';
 
 ------------------------------------------------------------------------------
 -- Resolving requests (C, core's matcher and renderer)
@@ -1480,21 +1642,24 @@ CREATE TABLE mockarty_private.integrations (
 	lookup_id text NOT NULL UNIQUE,
 	secret_hash text NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT now(),
-	last_used_at timestamptz
+	last_used_at timestamptz,
+	namespace text REFERENCES mockarty_private.namespaces (name) ON UPDATE CASCADE
 );
 COMMENT ON TABLE mockarty_private.integrations IS 'Integration (mki_) tokens of resolvers, runners and orchestrators: lookup_id is the public id inside the token, secret_hash the bcrypt hash of its secret part, type its scope';
 COMMENT ON COLUMN mockarty_private.integrations.last_used_at IS 'Last successful verification (nodes cache verifications, so this is coarse)';
+COMMENT ON COLUMN mockarty_private.integrations.namespace IS 'Namespace the token is bound to (the coordinator serves it only that namespace); NULL = unbound';
 
 SELECT pg_catalog.pg_extension_config_dump('mockarty_private.integrations', '');
 
 CREATE FUNCTION mockarty_private.integration_json(i mockarty_private.integrations) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	SELECT jsonb_build_object('id', i.id::text, 'name', i.name, 'type', i.type, 'enabled', i.enabled,
+	SELECT jsonb_build_object('id', i.id::text, 'name', i.name, 'type', i.type, 'namespace', i.namespace,
+		'enabled', i.enabled,
 		'createdAt', to_char(i.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
 		'lastUsedAt', to_char(i.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
 $$;
-COMMENT ON FUNCTION mockarty_private.integration_json(mockarty_private.integrations) IS 'An integration as the API returns it (never the token, its secret or its hash)';
+COMMENT ON FUNCTION mockarty_private.integration_json(mockarty_private.integrations) IS 'An integration as the API returns it, with its namespace binding (never the token, its secret or its hash)';
 
 CREATE FUNCTION mockarty_private.integration_id(p_id text) RETURNS uuid
 LANGUAGE plpgsql IMMUTABLE
@@ -1508,14 +1673,16 @@ END
 $$;
 COMMENT ON FUNCTION mockarty_private.integration_id(text) IS 'The uuid of an integration id given as text, NULL when it is not a uuid (so a malformed id is just an unknown one)';
 
-CREATE FUNCTION mockarty.integration_create(name text, type text) RETURNS jsonb
+CREATE FUNCTION mockarty.integration_create(name text, type text, namespace text DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql
 AS $$
 DECLARE
 	v_lookup text;
 	v_secret text;
+	v_ns text := mockarty_private.ns_scope(namespace);
 	i mockarty_private.integrations;
 BEGIN
+	PERFORM mockarty_private.role_require('admin', 'manage integrations');
 	IF name IS NULL OR btrim(name) = '' THEN
 		RAISE EXCEPTION 'integration name must not be empty' USING ERRCODE = '22023', DETAIL = '$.name';
 	END IF;
@@ -1523,35 +1690,45 @@ BEGIN
 		RAISE EXCEPTION 'unknown integration type "%"', coalesce(type, '') USING ERRCODE = '22023',
 			DETAIL = '$.type', HINT = 'Types are mock_resolver, test_runner and orchestrator.';
 	END IF;
+	IF v_ns IS NOT NULL AND NOT EXISTS (SELECT 1 FROM mockarty_private.namespaces n WHERE n.name = v_ns) THEN
+		RAISE EXCEPTION 'namespace "%" does not exist', v_ns USING ERRCODE = '22023', DETAIL = '$.namespace',
+			HINT = 'Create the namespace first.';
+	END IF;
 	LOOP
 		v_lookup := encode(gen_random_bytes(6), 'hex');
 		EXIT WHEN NOT EXISTS (SELECT 1 FROM mockarty_private.integrations x WHERE x.lookup_id = v_lookup);
 	END LOOP;
 	v_secret := encode(gen_random_bytes(24), 'hex');
-	INSERT INTO mockarty_private.integrations (name, type, lookup_id, secret_hash)
-	VALUES (name, type, v_lookup, crypt(v_secret, gen_salt('bf', 10)))
+	INSERT INTO mockarty_private.integrations (name, type, lookup_id, secret_hash, namespace)
+	VALUES (name, type, v_lookup, crypt(v_secret, gen_salt('bf', 10)), v_ns)
 	RETURNING * INTO i;
 	RETURN jsonb_build_object('integration', mockarty_private.integration_json(i) - 'lastUsedAt',
 		'token', 'mki_' || v_lookup || '_' || v_secret);
 END
 $$;
-COMMENT ON FUNCTION mockarty.integration_create(text, text) IS 'Creates an integration token of a type (mock_resolver, test_runner, orchestrator) and returns {"integration":{"id","name","type","enabled","createdAt"},"token":"mki_<lookup>_<secret>"}; the token text is returned only here, the server keeps a bcrypt hash of the secret; 22023 for an empty name or unknown type';
+COMMENT ON FUNCTION mockarty.integration_create(text, text, text) IS 'Creates an integration token of a type (mock_resolver, test_runner, orchestrator), bound to a namespace when given, and returns {"integration":{"id","name","type","namespace","enabled","createdAt"},"token":"mki_<lookup>_<secret>"}; the token text is returned only here, the server keeps a bcrypt hash of the secret; 22023 for an empty name, unknown type or unknown namespace; a bound caller mints only tokens bound to its namespace (42501 for another), callers with a role need admin';
 
 CREATE FUNCTION mockarty.integration_list() RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(mockarty_private.integration_json(i) ORDER BY i.created_at, i.name, i.id), '[]')
-	FROM mockarty_private.integrations i
+BEGIN
+	PERFORM mockarty_private.role_require('admin', 'manage integrations');
+	RETURN (SELECT coalesce(jsonb_agg(mockarty_private.integration_json(i) ORDER BY i.created_at, i.name, i.id), '[]')
+		FROM mockarty_private.integrations i WHERE mockarty_private.ns_visible(i.namespace));
+END
 $$;
-COMMENT ON FUNCTION mockarty.integration_list() IS 'Every integration (id, name, type, enabled, createdAt, lastUsedAt), oldest first; never a token';
+COMMENT ON FUNCTION mockarty.integration_list() IS 'Every integration (id, name, type, namespace, enabled, createdAt, lastUsedAt), oldest first; never a token; a bound caller sees only those bound to its namespace; 42501 below role admin';
 
 CREATE FUNCTION mockarty.integration_get(id text) RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-	SELECT mockarty_private.integration_json(i) FROM mockarty_private.integrations i
-	WHERE i.id = mockarty_private.integration_id(integration_get.id)
+BEGIN
+	PERFORM mockarty_private.role_require('admin', 'manage integrations');
+	RETURN (SELECT mockarty_private.integration_json(i) FROM mockarty_private.integrations i
+		WHERE i.id = mockarty_private.integration_id(integration_get.id) AND mockarty_private.ns_visible(i.namespace));
+END
 $$;
-COMMENT ON FUNCTION mockarty.integration_get(text) IS 'One integration, NULL when unknown';
+COMMENT ON FUNCTION mockarty.integration_get(text) IS 'One integration, NULL when unknown (or not bound to a bound caller''s namespace); 42501 below role admin';
 
 CREATE FUNCTION mockarty.integration_set_enabled(id text, enabled boolean) RETURNS jsonb
 LANGUAGE plpgsql
@@ -1559,11 +1736,13 @@ AS $$
 DECLARE
 	i mockarty_private.integrations;
 BEGIN
+	PERFORM mockarty_private.role_require('admin', 'manage integrations');
 	IF enabled IS NULL THEN
 		RAISE EXCEPTION 'enabled must be true or false' USING ERRCODE = '22023', DETAIL = '$.enabled';
 	END IF;
 	UPDATE mockarty_private.integrations x SET enabled = integration_set_enabled.enabled
-	WHERE x.id = mockarty_private.integration_id(integration_set_enabled.id) RETURNING * INTO i;
+	WHERE x.id = mockarty_private.integration_id(integration_set_enabled.id)
+	  AND mockarty_private.ns_visible(x.namespace) RETURNING * INTO i;
 	IF NOT FOUND THEN
 		PERFORM mockarty_private.raise_not_found('integration', id);
 	END IF;
@@ -1573,7 +1752,7 @@ BEGIN
 	RETURN mockarty_private.integration_json(i);
 END
 $$;
-COMMENT ON FUNCTION mockarty.integration_set_enabled(text, boolean) IS 'Enables or disables an integration token (NOTIFY mockarty_tokens with its id on disable, so nodes drop it at once); returns the integration; P0002 when unknown';
+COMMENT ON FUNCTION mockarty.integration_set_enabled(text, boolean) IS 'Enables or disables an integration token (NOTIFY mockarty_tokens with its id on disable, so nodes drop it at once); returns the integration; P0002 when unknown (or not bound to a bound caller''s namespace); 42501 below role admin';
 
 CREATE FUNCTION mockarty.integration_delete(id text) RETURNS boolean
 LANGUAGE plpgsql
@@ -1581,8 +1760,10 @@ AS $$
 DECLARE
 	v uuid;
 BEGIN
+	PERFORM mockarty_private.role_require('admin', 'manage integrations');
 	DELETE FROM mockarty_private.integrations x
-	WHERE x.id = mockarty_private.integration_id(integration_delete.id) RETURNING x.id INTO v;
+	WHERE x.id = mockarty_private.integration_id(integration_delete.id)
+	  AND mockarty_private.ns_visible(x.namespace) RETURNING x.id INTO v;
 	IF NOT FOUND THEN
 		RETURN false;
 	END IF;
@@ -1590,7 +1771,7 @@ BEGIN
 	RETURN true;
 END
 $$;
-COMMENT ON FUNCTION mockarty.integration_delete(text) IS 'Deletes an integration token for good (NOTIFY mockarty_tokens with its id); false when unknown';
+COMMENT ON FUNCTION mockarty.integration_delete(text) IS 'Deletes an integration token for good (NOTIFY mockarty_tokens with its id); false when unknown (or not bound to a bound caller''s namespace); 42501 below role admin';
 
 CREATE FUNCTION mockarty.integration_verify(token text) RETURNS jsonb
 LANGUAGE plpgsql
@@ -1606,10 +1787,10 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	UPDATE mockarty_private.integrations x SET last_used_at = now() WHERE x.id = i.id;
-	RETURN jsonb_build_object('id', i.id::text, 'name', i.name, 'type', i.type);
+	RETURN jsonb_build_object('id', i.id::text, 'name', i.name, 'type', i.type, 'namespace', i.namespace);
 END
 $$;
-COMMENT ON FUNCTION mockarty.integration_verify(text) IS 'Integration {"id","name","type"} when the mki_ token is valid and enabled (and stamps last_used_at), else NULL; one indexed lookup and one bcrypt compare';
+COMMENT ON FUNCTION mockarty.integration_verify(text) IS 'Integration {"id","name","type","namespace"} when the mki_ token is valid and enabled (and stamps last_used_at), else NULL; one indexed lookup and one bcrypt compare';
 
 CREATE FUNCTION mockarty.undefined_record_batch(batch jsonb) RETURNS int
 LANGUAGE plpgsql
@@ -1650,7 +1831,7 @@ BEGIN
 	SELECT n.nspname INTO s FROM pg_catalog.pg_extension e
 	JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
 	WHERE e.extname = 'pgcrypto';
-	FOREACH f IN ARRAY ARRAY['mockarty.integration_create(text, text)', 'mockarty.integration_verify(text)'] LOOP
+	FOREACH f IN ARRAY ARRAY['mockarty.integration_create(text, text, text)', 'mockarty.integration_verify(text)'] LOOP
 		EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, %I', f, s);
 	END LOOP;
 END
@@ -2217,10 +2398,11 @@ AS $$
 DECLARE
 	t mockarty_private.tasks;
 BEGIN
-	SELECT * INTO t FROM mockarty_private.tasks x WHERE x.id = p_task_id FOR UPDATE;
+	SELECT * INTO t FROM mockarty_private.tasks x WHERE x.id = p_task_id AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;
+	PERFORM mockarty_private.role_require('editor', 'cancel tasks');
 	IF t.status = 'queued' THEN
 		UPDATE mockarty_private.tasks u
 		SET status = 'cancelled', cancel_requested = true, completed_at = clock_timestamp(),
@@ -2282,13 +2464,14 @@ COMMENT ON FUNCTION mockarty.task_reap() IS 'Hands back expired leases (lease_ex
 
 CREATE FUNCTION mockarty.task_get(p_id uuid, p_with_payload boolean DEFAULT false) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT mockarty_private.task_json(t, coalesce(p_with_payload, false)) FROM mockarty_private.tasks t WHERE t.id = p_id $$;
+AS $$ SELECT mockarty_private.task_json(t, coalesce(p_with_payload, false)) FROM mockarty_private.tasks t WHERE t.id = p_id AND mockarty_private.ns_visible(t.namespace) $$;
 COMMENT ON FUNCTION mockarty.task_get(uuid, boolean) IS 'One task (with its payload when asked), NULL when unknown';
 
 CREATE FUNCTION mockarty.task_results(p_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
 	SELECT coalesce(jsonb_agg(r.data ORDER BY r.seq), '[]') FROM mockarty_private.task_results r WHERE r.task_id = p_id
+	  AND EXISTS (SELECT 1 FROM mockarty_private.tasks t WHERE t.id = r.task_id AND mockarty_private.ns_visible(t.namespace))
 $$;
 COMMENT ON FUNCTION mockarty.task_results(uuid) IS 'The result chunks (data) of a task''s current attempt in seq order';
 
@@ -2297,6 +2480,8 @@ CREATE FUNCTION mockarty.task_list(p_kind text DEFAULT NULL, p_namespace text DE
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 AS $$
+DECLARE
+	v_ns text;
 BEGIN
 	IF p_kind IS NOT NULL THEN
 		PERFORM mockarty_private.task_check_kind(p_kind);
@@ -2304,9 +2489,10 @@ BEGIN
 	IF p_status IS NOT NULL AND p_status NOT IN ('queued', 'leased', 'running', 'completed', 'failed', 'cancelled') THEN
 		RAISE EXCEPTION 'unknown task status "%"', p_status USING ERRCODE = '22023', DETAIL = '$.status';
 	END IF;
+	v_ns := mockarty_private.ns_scope(p_namespace);
 	RETURN (SELECT coalesce(jsonb_agg(mockarty_private.task_json(t) ORDER BY t.created_at DESC, t.id DESC), '[]')
 		FROM (SELECT * FROM mockarty_private.tasks x
-		      WHERE (p_kind IS NULL OR x.kind = p_kind) AND (p_namespace IS NULL OR x.namespace = p_namespace)
+		      WHERE (p_kind IS NULL OR x.kind = p_kind) AND (v_ns IS NULL OR x.namespace = v_ns)
 		        AND (p_status IS NULL OR x.status = p_status)
 		      ORDER BY x.created_at DESC, x.id DESC
 		      LIMIT greatest(coalesce(p_limit, 100), 0) OFFSET greatest(coalesce(p_offset, 0), 0)) t);
@@ -2318,7 +2504,8 @@ CREATE FUNCTION mockarty.task_delete(p_id uuid) RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 BEGIN
-	DELETE FROM mockarty_private.tasks t WHERE t.id = p_id;
+	PERFORM mockarty_private.role_require('editor', 'delete tasks');
+	DELETE FROM mockarty_private.tasks t WHERE t.id = p_id AND mockarty_private.ns_visible(t.namespace);
 	RETURN FOUND;
 END
 $$;
@@ -2411,14 +2598,15 @@ COMMENT ON FUNCTION mockarty.collection_create(text, text, jsonb, text, jsonb, u
 
 CREATE FUNCTION mockarty.collection_get(p_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT mockarty_private.collection_json(c) FROM mockarty_private.collections c WHERE c.id = p_id $$;
+AS $$ SELECT mockarty_private.collection_json(c) FROM mockarty_private.collections c WHERE c.id = p_id AND mockarty_private.ns_visible(c.namespace) $$;
 COMMENT ON FUNCTION mockarty.collection_get(uuid) IS 'One collection with its Postman document, NULL when unknown';
 
 CREATE FUNCTION mockarty.collection_list(p_namespace text DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(mockarty_private.collection_json(c, false) ORDER BY c.name, c.created_at, c.id), '[]')
-	FROM mockarty_private.collections c WHERE p_namespace IS NULL OR c.namespace = p_namespace
+	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.collection_json(c, false) ORDER BY c.name, c.created_at, c.id), '[]')
+		FROM mockarty_private.collections c WHERE s.ns IS NULL OR c.namespace = s.ns)
+	FROM (SELECT mockarty_private.ns_scope(p_namespace) AS ns OFFSET 0) s
 $$;
 COMMENT ON FUNCTION mockarty.collection_list(text) IS 'Collections of a namespace (NULL = all) by name, without the Postman documents';
 
@@ -2431,7 +2619,7 @@ BEGIN
 	IF p_patch IS NULL OR jsonb_typeof(p_patch) <> 'object' THEN
 		RAISE EXCEPTION 'patch must be a JSON object' USING ERRCODE = '22023', DETAIL = '$';
 	END IF;
-	SELECT * INTO c FROM mockarty_private.collections x WHERE x.id = p_id FOR UPDATE;
+	SELECT * INTO c FROM mockarty_private.collections x WHERE x.id = p_id AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
 		PERFORM mockarty_private.raise_not_found('collection', p_id::text);
 	END IF;
@@ -2472,7 +2660,8 @@ CREATE FUNCTION mockarty.collection_delete(p_id uuid) RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 BEGIN
-	DELETE FROM mockarty_private.collections c WHERE c.id = p_id;
+	PERFORM mockarty_private.role_require('editor', 'delete collections');
+	DELETE FROM mockarty_private.collections c WHERE c.id = p_id AND mockarty_private.ns_visible(c.namespace);
 	RETURN FOUND;
 END
 $$;
@@ -2552,14 +2741,15 @@ COMMENT ON FUNCTION mockarty.environment_create(text, text, jsonb, uuid) IS 'Cre
 
 CREATE FUNCTION mockarty.environment_get(p_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT mockarty_private.environment_json(e) FROM mockarty_private.environments e WHERE e.id = p_id $$;
+AS $$ SELECT mockarty_private.environment_json(e) FROM mockarty_private.environments e WHERE e.id = p_id AND mockarty_private.ns_visible(e.namespace) $$;
 COMMENT ON FUNCTION mockarty.environment_get(uuid) IS 'One environment, NULL when unknown';
 
 CREATE FUNCTION mockarty.environment_list(p_namespace text DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(mockarty_private.environment_json(e) ORDER BY e.name, e.created_at, e.id), '[]')
-	FROM mockarty_private.environments e WHERE p_namespace IS NULL OR e.namespace = p_namespace
+	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.environment_json(e) ORDER BY e.name, e.created_at, e.id), '[]')
+		FROM mockarty_private.environments e WHERE s.ns IS NULL OR e.namespace = s.ns)
+	FROM (SELECT mockarty_private.ns_scope(p_namespace) AS ns OFFSET 0) s
 $$;
 COMMENT ON FUNCTION mockarty.environment_list(text) IS 'Environments of a namespace (NULL = all) by name';
 
@@ -2569,10 +2759,11 @@ AS $$
 DECLARE
 	e mockarty_private.environments;
 BEGIN
-	SELECT * INTO e FROM mockarty_private.environments x WHERE x.id = p_id FOR UPDATE;
+	SELECT * INTO e FROM mockarty_private.environments x WHERE x.id = p_id AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
 		PERFORM mockarty_private.raise_not_found('environment', p_id::text);
 	END IF;
+	PERFORM mockarty_private.role_require('editor', 'activate environments');
 	UPDATE mockarty_private.environments x SET is_active = false, updated_at = now()
 	WHERE x.namespace = e.namespace AND x.is_active AND x.id <> p_id;
 	UPDATE mockarty_private.environments x SET is_active = true, updated_at = now()
@@ -2584,7 +2775,7 @@ COMMENT ON FUNCTION mockarty.environment_activate(uuid) IS 'Makes an environment
 
 CREATE FUNCTION mockarty.environment_active(p_namespace text) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT mockarty_private.environment_json(e) FROM mockarty_private.environments e WHERE e.namespace = p_namespace AND e.is_active $$;
+AS $$ SELECT mockarty_private.environment_json(e) FROM mockarty_private.environments e WHERE e.namespace = mockarty_private.ns_scope(p_namespace) AND e.is_active $$;
 COMMENT ON FUNCTION mockarty.environment_active(text) IS 'The active environment of a namespace, NULL when none';
 
 CREATE FUNCTION mockarty.environment_update(p_id uuid, p_patch jsonb) RETURNS jsonb
@@ -2596,7 +2787,7 @@ BEGIN
 	IF p_patch IS NULL OR jsonb_typeof(p_patch) <> 'object' THEN
 		RAISE EXCEPTION 'patch must be a JSON object' USING ERRCODE = '22023', DETAIL = '$';
 	END IF;
-	SELECT * INTO e FROM mockarty_private.environments x WHERE x.id = p_id FOR UPDATE;
+	SELECT * INTO e FROM mockarty_private.environments x WHERE x.id = p_id AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
 		PERFORM mockarty_private.raise_not_found('environment', p_id::text);
 	END IF;
@@ -2633,7 +2824,8 @@ CREATE FUNCTION mockarty.environment_delete(p_id uuid) RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 BEGIN
-	DELETE FROM mockarty_private.environments e WHERE e.id = p_id;
+	PERFORM mockarty_private.role_require('editor', 'delete environments');
+	DELETE FROM mockarty_private.environments e WHERE e.id = p_id AND mockarty_private.ns_visible(e.namespace);
 	RETURN FOUND;
 END
 $$;
@@ -2646,7 +2838,7 @@ DECLARE
 	e mockarty_private.environments;
 BEGIN
 	IF p_environment_id IS NOT NULL THEN
-		SELECT * INTO e FROM mockarty_private.environments x WHERE x.id = p_environment_id;
+		SELECT * INTO e FROM mockarty_private.environments x WHERE x.id = p_environment_id AND mockarty_private.ns_visible(x.namespace);
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'environment "%" does not exist', p_environment_id USING ERRCODE = '22023',
 				DETAIL = '$.environmentId';
@@ -2669,7 +2861,7 @@ AS $$
 DECLARE
 	c mockarty_private.collections;
 BEGIN
-	SELECT * INTO c FROM mockarty_private.collections x WHERE x.id = p_id;
+	SELECT * INTO c FROM mockarty_private.collections x WHERE x.id = p_id AND mockarty_private.ns_visible(x.namespace);
 	IF p_id IS NULL OR NOT FOUND THEN
 		RAISE EXCEPTION 'collection "%" does not exist', coalesce(p_id::text, '') USING ERRCODE = '22023',
 			DETAIL = '$.' || p_field;
@@ -2731,7 +2923,7 @@ COMMENT ON FUNCTION mockarty.test_run_start(uuid, uuid, jsonb) IS 'Queues an api
 
 CREATE FUNCTION mockarty.test_run_get(p_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT mockarty_private.test_run_json(t) FROM mockarty_private.tasks t WHERE t.id = p_id AND t.kind = 'api_test' $$;
+AS $$ SELECT mockarty_private.test_run_json(t) FROM mockarty_private.tasks t WHERE t.id = p_id AND t.kind = 'api_test' AND mockarty_private.ns_visible(t.namespace) $$;
 COMMENT ON FUNCTION mockarty.test_run_get(uuid) IS 'One TestRun, NULL when unknown';
 
 CREATE FUNCTION mockarty.test_run_list(p_namespace text DEFAULT NULL, p_collection_id uuid DEFAULT NULL,
@@ -2739,12 +2931,14 @@ CREATE FUNCTION mockarty.test_run_list(p_namespace text DEFAULT NULL, p_collecti
 RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(mockarty_private.test_run_json(t) ORDER BY t.created_at DESC, t.id DESC), '[]')
-	FROM (SELECT * FROM mockarty_private.tasks x
-	      WHERE x.kind = 'api_test' AND (p_namespace IS NULL OR x.namespace = p_namespace)
+	-- the scope is the outer row, so a refused namespace raises even when no run exists
+	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.test_run_json(t) ORDER BY t.created_at DESC, t.id DESC), '[]')
+	FROM (SELECT x.* FROM mockarty_private.tasks x
+	      WHERE x.kind = 'api_test' AND (s.ns IS NULL OR x.namespace = s.ns)
 	        AND (p_collection_id IS NULL OR x.collection_id = p_collection_id)
 	      ORDER BY x.created_at DESC, x.id DESC
-	      LIMIT greatest(coalesce(p_limit, 50), 0) OFFSET greatest(coalesce(p_offset, 0), 0)) t
+	      LIMIT greatest(coalesce(p_limit, 50), 0) OFFSET greatest(coalesce(p_offset, 0), 0)) t)
+	FROM (SELECT mockarty_private.ns_scope(p_namespace) AS ns OFFSET 0) s
 $$;
 COMMENT ON FUNCTION mockarty.test_run_list(text, uuid, int, int) IS 'TestRuns newest first, filtered by namespace and collection (NULL = any)';
 
@@ -2754,7 +2948,7 @@ AS $$
 DECLARE
 	t mockarty_private.tasks;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM mockarty_private.tasks x WHERE x.id = p_id AND x.kind = 'api_test') THEN
+	IF NOT EXISTS (SELECT 1 FROM mockarty_private.tasks x WHERE x.id = p_id AND x.kind = 'api_test' AND mockarty_private.ns_visible(x.namespace)) THEN
 		RETURN NULL;
 	END IF;
 	PERFORM mockarty.task_cancel(p_id);
@@ -2768,7 +2962,8 @@ CREATE FUNCTION mockarty.test_run_delete(p_id uuid) RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 BEGIN
-	DELETE FROM mockarty_private.tasks t WHERE t.id = p_id AND t.kind = 'api_test';
+	PERFORM mockarty_private.role_require('editor', 'delete test runs');
+	DELETE FROM mockarty_private.tasks t WHERE t.id = p_id AND t.kind = 'api_test' AND mockarty_private.ns_visible(t.namespace);
 	RETURN FOUND;
 END
 $$;
@@ -2949,18 +3144,20 @@ COMMENT ON FUNCTION mockarty.perf_run_start(text, jsonb) IS 'Queues a performanc
 
 CREATE FUNCTION mockarty.perf_run_get(p_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT mockarty_private.perf_run_json(t) FROM mockarty_private.tasks t WHERE t.id = p_id AND t.kind = 'performance' $$;
+AS $$ SELECT mockarty_private.perf_run_json(t) FROM mockarty_private.tasks t WHERE t.id = p_id AND t.kind = 'performance' AND mockarty_private.ns_visible(t.namespace) $$;
 COMMENT ON FUNCTION mockarty.perf_run_get(uuid) IS 'One PerfRun, NULL when unknown';
 
 CREATE FUNCTION mockarty.perf_run_list(p_namespace text DEFAULT NULL, p_limit int DEFAULT 50, p_offset int DEFAULT 0)
 RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(mockarty_private.perf_run_json(t) ORDER BY t.created_at DESC, t.id DESC), '[]')
-	FROM (SELECT * FROM mockarty_private.tasks x
-	      WHERE x.kind = 'performance' AND (p_namespace IS NULL OR x.namespace = p_namespace)
+	-- the scope is the outer row, so a refused namespace raises even when no run exists
+	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.perf_run_json(t) ORDER BY t.created_at DESC, t.id DESC), '[]')
+	FROM (SELECT x.* FROM mockarty_private.tasks x
+	      WHERE x.kind = 'performance' AND (s.ns IS NULL OR x.namespace = s.ns)
 	      ORDER BY x.created_at DESC, x.id DESC
-	      LIMIT greatest(coalesce(p_limit, 50), 0) OFFSET greatest(coalesce(p_offset, 0), 0)) t
+	      LIMIT greatest(coalesce(p_limit, 50), 0) OFFSET greatest(coalesce(p_offset, 0), 0)) t)
+	FROM (SELECT mockarty_private.ns_scope(p_namespace) AS ns OFFSET 0) s
 $$;
 COMMENT ON FUNCTION mockarty.perf_run_list(text, int, int) IS 'PerfRuns newest first (namespace NULL = all)';
 
@@ -2970,7 +3167,7 @@ AS $$
 DECLARE
 	t mockarty_private.tasks;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM mockarty_private.tasks x WHERE x.id = p_id AND x.kind = 'performance') THEN
+	IF NOT EXISTS (SELECT 1 FROM mockarty_private.tasks x WHERE x.id = p_id AND x.kind = 'performance' AND mockarty_private.ns_visible(x.namespace)) THEN
 		RETURN NULL;
 	END IF;
 	PERFORM mockarty.task_cancel(p_id);
@@ -2984,7 +3181,8 @@ CREATE FUNCTION mockarty.perf_run_delete(p_id uuid) RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 BEGIN
-	DELETE FROM mockarty_private.tasks t WHERE t.id = p_id AND t.kind = 'performance';
+	PERFORM mockarty_private.role_require('editor', 'delete perf runs');
+	DELETE FROM mockarty_private.tasks t WHERE t.id = p_id AND t.kind = 'performance' AND mockarty_private.ns_visible(t.namespace);
 	RETURN FOUND;
 END
 $$;
@@ -3451,8 +3649,9 @@ AS $$
 DECLARE
 	c jsonb := mockarty_private.webhook_check(p_spec, true);
 	w mockarty_private.webhooks;
-	ns text := coalesce(p_namespace, c ->> 'namespace');
+	ns text := coalesce(p_namespace, c ->> 'namespace', mockarty_private.caller_namespace());
 BEGIN
+	PERFORM mockarty_private.role_require('admin', 'manage webhooks');
 	IF ns IS NOT NULL THEN
 		PERFORM mockarty_private.namespace_ensure(ns);
 	END IF;
@@ -3468,14 +3667,15 @@ COMMENT ON FUNCTION mockarty.webhook_create(jsonb, text) IS 'Creates a webhook f
 
 CREATE FUNCTION mockarty.webhook_get(p_id uuid) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT mockarty_private.webhook_json(w) FROM mockarty_private.webhooks w WHERE w.id = p_id $$;
+AS $$ SELECT mockarty_private.webhook_json(w) FROM mockarty_private.webhooks w WHERE w.id = p_id AND mockarty_private.ns_visible(w.namespace) $$;
 COMMENT ON FUNCTION mockarty.webhook_get(uuid) IS 'One webhook, NULL when unknown';
 
 CREATE FUNCTION mockarty.webhook_list(p_namespace text DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-	SELECT coalesce(jsonb_agg(mockarty_private.webhook_json(w) ORDER BY w.created_at, w.id), '[]')
-	FROM mockarty_private.webhooks w WHERE p_namespace IS NULL OR w.namespace = p_namespace
+	SELECT (SELECT coalesce(jsonb_agg(mockarty_private.webhook_json(w) ORDER BY w.created_at, w.id), '[]')
+		FROM mockarty_private.webhooks w WHERE s.ns IS NULL OR w.namespace = s.ns)
+	FROM (SELECT mockarty_private.ns_scope(p_namespace) AS ns OFFSET 0) s
 $$;
 COMMENT ON FUNCTION mockarty.webhook_list(text) IS 'Webhooks oldest first; p_namespace NULL = all, else those bound to that namespace';
 
@@ -3486,6 +3686,10 @@ DECLARE
 	c jsonb := mockarty_private.webhook_check(p_patch, false);
 	w mockarty_private.webhooks;
 BEGIN
+	PERFORM mockarty_private.role_require('admin', 'manage webhooks');
+	IF c ? 'namespace' THEN
+		PERFORM mockarty_private.ns_check(c ->> 'namespace');
+	END IF;
 	IF c ? 'namespace' AND c ->> 'namespace' IS NOT NULL THEN
 		PERFORM mockarty_private.namespace_ensure(c ->> 'namespace');
 	END IF;
@@ -3500,7 +3704,7 @@ BEGIN
 		name = coalesce(c ->> 'name', x.name),
 		namespace = CASE WHEN c ? 'namespace' THEN c ->> 'namespace' ELSE x.namespace END,
 		updated_at = now()
-	WHERE x.id = p_id
+	WHERE x.id = p_id AND mockarty_private.ns_visible(x.namespace)
 	RETURNING * INTO w;
 	IF NOT FOUND THEN
 		RETURN NULL;
@@ -3519,7 +3723,8 @@ CREATE FUNCTION mockarty.webhook_delete(p_id uuid) RETURNS boolean
 LANGUAGE plpgsql
 AS $$
 BEGIN
-	DELETE FROM mockarty_private.webhooks w WHERE w.id = p_id;
+	PERFORM mockarty_private.role_require('admin', 'manage webhooks');
+	DELETE FROM mockarty_private.webhooks w WHERE w.id = p_id AND mockarty_private.ns_visible(w.namespace);
 	RETURN FOUND;
 END
 $$;
@@ -3594,14 +3799,14 @@ LANGUAGE sql STABLE
 AS $$
 	SELECT coalesce(jsonb_agg(mockarty_private.webhook_delivery_json(d) ORDER BY d.id DESC), '[]')
 	FROM (SELECT * FROM mockarty_private.webhook_deliveries x
-	      WHERE x.webhook_id = p_webhook_id AND (p_status IS NULL OR x.status = p_status)
+	      WHERE x.webhook_id = p_webhook_id AND (p_status IS NULL OR x.status = p_status) AND mockarty_private.ns_visible(x.namespace)
 	      ORDER BY x.id DESC LIMIT greatest(coalesce(p_limit, 50), 0) OFFSET greatest(coalesce(p_offset, 0), 0)) d
 $$;
 COMMENT ON FUNCTION mockarty.webhook_deliveries(uuid, int, int, text) IS 'Deliveries of a webhook newest first, each with its attempt history; p_status filters (pending, delivering, succeeded, failed)';
 
 CREATE FUNCTION mockarty.webhook_delivery_get(p_id bigint) RETURNS jsonb
 LANGUAGE sql STABLE
-AS $$ SELECT mockarty_private.webhook_delivery_json(d) FROM mockarty_private.webhook_deliveries d WHERE d.id = p_id $$;
+AS $$ SELECT mockarty_private.webhook_delivery_json(d) FROM mockarty_private.webhook_deliveries d WHERE d.id = p_id AND mockarty_private.ns_visible(d.namespace) $$;
 COMMENT ON FUNCTION mockarty.webhook_delivery_get(bigint) IS 'One delivery with its attempt history, NULL when unknown';
 
 CREATE FUNCTION mockarty.webhook_delivery_list(p_status text DEFAULT NULL, p_mock_id text DEFAULT NULL,
@@ -3612,6 +3817,7 @@ AS $$
 	SELECT coalesce(jsonb_agg(mockarty_private.webhook_delivery_json(d) ORDER BY d.id DESC), '[]')
 	FROM (SELECT * FROM mockarty_private.webhook_deliveries x
 	      WHERE (p_status IS NULL OR x.status = p_status) AND (p_mock_id IS NULL OR x.mock_id = p_mock_id)
+	        AND mockarty_private.ns_visible(x.namespace)
 	      ORDER BY x.id DESC LIMIT greatest(coalesce(p_limit, 50), 0) OFFSET greatest(coalesce(p_offset, 0), 0)) d
 $$;
 COMMENT ON FUNCTION mockarty.webhook_delivery_list(text, text, int, int) IS 'All deliveries (webhooks and per-mock callbacks) newest first, filtered by status and/or mock';
@@ -3622,10 +3828,11 @@ AS $$
 DECLARE
 	d mockarty_private.webhook_deliveries;
 BEGIN
-	SELECT * INTO d FROM mockarty_private.webhook_deliveries x WHERE x.id = p_id FOR UPDATE;
+	SELECT * INTO d FROM mockarty_private.webhook_deliveries x WHERE x.id = p_id AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;
+	PERFORM mockarty_private.role_require('admin', 'manage webhooks');
 	IF d.status <> 'failed' THEN
 		RAISE EXCEPTION 'delivery % is %; only a failed delivery can be retried', p_id, d.status
 			USING ERRCODE = '22023', DETAIL = '$.status';
@@ -3825,6 +4032,42 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION mockarty.webhook_callbacks_enqueue(jsonb) IS 'Records per-mock callbacks [{"mockId","namespace","url","method","headers","body","timeoutMs"(at most 30000),"retryCount","retryDelay"(ms)}] as deliveries: first attempt at once, then retryCount retries retryDelay ms apart; entries without an http(s) url are skipped; returns how many';
+
+CREATE FUNCTION mockarty_private.url_origin(p_url text) RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT lower(substring(p_url FROM '^(https?://[^/?#]+)')) $$;
+COMMENT ON FUNCTION mockarty_private.url_origin(text) IS 'Scheme and authority of an http(s) URL in lower case (https://host:port), NULL for anything else';
+
+CREATE FUNCTION mockarty.node_report_callbacks(p_batch jsonb, p_namespaces text[]) RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+	SELECT coalesce(jsonb_agg(jsonb_build_object(
+		'mockId', m.id, 'namespace', m.namespace, 'url', c ->> 'url',
+		'method', CASE WHEN coalesce(w ->> 'method', '') LIKE '%$.%' THEN c ->> 'method'
+			ELSE upper(coalesce(nullif(w ->> 'method', ''), 'POST')) END,
+		'headers', c -> 'headers', 'body', c -> 'body',
+		'timeoutMs', w -> 'timeout', 'retryCount', w -> 'retryCount', 'retryDelay', w -> 'retryDelay')), '[]')
+	FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_batch) = 'array' THEN p_batch ELSE '[]' END) c
+	JOIN mockarty_private.mocks m ON m.id = c ->> 'mockId' AND m.namespace = ANY (p_namespaces)
+	CROSS JOIN LATERAL (
+		SELECT x AS w FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.doc -> 'webhooks') = 'array'
+			THEN m.doc -> 'webhooks' ELSE '[]' END) x
+		WHERE coalesce(x ->> 'type', 'http') = 'http'
+		  AND position('$' IN coalesce(mockarty_private.url_origin(x ->> 'url'), '$')) = 0
+		  AND mockarty_private.url_origin(x ->> 'url') = mockarty_private.url_origin(c ->> 'url')
+		LIMIT 1) d
+$$;
+COMMENT ON FUNCTION mockarty.node_report_callbacks(jsonb, text[]) IS 'The callbacks a mock resolver reported [{"mockId","url","method","headers","body",...}] as webhook_callbacks_enqueue takes them, keeping only those of mocks in p_namespaces whose stored webhooks have an http callback with the same fixed origin (scheme, host, port); namespace, method (unless templated), timeout and retries come from the stored mock';
+
+CREATE FUNCTION mockarty.node_report_events(p_batch jsonb, p_namespaces text[]) RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+	SELECT coalesce(jsonb_agg(e || jsonb_build_object('namespace', m.namespace)), '[]')
+	FROM jsonb_array_elements(CASE WHEN jsonb_typeof(p_batch) = 'array' THEN p_batch ELSE '[]' END) e
+	JOIN mockarty_private.mocks m ON jsonb_typeof(e) = 'object' AND m.id = e ->> 'mockId'
+		AND m.namespace = ANY (p_namespaces)
+$$;
+COMMENT ON FUNCTION mockarty.node_report_events(jsonb, text[]) IS 'The mock.resolved events a mock resolver reported, keeping only those of mocks in p_namespaces, each with the stored mock''s namespace';
 
 -- Event capture ------------------------------------------------------------
 

@@ -62,6 +62,14 @@ extern ms_store *admin_store;
 int auth_check(api_req *req, api_resp *resp);
 /* Drops every cached verification (NOTIFY mockarty_tokens, reconnect). */
 void auth_cache_purge(void);
+/*
+ * After auth_check: 0 when the token's role may call this route, else 403 with
+ * resp filled (viewers read only; editors cannot manage tokens, integrations or
+ * webhooks).
+ */
+int auth_role_check(api_req *req, api_resp *resp);
+/* Token verifications that reached the database (the rest came from the caches). */
+extern atomic_ullong admin_auth_verifications_total;
 
 /* ---- routes.c: what /metrics reports beyond plain counters ---- */
 

@@ -538,7 +538,8 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 			else
 				api_error(&req, &resp, 404, "not_found", "no such endpoint: %s %s", method,
 					  req.path);
-		} else if (route->public_route || auth_check(&req, &resp) == 0) {
+		} else if (route->public_route ||
+			   (auth_check(&req, &resp) == 0 && auth_role_check(&req, &resp) == 0)) {
 			struct timespec t0, t1;
 
 			clock_gettime(CLOCK_MONOTONIC, &t0);

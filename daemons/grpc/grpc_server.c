@@ -420,6 +420,14 @@ mk_grpc_server_close_streams(mk_grpc_server *srv,
 	return n;
 }
 
+void
+mk_grpc_stream_set_principal(mk_grpc_stream *st, const char *principal)
+{
+	pthread_mutex_lock(&st->srv->mu);
+	snprintf(st->principal, sizeof st->principal, "%s", principal ? principal : "");
+	pthread_mutex_unlock(&st->srv->mu);
+}
+
 size_t
 mk_grpc_server_open_streams(mk_grpc_server *srv)
 {

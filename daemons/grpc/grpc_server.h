@@ -166,6 +166,11 @@ size_t mk_grpc_server_open_streams(mk_grpc_server *srv);
 
 /* Information about the call; valid while the caller holds a reference. */
 const mk_grpc_call_info *mk_grpc_stream_info(const mk_grpc_stream *st);
+/*
+ * Replaces the call's principal (what handlers and close-by-predicate see), e.g. once an
+ * authentication the auth hook deferred to a worker thread has finished. Any thread.
+ */
+void mk_grpc_stream_set_principal(mk_grpc_stream *st, const char *principal);
 
 /*
  * Queues one message (copied and framed). Returns 0, or MK_GRPC_ECLOSED / MK_GRPC_EOVERFLOW /

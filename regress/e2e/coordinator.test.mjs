@@ -101,7 +101,7 @@ test('integration tokens over REST exactly as the guide shows them', async () =>
   const r = await s.api('POST', '/ui/api/integrations', { name: 'resolver-eu-west-1', type: 'mock_resolver' });
   assert.equal(r.status, 201);
   assert.deepEqual(Object.keys(r.body).sort(), ['integration', 'token']);
-  assert.deepEqual(Object.keys(r.body.integration).sort(), ['createdAt', 'enabled', 'id', 'name', 'type']);
+  assert.deepEqual(Object.keys(r.body.integration).sort(), ['createdAt', 'enabled', 'id', 'name', 'namespace', 'type']);
   assert.match(r.body.token, /^mki_[0-9a-f]{12}_[0-9a-f]{48}$/);
   assert.match(r.body.integration.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   assert.match(r.body.integration.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
@@ -125,14 +125,15 @@ test('integration tokens over REST exactly as the guide shows them', async () =>
   assert.equal((await s.api('PUT', '/ui/api/integrations/not-a-uuid', { enabled: false })).status, 404);
 });
 
-test('an mki_ token gets 403 on the admin REST API; a bogus one 401', async () => {
+test('an mki_ token gets 403 on the admin REST API, a bogus one too (refused before the database)', async () => {
   const r = await s.api('GET', '/api/v1/mocks', undefined, { token: resolverToken });
   assert.equal(r.status, 403, r.text);
   assert.equal(r.body.code, 'forbidden');
   const w = await s.api('POST', '/ui/api/integrations', { name: 'x', type: 'mock_resolver' }, { token: runnerToken });
   assert.equal(w.status, 403);
   const b = await s.api('GET', '/api/v1/mocks', undefined, { token: 'mki_000000000000_00' });
-  assert.equal(b.status, 401);
+  assert.equal(b.status, 403);
+  assert.match(b.body.error, /mki_/);
 });
 
 test('coordinator auth: bad, missing and mk_ tokens are UNAUTHENTICATED; test_runner is PERMISSION_DENIED', async () => {

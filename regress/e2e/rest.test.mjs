@@ -511,9 +511,9 @@ test('a namespace-bound token stays in its namespace', async () => {
   // a mock created with another namespace in the body lands in the token's namespace
   await s.api('POST', '/api/v1/mocks/batch', [mock('bound-1', '/bound/1', { namespace: 'sandbox' })], as);
   assert.equal((await mockGet('bound-1')).namespace, 'qa');
-  // ...and may not overwrite (upsert) a mock that lives in another namespace
+  // ...and may not overwrite (upsert) a mock that lives in another namespace: 404 as for an unknown id
   const steal = await s.api('POST', '/api/v1/mocks/batch', [mock('sb-3', '/stolen')], as);
-  assert.equal(steal.status, 403, steal.text);
+  assert.equal(steal.status, 404, steal.text);
   assert.equal((await mockGet('sb-3')).namespace, 'sandbox');
   assert.equal((await mockGet('sb-3')).http.route, '/sb/3');
   // single-id endpoints answer 404 for other namespaces

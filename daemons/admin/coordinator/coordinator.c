@@ -118,6 +118,8 @@ struct sub {
 	uint64_t dropped;                                 /* log entries the resolver says it dropped */
 	int64_t connected_ms, last_hb_ms, last_report_ms; /* wall clock */
 	char ns[128], name[128], address[160], peer[64], integ_id[40], integ_name[96];
+	bool pending_auth;  /* token not verified yet: sync_main does it (coord_auth_deferred) */
+	char req_ns[128];   /* the namespace the SyncRequest asked for, while pending_auth */
 };
 
 /* A cached token verification (positive or negative). */
@@ -125,7 +127,7 @@ struct acache {
 	unsigned char key[32];
 	int64_t expires; /* monotonic ms; 0 = empty */
 	bool ok;
-	char id[40], name[96], type[24];
+	char id[40], name[96], type[24], ns[64]; /* ns: bound namespace, "" when unbound */
 };
 
 /* A Resolve or Report call waiting for a worker. */
@@ -159,6 +161,7 @@ static struct {
 	pthread_mutex_t amu; /* auth cache */
 	struct acache cache[ACACHE_SLOTS];
 	uint64_t agen;
+	atomic_ullong deferred_auth; /* verifications the auth hook handed to a worker */
 
 	pthread_mutex_t jmu; /* job queue, worker and Sync-thread counts */
 	pthread_cond_t jcv;
@@ -333,8 +336,10 @@ verify_db(const char *token, struct acache *e)
 			const char *id = json_string_value(json_object_get(j, "id"));
 			const char *name = json_string_value(json_object_get(j, "name"));
 			const char *type = json_string_value(json_object_get(j, "type"));
+			const char *ns = json_string_value(json_object_get(j, "namespace"));
 
 			if (id && type) {
+				snprintf(e->ns, sizeof(e->ns), "%s", ns ? ns : "");
 				snprintf(e->id, sizeof(e->id), "%s", id);
 				snprintf(e->name, sizeof(e->name), "%s", name ? name : "");
 				snprintf(e->type, sizeof(e->type), "%s", type);
@@ -360,9 +365,83 @@ acache_purge(void)
 }
 
 /*
+ * The checks after a verification (res): the token is valid and its type may use the
+ * service of method. Returns MK_GRPC_OK with principal "<integration id> <bound namespace
+ * or *> <integration name>" written, or an error code with msg filled.
+ */
+static int
+admit(const char *method, const struct acache *res, char *principal, size_t pcap, char *msg, size_t mcap)
+{
+	if (!res->ok) {
+		snprintf(msg, mcap, "invalid, disabled or deleted integration token");
+		return MK_GRPC_UNAUTHENTICATED;
+	}
+	if (strncmp(method, SVC_PREFIX, strlen(SVC_PREFIX)) == 0 && strcmp(res->type, "mock_resolver") != 0) {
+		snprintf(msg, mcap, "a %s token may not use the %s service (mock_resolver tokens only)",
+		         res->type, SVC_NAME);
+		return MK_GRPC_PERMISSION_DENIED;
+	}
+	if (strncmp(method, RUNNERS_SVC_PREFIX, strlen(RUNNERS_SVC_PREFIX)) == 0 &&
+	    strcmp(res->type, "test_runner") != 0) {
+		snprintf(msg, mcap, "a %s token may not use the %s service (test_runner tokens only)", res->type,
+		         RUNNERS_SVC_NAME);
+		return MK_GRPC_PERMISSION_DENIED;
+	}
+	snprintf(principal, pcap, "%s %s %s", res->id, res->ns[0] ? res->ns : "*", res->name);
+	return MK_GRPC_OK;
+}
+
+/* Looks key up in the verification cache into *res; true on a hit. *gen: the cache generation. */
+static bool
+acache_get(const unsigned char key[32], struct acache *res, uint64_t *gen)
+{
+	struct acache *e;
+	bool hit;
+
+	pthread_mutex_lock(&C.amu);
+	e = &C.cache[(key[0] | (unsigned)key[1] << 8) % ACACHE_SLOTS];
+	hit = e->expires > mk_grpc_now_ms() && memcmp(e->key, key, 32) == 0;
+	if (hit)
+		*res = *e;
+	*gen = C.agen;
+	pthread_mutex_unlock(&C.amu);
+	return hit;
+}
+
+/*
+ * Verifies tok in the database (bcrypt, ~50 ms: never on the loop thread) and caches the
+ * answer unless the cache was purged since gen. Returns false when the database could not
+ * answer.
+ */
+static bool
+verify_and_cache(const char *tok, const unsigned char key[32], uint64_t gen, struct acache *res)
+{
+	int v;
+
+	memset(res, 0, sizeof(*res));
+	v = verify_db(tok, res);
+	if (v < 0)
+		return false;
+	res->ok = v == 1;
+	memcpy(res->key, key, 32);
+	res->expires = mk_grpc_now_ms() + (res->ok ? ACACHE_TTL_MS : ACACHE_NEG_TTL_MS);
+	pthread_mutex_lock(&C.amu);
+	/* a purge while we verified means the answer may be stale: do not keep it */
+	if (C.agen == gen)
+		C.cache[(key[0] | (unsigned)key[1] << 8) % ACACHE_SLOTS] = *res;
+	pthread_mutex_unlock(&C.amu);
+	return true;
+}
+
+/*
  * The transport's auth hook (loop thread, before the request body is read). Admits
  * mock_resolver integration tokens to the Coordinator service and test_runner tokens to the
- * Runners service (coord_runners.c); the principal is "<integration id> <integration name>".
+ * Runners service (coord_runners.c); the principal is "<integration id> <bound namespace or
+ * *> <integration name>" (namespace names have no spaces). A token that is not in the cache
+ * of verifications is not verified here: a unary call is admitted with the principal
+ * "?<token>" and its worker verifies it before running it (coord_auth_deferred), so the
+ * loop thread never waits for bcrypt; so are the streams: a Sync is verified by its setup
+ * thread (sync_main), a Runners/Connect by a runners worker before its setup.
  */
 static int
 coord_auth(void *ud, const char *method, const char *authorization, char *principal, size_t pcap, char *msg,
@@ -371,8 +450,7 @@ coord_auth(void *ud, const char *method, const char *authorization, char *princi
 	const char *tok;
 	unsigned char key[32];
 	unsigned int klen = 0;
-	struct acache res, *e;
-	int64_t now = mk_grpc_now_ms();
+	struct acache res;
 	uint64_t gen;
 
 	(void)ud;
@@ -396,48 +474,100 @@ coord_auth(void *ud, const char *method, const char *authorization, char *princi
 		snprintf(msg, mcap, "cannot hash the token");
 		return MK_GRPC_INTERNAL;
 	}
-	pthread_mutex_lock(&C.amu);
-	e = &C.cache[(key[0] | (unsigned)key[1] << 8) % ACACHE_SLOTS];
-	if (e->expires > now && memcmp(e->key, key, 32) == 0) {
-		res = *e;
-		pthread_mutex_unlock(&C.amu);
-	} else {
-		int v;
+	if (acache_get(key, &res, &gen))
+		return admit(method, &res, principal, pcap, msg, mcap);
+	if (strlen(tok) + 2 <= pcap) {
+		snprintf(principal, pcap, "?%s", tok);
+		atomic_fetch_add(&C.deferred_auth, 1);
+		return MK_GRPC_OK;
+	}
+	if (!verify_and_cache(tok, key, gen, &res)) {
+		snprintf(msg, mcap, "cannot verify the token now: database unavailable");
+		return MK_GRPC_UNAVAILABLE;
+	}
+	return admit(method, &res, principal, pcap, msg, mcap);
+}
 
-		gen = C.agen;
-		pthread_mutex_unlock(&C.amu);
-		memset(&res, 0, sizeof(res));
-		v = verify_db(tok, &res);
-		if (v < 0) {
-			snprintf(msg, mcap, "cannot verify the token now: database unavailable");
-			return MK_GRPC_UNAVAILABLE;
-		}
-		res.ok = v == 1;
-		memcpy(res.key, key, 32);
-		res.expires = now + (res.ok ? ACACHE_TTL_MS : ACACHE_NEG_TTL_MS);
-		pthread_mutex_lock(&C.amu);
-		/* a purge while we verified means the answer may be stale: do not keep it */
-		if (C.agen == gen)
-			C.cache[(key[0] | (unsigned)key[1] << 8) % ACACHE_SLOTS] = res;
-		pthread_mutex_unlock(&C.amu);
+unsigned long long
+coordinator_deferred_auth(void)
+{
+	return atomic_load(&C.deferred_auth);
+}
+
+bool
+coord_auth_deferred(mk_grpc_stream *st)
+{
+	const mk_grpc_call_info *info = mk_grpc_stream_info(st);
+	char tok[160], principal[128], msg[256];
+	unsigned char key[32];
+	unsigned int klen = 0;
+	struct acache res;
+	uint64_t gen;
+	int code;
+
+	if (info->principal[0] != '?')
+		return true;
+	snprintf(tok, sizeof(tok), "%s", info->principal + 1);
+	if (!EVP_Digest(tok, strlen(tok), key, &klen, EVP_sha256(), NULL) || klen != 32) {
+		mk_grpc_stream_finish(st, MK_GRPC_INTERNAL, "cannot hash the token");
+		return false;
 	}
-	if (!res.ok) {
-		snprintf(msg, mcap, "invalid, disabled or deleted integration token");
-		return MK_GRPC_UNAUTHENTICATED;
+	if (!acache_get(key, &res, &gen) && !verify_and_cache(tok, key, gen, &res)) {
+		mk_grpc_stream_finish(st, MK_GRPC_UNAVAILABLE, "cannot verify the token now: database unavailable");
+		return false;
 	}
-	if (strncmp(method, SVC_PREFIX, strlen(SVC_PREFIX)) == 0 && strcmp(res.type, "mock_resolver") != 0) {
-		snprintf(msg, mcap, "a %s token may not use the %s service (mock_resolver tokens only)",
-		         res.type, SVC_NAME);
-		return MK_GRPC_PERMISSION_DENIED;
+	code = admit(info->method, &res, principal, sizeof(principal), msg, sizeof(msg));
+	if (code != MK_GRPC_OK) {
+		mk_grpc_stream_set_principal(st, "");
+		mk_grpc_stream_finish(st, code, msg);
+		return false;
 	}
-	if (strncmp(method, RUNNERS_SVC_PREFIX, strlen(RUNNERS_SVC_PREFIX)) == 0 &&
-	    strcmp(res.type, "test_runner") != 0) {
-		snprintf(msg, mcap, "a %s token may not use the %s service (test_runner tokens only)", res.type,
-		         RUNNERS_SVC_NAME);
-		return MK_GRPC_PERMISSION_DENIED;
+	mk_grpc_stream_set_principal(st, principal);
+	return true;
+}
+
+void
+coord_principal_ns(const mk_grpc_call_info *info, char *out, size_t cap)
+{
+	const char *p = strlen(info->principal) > 37 ? info->principal + 37 : "";
+	const char *sp = strchr(p, ' ');
+	size_t n = sp ? (size_t)(sp - p) : strlen(p);
+
+	if (n == 1 && p[0] == '*')
+		n = 0;
+	snprintf(out, cap, "%.*s", (int)n, p);
+}
+
+const char *
+coord_principal_name(const mk_grpc_call_info *info)
+{
+	const char *p = strlen(info->principal) > 37 ? info->principal + 37 : "";
+	const char *sp = strchr(p, ' ');
+
+	return sp ? sp + 1 : "";
+}
+
+/*
+ * The namespace a call of a bound token acts in: the requested one when it is the token's
+ * (or the token is unbound), the token's when none was requested; false (st finished with
+ * PERMISSION_DENIED) when another namespace was requested.
+ */
+static bool
+call_namespace(mk_grpc_stream *st, const char *requested, char *out, size_t cap)
+{
+	char bound[64];
+
+	coord_principal_ns(mk_grpc_stream_info(st), bound, sizeof(bound));
+	if (bound[0] && requested[0] && strcmp(requested, bound) != 0) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "this integration token is bound to namespace %s, not %.64s", bound,
+		         requested);
+		mk_grpc_stream_finish(st, MK_GRPC_PERMISSION_DENIED, msg);
+		return false;
 	}
-	snprintf(principal, pcap, "%s %s", res.id, res.name);
-	return MK_GRPC_OK;
+	snprintf(out, cap, "%s", requested[0] ? requested : bound[0] ? bound : "sandbox");
+	return true;
 }
 
 static bool
@@ -985,11 +1115,26 @@ static void *
 sync_main(void *arg)
 {
 	struct sub *s = arg;
-	PGconn *conn = pgpool_get(5000);
+	PGconn *conn = NULL;
 	PGresult *r;
 	int64_t head_db, v = -1;
 	bool resume;
 
+	if (s->pending_auth) {
+		/* the token was not in the cache: verify it here, off the loop thread */
+		char ns[128];
+		const mk_grpc_call_info *info = mk_grpc_stream_info(s->st);
+
+		if (!coord_auth_deferred(s->st) || !call_namespace(s->st, s->req_ns, ns, sizeof(ns)))
+			goto done;
+		pthread_mutex_lock(&C.mu);
+		snprintf(s->ns, sizeof(s->ns), "%s", ns);
+		snprintf(s->integ_id, sizeof(s->integ_id), "%.36s", info->principal);
+		snprintf(s->integ_name, sizeof(s->integ_name), "%s", coord_principal_name(info));
+		s->pending_auth = false;
+		pthread_mutex_unlock(&C.mu);
+	}
+	conn = pgpool_get(5000);
 	if (conn == NULL) {
 		mk_grpc_stream_finish(s->st, MK_GRPC_UNAVAILABLE, "database unavailable");
 		goto done;
@@ -1060,17 +1205,26 @@ sync_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
+	if (info->principal[0] == '?') {
+		/* the setup thread verifies the token, then settles the namespace */
+		s->pending_auth = true;
+		snprintf(s->req_ns, sizeof(s->req_ns), "%s", r->namespace_);
+	} else if (!call_namespace(st, r->namespace_, s->ns, sizeof(s->ns))) {
+		free(s);
+		mockarty__coordinator__v1__sync_request__free_unpacked(r, NULL);
+		return;
+	}
 	s->st = st;
 	s->have = r->have_version;
 	s->refs = 2; /* the setup thread and the stream */
 	s->connected_ms = wall_ms();
-	snprintf(s->ns, sizeof(s->ns), "%s", r->namespace_[0] ? r->namespace_ : "sandbox");
 	snprintf(s->name, sizeof(s->name), "%s", r->resolver_name[0] ? r->resolver_name : "(unnamed)");
 	snprintf(s->peer, sizeof(s->peer), "%s", info->peer);
 	snprintf(s->address, sizeof(s->address), "%s", r->address[0] ? r->address : info->peer);
-	snprintf(s->integ_id, sizeof(s->integ_id), "%.36s", info->principal);
-	snprintf(s->integ_name, sizeof(s->integ_name), "%s",
-	         strlen(info->principal) > 37 ? info->principal + 37 : "");
+	if (!s->pending_auth) {
+		snprintf(s->integ_id, sizeof(s->integ_id), "%.36s", info->principal);
+		snprintf(s->integ_name, sizeof(s->integ_name), "%s", coord_principal_name(info));
+	}
 	mockarty__coordinator__v1__sync_request__free_unpacked(r, NULL);
 	mk_grpc_stream_set_overflow(st, C.queue_limit, MK_GRPC_RESOURCE_EXHAUSTED,
 	                            "send queue full: resubscribe");
@@ -1128,7 +1282,7 @@ do_resolve(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	    mockarty__coordinator__v1__resolve_request__unpack(NULL, len, req);
 	Mockarty__Coordinator__V1__ResolveResponse resp = MOCKARTY__COORDINATOR__V1__RESOLVE_RESPONSE__INIT;
 	const char *params[7];
-	char seed[32], *body = NULL;
+	char seed[32], ns[128], *body = NULL;
 	PGconn *conn;
 	PGresult *r = NULL;
 	uint8_t *out;
@@ -1138,6 +1292,8 @@ do_resolve(mk_grpc_stream *st, const uint8_t *req, size_t len)
 		mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT, "malformed ResolveRequest");
 		return;
 	}
+	if (!call_namespace(st, q->namespace_, ns, sizeof(ns)))
+		goto out;
 	if (otel_enabled() && otel_current() != NULL)
 		otel_span_set_str(otel_current(), "mockarty.namespace",
 		                  q->namespace_[0] ? q->namespace_ : "sandbox");
@@ -1150,7 +1306,7 @@ do_resolve(mk_grpc_stream *st, const uint8_t *req, size_t len)
 		body = strndup((const char *)q->body.data, q->body.len);
 	}
 	snprintf(seed, sizeof(seed), "%" PRId64, (int64_t)q->seed);
-	params[0] = q->namespace_[0] ? q->namespace_ : "sandbox";
+	params[0] = ns;
 	params[1] = q->method[0] ? q->method : "GET";
 	params[2] = q->path[0] ? q->path : "/";
 	params[3] = q->query;
@@ -1202,17 +1358,21 @@ json_or_string(const char *text)
  * The webhook part of a Report: the resolver's rendered callbacks and
  * mock.resolved events to the database (evsink.c; a batch the database
  * refuses is counted as shed, not retried by the resolver), its shed count to
- * /metrics, and in the ack whether mock.resolved events are wanted.
+ * /metrics, and in the ack whether mock.resolved events are wanted. Only items
+ * of mocks in namespaces (a text[] literal: what this node was sent) count, and
+ * a callback's destination and delivery settings come from the stored mock
+ * (mockarty.node_report_callbacks), never from the node's message.
  */
 static void
-report_webhooks(PGconn *conn, const Mockarty__Coordinator__V1__ReportBatch *b,
+report_webhooks(PGconn *conn, const Mockarty__Coordinator__V1__ReportBatch *b, const char *namespaces,
 		Mockarty__Coordinator__V1__ReportAck *ack)
 {
 	char err[300];
 
 	if (b->n_callbacks_json + b->n_events_json > 0 &&
-	    evsink_write(conn, (const char *const *)b->callbacks_json, b->n_callbacks_json,
-			 (const char *const *)b->events_json, b->n_events_json, err, sizeof(err)) < 0) {
+	    evsink_write_scoped(conn, (const char *const *)b->callbacks_json, b->n_callbacks_json,
+				(const char *const *)b->events_json, b->n_events_json, namespaces, err,
+				sizeof(err)) < 0) {
 		log_warn("coordinator: %zu callbacks and %zu events of a resolver dropped: %s",
 			 b->n_callbacks_json, b->n_events_json, err);
 		evsink_count_remote_shed(b->n_callbacks_json + b->n_events_json);
@@ -1230,9 +1390,9 @@ do_report(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	    mockarty__coordinator__v1__report_batch__unpack(NULL, len, req);
 	Mockarty__Coordinator__V1__ReportAck ack = MOCKARTY__COORDINATOR__V1__REPORT_ACK__INIT;
 	const mk_grpc_call_info *info = mk_grpc_stream_info(st);
-	json_t *logs = json_array(), *undef = json_array();
-	char *ltext = NULL, *utext = NULL;
-	const char *params[2];
+	json_t *logs = json_array(), *undef = json_array(), *served = json_array();
+	char *ltext = NULL, *utext = NULL, *nslit = NULL, bound[64];
+	const char *params[3];
 	PGconn *conn = NULL;
 	PGresult *r = NULL;
 	uint8_t buf[32];
@@ -1265,32 +1425,54 @@ do_report(mk_grpc_stream *st, const uint8_t *req, size_t len)
 		                                u->body_json[0] ? json_or_string(u->body_json) : json_null(),
 		                                "count", (json_int_t)(u->count ? u->count : 1)));
 	}
+	/*
+	 * What this node may report on: the namespaces its Sync streams (same integration, same
+	 * resolver name) were sent, and of those only the token's own when it is bound. A node
+	 * with no stream was sent nothing.
+	 */
+	coord_principal_ns(info, bound, sizeof(bound));
+	pthread_mutex_lock(&C.mu);
+	for (struct sub *s = C.subs; s; s = s->next) {
+		if (s->gone || strncmp(s->integ_id, info->principal, 36) != 0 ||
+		    (b->resolver_name[0] && strcmp(s->name, b->resolver_name) != 0) ||
+		    (bound[0] && strcmp(s->ns, bound) != 0))
+			continue;
+		json_array_append_new(served, json_string(s->ns));
+	}
+	pthread_mutex_unlock(&C.mu);
 	ltext = json_dumps(logs, JSON_COMPACT);
 	utext = json_dumps(undef, JSON_COMPACT);
-	if (ltext == NULL || utext == NULL) {
+	nslit = api_pg_array(served);
+	if (ltext == NULL || utext == NULL || nslit == NULL) {
 		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		goto out;
 	}
 	params[0] = ltext;
 	params[1] = utext;
+	params[2] = nslit;
 	conn = pgpool_get(5000);
 	if (conn == NULL) {
 		mk_grpc_stream_finish(st, MK_GRPC_UNAVAILABLE, "database unavailable");
 		goto out;
 	}
-	/* a mock purged since the resolver served it is skipped, not an error for the batch */
+	/*
+	 * a mock purged since the resolver served it is skipped, not an error for the batch, and so
+	 * is everything outside the namespaces this node was sent
+	 */
 	r = PQexecParams(
 	    conn,
 	    "SELECT (SELECT mockarty.log_requests(coalesce(jsonb_agg(e), '[]')) FROM "
 	    "jsonb_array_elements($1::jsonb) e "
-	    "WHERE mockarty.mock_get(e->>'mockId') IS NOT NULL) + mockarty.undefined_record_batch($2::jsonb)",
-	    2, NULL, params, NULL, NULL, 0);
+	    "WHERE mockarty.mock_get(e->>'mockId')->>'namespace' = ANY ($3::text[])) + "
+	    "mockarty.undefined_record_batch(coalesce((SELECT jsonb_agg(u) FROM jsonb_array_elements($2::jsonb) u "
+	    "WHERE coalesce(nullif(u->>'namespace', ''), 'sandbox') = ANY ($3::text[])), '[]'))",
+	    3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		finish_db_error(st, conn, r);
 		goto out;
 	}
 	ack.accepted = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-	report_webhooks(conn, b, &ack);
+	report_webhooks(conn, b, nslit, &ack);
 	pthread_mutex_lock(&C.mu);
 	for (struct sub *s = C.subs; s; s = s->next) {
 		if (strncmp(s->integ_id, info->principal, 36) != 0 ||
@@ -1311,8 +1493,10 @@ out:
 		pgpool_put(conn, PQstatus(conn) != CONNECTION_OK);
 	free(ltext);
 	free(utext);
+	free(nslit);
 	json_decref(logs);
 	json_decref(undef);
+	json_decref(served);
 	if (b)
 		mockarty__coordinator__v1__report_batch__free_unpacked(b, NULL);
 }
@@ -1366,7 +1550,7 @@ worker_main(void *arg)
 		if (C.jhead == NULL)
 			C.jtail = NULL;
 		pthread_mutex_unlock(&C.jmu);
-		if (mk_grpc_stream_is_open(j->st)) {
+		if (mk_grpc_stream_is_open(j->st) && coord_auth_deferred(j->st)) {
 			if (otel_enabled())
 				run_traced(j->report ? do_report : do_resolve, j->st, j->req, j->len);
 			else if (j->report)

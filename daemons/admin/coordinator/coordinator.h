@@ -29,6 +29,9 @@ void coordinator_stop(void);
 /* The bound gRPC port, 0 when the coordinator is disabled or not started. */
 int coordinator_port(void);
 
+/* Token verifications the auth hook handed to a worker thread instead of running them on the loop. */
+unsigned long long coordinator_deferred_auth(void);
+
 /*
  * The connected resolvers as a JSON array (new reference; an empty array when none or
  * disabled): [{"name","namespace","integrationId","integrationName","address","peer",

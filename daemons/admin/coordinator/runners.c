@@ -95,7 +95,7 @@ struct session {
 };
 
 /* A unary call waiting for a worker. */
-enum job_kind { JOB_ACCEPT, JOB_HEARTBEAT, JOB_APPEND, JOB_COMPLETE };
+enum job_kind { JOB_ACCEPT, JOB_HEARTBEAT, JOB_APPEND, JOB_COMPLETE, JOB_CONNECT };
 
 struct job {
 	struct job *next;
@@ -557,7 +557,12 @@ do_accept(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	task = json_object_get(v, "task");
 	if (!json_is_true(json_object_get(v, "accepted")) || !json_is_object(task)) {
 		const char *why = json_string_value(json_object_get(v, "reason"));
+		char bound[64];
 
+		/* to a runner with a bound token, another namespace's task is an unknown one */
+		coord_principal_ns(mk_grpc_stream_info(st), bound, sizeof(bound));
+		if (bound[0] && why != NULL && strcmp(why, "not_eligible") == 0)
+			why = "not_found";
 		resp.reason = (char *)(why ? why : "not_accepted");
 		resp.task_id = q->task_id;
 		STAT_ADD(accepts_lost, 1);
@@ -885,6 +890,8 @@ out:
 		mockarty__coordinator__v1__complete_task_request__free_unpacked(q, NULL);
 }
 
+static void connect_setup(mk_grpc_stream *st, const uint8_t *req, size_t len);
+
 /* Worker thread: runs queued unary calls until coord_runners_stop. */
 static void *
 worker_main(void *arg)
@@ -905,7 +912,7 @@ worker_main(void *arg)
 		if (R.jhead == NULL)
 			R.jtail = NULL;
 		pthread_mutex_unlock(&R.jmu);
-		if (mk_grpc_stream_is_open(j->st) && !R.jstop) {
+		if (mk_grpc_stream_is_open(j->st) && !R.jstop && coord_auth_deferred(j->st)) {
 			switch (j->kind) {
 			case JOB_ACCEPT:
 				do_accept(j->st, j->req, j->len);
@@ -918,6 +925,9 @@ worker_main(void *arg)
 				break;
 			case JOB_COMPLETE:
 				do_complete(j->st, j->req, j->len);
+				break;
+			case JOB_CONNECT: /* a Connect whose token the worker just verified */
+				connect_setup(j->st, j->req, j->len);
 				break;
 			}
 		}
@@ -1004,9 +1014,12 @@ hello_to_session(const RunnerHello *h, struct session *s, char *err, size_t errc
 	return true;
 }
 
-/* Connect handler (loop thread): records the session, queues the Welcome, asks for offers. */
+/*
+ * Connect setup (loop thread, or a worker once it verified the token): records the session,
+ * queues the Welcome, asks for offers.
+ */
 static void
-connect_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
+connect_setup(mk_grpc_stream *st, const uint8_t *req, size_t len)
 {
 	RunnerHello *h = mockarty__coordinator__v1__runner_hello__unpack(NULL, len, req);
 	const mk_grpc_call_info *info = mk_grpc_stream_info(st);
@@ -1015,7 +1028,6 @@ connect_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 	struct session *s;
 	char err[256];
 
-	(void)ud;
 	if (h == NULL) {
 		mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT, "malformed RunnerHello");
 		return;
@@ -1036,8 +1048,23 @@ connect_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 	snprintf(s->peer, sizeof(s->peer), "%s", info->peer);
 	snprintf(s->address, sizeof(s->address), "%s", h->address[0] ? h->address : info->peer);
 	principal_integ(info, s->integ_id);
-	snprintf(s->integ_name, sizeof(s->integ_name), "%s",
-	         strlen(info->principal) > 37 ? info->principal + 37 : "");
+	snprintf(s->integ_name, sizeof(s->integ_name), "%s", coord_principal_name(info));
+	{
+		/* a runner with a namespace-bound token takes only that namespace's tasks */
+		char bound[64];
+
+		coord_principal_ns(info, bound, sizeof(bound));
+		if (bound[0] && ((h->namespace_[0] && strcmp(h->namespace_, bound) != 0) || h->shared)) {
+			snprintf(err, sizeof(err), "this integration token is bound to namespace %s: %s", bound,
+			         h->shared ? "it cannot serve as a shared runner" : "it cannot take other namespaces' tasks");
+			free(s);
+			mockarty__coordinator__v1__runner_hello__free_unpacked(h, NULL);
+			mk_grpc_stream_finish(st, MK_GRPC_PERMISSION_DENIED, err);
+			return;
+		}
+		if (bound[0])
+			snprintf(s->ns, sizeof(s->ns), "%s", bound);
+	}
 	mockarty__coordinator__v1__runner_hello__free_unpacked(h, NULL);
 	s->st = st;
 	s->refs = 1; /* the live/retired list */
@@ -1065,6 +1092,21 @@ connect_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 	         s->name, s->peer, s->id, s->ns, s->shared ? " (shared)" : "", s->caps_json, s->max_concurrent);
 	/* runs session_closed at once when the stream already ended */
 	mk_grpc_stream_on_close(st, session_closed, s);
+}
+
+/*
+ * Connect handler (loop thread): a token the auth hook could not answer from its cache
+ * (principal "?...") is verified by a worker before the setup runs there, so the loop never
+ * waits for bcrypt.
+ */
+static void
+connect_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	(void)ud;
+	if (mk_grpc_stream_info(st)->principal[0] == '?')
+		unary_handler((void *)(intptr_t)JOB_CONNECT, st, req, len);
+	else
+		connect_setup(st, req, len);
 }
 
 /* ------------------------------------------------------------------ offers and pings */

@@ -70,4 +70,20 @@ void coord_runners_nodes_append(json_t *arr);
 /* Copies the counters (thread-safe). */
 void coord_runners_stats_get(coord_runners_stats *out);
 
+/*
+ * The parts of a coordinator principal "<integration id> <bound namespace or *> <name>"
+ * (coordinator.c's auth hook writes it): the namespace the integration token is bound to
+ * into out ("" when unbound), and its name (borrowed from info).
+ */
+void coord_principal_ns(const mk_grpc_call_info *info, char *out, size_t cap);
+const char *coord_principal_name(const mk_grpc_call_info *info);
+
+/*
+ * Worker threads call this first for every unary call: when the auth hook deferred the
+ * token's verification (principal "?<token>"), verifies it now (cache, else the database),
+ * sets the real principal and returns true, or finishes st (UNAUTHENTICATED,
+ * PERMISSION_DENIED, UNAVAILABLE) and returns false. Returns true at once otherwise.
+ */
+bool coord_auth_deferred(mk_grpc_stream *st);
+
 #endif /* MOCKARTY_COORD_RUNNERS_H */

@@ -113,12 +113,13 @@ join_array(const char *const *items, size_t n)
 	return out;
 }
 
-long
-evsink_write(PGconn *conn, const char *const *callbacks, size_t ncb, const char *const *events,
-	     size_t nev, char *err, size_t errlen)
+/* evsink_write and evsink_write_scoped: namespaces NULL = trusted (this node's own serving). */
+static long
+write_batch(PGconn *conn, const char *const *callbacks, size_t ncb, const char *const *events, size_t nev,
+	    const char *namespaces, char *err, size_t errlen)
 {
 	char *a = join_array(callbacks, ncb), *b = join_array(events, nev);
-	const char *params[2] = {a, b};
+	const char *params[3] = {a, b, namespaces};
 	PGresult *r = NULL;
 	long n = -1;
 
@@ -126,10 +127,16 @@ evsink_write(PGconn *conn, const char *const *callbacks, size_t ncb, const char 
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	r = PQexecParams(conn,
-			 "SELECT mockarty.webhook_callbacks_enqueue($1::jsonb) + "
-			 "mockarty.webhook_events_enqueue($2::jsonb)",
-			 2, NULL, params, NULL, NULL, 0);
+	if (namespaces == NULL)
+		r = PQexecParams(conn,
+				 "SELECT mockarty.webhook_callbacks_enqueue($1::jsonb) + "
+				 "mockarty.webhook_events_enqueue($2::jsonb)",
+				 2, NULL, params, NULL, NULL, 0);
+	else
+		r = PQexecParams(conn,
+				 "SELECT mockarty.webhook_callbacks_enqueue(mockarty.node_report_callbacks($1::jsonb, $3::text[])) + "
+				 "mockarty.webhook_events_enqueue(mockarty.node_report_events($2::jsonb, $3::text[]))",
+				 3, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
 
@@ -142,6 +149,21 @@ out:
 	free(a);
 	free(b);
 	return n;
+}
+
+long
+evsink_write(PGconn *conn, const char *const *callbacks, size_t ncb, const char *const *events,
+	     size_t nev, char *err, size_t errlen)
+{
+	return write_batch(conn, callbacks, ncb, events, nev, NULL, err, errlen);
+}
+
+long
+evsink_write_scoped(PGconn *conn, const char *const *callbacks, size_t ncb, const char *const *events,
+		    size_t nev, const char *namespaces, char *err, size_t errlen)
+{
+	return write_batch(conn, callbacks, ncb, events, nev, namespaces != NULL ? namespaces : "{}", err,
+			   errlen);
 }
 
 /* eventq sink: the batch to the database, then the flag when due. */

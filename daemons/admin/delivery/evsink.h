@@ -33,4 +33,13 @@ long evsink_write(PGconn *conn, const char *const *callbacks, size_t ncb, const 
 void evsink_count_remote_shed(uint64_t n);
 uint64_t evsink_remote_shed(void);
 
+/*
+ * evsink_write for a batch a mock resolver reported: only callbacks and events
+ * of mocks in namespaces (a text[] literal, "{}" = none) are kept, and each
+ * callback's destination and delivery settings come from the stored mock
+ * (mockarty.node_report_callbacks / node_report_events).
+ */
+long evsink_write_scoped(PGconn *conn, const char *const *callbacks, size_t ncb, const char *const *events,
+			 size_t nev, const char *namespaces, char *err, size_t errlen);
+
 #endif /* MOCKARTY_ADMIN_EVSINK_H */

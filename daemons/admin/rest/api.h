@@ -27,6 +27,7 @@ typedef struct api_req {
 	const char *params[API_MAX_PARAMS]; /* :captures of the route pattern, decoded */
 	int nparams;
 	const char *token_ns;   /* namespace the caller's token is bound to, or NULL */
+	const char *token_role; /* role of the token's user (admin, editor, viewer), NULL = unrestricted */
 	char request_id[40];
 	/*
 	 * REST writes (set by the server for non-public routes other than GET/HEAD):
@@ -95,7 +96,11 @@ const char *api_query(const api_req *req, const char *name);
 /*
  * Runs sql ($1..$n text parameters, NULL = SQL NULL) on a pooled connection and
  * parses the first column of the first row as JSON into *out (new reference;
- * json null when the row is SQL NULL or there is no row).
+ * json null when the row is SQL NULL or there is no row). When the caller is
+ * restricted (req->token_ns, or req->token_role other than admin) the query runs
+ * in a transaction that first sets mockarty.caller_namespace and
+ * mockarty.caller_role (set_config(..., true)), so the database enforces the
+ * caller rule itself (docs/sql-api.md).
  * On a database error it fills resp with the mapped envelope (22023 -> 400
  * validation with the DETAIL as the field path, P0002 -> 404, 23505 -> 409,
  * 42501 -> 403, 28000 -> 401, connection failure -> 503, else 500) and returns

@@ -259,6 +259,36 @@ note_write_version(api_req *req, PGconn *conn)
 	PQclear(r);
 }
 
+/*
+ * Opens a transaction on conn and sets the caller context of req in it
+ * (mockarty.caller_namespace, mockarty.caller_role; transaction-local), in one
+ * round trip. Returns false when that failed (the caller drops the connection).
+ */
+static bool
+caller_begin(PGconn *conn, const api_req *req)
+{
+	char *ns = PQescapeLiteral(conn, req->token_ns != NULL ? req->token_ns : "",
+				   req->token_ns != NULL ? strlen(req->token_ns) : 0);
+	char *role = PQescapeLiteral(conn, req->token_role != NULL ? req->token_role : "",
+				     req->token_role != NULL ? strlen(req->token_role) : 0);
+	char sql[512];
+	PGresult *res;
+	bool ok = false;
+
+	if (ns != NULL && role != NULL &&
+	    (size_t)snprintf(sql, sizeof(sql),
+			     "BEGIN; SELECT pg_catalog.set_config('mockarty.caller_namespace', %s, true),"
+			     " pg_catalog.set_config('mockarty.caller_role', %s, true)",
+			     ns, role) < sizeof(sql)) {
+		res = PQexec(conn, sql); /* the result of the last statement */
+		ok = res != NULL && PQresultStatus(res) == PGRES_TUPLES_OK;
+		PQclear(res);
+	}
+	PQfreemem(ns);
+	PQfreemem(role);
+	return ok;
+}
+
 bool
 db_json(api_req *req, api_resp *resp, const char *sql, int nparams, const char *const *params,
 	json_t **out)
@@ -266,13 +296,22 @@ db_json(api_req *req, api_resp *resp, const char *sql, int nparams, const char *
 	PGconn *conn;
 	PGresult *res;
 	ExecStatusType st;
-	bool broken = false, ok = false;
+	bool broken = false, ok = false, restricted;
 
 	if (out != NULL)
 		*out = NULL;
 	conn = pgpool_get(DB_WAIT_MS);
 	if (conn == NULL) {
 		api_error(req, resp, 503, "unavailable", "database unavailable");
+		return false;
+	}
+	restricted = req != NULL && ((req->token_ns != NULL && req->token_ns[0] != '\0') ||
+				     (req->token_role != NULL && strcmp(req->token_role, "admin") != 0));
+	if (restricted && !caller_begin(conn, req)) {
+		if (PQstatus(conn) != CONNECTION_OK)
+			pgpool_mark(false);
+		api_error(req, resp, 503, "unavailable", "database unavailable: cannot set the caller context");
+		pgpool_put(conn, true); /* its transaction state is unknown: never reuse it */
 		return false;
 	}
 	res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
@@ -293,6 +332,18 @@ db_json(api_req *req, api_resp *resp, const char *sql, int nparams, const char *
 		broken = map_db_error(req, resp, conn, res);
 	}
 	PQclear(res);
+	if (restricted && !broken) {
+		/* the caller context dies with the transaction: COMMIT a success, ROLLBACK a failure */
+		res = PQexec(conn, ok ? "COMMIT" : "ROLLBACK");
+		if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+			if (ok) {
+				ok = false;
+				map_db_error(req, resp, conn, res);
+			}
+			broken = true;
+		}
+		PQclear(res);
+	}
 	pgpool_put(conn, broken);
 	return ok;
 }

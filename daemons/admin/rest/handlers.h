@@ -33,6 +33,14 @@ void more_mock_version_restore(api_req *req, api_resp *resp);
 void more_mock_chain_get(api_req *req, api_resp *resp);
 void more_mock_chain_delete(api_req *req, api_resp *resp);
 
+/* rest_tokens.c */
+void rest_token_create(api_req *req, api_resp *resp);
+void rest_token_list(api_req *req, api_resp *resp);
+void rest_token_update(api_req *req, api_resp *resp);
+void rest_token_disable(api_req *req, api_resp *resp);
+void rest_token_enable(api_req *req, api_resp *resp);
+void rest_token_delete(api_req *req, api_resp *resp);
+
 /* rest_namespaces.c */
 void more_namespace_create(api_req *req, api_resp *resp);
 void more_namespace_list(api_req *req, api_resp *resp);

@@ -16,8 +16,8 @@ void
 rest_integration_create(api_req *req, api_resp *resp)
 {
 	json_t *body = api_body(req, resp, JSON_OBJECT);
-	json_t *name, *type, *out = NULL;
-	const char *params[2];
+	json_t *name, *type, *ns, *out = NULL;
+	const char *params[3];
 
 	if (body == NULL)
 		return;
@@ -32,9 +32,16 @@ rest_integration_create(api_req *req, api_resp *resp)
 		          "type is required: mock_resolver, test_runner or orchestrator [$.type]");
 		return;
 	}
+	ns = json_object_get(body, "namespace");
+	if (ns != NULL && !json_is_null(ns) && !json_is_string(ns)) {
+		api_error(req, resp, 400, "validation", "namespace must be a string [$.namespace]");
+		return;
+	}
 	params[0] = json_string_value(name);
 	params[1] = json_string_value(type);
-	if (db_json(req, resp, "SELECT mockarty.integration_create($1, $2)", 2, params, &out))
+	/* absent: unbound, or the caller's namespace for a bound token (the database decides) */
+	params[2] = json_is_string(ns) && json_string_length(ns) > 0 ? json_string_value(ns) : NULL;
+	if (db_json(req, resp, "SELECT mockarty.integration_create($1, $2, $3)", 3, params, &out))
 		api_json(resp, 201, out);
 }
 
@@ -91,7 +98,20 @@ rest_nodes_list(api_req *req, api_resp *resp)
 {
 	json_t *nodes = coordinator_nodes_json();
 
-	(void)req;
+	if (req->token_ns != NULL && req->token_ns[0] != '\0' && json_is_array(nodes)) {
+		/* a bound token sees the nodes of its namespace only */
+		json_t *mine = json_array(), *n;
+		size_t i;
+
+		json_array_foreach(nodes, i, n) {
+			const char *ns = json_string_value(json_object_get(n, "namespace"));
+
+			if (ns != NULL && strcmp(ns, req->token_ns) == 0)
+				json_array_append(mine, n);
+		}
+		json_decref(nodes);
+		nodes = mine;
+	}
 	api_json(resp, 200,
 	         json_pack("{s:o, s:I, s:{s:b, s:i}}", "nodes", nodes ? nodes : json_array(), "total",
 	                   (json_int_t)json_array_size(nodes), "coordinator", "enabled",

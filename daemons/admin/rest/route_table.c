@@ -68,6 +68,14 @@ const api_route api_routes_more[] = {
 	{"GET", "/api/v1/status", more_status, false},
 	{"GET", "/api/v1/features", more_features, false},
 
+	/* API (mk_) tokens (rest_tokens.c) */
+	{"POST", "/api/v1/auth/tokens", rest_token_create, false},
+	{"GET", "/api/v1/auth/tokens", rest_token_list, false},
+	{"PATCH", "/api/v1/auth/tokens/:id", rest_token_update, false},
+	{"PUT", "/api/v1/auth/tokens/:id", rest_token_update, false},
+	{"POST", "/api/v1/auth/tokens/:id/disable", rest_token_disable, false},
+	{"POST", "/api/v1/auth/tokens/:id/enable", rest_token_enable, false},
+	{"DELETE", "/api/v1/auth/tokens/:id", rest_token_delete, false},
 	/* integration tokens and connected nodes (rest_integrations.c) */
 	{"POST", "/ui/api/integrations", rest_integration_create, false},
 	{"GET", "/ui/api/integrations", rest_integration_list, false},

@@ -324,6 +324,12 @@ h_metrics(api_req *req, api_resp *resp)
 		   (unsigned long long)evsink_remote_shed());
 	mt_gauge(&b, "mockarty_webhook_inflight", "Webhook requests in flight now.",
 		 (double)wh.inflight);
+	mt_counter(&b, "mockarty_coordinator_deferred_auth_total",
+		   "gRPC calls whose integration token was verified on a worker thread, not on the event loop.",
+		   coordinator_deferred_auth());
+	mt_counter(&b, "mockarty_auth_verifications_total",
+		   "API token verifications that reached the database (cached answers and refusals are not counted).",
+		   (unsigned long long)atomic_load(&admin_auth_verifications_total));
 	mt_counter(&b, "mockarty_admin_requests_total", "HTTP requests received.",
 		   (unsigned long long)atomic_load(&admin_requests_total));
 	mt_counter(&b, "mockarty_admin_mock_hits_total", "Mock traffic requests answered by a mock.",

@@ -27,7 +27,7 @@ int mockarty_replay_max = 10000;
 char *mockarty_database = NULL;
 int mockarty_scheduler_interval_ms = 1000;
 int mockarty_template_output_limit = 8192;
-/* the caller context (sql/mockarty.sql, "The caller rule"): read by SQL, never by C */
+/* the caller context (sql/install/02_helpers.sql, "The caller rule"): read by SQL, never by C */
 static char *mockarty_caller_namespace = NULL;
 static char *mockarty_caller_role = NULL;
 

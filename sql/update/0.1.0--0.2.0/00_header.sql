@@ -1,9 +1,9 @@
 -- mockarty--0.1.0--0.2.0.sql - updates an installed 0.1.0 in place (ALTER EXTENSION mockarty UPDATE).
 --
 -- Built by extension/Makefile from sql/update/0.1.0--0.2.0/*.sql in name order: one part per
--- change. A fresh 0.2.0 install (sql/mockarty.sql) and 0.1.0 updated by this script must have
+-- change. A fresh 0.2.0 install (sql/install/*.sql) and 0.1.0 updated by this script must have
 -- the same schema: regress/upgrade.sh compares them with pg_dump --schema-only. New columns
--- therefore go at the end of their table in sql/mockarty.sql, as ALTER TABLE ADD COLUMN puts them.
+-- therefore go at the end of their table in sql/install/, as ALTER TABLE ADD COLUMN puts them.
 
 -- complain if script is sourced in psql, rather than via ALTER EXTENSION
 \echo Use "ALTER EXTENSION mockarty UPDATE TO '0.2.0'" to load this file. \quit

@@ -1,0 +1,103 @@
+-- 41_retention.sql - retention jobs of the scheduler worker: undefined requests, expired mocks, change log.
+-- Part of the install script: extension/Makefile concatenates sql/install/*.sql in a fixed order.
+
+-- Retention (run by the scheduler worker) -----------------------------------
+--
+-- The scheduler background worker (extension/scheduler.c) calls these every tick, each in
+-- its own transaction; each does a bounded amount of work per call, so a large backlog is
+-- worked off over a few ticks instead of in one long transaction.
+
+CREATE FUNCTION mockarty.undefined_purge(p_limit int DEFAULT 10000) RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	keep int := mockarty.setting_get('undefined_max_per_namespace')::int;
+	age int := mockarty.setting_get('undefined_max_age_s')::int;
+	n int;
+BEGIN
+	WITH old AS (
+		SELECT u.id FROM mockarty_private.undefined_requests u
+		WHERE u.last_seen < now() - make_interval(secs => age)
+		LIMIT greatest(coalesce(p_limit, 10000), 1)
+	), over AS (
+		SELECT r.id FROM (
+			SELECT u.id, row_number() OVER (PARTITION BY u.namespace ORDER BY u.last_seen DESC, u.id DESC) AS rn
+			FROM mockarty_private.undefined_requests u
+			WHERE u.namespace IN (SELECT x.namespace FROM mockarty_private.undefined_requests x
+			                      GROUP BY x.namespace HAVING count(*) > keep)) r
+		WHERE r.rn > keep
+		LIMIT greatest(coalesce(p_limit, 10000), 1)
+	), d AS (
+		DELETE FROM mockarty_private.undefined_requests u
+		WHERE u.id IN (SELECT old.id FROM old UNION SELECT over.id FROM over)
+		RETURNING 1
+	)
+	SELECT count(*) INTO n FROM d;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION mockarty.undefined_purge(int) IS 'Retention of undefined requests: deletes those last seen more than undefined_max_age_s ago and, per namespace, all but the undefined_max_per_namespace most recently seen; at most 2 x p_limit rows per call; returns how many';
+
+CREATE FUNCTION mockarty.mock_purge_expired(p_limit int DEFAULT 1000) RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	m record;
+	n int := 0;
+BEGIN
+	FOR m IN
+		DELETE FROM mockarty_private.mocks x
+		WHERE x.id IN (SELECT y.id FROM mockarty_private.mocks y
+		               WHERE y.expire_at IS NOT NULL AND y.expire_at < now() ORDER BY y.expire_at
+		               LIMIT greatest(coalesce(p_limit, 1000), 1) FOR UPDATE SKIP LOCKED)
+		RETURNING x.id, x.namespace
+	LOOP
+		PERFORM mockarty_private.log_change('delete', m.namespace, m.id);
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION mockarty.mock_purge_expired(int) IS 'Hard-deletes up to p_limit mocks whose expireAt (set from ttl) has passed, with their versions, logs and mock store, as mock_purge() does (change log ''delete'', so every node drops them); returns how many';
+
+CREATE FUNCTION mockarty.change_log_trim(p_limit int DEFAULT 10000) RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	head bigint := mockarty.head_version();
+	keep bigint := mockarty.setting_get('change_log_keep')::bigint;
+	cutoff timestamptz := now() - make_interval(secs => mockarty.setting_get('change_log_min_age_s')::int);
+	oldest mockarty_private.change_log;
+	n int;
+BEGIN
+	-- No connected node reads old rows from here: the admin node applies every change as it
+	-- is committed (and reloads its snapshot when it finds a gap), resolvers are served from
+	-- the coordinator's in-memory ring and get a Resync (a fresh snapshot) when their next
+	-- version is older than the ring or missing from it. What is kept serves a restarting
+	-- coordinator's ring and SQL readers of changes_since().
+	-- An idle tick is one probe of the primary key: the oldest row, kept or not.
+	SELECT * INTO oldest FROM mockarty_private.change_log c ORDER BY c.version LIMIT 1;
+	IF NOT FOUND OR oldest.version > head - keep OR oldest.changed_at >= cutoff THEN
+		RETURN 0;
+	END IF;
+	-- versions follow commit order, so the rows to delete are a prefix: read at most p_limit
+	-- rows from the oldest and delete those old enough
+	WITH d AS (
+		DELETE FROM mockarty_private.change_log c
+		WHERE c.version IN (SELECT x.version FROM (
+			SELECT y.version, y.changed_at FROM mockarty_private.change_log y
+			WHERE y.version <= head - keep
+			ORDER BY y.version LIMIT greatest(coalesce(p_limit, 10000), 1)) x
+		WHERE x.changed_at < cutoff)
+		RETURNING 1)
+	SELECT count(*) INTO n FROM d;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION mockarty.change_log_trim(int) IS 'Deletes change-log rows that are both outside the change_log_keep newest versions and older than change_log_min_age_s, at most p_limit of the oldest per call; returns how many. A reader whose version is older than change_log_floor() must start again from a snapshot';
+
+CREATE FUNCTION mockarty.change_log_floor() RETURNS bigint
+LANGUAGE sql STABLE
+AS $$ SELECT coalesce((SELECT min(c.version) - 1 FROM mockarty_private.change_log c), mockarty.head_version()) $$;
+COMMENT ON FUNCTION mockarty.change_log_floor() IS 'The oldest version changes_since() can continue from without a gap (the version before the oldest row kept; head_version() when the log is empty)';
+

@@ -26,7 +26,7 @@ extern atomic_ullong admin_requests_total;
 extern atomic_ullong admin_mock_hits_total;
 extern atomic_ullong admin_mock_misses_total;
 
-/* ---- snapshot.c: the in-memory index of live mocks ---- */
+/* ---- serving/snapshot.c: the in-memory index of live mocks ---- */
 
 /* Starts the LISTEN thread that loads and maintains the snapshot. */
 bool snapshot_start(void);
@@ -52,7 +52,7 @@ bool snapshot_wait(int64_t version, int timeout_ms);
 /* The store mock traffic is served from (mockserve.h); set before the server starts. */
 extern ms_store *admin_store;
 
-/* ---- auth.c ---- */
+/* ---- rest/auth.c ---- */
 
 /*
  * Checks the request's token (Authorization: Bearer or X-API-Key). Returns 0
@@ -71,7 +71,7 @@ int auth_role_check(api_req *req, api_resp *resp);
 /* Token verifications that reached the database (the rest came from the caches). */
 extern atomic_ullong admin_auth_verifications_total;
 
-/* ---- routes.c: what /metrics reports beyond plain counters ---- */
+/* ---- rest/health.c: what /metrics reports beyond plain counters ---- */
 
 /* One answered mock-traffic request: its route/status series and its duration (usec). */
 void admin_metrics_mock(const ms_result *res, int64_t usec);
@@ -84,7 +84,7 @@ typedef enum admin_store_op {
 } admin_store_op;
 void admin_metrics_store_op(admin_store_op op, int64_t usec);
 
-/* ---- serve.c: mock traffic ---- */
+/* ---- serving/serve.c: mock traffic ---- */
 
 /*
  * Answers one mock-traffic request with ms_serve() and the admin node's hooks:
@@ -102,7 +102,7 @@ void serve_mock_proxied(ms_result *out, int64_t usec);
 /* The proxy policy of mock traffic; main.c stores ALLOW_PROXY_TO_PRIVATE_IPS and PROXY_MAX_CONCURRENT at start and on SIGHUP. */
 extern ms_proxy_config admin_proxy_cfg;
 
-/* ---- flusher.c: batched, asynchronous writes of request logs and misses ---- */
+/* ---- serving/flusher.c: batched, asynchronous writes of request logs and misses ---- */
 bool flusher_start(void);
 void flusher_stop(void); /* flushes what is queued, then joins */
 /* Queues a miss for mockarty.undefined_record; never blocks. body_bytes is the body's size on
@@ -111,7 +111,7 @@ void flusher_undefined(const char *ns, const char *method, const char *path, jso
 		       json_t *body, size_t body_bytes);
 /* (request logs of locally served mocks are drained from admin_store) */
 
-/* ---- timer.c: resumes suspended connections when their delay is over ---- */
+/* ---- serving/delay_timer.c: resumes suspended connections when their delay is over ---- */
 bool timer_start(void);
 void timer_stop(void);
 void timer_add(struct MHD_Connection *conn, int64_t delay_ms);

@@ -9,7 +9,7 @@
  * drops to a third. So the first call only records state, body chunks are
  * appended on the following calls, and the response is queued on the call that
  * reports the upload finished (*upload_data_size == 0 after the first call).
- * Delayed mock responses suspend the connection (timer.c resumes it) so a
+ * Delayed mock responses suspend the connection (serving/delay_timer.c resumes it) so a
  * delay never holds a pool thread; so do proxy mocks while their upstream
  * answers (common/proxy.c resumes them).
  *
@@ -176,47 +176,44 @@ fail:
 }
 
 /*
- * Finds the most specific route of api_routes + api_routes_more matching
+ * Finds the most specific route of api_routes matching
  * method and raw_path. *path_known is set when some route matches the path
  * with another method (405 rather than 404).
  */
 static const api_route *
 route_find(const char *method, const char *raw_path, api_req *req, char **caps, bool *path_known)
 {
-	const api_route *tables[2] = {api_routes, api_routes_more};
 	const api_route *best = NULL;
 	int best_score = -1;
 	char *tmp[API_MAX_PARAMS];
 
 	*path_known = false;
-	for (int t = 0; t < 2; t++) {
-		for (const api_route *r = tables[t]; r->pattern != NULL; r++) {
-			int n = route_match(r->pattern, raw_path, tmp);
-			int score;
+	for (const api_route *r = api_routes; r->pattern != NULL; r++) {
+		int n = route_match(r->pattern, raw_path, tmp);
+		int score;
 
-			if (n < 0)
-				continue;
-			if (strcmp(r->method, method) != 0 &&
-			    !(strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0)) {
-				*path_known = true;
-				for (int i = 0; i < n; i++)
-					free(tmp[i]);
-				continue;
+		if (n < 0)
+			continue;
+		if (strcmp(r->method, method) != 0 &&
+		    !(strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0)) {
+			*path_known = true;
+			for (int i = 0; i < n; i++)
+				free(tmp[i]);
+			continue;
+		}
+		score = route_score(r->pattern);
+		if (score > best_score) {
+			for (int i = 0; i < req->nparams; i++) {
+				free(caps[i]);
+				caps[i] = NULL;
 			}
-			score = route_score(r->pattern);
-			if (score > best_score) {
-				for (int i = 0; i < req->nparams; i++) {
-					free(caps[i]);
-					caps[i] = NULL;
-				}
-				memcpy(caps, tmp, sizeof(char *) * (size_t)n);
-				req->nparams = n;
-				best = r;
-				best_score = score;
-			} else {
-				for (int i = 0; i < n; i++)
-					free(tmp[i]);
-			}
+			memcpy(caps, tmp, sizeof(char *) * (size_t)n);
+			req->nparams = n;
+			best = r;
+			best_score = score;
+		} else {
+			for (int i = 0; i < n; i++)
+				free(tmp[i]);
 		}
 	}
 	for (int i = 0; i < req->nparams; i++)
@@ -399,7 +396,7 @@ proxy_done(void *arg)
 
 /*
  * Serves a mock-traffic request (mockserve) and queues the answer, or
- * suspends the connection for the mock's delay (timer.c resumes it).
+ * suspends the connection for the mock's delay (serving/delay_timer.c resumes it).
  */
 static enum MHD_Result
 queue_mock(struct MHD_Connection *conn, conn_req *cr, const char *method, const char *path,
@@ -544,7 +541,7 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 
 			clock_gettime(CLOCK_MONOTONIC, &t0);
 			route->handler(&req, &resp);
-			/* the REST store API feeds mockarty_store_operations_total (routes.c) */
+			/* the REST store API feeds mockarty_store_operations_total (rest/health.c) */
 			if (strncmp(route->pattern, "/api/v1/stores/", 15) == 0) {
 				clock_gettime(CLOCK_MONOTONIC, &t1);
 				admin_metrics_store_op(strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0
@@ -786,10 +783,9 @@ server_start(void)
 	int rc;
 
 	routes_all_reserved = true;
-	for (int t = 0; t < 2; t++)
-		for (const api_route *r = t ? api_routes_more : api_routes; r->pattern != NULL; r++)
-			if (!is_reserved_path(r->pattern))
-				routes_all_reserved = false;
+	for (const api_route *r = api_routes; r->pattern != NULL; r++)
+		if (!is_reserved_path(r->pattern))
+			routes_all_reserved = false;
 	snprintf(port, sizeof(port), "%d", admin_cfg.http_port);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;

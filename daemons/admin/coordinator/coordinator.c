@@ -6,7 +6,7 @@
  * Constraints that shaped it:
  *  - The database is the truth and NOTIFY only a doorbell. One feed thread owns a
  *    dedicated LISTEN connection (mockarty_changes, mockarty_tokens; mockarty_tasks is
- *    handed to coord_runners.c, the Runners service), reads the change log
+ *    handed to coordinator/runners.c, the Runners service), reads the change log
  *    in version order into an in-memory ring and fans every change out to all Sync streams;
  *    no stream ever queries the change log itself, so a thousand resolvers cost one query
  *    per commit. After any (re)connect it assumes notifications were lost and re-reads.
@@ -436,7 +436,7 @@ verify_and_cache(const char *tok, const unsigned char key[32], uint64_t gen, str
 /*
  * The transport's auth hook (loop thread, before the request body is read). Admits
  * mock_resolver integration tokens to the Coordinator service and test_runner tokens to the
- * Runners service (coord_runners.c); the principal is "<integration id> <bound namespace or
+ * Runners service (coordinator/runners.c); the principal is "<integration id> <bound namespace or
  * *> <integration name>" (namespace names have no spaces). A token that is not in the cache
  * of verifications is not verified here: a unary call is admitted with the principal
  * "?<token>" and its worker verifies it before running it (coord_auth_deferred), so the
@@ -1356,7 +1356,7 @@ json_or_string(const char *text)
 
 /*
  * The webhook part of a Report: the resolver's rendered callbacks and
- * mock.resolved events to the database (evsink.c; a batch the database
+ * mock.resolved events to the database (delivery/evsink.c; a batch the database
  * refuses is counted as shed, not retried by the resolver), its shed count to
  * /metrics, and in the ack whether mock.resolved events are wanted. Only items
  * of mocks in namespaces (a text[] literal: what this node was sent) count, and

@@ -2,12 +2,11 @@
  * coordinator.h - the admin node's gRPC coordinator (proto/coordinator.proto, docs/grpc.md):
  * mock resolvers subscribe to snapshot + ordered deltas + heartbeats, resolve stateful
  * requests and report logs through it; the REST handlers for integration tokens and the
- * nodes view (rest_integrations.c) read its list of connected resolvers.
+ * nodes view (rest/integrations.c) read its list of connected resolvers.
  */
 #ifndef MOCKARTY_COORDINATOR_H
 #define MOCKARTY_COORDINATOR_H
 
-#include "rest/api.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -36,15 +35,8 @@ unsigned long long coordinator_deferred_auth(void);
  * The connected resolvers as a JSON array (new reference; an empty array when none or
  * disabled): [{"name","namespace","integrationId","integrationName","address","peer",
  * "state","version","appliedVersion","connectedAt","lastHeartbeat","lastReport"}], followed by
- * the connected runner agents ({"kind":"runner",...}, coord_runners.h).
+ * the connected runner agents ({"kind":"runner",...}, coordinator/runners.h).
  */
 json_t *coordinator_nodes_json(void);
-
-/* ---- rest_integrations.c: REST handlers (routes in routes_more.c) ---- */
-void rest_integration_create(api_req *req, api_resp *resp);
-void rest_integration_list(api_req *req, api_resp *resp);
-void rest_integration_update(api_req *req, api_resp *resp);
-void rest_integration_delete(api_req *req, api_resp *resp);
-void rest_nodes_list(api_req *req, api_resp *resp);
 
 #endif /* MOCKARTY_COORDINATOR_H */

@@ -1,5 +1,5 @@
 /*
- * coord_runners.c - service mockarty.coordinator.v1.Runners inside the admin node's
+ * runners.c - service mockarty.coordinator.v1.Runners inside the admin node's
  * coordinator: runner agents open a Connect stream (Welcome, then TaskOffer hints, CancelTask
  * notices and RunnerPings), lease work with AcceptTask and report through TaskHeartbeat,
  * AppendResults and CompleteTask.

@@ -1,5 +1,5 @@
 /*
- * coord_runners.h - the admin node's side of service mockarty.coordinator.v1.Runners
+ * runners.h - the admin node's side of service mockarty.coordinator.v1.Runners
  * (proto/coordinator.proto, docs/grpc.md "Runners"): runner agents connect, get task offers,
  * lease tasks with AcceptTask and report heartbeats, results and completion. The queue itself
  * is SQL (mockarty.task_*); this module relays. coordinator.c owns the gRPC server, the auth

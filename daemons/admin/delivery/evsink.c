@@ -6,7 +6,7 @@
  *
  * The flag decides whether every mock request costs an event, so it is read
  * from an atomic (eq_want_events) and refreshed off the hot path: on NOTIFY
- * mockarty_webhooks 'config' (webhooks.c hears it), synchronously after a
+ * mockarty_webhooks 'config' (delivery/webhook_engine.c hears it), synchronously after a
  * webhook change made through this node's REST API, and every 2 s in case a
  * notification was lost. Writing is best effort by design: a batch the
  * database refuses or cannot take is counted as shed, never retried in

@@ -1,5 +1,5 @@
 /*
- * webhooks.c - the webhook delivery engine of the admin node: one thread that
+ * webhook_engine.c - the webhook delivery engine of the admin node: one thread that
  * claims due deliveries from PostgreSQL, sends them with libcurl's multi
  * interface and records every attempt back in the database.
  *
@@ -777,7 +777,7 @@ webhooks_start(void)
 		return false;
 	}
 	wh.running = true;
-	/* the queue of per-mock callbacks and mock.resolved events (evsink.c) */
+	/* the queue of per-mock callbacks and mock.resolved events (delivery/evsink.c) */
 	if (!evsink_start()) {
 		log_error("webhooks: cannot start the event queue");
 		return false;

@@ -1,6 +1,6 @@
 /*
- * webhooks.h - the admin node's webhook delivery engine (webhooks.c) and the
- * REST handlers of Settings > Webhooks (rest_webhooks.c).
+ * webhooks.h - the admin node's webhook delivery engine (delivery/webhook_engine.c) and the
+ * REST handlers of Settings > Webhooks (rest/webhooks.c).
  *
  * What to send and when lives in PostgreSQL (mockarty_private.webhook_deliveries,
  * filled by triggers and by mockarty.event_emit()); this node only claims due
@@ -11,7 +11,6 @@
 #ifndef MOCKARTY_ADMIN_WEBHOOKS_H
 #define MOCKARTY_ADMIN_WEBHOOKS_H
 
-#include "rest/api.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,24 +42,5 @@ void webhooks_count_shed(uint64_t n);
  * out (at least 96 bytes). Exposed for tests. */
 void webhooks_sign(const char *secret, long long t, const char *body, size_t body_len, char *out,
 		   size_t outlen);
-
-/* ---- rest_webhooks.c ---- */
-void rest_webhook_list(api_req *req, api_resp *resp);
-void rest_webhook_create(api_req *req, api_resp *resp);
-void rest_webhook_get(api_req *req, api_resp *resp);
-void rest_webhook_update(api_req *req, api_resp *resp);
-void rest_webhook_delete(api_req *req, api_resp *resp);
-void rest_webhook_enable(api_req *req, api_resp *resp);
-void rest_webhook_disable(api_req *req, api_resp *resp);
-void rest_webhook_deliveries(api_req *req, api_resp *resp);
-void rest_webhook_delivery_list(api_req *req, api_resp *resp);
-void rest_webhook_delivery_get(api_req *req, api_resp *resp);
-void rest_webhook_delivery_retry(api_req *req, api_resp *resp);
-void rest_webhook_settings_get(api_req *req, api_resp *resp);
-void rest_webhook_settings_put(api_req *req, api_resp *resp);
-void rest_ns_webhook_list(api_req *req, api_resp *resp);
-void rest_ns_webhook_create(api_req *req, api_resp *resp);
-void rest_ns_webhook_update(api_req *req, api_resp *resp);
-void rest_ns_webhook_delete(api_req *req, api_resp *resp);
 
 #endif /* MOCKARTY_ADMIN_WEBHOOKS_H */

@@ -2,7 +2,7 @@
  * api.h - the seam between the admin node's HTTP server and its REST handlers.
  *
  * The server (server.c) parses a request into an api_req, resolves auth and the
- * namespace, finds a handler in the route table (routes.c) and sends whatever the
+ * namespace, finds a handler in the route table (rest/routes.c) and sends whatever the
  * handler put into api_resp. Handlers are thin: each maps one REST call onto one
  * SQL function of the mockarty schema through db_json(), which also turns a
  * SQLSTATE into the error envelope, so a handler's error path is one line.
@@ -57,14 +57,12 @@ typedef struct api_route {
 	bool public_route;      /* true: no token needed (health) */
 } api_route;
 
-/* The whole route table, terminated by a zeroed entry (routes.c). */
-extern const api_route api_routes[];
-
 /*
- * More routes (routes_more.c), same format. Routing (server.c) considers both
- * tables: among the entries whose method and pattern match, the one with the
- * most literal segments wins ("/api/v1/mocks/batch" beats "/api/v1/mocks/:id"),
- * ties go to the earlier entry, api_routes before api_routes_more. A path that
+ * The one route table, grouped by resource and terminated by a zeroed entry
+ * (rest/routes.c). Routing (server.c): among the entries whose method and
+ * pattern match, the one with the most literal segments wins
+ * ("/api/v1/mocks/batch" beats "/api/v1/mocks/:id"), ties go to the earlier
+ * entry. A path that
  * matches no route is mock traffic unless it lies under /api/v1/, /ui/,
  * /health, /metrics or /swagger (then 404/405 envelope). After a handler of a
  * non-public, non-GET route answers 2xx, the server waits (up to
@@ -73,7 +71,7 @@ extern const api_route api_routes[];
  * from mock traffic at once; past the bound the answer is 503 naming the
  * setting, never a 2xx the node would not serve yet.
  */
-extern const api_route api_routes_more[];
+extern const api_route api_routes[];
 
 /* ---- helpers every handler uses (api_util.c) ---- */
 

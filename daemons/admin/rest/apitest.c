@@ -1,7 +1,7 @@
 /*
- * rest_apitest.c - REST surface of the API tester: Postman collections (create,
+ * apitest.c - REST surface of the API tester: Postman collections (create,
  * import, export, duplicate), environments, test runs (start, list, cancel,
- * export, reports) and the shared helpers of rest_perf.c (scope, 404 lookups,
+ * export, reports) and the shared helpers of rest/perf.c (scope, 404 lookups,
  * strict bodies, ?wait=).
  *
  * The SQL API (mockarty.collection_*, environment_*, test_run_*) owns the state
@@ -307,7 +307,7 @@ scoped_call(api_req *req, api_resp *resp, const char *getter, const char *fn, co
 	return db_json(req, resp, sql, 1, params, &out) ? out : NULL;
 }
 
-/* See rest_apitest.h. */
+/* See rest/apitest.h. */
 void
 apitest_delete(api_req *req, api_resp *resp, const char *getter, const char *deleter, const char *what)
 {
@@ -322,7 +322,7 @@ apitest_delete(api_req *req, api_resp *resp, const char *getter, const char *del
 	json_decref(ok);
 }
 
-/* See rest_apitest.h. */
+/* See rest/apitest.h. */
 void
 apitest_action(api_req *req, api_resp *resp, const char *getter, const char *fn, const char *what)
 {

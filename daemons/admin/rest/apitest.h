@@ -1,6 +1,6 @@
 /*
- * rest_apitest.h - private to the REST handlers of the API tester and load tests
- * (rest_apitest.c, rest_perf.c): their prototypes and the few helpers both files
+ * apitest.h - private to the REST handlers of the API tester and load tests
+ * (rest/apitest.c, rest/perf.c): their prototypes and the few helpers both files
  * share (request scope, id lookups that answer 404, strict body parsing, ?wait=).
  *
  * Collections, environments, test runs and perf runs are rows addressed by a
@@ -16,7 +16,7 @@
 
 #include <stdbool.h>
 
-/* ---- rest_apitest.c: collections, imports, environments, test runs ---- */
+/* ---- rest/apitest.c: collections, imports, environments, test runs ---- */
 void apitest_collection_list(api_req *req, api_resp *resp);
 void apitest_collection_create(api_req *req, api_resp *resp);
 void apitest_collection_get(api_req *req, api_resp *resp);
@@ -47,7 +47,7 @@ void apitest_env_update(api_req *req, api_resp *resp);
 void apitest_env_delete(api_req *req, api_resp *resp);
 void apitest_env_activate(api_req *req, api_resp *resp);
 
-/* ---- rest_perf.c: load tests ---- */
+/* ---- rest/perf.c: load tests ---- */
 void perf_run_start_h(api_req *req, api_resp *resp);
 void perf_run_stop_h(api_req *req, api_resp *resp);
 void perf_result_list(api_req *req, api_resp *resp);
@@ -55,7 +55,7 @@ void perf_result_get(api_req *req, api_resp *resp);
 void perf_result_delete(api_req *req, api_resp *resp);
 void perf_result_compare(api_req *req, api_resp *resp);
 
-/* ---- shared helpers (rest_apitest.c) ---- */
+/* ---- shared helpers (rest/apitest.c) ---- */
 
 /*
  * The namespace that limits what this request may see: the token's binding, else

@@ -1,14 +1,15 @@
 /*
- * rest_more.h - private to the REST handlers behind api_routes_more (routes_more.c):
- * their prototypes, and the few input checks they all share.
+ * handlers.h - private to the REST handlers (the files of rest/) and their route table
+ * (rest/routes.c): the handlers' prototypes, one block per resource file, and the
+ * few input checks they all share.
  *
  * The checks are static inline so that each handler file stays self-contained and
  * nothing but the handlers themselves becomes a global symbol. Every check either
  * returns what the handler needs or fills resp with a 400 "validation" envelope that
  * names the offending field, so a handler's error path is one line.
  */
-#ifndef MOCKARTY_ADMIN_REST_MORE_H
-#define MOCKARTY_ADMIN_REST_MORE_H
+#ifndef MOCKARTY_ADMIN_REST_HANDLERS_H
+#define MOCKARTY_ADMIN_REST_HANDLERS_H
 
 #include "rest/api.h"
 
@@ -17,23 +18,64 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* rest_mocks_more.c */
-void more_mocks_batch_save(api_req *req, api_resp *resp);
-void more_mocks_batch_delete(api_req *req, api_resp *resp);
-void more_mocks_batch_restore(api_req *req, api_resp *resp);
-void more_mocks_batch_move(api_req *req, api_resp *resp);
-void more_mocks_batch_tags(api_req *req, api_resp *resp);
-void more_mocks_copy_to_namespace(api_req *req, api_resp *resp);
-void more_namespaces_copy_mocks(api_req *req, api_resp *resp);
-void more_mock_logs_get(api_req *req, api_resp *resp);
-void more_mock_logs_clear(api_req *req, api_resp *resp);
-void more_mock_versions(api_req *req, api_resp *resp);
-void more_mock_version_get(api_req *req, api_resp *resp);
-void more_mock_version_restore(api_req *req, api_resp *resp);
-void more_mock_chain_get(api_req *req, api_resp *resp);
-void more_mock_chain_delete(api_req *req, api_resp *resp);
+/* health.c */
+void rest_health(api_req *req, api_resp *resp);
+void rest_live(api_req *req, api_resp *resp);
+void rest_ready(api_req *req, api_resp *resp);
+void rest_metrics(api_req *req, api_resp *resp);
 
-/* rest_tokens.c */
+/* mocks.c: one mock */
+void rest_mock_create(api_req *req, api_resp *resp);
+void rest_mock_list(api_req *req, api_resp *resp);
+void rest_mock_get(api_req *req, api_resp *resp);
+void rest_mock_patch(api_req *req, api_resp *resp);
+void rest_mock_delete(api_req *req, api_resp *resp);
+void rest_mock_restore(api_req *req, api_resp *resp);
+void rest_mock_purge(api_req *req, api_resp *resp);
+
+/* ---- integrations.c: REST handlers ---- */
+void rest_integration_create(api_req *req, api_resp *resp);
+void rest_integration_list(api_req *req, api_resp *resp);
+void rest_integration_update(api_req *req, api_resp *resp);
+void rest_integration_delete(api_req *req, api_resp *resp);
+void rest_nodes_list(api_req *req, api_resp *resp);
+
+/* ---- webhooks.c ---- */
+void rest_webhook_list(api_req *req, api_resp *resp);
+void rest_webhook_create(api_req *req, api_resp *resp);
+void rest_webhook_get(api_req *req, api_resp *resp);
+void rest_webhook_update(api_req *req, api_resp *resp);
+void rest_webhook_delete(api_req *req, api_resp *resp);
+void rest_webhook_enable(api_req *req, api_resp *resp);
+void rest_webhook_disable(api_req *req, api_resp *resp);
+void rest_webhook_deliveries(api_req *req, api_resp *resp);
+void rest_webhook_delivery_list(api_req *req, api_resp *resp);
+void rest_webhook_delivery_get(api_req *req, api_resp *resp);
+void rest_webhook_delivery_retry(api_req *req, api_resp *resp);
+void rest_webhook_settings_get(api_req *req, api_resp *resp);
+void rest_webhook_settings_put(api_req *req, api_resp *resp);
+void rest_ns_webhook_list(api_req *req, api_resp *resp);
+void rest_ns_webhook_create(api_req *req, api_resp *resp);
+void rest_ns_webhook_update(api_req *req, api_resp *resp);
+void rest_ns_webhook_delete(api_req *req, api_resp *resp);
+
+/* mocks.c: batches, copies, history */
+void rest_mocks_batch_save(api_req *req, api_resp *resp);
+void rest_mocks_batch_delete(api_req *req, api_resp *resp);
+void rest_mocks_batch_restore(api_req *req, api_resp *resp);
+void rest_mocks_batch_move(api_req *req, api_resp *resp);
+void rest_mocks_batch_tags(api_req *req, api_resp *resp);
+void rest_mocks_copy_to_namespace(api_req *req, api_resp *resp);
+void rest_namespaces_copy_mocks(api_req *req, api_resp *resp);
+void rest_mock_logs_get(api_req *req, api_resp *resp);
+void rest_mock_logs_clear(api_req *req, api_resp *resp);
+void rest_mock_versions(api_req *req, api_resp *resp);
+void rest_mock_version_get(api_req *req, api_resp *resp);
+void rest_mock_version_restore(api_req *req, api_resp *resp);
+void rest_mock_chain_get(api_req *req, api_resp *resp);
+void rest_mock_chain_delete(api_req *req, api_resp *resp);
+
+/* tokens.c */
 void rest_token_create(api_req *req, api_resp *resp);
 void rest_token_list(api_req *req, api_resp *resp);
 void rest_token_update(api_req *req, api_resp *resp);
@@ -41,37 +83,37 @@ void rest_token_disable(api_req *req, api_resp *resp);
 void rest_token_enable(api_req *req, api_resp *resp);
 void rest_token_delete(api_req *req, api_resp *resp);
 
-/* rest_namespaces.c */
-void more_namespace_create(api_req *req, api_resp *resp);
-void more_namespace_list(api_req *req, api_resp *resp);
+/* namespaces.c */
+void rest_namespace_create(api_req *req, api_resp *resp);
+void rest_namespace_list(api_req *req, api_resp *resp);
 
-/* rest_stores.c */
-void more_store_global_get(api_req *req, api_resp *resp);
-void more_store_global_set(api_req *req, api_resp *resp);
-void more_store_global_delete(api_req *req, api_resp *resp);
-void more_store_chain_get(api_req *req, api_resp *resp);
-void more_store_chain_set(api_req *req, api_resp *resp);
-void more_store_chain_delete(api_req *req, api_resp *resp);
+/* stores.c */
+void rest_store_global_get(api_req *req, api_resp *resp);
+void rest_store_global_set(api_req *req, api_resp *resp);
+void rest_store_global_delete(api_req *req, api_resp *resp);
+void rest_store_chain_get(api_req *req, api_resp *resp);
+void rest_store_chain_set(api_req *req, api_resp *resp);
+void rest_store_chain_delete(api_req *req, api_resp *resp);
 
-/* rest_undefined.c */
-void more_undefined_list(api_req *req, api_resp *resp);
-void more_undefined_ignore(api_req *req, api_resp *resp);
-void more_undefined_delete(api_req *req, api_resp *resp);
-void more_undefined_delete_all(api_req *req, api_resp *resp);
-void more_undefined_create_mock(api_req *req, api_resp *resp);
+/* undefined.c */
+void rest_undefined_list(api_req *req, api_resp *resp);
+void rest_undefined_ignore(api_req *req, api_resp *resp);
+void rest_undefined_delete(api_req *req, api_resp *resp);
+void rest_undefined_delete_all(api_req *req, api_resp *resp);
+void rest_undefined_create_mock(api_req *req, api_resp *resp);
 
-/* rest_tags_folders.c */
-void more_tag_list(api_req *req, api_resp *resp);
-void more_tag_create(api_req *req, api_resp *resp);
-void more_folder_list(api_req *req, api_resp *resp);
-void more_folder_create(api_req *req, api_resp *resp);
-void more_folder_update(api_req *req, api_resp *resp);
-void more_folder_delete(api_req *req, api_resp *resp);
-void more_folder_move(api_req *req, api_resp *resp);
-void more_stats(api_req *req, api_resp *resp);
-void more_counts(api_req *req, api_resp *resp);
-void more_status(api_req *req, api_resp *resp);
-void more_features(api_req *req, api_resp *resp);
+/* tags_folders.c */
+void rest_tag_list(api_req *req, api_resp *resp);
+void rest_tag_create(api_req *req, api_resp *resp);
+void rest_folder_list(api_req *req, api_resp *resp);
+void rest_folder_create(api_req *req, api_resp *resp);
+void rest_folder_update(api_req *req, api_resp *resp);
+void rest_folder_delete(api_req *req, api_resp *resp);
+void rest_folder_move(api_req *req, api_resp *resp);
+void rest_stats(api_req *req, api_resp *resp);
+void rest_counts(api_req *req, api_resp *resp);
+void rest_status(api_req *req, api_resp *resp);
+void rest_features(api_req *req, api_resp *resp);
 
 /*
  * The namespace a token is bound to, or NULL for an unbound token. Handlers that
@@ -210,4 +252,4 @@ rest_count_reply(api_resp *resp, const char *word, json_t *n)
 	api_json(resp, 200, body);
 }
 
-#endif /* MOCKARTY_ADMIN_REST_MORE_H */
+#endif /* MOCKARTY_ADMIN_REST_HANDLERS_H */

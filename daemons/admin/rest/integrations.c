@@ -1,5 +1,5 @@
 /*
- * rest_integrations.c - REST handlers for integration tokens (the integrations guide's
+ * integrations.c - REST handlers for integration tokens (the integrations guide's
  * /ui/api/integrations, with /api/v1/integrations as an alias) and the nodes view of
  * connected resolvers (/ui/api/nodes, /api/v1/nodes).
  *
@@ -9,6 +9,7 @@
  * node (with several admin nodes behind a load balancer, each lists its own resolvers).
  */
 #include "coordinator/coordinator.h"
+#include "rest/handlers.h"
 
 #include <string.h>
 

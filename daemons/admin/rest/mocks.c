@@ -1,18 +1,247 @@
 /*
- * rest_mocks_more.c - the mock endpoints beyond single-mock CRUD: batch create,
- * delete, restore, move and retag; copies between namespaces; request logs;
- * versions; chains.
+ * mocks.c - every mock endpoint: create (upsert), list, get, patch, delete,
+ * restore and purge of one mock; batch create, delete, restore, move and
+ * retag; copies between namespaces; request logs; versions; chains.
  *
  * Each handler parses its input, runs one statement around one mockarty.* SQL
  * function through db_json() and shapes the reply the way all three SDKs decode
  * it. Mock ids are global, so the only namespace rule these handlers add is the
  * token binding: a namespace-bound token sees mocks of other namespaces as
  * unknown (single-id endpoints answer 404, batch endpoints skip them), enforced
- * inside the same SQL statement so there is no check-then-act window.
+ * inside the same SQL statement so there is no check-then-act window. A mock is
+ * checked with core before it costs a round trip, so the 400 names the JSON path.
  */
+#include "admin.h"
 #include "rest/handlers.h"
+#include "log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------ one mock: CRUD */
+
+/*
+ * POST /api/v1/mocks and POST /mock/create: upsert by id. The mock is checked
+ * with core first so the 400 names the JSON path without a round trip; the
+ * database validates again (it is the authority for SQL users too).
+ */
+void
+rest_mock_create(api_req *req, api_resp *resp)
+{
+	json_t *mock = api_body(req, resp, JSON_OBJECT);
+	mc_error err = {0};
+	const char *params[2];
+	char *text;
+	json_t *out = NULL;
+
+	if (mock == NULL)
+		return;
+	if (mc_mock_validate(mock, &err) != MC_OK) {
+		api_error(req, resp, 400, "validation", "%s: %s", err.path[0] ? err.path : "$",
+			  err.msg);
+		json_object_set_new(resp->json, "field", json_string(err.path[0] ? err.path : "$"));
+		return;
+	}
+	text = api_dump(mock);
+	if (text == NULL) {
+		api_error(req, resp, 500, "internal", "out of memory");
+		return;
+	}
+	params[0] = text;
+	params[1] = api_namespace(req);
+	if (db_json(req, resp, "SELECT mockarty.mock_save($1::jsonb, $2)", 2, params, &out))
+		api_json(resp, 200, out);
+	free(text);
+}
+
+/* Parses a non-negative integer query parameter; false (400 filled) when malformed. */
+static bool
+query_int(api_req *req, api_resp *resp, const char *name, long def, long max, char *buf,
+	  size_t len)
+{
+	const char *s = api_query(req, name);
+	char *end;
+	long v = def;
+
+	if (s != NULL && s[0] != '\0') {
+		errno = 0;
+		v = strtol(s, &end, 10);
+		if (errno != 0 || *end != '\0' || v < 0) {
+			api_error(req, resp, 400, "validation", "%s must be a non-negative integer", name);
+			return false;
+		}
+		if (v > max)
+			v = max;
+	}
+	snprintf(buf, len, "%ld", v);
+	return true;
+}
+
+/* GET /api/v1/mocks: namespace (none given = all), tags (comma-joined or repeated), search, offset, limit. */
+void
+rest_mock_list(api_req *req, api_resp *resp)
+{
+	const char *ns = req->token_ns;
+	json_t *tags_q = json_object_get(req->query, "tags");
+	json_t *tags = json_array();
+	char *tags_lit = NULL;
+	char off[24], lim[24];
+	const char *params[5];
+	json_t *out = NULL;
+	size_t i;
+	json_t *v;
+
+	if (ns == NULL)
+		ns = api_query(req, "namespace");
+	if (ns == NULL || ns[0] == '\0')
+		ns = api_header(req, "x-namespace");
+	if (ns != NULL && ns[0] == '\0')
+		ns = NULL;
+	if (json_object_get(req->query, "tags") == NULL)
+		tags_q = json_object_get(req->query, "tags[]");
+	json_array_foreach(tags_q, i, v) {
+		const char *s = json_string_value(v);
+
+		while (s != NULL && *s) {
+			const char *c = strchr(s, ',');
+			size_t l = c ? (size_t)(c - s) : strlen(s);
+
+			while (l > 0 && *s == ' ')
+				s++, l--;
+			while (l > 0 && s[l - 1] == ' ')
+				l--;
+			if (l > 0)
+				json_array_append_new(tags, json_stringn(s, l));
+			s = c ? c + 1 : NULL;
+		}
+	}
+	if (json_array_size(tags) > 0)
+		tags_lit = api_pg_array(tags);
+	json_decref(tags);
+	if (!query_int(req, resp, "offset", 0, 1000000000L, off, sizeof(off)) ||
+	    !query_int(req, resp, "limit", 50, 1000, lim, sizeof(lim))) {
+		free(tags_lit);
+		return;
+	}
+	params[0] = ns;
+	params[1] = tags_lit;
+	params[2] = api_query(req, "search");
+	if (params[2] != NULL && params[2][0] == '\0')
+		params[2] = NULL;
+	params[3] = off;
+	params[4] = lim;
+	if (db_json(req, resp, "SELECT mockarty.mock_list($1, $2::text[], $3, $4::int, $5::int)", 5,
+		    params, &out))
+		api_json(resp, 200, out);
+	free(tags_lit);
+}
+
+/* True when the token's namespace binding forbids touching this mock (answered 404). */
+static bool
+hidden_by_token(api_req *req, const json_t *mock)
+{
+	const char *ns = json_string_value(json_object_get(mock, "namespace"));
+
+	return req->token_ns != NULL && ns != NULL && strcmp(req->token_ns, ns) != 0;
+}
+
+/* Fetches the mock (deleted ones included) for the namespace check; NULL with 404 filled. */
+static json_t *
+load_visible(api_req *req, api_resp *resp, const char *id)
+{
+	json_t *out = NULL;
+	const char *params[1] = {id};
+
+	if (!db_json(req, resp, "SELECT mockarty.mock_get($1, true)", 1, params, &out))
+		return NULL;
+	if (!json_is_object(out) || hidden_by_token(req, out)) {
+		json_decref(out);
+		api_error(req, resp, 404, "not_found", "mock \"%s\" not found", id);
+		return NULL;
+	}
+	return out;
+}
+
+void
+rest_mock_get(api_req *req, api_resp *resp)
+{
+	json_t *m = load_visible(req, resp, req->params[0]);
+
+	if (m != NULL)
+		api_json(resp, 200, m);
+}
+
+void
+rest_mock_patch(api_req *req, api_resp *resp)
+{
+	json_t *patch = api_body(req, resp, JSON_OBJECT);
+	json_t *m, *out = NULL;
+	const char *params[2];
+	char *text;
+
+	if (patch == NULL)
+		return;
+	if ((m = load_visible(req, resp, req->params[0])) == NULL)
+		return;
+	json_decref(m);
+	text = api_dump(patch);
+	params[0] = req->params[0];
+	params[1] = text;
+	if (db_json(req, resp, "SELECT mockarty.mock_patch($1, $2::jsonb)", 2, params, &out)) {
+		if (json_is_object(out))
+			api_json(resp, 200, out);
+		else {
+			json_decref(out);
+			api_error(req, resp, 404, "not_found", "mock \"%s\" not found", req->params[0]);
+		}
+	}
+	free(text);
+}
+
+/* DELETE, restore and purge share one shape: call fn(id), 404 when it reports nothing. */
+static void
+mock_op(api_req *req, api_resp *resp, const char *sql, const char *status)
+{
+	json_t *m, *out = NULL;
+	const char *params[1] = {req->params[0]};
+
+	if ((m = load_visible(req, resp, req->params[0])) == NULL)
+		return;
+	json_decref(m);
+	if (!db_json(req, resp, sql, 1, params, &out))
+		return;
+	if (json_is_false(out) || json_is_null(out)) {
+		json_decref(out);
+		api_error(req, resp, 404, "not_found", "mock \"%s\" not found", req->params[0]);
+	} else if (json_is_object(out)) {
+		api_json(resp, 200, out);
+	} else {
+		json_decref(out);
+		api_json(resp, 200, json_pack("{s:s, s:s}", "status", status, "id", req->params[0]));
+	}
+}
+
+void
+rest_mock_delete(api_req *req, api_resp *resp)
+{
+	mock_op(req, resp, "SELECT mockarty.mock_delete($1)", "deleted");
+}
+
+void
+rest_mock_restore(api_req *req, api_resp *resp)
+{
+	mock_op(req, resp, "SELECT mockarty.mock_restore($1)", "restored");
+}
+
+void
+rest_mock_purge(api_req *req, api_resp *resp)
+{
+	mock_op(req, resp, "SELECT mockarty.mock_purge($1)", "purged");
+}
+
+/* ------------------------------------------------ batches, copies, history */
+
 
 /*
  * "$1::text[] restricted to mocks the caller may touch": $P is the token's
@@ -67,7 +296,7 @@ batch_ids_call(api_req *req, api_resp *resp, const char *sql, const char *word)
  * 201 {"created":N,"mocks":[...]}.
  */
 void
-more_mocks_batch_save(api_req *req, api_resp *resp)
+rest_mocks_batch_save(api_req *req, api_resp *resp)
 {
 	json_t *list, *mocks, *m, *out = NULL;
 	const char *ns = api_namespace(req), *tns = rest_token_ns(req);
@@ -132,7 +361,7 @@ more_mocks_batch_save(api_req *req, api_resp *resp)
 
 /* DELETE /api/v1/mocks/batch {"ids"}: soft delete. */
 void
-more_mocks_batch_delete(api_req *req, api_resp *resp)
+rest_mocks_batch_delete(api_req *req, api_resp *resp)
 {
 	batch_ids_call(req, resp, "SELECT mockarty.mock_batch_delete(" IDS_IN_SCOPE("$1", "$2") ")",
 	               "deleted");
@@ -140,7 +369,7 @@ more_mocks_batch_delete(api_req *req, api_resp *resp)
 
 /* POST /api/v1/mocks/batch/restore {"ids"}: clears closedAt. */
 void
-more_mocks_batch_restore(api_req *req, api_resp *resp)
+rest_mocks_batch_restore(api_req *req, api_resp *resp)
 {
 	batch_ids_call(req, resp, "SELECT mockarty.mock_batch_restore(" IDS_IN_SCOPE("$1", "$2") ")",
 	               "restored");
@@ -151,7 +380,7 @@ more_mocks_batch_restore(api_req *req, api_resp *resp)
  * (Python drops None fields) moves the mocks out of any folder.
  */
 void
-more_mocks_batch_move(api_req *req, api_resp *resp)
+rest_mocks_batch_move(api_req *req, api_resp *resp)
 {
 	json_t *body, *fid, *out = NULL;
 	char *ids;
@@ -181,7 +410,7 @@ more_mocks_batch_move(api_req *req, api_resp *resp)
 
 /* PATCH /api/v1/mocks/batch/tags {"ids","tags"}: replaces the tags of each mock. */
 void
-more_mocks_batch_tags(api_req *req, api_resp *resp)
+rest_mocks_batch_tags(api_req *req, api_resp *resp)
 {
 	json_t *body, *out = NULL;
 	char *ids, *tags;
@@ -237,7 +466,7 @@ target_allowed(api_req *req, api_resp *resp, const char *target)
 
 /* POST /api/v1/mocks/copy-to-namespace {"ids","targetNamespace"}. */
 void
-more_mocks_copy_to_namespace(api_req *req, api_resp *resp)
+rest_mocks_copy_to_namespace(api_req *req, api_resp *resp)
 {
 	json_t *body, *out = NULL;
 	const char *target;
@@ -268,7 +497,7 @@ more_mocks_copy_to_namespace(api_req *req, api_resp *resp)
  * copied when they belong to the source namespace.
  */
 void
-more_namespaces_copy_mocks(api_req *req, api_resp *resp)
+rest_namespaces_copy_mocks(api_req *req, api_resp *resp)
 {
 	json_t *body, *out = NULL;
 	const char *src, *dst;
@@ -332,7 +561,7 @@ page_params(api_req *req, api_resp *resp, char off[24], char lim[24])
  * (the union shape Go and Python both decode). 404 for an unknown mock.
  */
 void
-more_mock_logs_get(api_req *req, api_resp *resp)
+rest_mock_logs_get(api_req *req, api_resp *resp)
 {
 	char off[24], lim[24];
 	json_t *out = NULL;
@@ -356,7 +585,7 @@ more_mock_logs_get(api_req *req, api_resp *resp)
 
 /* DELETE /api/v1/mocks/:id/logs -> {"status":"cleared","count":N}. */
 void
-more_mock_logs_clear(api_req *req, api_resp *resp)
+rest_mock_logs_clear(api_req *req, api_resp *resp)
 {
 	const char *params[2] = {req->params[0], rest_token_ns(req)};
 	json_t *out = NULL;
@@ -373,7 +602,7 @@ more_mock_logs_clear(api_req *req, api_resp *resp)
 
 /* GET /api/v1/mocks/:id/versions -> [Mock], newest first. */
 void
-more_mock_versions(api_req *req, api_resp *resp)
+rest_mock_versions(api_req *req, api_resp *resp)
 {
 	const char *params[2] = {req->params[0], rest_token_ns(req)};
 	json_t *out = NULL;
@@ -423,7 +652,7 @@ version_call(api_req *req, api_resp *resp, const char *sql)
 
 /* GET /api/v1/mocks/:id/versions/:version -> Mock. */
 void
-more_mock_version_get(api_req *req, api_resp *resp)
+rest_mock_version_get(api_req *req, api_resp *resp)
 {
 	version_call(req, resp, "SELECT mockarty.mock_version(m->>'id', $3::int)" MOCK_IN_SCOPE);
 }
@@ -434,7 +663,7 @@ more_mock_version_get(api_req *req, api_resp *resp)
  * function raises for it.
  */
 void
-more_mock_version_restore(api_req *req, api_resp *resp)
+rest_mock_version_restore(api_req *req, api_resp *resp)
 {
 	version_call(req, resp,
 	             "SELECT mockarty.mock_version_restore(m->>'id', $3::int)" MOCK_IN_SCOPE
@@ -443,7 +672,7 @@ more_mock_version_restore(api_req *req, api_resp *resp)
 
 /* GET /api/v1/mocks/chains/:chainId -> [Mock] sharing that chainId (visible ones). */
 void
-more_mock_chain_get(api_req *req, api_resp *resp)
+rest_mock_chain_get(api_req *req, api_resp *resp)
 {
 	const char *params[2] = {req->params[0], rest_token_ns(req)};
 	json_t *out = NULL;
@@ -458,7 +687,7 @@ more_mock_chain_get(api_req *req, api_resp *resp)
 
 /* DELETE /api/v1/mocks/chains/:chainId -> {"status":"deleted","count":N} (soft delete). */
 void
-more_mock_chain_delete(api_req *req, api_resp *resp)
+rest_mock_chain_delete(api_req *req, api_resp *resp)
 {
 	const char *params[2] = {req->params[0], rest_token_ns(req)};
 	json_t *out = NULL;

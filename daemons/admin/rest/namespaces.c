@@ -1,5 +1,5 @@
 /*
- * rest_namespaces.c - POST and GET /api/v1/namespaces.
+ * namespaces.c - POST and GET /api/v1/namespaces.
  *
  * The original product gates namespace creation behind a licence (403); this one
  * lets anyone with an unbound token create namespaces, so the SDKs' create call
@@ -15,7 +15,7 @@
  * may not create namespaces (403).
  */
 void
-more_namespace_create(api_req *req, api_resp *resp)
+rest_namespace_create(api_req *req, api_resp *resp)
 {
 	json_t *body;
 	const char *name;
@@ -40,7 +40,7 @@ more_namespace_create(api_req *req, api_resp *resp)
 
 /* GET /api/v1/namespaces -> {"namespaces":[...]}; a bound token sees only its own. */
 void
-more_namespace_list(api_req *req, api_resp *resp)
+rest_namespace_list(api_req *req, api_resp *resp)
 {
 	const char *params[1] = {rest_token_ns(req)};
 	json_t *out = NULL;

@@ -1,5 +1,5 @@
 /*
- * rest_perf.c - REST surface of load tests: start (the integrations guide's
+ * perf.c - REST surface of load tests: start (the integrations guide's
  * /ui/api/perf/run and the SDKs' /api/v1/perf/run, /run-collection), stop,
  * results (list, get with live progress, delete) and the comparison of two runs.
  *

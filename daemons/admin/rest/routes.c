@@ -1,592 +1,180 @@
 /*
- * routes.c - the admin node's own REST routes: health, metrics (Prometheus
- * text, common/metrics.c) and the core mock endpoints (create/upsert, list, get, patch, delete, restore, purge).
- * The other /api/v1 endpoints live in routes_more.c.
+ * routes.c - the admin node's one REST route table, grouped by resource; each
+ * group's handlers live in the file named after the resource (rest/mocks.c,
+ * namespaces.c, stores.c, undefined.c, tags_folders.c, tokens.c, integrations.c,
+ * apitest.c, perf.c, webhooks.c; health and metrics in health.c).
  *
- * Each handler maps one REST call onto one SQL function (docs/sql-api.md);
- * the only logic here is the part the database cannot do for us: reading the
- * HTTP request (namespace, query parameters, body) and validating a mock with
- * core before it costs a round trip, so the error names the JSON path.
+ * The server's router (server.c, route_find) takes the match with the most
+ * literal segments, so "/api/v1/mocks/batch" beats "/api/v1/mocks/:id" wherever
+ * either is listed. On equal scores the first entry wins; that is why, within a
+ * group, the more literal pattern of each pair comes first.
  */
-#include "admin.h"
-
-#include "coordinator/runners.h"
 #include "coordinator/coordinator.h"
-#include "bufbudget.h"
-#include "eventq.h"
-#include "delivery/evsink.h"
-#include "log.h"
-#include "metrics.h"
-#include "pgpool.h"
 #include "delivery/webhooks.h"
+#include "rest/apitest.h"
+#include "rest/handlers.h"
 
-#include <errno.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-/* ------------------------------------------------------------------ health */
-
-static void
-format_uptime(char *buf, size_t len)
-{
-	mt_go_duration((long long)(time(NULL) - admin_started_at), buf, len);
-}
-
-static void
-rfc3339_now(char *buf, size_t len)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* GET /health: the SDKs' shape (api-compat 2.1), with a database check. */
-static void
-h_health(api_req *req, api_resp *resp)
-{
-	api_resp tmp = {0};
-	json_t *one = NULL;
-	char now[32], up[32];
-	bool db_ok = db_json(req, &tmp, "SELECT 1", 0, NULL, &one);
-	const char *output = "";
-	json_t *body;
-
-	if (!db_ok)
-		output = json_string_value(json_object_get(tmp.json, "error"));
-	rfc3339_now(now, sizeof(now));
-	format_uptime(up, sizeof(up));
-	body = json_pack("{s:s, s:s, s:{s:[{s:s, s:s, s:s}]}, s:s, s:I, s:I}", "status",
-			 db_ok ? "pass" : "fail", "releaseId", ADMIN_RELEASE_ID, "checks", "database",
-			 "status", db_ok ? "pass" : "fail", "time", now, "output", output ? output : "",
-			 "uptime", up, "mocksLoaded", (json_int_t)snapshot_count(), "version",
-			 (json_int_t)snapshot_version());
-	api_json(resp, db_ok ? 200 : 503, body);
-	json_decref(tmp.json);
-	json_decref(one);
-}
-
-/* GET /health/live: the guide's shape on every component, {"status","releaseId","uptime"}. */
-static void
-h_live(api_req *req, api_resp *resp)
-{
-	char up[32];
-
-	(void)req;
-	format_uptime(up, sizeof(up));
-	api_json(resp, 200,
-		 json_pack("{s:s, s:s, s:s}", "status", "ok", "releaseId", ADMIN_RELEASE_ID, "uptime", up));
-}
-
-static void
-h_ready(api_req *req, api_resp *resp)
-{
-	long long done, total;
-
-	if (snapshot_ready() && pgpool_healthy()) {
-		api_json(resp, 200, json_pack("{s:s, s:I}", "status", "pass", "mocksLoaded",
-					     (json_int_t)snapshot_count()));
-	} else if (snapshot_loading(&done, &total)) {
-		if (total >= 0)
-			api_error(req, resp, 503, "unavailable", "not ready: loading mocks (%lld of %lld)",
-				  done, total);
-		else
-			api_error(req, resp, 503, "unavailable", "not ready: loading mocks (%lld)", done);
-		json_object_set_new(resp->json, "loading",
-				    json_pack("{s:I, s:I}", "loaded", (json_int_t)done, "total",
-					      (json_int_t)total));
-	} else {
-		api_error(req, resp, 503, "unavailable", "not ready");
-	}
-}
-
-/* ----------------------------------------------------------------- metrics */
-
-/*
- * What the serving threads record (lock-free: metrics.h) and what a scrape
- * reads. The task counts come from mockarty.task_stats(), polled by one
- * background thread every TASK_STATS_SECONDS so that a scrape never waits for
- * the database and scrapers cannot multiply its load.
- */
-static mt_histogram mock_duration;
-static mt_histogram store_duration[ADMIN_STORE_NOPS];
-static const char *const store_labels[ADMIN_STORE_NOPS] = {
-    "operation=\"read\",source=\"api\"", "operation=\"write\",source=\"api\"",
-    "operation=\"resolve\",source=\"mock\""};
-
-#define TASK_STATS_SECONDS 5
-
-static struct {
-	pthread_mutex_t mu;
-	json_t *stats; /* the last answer of mockarty.task_stats(), or NULL */
-	bool warned;
-} tasks = {.mu = PTHREAD_MUTEX_INITIALIZER};
-static pthread_once_t tasks_once = PTHREAD_ONCE_INIT;
-
-void
-admin_metrics_mock(const ms_result *res, int64_t usec)
-{
-	mt_hist_observe(&mock_duration, usec);
-	mt_resolution(res->route_slot, res->response != NULL ? res->status : 500);
-}
-
-void
-admin_metrics_store_op(admin_store_op op, int64_t usec)
-{
-	if ((unsigned)op < ADMIN_STORE_NOPS)
-		mt_hist_observe(&store_duration[op], usec);
-}
-
-/* One poll of mockarty.task_stats(); keeps the previous answer when it fails. */
-static void
-tasks_poll(void)
-{
-	PGconn *c = pgpool_get(2000);
-	PGresult *r;
-	json_t *j = NULL;
-	bool ok;
-
-	if (c == NULL)
-		return;
-	r = PQexec(c, "SELECT mockarty.task_stats()::text");
-	ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-	if (ok)
-		j = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-	else if (!tasks.warned) {
-		tasks.warned = true; /* only this thread writes it */
-		log_warn("metrics: mockarty.task_stats() failed: %s", PQerrorMessage(c));
-	}
-	PQclear(r);
-	pgpool_put(c, PQstatus(c) != CONNECTION_OK);
-	if (json_is_object(j)) {
-		pthread_mutex_lock(&tasks.mu);
-		json_decref(tasks.stats);
-		tasks.stats = j;
-		pthread_mutex_unlock(&tasks.mu);
-	} else {
-		json_decref(j);
-	}
-}
-
-static void *
-tasks_refresher(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		tasks_poll();
-		sleep(TASK_STATS_SECONDS); /* a poll period, not a wait for a condition */
-	}
-	return NULL;
-}
-
-/* Started by the first scrape: a node nobody scrapes never polls. */
-static void
-tasks_start(void)
-{
-	pthread_t t;
-
-	if (pthread_create(&t, NULL, tasks_refresher, NULL) == 0)
-		pthread_detach(t);
-	else
-		log_warn("metrics: cannot start the task-stats thread");
-}
-
-/* mockarty_task_queue_depth{kind} (queued) and mockarty_tasks{kind,status}. */
-static void
-tasks_write(mt_buf *b)
-{
-	const char *kind, *status;
-	json_t *counts, *n;
-
-	pthread_mutex_lock(&tasks.mu);
-	if (tasks.stats != NULL) {
-		mt_family(b, "mockarty_task_queue_depth", "gauge",
-			  "Tasks queued and waiting for a runner, by kind (mockarty.task_stats(), "
-			  "refreshed every 5 s).");
-		json_object_foreach(tasks.stats, kind, counts) {
-			mt_printf(b, "mockarty_task_queue_depth{kind=\"");
-			mt_label_value(b, kind);
-			mt_printf(b, "\"} %lld\n",
-				  (long long)json_integer_value(json_object_get(counts, "queued")));
-		}
-		mt_family(b, "mockarty_tasks", "gauge",
-			  "Tasks by kind and status (mockarty.task_stats(), refreshed every 5 s).");
-		json_object_foreach(tasks.stats, kind, counts) {
-			json_object_foreach(counts, status, n) {
-				mt_printf(b, "mockarty_tasks{kind=\"");
-				mt_label_value(b, kind);
-				mt_printf(b, "\",status=\"");
-				mt_label_value(b, status);
-				mt_printf(b, "\"} %lld\n", (long long)json_integer_value(n));
-			}
-		}
-	}
-	pthread_mutex_unlock(&tasks.mu);
-}
-
-/* Resolvers with a Sync stream open (coordinator_nodes_json lists runners too, as kind "runner"). */
-static size_t
-connected_resolvers(void)
-{
-	json_t *nodes = coordinator_nodes_json(), *n;
-	size_t i, count = 0;
-
-	json_array_foreach(nodes, i, n) {
-		if (json_object_get(n, "kind") == NULL)
-			count++;
-	}
-	json_decref(nodes);
-	return count;
-}
-
-/*
- * GET /metrics: the guide's names (mockarty_mock_resolutions_total,
- * mockarty_request_duration_seconds, mockarty_active_mocks,
- * mockarty_store_operations_total), the connected resolvers and runners, the
- * task queue, webhook deliveries, the admin node's own counters (mockarty_admin_*) and process
- * metrics. Prometheus text format 0.0.4.
- */
-static void
-h_metrics(api_req *req, api_resp *resp)
-{
-	mt_buf b = {0};
-	coord_runners_stats rs;
-	webhooks_counters wh;
-
-	pthread_once(&tasks_once, tasks_start);
-	coord_runners_stats_get(&rs);
-	webhooks_counters_get(&wh);
-	mt_resolutions_write(&b);
-	mt_family(&b, "mockarty_request_duration_seconds", "histogram",
-		  "Time to answer a mock request on this node (mock delays excluded).");
-	mt_hist_write(&b, "mockarty_request_duration_seconds", "", &mock_duration);
-	mt_gauge(&b, "mockarty_active_mocks", "Live mocks in the in-memory snapshot.",
-		 (double)snapshot_count());
-	mt_family(&b, "mockarty_store_operations_total", "counter",
-		  "Shared-state operations: REST store reads and writes, and stateful mock "
-		  "resolutions in the database.");
-	for (int op = 0; op < ADMIN_STORE_NOPS; op++)
-		mt_printf(&b, "mockarty_store_operations_total{%s} %llu\n", store_labels[op],
-			  mt_hist_count(&store_duration[op]));
-	mt_family(&b, "mockarty_store_operation_duration_seconds", "histogram",
-		  "Latency of shared-state operations, by operation and source.");
-	for (int op = 0; op < ADMIN_STORE_NOPS; op++)
-		mt_hist_write(&b, "mockarty_store_operation_duration_seconds", store_labels[op],
-			      &store_duration[op]);
-	mt_gauge(&b, "mockarty_connected_resolvers",
-		 "Mock resolvers with a Sync stream open to this node's coordinator.",
-		 (double)connected_resolvers());
-	mt_gauge(&b, "mockarty_connected_runners",
-		 "Runner agents with a Connect stream open to this node's coordinator.",
-		 (double)rs.connected);
-	mt_family(&b, "mockarty_coordinator_runner_events_total", "counter",
-		  "Runner protocol events on this node's coordinator, by event.");
-	mt_printf(&b,
-		  "mockarty_coordinator_runner_events_total{event=\"connect\"} %llu\n"
-		  "mockarty_coordinator_runner_events_total{event=\"offer\"} %llu\n"
-		  "mockarty_coordinator_runner_events_total{event=\"accept_won\"} %llu\n"
-		  "mockarty_coordinator_runner_events_total{event=\"accept_lost\"} %llu\n"
-		  "mockarty_coordinator_runner_events_total{event=\"complete\"} %llu\n"
-		  "mockarty_coordinator_runner_events_total{event=\"lease_lost\"} %llu\n"
-		  "mockarty_coordinator_runner_events_total{event=\"cancel\"} %llu\n",
-		  (unsigned long long)rs.connects, (unsigned long long)rs.offers_sent,
-		  (unsigned long long)rs.accepts_won, (unsigned long long)rs.accepts_lost,
-		  (unsigned long long)rs.completes, (unsigned long long)rs.lease_lost,
-		  (unsigned long long)rs.cancels_sent);
-	tasks_write(&b);
-	mt_family(&b, "mockarty_webhook_deliveries_total", "counter",
-		  "Webhook delivery attempts by outcome: success (2xx), error (other status, timeout, "
-		  "connection failure), refused (private address not allowed).");
-	{
-		/* failed_attempts includes the refused ones; report them apart */
-		unsigned long long refused = wh.refused,
-				   errors = wh.failed_attempts > wh.refused ? wh.failed_attempts - wh.refused : 0;
-
-		mt_printf(&b,
-			  "mockarty_webhook_deliveries_total{outcome=\"success\"} %llu\n"
-			  "mockarty_webhook_deliveries_total{outcome=\"error\"} %llu\n"
-			  "mockarty_webhook_deliveries_total{outcome=\"refused\"} %llu\n",
-			  (unsigned long long)wh.succeeded, errors, refused);
-	}
-	mt_counter(&b, "mockarty_webhook_deliveries_failed_total",
-		   "Webhook deliveries marked failed after their last attempt.",
-		   (unsigned long long)wh.failed_final);
-	eq_metrics_write(&b, wh.shed); /* the serving threads' queue (eventq.h) */
-	bufbudget_metrics_write(&b);
-	ms_proxy_metrics_write(&b);
-	mt_counter(&b, "mockarty_webhook_resolver_events_shed_total",
-		   "Webhook events and callbacks the connected mock resolvers reported as shed.",
-		   (unsigned long long)evsink_remote_shed());
-	mt_gauge(&b, "mockarty_webhook_inflight", "Webhook requests in flight now.",
-		 (double)wh.inflight);
-	mt_counter(&b, "mockarty_coordinator_deferred_auth_total",
-		   "gRPC calls whose integration token was verified on a worker thread, not on the event loop.",
-		   coordinator_deferred_auth());
-	mt_counter(&b, "mockarty_auth_verifications_total",
-		   "API token verifications that reached the database (cached answers and refusals are not counted).",
-		   (unsigned long long)atomic_load(&admin_auth_verifications_total));
-	mt_counter(&b, "mockarty_admin_requests_total", "HTTP requests received.",
-		   (unsigned long long)atomic_load(&admin_requests_total));
-	mt_counter(&b, "mockarty_admin_mock_hits_total", "Mock traffic requests answered by a mock.",
-		   (unsigned long long)atomic_load(&admin_mock_hits_total));
-	mt_counter(&b, "mockarty_admin_mock_misses_total", "Mock traffic requests no mock matched.",
-		   (unsigned long long)atomic_load(&admin_mock_misses_total));
-	mt_gauge(&b, "mockarty_admin_mocks_loaded", "Live mocks in the in-memory snapshot.",
-		 (double)snapshot_count());
-	mt_gauge(&b, "mockarty_admin_snapshot_version", "Change-log version the snapshot is at.",
-		 (double)snapshot_version());
-	mt_gauge(&b, "mockarty_admin_database_up", "1 when the database is reachable.",
-		 pgpool_healthy() ? 1 : 0);
-	mt_process_write(&b);
-	if (b.oom) {
-		free(b.s);
-		api_error(req, resp, 500, "internal", "out of memory");
-		return;
-	}
-	api_json(resp, 200, NULL);
-	resp->raw = b.s;
-	resp->raw_len = b.len;
-	resp->content_type = "text/plain; version=0.0.4";
-}
-
-/* ------------------------------------------------------------------- mocks */
-
-/*
- * POST /api/v1/mocks and POST /mock/create: upsert by id. The mock is checked
- * with core first so the 400 names the JSON path without a round trip; the
- * database validates again (it is the authority for SQL users too).
- */
-static void
-h_mock_create(api_req *req, api_resp *resp)
-{
-	json_t *mock = api_body(req, resp, JSON_OBJECT);
-	mc_error err = {0};
-	const char *params[2];
-	char *text;
-	json_t *out = NULL;
-
-	if (mock == NULL)
-		return;
-	if (mc_mock_validate(mock, &err) != MC_OK) {
-		api_error(req, resp, 400, "validation", "%s: %s", err.path[0] ? err.path : "$",
-			  err.msg);
-		json_object_set_new(resp->json, "field", json_string(err.path[0] ? err.path : "$"));
-		return;
-	}
-	text = api_dump(mock);
-	if (text == NULL) {
-		api_error(req, resp, 500, "internal", "out of memory");
-		return;
-	}
-	params[0] = text;
-	params[1] = api_namespace(req);
-	if (db_json(req, resp, "SELECT mockarty.mock_save($1::jsonb, $2)", 2, params, &out))
-		api_json(resp, 200, out);
-	free(text);
-}
-
-/* Parses a non-negative integer query parameter; false (400 filled) when malformed. */
-static bool
-query_int(api_req *req, api_resp *resp, const char *name, long def, long max, char *buf,
-	  size_t len)
-{
-	const char *s = api_query(req, name);
-	char *end;
-	long v = def;
-
-	if (s != NULL && s[0] != '\0') {
-		errno = 0;
-		v = strtol(s, &end, 10);
-		if (errno != 0 || *end != '\0' || v < 0) {
-			api_error(req, resp, 400, "validation", "%s must be a non-negative integer", name);
-			return false;
-		}
-		if (v > max)
-			v = max;
-	}
-	snprintf(buf, len, "%ld", v);
-	return true;
-}
-
-/* GET /api/v1/mocks: namespace (none given = all), tags (comma-joined or repeated), search, offset, limit. */
-static void
-h_mock_list(api_req *req, api_resp *resp)
-{
-	const char *ns = req->token_ns;
-	json_t *tags_q = json_object_get(req->query, "tags");
-	json_t *tags = json_array();
-	char *tags_lit = NULL;
-	char off[24], lim[24];
-	const char *params[5];
-	json_t *out = NULL;
-	size_t i;
-	json_t *v;
-
-	if (ns == NULL)
-		ns = api_query(req, "namespace");
-	if (ns == NULL || ns[0] == '\0')
-		ns = api_header(req, "x-namespace");
-	if (ns != NULL && ns[0] == '\0')
-		ns = NULL;
-	if (json_object_get(req->query, "tags") == NULL)
-		tags_q = json_object_get(req->query, "tags[]");
-	json_array_foreach(tags_q, i, v) {
-		const char *s = json_string_value(v);
-
-		while (s != NULL && *s) {
-			const char *c = strchr(s, ',');
-			size_t l = c ? (size_t)(c - s) : strlen(s);
-
-			while (l > 0 && *s == ' ')
-				s++, l--;
-			while (l > 0 && s[l - 1] == ' ')
-				l--;
-			if (l > 0)
-				json_array_append_new(tags, json_stringn(s, l));
-			s = c ? c + 1 : NULL;
-		}
-	}
-	if (json_array_size(tags) > 0)
-		tags_lit = api_pg_array(tags);
-	json_decref(tags);
-	if (!query_int(req, resp, "offset", 0, 1000000000L, off, sizeof(off)) ||
-	    !query_int(req, resp, "limit", 50, 1000, lim, sizeof(lim))) {
-		free(tags_lit);
-		return;
-	}
-	params[0] = ns;
-	params[1] = tags_lit;
-	params[2] = api_query(req, "search");
-	if (params[2] != NULL && params[2][0] == '\0')
-		params[2] = NULL;
-	params[3] = off;
-	params[4] = lim;
-	if (db_json(req, resp, "SELECT mockarty.mock_list($1, $2::text[], $3, $4::int, $5::int)", 5,
-		    params, &out))
-		api_json(resp, 200, out);
-	free(tags_lit);
-}
-
-/* True when the token's namespace binding forbids touching this mock (answered 404). */
-static bool
-hidden_by_token(api_req *req, const json_t *mock)
-{
-	const char *ns = json_string_value(json_object_get(mock, "namespace"));
-
-	return req->token_ns != NULL && ns != NULL && strcmp(req->token_ns, ns) != 0;
-}
-
-/* Fetches the mock (deleted ones included) for the namespace check; NULL with 404 filled. */
-static json_t *
-load_visible(api_req *req, api_resp *resp, const char *id)
-{
-	json_t *out = NULL;
-	const char *params[1] = {id};
-
-	if (!db_json(req, resp, "SELECT mockarty.mock_get($1, true)", 1, params, &out))
-		return NULL;
-	if (!json_is_object(out) || hidden_by_token(req, out)) {
-		json_decref(out);
-		api_error(req, resp, 404, "not_found", "mock \"%s\" not found", id);
-		return NULL;
-	}
-	return out;
-}
-
-static void
-h_mock_get(api_req *req, api_resp *resp)
-{
-	json_t *m = load_visible(req, resp, req->params[0]);
-
-	if (m != NULL)
-		api_json(resp, 200, m);
-}
-
-static void
-h_mock_patch(api_req *req, api_resp *resp)
-{
-	json_t *patch = api_body(req, resp, JSON_OBJECT);
-	json_t *m, *out = NULL;
-	const char *params[2];
-	char *text;
-
-	if (patch == NULL)
-		return;
-	if ((m = load_visible(req, resp, req->params[0])) == NULL)
-		return;
-	json_decref(m);
-	text = api_dump(patch);
-	params[0] = req->params[0];
-	params[1] = text;
-	if (db_json(req, resp, "SELECT mockarty.mock_patch($1, $2::jsonb)", 2, params, &out)) {
-		if (json_is_object(out))
-			api_json(resp, 200, out);
-		else {
-			json_decref(out);
-			api_error(req, resp, 404, "not_found", "mock \"%s\" not found", req->params[0]);
-		}
-	}
-	free(text);
-}
-
-/* DELETE, restore and purge share one shape: call fn(id), 404 when it reports nothing. */
-static void
-mock_op(api_req *req, api_resp *resp, const char *sql, const char *status)
-{
-	json_t *m, *out = NULL;
-	const char *params[1] = {req->params[0]};
-
-	if ((m = load_visible(req, resp, req->params[0])) == NULL)
-		return;
-	json_decref(m);
-	if (!db_json(req, resp, sql, 1, params, &out))
-		return;
-	if (json_is_false(out) || json_is_null(out)) {
-		json_decref(out);
-		api_error(req, resp, 404, "not_found", "mock \"%s\" not found", req->params[0]);
-	} else if (json_is_object(out)) {
-		api_json(resp, 200, out);
-	} else {
-		json_decref(out);
-		api_json(resp, 200, json_pack("{s:s, s:s}", "status", status, "id", req->params[0]));
-	}
-}
-
-static void
-h_mock_delete(api_req *req, api_resp *resp)
-{
-	mock_op(req, resp, "SELECT mockarty.mock_delete($1)", "deleted");
-}
-
-static void
-h_mock_restore(api_req *req, api_resp *resp)
-{
-	mock_op(req, resp, "SELECT mockarty.mock_restore($1)", "restored");
-}
-
-static void
-h_mock_purge(api_req *req, api_resp *resp)
-{
-	mock_op(req, resp, "SELECT mockarty.mock_purge($1)", "purged");
-}
-
+/* one route per line */
+/* clang-format off */
 const api_route api_routes[] = {
-	{"GET", "/health", h_health, true},
-	{"GET", "/health/live", h_live, true},
-	{"GET", "/health/ready", h_ready, true},
-	{"GET", "/metrics", h_metrics, true},
-	{"POST", "/api/v1/mocks", h_mock_create, false},
-	{"POST", "/mock/create", h_mock_create, false},
-	{"GET", "/api/v1/mocks", h_mock_list, false},
-	{"GET", "/api/v1/mocks/:id", h_mock_get, false},
-	{"PATCH", "/api/v1/mocks/:id", h_mock_patch, false},
-	{"DELETE", "/api/v1/mocks/:id", h_mock_delete, false},
-	{"POST", "/api/v1/mocks/:id/restore", h_mock_restore, false},
-	{"DELETE", "/api/v1/mocks/:id/purge", h_mock_purge, false},
+	/* health and metrics: public */
+	{"GET", "/health", rest_health, true},
+	{"GET", "/health/live", rest_live, true},
+	{"GET", "/health/ready", rest_ready, true},
+	{"GET", "/metrics", rest_metrics, true},
+
+	/* mocks: one mock (create doubles as upsert) */
+	{"POST", "/api/v1/mocks", rest_mock_create, false},
+	{"POST", "/mock/create", rest_mock_create, false},
+	{"GET", "/api/v1/mocks", rest_mock_list, false},
+	{"GET", "/api/v1/mocks/:id", rest_mock_get, false},
+	{"PATCH", "/api/v1/mocks/:id", rest_mock_patch, false},
+	{"DELETE", "/api/v1/mocks/:id", rest_mock_delete, false},
+	{"POST", "/api/v1/mocks/:id/restore", rest_mock_restore, false},
+	{"DELETE", "/api/v1/mocks/:id/purge", rest_mock_purge, false},
+	/* mocks: batches, copies, chains, logs, versions */
+	{"POST", "/api/v1/mocks/batch/restore", rest_mocks_batch_restore, false},
+	{"PATCH", "/api/v1/mocks/batch/move", rest_mocks_batch_move, false},
+	{"PATCH", "/api/v1/mocks/batch/tags", rest_mocks_batch_tags, false},
+	{"POST", "/api/v1/mocks/batch", rest_mocks_batch_save, false},
+	{"DELETE", "/api/v1/mocks/batch", rest_mocks_batch_delete, false},
+	{"POST", "/api/v1/mocks/copy-to-namespace", rest_mocks_copy_to_namespace, false},
+	{"GET", "/api/v1/mocks/chains/:chainId", rest_mock_chain_get, false},
+	{"DELETE", "/api/v1/mocks/chains/:chainId", rest_mock_chain_delete, false},
+	{"GET", "/api/v1/mocks/:id/logs", rest_mock_logs_get, false},
+	{"DELETE", "/api/v1/mocks/:id/logs", rest_mock_logs_clear, false},
+	{"GET", "/api/v1/mocks/:id/versions", rest_mock_versions, false},
+	{"GET", "/api/v1/mocks/:id/versions/:version", rest_mock_version_get, false},
+	{"POST", "/api/v1/mocks/:id/versions/:version/restore", rest_mock_version_restore, false},
+	{"POST", "/api/v1/namespaces/copy-mocks", rest_namespaces_copy_mocks, false},
+
+	/* namespaces */
+	{"POST", "/api/v1/namespaces", rest_namespace_create, false},
+	{"GET", "/api/v1/namespaces", rest_namespace_list, false},
+
+	/* stores */
+	{"GET", "/api/v1/stores/global", rest_store_global_get, false},
+	{"POST", "/api/v1/stores/global", rest_store_global_set, false},
+	{"DELETE", "/api/v1/stores/global/:key", rest_store_global_delete, false},
+	{"GET", "/api/v1/stores/chain/:chainId", rest_store_chain_get, false},
+	{"POST", "/api/v1/stores/chain/:chainId", rest_store_chain_set, false},
+	{"DELETE", "/api/v1/stores/chain/:chainId/:key", rest_store_chain_delete, false},
+
+	/* undefined requests */
+	{"GET", "/api/v1/undefined-requests", rest_undefined_list, false},
+	{"DELETE", "/api/v1/undefined-requests/all", rest_undefined_delete_all, false},
+	{"DELETE", "/api/v1/undefined-requests", rest_undefined_delete, false},
+	{"PATCH", "/api/v1/undefined-requests/:id/ignore", rest_undefined_ignore, false},
+	{"POST", "/api/v1/undefined-requests/:id/create-mock", rest_undefined_create_mock, false},
+
+	/* tags and folders */
+	{"GET", "/api/v1/tags", rest_tag_list, false},
+	{"POST", "/api/v1/tags", rest_tag_create, false},
+	{"GET", "/api/v1/mock-folders", rest_folder_list, false},
+	{"POST", "/api/v1/mock-folders", rest_folder_create, false},
+	{"PATCH", "/api/v1/mock-folders/:id/move", rest_folder_move, false},
+	{"PUT", "/api/v1/mock-folders/:id", rest_folder_update, false},
+	{"DELETE", "/api/v1/mock-folders/:id", rest_folder_delete, false},
+
+	/* status objects */
+	{"GET", "/api/v1/stats", rest_stats, false},
+	{"GET", "/api/v1/counts", rest_counts, false},
+	{"GET", "/api/v1/status", rest_status, false},
+	{"GET", "/api/v1/features", rest_features, false},
+
+	/* API (mk_) tokens (rest/tokens.c) */
+	{"POST", "/api/v1/auth/tokens", rest_token_create, false},
+	{"GET", "/api/v1/auth/tokens", rest_token_list, false},
+	{"PATCH", "/api/v1/auth/tokens/:id", rest_token_update, false},
+	{"PUT", "/api/v1/auth/tokens/:id", rest_token_update, false},
+	{"POST", "/api/v1/auth/tokens/:id/disable", rest_token_disable, false},
+	{"POST", "/api/v1/auth/tokens/:id/enable", rest_token_enable, false},
+	{"DELETE", "/api/v1/auth/tokens/:id", rest_token_delete, false},
+	/* integration tokens and connected nodes (rest/integrations.c) */
+	{"POST", "/ui/api/integrations", rest_integration_create, false},
+	{"GET", "/ui/api/integrations", rest_integration_list, false},
+	{"PUT", "/ui/api/integrations/:id", rest_integration_update, false},
+	{"DELETE", "/ui/api/integrations/:id", rest_integration_delete, false},
+	{"POST", "/api/v1/integrations", rest_integration_create, false},
+	{"GET", "/api/v1/integrations", rest_integration_list, false},
+	{"PUT", "/api/v1/integrations/:id", rest_integration_update, false},
+	{"DELETE", "/api/v1/integrations/:id", rest_integration_delete, false},
+	{"GET", "/ui/api/nodes", rest_nodes_list, false},
+	{"GET", "/api/v1/nodes", rest_nodes_list, false},
+
+	/* API tester: collections, imports, runs, environments, test runs (rest/apitest.c) */
+	{"GET", "/api/v1/api-tester/collections", apitest_collection_list, false},
+	{"POST", "/api/v1/api-tester/collections", apitest_collection_create, false},
+	{"DELETE", "/api/v1/api-tester/collections/batch", apitest_collection_batch_delete, false},
+	{"POST", "/api/v1/api-tester/collections/run-multiple", apitest_collection_run_multiple, false},
+	{"POST", "/api/v1/api-tester/collections/execute-multiple", apitest_collection_run_multiple, false},
+	{"GET", "/api/v1/api-tester/collections/:id", apitest_collection_get, false},
+	{"PUT", "/api/v1/api-tester/collections/:id", apitest_collection_update, false},
+	{"DELETE", "/api/v1/api-tester/collections/:id", apitest_collection_delete, false},
+	{"GET", "/api/v1/api-tester/collections/:id/export", apitest_collection_export, false},
+	{"POST", "/api/v1/api-tester/collections/:id/duplicate", apitest_collection_duplicate, false},
+	{"POST", "/api/v1/api-tester/collections/:id/run", apitest_collection_run, false},
+	{"POST", "/api/v1/api-tester/collections/:id/execute", apitest_collection_run, false},
+	{"POST", "/api/v1/api-tester/import/postman", apitest_import_postman, false},
+	{"POST", "/api/v1/api-tester/import/:kind", apitest_import_other, false},
+	{"GET", "/api/v1/api-tester/environments", apitest_env_list, false},
+	{"POST", "/api/v1/api-tester/environments", apitest_env_create, false},
+	{"GET", "/api/v1/api-tester/environments/active", apitest_env_active, false},
+	{"GET", "/api/v1/api-tester/environments/:id", apitest_env_get, false},
+	{"PUT", "/api/v1/api-tester/environments/:id", apitest_env_update, false},
+	{"DELETE", "/api/v1/api-tester/environments/:id", apitest_env_delete, false},
+	{"POST", "/api/v1/api-tester/environments/:id/activate", apitest_env_activate, false},
+	{"GET", "/api/v1/api-tester/test-runs", apitest_run_list, false},
+	{"GET", "/api/v1/api-tester/test-runs/:id", apitest_run_get, false},
+	{"DELETE", "/api/v1/api-tester/test-runs/:id", apitest_run_delete, false},
+	{"POST", "/api/v1/api-tester/test-runs/:id/cancel", apitest_run_cancel, false},
+	{"GET", "/api/v1/api-tester/test-runs/:id/export", apitest_run_export, false},
+	{"GET", "/api/v1/api-tester/test-runs/:id/report", apitest_run_report, false},
+	{"GET", "/api/v1/test-runs/active", apitest_runs_active, false},
+	{"POST", "/ui/api/test-runs/run", apitest_ui_test_run_start, false},
+	{"GET", "/ui/api/test-runs/:id", apitest_run_get, false},
+
+	/* load tests (rest/perf.c) */
+	{"POST", "/ui/api/perf/run", perf_run_start_h, false},
+	{"POST", "/api/v1/perf/run", perf_run_start_h, false},
+	{"POST", "/api/v1/perf/run-collection", perf_run_start_h, false},
+	{"POST", "/api/v1/perf/stop/:id", perf_run_stop_h, false},
+	{"GET", "/api/v1/perf-results", perf_result_list, false},
+	{"GET", "/api/v1/perf-results/compare", perf_result_compare, false},
+	{"GET", "/api/v1/perf-results/:id", perf_result_get, false},
+	{"DELETE", "/api/v1/perf-results/:id", perf_result_delete, false},
+
+	/* webhooks, delivery history, settings (rest/webhooks.c) */
+	{"GET", "/api/v1/webhooks/deliveries", rest_webhook_delivery_list, false},
+	{"GET", "/api/v1/webhooks/deliveries/:id", rest_webhook_delivery_get, false},
+	{"POST", "/api/v1/webhooks/deliveries/:id/retry", rest_webhook_delivery_retry, false},
+	{"GET", "/api/v1/webhooks", rest_webhook_list, false},
+	{"POST", "/api/v1/webhooks", rest_webhook_create, false},
+	{"GET", "/api/v1/webhooks/:id", rest_webhook_get, false},
+	{"PUT", "/api/v1/webhooks/:id", rest_webhook_update, false},
+	{"PATCH", "/api/v1/webhooks/:id", rest_webhook_update, false},
+	{"DELETE", "/api/v1/webhooks/:id", rest_webhook_delete, false},
+	{"POST", "/api/v1/webhooks/:id/enable", rest_webhook_enable, false},
+	{"POST", "/api/v1/webhooks/:id/disable", rest_webhook_disable, false},
+	{"GET", "/api/v1/webhooks/:id/deliveries", rest_webhook_deliveries, false},
+	{"GET", "/api/v1/webhooks/:id/deliveries/:deliveryId", rest_webhook_delivery_get, false},
+	{"POST", "/api/v1/webhooks/:id/deliveries/:deliveryId/retry", rest_webhook_delivery_retry, false},
+	{"GET", "/ui/api/webhooks/deliveries/:id", rest_webhook_delivery_get, false},
+	{"POST", "/ui/api/webhooks/deliveries/:id/retry", rest_webhook_delivery_retry, false},
+	{"GET", "/ui/api/webhooks", rest_webhook_list, false},
+	{"POST", "/ui/api/webhooks", rest_webhook_create, false},
+	{"GET", "/ui/api/webhooks/:id", rest_webhook_get, false},
+	{"PUT", "/ui/api/webhooks/:id", rest_webhook_update, false},
+	{"DELETE", "/ui/api/webhooks/:id", rest_webhook_delete, false},
+	{"POST", "/ui/api/webhooks/:id/enable", rest_webhook_enable, false},
+	{"POST", "/ui/api/webhooks/:id/disable", rest_webhook_disable, false},
+	{"GET", "/ui/api/webhooks/:id/deliveries", rest_webhook_deliveries, false},
+	{"GET", "/api/v1/namespaces/:ns/webhooks", rest_ns_webhook_list, false},
+	{"POST", "/api/v1/namespaces/:ns/webhooks", rest_ns_webhook_create, false},
+	{"PUT", "/api/v1/namespaces/:ns/webhooks/:id", rest_ns_webhook_update, false},
+	{"DELETE", "/api/v1/namespaces/:ns/webhooks/:id", rest_ns_webhook_delete, false},
+	{"GET", "/api/v1/settings", rest_webhook_settings_get, false},
+	{"PUT", "/api/v1/settings/:key", rest_webhook_settings_put, false},
 	{NULL, NULL, NULL, false},
 };
+/* clang-format on */

@@ -1,5 +1,5 @@
 /*
- * rest_stores.c - the global store of a namespace and the chain stores under
+ * stores.c - the global store of a namespace and the chain stores under
  * /api/v1/stores/{global,chain}.
  *
  * Stores are flat JSON objects; the SDKs write one key per call and read the
@@ -66,7 +66,7 @@ deleted_reply(api_resp *resp, const char *key, json_t *existed)
 
 /* GET /api/v1/stores/global -> the whole store object. */
 void
-more_store_global_get(api_req *req, api_resp *resp)
+rest_store_global_get(api_req *req, api_resp *resp)
 {
 	const char *params[1] = {api_namespace(req)};
 	json_t *out = NULL;
@@ -78,7 +78,7 @@ more_store_global_get(api_req *req, api_resp *resp)
 
 /* POST /api/v1/stores/global {"key","value","namespace"?}. */
 void
-more_store_global_set(api_req *req, api_resp *resp)
+rest_store_global_set(api_req *req, api_resp *resp)
 {
 	const char *key, *ns = api_namespace(req);
 	char *value = key_value(req, resp, &key);
@@ -97,7 +97,7 @@ more_store_global_set(api_req *req, api_resp *resp)
 
 /* DELETE /api/v1/stores/global/:key */
 void
-more_store_global_delete(api_req *req, api_resp *resp)
+rest_store_global_delete(api_req *req, api_resp *resp)
 {
 	const char *params[2] = {api_namespace(req), req->params[0]};
 	json_t *out = NULL;
@@ -108,7 +108,7 @@ more_store_global_delete(api_req *req, api_resp *resp)
 
 /* GET /api/v1/stores/chain/:chainId -> the chain's store object ({} when empty). */
 void
-more_store_chain_get(api_req *req, api_resp *resp)
+rest_store_chain_get(api_req *req, api_resp *resp)
 {
 	const char *params[2] = {api_namespace(req), req->params[0]};
 	json_t *out = NULL;
@@ -120,7 +120,7 @@ more_store_chain_get(api_req *req, api_resp *resp)
 
 /* POST /api/v1/stores/chain/:chainId {"key","value","namespace"?}. */
 void
-more_store_chain_set(api_req *req, api_resp *resp)
+rest_store_chain_set(api_req *req, api_resp *resp)
 {
 	const char *key, *ns = api_namespace(req);
 	char *value = key_value(req, resp, &key);
@@ -139,7 +139,7 @@ more_store_chain_set(api_req *req, api_resp *resp)
 
 /* DELETE /api/v1/stores/chain/:chainId/:key */
 void
-more_store_chain_delete(api_req *req, api_resp *resp)
+rest_store_chain_delete(api_req *req, api_resp *resp)
 {
 	const char *params[3] = {api_namespace(req), req->params[0], req->params[1]};
 	json_t *out = NULL;

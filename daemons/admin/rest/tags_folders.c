@@ -1,5 +1,5 @@
 /*
- * rest_tags_folders.c - tags, mock folders, and the small status objects
+ * tags_folders.c - tags, mock folders, and the small status objects
  * (/api/v1/stats, /counts, /status, /features).
  *
  * Tags answer as a bare array of strings: the Python SDK, the one audited against
@@ -19,7 +19,7 @@
 
 /* GET /api/v1/tags -> ["orders","v2"] for the request's namespace. */
 void
-more_tag_list(api_req *req, api_resp *resp)
+rest_tag_list(api_req *req, api_resp *resp)
 {
 	const char *params[1] = {api_namespace(req)};
 	json_t *out = NULL;
@@ -30,7 +30,7 @@ more_tag_list(api_req *req, api_resp *resp)
 
 /* POST /api/v1/tags {"tag"|"name","namespace"?} -> {"tag","name","count"}. */
 void
-more_tag_create(api_req *req, api_resp *resp)
+rest_tag_create(api_req *req, api_resp *resp)
 {
 	json_t *body, *out = NULL;
 	const char *name;
@@ -60,7 +60,7 @@ more_tag_create(api_req *req, api_resp *resp)
 
 /* GET /api/v1/mock-folders -> [MockFolder] of the request's namespace. */
 void
-more_folder_list(api_req *req, api_resp *resp)
+rest_folder_list(api_req *req, api_resp *resp)
 {
 	const char *params[1] = {api_namespace(req)};
 	json_t *out = NULL;
@@ -76,7 +76,7 @@ more_folder_list(api_req *req, api_resp *resp)
  * never take over a folder of another namespace.
  */
 void
-more_folder_create(api_req *req, api_resp *resp)
+rest_folder_create(api_req *req, api_resp *resp)
 {
 	json_t *body, *folder, *out = NULL;
 	const char *pid;
@@ -131,7 +131,7 @@ more_folder_create(api_req *req, api_resp *resp)
  * namespace; an unknown (or out-of-scope) id is 404 rather than a silent create.
  */
 void
-more_folder_update(api_req *req, api_resp *resp)
+rest_folder_update(api_req *req, api_resp *resp)
 {
 	json_t *body, *patch, *out = NULL;
 	char *text;
@@ -174,7 +174,7 @@ more_folder_update(api_req *req, api_resp *resp)
 
 /* DELETE /api/v1/mock-folders/:id -> {"status":"deleted","id"}; 404 unknown. */
 void
-more_folder_delete(api_req *req, api_resp *resp)
+rest_folder_delete(api_req *req, api_resp *resp)
 {
 	const char *params[2] = {req->params[0], rest_token_ns(req)};
 	json_t *out = NULL;
@@ -195,7 +195,7 @@ more_folder_delete(api_req *req, api_resp *resp)
  * An absent parentId means the root (Python drops None fields).
  */
 void
-more_folder_move(api_req *req, api_resp *resp)
+rest_folder_move(api_req *req, api_resp *resp)
 {
 	json_t *body = req->body_json, *pid, *out = NULL;
 	const char *parent;
@@ -262,7 +262,7 @@ count_scope(const api_req *req)
 
 /* GET /api/v1/counts -> {"namespace","mocks","deletedMocks","namespaces","folders","tags",...}. */
 void
-more_counts(api_req *req, api_resp *resp)
+rest_counts(api_req *req, api_resp *resp)
 {
 	const char *params[1] = {count_scope(req)};
 	json_t *out = NULL;
@@ -273,9 +273,9 @@ more_counts(api_req *req, api_resp *resp)
 
 /* GET /api/v1/stats -> the counts plus the change-log head (how many writes so far). */
 void
-more_stats(api_req *req, api_resp *resp)
+rest_stats(api_req *req, api_resp *resp)
 {
-	more_counts(req, resp);
+	rest_counts(req, resp);
 	if (resp->status == 200 && json_is_object(resp->json))
 		json_object_set_new(resp->json, "totalMocks",
 		                    json_incref(json_object_get(resp->json, "mocks")));
@@ -286,9 +286,9 @@ more_stats(api_req *req, api_resp *resp)
  * the check: a database failure becomes db_json's 503 envelope.
  */
 void
-more_status(api_req *req, api_resp *resp)
+rest_status(api_req *req, api_resp *resp)
 {
-	more_counts(req, resp);
+	rest_counts(req, resp);
 	if (resp->status == 200 && json_is_object(resp->json)) {
 		json_object_set_new(resp->json, "status", json_string("ok"));
 		json_object_set_new(resp->json, "database", json_string("up"));
@@ -300,7 +300,7 @@ more_status(api_req *req, api_resp *resp)
  * Static: it names only what the routes of this node implement.
  */
 void
-more_features(api_req *req, api_resp *resp)
+rest_features(api_req *req, api_resp *resp)
 {
 	(void)req;
 	api_json(resp, 200,

@@ -1,5 +1,5 @@
 /*
- * rest_undefined.c - requests that matched no mock (/api/v1/undefined-requests).
+ * undefined.c - requests that matched no mock (/api/v1/undefined-requests).
  *
  * Listing and "delete all" are per namespace (api_namespace()); the per-id calls
  * address rows by their global bigint id. A namespace-bound token only reaches the
@@ -37,7 +37,7 @@ row_id(api_req *req, api_resp *resp, char buf[24])
 
 /* GET /api/v1/undefined-requests -> bare array for the request's namespace. */
 void
-more_undefined_list(api_req *req, api_resp *resp)
+rest_undefined_list(api_req *req, api_resp *resp)
 {
 	const char *params[1] = {api_namespace(req)};
 	json_t *out = NULL;
@@ -48,7 +48,7 @@ more_undefined_list(api_req *req, api_resp *resp)
 
 /* PATCH /api/v1/undefined-requests/:id/ignore -> {"status":"ignored","id"}; 404 unknown. */
 void
-more_undefined_ignore(api_req *req, api_resp *resp)
+rest_undefined_ignore(api_req *req, api_resp *resp)
 {
 	char id[24];
 	json_t *out = NULL;
@@ -79,7 +79,7 @@ more_undefined_ignore(api_req *req, api_resp *resp)
  * digits (Java's model maps ids to strings). -> {"status":"deleted","count":N}.
  */
 void
-more_undefined_delete(api_req *req, api_resp *resp)
+rest_undefined_delete(api_req *req, api_resp *resp)
 {
 	json_t *body, *ids, *e, *norm, *out = NULL;
 	size_t i;
@@ -132,7 +132,7 @@ more_undefined_delete(api_req *req, api_resp *resp)
 
 /* DELETE /api/v1/undefined-requests/all -> {"status":"deleted","count":N} for the namespace. */
 void
-more_undefined_delete_all(api_req *req, api_resp *resp)
+rest_undefined_delete_all(api_req *req, api_resp *resp)
 {
 	const char *params[1] = {api_namespace(req)};
 	json_t *out = NULL;
@@ -143,7 +143,7 @@ more_undefined_delete_all(api_req *req, api_resp *resp)
 
 /* POST /api/v1/undefined-requests/:id/create-mock -> 201 Mock (a 200 {} stub). */
 void
-more_undefined_create_mock(api_req *req, api_resp *resp)
+rest_undefined_create_mock(api_req *req, api_resp *resp)
 {
 	char id[24];
 	json_t *out = NULL;

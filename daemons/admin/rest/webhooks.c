@@ -1,5 +1,5 @@
 /*
- * rest_webhooks.c - REST for Settings > Webhooks: /api/v1/webhooks (and the same
+ * webhooks.c - REST for Settings > Webhooks: /api/v1/webhooks (and the same
  * under /ui/api/webhooks), delivery history and retry by hand, the settings that
  * shape delivery, and the SDKs' namespace-scoped /api/v1/namespaces/{ns}/webhooks.
  *

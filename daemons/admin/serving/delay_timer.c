@@ -1,5 +1,5 @@
 /*
- * timer.c - resumes suspended connections when their mock delay is over.
+ * delay_timer.c - resumes suspended connections when their mock delay is over.
  *
  * A delayed mock must not hold one of the few libmicrohttpd pool threads (a
  * 5 s delay would stall every connection of that thread), so server.c

@@ -10,7 +10,7 @@
  * SIGTERM/SIGINT drain in-flight requests and exit 0; SIGHUP re-reads the
  * environment and keeps the old configuration when the new one is invalid.
  */
-#include "admin.h"
+#include "node/node.h"
 #include "coordinator/coordinator.h"
 #include "delivery/webhooks.h"
 

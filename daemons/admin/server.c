@@ -18,7 +18,7 @@
  * Retry-After as soon as that is known (at once when Content-Length says so),
  * and what a request reserved is released when it completes or is aborted.
  */
-#include "admin.h"
+#include "node/node.h"
 
 #include "bufbudget.h"
 #include "log.h"

@@ -35,7 +35,7 @@
  */
 #include "coordinator/coordinator.h"
 
-#include "admin.h"
+#include "node/node.h"
 #include "coordinator/runners.h"
 #include "coordinator.pb-c.h"
 #include "bufbudget.h"

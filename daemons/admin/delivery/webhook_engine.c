@@ -35,7 +35,7 @@
 #include "otel.h"
 #include "delivery/webhooks.h"
 
-#include "admin.h"
+#include "node/node.h"
 #include "delivery/evsink.h"
 #include "log.h"
 #include "pgpool.h"

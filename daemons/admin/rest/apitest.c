@@ -20,7 +20,7 @@
 #include "otel.h"
 #include "rest/apitest.h"
 
-#include "admin.h"
+#include "node/node.h"
 #include "rest/handlers.h"
 #include "tester.h"
 

@@ -12,7 +12,7 @@
 #ifndef MOCKARTY_ADMIN_REST_APITEST_H
 #define MOCKARTY_ADMIN_REST_APITEST_H
 
-#include "rest/api.h"
+#include "node/api.h"
 
 #include <stdbool.h>
 

@@ -11,7 +11,7 @@
 #ifndef MOCKARTY_ADMIN_REST_HANDLERS_H
 #define MOCKARTY_ADMIN_REST_HANDLERS_H
 
-#include "rest/api.h"
+#include "node/api.h"
 
 #include <errno.h>
 #include <limits.h>

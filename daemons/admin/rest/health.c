@@ -6,7 +6,7 @@
  * Nothing here may wait long on the database: liveness never touches it, and
  * the task counts a scrape shows are polled by one background thread.
  */
-#include "admin.h"
+#include "node/node.h"
 #include "rest/handlers.h"
 
 #include "coordinator/runners.h"

@@ -11,7 +11,7 @@
  * inside the same SQL statement so there is no check-then-act window. A mock is
  * checked with core before it costs a round trip, so the 400 names the JSON path.
  */
-#include "admin.h"
+#include "node/node.h"
 #include "rest/handlers.h"
 #include "log.h"
 

@@ -9,7 +9,7 @@
  * the tokens bound to its namespace and mints only such tokens. The token text is
  * in the create response only.
  */
-#include "rest/api.h"
+#include "node/api.h"
 
 #include <string.h>
 

@@ -10,7 +10,7 @@
  * misses go to the flusher's queue for mockarty.undefined_record; proxying
  * is the shared hook of daemons/common/proxy.c under admin_proxy_cfg.
  */
-#include "admin.h"
+#include "node/node.h"
 
 #include "missrecord.h"
 #include "proxy.h"

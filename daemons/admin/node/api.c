@@ -8,7 +8,7 @@
  * every failure mode that is common to all of them is handled here once: no
  * connection, a broken connection, and each SQLSTATE the extension raises.
  */
-#include "rest/api.h"
+#include "node/api.h"
 
 #include "log.h"
 #include "mockarty/core.h"

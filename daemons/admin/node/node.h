@@ -6,7 +6,7 @@
 #ifndef MOCKARTY_ADMIN_H
 #define MOCKARTY_ADMIN_H
 
-#include "rest/api.h"
+#include "node/api.h"
 #include "config.h"
 #include "mockserve.h"
 #include "proxy.h"

@@ -18,7 +18,7 @@
  * verification that was in flight during the purge from re-inserting a stale
  * answer.
  */
-#include "admin.h"
+#include "node/node.h"
 
 #include "log.h"
 #include "pgpool.h"

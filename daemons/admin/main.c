@@ -11,6 +11,8 @@
  * environment and keeps the old configuration when the new one is invalid.
  */
 #include "node/node.h"
+#include "server.h"
+#include "serving/serving.h"
 #include "coordinator/coordinator.h"
 #include "delivery/webhooks.h"
 
@@ -25,11 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-mk_config admin_cfg;
-time_t admin_started_at;
-atomic_ullong admin_requests_total;
-atomic_ullong admin_mock_hits_total;
-atomic_ullong admin_mock_misses_total;
 
 static volatile sig_atomic_t got_term;
 static volatile sig_atomic_t got_hup;

@@ -19,6 +19,8 @@
  * and what a request reserved is released when it completes or is aborted.
  */
 #include "node/node.h"
+#include "server.h"
+#include "serving/serving.h"
 
 #include "bufbudget.h"
 #include "log.h"
@@ -238,39 +240,6 @@ is_reserved_path(const char *path)
 
 /* ---------------------------------------------------------------- responses */
 
-struct MHD_Response *
-server_build_response(const api_req *req, api_resp *resp, int *status)
-{
-	struct MHD_Response *r;
-	char *text = NULL;
-	size_t len = 0;
-	const char *ctype = resp->content_type;
-
-	if (resp->status == 0) {
-		api_error((api_req *)req, resp, 500, "internal", "handler produced no response");
-	}
-	if (resp->json != NULL) {
-		text = json_dumps(resp->json, JSON_COMPACT | JSON_ENCODE_ANY);
-		len = text ? strlen(text) : 0;
-		if (ctype == NULL)
-			ctype = "application/json";
-	} else if (resp->raw != NULL) {
-		text = resp->raw;
-		len = resp->raw_len;
-		resp->raw = NULL;
-	}
-	r = MHD_create_response_from_buffer(len, text ? text : (char *)"", text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
-	if (r == NULL) {
-		free(text);
-		return NULL;
-	}
-	if (ctype == NULL)
-		ctype = "application/json";
-	MHD_add_response_header(r, "Content-Type", ctype);
-	MHD_add_response_header(r, "X-Request-Id", req->request_id);
-	*status = resp->status;
-	return r;
-}
 
 static enum MHD_Result
 queue_and_free(struct MHD_Connection *conn, int status, struct MHD_Response *r)
@@ -298,7 +267,7 @@ queue_error(struct MHD_Connection *conn, const char *request_id, int status, con
 	enum MHD_Result ret;
 
 	api_error(&req, &resp, status, code, "%s", msg);
-	ret = queue_and_free(conn, status, server_build_response(&req, &resp, &st));
+	ret = queue_and_free(conn, status, api_build_response(&req, &resp, &st));
 	json_decref(resp.json);
 	return ret;
 }
@@ -378,7 +347,7 @@ queue_over_budget(struct MHD_Connection *conn, conn_req *cr)
 	memset(&req, 0, sizeof(req));
 	make_request_id(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"), req.request_id);
 	api_error(&req, &resp, 503, "unavailable", "%s", bufbudget_message(msg, sizeof(msg)));
-	r = server_build_response(&req, &resp, &st);
+	r = api_build_response(&req, &resp, &st);
 	json_decref(resp.json);
 	if (r != NULL)
 		MHD_add_response_header(r, "Retry-After", "1");
@@ -554,7 +523,7 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 			if (req.track_writes && resp.status >= 200 && resp.status < 300)
 				wrote_version = write_visible(&req, &resp);
 		}
-		r = server_build_response(&req, &resp, &status);
+		r = api_build_response(&req, &resp, &status);
 		if (r != NULL && wrote_version >= 0) { /* read-your-writes across resolvers */
 			char v[24];
 

@@ -36,6 +36,8 @@
 #include "coordinator/coordinator.h"
 
 #include "node/node.h"
+#include "server.h"
+#include "serving/serving.h"
 #include "coordinator/runners.h"
 #include "coordinator.pb-c.h"
 #include "bufbudget.h"

@@ -425,3 +425,38 @@ api_body(api_req *req, api_resp *resp, int want)
 	}
 	return req->body_json;
 }
+
+/* See api.h. */
+struct MHD_Response *
+api_build_response(const api_req *req, api_resp *resp, int *status)
+{
+	struct MHD_Response *r;
+	char *text = NULL;
+	size_t len = 0;
+	const char *ctype = resp->content_type;
+
+	if (resp->status == 0) {
+		api_error((api_req *)req, resp, 500, "internal", "handler produced no response");
+	}
+	if (resp->json != NULL) {
+		text = json_dumps(resp->json, JSON_COMPACT | JSON_ENCODE_ANY);
+		len = text ? strlen(text) : 0;
+		if (ctype == NULL)
+			ctype = "application/json";
+	} else if (resp->raw != NULL) {
+		text = resp->raw;
+		len = resp->raw_len;
+		resp->raw = NULL;
+	}
+	r = MHD_create_response_from_buffer(len, text ? text : (char *)"", text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (r == NULL) {
+		free(text);
+		return NULL;
+	}
+	if (ctype == NULL)
+		ctype = "application/json";
+	MHD_add_response_header(r, "Content-Type", ctype);
+	MHD_add_response_header(r, "X-Request-Id", req->request_id);
+	*status = resp->status;
+	return r;
+}

@@ -11,6 +11,7 @@
 #define MOCKARTY_ADMIN_API_H
 
 #include <jansson.h>
+#include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -134,5 +135,13 @@ json_t *api_body(api_req *req, api_resp *resp, int want);
 
 /* First value of a (lower-case) request header or NULL. */
 const char *api_header(const api_req *req, const char *lname);
+
+/*
+ * The libmicrohttpd response for resp (JSON compact, or raw; Content-Type and
+ * X-Request-Id set); *status receives the HTTP status. Takes resp->raw; the
+ * caller still owns resp->json. NULL when out of memory. Shared by the REST
+ * front and mock traffic answered from the database.
+ */
+struct MHD_Response *api_build_response(const api_req *req, api_resp *resp, int *status);
 
 #endif /* MOCKARTY_ADMIN_API_H */

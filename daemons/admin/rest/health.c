@@ -7,6 +7,7 @@
  * the task counts a scrape shows are polled by one background thread.
  */
 #include "node/node.h"
+#include "serving/serving.h"
 #include "rest/handlers.h"
 
 #include "coordinator/runners.h"
@@ -107,17 +108,10 @@ rest_ready(api_req *req, api_resp *resp)
 /* ----------------------------------------------------------------- metrics */
 
 /*
- * What the serving threads record (lock-free: metrics.h) and what a scrape
- * reads. The task counts come from mockarty.task_stats(), polled by one
+ * What a scrape reads beyond node/metrics.c's histograms. The task counts come from mockarty.task_stats(), polled by one
  * background thread every TASK_STATS_SECONDS so that a scrape never waits for
  * the database and scrapers cannot multiply its load.
  */
-static mt_histogram mock_duration;
-static mt_histogram store_duration[ADMIN_STORE_NOPS];
-static const char *const store_labels[ADMIN_STORE_NOPS] = {
-    "operation=\"read\",source=\"api\"", "operation=\"write\",source=\"api\"",
-    "operation=\"resolve\",source=\"mock\""};
-
 #define TASK_STATS_SECONDS 5
 
 static struct {
@@ -127,19 +121,6 @@ static struct {
 } tasks = {.mu = PTHREAD_MUTEX_INITIALIZER};
 static pthread_once_t tasks_once = PTHREAD_ONCE_INIT;
 
-void
-admin_metrics_mock(const ms_result *res, int64_t usec)
-{
-	mt_hist_observe(&mock_duration, usec);
-	mt_resolution(res->route_slot, res->response != NULL ? res->status : 500);
-}
-
-void
-admin_metrics_store_op(admin_store_op op, int64_t usec)
-{
-	if ((unsigned)op < ADMIN_STORE_NOPS)
-		mt_hist_observe(&store_duration[op], usec);
-}
 
 /* One poll of mockarty.task_stats(); keeps the previous answer when it fails. */
 static void
@@ -261,22 +242,9 @@ rest_metrics(api_req *req, api_resp *resp)
 	coord_runners_stats_get(&rs);
 	webhooks_counters_get(&wh);
 	mt_resolutions_write(&b);
-	mt_family(&b, "mockarty_request_duration_seconds", "histogram",
-		  "Time to answer a mock request on this node (mock delays excluded).");
-	mt_hist_write(&b, "mockarty_request_duration_seconds", "", &mock_duration);
+	admin_metrics_write(&b);
 	mt_gauge(&b, "mockarty_active_mocks", "Live mocks in the in-memory snapshot.",
 		 (double)snapshot_count());
-	mt_family(&b, "mockarty_store_operations_total", "counter",
-		  "Shared-state operations: REST store reads and writes, and stateful mock "
-		  "resolutions in the database.");
-	for (int op = 0; op < ADMIN_STORE_NOPS; op++)
-		mt_printf(&b, "mockarty_store_operations_total{%s} %llu\n", store_labels[op],
-			  mt_hist_count(&store_duration[op]));
-	mt_family(&b, "mockarty_store_operation_duration_seconds", "histogram",
-		  "Latency of shared-state operations, by operation and source.");
-	for (int op = 0; op < ADMIN_STORE_NOPS; op++)
-		mt_hist_write(&b, "mockarty_store_operation_duration_seconds", store_labels[op],
-			      &store_duration[op]);
 	mt_gauge(&b, "mockarty_connected_resolvers",
 		 "Mock resolvers with a Sync stream open to this node's coordinator.",
 		 (double)connected_resolvers());

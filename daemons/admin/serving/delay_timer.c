@@ -7,7 +7,7 @@
  * Deadlines live in a binary min-heap; the thread sleeps on a condition
  * variable until the earliest one or until an earlier one is added.
  */
-#include "node/node.h"
+#include "serving/serving.h"
 
 #include "log.h"
 

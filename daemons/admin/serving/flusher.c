@@ -13,7 +13,7 @@
  * database is down the batch is dropped with a warning rather than growing
  * without bound.
  */
-#include "node/node.h"
+#include "serving/serving.h"
 
 #include "log.h"
 #include "pgpool.h"

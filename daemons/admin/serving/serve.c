@@ -10,7 +10,7 @@
  * misses go to the flusher's queue for mockarty.undefined_record; proxying
  * is the shared hook of daemons/common/proxy.c under admin_proxy_cfg.
  */
-#include "node/node.h"
+#include "serving/serving.h"
 
 #include "missrecord.h"
 #include "proxy.h"
@@ -50,7 +50,7 @@ static void
 from_api_resp(api_req *areq, api_resp *resp, ms_result *res)
 {
 	ms_result_done(res);
-	res->response = server_build_response(areq, resp, &res->status);
+	res->response = api_build_response(areq, resp, &res->status);
 	res->delay_ms = 0;
 	json_decref(resp->json);
 	free(resp->raw);
@@ -118,7 +118,6 @@ record_miss(void *ctx, ms_request *req, const char *ns, const char *path)
 	json_decref(b);
 }
 
-ms_proxy_config admin_proxy_cfg;
 
 /* ctx is the proxy policy: the other hooks ignore it */
 static const ms_hooks hooks = {resolve_in_db, record_miss, ms_proxy_hook, &admin_proxy_cfg};

@@ -12,7 +12,7 @@
  * pages (a bulk load of 100,000 mocks is a burst of 100,000 changes); each
  * page is parsed and classified off-lock and applied under one write lock.
  */
-#include "node/node.h"
+#include "serving/serving.h"
 
 #include "listen.h"
 #include "log.h"

@@ -43,6 +43,7 @@
 #include "bufbudget.h"
 #include "eventq.h"
 #include "delivery/evsink.h"
+#include "grpc_callq.h"
 #include "grpc_server.h"
 #include "log.h"
 #include "otel.h"
@@ -81,7 +82,7 @@
 #define ACACHE_SLOTS 256
 #define ACACHE_TTL_MS 30000
 #define ACACHE_NEG_TTL_MS 5000
-#define WORKERS 4
+#define CALL_WORKERS 8 /* unary calls of every service: each runs one or two SQL statements */
 #define MAX_SYNC_THREADS 256
 #define HEALTH_SERVING 1
 #define HEALTH_NOT_SERVING 2
@@ -132,14 +133,6 @@ struct acache {
 	char id[40], name[96], type[24], ns[64]; /* ns: bound namespace, "" when unbound */
 };
 
-/* A Resolve or Report call waiting for a worker. */
-struct job {
-	struct job *next;
-	bool report;
-	mk_grpc_stream *st;
-	uint8_t *req;
-	size_t len;
-};
 
 static struct {
 	bool running;
@@ -165,19 +158,14 @@ static struct {
 	uint64_t agen;
 	atomic_ullong deferred_auth; /* verifications the auth hook handed to a worker */
 
-	pthread_mutex_t jmu; /* job queue, worker and Sync-thread counts */
-	pthread_cond_t jcv;
+	mk_grpc_callq *callq; /* unary calls of every service (Resolve, Report, Runners) */
+	pthread_mutex_t jmu; /* Sync-thread count */
 	pthread_cond_t donecv;
-	struct job *jhead, *jtail;
-	pthread_t workers[WORKERS];
-	int nworkers;
 	int nsync;
-	bool jstop;
 } C = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
     .amu = PTHREAD_MUTEX_INITIALIZER,
     .jmu = PTHREAD_MUTEX_INITIALIZER,
-    .jcv = PTHREAD_COND_INITIALIZER,
     .donecv = PTHREAD_COND_INITIALIZER,
     .evfd = -1,
 };
@@ -1241,7 +1229,7 @@ sync_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 	mk_grpc_stream_on_close(st, sub_closed, s);
 
 	pthread_mutex_lock(&C.jmu);
-	if (C.nsync < MAX_SYNC_THREADS && !C.jstop) {
+	if (C.nsync < MAX_SYNC_THREADS && !atomic_load(&C.stop)) {
 		pthread_attr_init(&at);
 		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
 		if (pthread_create(&th, &at, sync_main, s) == 0) {
@@ -1532,78 +1520,36 @@ run_traced(void (*fn)(mk_grpc_stream *, const uint8_t *, size_t), mk_grpc_stream
 	otel_span_end(&span);
 }
 
-/* Worker thread: runs queued Resolve/Report calls until coordinator_stop drains the queue. */
-static void *
-worker_main(void *arg)
+/* The queue's gate (a worker, before each call): verifies a token the loop could not. */
+static bool
+callq_gate(mk_grpc_stream *st)
 {
-	(void)arg;
-	for (;;) {
-		struct job *j;
+	return coord_auth_deferred(st);
+}
 
-		pthread_mutex_lock(&C.jmu);
-		while (C.jhead == NULL && !C.jstop)
-			pthread_cond_wait(&C.jcv, &C.jmu);
-		j = C.jhead;
-		if (j == NULL) {
-			pthread_mutex_unlock(&C.jmu);
-			return NULL;
-		}
-		C.jhead = j->next;
-		if (C.jhead == NULL)
-			C.jtail = NULL;
-		pthread_mutex_unlock(&C.jmu);
-		if (mk_grpc_stream_is_open(j->st) && coord_auth_deferred(j->st)) {
-			if (otel_enabled())
-				run_traced(j->report ? do_report : do_resolve, j->st, j->req, j->len);
-			else if (j->report)
-				do_report(j->st, j->req, j->len);
-			else
-				do_resolve(j->st, j->req, j->len);
-		}
-		mk_grpc_stream_release(j->st);
-		free(j->req);
-		free(j);
-	}
+/* The queue's wrapper: a server span around the call when tracing is on. */
+static void
+callq_wrap(mk_grpc_call_fn fn, mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	if (otel_enabled())
+		run_traced(fn, st, req, len);
+	else
+		fn(st, req, len);
 }
 
 /* Unary handlers (loop thread): queue the call for a worker. */
 static void
-enqueue(mk_grpc_stream *st, const uint8_t *req, size_t len, bool report)
-{
-	struct job *j = calloc(1, sizeof(*j));
-
-	if (j == NULL || (j->req = malloc(len ? len : 1)) == NULL) {
-		free(j);
-		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
-		return;
-	}
-	memcpy(j->req, req, len);
-	j->len = len;
-	j->report = report;
-	j->st = st;
-	mk_grpc_stream_retain(st);
-	pthread_mutex_lock(&C.jmu);
-	if (C.jtail)
-		C.jtail->next = j;
-	else
-		C.jhead = j;
-	C.jtail = j;
-	pthread_cond_signal(&C.jcv);
-	pthread_mutex_unlock(&C.jmu);
-}
-
-static void
 resolve_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 {
 	(void)ud;
-	enqueue(st, req, len, false);
+	mk_grpc_callq_push(C.callq, do_resolve, st, req, len);
 }
 
 static void
 report_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 {
 	(void)ud;
-	enqueue(st, req, len, true);
+	mk_grpc_callq_push(C.callq, do_report, st, req, len);
 }
 
 /* ------------------------------------------------------------------ public */
@@ -1700,12 +1646,17 @@ coordinator_start(void)
 		log_error("coordinator: cannot listen on %s:%ld: %s", cfg.host, port, err);
 		return false;
 	}
+	C.callq = mk_grpc_callq_start(CALL_WORKERS, callq_gate, callq_wrap);
+	if (C.callq == NULL) {
+		log_error("coordinator: cannot start the call workers");
+		return false;
+	}
 	if (mk_grpc_server_register(C.srv, SVC_PREFIX "Sync", MK_GRPC_SERVER_STREAM, sync_handler, NULL,
 	                            NULL) ||
 	    mk_grpc_server_register(C.srv, SVC_PREFIX "Resolve", MK_GRPC_UNARY, resolve_handler, NULL,
 	                            NULL) ||
 	    mk_grpc_server_register(C.srv, SVC_PREFIX "Report", MK_GRPC_UNARY, report_handler, NULL, NULL) ||
-	    !coord_runners_start(C.srv) || mk_grpc_health_register(C.srv) ||
+	    !coord_runners_start(C.srv, C.callq) || mk_grpc_health_register(C.srv) ||
 	    mk_grpc_reflection_register(C.srv, mk_grpc_descriptor_set, mk_grpc_descriptor_set_len)) {
 		log_error("coordinator: service registration failed");
 		return false;
@@ -1714,10 +1665,7 @@ coordinator_start(void)
 	mk_grpc_health_set(C.srv, SVC_NAME, HEALTH_NOT_SERVING);
 	mk_grpc_health_set(C.srv, RUNNERS_SVC_NAME, HEALTH_NOT_SERVING);
 	C.port = mk_grpc_server_port(C.srv);
-	for (int i = 0; i < WORKERS; i++)
-		if (pthread_create(&C.workers[C.nworkers], NULL, worker_main, NULL) == 0)
-			C.nworkers++;
-	if (C.nworkers == 0 || pthread_create(&C.feed, NULL, feed_main, NULL) != 0) {
+	if (pthread_create(&C.feed, NULL, feed_main, NULL) != 0) {
 		log_error("coordinator: cannot start threads");
 		return false;
 	}
@@ -1748,14 +1696,12 @@ coordinator_stop(void)
 	clock_gettime(CLOCK_REALTIME, &dl);
 	dl.tv_sec += 6;
 	pthread_mutex_lock(&C.jmu);
-	C.jstop = true;
-	pthread_cond_broadcast(&C.jcv);
 	while (C.nsync > 0)
 		if (pthread_cond_timedwait(&C.donecv, &C.jmu, &dl) != 0)
 			break;
 	pthread_mutex_unlock(&C.jmu);
-	for (int i = 0; i < C.nworkers; i++)
-		pthread_join(C.workers[i], NULL);
+	mk_grpc_callq_stop(C.callq); /* runs what is queued; calls of closed streams are released */
+	C.callq = NULL;
 	coord_runners_stop(); /* after the streams closed: its queued calls release their handles */
 	if (C.nsync == 0)
 		mk_grpc_server_free(C.srv); /* every handle is released by now */

@@ -52,7 +52,6 @@
 #define STREAM_QUEUE (256u * 1024) /* a Connect stream's send queue bound */
 #define HINT_QUEUE_MAX (64u * 1024) /* offers/pings skipped while this much is unsent */
 #define PING_COUNT_LIMIT 10000      /* queued_eligible is counted up to this */
-#define WORKERS 4
 #define NAME_MAX_LEN 127
 #define MAX_CAPS 2
 
@@ -94,16 +93,6 @@ struct session {
 	size_t nleases, lcap;
 };
 
-/* A unary call waiting for a worker. */
-enum job_kind { JOB_ACCEPT, JOB_HEARTBEAT, JOB_APPEND, JOB_COMPLETE, JOB_CONNECT };
-
-struct job {
-	struct job *next;
-	enum job_kind kind;
-	mk_grpc_stream *st;
-	uint8_t *req;
-	size_t len;
-};
 
 static struct {
 	bool started;
@@ -117,20 +106,13 @@ static struct {
 	pthread_t dispatcher;
 	bool have_dispatcher;
 
-	pthread_mutex_t jmu;
-	pthread_cond_t jcv;
-	struct job *jhead, *jtail;
-	bool jstop;
-	pthread_t workers[WORKERS];
-	int nworkers;
+	mk_grpc_callq *callq; /* the coordinator's one queue of unary calls */
 
 	pthread_mutex_t smu;
 	coord_runners_stats stats;
 } R = {
     .mu = PTHREAD_MUTEX_INITIALIZER,
     .cv = PTHREAD_COND_INITIALIZER,
-    .jmu = PTHREAD_MUTEX_INITIALIZER,
-    .jcv = PTHREAD_COND_INITIALIZER,
     .smu = PTHREAD_MUTEX_INITIALIZER,
 };
 
@@ -892,75 +874,33 @@ out:
 
 static void connect_setup(mk_grpc_stream *st, const uint8_t *req, size_t len);
 
-/* Worker thread: runs queued unary calls until coord_runners_stop. */
-static void *
-worker_main(void *arg)
+/* Unary handlers (loop thread): queue the call on the coordinator's workers. */
+static void
+accept_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 {
-	(void)arg;
-	for (;;) {
-		struct job *j;
-
-		pthread_mutex_lock(&R.jmu);
-		while (R.jhead == NULL && !R.jstop)
-			pthread_cond_wait(&R.jcv, &R.jmu);
-		j = R.jhead;
-		if (j == NULL) {
-			pthread_mutex_unlock(&R.jmu);
-			return NULL;
-		}
-		R.jhead = j->next;
-		if (R.jhead == NULL)
-			R.jtail = NULL;
-		pthread_mutex_unlock(&R.jmu);
-		if (mk_grpc_stream_is_open(j->st) && !R.jstop && coord_auth_deferred(j->st)) {
-			switch (j->kind) {
-			case JOB_ACCEPT:
-				do_accept(j->st, j->req, j->len);
-				break;
-			case JOB_HEARTBEAT:
-				do_heartbeat(j->st, j->req, j->len);
-				break;
-			case JOB_APPEND:
-				do_append(j->st, j->req, j->len);
-				break;
-			case JOB_COMPLETE:
-				do_complete(j->st, j->req, j->len);
-				break;
-			case JOB_CONNECT: /* a Connect whose token the worker just verified */
-				connect_setup(j->st, j->req, j->len);
-				break;
-			}
-		}
-		mk_grpc_stream_release(j->st);
-		free(j->req);
-		free(j);
-	}
+	(void)ud;
+	mk_grpc_callq_push(R.callq, do_accept, st, req, len);
 }
 
-/* Unary handler (loop thread): queue the call for a worker; ud is the job kind. */
 static void
-unary_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
+heartbeat_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 {
-	struct job *j = calloc(1, sizeof(*j));
+	(void)ud;
+	mk_grpc_callq_push(R.callq, do_heartbeat, st, req, len);
+}
 
-	if (j == NULL || (j->req = malloc(len ? len : 1)) == NULL) {
-		free(j);
-		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
-		return;
-	}
-	memcpy(j->req, req, len);
-	j->len = len;
-	j->kind = (enum job_kind)(intptr_t)ud;
-	j->st = st;
-	mk_grpc_stream_retain(st);
-	pthread_mutex_lock(&R.jmu);
-	if (R.jtail)
-		R.jtail->next = j;
-	else
-		R.jhead = j;
-	R.jtail = j;
-	pthread_cond_signal(&R.jcv);
-	pthread_mutex_unlock(&R.jmu);
+static void
+append_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	(void)ud;
+	mk_grpc_callq_push(R.callq, do_append, st, req, len);
+}
+
+static void
+complete_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	(void)ud;
+	mk_grpc_callq_push(R.callq, do_complete, st, req, len);
 }
 
 /* ------------------------------------------------------------------ Connect */
@@ -1104,7 +1044,7 @@ connect_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 {
 	(void)ud;
 	if (mk_grpc_stream_info(st)->principal[0] == '?')
-		unary_handler((void *)(intptr_t)JOB_CONNECT, st, req, len);
+		mk_grpc_callq_push(R.callq, connect_setup, st, req, len); /* verified by the queue's gate */
 	else
 		connect_setup(st, req, len);
 }
@@ -1403,7 +1343,7 @@ coord_runners_stats_get(coord_runners_stats *out)
 }
 
 bool
-coord_runners_start(mk_grpc_server *srv)
+coord_runners_start(mk_grpc_server *srv, mk_grpc_callq *callq)
 {
 	const char *v = getenv("RUNNER_LEASE_MS");
 	long lease = LEASE_DEFAULT_MS;
@@ -1419,27 +1359,24 @@ coord_runners_start(mk_grpc_server *srv)
 		}
 	}
 	R.lease_ms = (int)lease;
+	R.callq = callq;
 	if (mk_grpc_server_register(srv, RUNNERS_SVC_PREFIX "Connect", MK_GRPC_SERVER_STREAM, connect_handler,
 	                            NULL, NULL) ||
-	    mk_grpc_server_register(srv, RUNNERS_SVC_PREFIX "AcceptTask", MK_GRPC_UNARY, unary_handler, NULL,
-	                            (void *)(intptr_t)JOB_ACCEPT) ||
-	    mk_grpc_server_register(srv, RUNNERS_SVC_PREFIX "TaskHeartbeat", MK_GRPC_UNARY, unary_handler,
-	                            NULL, (void *)(intptr_t)JOB_HEARTBEAT) ||
-	    mk_grpc_server_register(srv, RUNNERS_SVC_PREFIX "AppendResults", MK_GRPC_UNARY, unary_handler,
-	                            NULL, (void *)(intptr_t)JOB_APPEND) ||
-	    mk_grpc_server_register(srv, RUNNERS_SVC_PREFIX "CompleteTask", MK_GRPC_UNARY, unary_handler, NULL,
-	                            (void *)(intptr_t)JOB_COMPLETE)) {
+	    mk_grpc_server_register(srv, RUNNERS_SVC_PREFIX "AcceptTask", MK_GRPC_UNARY, accept_handler, NULL,
+	                            NULL) ||
+	    mk_grpc_server_register(srv, RUNNERS_SVC_PREFIX "TaskHeartbeat", MK_GRPC_UNARY, heartbeat_handler,
+	                            NULL, NULL) ||
+	    mk_grpc_server_register(srv, RUNNERS_SVC_PREFIX "AppendResults", MK_GRPC_UNARY, append_handler,
+	                            NULL, NULL) ||
+	    mk_grpc_server_register(srv, RUNNERS_SVC_PREFIX "CompleteTask", MK_GRPC_UNARY, complete_handler,
+	                            NULL, NULL)) {
 		log_error("coordinator: Runners service registration failed");
 		return false;
 	}
 	R.stop = false;
-	R.jstop = false;
-	for (int i = 0; i < WORKERS; i++)
-		if (pthread_create(&R.workers[R.nworkers], NULL, worker_main, NULL) == 0)
-			R.nworkers++;
 	R.have_dispatcher = pthread_create(&R.dispatcher, NULL, dispatcher_main, NULL) == 0;
 	R.started = true;
-	if (R.nworkers == 0 || !R.have_dispatcher) {
+	if (!R.have_dispatcher) {
 		log_error("coordinator: cannot start the Runners threads");
 		return false;
 	}
@@ -1459,13 +1396,6 @@ coord_runners_stop(void)
 	if (R.have_dispatcher)
 		pthread_join(R.dispatcher, NULL);
 	R.have_dispatcher = false;
-	pthread_mutex_lock(&R.jmu);
-	R.jstop = true;
-	pthread_cond_broadcast(&R.jcv);
-	pthread_mutex_unlock(&R.jmu);
-	for (int i = 0; i < R.nworkers; i++)
-		pthread_join(R.workers[i], NULL);
-	R.nworkers = 0;
 	/* the server stopped: every stream closed and its on-close moved the session to retired */
 	pthread_mutex_lock(&R.mu);
 	while (R.live) {

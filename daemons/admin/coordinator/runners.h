@@ -9,6 +9,7 @@
 #ifndef MOCKARTY_COORD_RUNNERS_H
 #define MOCKARTY_COORD_RUNNERS_H
 
+#include "grpc_callq.h"
 #include "grpc_server.h"
 
 #include <jansson.h>
@@ -33,16 +34,17 @@ typedef struct coord_runners_stats {
 
 /*
  * Reads RUNNER_LEASE_MS (default 30000, min 500), registers the five Runners methods on srv
- * (before mk_grpc_server_start) and starts the module's worker and dispatcher threads.
+ * (before mk_grpc_server_start) on callq, the coordinator's queue of unary calls (whose
+ * gate verifies uncached tokens), and starts the module's dispatcher thread.
  * Returns false, with the reason logged, on an invalid setting or a registration/thread
  * failure.
  */
-bool coord_runners_start(mk_grpc_server *srv);
+bool coord_runners_start(mk_grpc_server *srv, mk_grpc_callq *callq);
 
 /*
- * Stops the dispatcher and workers and frees every session. Call after mk_grpc_server_stop
- * (whose on-close callbacks end the sessions) and before mk_grpc_server_free: queued calls
- * still hold stream handles until the workers drain. Idempotent.
+ * Stops the dispatcher and frees every session. Call after mk_grpc_server_stop (whose
+ * on-close callbacks end the sessions) and after the call queue was drained
+ * (mk_grpc_callq_stop), before mk_grpc_server_free. Idempotent.
  */
 void coord_runners_stop(void);
 

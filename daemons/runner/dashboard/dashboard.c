@@ -1,5 +1,5 @@
 /*
- * dashboard.c - the runner's only port (DASHBOARD_PORT, 6770): the dashboard
+ * dashboard/dashboard.c - the runner's only port (DASHBOARD_PORT, 6770): the dashboard
  * page, /api/status (its data), /health/live, /health/ready and /metrics.
  *
  * Constraints: runners sit near the systems under test, often without
@@ -10,6 +10,9 @@
  * daemon of this project) so a runner exposes nothing until asked to.
  */
 #include "runner.h"
+#include "dashboard/dashboard.h"
+#include "link/link.h"
+#include "tasks/tasks.h"
 
 #include "log.h"
 

@@ -1,5 +1,5 @@
 /*
- * session.c - the runner's connection to the coordinator: one thread holding
+ * link/session.c - the runner's connection to the coordinator: one thread holding
  * the Runners.Connect server stream (Welcome, offers, cancels, pings) and a
  * small pool of connections for the unary calls (AcceptTask, TaskHeartbeat,
  * AppendResults, CompleteTask).
@@ -16,6 +16,7 @@
  * may be re-enabled); while refused the runner takes no tasks.
  */
 #include "runner.h"
+#include "link/link.h"
 
 #include "grpc_client.h"
 #include "grpc_pool.h"
@@ -59,36 +60,8 @@ static struct {
 } S = {
     .mu = PTHREAD_MUTEX_INITIALIZER, .nap_mu = PTHREAD_MUTEX_INITIALIZER, .nap_cv = PTHREAD_COND_INITIALIZER};
 
+static rn_link_handlers H; /* where the stream's events go (session_start) */
 static mk_grpc_pool *pool; /* the unary calls' connections (session_start creates it) */
-
-int64_t
-rn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t
-rn_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void
-rn_iso_time(int64_t wall_ms, char *out, size_t cap)
-{
-	time_t t = (time_t)(wall_ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(wall_ms % 1000));
-}
 
 void
 session_status(rn_session_status *out)
@@ -216,26 +189,28 @@ on_event(void *ud, const uint8_t *msg, size_t len)
 		log_info("connected to %s as runner %s (lease %u ms, heartbeat %u ms)",
 		         rn_cfg.coordinator_addr, ev->welcome->runner_id, ev->welcome->lease_ms,
 		         ev->welcome->heartbeat_ms);
-		tasks_kick();
+		if (H.welcomed)
+			H.welcomed();
 		break;
 	case MOCKARTY__COORDINATOR__V1__RUNNER_EVENT__EVENT_OFFER:
 		pthread_mutex_lock(&S.mu);
 		S.st.offers++;
 		pthread_mutex_unlock(&S.mu);
 		log_debug("offer %s (%s, %s)", ev->offer->task_id, ev->offer->kind, ev->offer->namespace_);
-		if (ev->offer->task_id[0] != '\0')
-			tasks_offer(ev->offer->task_id);
+		if (ev->offer->task_id[0] != '\0' && H.offer)
+			H.offer(ev->offer->task_id);
 		break;
 	case MOCKARTY__COORDINATOR__V1__RUNNER_EVENT__EVENT_CANCEL:
 		log_info("task %s: cancel requested", ev->cancel->task_id);
-		tasks_cancel(ev->cancel->task_id);
+		if (H.cancel)
+			H.cancel(ev->cancel->task_id);
 		break;
 	case MOCKARTY__COORDINATOR__V1__RUNNER_EVENT__EVENT_PING:
 		pthread_mutex_lock(&S.mu);
 		S.st.pings++;
 		pthread_mutex_unlock(&S.mu);
-		if (ev->ping->queued_eligible > 0)
-			tasks_offer(NULL);
+		if (ev->ping->queued_eligible > 0 && H.offer)
+			H.offer(NULL);
 		break;
 	default:
 		log_debug("RunnerEvent with no known member skipped");
@@ -376,7 +351,8 @@ session_main(void *arg)
 		int code = run_stream(&st);
 		int64_t wait;
 
-		tasks_clear_offers();
+		if (H.stream_ended)
+			H.stream_ended();
 		if (atomic_load(&S.stop))
 			break;
 		if (S.welcomed)
@@ -414,8 +390,10 @@ session_main(void *arg)
 }
 
 bool
-session_start(void)
+session_start(const rn_link_handlers *h)
 {
+	if (h != NULL)
+		H = *h;
 	/* payloads carry whole collections: a 64 MiB receive limit */
 	pool = mk_grpc_pool_new(rn_cfg.coordinator_addr, rn_cfg.api_token, POOL_SIZE, CONNECT_TIMEOUT_MS,
 	                        64u * 1024 * 1024);

@@ -1,5 +1,5 @@
 /*
- * dashboard.c - the resolver's own dashboard on DASHBOARD_PORT (6780): one
+ * dashboard/dashboard.c - the resolver's own dashboard on DASHBOARD_PORT (6780): one
  * self-contained HTML page and the same data as JSON at /api/status.
  *
  * Constraints: resolvers run near test infrastructure, often without internet
@@ -9,6 +9,8 @@
  * open never competes with mock traffic for the serving pool.
  */
 #include "resolver.h"
+#include "dashboard/dashboard.h"
+#include "link/link.h"
 
 #include "log.h"
 

@@ -1,5 +1,5 @@
 /*
- * sync.c - the resolver's subscription to the coordinator: one thread holding
+ * link/sync.c - the resolver's subscription to the coordinator: one thread holding
  * a Coordinator.Sync server stream, applying snapshot chunks and ordered deltas
  * to the local index, and reconnecting when the stream ends.
  *
@@ -26,6 +26,7 @@
  * faster than us is held back by flow control rather than by our memory.
  */
 #include "resolver.h"
+#include "link/link.h"
 
 #include "grpc_client.h"
 #include "log.h"
@@ -82,25 +83,8 @@ static struct {
 	bool need_resync; /* next Sync goes with have_version 0 */
 	bool gap;
 	bool got_event;
+	void (*on_version)(void); /* sync_start's hook: the applied version grew */
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER, .vmu = PTHREAD_MUTEX_INITIALIZER, .vcv = PTHREAD_COND_INITIALIZER};
-
-int64_t
-rs_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t
-rs_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void
 sync_status(rs_sync_status *out)
@@ -143,7 +127,8 @@ sync_publish_version(uint64_t v)
 	atomic_store(&S.applied, v);
 	pthread_cond_broadcast(&S.vcv);
 	pthread_mutex_unlock(&S.vmu);
-	waiter_kick();
+	if (S.on_version != NULL)
+		S.on_version();
 }
 
 static void
@@ -713,9 +698,12 @@ sync_main(void *arg)
 	return NULL;
 }
 
+const char *const rs_state_names[] = {"connecting", "connected", "disconnected", "auth_refused"};
+
 bool
-sync_start(void)
+sync_start(void (*on_version)(void))
 {
+	S.on_version = on_version;
 	atomic_store(&S.stop, false);
 	pipe_start();
 	if (pthread_create(&S.thread, NULL, sync_main, NULL) != 0) {

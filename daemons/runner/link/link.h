@@ -3,8 +3,8 @@
  *
  * link/ owns the connection to the admin node's coordinator: the
  * Runners.Connect server stream (Welcome, offers, cancels, pings), its
- * reconnect-with-backoff loop, the silence watchdog, the auth-refused state,
- * and the pool of connections for the unary calls (AcceptTask,
+ * reconnect-with-backoff loop, the silence watchdog, the auth-refused state
+ * (the last three through daemons/common/nodelink.h), and the pool of connections for the unary calls (AcceptTask,
  * TaskHeartbeat, AppendResults, CompleteTask). It may call the base layer
  * (runner.h: config, clocks), daemons/common and daemons/grpc, and nothing of
  * the other folders: what the stream says is handed to the rn_link_handlers
@@ -13,31 +13,19 @@
 #ifndef MOCKARTY_RUNNER_LINK_H
 #define MOCKARTY_RUNNER_LINK_H
 
+#include "nodelink.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum rn_conn_state {
-	RN_CONNECTING = 0, /* never connected yet, or reconnecting */
-	RN_CONNECTED,      /* a Connect stream is open and a Welcome arrived */
-	RN_DISCONNECTED,   /* the last attempt failed; waiting out the backoff */
-	RN_AUTH_REFUSED    /* UNAUTHENTICATED / PERMISSION_DENIED: the token is not accepted */
-} rn_conn_state;
-
-extern const char *const rn_state_names[];
-
 typedef struct rn_session_status {
-	rn_conn_state state;
+	nl_status link; /* state, last code and error, reconnects, event times (nodelink.h) */
 	char runner_id[64];
 	uint32_t lease_ms;
 	uint32_t heartbeat_ms;
-	int64_t connected_since_ms; /* wall clock */
-	int64_t last_event_ms;      /* wall clock of the last stream event */
-	uint64_t reconnects;
 	uint64_t offers;
 	uint64_t pings;
-	int last_code;
-	char last_error[512];
 } rn_session_status;
 
 /* What the stream tells the rest of the runner; every member may be NULL. */

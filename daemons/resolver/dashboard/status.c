@@ -46,15 +46,10 @@ status_json(void)
 	SET(j, "uptime", json_string(up));
 	SET(j, "ready", json_boolean(ss.ready));
 	SET(c, "addr", json_string(rs_cfg.coordinator_addr));
-	SET(c, "state", json_string(rs_state_names[ss.state]));
-	SET(c, "connected", json_boolean(ss.state == RS_CONNECTED));
-	SET(c, "authRefused", json_boolean(ss.state == RS_AUTH_REFUSED));
-	SET(c, "lastCode", json_integer(ss.last_code));
-	SET(c, "lastError", json_string(ss.last_error));
+	/* state, connected, authRefused, lastCode, lastError, connectedSinceMs, lastEventMs,
+	 * reconnects: the link's fields (nodelink.h), as on the runner's dashboard */
+	nl_status_json(&ss.link, c);
 	SET(c, "lastHeartbeatMs", json_integer(ss.last_heartbeat_ms));
-	SET(c, "lastEventMs", json_integer(ss.last_event_ms));
-	SET(c, "connectedSinceMs", json_integer(ss.connected_since_ms));
-	SET(c, "reconnects", json_integer((json_int_t)ss.reconnects));
 	SET(c, "snapshots", json_integer((json_int_t)ss.snapshots));
 	SET(c, "deltas", json_integer((json_int_t)ss.deltas));
 	SET(c, "resyncs", json_integer((json_int_t)ss.resyncs));
@@ -121,9 +116,9 @@ metrics_text(void)
 	mt_counter(&b, "mockarty_resolver_cache_hits_total", "Requests answered from the local snapshot.",
 	           hits);
 	mt_gauge(&b, "mockarty_resolver_coordinator_connected", "1 while a Sync stream is open.",
-	         ss.state == RS_CONNECTED ? 1 : 0);
+	         ss.link.state == NL_CONNECTED ? 1 : 0);
 	mt_gauge(&b, "mockarty_resolver_coordinator_auth_refused",
-	         "1 while the coordinator refuses API_TOKEN.", ss.state == RS_AUTH_REFUSED ? 1 : 0);
+	         "1 while the coordinator refuses API_TOKEN.", ss.link.state == NL_AUTH_REFUSED ? 1 : 0);
 	mt_gauge(&b, "mockarty_resolver_applied_version", "Change-log version of the served state.",
 	         (double)ss.applied_version);
 	mt_gauge(&b, "mockarty_resolver_head_version", "Coordinator head version seen last.", (double)head);
@@ -131,7 +126,7 @@ metrics_text(void)
 	           "Request logs and misses dropped (queue full or undeliverable).",
 	           (unsigned long long)report_dropped());
 	mt_counter(&b, "mockarty_resolver_reconnects_total", "Sync streams that ended.",
-	           (unsigned long long)ss.reconnects);
+	           (unsigned long long)ss.link.reconnects);
 	mt_family(&b, "mockarty_resolver_min_version_waits_total", "counter",
 	          "Requests that waited for X-Mockarty-Min-Version, by result.");
 	mt_printf(&b,

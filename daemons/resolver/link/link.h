@@ -3,7 +3,8 @@
  *
  * link/ owns everything that talks to the admin node's coordinator and the
  * state it mirrors: the Sync stream with its reconnects, watchdog and
- * applied version (link/sync.c), the local snapshot index it builds and
+ * applied version (link/sync.c, the link state through
+ * daemons/common/nodelink.h), the local snapshot index it builds and
  * swaps in (link/index.c), the Coordinator.Resolve connection pool for
  * stateful mocks (link/coord.c) and the Report batches of request logs,
  * misses, callbacks and events (link/report.c). It may call the base layer
@@ -14,37 +15,25 @@
 #define MOCKARTY_RESOLVER_LINK_H
 
 #include <jansson.h>
+#include "nodelink.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 /* --------------------------------------------------------------- sync.c */
 
-/* Connection state shown on the dashboard and in /metrics. */
-typedef enum rs_conn_state {
-	RS_CONNECTING = 0, /* never connected yet, or reconnecting */
-	RS_CONNECTED,      /* a Sync stream is open and events arrive */
-	RS_DISCONNECTED,   /* the last attempt failed; waiting out the backoff */
-	RS_AUTH_REFUSED    /* the coordinator refused the token (UNAUTHENTICATED/PERMISSION_DENIED) */
-} rs_conn_state;
-
+/* What the dashboard and /metrics show of the Sync stream. */
 typedef struct rs_sync_status {
-	rs_conn_state state;
+	nl_status link; /* state, last code and error, reconnects, event times (nodelink.h) */
 	uint64_t applied_version;
 	uint64_t head_version;
 	int64_t last_heartbeat_ms; /* wall clock, 0 = never */
-	int64_t last_event_ms;     /* wall clock of the last stream event, 0 = never */
-	int64_t connected_since_ms;
 	bool ready; /* a first snapshot has been applied */
-	uint64_t reconnects;
 	uint64_t snapshots;
 	uint64_t deltas;
 	uint64_t resyncs;
-	int last_code; /* gRPC status of the last ended stream or connect */
-	char last_error[512];
 } rs_sync_status;
-
-extern const char *const rs_state_names[]; /* "connecting", "connected", ... */
 
 /* Starts the Sync stream's thread; on_version (may be NULL) runs whenever the applied version grows. */
 bool sync_start(void (*on_version)(void));

@@ -289,7 +289,7 @@ serve_health(struct MHD_Connection *conn, bool ready_check)
 	if (ready_check && !ss.ready)
 		status = 503;
 	j = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "status", status == 200 ? "ok" : "not_ready",
-	              "releaseId", RESOLVER_RELEASE_ID, "uptime", up, "coordinator", rs_state_names[ss.state],
+	              "releaseId", RESOLVER_RELEASE_ID, "uptime", up, "coordinator", nl_state_names[ss.link.state],
 	              "snapshotLoaded", ss.ready, "appliedVersion", (json_int_t)ss.applied_version);
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);

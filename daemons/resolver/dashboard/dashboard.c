@@ -91,7 +91,7 @@ dash_handler(void *cls, struct MHD_Connection *conn, const char *url, const char
 	(void)cls;
 	(void)version;
 	(void)upload_data;
-	/* first call: only note the request (the keep-alive pitfall of http.c's banner) */
+	/* first call: only note the request (the keep-alive pitfall of serving/http.c's banner) */
 	if (*con_cls == NULL) {
 		*con_cls = (void *)1;
 		return MHD_YES;

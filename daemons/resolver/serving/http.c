@@ -359,7 +359,7 @@ serve_traffic(conn_req *cr, const char *method)
 	req.each_header = tr_each_header;
 	req.transport = cr;
 	if (otel_enabled()) {
-		otel_span *prev = otel_set_current(&cr->span); /* proxy and coord.c read it */
+		otel_span *prev = otel_set_current(&cr->span); /* proxy and link/coord.c read it */
 
 		ms_serve(rs_store, &req, &hooks, &res);
 		otel_set_current(prev);

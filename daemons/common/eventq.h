@@ -10,7 +10,7 @@
  * whole ring every 100 ms (or as soon as it is half full) and hands the batch
  * to the daemon's sink: the admin node writes it to PostgreSQL
  * (daemons/admin/delivery/evsink.c), a resolver sends it with its next Report
- * (daemons/resolver/report.c). docs/webhooks.md describes the wire shapes.
+ * (daemons/resolver/link/report.c). docs/webhooks.md describes the wire shapes.
  */
 #ifndef MOCKARTY_EVENTQ_H
 #define MOCKARTY_EVENTQ_H

@@ -12,6 +12,9 @@
  * and exit, SIGHUP re-reads LOG_LEVEL only (the rest needs a restart).
  */
 #include "resolver.h"
+#include "dashboard/dashboard.h"
+#include "link/link.h"
+#include "serving/serving.h"
 
 #include "log.h"
 #include "mockserve.h"
@@ -65,7 +68,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "mock-resolver: configuration error: %s\n(see docs/telemetry.md)\n", err);
 		return 2;
 	}
-	if (!rs_index_init() || !coord_pool_init(rs_cfg.resolve_pool) || !waiter_start() || !report_start()) {
+	if (!rs_index_init() || !coord_pool_init(rs_cfg.resolve_pool) || !waiter_start() || !report_start(stats_tick)) {
 		log_error("start-up failed (out of memory or threads)");
 		return 1;
 	}
@@ -74,7 +77,7 @@ main(int argc, char **argv)
 		waiter_stop();
 		return 1;
 	}
-	if (!sync_start()) {
+	if (!sync_start(waiter_kick)) {
 		http_stop();
 		return 1;
 	}

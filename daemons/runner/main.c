@@ -13,9 +13,17 @@
  * code. SIGTERM/SIGINT: stop taking tasks, let running ones finish for up to
  * 10 s, then abandon the rest (their leases expire and the scheduler hands
  * them to another runner) and exit 0. SIGHUP re-reads LOG_LEVEL only.
+ *
+ * main.c is the one place that wires the folders together: the stream's
+ * events (link/) go to the task slots (tasks/), and the control thread's tick
+ * samples process stats (dashboard/) and runs the stream watchdog (link/), so
+ * no folder calls back into one that calls it.
  */
 #include "otel.h"
 #include "runner.h"
+#include "dashboard/dashboard.h"
+#include "link/link.h"
+#include "tasks/tasks.h"
 
 #include "log.h"
 
@@ -27,6 +35,20 @@
 #include <string.h>
 
 #define DRAIN_MS 10000
+
+/* The once-a-second work of the tasks/ control thread: process stats and the stream watchdog. */
+static void
+tick(void)
+{
+	stats_sample();
+	session_watchdog();
+}
+
+/* The Connect stream's events go to the task slots. */
+static const rn_link_handlers link_to_tasks = {.welcomed = tasks_kick,
+                                               .offer = tasks_offer,
+                                               .cancel = tasks_cancel,
+                                               .stream_ended = tasks_clear_offers};
 
 int
 main(int argc, char **argv)
@@ -85,7 +107,7 @@ main(int argc, char **argv)
 		log_warn("built without the load generator: performance tasks will fail with that reason");
 #endif
 	stats_sample();
-	if (!tasks_init() || !tasks_start()) {
+	if (!tasks_init() || !tasks_start(tick)) {
 		log_error("start-up failed (out of memory or threads)");
 		return 1;
 	}
@@ -93,7 +115,7 @@ main(int argc, char **argv)
 		tasks_stop();
 		return 1;
 	}
-	if (!session_start()) {
+	if (!session_start(&link_to_tasks)) {
 		dashboard_stop();
 		tasks_stop();
 		return 1;

@@ -1,5 +1,5 @@
 /*
- * stats.c - request counters and latency distributions for /metrics and the
+ * dashboard/stats.c - request counters and latency distributions for /metrics and the
  * dashboard.
  *
  * Every served request lands here, so recording is a few relaxed atomic adds
@@ -11,6 +11,7 @@
  * over a sliding 10 s window of 1 s samples.
  */
 #include "resolver.h"
+#include "dashboard/dashboard.h"
 
 #include "metrics.h"
 

@@ -1,5 +1,5 @@
 /*
- * index.c - the resolver's glue between the Sync stream and mockserve's
+ * link/index.c - the resolver's glue between the Sync stream and mockserve's
  * versioned store: snapshot chunks go into a set built off to the side and
  * installed whole at the last chunk, deltas edit the set in force under the
  * store's write lock.
@@ -11,6 +11,7 @@
  * a load or holds the version back.
  */
 #include "resolver.h"
+#include "link/link.h"
 
 #include "log.h"
 #include "mockserve.h"

@@ -1,5 +1,5 @@
 /*
- * coord.c - Coordinator.Resolve for mocks the resolver must not answer alone
+ * link/coord.c - Coordinator.Resolve for mocks the resolver must not answer alone
  * (use limits, ordered oneOf, stores, extract: state that every node has to
  * agree on lives in PostgreSQL behind the coordinator).
  *
@@ -9,6 +9,7 @@
  * fast error per request, not a hang, since connect and call carry deadlines.
  */
 #include "resolver.h"
+#include "link/link.h"
 
 #include "grpc_pool.h"
 #include "mockarty/core.h"
@@ -25,6 +26,7 @@
 #define RESOLVE_TIMEOUT_MS 5000
 
 static mk_grpc_pool *pool;
+static atomic_ullong matched; /* coord_resolve calls that returned a mock */
 
 bool
 coord_pool_init(int size)
@@ -118,5 +120,13 @@ coord_resolve(const char *ns, const char *method, const char *path, const char *
 		}
 	}
 	mockarty__coordinator__v1__resolve_response__free_unpacked(rr, NULL);
+	if (result == 1)
+		atomic_fetch_add(&matched, 1);
 	return result;
+}
+
+unsigned long long
+coord_matched_total(void)
+{
+	return atomic_load(&matched);
 }

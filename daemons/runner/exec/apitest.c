@@ -1,5 +1,5 @@
 /*
- * exec_apitest.c - runs an api_test task: the payload's Postman collection is
+ * exec/apitest.c - runs an api_test task: the payload's Postman collection is
  * compiled and executed by the API-test engine (daemons/tester, mt_compile +
  * mt_run) against the payload's environment.
  *
@@ -13,6 +13,7 @@
  * request.
  */
 #include "runner.h"
+#include "exec/exec.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,7 +22,7 @@
 #include "tester.h"
 
 typedef struct api_ctx {
-	rn_task *t;
+	const rn_exec *x;
 	long passed, failed, skipped;
 } api_ctx;
 
@@ -58,15 +59,15 @@ on_request(void *ud, size_t done, size_t total, const json_t *rr)
 	              (json_int_t)ctx->passed, "failedTests", (json_int_t)ctx->failed, "skippedTests",
 	              (json_int_t)ctx->skipped);
 	if (p != NULL)
-		task_set_progress(ctx->t, p);
+		ctx->x->set_progress(ctx->x->owner, p);
 	if (rr != NULL)
-		task_add_chunk(ctx->t, json_deep_copy(rr));
+		ctx->x->add_chunk(ctx->x->owner, json_deep_copy(rr));
 }
 
 void
-exec_apitest(rn_task *t, rn_outcome *out)
+exec_apitest(const rn_exec *x, rn_outcome *out)
 {
-	const json_t *pl = task_payload(t);
+	const json_t *pl = x->payload;
 	const json_t *coll = json_object_get(pl, "collection");
 	const json_t *env = json_object_get(pl, "environment");
 	const json_t *opts = json_object_get(pl, "options");
@@ -74,7 +75,7 @@ exec_apitest(rn_task *t, rn_outcome *out)
 	json_t *plan, *doc, *empty = NULL;
 	char err[400] = "";
 	mt_run_opts ro = {0};
-	api_ctx ctx = {.t = t};
+	api_ctx ctx = {.x = x};
 	int64_t timeout = 0;
 
 	if (!json_is_object(coll)) {
@@ -107,10 +108,10 @@ exec_apitest(rn_task *t, rn_outcome *out)
 		json_decref(empty);
 		return;
 	}
-	task_set_progress(
-	    t, json_pack("{s:s, s:I, s:f}", "phase", "running", "done", (json_int_t)0, "percent", 0.0));
+	x->set_progress(
+	    x->owner, json_pack("{s:s, s:I, s:f}", "phase", "running", "done", (json_int_t)0, "percent", 0.0));
 	ro.timeout_ms = (int)timeout;
-	ro.cancel = task_stop_flag(t);
+	ro.cancel = x->stop;
 	ro.on_request = on_request;
 	ro.ud = &ctx;
 	doc = mt_run(plan, env, &ro);
@@ -121,7 +122,7 @@ exec_apitest(rn_task *t, rn_outcome *out)
 		snprintf(out->error, sizeof(out->error), "out of memory running the collection");
 		return;
 	}
-	out->status = json_is_true(json_object_get(doc, "cancelled")) || task_should_stop(t) ? "cancelled"
+	out->status = json_is_true(json_object_get(doc, "cancelled")) || rn_exec_should_stop(x) ? "cancelled"
 	                                                                                     : "completed";
 	out->summary = json_pack("{s:O?, s:O?, s:O?, s:O?}", "totalTests", json_object_get(doc, "totalTests"),
 	                         "passedTests", json_object_get(doc, "passedTests"), "failedTests",
@@ -133,9 +134,9 @@ exec_apitest(rn_task *t, rn_outcome *out)
 #else /* !RN_HAVE_TESTER */
 
 void
-exec_apitest(rn_task *t, rn_outcome *out)
+exec_apitest(const rn_exec *x, rn_outcome *out)
 {
-	(void)t;
+	(void)x;
 	out->status = "failed";
 	snprintf(
 	    out->error, sizeof(out->error),

@@ -1,5 +1,5 @@
 /*
- * tasks.c - the runner's task slots: accepting offered tasks, running each on
+ * tasks/tasks.c - the runner's task slots: accepting offered tasks, running each on
  * a thread of its own, keeping its lease alive with heartbeats, delivering
  * result chunks and the final outcome, and the history the dashboard shows.
  *
@@ -25,6 +25,9 @@
  */
 #include "otel.h"
 #include "runner.h"
+#include "exec/exec.h"
+#include "link/link.h"
+#include "tasks/tasks.h"
 
 #include "grpc_client.h"
 #include "log.h"
@@ -46,6 +49,9 @@ enum { KIND_API, KIND_PERF, NKINDS };
 enum { OUT_COMPLETED, OUT_FAILED, OUT_CANCELLED, OUT_LOST, OUT_ABANDONED, NOUTCOMES };
 static const char *const kind_names[NKINDS] = {"api_test", "performance"};
 static const char *const outcome_names[NOUTCOMES] = {"completed", "failed", "cancelled", "lost", "abandoned"};
+
+/* One task this runner holds a lease on. */
+typedef struct rn_task rn_task;
 
 struct rn_task {
 	char id[64], kind[32], ns[160], lease_id[64], name[200];
@@ -102,41 +108,28 @@ static struct {
 	uint64_t accepted_total, accept_refused;
 	int64_t last_hb_ok_wall;
 	pthread_cond_t idle_cv;
+	void (*tick)(void); /* main.c's once-a-second work (tasks_start) */
 } T = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .idle_cv = PTHREAD_COND_INITIALIZER};
 
-/* ------------------------------------------------------------ executor API */
+/* ------------------------------------------------------------ executor context */
 
-const char *
-task_id(const rn_task *t)
+static void task_set_progress(rn_task *t, json_t *progress);
+static void task_add_chunk(rn_task *t, json_t *data);
+
+static void
+exec_set_progress(void *owner, json_t *progress)
 {
-	return t->id;
+	task_set_progress(owner, progress);
 }
 
-const char *
-task_kind(const rn_task *t)
+static void
+exec_add_chunk(void *owner, json_t *data)
 {
-	return t->kind;
+	task_add_chunk(owner, data);
 }
 
-const json_t *
-task_payload(const rn_task *t)
-{
-	return t->payload;
-}
-
-const volatile int *
-task_stop_flag(const rn_task *t)
-{
-	return &t->stop;
-}
-
-bool
-task_should_stop(const rn_task *t)
-{
-	return t->stop != 0;
-}
-
-int
+/* Heartbeat interval the coordinator asked for, ms. */
+static int
 task_heartbeat_ms(void)
 {
 	rn_session_status ss;
@@ -158,7 +151,8 @@ hb_interval(int server_ms)
 	return (T.used > 0 && server_ms > PROGRESS_HEARTBEAT_MS) ? PROGRESS_HEARTBEAT_MS : server_ms;
 }
 
-void
+/* Replaces the progress document (takes the reference); sent with the next heartbeat. */
+static void
 task_set_progress(rn_task *t, json_t *progress)
 {
 	pthread_mutex_lock(&t->mu);
@@ -264,7 +258,9 @@ flush_once(rn_task *t, int timeout_ms)
 	return ret;
 }
 
-void
+/* Queues one result chunk (takes the reference) with the next sequence number and tries
+ * to send what is queued once, without waiting (the rest goes before completion). */
+static void
 task_add_chunk(rn_task *t, json_t *data)
 {
 	json_t *c = json_object();
@@ -473,10 +469,19 @@ task_main(void *arg)
 	} else if (t->payload == NULL || !json_is_object(t->payload)) {
 		out.status = "failed";
 		snprintf(out.error, sizeof(out.error), "payload: not a JSON object");
-	} else if (t->kindi == KIND_API) {
-		exec_apitest(t, &out);
 	} else {
-		exec_perf(t, &out);
+		rn_exec x = {.task_id = t->id,
+		             .kind = t->kind,
+		             .payload = t->payload,
+		             .stop = &t->stop,
+		             .owner = t,
+		             .set_progress = exec_set_progress,
+		             .add_chunk = exec_add_chunk};
+
+		if (t->kindi == KIND_API)
+			exec_apitest(&x, &out);
+		else
+			exec_perf(&x, &out);
 	}
 	if (out.status == NULL)
 		out.status = "failed";
@@ -864,8 +869,8 @@ control_main(void *arg)
 
 		if (now - last_tick >= 1000) {
 			pthread_mutex_unlock(&T.mu);
-			stats_sample();
-			session_watchdog();
+			if (T.tick != NULL)
+				T.tick();
 			last_tick = now;
 			pthread_mutex_lock(&T.mu);
 			continue;
@@ -934,8 +939,9 @@ tasks_init(void)
 }
 
 bool
-tasks_start(void)
+tasks_start(void (*tick)(void))
 {
+	T.tick = tick;
 	if (pthread_create(&T.control, NULL, control_main, NULL) != 0) {
 		log_error("cannot start the task control thread");
 		return false;

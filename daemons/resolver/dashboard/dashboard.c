@@ -1,5 +1,5 @@
 /*
- * dashboard.c - the resolver's own dashboard on DASHBOARD_PORT (6780): one
+ * dashboard/dashboard.c - the resolver's own dashboard on DASHBOARD_PORT (6780): one
  * self-contained HTML page and the same data as JSON at /api/status.
  *
  * Constraints: resolvers run near test infrastructure, often without internet
@@ -9,6 +9,8 @@
  * open never competes with mock traffic for the serving pool.
  */
 #include "resolver.h"
+#include "dashboard/dashboard.h"
+#include "link/link.h"
 
 #include "log.h"
 
@@ -89,7 +91,7 @@ dash_handler(void *cls, struct MHD_Connection *conn, const char *url, const char
 	(void)cls;
 	(void)version;
 	(void)upload_data;
-	/* first call: only note the request (the keep-alive pitfall of http.c's banner) */
+	/* first call: only note the request (the keep-alive pitfall of serving/http.c's banner) */
 	if (*con_cls == NULL) {
 		*con_cls = (void *)1;
 		return MHD_YES;

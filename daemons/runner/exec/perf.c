@@ -1,5 +1,5 @@
 /*
- * exec_perf.c - runs a performance task: the payload's collection is rendered
+ * exec/perf.c - runs a performance task: the payload's collection is rendered
  * into concrete requests by the API-test engine (mt_render_requests: variables
  * substituted, auth applied) and replayed by the load generator
  * (daemons/loadgen, lg_start) with the payload's options.
@@ -14,6 +14,7 @@
  * different test than the user asked for.
  */
 #include "runner.h"
+#include "exec/exec.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -266,9 +267,9 @@ progress_doc(lg_run *run, int64_t planned_ms, uint64_t max_requests)
 }
 
 void
-exec_perf(rn_task *t, rn_outcome *out)
+exec_perf(const rn_exec *x, rn_outcome *out)
 {
-	const json_t *pl = task_payload(t);
+	const json_t *pl = x->payload;
 	const json_t *coll = json_object_get(pl, "collection");
 	const json_t *env = json_object_get(pl, "environment");
 	const json_t *opts = json_object_get(pl, "options");
@@ -280,7 +281,7 @@ exec_perf(rn_task *t, rn_outcome *out)
 	req_set rs = {0};
 	char err[400] = "";
 	int64_t planned_ms = 0, next_progress = 0;
-	int prog_every = 500; /* below the 1 s heartbeat while tasks run (tasks.c) */
+	int prog_every = 500; /* below the 1 s heartbeat while tasks run (tasks/tasks.c) */
 	bool stopped = false, passed = true;
 	size_t i;
 	json_t *e;
@@ -330,7 +331,7 @@ exec_perf(rn_task *t, rn_outcome *out)
 	if (prog_every > 1000)
 		prog_every = 1000;
 	while (!lg_wait(run, 200)) {
-		if (task_should_stop(t) && !stopped) {
+		if (rn_exec_should_stop(x) && !stopped) {
 			lg_stop(run);
 			stopped = true;
 		}
@@ -338,7 +339,7 @@ exec_perf(rn_task *t, rn_outcome *out)
 			json_t *p = progress_doc(run, planned_ms, cfg.max_requests);
 
 			if (p != NULL)
-				task_set_progress(t, p);
+				x->set_progress(x->owner, p);
 			next_progress = rn_now_ms() + prog_every;
 		}
 	}
@@ -367,8 +368,8 @@ exec_perf(rn_task *t, rn_outcome *out)
 	/* one result chunk per timeline second */
 	tl = json_object_get(report, "timeline");
 	json_array_foreach (tl, i, e)
-		task_add_chunk(t, json_deep_copy(e));
-	task_set_progress(t, json_pack("{s:s, s:f, s:O?, s:O?, s:O?}", "phase", "finished", "percent", 100.0,
+		x->add_chunk(x->owner, json_deep_copy(e));
+	x->set_progress(x->owner, json_pack("{s:s, s:f, s:O?, s:O?, s:O?}", "phase", "finished", "percent", 100.0,
 	                               "requests", json_object_get(report, "requests"), "errors",
 	                               json_object_get(report, "errors"), "rps",
 	                               json_object_get(report, "rps")));
@@ -376,7 +377,7 @@ exec_perf(rn_task *t, rn_outcome *out)
 	    "{s:O?, s:O?, s:O?, s:O?, s:b}", "requests", json_object_get(report, "requests"), "errors",
 	    json_object_get(report, "errors"), "rps", json_object_get(report, "rps"), "p95Ms",
 	    json_object_get(json_object_get(report, "latencyMs"), "p95"), "passed", passed);
-	out->status = stopped || task_should_stop(t) ? "cancelled" : "completed";
+	out->status = stopped || rn_exec_should_stop(x) ? "cancelled" : "completed";
 	out->result = report;
 	report = NULL;
 done:
@@ -392,9 +393,9 @@ done:
 #else /* the engine or the load generator was missing at build time */
 
 void
-exec_perf(rn_task *t, rn_outcome *out)
+exec_perf(const rn_exec *x, rn_outcome *out)
 {
-	(void)t;
+	(void)x;
 	out->status = "failed";
 	snprintf(out->error, sizeof(out->error),
 	         "this runner-agent was built without the load generator or the API-test engine "

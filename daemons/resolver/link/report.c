@@ -1,5 +1,5 @@
 /*
- * report.c - request logs and misses going back to the coordinator in bounded
+ * link/report.c - request logs and misses going back to the coordinator in bounded
  * batches (Coordinator.Report), so the admin node's request log and undefined
  * requests list cover traffic the resolver answered on its own.
  *
@@ -21,10 +21,11 @@
  * heartbeat report: a Report blocks this thread (and so the sync watchdog) for
  * up to its timeout when the coordinator hangs, and the answer only matters
  * while requests are served - which produce request logs (or, for stateful
- * mocks resolved through the coordinator, bump st_remote), hence reports every
+ * mocks resolved through the coordinator, coord_matched_total()), hence reports every
  * FLUSH_MS, hence fresh acks.
  */
 #include "resolver.h"
+#include "link/link.h"
 
 #include "eventq.h"
 #include "grpc_client.h"
@@ -80,6 +81,7 @@ static struct {
 	size_t pending_ncb, pending_nev; /* in the pending batch */
 	uint64_t shed_reported, pending_shed;
 	size_t und_bytes; /* headers + bodies of the misses in q (UNDEFINED_BYTES_BUDGET) */
+	void (*tick)(void); /* report_start's once-a-second hook */
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 uint64_t
@@ -281,7 +283,7 @@ build_batch(size_t *len, size_t *nrows, uint64_t *dropped_now)
 	uint64_t dropped = atomic_load(&R.dropped);
 	uint64_t shed = wh_shed_total();
 	static unsigned long long remote_seen; /* stateful traffic also needs a fresh ack */
-	unsigned long long remote = atomic_load(&st_remote);
+	unsigned long long remote = coord_matched_total();
 	char **cbs = malloc(sizeof(*cbs) * WH_BATCH), **evs = malloc(sizeof(*evs) * WH_BATCH);
 	size_t ncb = 0, nev = 0;
 
@@ -485,7 +487,8 @@ report_main(void *arg)
 
 		sync_watchdog();
 		if (rs_now_ms() >= next_tick) {
-			stats_tick();
+			if (R.tick != NULL)
+				R.tick();
 			next_tick += 1000;
 			if (next_tick < rs_now_ms())
 				next_tick = rs_now_ms() + 1000;
@@ -517,8 +520,9 @@ report_main(void *arg)
 }
 
 bool
-report_start(void)
+report_start(void (*tick)(void))
 {
+	R.tick = tick;
 	R.q = calloc(QUEUE_CAP, sizeof(*R.q));
 	R.wh_cb = calloc(WH_CAP, sizeof(*R.wh_cb));
 	R.wh_ev = calloc(WH_CAP, sizeof(*R.wh_ev));

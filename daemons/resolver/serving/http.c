@@ -1,5 +1,5 @@
 /*
- * http.c - the resolver's HTTP front on HTTP_PORT: mock traffic of its one
+ * serving/http.c - the resolver's HTTP front on HTTP_PORT: mock traffic of its one
  * namespace through mockserve, /health/live, /health/ready and /metrics.
  *
  * Constraints that shaped it:
@@ -21,6 +21,9 @@
  *    and a request naming none is in NAMESPACE (not "sandbox").
  */
 #include "resolver.h"
+#include "dashboard/dashboard.h"
+#include "link/link.h"
+#include "serving/serving.h"
 
 #include "bufbudget.h"
 #include "eventq.h"
@@ -67,7 +70,6 @@ typedef struct conn_req {
 #define BODY_LIMIT (5u * 1024 * 1024)
 
 static struct MHD_Daemon *daemon_handle;
-static time_t started_at;
 static atomic_int in_flight;
 
 /* ------------------------------------------------------------ small helpers */
@@ -199,7 +201,6 @@ proxy_done(void *arg)
 
 /* --------------------------------------------------------------- the hooks */
 
-static const char *const state_names[] = {"connecting", "connected", "disconnected", "auth_refused"};
 
 /* Coordinator responses are mc_resolve_response objects; tolerate the short spelling too. */
 static json_t *
@@ -274,138 +275,6 @@ static const ms_hooks hooks = {
 
 /* --------------------------------------------------------- health, metrics */
 
-static void
-uptime_text(char *out, size_t cap)
-{
-	mt_go_duration((long long)(time(NULL) - started_at), out, cap);
-}
-
-json_t *
-status_json(void)
-{
-	rs_sync_status ss;
-	double rps, p50, p90, p99;
-	char up[64];
-	json_t *j = json_object(), *c = json_object(), *lat = json_object();
-
-	if (j == NULL || c == NULL || lat == NULL) {
-		json_decref(j);
-		json_decref(c);
-		json_decref(lat);
-		return NULL;
-	}
-	sync_status(&ss);
-	stats_window(&rps, &p50, &p90, &p99);
-	uptime_text(up, sizeof(up));
-#define SET(o, k, v) json_object_set_new(o, k, v)
-	SET(j, "name", json_string(rs_cfg.resolver_name));
-	SET(j, "namespace", json_string(rs_cfg.ns));
-	SET(j, "releaseId", json_string(RESOLVER_RELEASE_ID));
-	SET(j, "uptime", json_string(up));
-	SET(j, "ready", json_boolean(ss.ready));
-	SET(c, "addr", json_string(rs_cfg.coordinator_addr));
-	SET(c, "state", json_string(state_names[ss.state]));
-	SET(c, "connected", json_boolean(ss.state == RS_CONNECTED));
-	SET(c, "authRefused", json_boolean(ss.state == RS_AUTH_REFUSED));
-	SET(c, "lastCode", json_integer(ss.last_code));
-	SET(c, "lastError", json_string(ss.last_error));
-	SET(c, "lastHeartbeatMs", json_integer(ss.last_heartbeat_ms));
-	SET(c, "lastEventMs", json_integer(ss.last_event_ms));
-	SET(c, "connectedSinceMs", json_integer(ss.connected_since_ms));
-	SET(c, "reconnects", json_integer((json_int_t)ss.reconnects));
-	SET(c, "snapshots", json_integer((json_int_t)ss.snapshots));
-	SET(c, "deltas", json_integer((json_int_t)ss.deltas));
-	SET(c, "resyncs", json_integer((json_int_t)ss.resyncs));
-	SET(j, "coordinator", c);
-	SET(j, "appliedVersion", json_integer((json_int_t)ss.applied_version));
-	SET(j, "headVersion",
-	    json_integer(
-	        (json_int_t)(ss.head_version > ss.applied_version ? ss.head_version : ss.applied_version)));
-	SET(j, "mocksLoaded", json_integer((json_int_t)rs_mocks_loaded()));
-	SET(j, "requests", json_integer((json_int_t)atomic_load(&st_requests)));
-	SET(j, "cacheHits", json_integer((json_int_t)atomic_load(&st_hits)));
-	SET(j, "remoteResolves", json_integer((json_int_t)atomic_load(&st_remote)));
-	SET(j, "misses", json_integer((json_int_t)atomic_load(&st_misses)));
-	SET(j, "errors", json_integer((json_int_t)atomic_load(&st_errors)));
-	SET(j, "requestsPerSecond", json_real(rps));
-	SET(lat, "p50", json_real(p50));
-	SET(lat, "p90", json_real(p90));
-	SET(lat, "p99", json_real(p99));
-	SET(j, "latencySeconds", lat);
-	SET(j, "dropped", json_integer((json_int_t)report_dropped()));
-	SET(j, "reported", json_integer((json_int_t)report_sent()));
-	SET(j, "minVersionWaits", json_integer((json_int_t)atomic_load(&st_waits)));
-	SET(j, "minVersionTimeouts", json_integer((json_int_t)atomic_load(&st_wait_timeouts)));
-	SET(j, "nowMs", json_integer(rs_wall_ms()));
-#undef SET
-	return j;
-}
-
-/*
- * The /metrics text (malloc'd; NULL when out of memory): the guide's names
- * (mockarty_mock_resolutions_total, mockarty_request_duration_seconds,
- * mockarty_active_mocks, mockarty_store_operations_total), the resolver names
- * of api-compat 2.1 (mockarty_resolver_*), and process metrics. Everything is
- * read from counters; a scrape takes no lock that serving takes.
- */
-char *
-metrics_text(void)
-{
-	rs_sync_status ss;
-	mt_buf b = {0};
-	unsigned long long hits = atomic_load(&st_hits), remote = atomic_load(&st_remote),
-	                   misses = atomic_load(&st_misses), reqs = atomic_load(&st_requests);
-	unsigned long long other = reqs > hits + remote + misses ? reqs - hits - remote - misses : 0;
-	unsigned long long head;
-
-	sync_status(&ss);
-	head = ss.head_version > ss.applied_version ? ss.head_version : ss.applied_version;
-	mt_resolutions_write(&b);
-	stats_histogram_prom(&b);
-	bufbudget_metrics_write(&b);
-	ms_proxy_metrics_write(&b);
-	mt_gauge(&b, "mockarty_active_mocks", "Live mocks in the applied snapshot.",
-	         (double)rs_mocks_loaded());
-	mt_family(&b, "mockarty_resolver_requests_total", "counter",
-	          "Mock traffic requests answered, by result.");
-	mt_printf(&b,
-	          "mockarty_resolver_requests_total{result=\"local\"} %llu\n"
-	          "mockarty_resolver_requests_total{result=\"remote\"} %llu\n"
-	          "mockarty_resolver_requests_total{result=\"miss\"} %llu\n"
-	          "mockarty_resolver_requests_total{result=\"other\"} %llu\n",
-	          hits, remote, misses, other);
-	mt_gauge(&b, "mockarty_resolver_mocks_loaded", "Mocks in the applied snapshot.",
-	         (double)rs_mocks_loaded());
-	mt_counter(&b, "mockarty_resolver_cache_hits_total", "Requests answered from the local snapshot.",
-	           hits);
-	mt_gauge(&b, "mockarty_resolver_coordinator_connected", "1 while a Sync stream is open.",
-	         ss.state == RS_CONNECTED ? 1 : 0);
-	mt_gauge(&b, "mockarty_resolver_coordinator_auth_refused",
-	         "1 while the coordinator refuses API_TOKEN.", ss.state == RS_AUTH_REFUSED ? 1 : 0);
-	mt_gauge(&b, "mockarty_resolver_applied_version", "Change-log version of the served state.",
-	         (double)ss.applied_version);
-	mt_gauge(&b, "mockarty_resolver_head_version", "Coordinator head version seen last.", (double)head);
-	mt_counter(&b, "mockarty_resolver_dropped_total",
-	           "Request logs and misses dropped (queue full or undeliverable).",
-	           (unsigned long long)report_dropped());
-	mt_counter(&b, "mockarty_resolver_reconnects_total", "Sync streams that ended.",
-	           (unsigned long long)ss.reconnects);
-	mt_family(&b, "mockarty_resolver_min_version_waits_total", "counter",
-	          "Requests that waited for X-Mockarty-Min-Version, by result.");
-	mt_printf(&b,
-	          "mockarty_resolver_min_version_waits_total{result=\"ok\"} %llu\n"
-	          "mockarty_resolver_min_version_waits_total{result=\"timeout\"} %llu\n",
-	          (unsigned long long)(atomic_load(&st_waits) - atomic_load(&st_wait_timeouts)),
-	          (unsigned long long)atomic_load(&st_wait_timeouts));
-	eq_metrics_write(&b, 0); /* webhook callbacks and mock.resolved events (eventq.h) */
-	mt_process_write(&b);
-	if (b.oom) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
-}
-
 static enum MHD_Result
 serve_health(struct MHD_Connection *conn, bool ready_check)
 {
@@ -420,7 +289,7 @@ serve_health(struct MHD_Connection *conn, bool ready_check)
 	if (ready_check && !ss.ready)
 		status = 503;
 	j = json_pack("{s:s, s:s, s:s, s:s, s:b, s:I}", "status", status == 200 ? "ok" : "not_ready",
-	              "releaseId", RESOLVER_RELEASE_ID, "uptime", up, "coordinator", state_names[ss.state],
+	              "releaseId", RESOLVER_RELEASE_ID, "uptime", up, "coordinator", nl_state_names[ss.link.state],
 	              "snapshotLoaded", ss.ready, "appliedVersion", (json_int_t)ss.applied_version);
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
@@ -490,7 +359,7 @@ serve_traffic(conn_req *cr, const char *method)
 	req.each_header = tr_each_header;
 	req.transport = cr;
 	if (otel_enabled()) {
-		otel_span *prev = otel_set_current(&cr->span); /* proxy and coord.c read it */
+		otel_span *prev = otel_set_current(&cr->span); /* proxy and link/coord.c read it */
 
 		ms_serve(rs_store, &req, &hooks, &res);
 		otel_set_current(prev);
@@ -765,61 +634,10 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum M
 	*con_cls = NULL;
 }
 
-/*
- * Starts an MHD daemon on bind:port with the resolver's handler conventions
- * (shared with dashboard.c through the handler passed). threads <= 1 means
- * one internal polling thread.
- */
-struct MHD_Daemon *
-rs_mhd_start(const char *bind, int port, int threads, MHD_AccessHandlerCallback handler,
-             MHD_RequestCompletedCallback completed,
-             void *(*urilog)(void *, const char *, struct MHD_Connection *))
-{
-	struct addrinfo hints = {0}, *ai = NULL;
-	char portstr[16];
-	unsigned int flags =
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	struct MHD_Daemon *d;
-	int rc;
-
-	snprintf(portstr, sizeof(portstr), "%d", port);
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	rc = getaddrinfo(bind, portstr, &hints, &ai);
-	if (rc != 0 || ai == NULL) {
-		log_error("HTTP_BIND_ADDR %s: %s", bind, gai_strerror(rc));
-		return NULL;
-	}
-	if (ai->ai_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	{
-		struct MHD_OptionItem opts[] = {
-		    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, NULL},
-		    {MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr},
-		    {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)urilog, NULL},
-		    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, NULL},
-		    {MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL},
-		    {MHD_OPTION_CONNECTION_LIMIT, 4096, NULL},
-		    {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
-		    /* last, so that one thread means "no pool" rather than a warning */
-		    {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
-		    {MHD_OPTION_END, 0, NULL},
-		};
-
-		d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, NULL, MHD_OPTION_ARRAY, opts,
-		                     MHD_OPTION_END);
-	}
-	freeaddrinfo(ai);
-	if (d == NULL)
-		log_error("cannot listen on %s:%d", bind, port);
-	return d;
-}
-
 bool
 http_start(void)
 {
-	started_at = time(NULL);
+	rs_started_at = time(NULL);
 	atomic_store(&proxy_cfg.allow_private_ips, rs_cfg.allow_private_ips);
 	atomic_store(&proxy_cfg.max_concurrent, rs_cfg.proxy_max_concurrent);
 	bufbudget_set_limit((size_t)rs_cfg.buffer_budget_mb << 20);

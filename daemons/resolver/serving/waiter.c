@@ -1,5 +1,5 @@
 /*
- * waiter.c - one thread that resumes suspended HTTP connections: mock delays
+ * serving/waiter.c - one thread that resumes suspended HTTP connections: mock delays
  * (at their deadline) and read-your-writes waits (as soon as the applied
  * version reaches the X-Mockarty-Min-Version asked for, or at the bound).
  *
@@ -11,6 +11,8 @@
  * version is applied. Nothing polls.
  */
 #include "resolver.h"
+#include "link/link.h"
+#include "serving/serving.h"
 
 #include "log.h"
 

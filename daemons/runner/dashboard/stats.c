@@ -1,5 +1,5 @@
 /*
- * stats.c - the runner process's own CPU and memory use, for the dashboard and
+ * dashboard/stats.c - the runner process's own CPU and memory use, for the dashboard and
  * /metrics (process_cpu_seconds_total, process_resident_memory_bytes).
  *
  * Constraint: a load test is exactly when an operator looks at these numbers,
@@ -8,9 +8,9 @@
  * sample. CPU % is over the last sampling interval, 100 = one core busy.
  */
 #include "runner.h"
+#include "dashboard/dashboard.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,35 +23,6 @@ static struct {
 	double percent; /* over the last interval */
 	uint64_t rss;   /* bytes */
 } ST = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-void
-buf_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		size_t room = *cap - *len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? room : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if (*buf != NULL && (size_t)n < room) {
-			*len += (size_t)n;
-			return;
-		}
-		size_t ncap = *cap ? *cap : 1024;
-		while (ncap < *len + (size_t)n + 1)
-			ncap *= 2;
-		char *nb = realloc(*buf, ncap);
-		if (nb == NULL)
-			return;
-		*buf = nb;
-		*cap = ncap;
-	}
-}
 
 /* utime + stime of this process in seconds from /proc/self/stat; -1 when unreadable. */
 static double

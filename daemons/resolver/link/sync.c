@@ -1,5 +1,5 @@
 /*
- * sync.c - the resolver's subscription to the coordinator: one thread holding
+ * link/sync.c - the resolver's subscription to the coordinator: one thread holding
  * a Coordinator.Sync server stream, applying snapshot chunks and ordered deltas
  * to the local index, and reconnecting when the stream ends.
  *
@@ -26,9 +26,11 @@
  * faster than us is held back by flow control rather than by our memory.
  */
 #include "resolver.h"
+#include "link/link.h"
 
 #include "grpc_client.h"
 #include "log.h"
+#include "nodelink.h"
 #include "mockserve.h"
 
 #include "coordinator.pb-c.h"
@@ -37,7 +39,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #define BACKOFF_INITIAL_MS 100
@@ -62,13 +63,11 @@ static struct {
 	bool started;
 	atomic_bool stop;
 
-	pthread_mutex_t mu; /* guards st, client, hb_gap_ms */
+	pthread_mutex_t mu; /* guards st (its link member is filled from nl_get on reading), hb_gap_ms */
 	rs_sync_status st;
-	mk_grpc_client *client; /* the connection of the stream in progress */
-	int64_t last_rx_mono;   /* monotonic ms of the last event (or of the stream start) */
+	nodelink link; /* state, backoff, last error, watchdog (daemons/common/nodelink.h) */
 	int64_t last_hb_mono;
 	int64_t hb_gap_ms; /* observed heartbeat interval, 0 = unknown */
-	bool watchdog_fired;
 	bool in_snapshot; /* no event yet on this stream, or a snapshot not finished */
 
 	pthread_mutex_t vmu; /* guards applied version waits */
@@ -82,25 +81,8 @@ static struct {
 	bool need_resync; /* next Sync goes with have_version 0 */
 	bool gap;
 	bool got_event;
-} S = {.mu = PTHREAD_MUTEX_INITIALIZER, .vmu = PTHREAD_MUTEX_INITIALIZER, .vcv = PTHREAD_COND_INITIALIZER};
-
-int64_t
-rs_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t
-rs_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+	void (*on_version)(void); /* sync_start's hook: the applied version grew */
+} S = {.mu = PTHREAD_MUTEX_INITIALIZER, .link = NODELINK_INIT, .vmu = PTHREAD_MUTEX_INITIALIZER, .vcv = PTHREAD_COND_INITIALIZER};
 
 void
 sync_status(rs_sync_status *out)
@@ -108,6 +90,7 @@ sync_status(rs_sync_status *out)
 	pthread_mutex_lock(&S.mu);
 	*out = S.st;
 	pthread_mutex_unlock(&S.mu);
+	nl_get(&S.link, &out->link);
 	out->applied_version = atomic_load(&S.applied);
 	out->ready = atomic_load(&S.ready);
 }
@@ -143,33 +126,20 @@ sync_publish_version(uint64_t v)
 	atomic_store(&S.applied, v);
 	pthread_cond_broadcast(&S.vcv);
 	pthread_mutex_unlock(&S.vmu);
-	waiter_kick();
-}
-
-static void
-set_state(rs_conn_state state, int code, const char *msg)
-{
-	pthread_mutex_lock(&S.mu);
-	S.st.state = state;
-	if (code >= 0) {
-		S.st.last_code = code;
-		snprintf(S.st.last_error, sizeof(S.st.last_error), "%s", msg ? msg : "");
-	}
-	if (state == RS_CONNECTED)
-		S.st.connected_since_ms = rs_wall_ms();
-	pthread_mutex_unlock(&S.mu);
+	if (S.on_version != NULL)
+		S.on_version();
 }
 
 /*
  * Ends the stream in progress when it has been silent for three heartbeat
  * intervals (the coordinator or the path to it is gone without a FIN). The
- * client is interrupted under S.mu, which the sync thread also holds to close
- * it, so the pointer cannot dangle.
+ * client is interrupted under the nodelink's mutex, which the sync thread
+ * also takes to forget it before closing it, so the pointer cannot dangle.
  */
 void
 sync_watchdog(void)
 {
-	int64_t now = rs_now_ms(), limit;
+	int64_t limit;
 
 	pthread_mutex_lock(&S.mu);
 	limit = S.hb_gap_ms > 0 ? 3 * S.hb_gap_ms : DEFAULT_SILENCE_MS;
@@ -177,13 +147,8 @@ sync_watchdog(void)
 		limit = MIN_SILENCE_MS;
 	if (S.in_snapshot)
 		limit = SNAPSHOT_SILENCE_MS;
-	if (S.client != NULL && !S.watchdog_fired && now - S.last_rx_mono > limit) {
-		log_warn("no event from the coordinator for %lld ms: reconnecting",
-		         (long long)(now - S.last_rx_mono));
-		S.watchdog_fired = true;
-		mk_grpc_client_interrupt(S.client);
-	}
 	pthread_mutex_unlock(&S.mu);
+	nl_watchdog(&S.link, limit);
 }
 
 /* ------------------------------------------------ snapshot chunk pipeline */
@@ -506,13 +471,10 @@ on_event(void *ud, const uint8_t *msg, size_t len)
 		log_warn("undecodable SyncEvent (%zu bytes): reconnecting", len);
 		return 1;
 	}
-	pthread_mutex_lock(&S.mu);
-	S.last_rx_mono = now;
-	S.st.last_event_ms = rs_wall_ms();
-	pthread_mutex_unlock(&S.mu);
+	nl_event(&S.link);
 	if (!S.got_event) {
 		S.got_event = true;
-		set_state(RS_CONNECTED, 0, "");
+		nl_connected(&S.link);
 		log_info("connected to the coordinator at %s", rs_cfg.coordinator_addr);
 	}
 	switch (ev->event_case) {
@@ -594,17 +556,6 @@ nap(int64_t ms)
 	return false;
 }
 
-/* Backoff with +-20 % jitter. */
-static int64_t
-jitter(int64_t ms)
-{
-	uint32_t r = 0;
-
-	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		r = (uint32_t)rs_now_ms();
-	return ms * 80 / 100 + (int64_t)(r % (uint32_t)(ms * 40 / 100 + 1));
-}
-
 /* One connection + Sync stream, start to end. Returns the final gRPC code. */
 static int
 run_stream(mk_grpc_status *st)
@@ -638,23 +589,18 @@ run_stream(mk_grpc_status *st)
 	}
 	mockarty__coordinator__v1__sync_request__pack(&req, buf);
 	pthread_mutex_lock(&S.mu);
-	S.client = c;
-	S.last_rx_mono = rs_now_ms();
-	S.watchdog_fired = false;
 	/* a resumed stream (have_version > 0) starts with deltas or heartbeats, a new one with a snapshot */
 	S.in_snapshot = req.have_version == 0;
 	pthread_mutex_unlock(&S.mu);
+	nl_stream_begin(&S.link, c);
 	log_debug("Sync(have_version=%llu)", (unsigned long long)req.have_version);
 	code = mk_grpc_client_server_stream(c, "/mockarty.coordinator.v1.Coordinator/Sync", buf, n, 0,
 	                                    on_event, NULL, st);
 	free(buf);
-	pthread_mutex_lock(&S.mu);
-	S.client = NULL;
-	if (S.watchdog_fired) {
+	if (nl_stream_end(&S.link)) {
 		code = st->code = MK_GRPC_UNAVAILABLE;
 		snprintf(st->message, sizeof(st->message), "no heartbeat from the coordinator");
 	}
-	pthread_mutex_unlock(&S.mu);
 	mk_grpc_client_close(c);
 	drop_build();
 	return code;
@@ -663,59 +609,56 @@ run_stream(mk_grpc_status *st)
 static void *
 sync_main(void *arg)
 {
-	int64_t backoff = BACKOFF_INITIAL_MS;
-	int last_logged = -1;
-
 	(void)arg;
 	while (!atomic_load(&S.stop)) {
 		mk_grpc_status st = {0};
 		int code = run_stream(&st);
-		bool immediate = false;
+		bool immediate = false, log_it;
 
 		if (atomic_load(&S.stop))
 			break;
-		if (S.got_event)
-			backoff = BACKOFF_INITIAL_MS; /* the stream worked: start over */
-		pthread_mutex_lock(&S.mu);
-		S.st.reconnects++;
-		pthread_mutex_unlock(&S.mu);
-		if (code == MK_GRPC_UNAUTHENTICATED || code == MK_GRPC_PERMISSION_DENIED) {
-			set_state(RS_AUTH_REFUSED, code, st.message);
-			if (last_logged != code)
+		/* counts the reconnect, sets auth_refused or disconnected, restarts a stream that worked */
+		log_it = nl_stream_ended(&S.link, S.got_event, code, st.message);
+		if (nl_is_refusal(code)) {
+			if (log_it)
 				log_error("the coordinator refused API_TOKEN (%s: %s); check the token "
 				          "(POST /ui/api/integrations, type mock_resolver); serving the last "
 				          "snapshot and retrying every %d s",
 				          mk_grpc_code_name(code), st.message, BACKOFF_MAX_MS / 1000);
-			last_logged = code;
 		} else {
 			/* a Resync or a gap is the protocol working: come back at once */
 			immediate = (code == MK_GRPC_OK || code == MK_GRPC_CANCELLED) &&
 			            (S.need_resync || S.gap) && S.got_event;
-			set_state(RS_DISCONNECTED, code, st.message);
-			if (!immediate && (last_logged != code || S.got_event))
+			if (!immediate && log_it)
 				log_warn("coordinator stream ended (%s: %s); serving the last snapshot "
 				         "(version %llu), reconnecting",
 				         mk_grpc_code_name(code), st.message,
 				         (unsigned long long)atomic_load(&S.applied));
-			last_logged = code;
 		}
-		if (!immediate) {
-			if (!nap(jitter(backoff)))
-				break;
-			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-		}
+		if (!immediate && !nap(nl_next_wait(&S.link)))
+			break;
 		/* a refused token stays visible while we retry; anything else is "connecting" */
-		pthread_mutex_lock(&S.mu);
-		if (S.st.state != RS_AUTH_REFUSED)
-			S.st.state = RS_CONNECTING;
-		pthread_mutex_unlock(&S.mu);
+		nl_retrying(&S.link);
 	}
 	return NULL;
 }
 
-bool
-sync_start(void)
+static void
+interrupt_stream(void *stream)
 {
+	mk_grpc_client_interrupt(stream);
+}
+
+bool
+sync_start(void (*on_version)(void))
+{
+	nl_config lc = {.backoff_initial_ms = BACKOFF_INITIAL_MS,
+	                .backoff_max_ms = BACKOFF_MAX_MS,
+	                .backoff_factor_pct = 200,
+	                .interrupt = interrupt_stream};
+
+	S.on_version = on_version;
+	nl_init(&S.link, &lc);
 	atomic_store(&S.stop, false);
 	pipe_start();
 	if (pthread_create(&S.thread, NULL, sync_main, NULL) != 0) {
@@ -733,10 +676,7 @@ sync_stop(void)
 	if (!S.started)
 		return;
 	atomic_store(&S.stop, true);
-	pthread_mutex_lock(&S.mu);
-	if (S.client != NULL)
-		mk_grpc_client_interrupt(S.client);
-	pthread_mutex_unlock(&S.mu);
+	nl_interrupt(&S.link);
 	pthread_join(S.thread, NULL);
 	pipe_stop(); /* run_stream() emptied the queue before the thread ended */
 	S.started = false;

@@ -1,5 +1,5 @@
 /*
- * dashboard.c - the runner's only port (DASHBOARD_PORT, 6770): the dashboard
+ * dashboard/dashboard.c - the runner's only port (DASHBOARD_PORT, 6770): the dashboard
  * page, /api/status (its data), /health/live, /health/ready and /metrics.
  *
  * Constraints: runners sit near the systems under test, often without
@@ -10,6 +10,9 @@
  * daemon of this project) so a runner exposes nothing until asked to.
  */
 #include "runner.h"
+#include "dashboard/dashboard.h"
+#include "link/link.h"
+#include "tasks/tasks.h"
 
 #include "log.h"
 
@@ -128,7 +131,7 @@ static json_t *
 status_json(void)
 {
 	rn_session_status ss;
-	char up[64], ca[40], ev[40];
+	char up[64];
 	json_t *j, *caps = json_array(), *c, *proc, *tasks = tasks_status_json();
 
 	session_status(&ss);
@@ -137,16 +140,16 @@ status_json(void)
 		json_array_append_new(caps, json_string("api_test"));
 	if (rn_cfg.caps & RN_CAP_PERFORMANCE)
 		json_array_append_new(caps, json_string("performance"));
-	rn_iso_time(ss.connected_since_ms, ca, sizeof(ca));
-	rn_iso_time(ss.last_event_ms, ev, sizeof(ev));
-	c = json_pack("{s:s, s:s, s:b, s:b, s:i, s:s, s:s, s:i, s:i, s:I, s:I, s:I, s:I, s:I}", "addr",
-	              rn_cfg.coordinator_addr, "state", rn_state_names[ss.state], "connected",
-	              ss.state == RN_CONNECTED, "authRefused", ss.state == RN_AUTH_REFUSED, "lastCode",
-	              ss.last_code, "lastError", ss.last_error, "runnerId", ss.runner_id, "leaseMs",
-	              (int)ss.lease_ms, "heartbeatMs", (int)ss.heartbeat_ms, "connectedSinceMs",
-	              (json_int_t)ss.connected_since_ms, "lastEventMs", (json_int_t)ss.last_event_ms,
-	              "reconnects", (json_int_t)ss.reconnects, "offers", (json_int_t)ss.offers, "pings",
-	              (json_int_t)ss.pings);
+	/* the link's fields (state, connected, authRefused, lastCode, lastError, connectedSinceMs,
+	 * lastEventMs, reconnects) come from nodelink.h, as on the resolver's dashboard */
+	c = nl_status_json(&ss.link, json_pack("{s:s}", "addr", rn_cfg.coordinator_addr));
+	if (c != NULL) {
+		json_object_set_new(c, "runnerId", json_string(ss.runner_id));
+		json_object_set_new(c, "leaseMs", json_integer((json_int_t)ss.lease_ms));
+		json_object_set_new(c, "heartbeatMs", json_integer((json_int_t)ss.heartbeat_ms));
+		json_object_set_new(c, "offers", json_integer((json_int_t)ss.offers));
+		json_object_set_new(c, "pings", json_integer((json_int_t)ss.pings));
+	}
 	proc = json_pack("{s:f, s:f, s:I}", "cpuPercent", stats_cpu_percent(), "cpuSeconds",
 	                 stats_cpu_seconds(), "rssBytes", (json_int_t)stats_rss_bytes());
 	j = json_pack("{s:s, s:s, s:b, s:o, s:i, s:s, s:s, s:I, s:o?, s:o?, s:o?}", "name",
@@ -190,8 +193,8 @@ metrics_text(void)
 	    "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.\n"
 	    "# TYPE process_start_time_seconds gauge\n"
 	    "process_start_time_seconds %lld\n",
-	    rn_cfg.max_concurrent, ss.state == RN_CONNECTED ? 1 : 0, ss.state == RN_AUTH_REFUSED ? 1 : 0,
-	    (unsigned long long)ss.reconnects, stats_cpu_seconds(), (unsigned long long)stats_rss_bytes(),
+	    rn_cfg.max_concurrent, ss.link.state == NL_CONNECTED ? 1 : 0,
+	    ss.link.state == NL_AUTH_REFUSED ? 1 : 0, (unsigned long long)ss.link.reconnects, stats_cpu_seconds(), (unsigned long long)stats_rss_bytes(),
 	    (long long)started_at);
 	return b;
 }
@@ -208,30 +211,30 @@ health_text(bool ready_check, int *status)
 
 	session_status(&ss);
 	uptime_text(up, sizeof(up));
-	ready = ss.state == RN_CONNECTED;
+	ready = ss.link.state == NL_CONNECTED;
 	*status = (ready_check && !ready) ? 503 : 200;
 	j = json_pack("{s:s, s:s, s:s}", "status", *status == 200 ? "ok" : "not_ready", "releaseId",
 	              RUNNER_RELEASE_ID, "uptime", up);
 	if (j != NULL && ready_check) {
-		json_object_set_new(j, "coordinator", json_string(rn_state_names[ss.state]));
+		json_object_set_new(j, "coordinator", json_string(nl_state_names[ss.link.state]));
 		json_object_set_new(j, "runningTasks", json_integer(tasks_running()));
 		if (!ready) {
 			char why[700];
 
-			if (ss.state == RN_AUTH_REFUSED)
+			if (ss.link.state == NL_AUTH_REFUSED)
 				snprintf(why, sizeof(why),
 				         "the coordinator refuses API_TOKEN (an enabled test_runner "
 				         "integration token is "
 				         "needed): %s",
-				         ss.last_error);
+				         ss.link.last_error);
 			else
 				snprintf(why, sizeof(why), "%s",
-				         ss.last_error[0] ? ss.last_error
+				         ss.link.last_error[0] ? ss.link.last_error
 				                          : "not connected to the coordinator yet");
 			json_object_set_new(j, "reason", json_string(why));
 		}
-		if (ss.last_error[0] && !ready)
-			json_object_set_new(j, "lastError", json_string(ss.last_error));
+		if (ss.link.last_error[0] && !ready)
+			json_object_set_new(j, "lastError", json_string(ss.link.last_error));
 	}
 	t = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);

@@ -1,5 +1,5 @@
 /*
- * session.c - the runner's connection to the coordinator: one thread holding
+ * link/session.c - the runner's connection to the coordinator: one thread holding
  * the Runners.Connect server stream (Welcome, offers, cancels, pings) and a
  * small pool of connections for the unary calls (AcceptTask, TaskHeartbeat,
  * AppendResults, CompleteTask).
@@ -16,10 +16,12 @@
  * may be re-enabled); while refused the runner takes no tasks.
  */
 #include "runner.h"
+#include "link/link.h"
 
 #include "grpc_client.h"
 #include "grpc_pool.h"
 #include "log.h"
+#include "nodelink.h"
 
 #include "coordinator.pb-c.h"
 
@@ -27,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,55 +41,25 @@
 
 #define SVC "/mockarty.coordinator.v1.Runners/"
 
-const char *const rn_state_names[] = {"connecting", "connected", "disconnected", "auth_refused"};
-
 static struct {
 	pthread_t thread;
 	bool started;
 	atomic_bool stop;
 
-	pthread_mutex_t mu; /* guards st, client, last_rx_mono, watchdog_fired */
+	pthread_mutex_t mu; /* guards st (its link member is filled from nl_get on reading) */
 	rn_session_status st;
-	mk_grpc_client *client; /* the connection of the stream in progress */
-	int64_t last_rx_mono;
-	bool watchdog_fired;
+	nodelink link; /* state, backoff, last error, watchdog (daemons/common/nodelink.h) */
 	bool welcomed; /* this stream got its Welcome */
 
 	pthread_mutex_t nap_mu; /* backoff sleep, cut short by session_stop */
 	pthread_cond_t nap_cv;
-} S = {
-    .mu = PTHREAD_MUTEX_INITIALIZER, .nap_mu = PTHREAD_MUTEX_INITIALIZER, .nap_cv = PTHREAD_COND_INITIALIZER};
+} S = {.mu = PTHREAD_MUTEX_INITIALIZER,
+       .link = NODELINK_INIT,
+       .nap_mu = PTHREAD_MUTEX_INITIALIZER,
+       .nap_cv = PTHREAD_COND_INITIALIZER};
 
+static rn_link_handlers H; /* where the stream's events go (session_start) */
 static mk_grpc_pool *pool; /* the unary calls' connections (session_start creates it) */
-
-int64_t
-rn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t
-rn_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void
-rn_iso_time(int64_t wall_ms, char *out, size_t cap)
-{
-	time_t t = (time_t)(wall_ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(wall_ms % 1000));
-}
 
 void
 session_status(rn_session_status *out)
@@ -96,17 +67,13 @@ session_status(rn_session_status *out)
 	pthread_mutex_lock(&S.mu);
 	*out = S.st;
 	pthread_mutex_unlock(&S.mu);
+	nl_get(&S.link, &out->link);
 }
 
 bool
 session_connected(void)
 {
-	bool c;
-
-	pthread_mutex_lock(&S.mu);
-	c = S.st.state == RN_CONNECTED;
-	pthread_mutex_unlock(&S.mu);
-	return c;
+	return nl_is_connected(&S.link);
 }
 
 bool
@@ -121,34 +88,11 @@ session_runner_id(char *out, size_t cap)
 	return ok;
 }
 
-static void
-set_state(rn_conn_state state, int code, const char *msg)
-{
-	pthread_mutex_lock(&S.mu);
-	S.st.state = state;
-	if (code >= 0) {
-		S.st.last_code = code;
-		snprintf(S.st.last_error, sizeof(S.st.last_error), "%s", msg ? msg : "");
-	}
-	if (state == RN_CONNECTED)
-		S.st.connected_since_ms = rn_wall_ms();
-	pthread_mutex_unlock(&S.mu);
-}
-
 /* Ends the stream when it has been silent for three ping intervals (a path gone without a FIN). */
 void
 session_watchdog(void)
 {
-	int64_t now = rn_now_ms();
-
-	pthread_mutex_lock(&S.mu);
-	if (S.client != NULL && !S.watchdog_fired && now - S.last_rx_mono > SILENCE_LIMIT_MS) {
-		log_warn("no event from the coordinator for %lld ms: reconnecting",
-		         (long long)(now - S.last_rx_mono));
-		S.watchdog_fired = true;
-		mk_grpc_client_interrupt(S.client);
-	}
-	pthread_mutex_unlock(&S.mu);
+	nl_watchdog(&S.link, SILENCE_LIMIT_MS);
 }
 
 /* ------------------------------------------------------------------ unary pool */
@@ -171,8 +115,8 @@ session_unary(const char *method, const uint8_t *req, size_t len, int timeout_ms
 		free(*resp);
 		*resp = NULL;
 		snprintf(errmsg, errcap, "%s %s: %s", method, mk_grpc_code_name(code), st.message);
-		if (code == MK_GRPC_UNAUTHENTICATED || code == MK_GRPC_PERMISSION_DENIED)
-			set_state(RN_AUTH_REFUSED, code, st.message);
+		if (nl_is_refusal(code))
+			nl_set_state(&S.link, NL_AUTH_REFUSED, code, st.message);
 	} else if (errcap > 0) {
 		errmsg[0] = '\0';
 	}
@@ -195,10 +139,7 @@ on_event(void *ud, const uint8_t *msg, size_t len)
 	Mockarty__Coordinator__V1__RunnerEvent *ev;
 
 	(void)ud;
-	pthread_mutex_lock(&S.mu);
-	S.last_rx_mono = rn_now_ms();
-	S.st.last_event_ms = rn_wall_ms();
-	pthread_mutex_unlock(&S.mu);
+	nl_event(&S.link);
 	ev = mockarty__coordinator__v1__runner_event__unpack(NULL, len, msg);
 	if (ev == NULL) {
 		log_warn("undecodable RunnerEvent (%zu bytes) skipped", len);
@@ -212,30 +153,32 @@ on_event(void *ud, const uint8_t *msg, size_t len)
 		S.st.heartbeat_ms = ev->welcome->heartbeat_ms ? ev->welcome->heartbeat_ms : S.st.lease_ms / 3;
 		S.welcomed = true;
 		pthread_mutex_unlock(&S.mu);
-		set_state(RN_CONNECTED, 0, "");
+		nl_connected(&S.link);
 		log_info("connected to %s as runner %s (lease %u ms, heartbeat %u ms)",
 		         rn_cfg.coordinator_addr, ev->welcome->runner_id, ev->welcome->lease_ms,
 		         ev->welcome->heartbeat_ms);
-		tasks_kick();
+		if (H.welcomed)
+			H.welcomed();
 		break;
 	case MOCKARTY__COORDINATOR__V1__RUNNER_EVENT__EVENT_OFFER:
 		pthread_mutex_lock(&S.mu);
 		S.st.offers++;
 		pthread_mutex_unlock(&S.mu);
 		log_debug("offer %s (%s, %s)", ev->offer->task_id, ev->offer->kind, ev->offer->namespace_);
-		if (ev->offer->task_id[0] != '\0')
-			tasks_offer(ev->offer->task_id);
+		if (ev->offer->task_id[0] != '\0' && H.offer)
+			H.offer(ev->offer->task_id);
 		break;
 	case MOCKARTY__COORDINATOR__V1__RUNNER_EVENT__EVENT_CANCEL:
 		log_info("task %s: cancel requested", ev->cancel->task_id);
-		tasks_cancel(ev->cancel->task_id);
+		if (H.cancel)
+			H.cancel(ev->cancel->task_id);
 		break;
 	case MOCKARTY__COORDINATOR__V1__RUNNER_EVENT__EVENT_PING:
 		pthread_mutex_lock(&S.mu);
 		S.st.pings++;
 		pthread_mutex_unlock(&S.mu);
-		if (ev->ping->queued_eligible > 0)
-			tasks_offer(NULL);
+		if (ev->ping->queued_eligible > 0 && H.offer)
+			H.offer(NULL);
 		break;
 	default:
 		log_debug("RunnerEvent with no known member skipped");
@@ -313,21 +256,14 @@ run_stream(mk_grpc_status *st)
 		return st->code = MK_GRPC_RESOURCE_EXHAUSTED;
 	}
 	mockarty__coordinator__v1__runner_hello__pack(&hello, buf);
-	pthread_mutex_lock(&S.mu);
-	S.client = c;
-	S.last_rx_mono = rn_now_ms();
-	S.watchdog_fired = false;
-	pthread_mutex_unlock(&S.mu);
+	nl_stream_begin(&S.link, c);
 	code = mk_grpc_client_server_stream(c, SVC "Connect", buf, n, 0, on_event, NULL, st);
 	free(buf);
-	pthread_mutex_lock(&S.mu);
-	S.client = NULL;
-	if (S.watchdog_fired) {
+	if (nl_stream_end(&S.link)) {
 		code = st->code = MK_GRPC_UNAVAILABLE;
 		snprintf(st->message, sizeof(st->message), "no event from the coordinator for %d s",
 		         SILENCE_LIMIT_MS / 1000);
 	}
-	pthread_mutex_unlock(&S.mu);
 	mk_grpc_client_close(c);
 	return code;
 }
@@ -353,69 +289,56 @@ nap(int64_t ms)
 	return !atomic_load(&S.stop);
 }
 
-/* Backoff with +-20 % jitter. */
-static int64_t
-jitter(int64_t ms)
-{
-	uint32_t r = 0;
-
-	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		r = (uint32_t)rn_now_ms();
-	return ms * 80 / 100 + (int64_t)(r % (uint32_t)(ms * 40 / 100 + 1));
-}
-
 static void *
 session_main(void *arg)
 {
-	int64_t backoff = BACKOFF_INITIAL_MS;
-	int last_logged = -1;
-
 	(void)arg;
 	while (!atomic_load(&S.stop)) {
 		mk_grpc_status st = {0};
 		int code = run_stream(&st);
 		int64_t wait;
+		bool log_it;
 
-		tasks_clear_offers();
+		if (H.stream_ended)
+			H.stream_ended();
 		if (atomic_load(&S.stop))
 			break;
-		if (S.welcomed)
-			backoff = BACKOFF_INITIAL_MS; /* the stream worked: start over */
-		pthread_mutex_lock(&S.mu);
-		S.st.reconnects++;
-		pthread_mutex_unlock(&S.mu);
-		wait = jitter(backoff);
-		if (code == MK_GRPC_UNAUTHENTICATED || code == MK_GRPC_PERMISSION_DENIED) {
-			set_state(RN_AUTH_REFUSED, code, st.message);
-			if (last_logged != code)
-				log_error(
-				    "the coordinator refused API_TOKEN (%s: %s): a runner needs an enabled "
-				    "integration token of type test_runner; taking no tasks, retrying",
-				    mk_grpc_code_name(code), st.message);
-			last_logged = code;
-		} else {
-			set_state(RN_DISCONNECTED, code, st.message);
-			if (last_logged != code || S.welcomed)
-				log_warn("coordinator stream ended (%s: %s); reconnecting in %lld ms",
-				         mk_grpc_code_name(code), st.message, (long long)wait);
-			last_logged = code;
-		}
+		/* counts the reconnect, sets auth_refused or disconnected, restarts a stream that worked */
+		log_it = nl_stream_ended(&S.link, S.welcomed, code, st.message);
+		wait = nl_next_wait(&S.link);
+		if (log_it && nl_is_refusal(code))
+			log_error("the coordinator refused API_TOKEN (%s: %s): a runner needs an enabled "
+			          "integration token of type test_runner; taking no tasks, retrying",
+			          mk_grpc_code_name(code), st.message);
+		else if (log_it)
+			log_warn("coordinator stream ended (%s: %s); reconnecting in %lld ms",
+			         mk_grpc_code_name(code), st.message, (long long)wait);
 		if (!nap(wait))
 			break;
-		backoff = backoff * 16 / 10 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 16 / 10;
 		/* a refused token stays visible while we retry; anything else is "connecting" */
-		pthread_mutex_lock(&S.mu);
-		if (S.st.state != RN_AUTH_REFUSED)
-			S.st.state = RN_CONNECTING;
-		pthread_mutex_unlock(&S.mu);
+		nl_retrying(&S.link);
 	}
-	set_state(RN_DISCONNECTED, -1, NULL);
+	nl_set_state(&S.link, NL_DISCONNECTED, -1, NULL);
 	return NULL;
 }
 
-bool
-session_start(void)
+static void
+interrupt_stream(void *stream)
 {
+	mk_grpc_client_interrupt(stream);
+}
+
+bool
+session_start(const rn_link_handlers *h)
+{
+	nl_config lc = {.backoff_initial_ms = BACKOFF_INITIAL_MS,
+	                .backoff_max_ms = BACKOFF_MAX_MS,
+	                .backoff_factor_pct = 160,
+	                .interrupt = interrupt_stream};
+
+	if (h != NULL)
+		H = *h;
+	nl_init(&S.link, &lc);
 	/* payloads carry whole collections: a 64 MiB receive limit */
 	pool = mk_grpc_pool_new(rn_cfg.coordinator_addr, rn_cfg.api_token, POOL_SIZE, CONNECT_TIMEOUT_MS,
 	                        64u * 1024 * 1024);
@@ -441,10 +364,7 @@ session_stop(void)
 	pthread_mutex_lock(&S.nap_mu);
 	pthread_cond_broadcast(&S.nap_cv);
 	pthread_mutex_unlock(&S.nap_mu);
-	pthread_mutex_lock(&S.mu);
-	if (S.client != NULL)
-		mk_grpc_client_interrupt(S.client);
-	pthread_mutex_unlock(&S.mu);
+	nl_interrupt(&S.link);
 	pthread_join(S.thread, NULL);
 	S.started = false;
 }

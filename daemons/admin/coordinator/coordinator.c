@@ -214,8 +214,22 @@ rfc3339_ms(int64_t ms, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* A uuid followed by the end of the string or a space (a NOTIFY payload's first word). */
 static bool
-is_uuid(const char *s)
+coord_is_uuid_word(const char *s)
+{
+	char w[37];
+
+	if (strlen(s) < 36 || (s[36] != '\0' && s[36] != ' '))
+		return false;
+	memcpy(w, s, 36);
+	w[36] = '\0';
+	return coord_is_uuid(w);
+}
+
+/* See coordinator.h. */
+bool
+coord_is_uuid(const char *s)
 {
 	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
 
@@ -227,7 +241,7 @@ is_uuid(const char *s)
 		        : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
 			return false;
 	}
-	return s[sizeof(shape) - 1] == '\0' || s[sizeof(shape) - 1] == ' ';
+	return s[sizeof(shape) - 1] == '\0';
 }
 
 /*
@@ -975,7 +989,7 @@ feed_main(void *arg)
 			while ((nt = PQnotifies(conn)) != NULL) {
 				if (strcmp(nt->relname, "mockarty_tokens") == 0) {
 					acache_purge();
-					if (is_uuid(nt->extra))
+					if (coord_is_uuid_word(nt->extra))
 						revoke_id(nt->extra);
 				} else if (strcmp(nt->relname, "mockarty_tasks") == 0) {
 					coord_runners_notify(nt->extra);

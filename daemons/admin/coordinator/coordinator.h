@@ -39,4 +39,7 @@ unsigned long long coordinator_deferred_auth(void);
  */
 json_t *coordinator_nodes_json(void);
 
+/* True when s is exactly a uuid in its text form (8-4-4-4-12 hex digits). */
+bool coord_is_uuid(const char *s);
+
 #endif /* MOCKARTY_COORDINATOR_H */

@@ -25,6 +25,7 @@
  *    call; a lease the runner held simply expires.
  */
 #include "coordinator/runners.h"
+#include "coordinator/coordinator.h"
 
 #include "coordinator.pb-c.h"
 #include "log.h"
@@ -134,21 +135,6 @@ wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static bool
-is_uuid(const char *s)
-{
-	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-	for (size_t i = 0; i < sizeof(shape) - 1; i++) {
-		char c = s[i];
-
-		if (shape[i] == '-'
-		        ? c != '-'
-		        : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-			return false;
-	}
-	return s[sizeof(shape) - 1] == '\0';
-}
 
 /* A random (version 4) UUID into out[37]. False when the RNG fails. */
 static bool
@@ -509,7 +495,7 @@ do_accept(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	}
 	if (!owner_ok(st, q->runner_id, &o, &s))
 		goto out;
-	if (q->task_id[0] && !is_uuid(q->task_id)) {
+	if (q->task_id[0] && !coord_is_uuid(q->task_id)) {
 		mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT, "task_id: not a UUID");
 		goto out;
 	}
@@ -641,9 +627,9 @@ do_heartbeat(mk_grpc_stream *st, const uint8_t *req, size_t len)
 		Mockarty__Coordinator__V1__LeaseProgress *l = q->leases[i];
 		json_t *e;
 
-		if (!is_uuid(l->task_id) || !is_uuid(l->lease_id)) {
+		if (!coord_is_uuid(l->task_id) || !coord_is_uuid(l->lease_id)) {
 			snprintf(err, sizeof(err), "leases[%zu].%s: not a UUID", i,
-			         is_uuid(l->task_id) ? "lease_id" : "task_id");
+			         coord_is_uuid(l->task_id) ? "lease_id" : "task_id");
 			mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT, err);
 			goto out;
 		}
@@ -744,11 +730,11 @@ lease_lost(mk_grpc_stream *st, const char *task)
 static bool
 ids_ok(mk_grpc_stream *st, const char *task, const char *lease)
 {
-	if (!is_uuid(task)) {
+	if (!coord_is_uuid(task)) {
 		mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT, "task_id: not a UUID");
 		return false;
 	}
-	if (!is_uuid(lease)) {
+	if (!coord_is_uuid(lease)) {
 		mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT, "lease_id: not a UUID (from AcceptTask)");
 		return false;
 	}
@@ -1271,7 +1257,7 @@ void
 coord_runners_notify(const char *payload)
 {
 	pthread_mutex_lock(&R.mu);
-	if (payload && strncmp(payload, "cancel:", 7) == 0 && is_uuid(payload + 7)) {
+	if (payload && strncmp(payload, "cancel:", 7) == 0 && coord_is_uuid(payload + 7)) {
 		RunnerEvent ev = MOCKARTY__COORDINATOR__V1__RUNNER_EVENT__INIT;
 		Mockarty__Coordinator__V1__CancelTask c = MOCKARTY__COORDINATOR__V1__CANCEL_TASK__INIT;
 

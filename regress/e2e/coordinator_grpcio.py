@@ -132,6 +132,30 @@ check("Resolve: found through SQL, a miss is found = false", t_resolve)
 
 
 def t_report():
+    # A node's Report counts only for namespaces it holds an open Sync stream for (the
+    # coordinator sent it those mocks), so report the way a resolver does: while syncing.
+    call = sync(SyncRequest(resolver_name="py-resolver", namespace="sandbox", address="127.0.0.1:5799"),
+                metadata=meta(RES), timeout=15)
+    synced = threading.Event()
+
+    def reader():
+        try:
+            for ev in call:
+                if ev.WhichOneof("event") == "snapshot" and ev.snapshot.last_chunk:
+                    synced.set()
+        except grpc.RpcError:
+            pass
+    threading.Thread(target=reader, daemon=True).start()
+    if not synced.wait(10):
+        call.cancel()
+        return False
+    try:
+        return report_while_synced()
+    finally:
+        call.cancel()
+
+
+def report_while_synced():
     b = ReportBatch(resolver_name="py-resolver", applied_version=1)
     lg = b.logs.add()
     lg.mock_id, lg.req_json, lg.response_json, lg.called_at_ms = "py-pre", '{"py":true}', "{}", int(time.time() * 1000)

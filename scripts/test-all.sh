@@ -103,6 +103,11 @@ count_tap "$logdir/upgrade.tap" "extension update"
 [ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/upgrade.tap" && suite_failed "extension update" "$logdir/upgrade.tap"
 grep -A12 -E '^not ok' "$logdir/upgrade.tap"
 
+# 3a'. every path docs/contributing.md names exists
+regress/docs_paths.sh >"$logdir/docs.tap" 2>&1
+count_tap "$logdir/docs.tap" "contributor's page paths"
+grep -E '^not ok' "$logdir/docs.tap"
+
 # 3b. the README's run command: make run on free ports, the guide's example, make stop
 timeout 600 regress/run_smoke.sh >"$logdir/run.tap" 2>&1
 rc=$?

@@ -57,10 +57,10 @@ SELECT try($$SELECT mockarty.import_mocks('[]', '{"source":"x","namespace":"Bad 
 SELECT try($$SELECT mockarty.import_mocks('[{"id":"n1","http":{"route":"/a"}},{"http":{"route":"/b"}}]', '{"source":"x","namespace":"imp"}')$$);
 SELECT try($$SELECT mockarty.import_mocks('[{"id":"n1","http":{"route":"/a"}},{"id":"n1","http":{"route":"/b"}}]', '{"source":"x","namespace":"imp"}')$$);
 SELECT try($$SELECT mockarty.import_mocks('[{"id":"n1","http":{"route":"/a"}},{"id":"n2","http":{"route":"no-slash"}}]', '{"source":"x","namespace":"imp"}')$$);
-SELECT try($$SELECT mockarty.import_mocks('[{"id":"wm-1","http":{"route":"/a"}}]', '{"source":"x","namespace":"other"}')$$);
+SELECT try($$SELECT mockarty.import_mocks('[{"id":"wm-1","http":{"route":"/a"}}]', '{"source":"x","namespace":"imp-other"}')$$);
 SELECT mockarty.head_version() = (SELECT v FROM h2) AS nothing_changed,
 	NOT EXISTS (SELECT 1 FROM mockarty_private.mocks WHERE id = 'n1') AS no_n1,
-	NOT EXISTS (SELECT 1 FROM mockarty_private.namespaces WHERE name = 'other') AS no_other_ns;
+	NOT EXISTS (SELECT 1 FROM mockarty_private.namespaces WHERE name = 'imp-other') AS no_other_ns;
 
 -- three-way merge per path
 SELECT mockarty_private.json_merge3('{"a":1,"b":{"c":1,"d":1}}', '{"a":2,"b":{"c":1,"d":1},"u":1}', '{"a":1,"b":{"c":5},"g":1}') AS merged;
@@ -80,3 +80,26 @@ SELECT id, namespace FROM mockarty_private.mocks WHERE id IN ('tb-1', 'wm-1') OR
 -- purging a mock forgets its import state
 SELECT mockarty.mock_purge('tb-1') AS purged;
 SELECT NOT EXISTS (SELECT 1 FROM mockarty_private.import_state WHERE mock_id = 'tb-1') AS state_gone;
+
+-- WireMock, Mockoon and HAR documents through core's importers and the smart merge
+SELECT r ->> 'message' AS wiremock, r ->> 'source' AS source, jsonb_array_length(r -> 'warnings') > 0 AS warned
+FROM (SELECT mockarty.import_wiremock('{"mappings":[
+  {"id":"a1","request":{"method":"GET","urlPath":"/wm/pets"},"response":{"status":200,"jsonBody":{"ok":true}}},
+  {"id":"a2","scenarioName":"s","request":{"method":"POST","url":"/wm/pets"},"response":{"status":201}}]}',
+  '{"namespace":"imp2"}') r) s;
+SELECT doc FROM mockarty_private.mocks WHERE namespace = 'imp2' AND doc #>> '{http,route}' LIKE '/wm/%' ORDER BY doc #>> '{http,httpMethod}';
+SELECT r ->> 'message' AS wiremock_again, r -> 'warnings' AS warnings FROM (SELECT mockarty.import_wiremock('{"mappings":[
+  {"id":"a1","request":{"method":"GET","urlPath":"/wm/pets"},"response":{"status":200,"jsonBody":{"ok":true}}},
+  {"id":"a2","scenarioName":"s","request":{"method":"POST","url":"/wm/pets"},"response":{"status":201}}]}',
+  '{"namespace":"imp2"}') r) s;
+SELECT r ->> 'message' AS mockoon, r ->> 'source' AS source FROM (SELECT mockarty.import_mockoon('{"name":"shop","routes":[
+  {"method":"get","endpoint":"mo/users/:id","responses":[{"uuid":"u1","default":true,"statusCode":200,"body":"{}"}]}]}',
+  '{"namespace":"imp2","dryRun":true}') r) s;
+SELECT r ->> 'message' AS har, r -> 'mocks' -> 0 ->> 'route' AS route FROM (SELECT mockarty.import_har('{"log":{"entries":[
+  {"request":{"method":"GET","url":"http://x/h/a?q=1"},"response":{"status":200,"headers":[],"content":{"text":"one"}}},
+  {"request":{"method":"GET","url":"http://x/h/a?q=1"},"response":{"status":200,"headers":[],"content":{"text":"two"}}}]}}',
+  '{"namespace":"imp2","source":"har:t1"}') r) s;
+SELECT doc -> 'response' AS har_response FROM mockarty_private.mocks WHERE doc #>> '{http,route}' = '/h/a';
+SELECT try($$SELECT mockarty.import_har('{"log":{"entries":7}}', '{"namespace":"imp2"}')$$);
+SELECT try($$SELECT mockarty.import_wiremock('[1,2]', '{"namespace":"imp2"}')$$);
+SELECT try($$SELECT mockarty.import_mockoon('{"routes":[]}', '{"namespace":"imp2","prune":1}')$$);

@@ -1,5 +1,6 @@
--- 50_import: smart merge (issue 11): mockarty_private.import_state, json_merge3, import_option and
--- mockarty.import_mocks(), the one entry through which every importer writes mocks.
+-- 50_import: smart merge (issue 11): mockarty_private.import_state, json_merge3, import_option,
+-- mockarty.import_mocks() (the one entry through which every importer writes mocks) and the
+-- WireMock, Mockoon and HAR importers (translate_source, import_source, import_wiremock/mockoon/har).
 
 ------------------------------------------------------------------------------
 -- Import state
@@ -228,3 +229,61 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION mockarty.import_mocks(jsonb, jsonb) IS 'Smart merge of imported mocks in one transaction. mocks: array of mock documents with stable ids; options: source (required), namespace (default: the caller''s, else sandbox), prune (delete mocks of this source gone from the input), dryRun (preview, writes nothing), warnings (passed through). New ids are created; for existing ones a three-way merge against the document last imported refreshes what the source changed and keeps what a user changed; identical input writes nothing. Returns {created, updated, skipped, mocks:[{id,action,route,method}], stale:[{id,route,method,deleted}], warnings, errors, message, namespace, source, dryRun}; 22023 naming the JSON path for bad input, 42501 for viewers and for a bound caller outside its namespace';
+
+------------------------------------------------------------------------------
+-- Importers of other tools' stubs (core's translators, then the smart merge)
+------------------------------------------------------------------------------
+
+CREATE FUNCTION mockarty_private.translate_source(kind text, doc jsonb, namespace text, source text, one_of boolean)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'mockarty_translate_source'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mockarty_private.translate_source(text, jsonb, text, text, boolean) IS 'Core''s translation of a WireMock (kind wiremock), Mockoon (mockoon) or HAR (har) document into {"mocks","warnings":[{"pointer","message"}],"errors"}; ids derive from namespace, source and the item; one_of: HAR repeats become a oneOf instead of the last capture winning';
+
+CREATE FUNCTION mockarty_private.import_source(p_kind text, p_doc jsonb, p_options jsonb, p_default_source text)
+RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	v_options jsonb := coalesce(p_options, '{}');
+	v_ns text;
+	v_source text;
+	v_report jsonb;
+BEGIN
+	IF jsonb_typeof(v_options) <> 'object' THEN
+		RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = '22023', DETAIL = '$.options';
+	END IF;
+	IF p_doc IS NULL THEN
+		RAISE EXCEPTION 'the % document is missing', p_kind USING ERRCODE = '22023', DETAIL = '$';
+	END IF;
+	v_ns := coalesce(nullif(mockarty_private.import_option(v_options, 'namespace', 'string') #>> '{}', ''),
+		mockarty_private.caller_namespace(), 'sandbox');
+	v_source := coalesce(nullif(mockarty_private.import_option(v_options, 'source', 'string') #>> '{}', ''), p_default_source);
+	v_report := mockarty_private.translate_source(p_kind, p_doc, v_ns, v_source,
+		coalesce((mockarty_private.import_option(v_options, 'oneOf', 'boolean') #>> '{}')::boolean, false));
+	IF jsonb_array_length(v_report -> 'errors') > 0 THEN
+		RAISE EXCEPTION '%', v_report #>> '{errors,0,message}' USING ERRCODE = '22023',
+			DETAIL = '#' || (v_report #>> '{errors,0,pointer}'),
+			HINT = format('The document is not a %s document; nothing was imported.', p_kind);
+	END IF;
+	RETURN mockarty.import_mocks(v_report -> 'mocks', v_options || jsonb_build_object('namespace', v_ns,
+		'source', v_source, 'warnings', v_report -> 'warnings'));
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.import_source(text, jsonb, jsonb, text) IS 'Translates a document of another tool with core and merges the mocks through mockarty.import_mocks (options as there, plus oneOf for HAR); 22023 naming the JSON pointer (#/...) when the document is not of the kind';
+
+CREATE FUNCTION mockarty.import_wiremock(doc jsonb, options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE sql
+AS $$ SELECT mockarty_private.import_source('wiremock', doc, options, 'wiremock') $$;
+COMMENT ON FUNCTION mockarty.import_wiremock(jsonb, jsonb) IS 'Imports WireMock mappings (one mapping or {"mappings":[...]}) with smart merge; options as mockarty.import_mocks (source defaults to "wiremock"); answers its report, untranslated parts in warnings with their JSON pointers';
+
+CREATE FUNCTION mockarty.import_mockoon(doc jsonb, options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE sql
+AS $$ SELECT mockarty_private.import_source('mockoon', doc, options,
+	'mockoon:' || coalesce(nullif(doc ->> 'name', ''), nullif(doc ->> 'uuid', ''), 'environment')) $$;
+COMMENT ON FUNCTION mockarty.import_mockoon(jsonb, jsonb) IS 'Imports a Mockoon environment with smart merge; options as mockarty.import_mocks (source defaults to "mockoon:<environment name>"); untranslated parts in warnings with their JSON pointers';
+
+CREATE FUNCTION mockarty.import_har(doc jsonb, options jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE sql
+AS $$ SELECT mockarty_private.import_source('har', doc, options, 'har:capture') $$;
+COMMENT ON FUNCTION mockarty.import_har(jsonb, jsonb) IS 'Imports a HAR capture with smart merge: one mock per (method, path, query set), the last capture wins or, with option oneOf, all become a sequential oneOf; options as mockarty.import_mocks (source defaults to "har:capture"); untranslated parts in warnings with their JSON pointers';

@@ -63,3 +63,19 @@ mockarty_translate_source(PG_FUNCTION_ARGS)
 				 errmsg("out of memory while importing a %s document", kind)));
 	PG_RETURN_DATUM(mk_text_to_jsonb(text));
 }
+
+PG_FUNCTION_INFO_V1(mockarty_import_id);
+
+/*
+ * import_id(namespace text, source text, item text) RETURNS text, STRICT: the id
+ * core's importers give an item (mc_import_id), so SQL can find an imported mock.
+ */
+Datum
+mockarty_import_id(PG_FUNCTION_ARGS)
+{
+	char		id[37];
+
+	mc_import_id(text_to_cstring(PG_GETARG_TEXT_PP(0)), text_to_cstring(PG_GETARG_TEXT_PP(1)),
+				 text_to_cstring(PG_GETARG_TEXT_PP(2)), id);
+	PG_RETURN_TEXT_P(cstring_to_text(id));
+}

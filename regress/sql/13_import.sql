@@ -103,3 +103,21 @@ SELECT doc -> 'response' AS har_response FROM mockarty_private.mocks WHERE doc #
 SELECT try($$SELECT mockarty.import_har('{"log":{"entries":7}}', '{"namespace":"imp2"}')$$);
 SELECT try($$SELECT mockarty.import_wiremock('[1,2]', '{"namespace":"imp2"}')$$);
 SELECT try($$SELECT mockarty.import_mockoon('{"routes":[]}', '{"namespace":"imp2","prune":1}')$$);
+
+-- the WireMock admin surface: mappings kept as given, ids assigned, the same mock as an import
+SELECT r -> 'mappings' -> 0 ->> 'id' AS given_id, r #>> '{report,message}' AS msg FROM (SELECT mockarty.wiremock_mappings_save(
+	'{"id":"11111111-2222-3333-4444-555555555555","request":{"method":"GET","url":"/wmadmin"},"response":{"status":200,"body":"hi"}}', 'imp3') r) s;
+SELECT length(r -> 'mappings' -> 0 ->> 'id') AS assigned_id_length FROM (SELECT mockarty.wiremock_mappings_save(
+	'{"mappings":[{"request":{"method":"GET","url":"/wmadmin2"},"response":{"status":204}}]}', 'imp3') r) s;
+SELECT (mockarty.wiremock_mappings_list('imp3') -> 'meta') AS meta,
+	mockarty.wiremock_mappings_list('imp3') -> 'mappings' -> 0 AS first;
+SELECT mockarty.wiremock_mapping_get('11111111-2222-3333-4444-555555555555', 'imp3') ->> 'id' AS got,
+	mockarty.wiremock_mapping_get('11111111-2222-3333-4444-555555555555', 'imp2') IS NULL AS other_ns_unknown;
+SELECT r ->> 'message' AS same_mock_via_import FROM (SELECT mockarty.import_wiremock(
+	'{"mappings":[{"id":"11111111-2222-3333-4444-555555555555","request":{"method":"GET","url":"/wmadmin"},"response":{"status":200,"body":"hi"}}]}',
+	'{"namespace":"imp3"}') r) s;
+SELECT mockarty.wiremock_mappings_delete('11111111-2222-3333-4444-555555555555', 'imp3') AS deleted_one;
+SELECT mockarty.wiremock_mappings_list('imp3') -> 'meta' AS meta_after_delete;
+SELECT mockarty.wiremock_mappings_delete(NULL, 'imp3') AS reset;
+SELECT count(*) AS mocks_left FROM mockarty_private.mocks WHERE namespace = 'imp3';
+SELECT try($$SELECT mockarty.wiremock_mappings_save('{"mappings":5}', 'imp3')$$);

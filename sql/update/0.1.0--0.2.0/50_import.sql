@@ -1,6 +1,6 @@
 -- 50_import: smart merge (issue 11): mockarty_private.import_state, json_merge3, import_option,
--- mockarty.import_mocks() (the one entry through which every importer writes mocks) and the
--- WireMock, Mockoon and HAR importers (translate_source, import_source, import_wiremock/mockoon/har).
+-- mockarty.import_mocks() (the one entry through which every importer writes mocks), the
+-- WireMock, Mockoon and HAR importers and the WireMock-compatible admin surface's functions.
 
 ------------------------------------------------------------------------------
 -- Import state
@@ -16,9 +16,11 @@ CREATE TABLE mockarty_private.import_state (
 	mock_id text NOT NULL REFERENCES mockarty_private.mocks (id) ON DELETE CASCADE,
 	generated jsonb NOT NULL,
 	imported_at timestamptz NOT NULL DEFAULT now(),
+	original jsonb,
 	PRIMARY KEY (namespace, source, mock_id)
 );
 COMMENT ON TABLE mockarty_private.import_state IS 'Per imported mock: the document its source generated at the last import (the base of the smart merge); purging the mock removes the row';
+COMMENT ON COLUMN mockarty_private.import_state.original IS 'The source item as given, where the source is served back (WireMock mappings: GET /__admin/mappings)';
 
 CREATE INDEX import_state_mock_idx ON mockarty_private.import_state (mock_id);
 SELECT pg_catalog.pg_extension_config_dump('mockarty_private.import_state', '');
@@ -287,3 +289,99 @@ CREATE FUNCTION mockarty.import_har(doc jsonb, options jsonb DEFAULT '{}') RETUR
 LANGUAGE sql
 AS $$ SELECT mockarty_private.import_source('har', doc, options, 'har:capture') $$;
 COMMENT ON FUNCTION mockarty.import_har(jsonb, jsonb) IS 'Imports a HAR capture with smart merge: one mock per (method, path, query set), the last capture wins or, with option oneOf, all become a sequential oneOf; options as mockarty.import_mocks (source defaults to "har:capture"); untranslated parts in warnings with their JSON pointers';
+
+CREATE FUNCTION mockarty_private.import_id(namespace text, source text, item text) RETURNS text
+AS 'MODULE_PATHNAME', 'mockarty_import_id'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION mockarty_private.import_id(text, text, text) IS 'The stable mock id core''s importers give the item of a source in a namespace ("imp-" and 32 hex digits)';
+
+------------------------------------------------------------------------------
+-- The WireMock-compatible admin surface (/__admin/mappings)
+------------------------------------------------------------------------------
+-- Mappings created here are mocks of source "wiremock" whose original mapping is kept
+-- (import_state.original) and served back in WireMock's shape. The mapping's id is
+-- its identity, so a mapping imported with POST /api/v1/import/wiremock is the same mock.
+
+CREATE FUNCTION mockarty.wiremock_mappings_save(doc jsonb, namespace text DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	v_ns text := coalesce(nullif(namespace, ''), mockarty_private.caller_namespace(), 'sandbox');
+	v_list jsonb;
+	v_single boolean := NOT (doc ? 'mappings');
+	v_out jsonb := '[]';
+	v_m jsonb;
+	v_id text;
+	v_report jsonb;
+BEGIN
+	IF doc IS NULL OR jsonb_typeof(doc) <> 'object' THEN
+		RAISE EXCEPTION 'a WireMock document is a mapping object or {"mappings":[...]}' USING ERRCODE = '22023', DETAIL = '#';
+	END IF;
+	v_list := CASE WHEN v_single THEN jsonb_build_array(doc) ELSE doc -> 'mappings' END;
+	IF jsonb_typeof(v_list) <> 'array' THEN
+		RAISE EXCEPTION 'mappings must be an array' USING ERRCODE = '22023', DETAIL = '#/mappings';
+	END IF;
+	-- WireMock gives every mapping an id (and the same uuid): it is the mapping's identity here
+	FOR v_m IN SELECT x FROM jsonb_array_elements(v_list) x LOOP
+		IF jsonb_typeof(v_m) = 'object' THEN
+			v_id := coalesce(nullif(v_m ->> 'id', ''), nullif(v_m ->> 'uuid', ''), gen_random_uuid()::text);
+			v_m := v_m || jsonb_build_object('id', v_id, 'uuid', v_id);
+		END IF;
+		v_out := v_out || jsonb_build_array(v_m);
+	END LOOP;
+	v_report := mockarty_private.import_source('wiremock', jsonb_build_object('mappings', v_out),
+		jsonb_build_object('namespace', v_ns, 'source', 'wiremock'), 'wiremock');
+	UPDATE mockarty_private.import_state s SET original = x.m
+	FROM jsonb_array_elements(v_out) x(m)
+	WHERE jsonb_typeof(x.m) = 'object' AND s.namespace = v_ns AND s.source = 'wiremock'
+		AND s.mock_id = mockarty_private.import_id(v_ns, 'wiremock', 'mapping:' || (x.m ->> 'id'));
+	RETURN jsonb_build_object('mappings', v_out, 'report', v_report - 'stale');
+END
+$$;
+COMMENT ON FUNCTION mockarty.wiremock_mappings_save(jsonb, text) IS 'POST /__admin/mappings and /__admin/mappings/import: saves one WireMock mapping or {"mappings":[...]} as mocks of source "wiremock" (ids assigned where missing, as WireMock does) and keeps each mapping; returns {"mappings":[as saved],"report":{...}}; 22023 naming the pointer for a document that is not WireMock''s';
+
+CREATE FUNCTION mockarty.wiremock_mappings_list(namespace text DEFAULT NULL) RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+	SELECT jsonb_build_object('mappings', coalesce(jsonb_agg(s.original ORDER BY s.imported_at, s.mock_id), '[]'),
+		'meta', jsonb_build_object('total', count(*)))
+	FROM mockarty_private.import_state s JOIN mockarty_private.mocks m ON m.id = s.mock_id AND m.closed_at IS NULL
+	WHERE s.source = 'wiremock' AND s.original IS NOT NULL
+		AND s.namespace = coalesce(nullif(wiremock_mappings_list.namespace, ''), mockarty_private.caller_namespace(), 'sandbox')
+		AND mockarty_private.ns_visible(s.namespace)
+$$;
+COMMENT ON FUNCTION mockarty.wiremock_mappings_list(text) IS 'GET /__admin/mappings: the WireMock mappings of the namespace as saved, {"mappings":[...],"meta":{"total":N}}';
+
+CREATE FUNCTION mockarty.wiremock_mapping_get(id text, namespace text DEFAULT NULL) RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+	SELECT s.original FROM mockarty_private.import_state s
+	JOIN mockarty_private.mocks m ON m.id = s.mock_id AND m.closed_at IS NULL
+	WHERE s.source = 'wiremock' AND s.original ->> 'id' = wiremock_mapping_get.id
+		AND s.namespace = coalesce(nullif(wiremock_mapping_get.namespace, ''), mockarty_private.caller_namespace(), 'sandbox')
+		AND mockarty_private.ns_visible(s.namespace)
+$$;
+COMMENT ON FUNCTION mockarty.wiremock_mapping_get(text, text) IS 'GET /__admin/mappings/{id}: one WireMock mapping as saved, NULL when unknown in the namespace';
+
+CREATE FUNCTION mockarty.wiremock_mappings_delete(id text DEFAULT NULL, namespace text DEFAULT NULL) RETURNS int
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	v_ns text := coalesce(nullif(namespace, ''), mockarty_private.caller_namespace(), 'sandbox');
+	v_n int := 0;
+	r record;
+BEGIN
+	PERFORM mockarty_private.ns_check(v_ns);
+	PERFORM mockarty_private.role_require('editor', 'delete mocks');
+	FOR r IN SELECT s.mock_id FROM mockarty_private.import_state s
+		WHERE s.namespace = v_ns AND s.source = 'wiremock'
+			AND (wiremock_mappings_delete.id IS NULL OR s.original ->> 'id' = wiremock_mappings_delete.id)
+		ORDER BY s.mock_id LOOP
+		IF mockarty.mock_purge(r.mock_id) THEN
+			v_n := v_n + 1;
+		END IF;
+	END LOOP;
+	RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION mockarty.wiremock_mappings_delete(text, text) IS 'DELETE /__admin/mappings[/{id}] and POST /__admin/reset: removes (purges) the mocks of source "wiremock" in the namespace, one mapping by id or all; returns how many';

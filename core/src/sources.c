@@ -229,10 +229,19 @@ src_split_url(const char *url, char *path, size_t path_size, const char **query)
 		p += strcspn(p, "/?#");
 	}
 	end = p + strcspn(p, "?#");
-	n = (size_t)(end - p);
-	if (n >= path_size)
-		n = path_size - 1;
-	memcpy(path, p, n);
+	n = 0;
+	/* requests are matched on the decoded path: decode %XX, except %2F (a slash inside a segment) */
+	for (const char *s = p; s < end && n + 1 < path_size; s++) {
+		if (s[0] == '%' && s + 2 < end && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2]) &&
+		    !(s[1] == '2' && (s[2] == 'f' || s[2] == 'F')) && !(s[1] == '0' && s[2] == '0')) {
+			char hex[3] = {s[1], s[2], '\0'};
+
+			path[n++] = (char)strtol(hex, NULL, 16);
+			s += 2;
+		} else {
+			path[n++] = *s;
+		}
+	}
 	path[n] = '\0';
 	if (*end == '?')
 		*query = end + 1;

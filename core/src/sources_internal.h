@@ -49,7 +49,7 @@ void src_json_conditions(json_t *conds, const json_t *value, const char *prefix,
 /* Lower-cased copy of a header name into out (size bytes). */
 void src_lower(char *out, size_t size, const char *name);
 
-/* Splits an URL (absolute or a path) into path (decoded '%xx' left as is) and query. */
+/* Splits an URL (absolute or a path) into its percent-decoded path (%2F kept) and its raw query (may be NULL). */
 void src_split_url(const char *url, char *path, size_t path_size, const char **query);
 
 #endif

@@ -235,7 +235,8 @@ is_reserved_path(const char *path)
 	       strncmp(path, "/ui/", 4) == 0 || strcmp(path, "/ui") == 0 ||
 	       strcmp(path, "/health") == 0 || strncmp(path, "/health/", 8) == 0 ||
 	       strcmp(path, "/metrics") == 0 || strncmp(path, "/swagger", 8) == 0 ||
-	       strcmp(path, "/mock/create") == 0;
+	       strcmp(path, "/mock/create") == 0 || strcmp(path, "/__admin") == 0 ||
+	       strncmp(path, "/__admin/", 9) == 0;
 }
 
 /* ---------------------------------------------------------------- responses */

@@ -33,6 +33,19 @@ void rest_mock_delete(api_req *req, api_resp *resp);
 void rest_mock_restore(api_req *req, api_resp *resp);
 void rest_mock_purge(api_req *req, api_resp *resp);
 
+/* imports.c: WireMock, Mockoon and HAR imports; the WireMock-compatible /__admin surface */
+void rest_import_wiremock(api_req *req, api_resp *resp);
+void rest_import_mockoon(api_req *req, api_resp *resp);
+void rest_import_har(api_req *req, api_resp *resp);
+void rest_generator_har(api_req *req, api_resp *resp);
+void rest_generator_har_preview(api_req *req, api_resp *resp);
+void rest_wiremock_mapping_create(api_req *req, api_resp *resp);
+void rest_wiremock_mappings_import(api_req *req, api_resp *resp);
+void rest_wiremock_mappings_list(api_req *req, api_resp *resp);
+void rest_wiremock_mapping_get(api_req *req, api_resp *resp);
+void rest_wiremock_mapping_delete(api_req *req, api_resp *resp);
+void rest_wiremock_reset(api_req *req, api_resp *resp);
+
 /* ---- integrations.c: REST handlers ---- */
 void rest_integration_create(api_req *req, api_resp *resp);
 void rest_integration_list(api_req *req, api_resp *resp);

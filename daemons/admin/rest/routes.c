@@ -2,7 +2,7 @@
  * routes.c - the admin node's one REST route table, grouped by resource; each
  * group's handlers live in the file named after the resource (rest/mocks.c,
  * namespaces.c, stores.c, undefined.c, tags_folders.c, tokens.c, integrations.c,
- * apitest.c, perf.c, webhooks.c; health and metrics in health.c).
+ * apitest.c, perf.c, webhooks.c, imports.c; health and metrics in health.c).
  *
  * The server's router (server.c, route_find) takes the match with the most
  * literal segments, so "/api/v1/mocks/batch" beats "/api/v1/mocks/:id" wherever
@@ -75,6 +75,21 @@ const api_route api_routes[] = {
 	{"PATCH", "/api/v1/mock-folders/:id/move", rest_folder_move, false},
 	{"PUT", "/api/v1/mock-folders/:id", rest_folder_update, false},
 	{"DELETE", "/api/v1/mock-folders/:id", rest_folder_delete, false},
+
+	/* imports: WireMock, Mockoon, HAR (rest/imports.c) */
+	{"POST", "/api/v1/import/wiremock", rest_import_wiremock, false},
+	{"POST", "/api/v1/import/mockoon", rest_import_mockoon, false},
+	{"POST", "/api/v1/import/har", rest_import_har, false},
+	{"POST", "/api/v1/generators/har/preview", rest_generator_har_preview, false},
+	{"POST", "/api/v1/generators/har", rest_generator_har, false},
+	/* imports: the WireMock-compatible admin surface */
+	{"POST", "/__admin/mappings/import", rest_wiremock_mappings_import, false},
+	{"POST", "/__admin/mappings", rest_wiremock_mapping_create, false},
+	{"GET", "/__admin/mappings", rest_wiremock_mappings_list, false},
+	{"DELETE", "/__admin/mappings", rest_wiremock_reset, false},
+	{"GET", "/__admin/mappings/:id", rest_wiremock_mapping_get, false},
+	{"DELETE", "/__admin/mappings/:id", rest_wiremock_mapping_delete, false},
+	{"POST", "/__admin/reset", rest_wiremock_reset, false},
 
 	/* status objects */
 	{"GET", "/api/v1/stats", rest_stats, false},

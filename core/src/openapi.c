@@ -354,7 +354,7 @@ validation_conditions(oactx *c, json_t *http, json_t *params, json_t *op, const 
 				body = json_object_get(mt, "schema");
 		}
 	}
-	body = mc_sx_deref(&c->sx, body, NULL, where);
+	body = body ? mc_sx_flatten(&c->sx, body, where) : NULL;
 	if (json_is_object(body)) {
 		json_t *req = json_object_get(body, "required");
 
@@ -369,6 +369,7 @@ validation_conditions(oactx *c, json_t *http, json_t *params, json_t *op, const 
 			add_cond(http, "conditions", path, "any", NULL);
 		}
 	}
+	json_decref(body);
 }
 
 /* Path-level parameters overridden by operation-level ones of the same name+in. */

@@ -728,7 +728,7 @@ sample_array(mc_sx *sx, json_t *s, int depth, const char *where)
 	json_array_foreach (prefix, i, e) {
 		json_t *v;
 
-		if (i >= n && i >= 1)
+		if (i >= MC_SCHEMA_MAX_ITEMS || (maxI >= 0 && (double)i >= maxI))
 			break;
 		v = sample(sx, e, depth + 1, where, 0);
 		if (v == CUT || v == NULL)
@@ -914,4 +914,16 @@ mc_sx_sample(mc_sx *sx, json_t *schema, const char *where)
 		return json_object();
 	}
 	return v;
+}
+
+json_t *
+mc_sx_flatten(mc_sx *sx, json_t *schema, const char *where)
+{
+	json_t *s = mc_sx_deref(sx, schema, NULL, where);
+
+	if (!json_is_object(s))
+		return NULL;
+	if (!json_is_array(json_object_get(s, "allOf")))
+		return json_incref(s);
+	return merge_allof(sx, s, 0, where);
 }

@@ -27,6 +27,8 @@ json_t *mc_sx_pointer(json_t *root, const char *ref);
 json_t *mc_sx_deref(mc_sx *sx, json_t *node, const char **ref, const char *where);
 /* A new value valid against schema (see schema_example.c). */
 json_t *mc_sx_sample(mc_sx *sx, json_t *schema, const char *where);
+/* schema resolved, allOf members merged into it (new reference), or NULL. */
+json_t *mc_sx_flatten(mc_sx *sx, json_t *schema, const char *where);
 void mc_sx_warn(mc_sx *sx, const char *pointer, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -442,6 +442,14 @@ emit_mock(oactx *c, const char *opkey, const char *method, const char *path, con
 	if (media)
 		json_object_set_new(response, "headers",
 				    json_pack("{s:[s]}", "Content-Type", strcmp(media, "*/*") == 0 ? "application/json" : media));
+	if (payload && media && is_json_media(media) && (json_is_string(payload) || json_is_null(payload))) {
+		/* a string payload is sent as raw text: make it the JSON text of the value */
+		char *txt = json_dumps(payload, JSON_ENCODE_ANY);
+
+		json_decref(payload);
+		payload = txt ? json_string(txt) : NULL;
+		free(txt);
+	}
 	if (payload)
 		json_object_set_new(response, "payload", payload);
 	snprintf(st, sizeof(st), "%d", status);

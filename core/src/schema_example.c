@@ -446,6 +446,66 @@ format_sample(const char *f)
 	return NULL;
 }
 
+
+static bool
+type_name_fits(const char *t, const json_t *v)
+{
+	if (strcmp(t, "string") == 0)
+		return json_is_string(v);
+	if (strcmp(t, "integer") == 0)
+		return json_is_integer(v) || (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)));
+	if (strcmp(t, "number") == 0)
+		return json_is_number(v);
+	if (strcmp(t, "boolean") == 0)
+		return json_is_boolean(v);
+	if (strcmp(t, "object") == 0)
+		return json_is_object(v);
+	if (strcmp(t, "array") == 0)
+		return json_is_array(v);
+	if (strcmp(t, "null") == 0)
+		return json_is_null(v);
+	return true;
+}
+
+/*
+ * A copy of the document's example v for schema s. An example whose JSON type
+ * the schema's "type" excludes is repaired when it is a YAML typing accident
+ * (an unquoted 1.10 under type: string becomes the text "1.1"), else dropped
+ * (NULL) so the schema is sampled; both with a warning.
+ */
+static json_t *
+checked_example(mc_sx *sx, const json_t *s, const json_t *v, const char *where)
+{
+	json_t *t = kw(s, "type");
+	size_t i;
+	json_t *e;
+	char buf[64];
+
+	if (json_is_null(v) && (json_is_true(kw(s, "nullable")) || json_is_true(kw(s, "x-nullable"))))
+		return json_null();
+	if (json_is_string(t)) {
+		if (type_name_fits(json_string_value(t), v))
+			return json_deep_copy(v);
+	} else if (json_is_array(t)) {
+		json_array_foreach (t, i, e)
+			if (json_is_string(e) && type_name_fits(json_string_value(e), v))
+				return json_deep_copy(v);
+	} else
+		return json_deep_copy(v);
+	if (json_is_string(t) && strcmp(json_string_value(t), "string") == 0 && (json_is_number(v) || json_is_boolean(v))) {
+		if (json_is_integer(v))
+			snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+		else if (json_is_real(v))
+			snprintf(buf, sizeof(buf), "%.15g", json_real_value(v));
+		else
+			strcpy(buf, json_is_true(v) ? "true" : "false");
+		mc_sx_warn(sx, where, "example %s is not a string as the schema says; used as text (quote it in YAML)", buf);
+		return json_string(buf);
+	}
+	mc_sx_warn(sx, where, "example does not have the schema's type; the schema is sampled instead");
+	return NULL;
+}
+
 static json_t *sample(mc_sx *sx, json_t *schema, int depth, const char *where, long variant);
 
 static json_t *
@@ -793,14 +853,11 @@ sample(mc_sx *sx, json_t *schema, int depth, const char *where, long variant)
 		out = json_deep_copy(v);
 		goto done;
 	}
-	if (json_is_array(kw(s, "examples")) && json_array_size(kw(s, "examples")) > 0) {
-		out = json_deep_copy(json_array_get(kw(s, "examples"), 0));
+	if (json_is_array(kw(s, "examples")) && json_array_size(kw(s, "examples")) > 0 &&
+	    (out = checked_example(sx, s, json_array_get(kw(s, "examples"), 0), where)) != NULL)
 		goto done;
-	}
-	if ((v = kw(s, "example")) != NULL && !json_is_null(v)) {
-		out = json_deep_copy(v);
+	if ((v = kw(s, "example")) != NULL && !json_is_null(v) && (out = checked_example(sx, s, v, where)) != NULL)
 		goto done;
-	}
 	if (json_is_array(kw(s, "enum")) && json_array_size(kw(s, "enum")) > 0) {
 		size_t i;
 		json_t *e = NULL, *x;
@@ -817,10 +874,8 @@ sample(mc_sx *sx, json_t *schema, int depth, const char *where, long variant)
 		out = json_deep_copy(e);
 		goto done;
 	}
-	if ((v = kw(s, "default")) != NULL && variant == 0) {
-		out = json_deep_copy(v);
+	if ((v = kw(s, "default")) != NULL && variant == 0 && (out = checked_example(sx, s, v, where)) != NULL)
 		goto done;
-	}
 	if (json_is_array(kw(s, "allOf"))) {
 		merged = merge_allof(sx, s, depth, where);
 		s = merged;

@@ -146,7 +146,7 @@ edge_cases_import_clean(void **state)
 	assert_payload(find(r, "GET", "/v1/nullable", 200), "{\"a\":\"string\",\"b\":0,\"c\":\"2024-01-15\"}");
 	/* 9 YAML 1.2 typing */
 	assert_payload(find(r, "GET", "/v1/yaml-typing", 200),
-		       "{\"country\":\"NO\",\"answer\":\"yes\",\"day\":\"1999-12-31\",\"version\":1.1}");
+		       "{\"country\":\"NO\",\"answer\":\"yes\",\"day\":\"1999-12-31\",\"version\":\"1.1\"}");
 	/* 10 int64 bounds exact */
 	assert_payload(find(r, "GET", "/v1/big", 200),
 		       "{\"max\":9223372036854775806,\"min\":-9223372036854775808}");

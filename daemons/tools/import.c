@@ -4,6 +4,7 @@
  *
  *   mockarty-import openapi <file|-> [--namespace ns] [--server-name s]
  *                   [--path-prefix p] [--validate] [--max-operations n]
+ *   mockarty-import yaml <file|->      (the document as JSON, as the importer reads it)
  *
  * Prints the importer's result object ({"mocks","warnings","errors","info"},
  * docs/import.md) and exits 0; on bad input prints "mockarty-import: <pointer>:
@@ -21,7 +22,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: mockarty-import openapi <file|-> [--namespace ns] [--server-name s] "
-			"[--path-prefix p] [--validate] [--max-operations n]\n");
+			"[--path-prefix p] [--validate] [--max-operations n]\n       mockarty-import yaml <file|->\n");
 	return 2;
 }
 
@@ -71,7 +72,7 @@ main(int argc, char **argv)
 	size_t len = 0;
 	mc_error err;
 
-	if (argc < 3 || strcmp(argv[1], "openapi") != 0)
+	if (argc < 3 || (strcmp(argv[1], "openapi") != 0 && strcmp(argv[1], "yaml") != 0))
 		return usage();
 	opts = json_object();
 	for (int i = 2; i < argc; i++) {
@@ -115,14 +116,17 @@ main(int argc, char **argv)
 		json_decref(opts);
 		return 1;
 	}
-	res = mc_import_openapi(text, len, opts, &err);
+	if (strcmp(argv[1], "yaml") == 0)
+		res = mc_yaml_to_json(text, len, NULL, &err);
+	else
+		res = mc_import_openapi(text, len, opts, &err);
 	free(text);
 	json_decref(opts);
 	if (res == NULL) {
 		fprintf(stderr, "mockarty-import: %s: %s\n", err.path[0] ? err.path : "/", err.msg);
 		return 1;
 	}
-	if (json_dumpf(res, stdout, JSON_COMPACT | JSON_REAL_PRECISION(15)) != 0) {
+	if (json_dumpf(res, stdout, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)) != 0) {
 		json_decref(res);
 		return 1;
 	}

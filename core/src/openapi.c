@@ -225,77 +225,146 @@ to_route(oactx *c, const char *path, char *out, size_t size, const char *where)
 
 /* ------------------------------------------------------------ responses */
 
-/* Example or sample for one response object (resolved). NULL payload = no body. */
-static void
-response_body(oactx *c, json_t *resp, const char *where, json_t **payload, const char **media)
+/*
+ * The media types a response offers, the default first: 3.x content keys;
+ * Swagger 2 the keys of examples plus the operation's (else the document's)
+ * produces. The default is application/json, else any +json, else *\/\*, else
+ * the first. New array of strings (empty when the response has no body).
+ */
+static json_t *
+media_list(oactx *c, json_t *resp, json_t *op)
 {
-	json_t *content, *mt, *ex, *schema;
-	const char *m;
+	json_t *out = json_array(), *obj = json_object();
+	const char *k, *def;
+	json_t *v;
+	size_t i;
 
-	*payload = NULL;
-	*media = NULL;
 	if (c->version == 2) {
-		json_t *exs = json_object_get(resp, "examples");
-		const char *k;
+		json_t *produces = json_object_get(op, "produces");
 
+		if (!json_is_array(produces))
+			produces = c->produces;
+		json_object_foreach (json_object_get(resp, "examples"), k, v)
+			if (strcmp(k, "*/*") != 0 || json_array_size(produces) == 0)
+				json_object_set(obj, k, json_true());
+		if (json_object_get(resp, "schema")) {
+			json_array_foreach (produces, i, v)
+				if (json_is_string(v))
+					json_object_set(obj, json_string_value(v), json_true());
+			if (json_object_size(obj) == 0)
+				json_object_set(obj, "application/json", json_true());
+		}
+	} else {
+		json_object_foreach (json_object_get(resp, "content"), k, v)
+			json_object_set(obj, k, json_true());
+	}
+	def = pick_media(obj);
+	if (def)
+		json_array_append_new(out, json_string(def));
+	json_object_foreach (obj, k, v)
+		if (strcmp(k, def) != 0)
+			json_array_append_new(out, json_string(k));
+	json_decref(obj);
+	return out;
+}
+
+/*
+ * Example or sample for one response object (resolved) in media type m.
+ * Returns a new payload, or NULL for no body. A JSON media type gets a value;
+ * another media type gets text: a string example as it is, else nothing is
+ * generated (*skip set: the type is not served).
+ */
+static json_t *
+response_body(oactx *c, json_t *resp, const char *m, const char *where, bool *skip)
+{
+	json_t *mt, *ex, *schema, *out = NULL;
+
+	*skip = false;
+	if (c->version == 2) {
+		ex = json_object_get(json_object_get(resp, "examples"), m);
+		if (ex == NULL)
+			ex = json_object_get(json_object_get(resp, "examples"), "*/*");
 		schema = json_object_get(resp, "schema");
-		json_object_foreach (exs, k, ex) {
-			if (is_json_media(k) || !*media) {
-				*media = k;
-				*payload = ex;
-				if (is_json_media(k))
-					break;
-			}
-		}
-		if (*payload) {
-			*payload = normalise_example(*payload, *media);
-			return;
-		}
+		if (ex)
+			return normalise_example(ex, m);
 		if (schema == NULL)
-			return;
-		*media = "application/json";
-		if (json_is_array(c->produces) && json_array_size(c->produces) > 0 &&
-		    !is_json_media(json_string_value(json_array_get(c->produces, 0)) ?: "application/json")) {
-			size_t i;
-			json_t *e;
-			const char *pick = NULL;
+			return NULL;
+		out = mc_sx_sample(&c->sx, schema, where);
+	} else {
+		mt = mc_sx_deref(&c->sx, json_object_get(json_object_get(resp, "content"), m), NULL, where);
+		if (!json_is_object(mt))
+			return NULL;
+		if ((ex = json_object_get(mt, "example")) != NULL)
+			return normalise_example(ex, m);
+		if (json_is_object(json_object_get(mt, "examples")) && json_object_size(json_object_get(mt, "examples"))) {
+			json_t *first = json_object_iter_value(json_object_iter(json_object_get(mt, "examples")));
 
-			json_array_foreach (c->produces, i, e)
-				if (json_is_string(e) && is_json_media(json_string_value(e)) && !pick)
-					pick = json_string_value(e);
-			*media = pick ? pick : json_string_value(json_array_get(c->produces, 0));
+			first = mc_sx_deref(&c->sx, first, NULL, where);
+			if (json_is_object(first) && json_object_get(first, "value"))
+				return normalise_example(json_object_get(first, "value"), m);
+			if (json_is_object(first) && json_object_get(first, "externalValue"))
+				mc_sx_warn(&c->sx, where, "externalValue examples are not fetched; the schema is sampled");
 		}
-		*payload = mc_sx_sample(&c->sx, schema, where);
-		return;
+		schema = json_object_get(mt, "schema");
+		if (schema == NULL)
+			return is_json_media(m) ? NULL : json_string("");
+		out = mc_sx_sample(&c->sx, schema, where);
 	}
-	content = json_object_get(resp, "content");
-	if (!json_is_object(content) || json_object_size(content) == 0)
-		return;
-	m = pick_media(content);
-	*media = m;
-	mt = mc_sx_deref(&c->sx, json_object_get(content, m), NULL, where);
-	if (!json_is_object(mt))
-		return;
-	if ((ex = json_object_get(mt, "example")) != NULL) {
-		*payload = normalise_example(ex, m);
-		return;
-	}
-	if (json_is_object(json_object_get(mt, "examples")) && json_object_size(json_object_get(mt, "examples"))) {
-		json_t *first = json_object_iter_value(json_object_iter(json_object_get(mt, "examples")));
+	if (out && !is_json_media(m) && !json_is_string(out)) {
+		bool text = strncasecmp(m, "text/", 5) == 0;
 
-		first = mc_sx_deref(&c->sx, first, NULL, where);
-		if (json_is_object(first) && json_object_get(first, "value")) {
-			*payload = normalise_example(json_object_get(first, "value"), m);
-			return;
+		if (!text) {
+			json_decref(out);
+			*skip = true;
+			return NULL;
 		}
-		if (json_is_object(first) && json_object_get(first, "externalValue"))
-			mc_sx_warn(&c->sx, where, "externalValue examples are not fetched; the schema is sampled");
+		/* a text type with a structured sample: its JSON text */
+		{
+			char *t = json_dumps(out, JSON_ENCODE_ANY | JSON_COMPACT);
+
+			json_decref(out);
+			out = t ? json_string(t) : NULL;
+			free(t);
+		}
 	}
-	schema = json_object_get(mt, "schema");
-	if (schema)
-		*payload = mc_sx_sample(&c->sx, schema, where);
-	else if (!is_json_media(m))
-		*payload = json_string("");
+	return out;
+}
+
+/* Response headers documented with an example, default or sample: name -> [text]. */
+static json_t *
+response_headers(oactx *c, json_t *resp, const char *where)
+{
+	json_t *out = json_object();
+	const char *k;
+	json_t *h;
+
+	json_object_foreach (json_object_get(resp, "headers"), k, h) {
+		json_t *r = mc_sx_deref(&c->sx, h, NULL, where), *v = NULL;
+		char buf[512];
+
+		if (!json_is_object(r) || strcasecmp(k, "content-type") == 0)
+			continue;
+		if (json_object_get(r, "example"))
+			v = json_deep_copy(json_object_get(r, "example"));
+		else if (json_object_get(r, "schema"))
+			v = mc_sx_sample(&c->sx, json_object_get(r, "schema"), where);
+		else if (json_object_get(r, "type")) /* Swagger 2: the header object is the schema */
+			v = mc_sx_sample(&c->sx, r, where);
+		if (v == NULL)
+			continue;
+		if (json_is_string(v))
+			snprintf(buf, sizeof(buf), "%s", json_string_value(v));
+		else {
+			char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+			snprintf(buf, sizeof(buf), "%s", t ? t : "");
+			free(t);
+		}
+		json_decref(v);
+		if (strstr(buf, "$.") == NULL) /* never a template by accident */
+			json_object_set_new(out, k, json_pack("[s]", buf));
+	}
+	return out;
 }
 
 /* ------------------------------------------------------------ conditions */
@@ -414,18 +483,25 @@ add_error(oactx *c, const char *where, const char *msg)
 
 static void
 emit_mock(oactx *c, const char *opkey, const char *method, const char *path, const char *route, json_t *op,
-	  json_t *params, int status, bool is_default, json_t *resp, const char *where)
+	  json_t *params, int status, bool is_default, json_t *resp, const char *media, bool alt_media,
+	  const char *where)
 {
 	char id[40], label[600], st[16];
 	json_t *mock, *http, *response, *payload = NULL, *tags;
-	const char *media = NULL;
 	mc_error err;
 	size_t i;
 	json_t *t;
+	bool skip = false;
 
-	mock_id(c, opkey, status, id, sizeof(id));
-	if (resp)
-		response_body(c, resp, where, &payload, &media);
+	if (alt_media) {
+		snprintf(label, sizeof(label), "%s\n%s", opkey, media);
+		mock_id(c, label, status, id, sizeof(id));
+	} else
+		mock_id(c, opkey, status, id, sizeof(id));
+	if (resp && media)
+		payload = response_body(c, resp, media, where, &skip);
+	if (skip)
+		return;
 	if (status == 204 || status == 304 || status < 200) {
 		json_decref(payload);
 		payload = NULL;
@@ -436,12 +512,35 @@ emit_mock(oactx *c, const char *opkey, const char *method, const char *path, con
 		snprintf(label, sizeof(label), "code=%d", status);
 		add_cond(http, "header", "Prefer", "contains", json_string(label));
 	}
+	if (alt_media) {
+		/* Accept lists this type first: "(?i)^\s*text/plain\s*([;,]|$)" */
+		size_t n = strcspn(media, ";"), o;
+
+		while (n > 0 && media[n - 1] == ' ')
+			n--;
+		o = (size_t)snprintf(label, sizeof(label), "(?i)^\\s*");
+		for (size_t k = 0; k < n && o + 8 < sizeof(label); k++) {
+			if (strchr("\\^$.|?*+()[]{}", media[k]))
+				label[o++] = '\\';
+			label[o++] = media[k];
+		}
+		snprintf(label + o, sizeof(label) - o, "\\s*([;,]|$)");
+		add_cond(http, "header", "Accept", "matches", json_string(label));
+	}
 	if (c->validate)
 		validation_conditions(c, http, params, op, where);
 	response = json_pack("{s:i}", "statusCode", status);
-	if (media)
-		json_object_set_new(response, "headers",
-				    json_pack("{s:[s]}", "Content-Type", strcmp(media, "*/*") == 0 ? "application/json" : media));
+	{
+		json_t *hdrs = resp ? response_headers(c, resp, where) : json_object();
+
+		if (media)
+			json_object_set_new(hdrs, "Content-Type",
+					    json_pack("[s]", strcmp(media, "*/*") == 0 ? "application/json" : media));
+		if (json_object_size(hdrs))
+			json_object_set_new(response, "headers", hdrs);
+		else
+			json_decref(hdrs);
+	}
 	if (payload && media && is_json_media(media) && (json_is_string(payload) || json_is_null(payload))) {
 		/* a string payload is sent as raw text: make it the JSON text of the value */
 		char *txt = json_dumps(payload, JSON_ENCODE_ANY);
@@ -465,11 +564,15 @@ emit_mock(oactx *c, const char *opkey, const char *method, const char *path, con
 	json_array_foreach (json_object_get(op, "tags"), i, t)
 		if (json_is_string(t) && json_array_size(tags) < 32)
 			json_array_append(tags, t);
+	if (alt_media) {
+		snprintf(label, sizeof(label), "media:%s", media);
+		json_array_append_new(tags, json_string(label));
+	}
 	snprintf(label, sizeof(label), "%s %s -> %d%s%s", method, path, status,
 		 json_is_string(json_object_get(op, "summary")) ? ": " : "",
 		 json_is_string(json_object_get(op, "summary")) ? json_string_value(json_object_get(op, "summary")) : "");
 	mock = json_pack("{s:s, s:o, s:o, s:i, s:o, s:s}", "id", id, "http", http, "response", response, "priority",
-			 is_default ? 0 : 10, "tags", tags, "description", label);
+			 (is_default ? 0 : 10) + (alt_media ? 5 : 0), "tags", tags, "description", label);
 	if (c->ns && *c->ns)
 		json_object_set_new(mock, "namespace", json_string(c->ns));
 	(void)opkey;
@@ -528,7 +631,7 @@ import_operation(oactx *c, const char *path, json_t *item, const char *mname, js
 	}
 	if (dkey == NULL) {
 		mc_sx_warn(&c->sx, where, "operation documents no response; answering 200 without a body");
-		emit_mock(c, opkey, method, path, route, op, params, 200, true, NULL, where);
+		emit_mock(c, opkey, method, path, route, op, params, 200, true, NULL, NULL, false, where);
 		json_decref(params);
 		return;
 	}
@@ -549,7 +652,18 @@ import_operation(oactx *c, const char *path, json_t *item, const char *mname, js
 		r = mc_sx_deref(&c->sx, v, NULL, rwhere);
 		if (!json_is_object(r))
 			continue;
-		emit_mock(c, opkey, method, path, route, op, params, s, is_default, r, rwhere);
+		{
+			json_t *medias = media_list(c, r, op);
+			size_t mi;
+			json_t *mv;
+
+			if (json_array_size(medias) == 0)
+				emit_mock(c, opkey, method, path, route, op, params, s, is_default, r, NULL, false, rwhere);
+			json_array_foreach (medias, mi, mv)
+				emit_mock(c, opkey, method, path, route, op, params, s, is_default, r, json_string_value(mv),
+					  mi > 0, rwhere);
+			json_decref(medias);
+		}
 	}
 	json_decref(params);
 }

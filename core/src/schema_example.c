@@ -795,6 +795,12 @@ sample_array(mc_sx *sx, json_t *s, int depth, const char *where)
 			return out;
 		json_array_append_new(out, v);
 	}
+	if (kw(s, "contains") && json_array_size(out) < n && (items == NULL || json_is_boolean(items))) {
+		json_t *v = sample(sx, kw(s, "contains"), depth + 1, where, 0);
+
+		if (v != CUT && v != NULL)
+			json_array_append_new(out, v);
+	}
 	if (items == NULL || json_is_boolean(items)) {
 		if (json_is_false(items) || json_array_size(out) >= n)
 			return out;

@@ -165,6 +165,21 @@ edge_cases_import_clean(void **state)
 				    json_object_get(json_object_get(json_object_get(m, "response"), "headers"), "Content-Type"), 0)),
 			    "application/vnd.api+json; charset=utf-8");
 	assert_null(payload(find(r, "GET", "/v1/vendor", 204)));
+	/* the other media type answers when Accept lists it first */
+	{
+		size_t k;
+		json_t *x, *alt = NULL;
+
+		json_array_foreach (json_object_get(r, "mocks"), k, x)
+			if (strcmp(json_string_value(json_object_get(json_object_get(x, "http"), "route")), "/v1/vendor") == 0 &&
+			    json_object_get(json_object_get(x, "http"), "header") &&
+			    json_integer_value(json_object_get(json_object_get(x, "response"), "statusCode")) == 200)
+				alt = x;
+		assert_non_null(alt);
+		assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(alt, "http"), "header"), 0), "value")),
+				    "(?i)^\\s*text/plain\\s*([;,]|$)");
+		assert_payload(alt, "\"string\"");
+	}
 	assert_payload(find(r, "GET", "/v1/text", 200), "\"plain text answer\"");
 	/* 13 ranges and default */
 	find(r, "GET", "/v1/ranges", 200);

@@ -349,6 +349,13 @@ bounds_and_bad_input(void **state)
 	assert_int_equal(json_array_size(payload(find(r, "GET", "/h", 200))), 100);
 	assert_true(has_warning(r, "capped"));
 	json_decref(r);
+	/* found by fuzz_openapi: a body-less status offered in two media types */
+	r = import_text("swagger: '2.0'\ninfo: {title: t, version: '1'}\nproduces: [application/json, text/plain]\n"
+			"paths:\n  /x:\n    delete:\n      responses:\n        '204': {description: gone, schema: {type: string}}\n",
+			NULL);
+	assert_int_equal(json_array_size(json_object_get(r, "mocks")), 1);
+	assert_null(payload(find(r, "DELETE", "/x", 204)));
+	json_decref(r);
 	/* bad documents */
 	assert_null(mc_import_openapi("openapi: 3.0.0\npaths:\n  /a: [", 29, NULL, &err));
 	assert_non_null(strstr(err.msg, "line "));

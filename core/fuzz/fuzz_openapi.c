@@ -23,8 +23,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
 	v = mc_yaml_to_json((const char *)data, size, NULL, &err);
 	json_decref(v);
-	opts = json_pack("{s:b, s:s, s:i}", "validate", (int)(flags & 1), "namespace", "fuzz", "maxOperations",
-			 (flags & 2) ? 5 : 500);
+	opts = json_pack("{s:b, s:s, s:i}", "validate", (int)(flags & 1), "namespace", "fuzz",
+	                 "maxOperations", (flags & 2) ? 5 : 500);
 	if (flags & 4)
 		json_object_set_new(opts, "pathPrefix", json_string("/p"));
 	res = mc_import_openapi((const char *)data, size, opts, &err);

@@ -18,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const methods[] = {"get", "put", "post", "delete", "options", "head", "patch", "trace", NULL};
+static const char *const methods[] = {"get",  "put",   "post",  "delete", "options",
+                                      "head", "patch", "trace", NULL};
 
 typedef struct oactx {
 	mc_sx sx;
@@ -42,9 +43,14 @@ ptr_append(char *buf, size_t size, const char *tok)
 		return;
 	buf[len++] = '/';
 	for (; *tok && len + 3 < size; tok++) {
-		if (*tok == '~') { buf[len++] = '~'; buf[len++] = '0'; }
-		else if (*tok == '/') { buf[len++] = '~'; buf[len++] = '1'; }
-		else buf[len++] = *tok;
+		if (*tok == '~') {
+			buf[len++] = '~';
+			buf[len++] = '0';
+		} else if (*tok == '/') {
+			buf[len++] = '~';
+			buf[len++] = '1';
+		} else
+			buf[len++] = *tok;
 	}
 	buf[len] = '\0';
 }
@@ -202,7 +208,8 @@ to_route(oactx *c, const char *path, char *out, size_t size, const char *where)
 
 			if (!pure)
 				mc_sx_warn(&c->sx, where,
-					   "segment '%.80s' mixes text and parameters; it matches any value", seg);
+				           "segment '%.80s' mixes text and parameters; it matches any value",
+				           seg);
 			out[o++] = ':';
 			for (; *q && *q != '}'; q++)
 				if (isalnum((unsigned char)*q) || *q == '_')
@@ -211,7 +218,8 @@ to_route(oactx *c, const char *path, char *out, size_t size, const char *where)
 				out[o++] = 'p';
 		} else {
 			if (seg[0] == ':' || strcmp(seg, "*") == 0)
-				mc_sx_warn(&c->sx, where, "segment '%.80s' reads as a route parameter or wildcard", seg);
+				mc_sx_warn(&c->sx, where,
+				           "segment '%.80s' reads as a route parameter or wildcard", seg);
 			memcpy(out + o, seg, n);
 			o += n;
 		}
@@ -296,14 +304,17 @@ response_body(oactx *c, json_t *resp, const char *m, const char *where, bool *sk
 			return NULL;
 		if ((ex = json_object_get(mt, "example")) != NULL)
 			return normalise_example(ex, m);
-		if (json_is_object(json_object_get(mt, "examples")) && json_object_size(json_object_get(mt, "examples"))) {
-			json_t *first = json_object_iter_value(json_object_iter(json_object_get(mt, "examples")));
+		if (json_is_object(json_object_get(mt, "examples")) &&
+		    json_object_size(json_object_get(mt, "examples"))) {
+			json_t *first =
+			    json_object_iter_value(json_object_iter(json_object_get(mt, "examples")));
 
 			first = mc_sx_deref(&c->sx, first, NULL, where);
 			if (json_is_object(first) && json_object_get(first, "value"))
 				return normalise_example(json_object_get(first, "value"), m);
 			if (json_is_object(first) && json_object_get(first, "externalValue"))
-				mc_sx_warn(&c->sx, where, "externalValue examples are not fetched; the schema is sampled");
+				mc_sx_warn(&c->sx, where,
+				           "externalValue examples are not fetched; the schema is sampled");
 		}
 		schema = json_object_get(mt, "schema");
 		if (schema == NULL)
@@ -429,8 +440,10 @@ validation_conditions(oactx *c, json_t *http, json_t *params, json_t *op, const 
 
 		json_array_foreach (req, i, p) {
 			char path[300];
-			json_t *ps = mc_sx_deref(&c->sx, json_object_get(json_object_get(body, "properties"),
-									 json_string_value(p) ?: ""), NULL, where);
+			json_t *ps = mc_sx_deref(
+			    &c->sx,
+			    json_object_get(json_object_get(body, "properties"), json_string_value(p) ?: ""),
+			    NULL, where);
 
 			if (!json_is_string(p) || json_is_true(json_object_get(ps, "readOnly")))
 				continue;
@@ -478,13 +491,14 @@ merged_params(oactx *c, json_t *item, json_t *op, const char *where)
 static void
 add_error(oactx *c, const char *where, const char *msg)
 {
-	json_array_append_new(c->errors, json_pack("{s:s, s:n, s:s}", "pointer", where, "line", "message", msg));
+	json_array_append_new(c->errors,
+	                      json_pack("{s:s, s:n, s:s}", "pointer", where, "line", "message", msg));
 }
 
 static void
 emit_mock(oactx *c, const char *opkey, const char *method, const char *path, const char *route, json_t *op,
-	  json_t *params, int status, bool is_default, json_t *resp, const char *media, bool alt_media,
-	  const char *where)
+          json_t *params, int status, bool is_default, json_t *resp, const char *media, bool alt_media,
+          const char *where)
 {
 	char id[40], label[600], st[16];
 	json_t *mock, *http, *response, *payload = NULL, *tags;
@@ -536,8 +550,9 @@ emit_mock(oactx *c, const char *opkey, const char *method, const char *path, con
 		json_t *hdrs = resp ? response_headers(c, resp, where) : json_object();
 
 		if (media)
-			json_object_set_new(hdrs, "Content-Type",
-					    json_pack("[s]", strcmp(media, "*/*") == 0 ? "application/json" : media));
+			json_object_set_new(
+			    hdrs, "Content-Type",
+			    json_pack("[s]", strcmp(media, "*/*") == 0 ? "application/json" : media));
 		if (json_object_size(hdrs))
 			json_object_set_new(response, "headers", hdrs);
 		else
@@ -571,16 +586,19 @@ emit_mock(oactx *c, const char *opkey, const char *method, const char *path, con
 		json_array_append_new(tags, json_string(label));
 	}
 	snprintf(label, sizeof(label), "%s %s -> %d%s%s", method, path, status,
-		 json_is_string(json_object_get(op, "summary")) ? ": " : "",
-		 json_is_string(json_object_get(op, "summary")) ? json_string_value(json_object_get(op, "summary")) : "");
-	mock = json_pack("{s:s, s:o, s:o, s:i, s:o, s:s}", "id", id, "http", http, "response", response, "priority",
-			 (is_default ? 0 : 10) + (alt_media ? 5 : 0), "tags", tags, "description", label);
+	         json_is_string(json_object_get(op, "summary")) ? ": " : "",
+	         json_is_string(json_object_get(op, "summary"))
+	             ? json_string_value(json_object_get(op, "summary"))
+	             : "");
+	mock = json_pack("{s:s, s:o, s:o, s:i, s:o, s:s}", "id", id, "http", http, "response", response,
+	                 "priority", (is_default ? 0 : 10) + (alt_media ? 5 : 0), "tags", tags, "description",
+	                 label);
 	if (c->ns && *c->ns)
 		json_object_set_new(mock, "namespace", json_string(c->ns));
 	(void)opkey;
 	if (mc_mock_validate(mock, &err) != MC_OK) {
-		snprintf(label, sizeof(label), "%s %s status %d: generated mock is invalid at %s: %s", method, path,
-			 status, err.path, err.msg);
+		snprintf(label, sizeof(label), "%s %s status %d: generated mock is invalid at %s: %s", method,
+		         path, status, err.path, err.msg);
 		add_error(c, where, label);
 		json_decref(mock);
 		return;
@@ -646,7 +664,8 @@ import_operation(oactx *c, const char *path, json_t *item, const char *mname, js
 		ptr_append(rwhere, sizeof(rwhere), k);
 		if (s < 0) {
 			if (strncmp(k, "x-", 2) != 0)
-				mc_sx_warn(&c->sx, rwhere, "response key '%.40s' is not a status; skipped", k);
+				mc_sx_warn(&c->sx, rwhere, "response key '%.40s' is not a status; skipped",
+				           k);
 			continue;
 		}
 		if (!is_default && strcmp(k, "default") == 0)
@@ -660,10 +679,11 @@ import_operation(oactx *c, const char *path, json_t *item, const char *mname, js
 			json_t *mv;
 
 			if (json_array_size(medias) == 0)
-				emit_mock(c, opkey, method, path, route, op, params, s, is_default, r, NULL, false, rwhere);
+				emit_mock(c, opkey, method, path, route, op, params, s, is_default, r, NULL,
+				          false, rwhere);
 			json_array_foreach (medias, mi, mv)
-				emit_mock(c, opkey, method, path, route, op, params, s, is_default, r, json_string_value(mv),
-					  mi > 0, rwhere);
+				emit_mock(c, opkey, method, path, route, op, params, s, is_default, r,
+				          json_string_value(mv), mi > 0, rwhere);
 			json_decref(medias);
 		}
 	}
@@ -729,7 +749,8 @@ mc_import_openapi(const char *text, size_t len, const json_t *options, mc_error 
 	if (v) {
 		if (!((json_is_string(v) && strncmp(json_string_value(v), "2.", 2) == 0) ||
 		      (json_is_number(v) && json_number_value(v) == 2.0))) {
-			mc_error_set(err, MC_EINVAL, "/swagger", "unsupported swagger version (expected 2.0)");
+			mc_error_set(err, MC_EINVAL, "/swagger",
+			             "unsupported swagger version (expected 2.0)");
 			goto fail;
 		}
 		c.version = 2;
@@ -747,12 +768,14 @@ mc_import_openapi(const char *text, size_t len, const json_t *options, mc_error 
 		else if (s && strncmp(s, "3.1", 3) == 0)
 			c.version = 31;
 		else {
-			mc_error_set(err, MC_EINVAL, "/openapi", "unsupported openapi version (expected 3.0.x or 3.1.x)");
+			mc_error_set(err, MC_EINVAL, "/openapi",
+			             "unsupported openapi version (expected 3.0.x or 3.1.x)");
 			goto fail;
 		}
 		spec = c.version == 30 ? "3.0" : "3.1";
 	} else {
-		mc_error_set(err, MC_EINVAL, "/", "not an OpenAPI document: neither 'openapi' nor 'swagger' is set");
+		mc_error_set(err, MC_EINVAL, "/",
+		             "not an OpenAPI document: neither 'openapi' nor 'swagger' is set");
 		goto fail;
 	}
 	paths = json_object_get(doc, "paths");
@@ -769,8 +792,9 @@ mc_import_openapi(const char *text, size_t len, const json_t *options, mc_error 
 			if (json_is_object(item) && json_object_get(item, methods[m]))
 				nops++;
 	if (nops > maxops) {
-		mc_error_set(err, MC_ELIMIT, "/paths", "the document has %lld operations, more than maxOperations %lld",
-			     (long long)nops, (long long)maxops);
+		mc_error_set(err, MC_ELIMIT, "/paths",
+		             "the document has %lld operations, more than maxOperations %lld",
+		             (long long)nops, (long long)maxops);
 		goto fail;
 	}
 
@@ -793,7 +817,8 @@ mc_import_openapi(const char *text, size_t len, const json_t *options, mc_error 
 	else if (c.version == 2 && json_is_string(json_object_get(doc, "basePath")))
 		url_path(json_string_value(json_object_get(doc, "basePath")), c.prefix, sizeof(c.prefix));
 	else if (c.version != 2) {
-		const char *url = json_string_value(json_object_get(json_array_get(json_object_get(doc, "servers"), 0), "url"));
+		const char *url = json_string_value(
+		    json_object_get(json_array_get(json_object_get(doc, "servers"), 0), "url"));
 
 		if (url)
 			url_path(url, c.prefix, sizeof(c.prefix));
@@ -804,7 +829,8 @@ mc_import_openapi(const char *text, size_t len, const json_t *options, mc_error 
 		while (n > 0 && c.prefix[n - 1] == '/')
 			c.prefix[--n] = '\0';
 		if (n > 0 && c.prefix[0] != '/') {
-			memmove(c.prefix + 1, c.prefix, n + 1 < sizeof(c.prefix) - 1 ? n + 1 : sizeof(c.prefix) - 2);
+			memmove(c.prefix + 1, c.prefix,
+			        n + 1 < sizeof(c.prefix) - 1 ? n + 1 : sizeof(c.prefix) - 2);
 			c.prefix[0] = '/';
 		}
 	}
@@ -833,10 +859,11 @@ mc_import_openapi(const char *text, size_t len, const json_t *options, mc_error 
 			import_operation(&c, pk, ritem, methods[m], op, owhere);
 		}
 	}
-	out = json_pack("{s:o, s:o, s:o, s:{s:o, s:o, s:s, s:I, s:I}}", "mocks", c.mocks, "warnings", warnings,
-			"errors", c.errors, "info", "title", json_deep_copy(json_object_get(info, "title")) ?: json_null(),
-			"version", json_deep_copy(json_object_get(info, "version")) ?: json_null(), "specVersion",
-			spec, "operations", nops, "mocks", (json_int_t)json_array_size(c.mocks));
+	out = json_pack("{s:o, s:o, s:o, s:{s:o, s:o, s:s, s:I, s:I}}", "mocks", c.mocks, "warnings",
+	                warnings, "errors", c.errors, "info", "title",
+	                json_deep_copy(json_object_get(info, "title")) ?: json_null(), "version",
+	                json_deep_copy(json_object_get(info, "version")) ?: json_null(), "specVersion", spec,
+	                "operations", nops, "mocks", (json_int_t)json_array_size(c.mocks));
 	json_decref(doc);
 	return out;
 fail:

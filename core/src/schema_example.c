@@ -34,8 +34,8 @@ mc_sx_warn(mc_sx *sx, const char *pointer, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	json_array_append_new(sx->warnings,
-			      json_pack("{s:s, s:n, s:s}", "pointer", pointer ? pointer : "", "line", "message", msg));
+	json_array_append_new(sx->warnings, json_pack("{s:s, s:n, s:s}", "pointer", pointer ? pointer : "",
+	                                              "line", "message", msg));
 }
 
 /* Decodes one RFC 6901 token (with URI %-escapes) of len bytes into out. */
@@ -128,7 +128,9 @@ mc_sx_deref(mc_sx *sx, json_t *node, const char **ref, const char *where)
 		target = mc_sx_pointer(sx->root, json_string_value(r));
 		if (target == NULL) {
 			mc_sx_warn(sx, where, "unresolvable $ref '%.200s'%s", json_string_value(r),
-				   json_string_value(r)[0] == '#' ? "" : " (only references inside the document are read)");
+			           json_string_value(r)[0] == '#'
+			               ? ""
+			               : " (only references inside the document are read)");
 			return NULL;
 		}
 		node = target;
@@ -221,7 +223,13 @@ rx_atom(rx *r, char *buf, size_t *blen, int depth)
 			r->bad = true;
 			return false;
 		}
-		buf[(*blen)++] = c == 'd' ? '1' : c == 'w' ? 'a' : c == 's' ? ' ' : c == 'D' ? 'a' : c == 'W' ? '-' : c == 'S' ? 'a' : c;
+		buf[(*blen)++] = c == 'd'   ? '1'
+		                 : c == 'w' ? 'a'
+		                 : c == 's' ? ' '
+		                 : c == 'D' ? 'a'
+		                 : c == 'W' ? '-'
+		                 : c == 'S' ? 'a'
+		                            : c;
 		if (strchr("bBAzZ", c)) { /* assertions produce nothing */
 			*blen = 0;
 		}
@@ -374,7 +382,6 @@ pattern_sample(const char *pattern)
 	return ok ? json_stringn(r.out, r.n) : NULL;
 }
 
-
 /*
  * The variant-th distinct string for uniqueItems: the last digits (else
  * letters) of the sample count up, kept only when the pattern still matches.
@@ -418,26 +425,26 @@ static const char *
 format_sample(const char *f)
 {
 	static const char *const table[][2] = {
-		{"uuid", "3fa85f64-5717-4562-b3fc-2c963f66afa6"},
-		{"email", "user@example.com"},
-		{"idn-email", "user@example.com"},
-		{"date-time", "2024-01-15T09:30:00Z"},
-		{"date", "2024-01-15"},
-		{"time", "09:30:00Z"},
-		{"duration", "P1D"},
-		{"uri", "https://example.com/resource"},
-		{"url", "https://example.com/resource"},
-		{"iri", "https://example.com/resource"},
-		{"uri-reference", "/resource"},
-		{"uri-template", "https://example.com/{id}"},
-		{"hostname", "example.com"},
-		{"idn-hostname", "example.com"},
-		{"ipv4", "192.0.2.1"},
-		{"ipv6", "2001:db8::1"},
-		{"byte", "c3RyaW5n"},
-		{"password", "pa$$word"},
-		{"json-pointer", "/a/b"},
-		{"regex", "^a+$"},
+	    {"uuid", "3fa85f64-5717-4562-b3fc-2c963f66afa6"},
+	    {"email", "user@example.com"},
+	    {"idn-email", "user@example.com"},
+	    {"date-time", "2024-01-15T09:30:00Z"},
+	    {"date", "2024-01-15"},
+	    {"time", "09:30:00Z"},
+	    {"duration", "P1D"},
+	    {"uri", "https://example.com/resource"},
+	    {"url", "https://example.com/resource"},
+	    {"iri", "https://example.com/resource"},
+	    {"uri-reference", "/resource"},
+	    {"uri-template", "https://example.com/{id}"},
+	    {"hostname", "example.com"},
+	    {"idn-hostname", "example.com"},
+	    {"ipv4", "192.0.2.1"},
+	    {"ipv6", "2001:db8::1"},
+	    {"byte", "c3RyaW5n"},
+	    {"password", "pa$$word"},
+	    {"json-pointer", "/a/b"},
+	    {"regex", "^a+$"},
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
@@ -446,14 +453,14 @@ format_sample(const char *f)
 	return NULL;
 }
 
-
 static bool
 type_name_fits(const char *t, const json_t *v)
 {
 	if (strcmp(t, "string") == 0)
 		return json_is_string(v);
 	if (strcmp(t, "integer") == 0)
-		return json_is_integer(v) || (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)));
+		return json_is_integer(v) ||
+		       (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)));
 	if (strcmp(t, "number") == 0)
 		return json_is_number(v);
 	if (strcmp(t, "boolean") == 0)
@@ -492,14 +499,17 @@ checked_example(mc_sx *sx, const json_t *s, const json_t *v, const char *where)
 				return json_deep_copy(v);
 	} else
 		return json_deep_copy(v);
-	if (json_is_string(t) && strcmp(json_string_value(t), "string") == 0 && (json_is_number(v) || json_is_boolean(v))) {
+	if (json_is_string(t) && strcmp(json_string_value(t), "string") == 0 &&
+	    (json_is_number(v) || json_is_boolean(v))) {
 		if (json_is_integer(v))
 			snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
 		else if (json_is_real(v))
 			snprintf(buf, sizeof(buf), "%.15g", json_real_value(v));
 		else
 			strcpy(buf, json_is_true(v) ? "true" : "false");
-		mc_sx_warn(sx, where, "example %s is not a string as the schema says; used as text (quote it in YAML)", buf);
+		mc_sx_warn(sx, where,
+		           "example %s is not a string as the schema says; used as text (quote it in YAML)",
+		           buf);
 		return json_string(buf);
 	}
 	mc_sx_warn(sx, where, "example does not have the schema's type; the schema is sampled instead");
@@ -529,8 +539,9 @@ sample_string(mc_sx *sx, const json_t *s, const char *where, long variant)
 		if (v && json_string_length(v) >= minl && (maxl < 0 || json_string_length(v) <= maxl))
 			return v;
 		json_decref(v);
-		mc_sx_warn(sx, where, "could not build a string matching pattern '%.100s'; the sample may not match",
-			   pat);
+		mc_sx_warn(sx, where,
+		           "could not build a string matching pattern '%.100s'; the sample may not match",
+		           pat);
 	}
 	if (fixed) {
 		if (variant == 0 || strcmp(fmt, "uuid") != 0)
@@ -557,7 +568,6 @@ sample_string(mc_sx *sx, const json_t *s, const char *where, long variant)
 	return json_string(buf);
 }
 
-
 /* An integer inside the bounds, in exact 64-bit arithmetic (int64 edge bounds stay exact). */
 static json_t *
 sample_integer(const json_t *s, long variant)
@@ -573,7 +583,8 @@ sample_integer(const json_t *s, long variant)
 	if (json_is_true(x) && lo < LLONG_MAX)
 		lo++;
 	else if (json_is_number(x)) {
-		long long e = json_is_integer(x) ? json_integer_value(x) : (long long)floor(json_number_value(x));
+		long long e =
+		    json_is_integer(x) ? json_integer_value(x) : (long long)floor(json_number_value(x));
 
 		if (e < LLONG_MAX && e + 1 > lo)
 			lo = e + 1;
@@ -582,7 +593,8 @@ sample_integer(const json_t *s, long variant)
 	if (json_is_true(x) && hi > LLONG_MIN)
 		hi--;
 	else if (json_is_number(x)) {
-		long long e = json_is_integer(x) ? json_integer_value(x) : (long long)ceil(json_number_value(x));
+		long long e =
+		    json_is_integer(x) ? json_integer_value(x) : (long long)ceil(json_number_value(x));
 
 		if (e > LLONG_MIN && e - 1 < hi)
 			hi = e - 1;
@@ -638,7 +650,9 @@ sample_number(const json_t *s, bool integer, long variant)
 	}
 	v = (double)variant;
 	if (v < lo || (elo && v <= lo) || !integer)
-		v = lo > -INFINITY ? (elo && !integer ? lo + (isfinite(hi) ? (hi - lo) / 2 : 1) : lo) + (double)variant : v;
+		v = lo > -INFINITY
+		        ? (elo && !integer ? lo + (isfinite(hi) ? (hi - lo) / 2 : 1) : lo) + (double)variant
+		        : v;
 	if (!integer && lo == -INFINITY)
 		v = (double)variant;
 	if (v > hi || (ehi && v >= hi))
@@ -744,7 +758,8 @@ sample_object(mc_sx *sx, json_t *s, int depth, const char *where)
 		v = sample(sx, ps, depth + 1, where, 0);
 		if (v == CUT) {
 			if (in_required(s, k))
-				mc_sx_warn(sx, where, "required property '%.60s' is recursive; cut at depth", k);
+				mc_sx_warn(sx, where, "required property '%.60s' is recursive; cut at depth",
+				           k);
 			continue;
 		}
 		if (v)
@@ -782,7 +797,8 @@ sample_array(mc_sx *sx, json_t *s, int depth, const char *where)
 	if (maxI >= 0 && (double)n > maxI)
 		n = (size_t)maxI;
 	if (n > MC_SCHEMA_MAX_ITEMS) {
-		mc_sx_warn(sx, where, "minItems %.0f capped at %d generated items", minI, MC_SCHEMA_MAX_ITEMS);
+		mc_sx_warn(sx, where, "minItems %.0f capped at %d generated items", minI,
+		           MC_SCHEMA_MAX_ITEMS);
 		n = MC_SCHEMA_MAX_ITEMS;
 	}
 	json_array_foreach (prefix, i, e) {
@@ -862,7 +878,8 @@ sample(mc_sx *sx, json_t *schema, int depth, const char *where, long variant)
 	if (json_is_array(kw(s, "examples")) && json_array_size(kw(s, "examples")) > 0 &&
 	    (out = checked_example(sx, s, json_array_get(kw(s, "examples"), 0), where)) != NULL)
 		goto done;
-	if ((v = kw(s, "example")) != NULL && !json_is_null(v) && (out = checked_example(sx, s, v, where)) != NULL)
+	if ((v = kw(s, "example")) != NULL && !json_is_null(v) &&
+	    (out = checked_example(sx, s, v, where)) != NULL)
 		goto done;
 	if (json_is_array(kw(s, "enum")) && json_array_size(kw(s, "enum")) > 0) {
 		size_t i;
@@ -880,7 +897,8 @@ sample(mc_sx *sx, json_t *schema, int depth, const char *where, long variant)
 		out = json_deep_copy(e);
 		goto done;
 	}
-	if ((v = kw(s, "default")) != NULL && variant == 0 && (out = checked_example(sx, s, v, where)) != NULL)
+	if ((v = kw(s, "default")) != NULL && variant == 0 &&
+	    (out = checked_example(sx, s, v, where)) != NULL)
 		goto done;
 	if (json_is_array(kw(s, "allOf"))) {
 		merged = merge_allof(sx, s, depth, where);

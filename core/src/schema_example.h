@@ -9,14 +9,14 @@
 
 #include <stdarg.h>
 
-#define MC_SCHEMA_MAX_DEPTH 24     /* nesting of generated values */
-#define MC_SCHEMA_MAX_ITEMS 100    /* elements of one generated array */
-#define MC_SCHEMA_MAX_TICKS 20000  /* schema nodes visited for one sample */
+#define MC_SCHEMA_MAX_DEPTH 24    /* nesting of generated values */
+#define MC_SCHEMA_MAX_ITEMS 100   /* elements of one generated array */
+#define MC_SCHEMA_MAX_TICKS 20000 /* schema nodes visited for one sample */
 
 typedef struct mc_sx {
-	json_t *root;      /* the whole document ($ref targets) */
-	json_t *warnings;  /* array of {"pointer","line","message"}; may be NULL */
-	bool response;     /* sampling a response: writeOnly dropped (else readOnly) */
+	json_t *root;     /* the whole document ($ref targets) */
+	json_t *warnings; /* array of {"pointer","line","message"}; may be NULL */
+	bool response;    /* sampling a response: writeOnly dropped (else readOnly) */
 	const char *refs[MC_SCHEMA_MAX_DEPTH * 2];
 	size_t nrefs;
 	size_t ticks;

@@ -20,11 +20,11 @@
 #include <yaml.h>
 
 typedef struct frame {
-	json_t *node;    /* object or array being filled */
-	char *anchor;    /* its anchor name, registered at the end event */
-	json_t *key;     /* mapping: pending key (string), NULL when expecting a key */
-	json_t *merged;  /* mapping: keys that came from << and may be overridden */
-	size_t count;    /* nodes in the subtree so far (for the alias budget) */
+	json_t *node;   /* object or array being filled */
+	char *anchor;   /* its anchor name, registered at the end event */
+	json_t *key;    /* mapping: pending key (string), NULL when expecting a key */
+	json_t *merged; /* mapping: keys that came from << and may be overridden */
+	size_t count;   /* nodes in the subtree so far (for the alias budget) */
 	size_t kline, kcol;
 } frame;
 
@@ -36,7 +36,7 @@ typedef struct anchor_ent {
 typedef struct builder {
 	frame stack[MC_YAML_MAX_DEPTH + 1];
 	int depth;
-	json_t *anchors;  /* name -> integer index into ents */
+	json_t *anchors; /* name -> integer index into ents */
 	anchor_ent *ents;
 	size_t nents, cap;
 	size_t expanded, budget;
@@ -64,9 +64,14 @@ pointer_of(const builder *b, char *buf, size_t size)
 			size_t o = 0;
 
 			for (; *k && o + 3 < sizeof(seg); k++) {
-				if (*k == '~') { seg[o++] = '~'; seg[o++] = '0'; }
-				else if (*k == '/') { seg[o++] = '~'; seg[o++] = '1'; }
-				else seg[o++] = *k;
+				if (*k == '~') {
+					seg[o++] = '~';
+					seg[o++] = '0';
+				} else if (*k == '/') {
+					seg[o++] = '~';
+					seg[o++] = '1';
+				} else
+					seg[o++] = *k;
 			}
 			seg[o] = '\0';
 		} else
@@ -78,7 +83,7 @@ pointer_of(const builder *b, char *buf, size_t size)
 }
 
 static void fail_at(builder *b, mc_status code, size_t line, size_t col, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 /* Records the first failure: msg prefixed with the 1-based position. */
 static void
@@ -105,8 +110,8 @@ warn_at(builder *b, size_t line, const char *msg)
 	if (b->warnings == NULL)
 		return;
 	pointer_of(b, ptr, sizeof(ptr));
-	json_array_append_new(b->warnings, json_pack("{s:s, s:I, s:s}", "pointer", ptr, "line", (json_int_t)line + 1,
-						     "message", msg));
+	json_array_append_new(b->warnings, json_pack("{s:s, s:I, s:s}", "pointer", ptr, "line",
+	                                             (json_int_t)line + 1, "message", msg));
 }
 
 /* ------------------------------------------------------------ scalars */
@@ -366,11 +371,13 @@ add_value(builder *b, json_t *value, size_t count, bool plain_merge, size_t line
 				if (json_is_object(e))
 					merge_into(f, e);
 				else {
-					fail_at(b, MC_EINVAL, f->kline, f->kcol, "merge key << needs mappings");
+					fail_at(b, MC_EINVAL, f->kline, f->kcol,
+					        "merge key << needs mappings");
 					break;
 				}
 		} else
-			fail_at(b, MC_EINVAL, f->kline, f->kcol, "merge key << needs a mapping or a list of mappings");
+			fail_at(b, MC_EINVAL, f->kline, f->kcol,
+			        "merge key << needs a mapping or a list of mappings");
 		json_decref(value);
 	} else {
 		const char *k = json_string_value(f->key);
@@ -398,7 +405,8 @@ push(builder *b, json_t *node, const yaml_char_t *anchor, const yaml_mark_t *mar
 	}
 	if (b->depth >= MC_YAML_MAX_DEPTH) {
 		json_decref(node);
-		fail_at(b, MC_ELIMIT, mark->line, mark->column, "nesting deeper than %d levels", MC_YAML_MAX_DEPTH);
+		fail_at(b, MC_ELIMIT, mark->line, mark->column, "nesting deeper than %d levels",
+		        MC_YAML_MAX_DEPTH);
 		return;
 	}
 	f = &b->stack[b->depth++];
@@ -471,8 +479,8 @@ mc_yaml_to_json(const char *text, size_t len, json_t *warnings, mc_error *err)
 	while (!done && !b->failed) {
 		if (!yaml_parser_parse(&parser, &ev)) {
 			fail_at(b, MC_EINVAL, parser.problem_mark.line, parser.problem_mark.column, "%s%s%s",
-				parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
-				parser.context ? parser.context : "");
+			        parser.problem ? parser.problem : "syntax error", parser.context ? " " : "",
+			        parser.context ? parser.context : "");
 			break;
 		}
 		events++;
@@ -487,7 +495,8 @@ mc_yaml_to_json(const char *text, size_t len, json_t *warnings, mc_error *err)
 
 				if (yaml_parser_parse(&parser, &next)) {
 					if (next.type == YAML_DOCUMENT_START_EVENT)
-						warn_at(b, next.start_mark.line, "only the first YAML document is read");
+						warn_at(b, next.start_mark.line,
+						        "only the first YAML document is read");
 					yaml_event_delete(&next);
 				}
 			}
@@ -518,17 +527,18 @@ mc_yaml_to_json(const char *text, size_t len, json_t *warnings, mc_error *err)
 
 			if (idx == NULL) {
 				fail_at(b, MC_EINVAL, ev.start_mark.line, ev.start_mark.column,
-					"alias *%.60s refers to an unknown or enclosing anchor", name);
+				        "alias *%.60s refers to an unknown or enclosing anchor", name);
 				break;
 			}
 			a = &b->ents[json_integer_value(idx)];
 			b->expanded += a->count;
 			if (b->expanded > b->budget) {
 				fail_at(b, MC_ELIMIT, ev.start_mark.line, ev.start_mark.column,
-					"aliases expand to more than %zu nodes (alias bomb?)", b->budget);
+				        "aliases expand to more than %zu nodes (alias bomb?)", b->budget);
 				break;
 			}
-			add_value(b, json_incref(a->node), a->count, false, ev.start_mark.line, ev.start_mark.column);
+			add_value(b, json_incref(a->node), a->count, false, ev.start_mark.line,
+			          ev.start_mark.column);
 			break;
 		}
 		default:

@@ -67,7 +67,8 @@ find(json_t *res, const char *method, const char *route, int status)
 
 		if (strcmp(json_string_value(json_object_get(h, "httpMethod")), method) == 0 &&
 		    strcmp(json_string_value(json_object_get(h, "route")), route) == 0 &&
-		    json_integer_value(json_object_get(json_object_get(m, "response"), "statusCode")) == status)
+		    json_integer_value(json_object_get(json_object_get(m, "response"), "statusCode")) ==
+		        status)
 			return m;
 	}
 	fail_msg("no mock %s %s %d", method, route, status);
@@ -115,7 +116,8 @@ edge_cases_import_clean(void **state)
 
 	(void)state;
 	assert_int_equal(json_array_size(json_object_get(r, "errors")), 0);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "info"), "specVersion")), "3.0");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "info"), "specVersion")),
+	                    "3.0");
 	json_array_foreach (json_object_get(r, "mocks"), i, m) {
 		if (mc_mock_validate(m, &err) != MC_OK)
 			fail_msg("mock %zu invalid: %s %s", i, err.path, err.msg);
@@ -132,9 +134,11 @@ edge_cases_import_clean(void **state)
 	assert_payload(find(r, "GET", "/v1/escaped", 200), "{\"escaped\":true}");
 	assert_payload(find(r, "GET", "/v1/escaped", 202), "{\"spaced\":\"stringxxxx\"}");
 	/* 4 $ref in example data stays data */
-	assert_payload(find(r, "GET", "/v1/dollar-ref", 200), "{\"$ref\":\"#/not/a/reference\",\"note\":\"data\"}");
+	assert_payload(find(r, "GET", "/v1/dollar-ref", 200),
+	               "{\"$ref\":\"#/not/a/reference\",\"note\":\"data\"}");
 	/* 5 allOf merged with siblings */
-	assert_payload(find(r, "GET", "/v1/composed", 200), "{\"kind\":\"composed\",\"name\":\"composed-name\",\"size\":3}");
+	assert_payload(find(r, "GET", "/v1/composed", 200),
+	               "{\"kind\":\"composed\",\"name\":\"composed-name\",\"size\":3}");
 	/* 6 discriminator mapping picks the first mapping key's branch */
 	assert_payload(find(r, "GET", "/v1/shapes", 200), "{\"shapeType\":\"square\",\"side\":2}");
 	/* 7 writeOnly never in responses, readOnly kept */
@@ -143,13 +147,14 @@ edge_cases_import_clean(void **state)
 	assert_non_null(json_object_get(payload(m), "id"));
 	assert_string_equal(json_string_value(json_object_get(payload(m), "name")), "Aa");
 	/* 8 nullable: a value of the non-null type */
-	assert_payload(find(r, "GET", "/v1/nullable", 200), "{\"a\":\"string\",\"b\":0,\"c\":\"2024-01-15\"}");
+	assert_payload(find(r, "GET", "/v1/nullable", 200),
+	               "{\"a\":\"string\",\"b\":0,\"c\":\"2024-01-15\"}");
 	/* 9 YAML 1.2 typing */
 	assert_payload(find(r, "GET", "/v1/yaml-typing", 200),
-		       "{\"country\":\"NO\",\"answer\":\"yes\",\"day\":\"1999-12-31\",\"version\":\"1.1\"}");
+	               "{\"country\":\"NO\",\"answer\":\"yes\",\"day\":\"1999-12-31\",\"version\":\"1.1\"}");
 	/* 10 int64 bounds exact */
 	assert_payload(find(r, "GET", "/v1/big", 200),
-		       "{\"max\":9223372036854775806,\"min\":-9223372036854775808}");
+	               "{\"max\":9223372036854775806,\"min\":-9223372036854775808}");
 	assert_true(has_warning(r, "integer beyond int64"));
 	/* 11 routes */
 	find(r, "GET", "/v1/pets/mine", 200);
@@ -161,9 +166,11 @@ edge_cases_import_clean(void **state)
 	assert_true(has_warning(r, "fragment"));
 	/* 12 content types */
 	m = find(r, "GET", "/v1/vendor", 200);
-	assert_string_equal(json_string_value(json_array_get(
-				    json_object_get(json_object_get(json_object_get(m, "response"), "headers"), "Content-Type"), 0)),
-			    "application/vnd.api+json; charset=utf-8");
+	assert_string_equal(
+	    json_string_value(json_array_get(
+	        json_object_get(json_object_get(json_object_get(m, "response"), "headers"), "Content-Type"),
+	        0)),
+	    "application/vnd.api+json; charset=utf-8");
 	assert_null(payload(find(r, "GET", "/v1/vendor", 204)));
 	/* the other media type answers when Accept lists it first */
 	{
@@ -171,13 +178,17 @@ edge_cases_import_clean(void **state)
 		json_t *x, *alt = NULL;
 
 		json_array_foreach (json_object_get(r, "mocks"), k, x)
-			if (strcmp(json_string_value(json_object_get(json_object_get(x, "http"), "route")), "/v1/vendor") == 0 &&
+			if (strcmp(json_string_value(json_object_get(json_object_get(x, "http"), "route")),
+			           "/v1/vendor") == 0 &&
 			    json_object_get(json_object_get(x, "http"), "header") &&
-			    json_integer_value(json_object_get(json_object_get(x, "response"), "statusCode")) == 200)
+			    json_integer_value(
+			        json_object_get(json_object_get(x, "response"), "statusCode")) == 200)
 				alt = x;
 		assert_non_null(alt);
-		assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(alt, "http"), "header"), 0), "value")),
-				    "(?i)^\\s*text/plain\\s*([;,]|$)");
+		assert_string_equal(
+		    json_string_value(json_object_get(
+		        json_array_get(json_object_get(json_object_get(alt, "http"), "header"), 0), "value")),
+		    "(?i)^\\s*text/plain\\s*([;,]|$)");
 		assert_payload(alt, "\"string\"");
 	}
 	assert_payload(find(r, "GET", "/v1/text", 200), "\"plain text answer\"");
@@ -186,10 +197,12 @@ edge_cases_import_clean(void **state)
 	find(r, "GET", "/v1/ranges", 400);
 	find(r, "POST", "/v1/default-only", 201);
 	/* 14 example forms */
-	assert_payload(find(r, "GET", "/v1/example-forms", 200), "{\"id\":1,\"name\":\"Rex\",\"tag\":\"dog\"}");
+	assert_payload(find(r, "GET", "/v1/example-forms", 200),
+	               "{\"id\":1,\"name\":\"Rex\",\"tag\":\"dog\"}");
 	assert_payload(find(r, "GET", "/v1/example-forms", 201), "{\"id\":3,\"name\":\"Kitty\"}");
 	/* 15 aliases share a schema */
-	assert_true(json_equal(payload(find(r, "GET", "/v1/deep", 200)), payload(find(r, "GET", "/v1/deep", 203))));
+	assert_true(
+	    json_equal(payload(find(r, "GET", "/v1/deep", 200)), payload(find(r, "GET", "/v1/deep", 203))));
 	json_decref(r);
 }
 
@@ -205,7 +218,7 @@ prefer_conditions_and_tags(void **state)
 	assert_null(json_object_get(json_object_get(def, "http"), "header"));
 	assert_true(json_equal(json_object_get(json_object_get(alt, "http"), "header"), want));
 	assert_true(json_integer_value(json_object_get(alt, "priority")) >
-		    json_integer_value(json_object_get(def, "priority")));
+	            json_integer_value(json_object_get(def, "priority")));
 	tags = json_object_get(alt, "tags");
 	assert_string_equal(json_string_value(json_array_get(tags, 0)), "openapi");
 	assert_string_equal(json_string_value(json_array_get(tags, 1)), "gen:Edge cases");
@@ -234,7 +247,8 @@ ids_stable_and_scoped(void **state)
 
 		assert_null(json_object_get(ids, id)); /* unique */
 		json_object_set_new(ids, id, json_true());
-		assert_string_not_equal(id, json_string_value(json_object_get(json_array_get(json_object_get(c, "mocks"), i), "id")));
+		assert_string_not_equal(id, json_string_value(json_object_get(
+		                                json_array_get(json_object_get(c, "mocks"), i), "id")));
 	}
 	json_decref(ids);
 	json_decref(a);
@@ -249,19 +263,22 @@ validate_option_conditions(void **state)
 	json_t *m = find(r, "GET", "/v1/pets/:petId", 200), *h = json_object_get(m, "http");
 	json_t *wq = J("[{\"path\":\"verbose\",\"assertAction\":\"notEmpty\"}]");
 	json_t *wh = J("[{\"path\":\"X-Request-Id\",\"assertAction\":\"notEmpty\"}]");
-	json_t *wb = J("[{\"path\":\"$.name\",\"assertAction\":\"any\"},{\"path\":\"$.password\",\"assertAction\":\"any\"}]");
+	json_t *wb = J("[{\"path\":\"$.name\",\"assertAction\":\"any\"},{\"path\":\"$.password\","
+	               "\"assertAction\":\"any\"}]");
 
 	(void)state;
 	assert_true(json_equal(json_object_get(h, "queryParams"), wq));
 	assert_true(json_equal(json_object_get(h, "header"), wh));
 	/* readOnly id is not asked of the request body */
-	assert_true(json_equal(json_object_get(json_object_get(find(r, "POST", "/v1/users", 201), "http"), "conditions"), wb));
+	assert_true(json_equal(
+	    json_object_get(json_object_get(find(r, "POST", "/v1/users", 201), "http"), "conditions"), wb));
 	json_decref(wq);
 	json_decref(wh);
 	json_decref(wb);
 	json_decref(r);
 	r = import_fixture("edge-cases.yaml", NULL);
-	assert_null(json_object_get(json_object_get(find(r, "GET", "/v1/pets/:petId", 200), "http"), "queryParams"));
+	assert_null(
+	    json_object_get(json_object_get(find(r, "GET", "/v1/pets/:petId", 200), "http"), "queryParams"));
 	json_decref(r);
 }
 
@@ -273,15 +290,23 @@ swagger2_variant(void **state)
 
 	(void)state;
 	assert_int_equal(json_array_size(json_object_get(r, "errors")), 0);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "info"), "specVersion")), "2.0");
-	assert_payload(find(r, "POST", "/api/pets", 201), "{\"id\":7,\"name\":\"Lucky\",\"status\":\"available\"}");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "info"), "specVersion")),
+	                    "2.0");
+	assert_payload(find(r, "POST", "/api/pets", 201),
+	               "{\"id\":7,\"name\":\"Lucky\",\"status\":\"available\"}");
 	m = find(r, "GET", "/api/pets", 200);
-	assert_payload(m, "[{\"name\":\"string\",\"tag\":\"string\",\"id\":0,\"status\":\"available\",\"owner\":\"string\"}]");
+	assert_payload(m, "[{\"name\":\"string\",\"tag\":\"string\",\"id\":0,\"status\":\"available\","
+	                  "\"owner\":\"string\"}]");
 	find(r, "GET", "/api/pets/:petId", 404);
 	assert_null(payload(find(r, "DELETE", "/api/pets/:petId", 204)));
 	/* body parameter's required fields */
-	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(json_object_get(
-		find(r, "POST", "/api/pets", 201), "http"), "conditions"), 0), "path")), "$.name");
+	assert_string_equal(
+	    json_string_value(json_object_get(
+	        json_array_get(
+	            json_object_get(json_object_get(find(r, "POST", "/api/pets", 201), "http"), "conditions"),
+	            0),
+	        "path")),
+	    "$.name");
 	json_decref(r);
 	r = import_fixture("swagger2.json", "{\"pathPrefix\":\"\"}");
 	find(r, "GET", "/pets", 200);
@@ -320,17 +345,24 @@ bounds_and_bad_input(void **state)
 	json_t *r;
 	size_t cap = 50000 * 40 + 200, o = 0;
 	char *big = malloc(cap);
-	const char *loop = "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /l:\n    get:\n      responses:\n"
-			   "        '200': {description: x, content: {application/json: {schema: {$ref: '#/components/schemas/A'}}}}\n"
-			   "components: {schemas: {A: {$ref: '#/components/schemas/B'}, B: {$ref: '#/components/schemas/A'}}}\n";
-	const char *huge = "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /h:\n    get:\n      responses:\n"
-			   "        '200': {description: x, content: {application/json: {schema: {type: array, minItems: 1000000000, maxItems: 1000000000, items: {type: integer}}}}}\n";
+	const char *loop =
+	    "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /l:\n    get:\n      responses:\n"
+	    "        '200': {description: x, content: {application/json: {schema: {$ref: "
+	    "'#/components/schemas/A'}}}}\n"
+	    "components: {schemas: {A: {$ref: '#/components/schemas/B'}, B: {$ref: "
+	    "'#/components/schemas/A'}}}\n";
+	const char *huge =
+	    "openapi: 3.0.0\ninfo: {title: t, version: '1'}\npaths:\n  /h:\n    get:\n      responses:\n"
+	    "        '200': {description: x, content: {application/json: {schema: {type: array, minItems: "
+	    "1000000000, maxItems: 1000000000, items: {type: integer}}}}}\n";
 
 	(void)state;
 	/* 50,000 operations: past maxOperations, a clear error */
-	o += (size_t)snprintf(big, cap, "{\"openapi\":\"3.0.0\",\"info\":{\"title\":\"t\",\"version\":\"1\"},\"paths\":{");
+	o += (size_t)snprintf(
+	    big, cap, "{\"openapi\":\"3.0.0\",\"info\":{\"title\":\"t\",\"version\":\"1\"},\"paths\":{");
 	for (int i = 0; i < 50000; i++)
-		o += (size_t)snprintf(big + o, cap - o, "%s\"/p%d\":{\"get\":{\"responses\":{}}}", i ? "," : "", i);
+		o += (size_t)snprintf(big + o, cap - o, "%s\"/p%d\":{\"get\":{\"responses\":{}}}",
+		                      i ? "," : "", i);
 	snprintf(big + o, cap - o, "}}");
 	assert_null(mc_import_openapi(big, strlen(big), NULL, &err));
 	assert_int_equal(err.code, MC_ELIMIT);
@@ -350,9 +382,11 @@ bounds_and_bad_input(void **state)
 	assert_true(has_warning(r, "capped"));
 	json_decref(r);
 	/* found by fuzz_openapi: a body-less status offered in two media types */
-	r = import_text("swagger: '2.0'\ninfo: {title: t, version: '1'}\nproduces: [application/json, text/plain]\n"
-			"paths:\n  /x:\n    delete:\n      responses:\n        '204': {description: gone, schema: {type: string}}\n",
-			NULL);
+	r = import_text(
+	    "swagger: '2.0'\ninfo: {title: t, version: '1'}\nproduces: [application/json, text/plain]\n"
+	    "paths:\n  /x:\n    delete:\n      responses:\n        '204': {description: gone, schema: {type: "
+	    "string}}\n",
+	    NULL);
 	assert_int_equal(json_array_size(json_object_get(r, "mocks")), 1);
 	assert_null(payload(find(r, "DELETE", "/x", 204)));
 	json_decref(r);
@@ -373,10 +407,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(edge_cases_import_clean), cmocka_unit_test(prefer_conditions_and_tags),
-		cmocka_unit_test(ids_stable_and_scoped),   cmocka_unit_test(validate_option_conditions),
-		cmocka_unit_test(swagger2_variant),	   cmocka_unit_test(oas31_variant),
-		cmocka_unit_test(bounds_and_bad_input),
+	    cmocka_unit_test(edge_cases_import_clean), cmocka_unit_test(prefer_conditions_and_tags),
+	    cmocka_unit_test(ids_stable_and_scoped),   cmocka_unit_test(validate_option_conditions),
+	    cmocka_unit_test(swagger2_variant),        cmocka_unit_test(oas31_variant),
+	    cmocka_unit_test(bounds_and_bad_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,12 +35,13 @@ core_schema(void **state)
 {
 	(void)state;
 	assert_yaml("a: NO\nb: yes\nc: on\nd: 1999-12-31\ne: 1:30\nf: 017\n",
-		    "{\"a\":\"NO\",\"b\":\"yes\",\"c\":\"on\",\"d\":\"1999-12-31\",\"e\":\"1:30\",\"f\":17}");
+	            "{\"a\":\"NO\",\"b\":\"yes\",\"c\":\"on\",\"d\":\"1999-12-31\",\"e\":\"1:30\",\"f\":17}");
 	assert_yaml("a: true\nb: False\nc: ~\nd:\ne: null\nf: 0x1F\ng: 0o17\nh: 1.5e3\ni: .inf\nj: '12'\n",
-		    "{\"a\":true,\"b\":false,\"c\":null,\"d\":null,\"e\":null,\"f\":31,\"g\":15,\"h\":1500.0,"
-		    "\"i\":\".inf\",\"j\":\"12\"}");
+	            "{\"a\":true,\"b\":false,\"c\":null,\"d\":null,\"e\":null,\"f\":31,\"g\":15,\"h\":1500.0,"
+	            "\"i\":\".inf\",\"j\":\"12\"}");
 	assert_yaml("200: ok\ntrue: x\n", "{\"200\":\"ok\",\"true\":\"x\"}");
-	assert_yaml("{\"json\": [1, 2.5, \"s\", null, {\"k\": false}]}", "{\"json\":[1,2.5,\"s\",null,{\"k\":false}]}");
+	assert_yaml("{\"json\": [1, 2.5, \"s\", null, {\"k\": false}]}",
+	            "{\"json\":[1,2.5,\"s\",null,{\"k\":false}]}");
 	assert_yaml("a: !!str 12\nb: !!int \"7\"\n", "{\"a\":\"12\",\"b\":7}");
 }
 
@@ -69,7 +70,7 @@ anchors_and_merge(void **state)
 {
 	(void)state;
 	assert_yaml("base: &b {x: 1, y: 2}\nuse: *b\nder:\n  <<: *b\n  y: 3\n",
-		    "{\"base\":{\"x\":1,\"y\":2},\"use\":{\"x\":1,\"y\":2},\"der\":{\"x\":1,\"y\":3}}");
+	            "{\"base\":{\"x\":1,\"y\":2},\"use\":{\"x\":1,\"y\":2},\"der\":{\"x\":1,\"y\":3}}");
 	assert_yaml("s: &s hello\nt: *s\n", "{\"s\":\"hello\",\"t\":\"hello\"}");
 }
 
@@ -82,11 +83,13 @@ alias_bomb_refused(void **state)
 	json_t *v;
 
 	(void)state;
-	o += (size_t)snprintf(doc + o, sizeof(doc) - o, "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+	o += (size_t)snprintf(doc + o, sizeof(doc) - o,
+	                      "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
 	for (int i = 1; i < 10; i++)
-		o += (size_t)snprintf(doc + o, sizeof(doc) - o,
-				      "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i,
-				      i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+		o += (size_t)snprintf(
+		    doc + o, sizeof(doc) - o,
+		    "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i - 1,
+		    i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
 	v = Y(doc, &err);
 	assert_null(v);
 	assert_int_equal(err.code, MC_ELIMIT);
@@ -158,10 +161,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(core_schema),		cmocka_unit_test(big_integers_exact),
-		cmocka_unit_test(anchors_and_merge),	cmocka_unit_test(alias_bomb_refused),
-		cmocka_unit_test(alias_cycle_and_unknown), cmocka_unit_test(duplicate_keys_with_line),
-		cmocka_unit_test(depth_limit),		cmocka_unit_test(truncated_and_syntax_errors),
+	    cmocka_unit_test(core_schema),
+	    cmocka_unit_test(big_integers_exact),
+	    cmocka_unit_test(anchors_and_merge),
+	    cmocka_unit_test(alias_bomb_refused),
+	    cmocka_unit_test(alias_cycle_and_unknown),
+	    cmocka_unit_test(duplicate_keys_with_line),
+	    cmocka_unit_test(depth_limit),
+	    cmocka_unit_test(truncated_and_syntax_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

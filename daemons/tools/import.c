@@ -21,8 +21,10 @@
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: mockarty-import openapi <file|-> [--namespace ns] [--server-name s] "
-			"[--path-prefix p] [--validate] [--max-operations n]\n       mockarty-import yaml <file|->\n");
+	fprintf(
+	    stderr,
+	    "usage: mockarty-import openapi <file|-> [--namespace ns] [--server-name s] "
+	    "[--path-prefix p] [--validate] [--max-operations n]\n       mockarty-import yaml <file|->\n");
 	return 2;
 }
 

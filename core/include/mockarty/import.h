@@ -10,9 +10,9 @@
 #include "mockarty/core.h"
 
 /* Limits of the YAML/JSON reader (yaml_json.c). */
-#define MC_YAML_MAX_DEPTH 256               /* nesting of collections */
-#define MC_YAML_MIN_ALIAS_BUDGET 1000000    /* nodes aliases may expand to, at least */
-#define MC_YAML_MAX_ALIAS_BUDGET 20000000   /* ... and at most */
+#define MC_YAML_MAX_DEPTH 256             /* nesting of collections */
+#define MC_YAML_MIN_ALIAS_BUDGET 1000000  /* nodes aliases may expand to, at least */
+#define MC_YAML_MAX_ALIAS_BUDGET 20000000 /* ... and at most */
 #define MC_IMPORT_DEFAULT_MAX_OPERATIONS 20000
 
 /*

@@ -449,6 +449,78 @@ builder_free(builder *b)
 	json_decref(b->anchors);
 }
 
+static int
+hex4(const char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/*
+ * JSON text escapes characters beyond the BMP as surrogate pairs
+ * ("\ud83d\ude00"), which libyaml refuses. For a document that starts with
+ * '{' or '[' (JSON: every string double-quoted), returns a copy of text with
+ * each pair written as its UTF-8 bytes (*outlen set), or NULL when there is
+ * none to rewrite.
+ */
+static char *
+join_surrogates(const char *text, size_t len, size_t *outlen)
+{
+	size_t i = 0, o = 0;
+	char *out;
+	bool found = false;
+
+	while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
+		i++;
+	if (i >= len || (text[i] != '{' && text[i] != '['))
+		return NULL;
+	for (size_t k = i; k + 11 < len && !found; k++)
+		if (text[k] == '\\' && (text[k + 1] == 'u' || text[k + 1] == 'U') &&
+		    (text[k + 2] == 'd' || text[k + 2] == 'D'))
+			found = true;
+	if (!found || (out = malloc(len + 1)) == NULL)
+		return NULL;
+	for (i = 0; i < len;) {
+		if (text[i] == '\\' && i + 1 < len) {
+			int hi = (i + 11 < len && text[i + 1] == 'u') ? hex4(text + i + 2) : -1;
+			int lo = (hi >= 0xD800 && hi <= 0xDBFF && text[i + 6] == '\\' && text[i + 7] == 'u')
+			             ? hex4(text + i + 8)
+			             : -1;
+
+			if (lo >= 0xDC00 && lo <= 0xDFFF) {
+				unsigned cp =
+				    0x10000 + (((unsigned)hi - 0xD800) << 10) + ((unsigned)lo - 0xDC00);
+
+				out[o++] = (char)(0xF0 | (cp >> 18));
+				out[o++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+				out[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+				out[o++] = (char)(0x80 | (cp & 0x3F));
+				i += 12;
+				continue;
+			}
+			out[o++] = text[i++]; /* the backslash and the escaped character */
+		}
+		out[o++] = text[i++];
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+}
+
 json_t *
 mc_yaml_to_json(const char *text, size_t len, json_t *warnings, mc_error *err)
 {
@@ -458,6 +530,8 @@ mc_yaml_to_json(const char *text, size_t len, json_t *warnings, mc_error *err)
 	size_t events = 0;
 	bool done = false;
 	json_t *out;
+	char *joined;
+	size_t jlen = 0;
 
 	if (err)
 		memset(err, 0, sizeof(*err));
@@ -474,6 +548,11 @@ mc_yaml_to_json(const char *text, size_t len, json_t *warnings, mc_error *err)
 	b->budget = len * 2 < MC_YAML_MIN_ALIAS_BUDGET ? MC_YAML_MIN_ALIAS_BUDGET : len * 2;
 	if (b->budget > MC_YAML_MAX_ALIAS_BUDGET)
 		b->budget = MC_YAML_MAX_ALIAS_BUDGET;
+	joined = join_surrogates(text, len, &jlen);
+	if (joined) {
+		text = joined;
+		len = jlen;
+	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 
 	while (!done && !b->failed) {
@@ -554,5 +633,6 @@ mc_yaml_to_json(const char *text, size_t len, json_t *warnings, mc_error *err)
 		out = json_null();
 	builder_free(b);
 	free(b);
+	free(joined);
 	return out;
 }

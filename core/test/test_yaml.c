@@ -43,6 +43,9 @@ core_schema(void **state)
 	assert_yaml("{\"json\": [1, 2.5, \"s\", null, {\"k\": false}]}",
 	            "{\"json\":[1,2.5,\"s\",null,{\"k\":false}]}");
 	assert_yaml("a: !!str 12\nb: !!int \"7\"\n", "{\"a\":\"12\",\"b\":7}");
+	/* JSON surrogate pairs (libyaml alone refuses them); an escaped backslash stays text */
+	assert_yaml("{\"e\": \"\\ud83d\\ude00\", \"k\": \"\\\\ud83d\"}",
+	            "{\"e\":\"\\ud83d\\ude00\",\"k\":\"\\\\ud83d\"}");
 }
 
 static void

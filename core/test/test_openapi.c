@@ -342,7 +342,7 @@ static void
 bounds_and_bad_input(void **state)
 {
 	mc_error err;
-	json_t *r;
+	json_t *r, *opts;
 	size_t cap = 50000 * 40 + 200, o = 0;
 	char *big = malloc(cap);
 	const char *loop =
@@ -367,7 +367,9 @@ bounds_and_bad_input(void **state)
 	assert_null(mc_import_openapi(big, strlen(big), NULL, &err));
 	assert_int_equal(err.code, MC_ELIMIT);
 	assert_non_null(strstr(err.msg, "50000 operations, more than maxOperations 20000"));
-	r = mc_import_openapi(big, strlen(big), J("{\"maxOperations\":60000}"), &err);
+	opts = J("{\"maxOperations\":60000}");
+	r = mc_import_openapi(big, strlen(big), opts, &err);
+	json_decref(opts);
 	assert_non_null(r);
 	assert_int_equal(json_array_size(json_object_get(r, "mocks")), 50000);
 	json_decref(r);
@@ -399,7 +401,9 @@ bounds_and_bad_input(void **state)
 	assert_null(mc_import_openapi("hello: world\n", 13, NULL, &err));
 	assert_non_null(strstr(err.msg, "not an OpenAPI document"));
 	assert_null(mc_import_openapi("- a\n", 4, NULL, &err));
-	assert_null(mc_import_openapi("openapi: 3.0.0\n", 15, J("{\"maxOperations\":0}"), &err));
+	opts = J("{\"maxOperations\":0}");
+	assert_null(mc_import_openapi("openapi: 3.0.0\n", 15, opts, &err));
+	json_decref(opts);
 	assert_string_equal(err.path, "options.maxOperations");
 }
 

@@ -544,7 +544,7 @@ mc_yaml_to_json(const char *text, size_t len, json_t *warnings, mc_error *err)
 	b->anchors = json_object();
 	b->warnings = warnings;
 	b->err = err;
-	/* 10 nodes per byte-sized event is generous for real specs, tiny for bombs. */
+	/* 2 nodes per input byte: generous for real specs, tiny for alias bombs. */
 	b->budget = len * 2 < MC_YAML_MIN_ALIAS_BUDGET ? MC_YAML_MIN_ALIAS_BUDGET : len * 2;
 	if (b->budget > MC_YAML_MAX_ALIAS_BUDGET)
 		b->budget = MC_YAML_MAX_ALIAS_BUDGET;

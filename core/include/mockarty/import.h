@@ -24,7 +24,7 @@
  * Integers beyond the int64 range are kept exactly as JSON strings holding the
  * literal digits (a warning says where); floats that overflow a double, .inf
  * and .nan are kept as their text. Anchors/aliases are expanded by sharing
- * (json_incref), with an expansion budget of 10 nodes per parsed event (within
+ * (json_incref), with an expansion budget of 2 nodes per input byte (within
  * MC_YAML_MIN/MAX_ALIAS_BUDGET): "billion laughs" fails with MC_ELIMIT. Merge
  * keys (<<) copy absent keys. Nesting beyond MC_YAML_MAX_DEPTH, duplicate
  * mapping keys, complex keys, aliases to unknown or still-open anchors fail

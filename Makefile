@@ -21,6 +21,7 @@ daemons: core
 	$(MAKE) -C daemons/loadgen
 	$(MAKE) -C daemons/tester
 	$(MAKE) -C daemons/runner
+	$(MAKE) -C daemons/tools
 
 # Installs mockarty.so, the control file and the SQL scripts into PostgreSQL (root).
 install: extension

@@ -603,9 +603,20 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 		unsigned long long declared = cl != NULL ? strtoull(cl, NULL, 10) : 0;
 
 		cr->state = ST_READING;
-		if (declared > admin_cfg.body_limit)
+		if (declared > admin_cfg.body_limit) {
+			/*
+			 * A refusal closes the connection anyway: answer 413 before the body,
+			 * so a client waiting on "Expect: 100-continue" (curl -F) never sends
+			 * it and reads the answer instead of a closed connection.
+			 */
+			char msg[128];
+
+			snprintf(msg, sizeof(msg), "request body of %llu bytes exceeds the limit of %zu MB "
+				 "(HTTP_REQUEST_BODY_SIZE_LIMIT_MB)", declared, admin_cfg.body_limit / (1024 * 1024));
 			cr->too_large = true;
-		else if (declared > 0) {
+			cr->state = ST_DONE;
+			return queue_error(conn, "", 413, "validation", msg);
+		} else if (declared > 0) {
 			int r = ms_body_reserve(&cr->body, &cr->cap, &cr->reserved, (size_t)declared);
 
 			if (r < 0) /* a refusal closes the connection anyway: answer before the body */

@@ -601,13 +601,16 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
 		unsigned long long declared = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+		const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
 
 		cr->state = ST_READING;
-		if (declared > admin_cfg.body_limit) {
+		if (declared > admin_cfg.body_limit && expect != NULL && strcasecmp(expect, "100-continue") == 0) {
 			/*
-			 * A refusal closes the connection anyway: answer 413 before the body,
-			 * so a client waiting on "Expect: 100-continue" (curl -F) never sends
-			 * it and reads the answer instead of a closed connection.
+			 * A client waiting on "Expect: 100-continue" (curl -F with a large file)
+			 * gets the 413 instead of the go-ahead and never sends the body, rather
+			 * than a closed connection once it sent 4x the limit. Clients that send
+			 * the body unasked are read to the end and answered below (an early
+			 * answer would break their write with EPIPE).
 			 */
 			char msg[128];
 
@@ -616,7 +619,10 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 			cr->too_large = true;
 			cr->state = ST_DONE;
 			return queue_error(conn, "", 413, "validation", msg);
-		} else if (declared > 0) {
+		}
+		if (declared > admin_cfg.body_limit)
+			cr->too_large = true;
+		else if (declared > 0) {
 			int r = ms_body_reserve(&cr->body, &cr->cap, &cr->reserved, (size_t)declared);
 
 			if (r < 0) /* a refusal closes the connection anyway: answer before the body */

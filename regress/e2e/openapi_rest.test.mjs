@@ -32,7 +32,8 @@ after(async () => {
 });
 
 const head = async () => Number(await s.psql('SELECT mockarty.head_version()'));
-const versions = async (ns) => s.psql(`SELECT string_agg(id || ':' || version, ',' ORDER BY id) FROM mockarty_private.mocks WHERE namespace = '${ns}'`);
+// each mock's id, version and number of stored versions
+const versions = async (ns) => s.psql(`SELECT string_agg(m.id || ':' || m.version || ':' || (SELECT count(*) FROM mockarty_private.mock_versions v WHERE v.mock_id = m.id), ',' ORDER BY m.id) FROM mockarty_private.mocks m WHERE m.namespace = '${ns}'`);
 const liveMocks = async (ns) => (await s.psqlJson(`SELECT coalesce(json_agg(doc ORDER BY id), '[]') FROM mockarty_private.mocks WHERE namespace = '${ns}' AND closed_at IS NULL`));
 const parseSpec = (file) => JSON.parse(execFileSync(cli, ['yaml', file], { encoding: 'utf8', maxBuffer: 64 << 20 }));
 const live = async () => assert.equal((await s.fetch('/health/live', { token: null })).status, 200, 'node answers /health/live');
@@ -197,6 +198,15 @@ test('(e) bad input: clear errors or bounded imports, never a crash', async () =
   r = await s.api('POST', '/ui/api/openapi/import', { spec: 'x' });
   assert.equal(r.status, 400);
   assert.match(r.text, /multipart\/form-data/);
+  // a multipart upload cut before its closing delimiter
+  r = await s.api('POST', '/ui/api/openapi/import', '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.yaml"\r\n\r\nopenapi: 3.0.0\n',
+    { headers: { 'Content-Type': 'multipart/form-data; boundary=XyZ' } });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.text, /closing delimiter/);
+  // an empty file part
+  r = await formImport('', { namespace: 'bad' });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.text, /file/);
   // truncated YAML: 400 naming the line
   const full = fs.readFileSync(path.join(fixtures, 'edge-cases.yaml'), 'utf8');
   r = await formImport(full.slice(0, Math.floor(full.length / 2)) + '\n  bad: [unclosed\n', { namespace: 'bad' });

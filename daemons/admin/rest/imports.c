@@ -194,9 +194,9 @@ rest_generator_har_preview(api_req *req, api_resp *resp)
 
 /* ------------------------------------------------------------ OpenAPI */
 
-#define OA_MAX_PARTS 64              /* multipart parts read before giving up */
-#define OA_FETCH_MAX (64u << 20)     /* bytes of a spec fetched by URL, as a proxied body */
-#define OA_FETCH_TIMEOUT_S 30L       /* as a proxied request: 30 s total ... */
+#define OA_MAX_PARTS 64                /* multipart parts read before giving up */
+#define OA_FETCH_MAX (64u << 20)       /* bytes of a spec fetched by URL, as a proxied body */
+#define OA_FETCH_TIMEOUT_S 30L         /* as a proxied request: 30 s total ... */
 #define OA_FETCH_CONNECT_TIMEOUT_S 10L /* ... 10 s to connect */
 
 /*
@@ -220,10 +220,16 @@ openapi_run(api_req *req, api_resp *resp, const char *spec, json_t *opts, bool p
 	{
 		const char *params[2] = {spec, opts_text};
 
-		if (db_json(req, resp, "SELECT mockarty.import_openapi($1::text, $2::jsonb)", 2, params, &out)) {
+		if (db_json(req, resp, "SELECT mockarty.import_openapi($1::text, $2::jsonb)", 2, params,
+		            &out)) {
 			if (preview)
-				json_object_set_new(out, "count", json_integer((json_int_t)json_array_size(json_object_get(out, "mocks"))));
-			api_json(resp, json_integer_value(json_object_get(out, "created")) > 0 && !preview ? 201 : 200, out);
+				json_object_set_new(
+				    out, "count",
+				    json_integer((json_int_t)json_array_size(json_object_get(out, "mocks"))));
+			api_json(resp,
+			         json_integer_value(json_object_get(out, "created")) > 0 && !preview ? 201
+			                                                                             : 200,
+			         out);
 		}
 	}
 	free(opts_text);
@@ -233,7 +239,8 @@ openapi_run(api_req *req, api_resp *resp, const char *spec, json_t *opts, bool p
 static bool
 openapi_option(api_req *req, api_resp *resp, json_t *opts, const char *key, const char *v, size_t n)
 {
-	bool is_bool = strcmp(key, "validate") == 0 || strcmp(key, "prune") == 0 || strcmp(key, "dryRun") == 0;
+	bool is_bool =
+	    strcmp(key, "validate") == 0 || strcmp(key, "prune") == 0 || strcmp(key, "dryRun") == 0;
 
 	if (!is_bool) {
 		json_object_set_new(opts, key, json_stringn(v, n));
@@ -244,7 +251,8 @@ openapi_option(api_req *req, api_resp *resp, json_t *opts, const char *key, cons
 	else if ((n == 5 && memcmp(v, "false", 5) == 0) || (n == 1 && v[0] == '0'))
 		json_object_set_new(opts, key, json_false());
 	else {
-		api_error(req, resp, 400, "validation", "%s: must be true or false, got \"%.*s\"", key, (int)(n > 40 ? 40 : n), v);
+		api_error(req, resp, 400, "validation", "%s: must be true or false, got \"%.*s\"", key,
+		          (int)(n > 40 ? 40 : n), v);
 		json_object_set_new(resp->json, "field", json_string(key));
 		return false;
 	}
@@ -252,7 +260,8 @@ openapi_option(api_req *req, api_resp *resp, json_t *opts, const char *key, cons
 }
 
 /* The option names a form field or query parameter may carry. */
-static const char *const oa_keys[] = {"namespace", "serverName", "pathPrefix", "validate", "prune", "dryRun", NULL};
+static const char *const oa_keys[] = {"namespace", "serverName", "pathPrefix", "validate",
+                                      "prune",     "dryRun",     NULL};
 
 /* Query parameters (?namespace=, ?prune=, ...) into opts; false with a 400. */
 static bool
@@ -422,26 +431,30 @@ rest_openapi_import_form(api_req *req, api_resp *resp)
 
 	if (!mp_boundary(api_header(req, "content-type"), boundary, sizeof(boundary))) {
 		api_error(req, resp, 400, "validation",
-		          "Content-Type: must be multipart/form-data with a boundary, the OpenAPI document in part \"file\" "
+		          "Content-Type: must be multipart/form-data with a boundary, the OpenAPI document "
+		          "in part \"file\" "
 		          "(curl -F \"file=@openapi.yaml\")");
 		json_object_set_new(resp->json, "field", json_string("Content-Type"));
 		return;
 	}
 	n = req->body ? mp_parse(req->body, req->body_len, boundary, parts, OA_MAX_PARTS, &msg) : -1;
 	if (n < 0) {
-		api_error(req, resp, 400, "validation", "body: %s", msg ? msg : "the multipart body is empty");
+		api_error(req, resp, 400, "validation", "body: %s",
+		          msg ? msg : "the multipart body is empty");
 		json_object_set_new(resp->json, "field", json_string("body"));
 		return;
 	}
 	file = mp_get(parts, n, "file");
 	if (file == NULL || file->len == 0) {
 		api_error(req, resp, 400, "validation",
-		          file ? "file: the part \"file\" is empty" : "file: the multipart part \"file\" (the OpenAPI document) is missing");
+		          file ? "file: the part \"file\" is empty"
+		               : "file: the multipart part \"file\" (the OpenAPI document) is missing");
 		json_object_set_new(resp->json, "field", json_string("file"));
 		return;
 	}
 	if (memchr(file->data, '\0', file->len) != NULL) {
-		api_error(req, resp, 400, "validation", "file: the document contains a NUL byte (not YAML or JSON text)");
+		api_error(req, resp, 400, "validation",
+		          "file: the document contains a NUL byte (not YAML or JSON text)");
 		json_object_set_new(resp->json, "field", json_string("file"));
 		return;
 	}
@@ -512,8 +525,9 @@ oa_fetch_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
 
 	(void)purpose;
 	if (!atomic_load(&admin_proxy_cfg.allow_private_ips) && ms_addr_is_private(&a->addr)) {
-		const void *ip = a->family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&a->addr)->sin6_addr
-		                                       : (const void *)&((struct sockaddr_in *)&a->addr)->sin_addr;
+		const void *ip = a->family == AF_INET6
+		                     ? (const void *)&((struct sockaddr_in6 *)&a->addr)->sin6_addr
+		                     : (const void *)&((struct sockaddr_in *)&a->addr)->sin_addr;
 
 		f->refused = true;
 		if (inet_ntop(a->family, ip, f->refused_addr, sizeof(f->refused_addr)) == NULL)
@@ -539,7 +553,8 @@ oa_fetch_url(api_req *req, api_resp *resp, const char *url)
 	char errbuf[CURL_ERROR_SIZE] = "";
 
 	if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) {
-		api_error(req, resp, 400, "validation", "url: must be an http or https URL, got \"%.200s\"", url);
+		api_error(req, resp, 400, "validation", "url: must be an http or https URL, got \"%.200s\"",
+		          url);
 		json_object_set_new(resp->json, "field", json_string("url"));
 		return NULL;
 	}
@@ -565,11 +580,14 @@ oa_fetch_url(api_req *req, api_resp *resp, const char *url)
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(easy);
 	if (f.refused)
-		api_error(req, resp, 400, "validation",
-		          "url: %.200s resolves to the private address %s; fetching from private addresses is off "
-		          "(ALLOW_PROXY_TO_PRIVATE_IPS=false)", url, f.refused_addr);
+		api_error(
+		    req, resp, 400, "validation",
+		    "url: %.200s resolves to the private address %s; fetching from private addresses is off "
+		    "(ALLOW_PROXY_TO_PRIVATE_IPS=false)",
+		    url, f.refused_addr);
 	else if (f.overflow || rc == CURLE_FILESIZE_EXCEEDED)
-		api_error(req, resp, 400, "validation", "url: %.200s answered more than %u MB", url, OA_FETCH_MAX >> 20);
+		api_error(req, resp, 400, "validation", "url: %.200s answered more than %u MB", url,
+		          OA_FETCH_MAX >> 20);
 	else if (rc != CURLE_OK)
 		api_error(req, resp, 400, "validation", "url: fetching %.200s failed: %s", url,
 		          errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -578,7 +596,8 @@ oa_fetch_url(api_req *req, api_resp *resp, const char *url)
 	else if (f.len == 0)
 		api_error(req, resp, 400, "validation", "url: %.200s answered an empty body", url);
 	else if (memchr(f.buf, '\0', f.len) != NULL)
-		api_error(req, resp, 400, "validation", "url: %.200s answered a body with a NUL byte (not YAML or JSON text)", url);
+		api_error(req, resp, 400, "validation",
+		          "url: %.200s answered a body with a NUL byte (not YAML or JSON text)", url);
 	else
 		return f.buf;
 	json_object_set_new(resp->json, "field", json_string("url"));
@@ -604,7 +623,8 @@ generator_openapi(api_req *req, api_resp *resp, bool preview)
 	spec = json_string_value(json_object_get(body, "spec"));
 	url = json_string_value(json_object_get(body, "url"));
 	if ((spec == NULL || spec[0] == '\0') && (url == NULL || url[0] == '\0')) {
-		api_error(req, resp, 400, "validation", "spec: the OpenAPI document (text) or url is required");
+		api_error(req, resp, 400, "validation",
+		          "spec: the OpenAPI document (text) or url is required");
 		json_object_set_new(resp->json, "field", json_string("spec"));
 		return;
 	}
@@ -613,16 +633,19 @@ generator_openapi(api_req *req, api_resp *resp, bool preview)
 		json_decref(opts);
 		return;
 	}
-	json_object_foreach(body, key, v) {
+	json_object_foreach (body, key, v) {
 		bool known = false;
 
 		for (int i = 0; oa_keys[i]; i++)
 			known = known || strcmp(key, oa_keys[i]) == 0;
 		if (!known || json_is_null(v) || strcmp(key, "dryRun") == 0)
 			continue;
-		if ((strcmp(key, "validate") == 0 || strcmp(key, "prune") == 0) ? !json_is_boolean(v) : !json_is_string(v)) {
+		if ((strcmp(key, "validate") == 0 || strcmp(key, "prune") == 0) ? !json_is_boolean(v)
+		                                                                : !json_is_string(v)) {
 			api_error(req, resp, 400, "validation", "%s: must be a %s", key,
-			          json_is_string(v) || json_is_boolean(v) ? (json_is_string(v) ? "boolean" : "string") : "string or boolean");
+			          json_is_string(v) || json_is_boolean(v)
+			              ? (json_is_string(v) ? "boolean" : "string")
+			              : "string or boolean");
 			json_object_set_new(resp->json, "field", json_string(key));
 			json_decref(opts);
 			return;

@@ -1,6 +1,7 @@
 /*
- * fn_import.c - mockarty_private.translate_source(kind, doc, namespace, source, one_of):
- * core's importers of WireMock mappings, Mockoon environments and HAR captures as SQL.
+ * fn_import.c - mockarty_private.translate_source(kind, doc, namespace, source, one_of)
+ * and mockarty_private.translate_openapi(spec, options): core's importers of WireMock
+ * mappings, Mockoon environments, HAR captures and OpenAPI / Swagger descriptions as SQL.
  *
  * Translation only: the SQL wrappers (mockarty.import_wiremock and friends, in
  * sql/install/15_import.sql) hand the mocks to mockarty.import_mocks, the one
@@ -14,6 +15,7 @@
 #include "fmgr.h"
 #include "utils/builtins.h"
 
+#include "mockarty/import.h"
 #include "mockarty/sources.h"
 
 #include <string.h>
@@ -62,6 +64,61 @@ mockarty_translate_source(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory while importing a %s document", kind)));
 	PG_RETURN_DATUM(mk_text_to_jsonb(text));
+}
+
+PG_FUNCTION_INFO_V1(mockarty_translate_openapi);
+
+/*
+ * translate_openapi(spec text, options jsonb) RETURNS jsonb, STRICT: core's
+ * mc_import_openapi report {"mocks","warnings","errors","info"} for a Swagger 2.0 /
+ * OpenAPI 3.x document in YAML or JSON. options as mc_import_openapi (namespace,
+ * serverName, pathPrefix, validate, maxOperations). A document that cannot be read
+ * at all (YAML syntax, duplicate keys, alias budget, too many operations, not an
+ * API description) raises 22023 with the JSON pointer in DETAIL and the line in the
+ * message; an operation that cannot be translated is only listed in errors.
+ */
+Datum
+mockarty_translate_openapi(PG_FUNCTION_ARGS)
+{
+	text	   *spec = PG_GETARG_TEXT_PP(0);
+	Jsonb	   *jb = PG_GETARG_JSONB_P(1);
+	json_t	   *opts,
+			   *report;
+	mc_error	err;
+	char	   *out;
+
+	opts = mk_jsonb_to_json(jb);
+	if (opts == NULL || !json_is_object(opts))
+	{
+		json_decref(opts);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("options must be a JSON object"),
+				 errdetail("$.options")));
+	}
+	memset(&err, 0, sizeof(err));
+	report = mc_import_openapi(VARDATA_ANY(spec), VARSIZE_ANY_EXHDR(spec), opts, &err);
+	json_decref(opts);
+	if (report == NULL)
+	{
+		if (err.code == MC_ENOMEM)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory while importing an OpenAPI document")));
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot import the OpenAPI document: %s", err.msg),
+				 err.path[0] == '/' || err.path[0] == '\0' ? errdetail("#%s", err.path)
+				 : errdetail("$.%s", err.path),
+				 errhint("Nothing was imported.")));
+	}
+	out = mk_json_dump(report);
+	json_decref(report);
+	if (out == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while importing an OpenAPI document")));
+	PG_RETURN_DATUM(mk_text_to_jsonb(out));
 }
 
 PG_FUNCTION_INFO_V1(mockarty_import_id);

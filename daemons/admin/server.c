@@ -598,11 +598,32 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 	}
 	switch (cr->state) {
 	case ST_NEW: {
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *cl =
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		unsigned long long declared = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+		const char *expect =
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
 
 		cr->state = ST_READING;
+		if (declared > admin_cfg.body_limit && expect != NULL &&
+		    strcasecmp(expect, "100-continue") == 0) {
+			/*
+			 * A client waiting on "Expect: 100-continue" (curl -F with a large file)
+			 * gets the 413 instead of the go-ahead and never sends the body, rather
+			 * than a closed connection once it sent 4x the limit. Clients that send
+			 * the body unasked are read to the end and answered below (an early
+			 * answer would break their write with EPIPE).
+			 */
+			char msg[128];
+
+			snprintf(msg, sizeof(msg),
+			         "request body of %llu bytes exceeds the limit of %zu MB "
+			         "(HTTP_REQUEST_BODY_SIZE_LIMIT_MB)",
+			         declared, admin_cfg.body_limit / (1024 * 1024));
+			cr->too_large = true;
+			cr->state = ST_DONE;
+			return queue_error(conn, "", 413, "validation", msg);
+		}
 		if (declared > admin_cfg.body_limit)
 			cr->too_large = true;
 		else if (declared > 0) {

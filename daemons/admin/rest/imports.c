@@ -1,8 +1,10 @@
 /*
  * imports.c - REST for mocks imported from other tools: WireMock mappings, Mockoon
  * environments and HAR captures (/api/v1/import/{kind}, /api/v1/generators/har and its
- * preview), and the WireMock-compatible admin surface (/__admin/mappings, /__admin/reset)
- * so scripts written for WireMock run unchanged against the admin node.
+ * preview), OpenAPI / Swagger descriptions (POST /ui/api/openapi/import as multipart,
+ * /api/v1/generators/openapi and its preview with the spec's text or a URL fetched under
+ * the proxy's address guard), and the WireMock-compatible admin surface
+ * (/__admin/mappings, /__admin/reset) so scripts written for WireMock run unchanged.
  *
  * Every handler is one SQL call (sql/install/15_import.sql): translation runs in core
  * inside the database and the smart merge in one transaction, so REST, SQL and the CLI
@@ -11,8 +13,14 @@
  */
 #include "rest/handlers.h"
 
+#include "node/node.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /*
  * The namespace of an import: ?namespace=, else X-Namespace, else the token's, else
@@ -182,6 +190,498 @@ void
 rest_generator_har_preview(api_req *req, api_resp *resp)
 {
 	generator_har(req, resp, true);
+}
+
+/* ------------------------------------------------------------ OpenAPI */
+
+#define OA_MAX_PARTS 64                /* multipart parts read before giving up */
+#define OA_FETCH_MAX (64u << 20)       /* bytes of a spec fetched by URL, as a proxied body */
+#define OA_FETCH_TIMEOUT_S 30L         /* as a proxied request: 30 s total ... */
+#define OA_FETCH_CONNECT_TIMEOUT_S 10L /* ... 10 s to connect */
+
+/*
+ * Runs mockarty.import_openapi(spec, opts) and answers its report: 201 when mocks were
+ * created, else 200; preview (dryRun forced) adds "count". opts is consumed.
+ */
+static void
+openapi_run(api_req *req, api_resp *resp, const char *spec, json_t *opts, bool preview)
+{
+	char *opts_text;
+	json_t *out = NULL;
+
+	if (preview)
+		json_object_set_new(opts, "dryRun", json_true());
+	opts_text = api_dump(opts);
+	json_decref(opts);
+	if (opts_text == NULL) {
+		api_error(req, resp, 500, "internal", "out of memory");
+		return;
+	}
+	{
+		const char *params[2] = {spec, opts_text};
+
+		if (db_json(req, resp, "SELECT mockarty.import_openapi($1::text, $2::jsonb)", 2, params,
+		            &out)) {
+			if (preview)
+				json_object_set_new(
+				    out, "count",
+				    json_integer((json_int_t)json_array_size(json_object_get(out, "mocks"))));
+			api_json(resp,
+			         json_integer_value(json_object_get(out, "created")) > 0 && !preview ? 201
+			                                                                             : 200,
+			         out);
+		}
+	}
+	free(opts_text);
+}
+
+/* Sets opts[key] from a form or body string: booleans for validate/prune/dryRun. False with a 400. */
+static bool
+openapi_option(api_req *req, api_resp *resp, json_t *opts, const char *key, const char *v, size_t n)
+{
+	bool is_bool =
+	    strcmp(key, "validate") == 0 || strcmp(key, "prune") == 0 || strcmp(key, "dryRun") == 0;
+
+	if (!is_bool) {
+		json_object_set_new(opts, key, json_stringn(v, n));
+		return true;
+	}
+	if ((n == 4 && memcmp(v, "true", 4) == 0) || (n == 1 && v[0] == '1') || n == 0)
+		json_object_set_new(opts, key, json_true());
+	else if ((n == 5 && memcmp(v, "false", 5) == 0) || (n == 1 && v[0] == '0'))
+		json_object_set_new(opts, key, json_false());
+	else {
+		api_error(req, resp, 400, "validation", "%s: must be true or false, got \"%.*s\"", key,
+		          (int)(n > 40 ? 40 : n), v);
+		json_object_set_new(resp->json, "field", json_string(key));
+		return false;
+	}
+	return true;
+}
+
+/* The option names a form field or query parameter may carry. */
+static const char *const oa_keys[] = {"namespace", "serverName", "pathPrefix", "validate",
+                                      "prune",     "dryRun",     NULL};
+
+/* Query parameters (?namespace=, ?prune=, ...) into opts; false with a 400. */
+static bool
+openapi_query_options(api_req *req, api_resp *resp, json_t *opts)
+{
+	for (int i = 0; oa_keys[i]; i++) {
+		const char *v = api_query(req, oa_keys[i]);
+
+		if (v != NULL && !openapi_option(req, resp, opts, oa_keys[i], v, strlen(v)))
+			return false;
+	}
+	return true;
+}
+
+/* One part of a multipart body: its name and content (pointers into the body). */
+typedef struct {
+	const char *name;
+	size_t name_len;
+	const char *data;
+	size_t len;
+} mp_part;
+
+/* memmem over [p, p+n) */
+static const char *
+mp_find(const char *p, size_t n, const char *needle, size_t nl)
+{
+	return nl <= n ? memmem(p, n, needle, nl) : NULL;
+}
+
+/*
+ * The boundary of a multipart/form-data Content-Type into buf (at most 70 bytes, as
+ * RFC 2046 allows). False when the type is another or the boundary is missing.
+ */
+static bool
+mp_boundary(const char *ctype, char *buf, size_t cap)
+{
+	const char *b;
+	size_t n = 0;
+
+	if (ctype == NULL || strncasecmp(ctype, "multipart/form-data", 19) != 0)
+		return false;
+	b = strcasestr(ctype, "boundary=");
+	if (b == NULL)
+		return false;
+	b += 9;
+	if (*b == '"') {
+		b++;
+		while (b[n] && b[n] != '"')
+			n++;
+	} else
+		while (b[n] && b[n] != ';' && b[n] != ' ' && b[n] != '\t')
+			n++;
+	if (n == 0 || n > 70 || n + 1 > cap)
+		return false;
+	memcpy(buf, b, n);
+	buf[n] = '\0';
+	return true;
+}
+
+/*
+ * Splits a multipart/form-data body into at most max parts (name from each part's
+ * Content-Disposition). Returns the count, or -1 with msg set when the body is not
+ * well formed (no opening delimiter, a part without headers' end or closing delimiter).
+ */
+static int
+mp_parse(const char *body, size_t len, const char *boundary, mp_part *parts, int max, const char **msg)
+{
+	char delim[80];
+	size_t dl = (size_t)snprintf(delim, sizeof(delim), "\r\n--%s", boundary);
+	const char *p, *end = body + len;
+	int n = 0;
+
+	/* the first delimiter may open the body without the CRLF */
+	if (len >= dl - 2 && memcmp(body, delim + 2, dl - 2) == 0)
+		p = body + dl - 2;
+	else {
+		p = mp_find(body, len, delim, dl);
+		if (p == NULL) {
+			*msg = "the body has no part delimited by the Content-Type's boundary";
+			return -1;
+		}
+		p += dl;
+	}
+	for (;;) {
+		const char *hend, *next, *h;
+		mp_part part = {0};
+
+		if (end - p >= 2 && p[0] == '-' && p[1] == '-')
+			return n; /* closing delimiter */
+		if (end - p < 2 || p[0] != '\r' || p[1] != '\n') {
+			*msg = "a multipart delimiter is not followed by a line break";
+			return -1;
+		}
+		p += 2;
+		hend = mp_find(p, (size_t)(end - p), "\r\n\r\n", 4);
+		if (hend == NULL) {
+			*msg = "a multipart part's headers do not end";
+			return -1;
+		}
+		/* Content-Disposition: form-data; name="..." */
+		for (h = p; h < hend;) {
+			const char *eol = mp_find(h, (size_t)(hend - h), "\r\n", 2);
+			size_t hl = eol ? (size_t)(eol - h) : (size_t)(hend - h);
+
+			if (hl > 20 && strncasecmp(h, "content-disposition:", 20) == 0) {
+				const char *nm = mp_find(h, hl, "name=\"", 6);
+
+				/* skip filename=" which also ends in name=" */
+				while (nm != NULL && nm > h && (nm[-1] != ' ' && nm[-1] != ';'))
+					nm = mp_find(nm + 6, hl - (size_t)(nm + 6 - h), "name=\"", 6);
+				if (nm != NULL) {
+					const char *q;
+
+					nm += 6;
+					q = memchr(nm, '"', hl - (size_t)(nm - h));
+					if (q != NULL) {
+						part.name = nm;
+						part.name_len = (size_t)(q - nm);
+					}
+				}
+			}
+			h += hl + 2;
+		}
+		part.data = hend + 4;
+		next = mp_find(part.data, (size_t)(end - part.data), delim, dl);
+		if (next == NULL) {
+			*msg = "the multipart body has no closing delimiter (truncated upload?)";
+			return -1;
+		}
+		part.len = (size_t)(next - part.data);
+		if (n >= max) {
+			*msg = "too many multipart parts";
+			return -1;
+		}
+		parts[n++] = part;
+		p = next + dl;
+	}
+}
+
+/* The part named name, or NULL. */
+static const mp_part *
+mp_get(const mp_part *parts, int n, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (int i = 0; i < n; i++)
+		if (parts[i].name != NULL && parts[i].name_len == nl && memcmp(parts[i].name, name, nl) == 0)
+			return &parts[i];
+	return NULL;
+}
+
+/*
+ * POST /ui/api/openapi/import: multipart/form-data with the document in part "file"
+ * and optional parts namespace, serverName, pathPrefix, validate, prune, dryRun (or
+ * the same as query parameters; a form field wins). The guide's CI example.
+ */
+void
+rest_openapi_import_form(api_req *req, api_resp *resp)
+{
+	char boundary[72];
+	mp_part parts[OA_MAX_PARTS];
+	const mp_part *file;
+	const char *msg = NULL;
+	json_t *opts;
+	char *spec;
+	int n;
+
+	if (!mp_boundary(api_header(req, "content-type"), boundary, sizeof(boundary))) {
+		api_error(req, resp, 400, "validation",
+		          "Content-Type: must be multipart/form-data with a boundary, the OpenAPI document "
+		          "in part \"file\" "
+		          "(curl -F \"file=@openapi.yaml\")");
+		json_object_set_new(resp->json, "field", json_string("Content-Type"));
+		return;
+	}
+	n = req->body ? mp_parse(req->body, req->body_len, boundary, parts, OA_MAX_PARTS, &msg) : -1;
+	if (n < 0) {
+		api_error(req, resp, 400, "validation", "body: %s",
+		          msg ? msg : "the multipart body is empty");
+		json_object_set_new(resp->json, "field", json_string("body"));
+		return;
+	}
+	file = mp_get(parts, n, "file");
+	if (file == NULL || file->len == 0) {
+		api_error(req, resp, 400, "validation",
+		          file ? "file: the part \"file\" is empty"
+		               : "file: the multipart part \"file\" (the OpenAPI document) is missing");
+		json_object_set_new(resp->json, "field", json_string("file"));
+		return;
+	}
+	if (memchr(file->data, '\0', file->len) != NULL) {
+		api_error(req, resp, 400, "validation",
+		          "file: the document contains a NUL byte (not YAML or JSON text)");
+		json_object_set_new(resp->json, "field", json_string("file"));
+		return;
+	}
+	opts = json_object();
+	if (!openapi_query_options(req, resp, opts)) {
+		json_decref(opts);
+		return;
+	}
+	for (int i = 0; oa_keys[i]; i++) {
+		const mp_part *f = mp_get(parts, n, oa_keys[i]);
+
+		if (f != NULL && !openapi_option(req, resp, opts, oa_keys[i], f->data, f->len)) {
+			json_decref(opts);
+			return;
+		}
+	}
+	if (json_object_get(opts, "namespace") == NULL) {
+		const char *ns = import_namespace(req);
+
+		if (ns)
+			json_object_set_new(opts, "namespace", json_string(ns));
+	}
+	spec = strndup(file->data, file->len);
+	if (spec == NULL) {
+		json_decref(opts);
+		api_error(req, resp, 500, "internal", "out of memory");
+		return;
+	}
+	openapi_run(req, resp, spec, opts, false);
+	free(spec);
+}
+
+/* A spec being fetched: the body so far and what the address guard saw. */
+typedef struct {
+	char *buf;
+	size_t len;
+	bool overflow;
+	bool refused;
+	char refused_addr[INET6_ADDRSTRLEN];
+} oa_fetch;
+
+static size_t
+oa_fetch_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+	oa_fetch *f = ud;
+	size_t n = size * nmemb;
+	char *nb;
+
+	if (f->len + n > OA_FETCH_MAX) {
+		f->overflow = true;
+		return 0;
+	}
+	nb = realloc(f->buf, f->len + n + 1);
+	if (nb == NULL)
+		return 0;
+	f->buf = nb;
+	memcpy(f->buf + f->len, data, n);
+	f->len += n;
+	f->buf[f->len] = '\0';
+	return n;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: the proxy's address policy on the address actually used. */
+static curl_socket_t
+oa_fetch_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	oa_fetch *f = ud;
+
+	(void)purpose;
+	if (!atomic_load(&admin_proxy_cfg.allow_private_ips) && ms_addr_is_private(&a->addr)) {
+		const void *ip = a->family == AF_INET6
+		                     ? (const void *)&((struct sockaddr_in6 *)&a->addr)->sin6_addr
+		                     : (const void *)&((struct sockaddr_in *)&a->addr)->sin_addr;
+
+		f->refused = true;
+		if (inet_ntop(a->family, ip, f->refused_addr, sizeof(f->refused_addr)) == NULL)
+			strcpy(f->refused_addr, "?");
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+/*
+ * Fetches url (http/https, no redirects: a redirect's host was never checked) with the
+ * proxy's bounds: 10 s to connect, 30 s in all, at most OA_FETCH_MAX bytes, and the
+ * private-address guard unless ALLOW_PROXY_TO_PRIVATE_IPS=true. Returns the body
+ * (malloc'd, NUL-terminated) or NULL after a 400 naming url and the reason.
+ */
+static char *
+oa_fetch_url(api_req *req, api_resp *resp, const char *url)
+{
+	oa_fetch f = {0};
+	CURL *easy;
+	CURLcode rc;
+	long status = 0;
+	char errbuf[CURL_ERROR_SIZE] = "";
+
+	if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) {
+		api_error(req, resp, 400, "validation", "url: must be an http or https URL, got \"%.200s\"",
+		          url);
+		json_object_set_new(resp->json, "field", json_string("url"));
+		return NULL;
+	}
+	easy = curl_easy_init();
+	if (easy == NULL) {
+		api_error(req, resp, 500, "internal", "out of memory");
+		return NULL;
+	}
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT, OA_FETCH_TIMEOUT_S);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, OA_FETCH_CONNECT_TIMEOUT_S);
+	curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)OA_FETCH_MAX);
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, oa_fetch_socket);
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &f);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, oa_fetch_body);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &f);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "mockarty-openapi-import");
+	rc = curl_easy_perform(easy);
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(easy);
+	if (f.refused)
+		api_error(
+		    req, resp, 400, "validation",
+		    "url: %.200s resolves to the private address %s; fetching from private addresses is off "
+		    "(ALLOW_PROXY_TO_PRIVATE_IPS=false)",
+		    url, f.refused_addr);
+	else if (f.overflow || rc == CURLE_FILESIZE_EXCEEDED)
+		api_error(req, resp, 400, "validation", "url: %.200s answered more than %u MB", url,
+		          OA_FETCH_MAX >> 20);
+	else if (rc != CURLE_OK)
+		api_error(req, resp, 400, "validation", "url: fetching %.200s failed: %s", url,
+		          errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	else if (status < 200 || status > 299)
+		api_error(req, resp, 400, "validation", "url: %.200s answered HTTP %ld", url, status);
+	else if (f.len == 0)
+		api_error(req, resp, 400, "validation", "url: %.200s answered an empty body", url);
+	else if (memchr(f.buf, '\0', f.len) != NULL)
+		api_error(req, resp, 400, "validation",
+		          "url: %.200s answered a body with a NUL byte (not YAML or JSON text)", url);
+	else
+		return f.buf;
+	json_object_set_new(resp->json, "field", json_string("url"));
+	free(f.buf);
+	return NULL;
+}
+
+/*
+ * POST /api/v1/generators/openapi[/preview]: GeneratorRequest (api-compat 2.7)
+ * {"spec":"<text>" | "url":"<http(s) URL>", "namespace", "pathPrefix", "serverName",
+ * "validate", "prune"}; query parameters of the same names act as defaults. A preview
+ * forces dryRun: it answers the report with "count" and writes nothing.
+ */
+static void
+generator_openapi(api_req *req, api_resp *resp, bool preview)
+{
+	json_t *body = rest_body_object(req, resp), *opts, *v;
+	const char *spec, *url, *key;
+	char *fetched = NULL;
+
+	if (body == NULL)
+		return;
+	spec = json_string_value(json_object_get(body, "spec"));
+	url = json_string_value(json_object_get(body, "url"));
+	if ((spec == NULL || spec[0] == '\0') && (url == NULL || url[0] == '\0')) {
+		api_error(req, resp, 400, "validation",
+		          "spec: the OpenAPI document (text) or url is required");
+		json_object_set_new(resp->json, "field", json_string("spec"));
+		return;
+	}
+	opts = json_object();
+	if (!openapi_query_options(req, resp, opts)) {
+		json_decref(opts);
+		return;
+	}
+	json_object_foreach (body, key, v) {
+		bool known = false;
+
+		for (int i = 0; oa_keys[i]; i++)
+			known = known || strcmp(key, oa_keys[i]) == 0;
+		if (!known || json_is_null(v) || strcmp(key, "dryRun") == 0)
+			continue;
+		if ((strcmp(key, "validate") == 0 || strcmp(key, "prune") == 0) ? !json_is_boolean(v)
+		                                                                : !json_is_string(v)) {
+			api_error(req, resp, 400, "validation", "%s: must be a %s", key,
+			          json_is_string(v) || json_is_boolean(v)
+			              ? (json_is_string(v) ? "boolean" : "string")
+			              : "string or boolean");
+			json_object_set_new(resp->json, "field", json_string(key));
+			json_decref(opts);
+			return;
+		}
+		if (strcmp(key, "namespace") == 0 && json_string_length(v) == 0)
+			continue;
+		json_object_set(opts, key, v);
+	}
+	if (json_object_get(opts, "namespace") == NULL) {
+		const char *ns = import_namespace(req);
+
+		if (ns)
+			json_object_set_new(opts, "namespace", json_string(ns));
+	}
+	if (spec == NULL || spec[0] == '\0') {
+		fetched = oa_fetch_url(req, resp, url);
+		if (fetched == NULL) {
+			json_decref(opts);
+			return;
+		}
+		spec = fetched;
+	}
+	openapi_run(req, resp, spec, opts, preview);
+	free(fetched);
+}
+
+void
+rest_generator_openapi(api_req *req, api_resp *resp)
+{
+	generator_openapi(req, resp, false);
+}
+
+void
+rest_generator_openapi_preview(api_req *req, api_resp *resp)
+{
+	generator_openapi(req, resp, true);
 }
 
 /* ------------------------------------------------------------ /__admin (WireMock) */

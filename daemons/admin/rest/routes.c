@@ -76,12 +76,16 @@ const api_route api_routes[] = {
 	{"PUT", "/api/v1/mock-folders/:id", rest_folder_update, false},
 	{"DELETE", "/api/v1/mock-folders/:id", rest_folder_delete, false},
 
-	/* imports: WireMock, Mockoon, HAR (rest/imports.c) */
+	/* imports: WireMock, Mockoon, HAR, OpenAPI (rest/imports.c) */
 	{"POST", "/api/v1/import/wiremock", rest_import_wiremock, false},
 	{"POST", "/api/v1/import/mockoon", rest_import_mockoon, false},
 	{"POST", "/api/v1/import/har", rest_import_har, false},
 	{"POST", "/api/v1/generators/har/preview", rest_generator_har_preview, false},
 	{"POST", "/api/v1/generators/har", rest_generator_har, false},
+	/* imports: OpenAPI / Swagger (multipart as the guide's CI example, or spec / url) */
+	{"POST", "/ui/api/openapi/import", rest_openapi_import_form, false},
+	{"POST", "/api/v1/generators/openapi/preview", rest_generator_openapi_preview, false},
+	{"POST", "/api/v1/generators/openapi", rest_generator_openapi, false},
 	/* imports: the WireMock-compatible admin surface */
 	{"POST", "/__admin/mappings/import", rest_wiremock_mappings_import, false},
 	{"POST", "/__admin/mappings", rest_wiremock_mapping_create, false},

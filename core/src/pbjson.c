@@ -1084,10 +1084,8 @@ enc_map(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, int depth)
 		if (kf->type == MC_PB_STRING)
 			kj = json_string(key);
 		else if (kf->type == MC_PB_BOOL) {
-			if (strcmp(key, "true") && strcmp(key, "false")) {
-				E->path[plen] = 0;
+			if (strcmp(key, "true") && strcmp(key, "false"))
 				return enc_fail(E, "map key \"%s\" is not true or false", key);
-			}
 			kj = json_boolean(!strcmp(key, "true"));
 		} else
 			kj = json_string(key);
@@ -1519,9 +1517,20 @@ example_value(const mc_pb_set *s, const mc_pb_field *f, mc_rng *rng, int depth)
 	case MC_PB_STRING: return example_string(n, rng);
 	case MC_PB_BOOL: return json_boolean(mc_rng_next(rng) & 1);
 	case MC_PB_FLOAT: case MC_PB_DOUBLE:
-		if (name_has(n, "lat")) return fake("Latitude", NULL, rng);
-		if (name_has(n, "lon") || name_has(n, "lng")) return fake("Longitude", NULL, rng);
-		return fake(name_has(n, "price") || name_has(n, "amount") ? "Price" : "FloatRange", "1,100", rng);
+		if (name_has(n, "lat"))
+			v = fake("Latitude", NULL, rng);
+		else if (name_has(n, "lon") || name_has(n, "lng"))
+			v = fake("Longitude", NULL, rng);
+		else if (name_has(n, "price") || name_has(n, "amount"))
+			v = fake("Price", NULL, rng);
+		else
+			v = fake("FloatRange", "1,100", rng);
+		if (json_is_string(v)) { /* a faker that formats its number */
+			double d = strtod(json_string_value(v), NULL);
+			json_decref(v);
+			v = json_real(isfinite(d) ? d : 1.5);
+		}
+		return json_is_number(v) ? v : (json_decref(v), json_real(1.5));
 	case MC_PB_BYTES: return json_string("ZXhhbXBsZQ==");
 	case MC_PB_ENUM:
 		for (size_t i = 0; i < f->en->nvalues; i++)

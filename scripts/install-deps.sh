@@ -13,9 +13,10 @@ set -euo pipefail
 node=(libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libyaml-0-2 libcurl4 libssl3 curl ca-certificates libnghttp2-14 libprotobuf-c1)
 pg=(postgresql-15 libjansson4 libpcre2-8-0 libyaml-0-2)
 runtime=(postgresql-15 libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libyaml-0-2 libcurl4 libssl3 curl ca-certificates libnghttp2-14 libprotobuf-c1)
+# libprotobuf-dev: only for google/protobuf/*.proto (the well-known types protoc imports)
 build=(build-essential pkg-config postgresql-server-dev-15 libmicrohttpd-dev libjansson-dev libpq-dev
        libpcre2-dev libyaml-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libnghttp2-dev libprotobuf-c-dev
-       protobuf-c-compiler protobuf-compiler)
+       protobuf-c-compiler protobuf-compiler libprotobuf-dev)
 # prometheus: for promtool only (regress/e2e/metrics.test.mjs checks every /metrics output with it)
 test_pkgs=(nodejs python3-grpcio python3-protobuf prometheus)
 bench_pkgs=(wrk nginx-light)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test-all.sh - `make test`: every test of the platform, from a clean checkout, as root or
 # as a user with sudo. Installs what is missing, builds, installs the extension, then runs
-#   1. core unit tests and the daemons' library tests (cmocka, TAP)
+#   1. core unit tests, the protobuf codec round trip and the daemons' library tests (cmocka, TAP)
 #   2. pg_regress + isolation specs against a temporary instance (as the postgres user)
 #   3. the pg_dump round trip (regress/pg_dump_roundtrip.sh) and `make run` (regress/run_smoke.sh)
 #   4. end-to-end tests over real HTTP (node --test, regress/e2e)
@@ -57,6 +57,12 @@ for t in core/build/test_*; do
   count_tap "$logdir/$(basename "$t").tap" "core $(basename "$t")"
   if [ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/$(basename "$t").tap"; then suite_failed "core $(basename "$t")" "$logdir/$(basename "$t").tap"; fi
 done
+
+# 1a. the core protobuf <-> JSON codec against python3-protobuf's json_format (10,000 messages)
+timeout 600 regress/protobuf/roundtrip.sh >"$logdir/pb_roundtrip.tap" 2>&1
+rc=$?
+count_tap "$logdir/pb_roundtrip.tap" "core protobuf codec round trip"
+if [ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/pb_roundtrip.tap"; then suite_failed "core protobuf codec round trip" "$logdir/pb_roundtrip.tap"; fi
 
 # 1b. the daemons' libraries: API-test engine (daemons/tester), load generator (daemons/loadgen),
 #     shared daemon modules (daemons/common/test: OpenTelemetry trace context and sampling)

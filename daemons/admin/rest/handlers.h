@@ -42,6 +42,15 @@ void rest_generator_har_preview(api_req *req, api_resp *resp);
 void rest_openapi_import_form(api_req *req, api_resp *resp);
 void rest_generator_openapi(api_req *req, api_resp *resp);
 void rest_generator_openapi_preview(api_req *req, api_resp *resp);
+
+/* gRPC descriptor sets and the gRPC generator (rest/grpc_descriptors.c) */
+void rest_grpc_descriptor_upload(api_req *req, api_resp *resp);
+void rest_grpc_descriptor_list(api_req *req, api_resp *resp);
+void rest_grpc_descriptor_get(api_req *req, api_resp *resp);
+void rest_grpc_descriptor_versions(api_req *req, api_resp *resp);
+void rest_grpc_descriptor_delete(api_req *req, api_resp *resp);
+void rest_generator_grpc(api_req *req, api_resp *resp);
+void rest_generator_grpc_preview(api_req *req, api_resp *resp);
 void rest_wiremock_mapping_create(api_req *req, api_resp *resp);
 void rest_wiremock_mappings_import(api_req *req, api_resp *resp);
 void rest_wiremock_mappings_list(api_req *req, api_resp *resp);

@@ -10,13 +10,16 @@
 #   scripts/install-deps.sh fuzz       adds clang and its sanitizer runtimes (make fuzz)
 set -euo pipefail
 
-node=(libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libyaml-0-2 libcurl4 libssl3 curl ca-certificates libnghttp2-14 libprotobuf-c1)
+# protobuf-compiler + libprotobuf-dev + unzip: the admin node compiles uploaded .proto files (and
+# zips of them) into descriptor sets with protoc; libprotobuf-dev ships the well-known types' .proto
+node=(libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libyaml-0-2 libcurl4 libssl3 curl ca-certificates libnghttp2-14 libprotobuf-c1
+      protobuf-compiler libprotobuf-dev unzip)
 pg=(postgresql-15 libjansson4 libpcre2-8-0 libyaml-0-2)
-runtime=(postgresql-15 libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libyaml-0-2 libcurl4 libssl3 curl ca-certificates libnghttp2-14 libprotobuf-c1)
-# libprotobuf-dev: only for google/protobuf/*.proto (the well-known types protoc imports)
+runtime=(postgresql-15 libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libyaml-0-2 libcurl4 libssl3 curl ca-certificates libnghttp2-14 libprotobuf-c1
+         protobuf-compiler libprotobuf-dev unzip)
 build=(build-essential pkg-config postgresql-server-dev-15 libmicrohttpd-dev libjansson-dev libpq-dev
        libpcre2-dev libyaml-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libnghttp2-dev libprotobuf-c-dev
-       protobuf-c-compiler protobuf-compiler libprotobuf-dev)
+       protobuf-c-compiler protobuf-compiler libprotobuf-dev unzip)
 # prometheus: for promtool only (regress/e2e/metrics.test.mjs checks every /metrics output with it)
 test_pkgs=(nodejs python3-grpcio python3-protobuf prometheus)
 bench_pkgs=(wrk nginx-light)

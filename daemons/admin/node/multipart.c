@@ -155,4 +155,3 @@ mp_get(const mp_part *parts, int n, const char *name)
 			return &parts[i];
 	return NULL;
 }
-

@@ -11,11 +11,11 @@
 
 /* One part of a multipart body: pointers into the body, lengths beside them. */
 typedef struct {
-	const char *name;     /* Content-Disposition name="..." (NULL when absent) */
+	const char *name; /* Content-Disposition name="..." (NULL when absent) */
 	size_t name_len;
 	const char *filename; /* Content-Disposition filename="..." (NULL for a plain field) */
 	size_t filename_len;
-	const char *ctype;    /* the part's Content-Type value (NULL when absent) */
+	const char *ctype; /* the part's Content-Type value (NULL when absent) */
 	size_t ctype_len;
 	const char *data;
 	size_t len;

@@ -27,26 +27,26 @@
 #include <time.h>
 #include <unistd.h>
 
-#define GD_MAX_PARTS 300               /* multipart parts of one upload */
-#define GD_MAX_FILES 256               /* .proto files compiled at once */
-#define GD_MAX_PATH 255                /* length of one relative file name */
-#define GD_ZIP_MAX_ENTRIES 1000        /* entries of an uploaded zip */
-#define GD_ZIP_MAX_BYTES (64u << 20)   /* its uncompressed size */
-#define GD_SET_MAX (32u << 20)         /* a descriptor set protoc may write */
-#define GD_CHILD_OUTPUT 65536          /* bytes of a child's stdout+stderr kept */
-#define GD_CHILD_TIMEOUT_MS 30000      /* protoc or unzip, wall clock */
+#define GD_MAX_PARTS 300             /* multipart parts of one upload */
+#define GD_MAX_FILES 256             /* .proto files compiled at once */
+#define GD_MAX_PATH 255              /* length of one relative file name */
+#define GD_ZIP_MAX_ENTRIES 1000      /* entries of an uploaded zip */
+#define GD_ZIP_MAX_BYTES (64u << 20) /* its uncompressed size */
+#define GD_SET_MAX (32u << 20)       /* a descriptor set protoc may write */
+#define GD_CHILD_OUTPUT 65536        /* bytes of a child's stdout+stderr kept */
+#define GD_CHILD_TIMEOUT_MS 30000    /* protoc or unzip, wall clock */
 #define GD_PROTOC "/usr/bin/protoc"
 #define GD_UNZIP "/usr/bin/unzip"
-#define GD_WKT_DIR "/usr/include"      /* libprotobuf-dev: the well-known types */
+#define GD_WKT_DIR "/usr/include" /* libprotobuf-dev: the well-known types */
 
 /* What one request uploaded: the files written into dir, or a set as given. */
 typedef struct {
-	char dir[256];                 /* the private temporary directory ("" until made) */
-	char *files[GD_MAX_FILES];     /* relative names of the .proto files to compile */
+	char dir[256];             /* the private temporary directory ("" until made) */
+	char *files[GD_MAX_FILES]; /* relative names of the .proto files to compile */
 	int nfiles;
-	const char *set;               /* a FileDescriptorSet given directly (borrowed) */
+	const char *set; /* a FileDescriptorSet given directly (borrowed) */
 	size_t set_len;
-	json_t *opts;                  /* namespace, serverName, prune, dryRun */
+	json_t *opts; /* namespace, serverName, prune, dryRun */
 } gd_upload;
 
 static int
@@ -97,7 +97,8 @@ gd_name_ok(const char *name, size_t n)
 			continue;
 		}
 		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
-		      (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '.' || name[i] == '-'))
+		      (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '.' ||
+		      name[i] == '-'))
 			return false;
 		seg++;
 	}
@@ -215,8 +216,8 @@ gd_run(char *const argv[], const char *cwd, char *out, size_t cap)
 		int r;
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = GD_CHILD_TIMEOUT_MS - ((now.tv_sec - start.tv_sec) * 1000L +
-		                              (now.tv_nsec - start.tv_nsec) / 1000000L);
+		left = GD_CHILD_TIMEOUT_MS -
+		       ((now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L);
 		if (left <= 0) {
 			timed_out = true;
 			break;
@@ -320,7 +321,8 @@ gd_unzip(api_req *req, api_resp *resp, gd_upload *u, const char *data, size_t le
 			n--;
 		if (!gd_name_ok(line, n)) {
 			gd_fail(req, resp, "zip",
-			        "zip: entry \"%.200s\" is not a relative path of letters, digits, '_', '.' and '-' "
+			        "zip: entry \"%.200s\" is not a relative path of letters, digits, '_', '.' "
+			        "and '-' "
 			        "(no absolute paths, no \"..\")",
 			        line);
 			return false;
@@ -399,7 +401,8 @@ gd_collect(api_req *req, api_resp *resp, gd_upload *u, bool json_ok)
 	if (mp_boundary(ctype, boundary, sizeof(boundary))) {
 		mp_part parts[GD_MAX_PARTS];
 		const char *msg = NULL;
-		int n = req->body ? mp_parse(req->body, req->body_len, boundary, parts, GD_MAX_PARTS, &msg) : -1;
+		int n =
+		    req->body ? mp_parse(req->body, req->body_len, boundary, parts, GD_MAX_PARTS, &msg) : -1;
 
 		if (n < 0) {
 			gd_fail(req, resp, "body", "body: %s", msg ? msg : "the multipart body is empty");
@@ -412,20 +415,26 @@ gd_collect(api_req *req, api_resp *resp, gd_upload *u, bool json_ok)
 
 			if (p->filename == NULL) {
 				for (int k = 0; p->name && gd_keys[k]; k++)
-					if (p->name_len == strlen(gd_keys[k]) && memcmp(p->name, gd_keys[k], p->name_len) == 0 &&
+					if (p->name_len == strlen(gd_keys[k]) &&
+					    memcmp(p->name, gd_keys[k], p->name_len) == 0 &&
 					    !gd_option(req, resp, u->opts, gd_keys[k], p->data, p->len))
 						return false;
 				continue;
 			}
-			snprintf(fname, sizeof(fname), "%.*s", (int)(p->filename_len > GD_MAX_PATH ? GD_MAX_PATH : p->filename_len),
+			snprintf(fname, sizeof(fname), "%.*s",
+			         (int)(p->filename_len > GD_MAX_PATH ? GD_MAX_PATH : p->filename_len),
 			         p->filename);
-			is_set = gd_ends(p->filename, p->filename_len, ".pb") || gd_ends(p->filename, p->filename_len, ".desc") ||
+			is_set = gd_ends(p->filename, p->filename_len, ".pb") ||
+			         gd_ends(p->filename, p->filename_len, ".desc") ||
 			         gd_ends(p->filename, p->filename_len, ".protoset") ||
-			         (p->ctype && p->ctype_len >= 24 && strncasecmp(p->ctype, "application/octet-stream", 24) == 0 &&
-			          !gd_ends(p->filename, p->filename_len, ".zip") && !gd_ends(p->filename, p->filename_len, ".proto"));
+			         (p->ctype && p->ctype_len >= 24 &&
+			          strncasecmp(p->ctype, "application/octet-stream", 24) == 0 &&
+			          !gd_ends(p->filename, p->filename_len, ".zip") &&
+			          !gd_ends(p->filename, p->filename_len, ".proto"));
 			if (is_set) {
 				if (u->set) {
-					gd_fail(req, resp, "files", "files: more than one descriptor set uploaded (%s)", fname);
+					gd_fail(req, resp, "files",
+					        "files: more than one descriptor set uploaded (%s)", fname);
 					return false;
 				}
 				u->set = p->data;
@@ -434,7 +443,8 @@ gd_collect(api_req *req, api_resp *resp, gd_upload *u, bool json_ok)
 			}
 			if (gd_ends(p->filename, p->filename_len, ".zip")) {
 				if (!gd_mkdir(u)) {
-					api_error(req, resp, 500, "internal", "cannot create a temporary directory");
+					api_error(req, resp, 500, "internal",
+					          "cannot create a temporary directory");
 					return false;
 				}
 				if (!gd_unzip(req, resp, u, p->data, p->len))
@@ -443,14 +453,16 @@ gd_collect(api_req *req, api_resp *resp, gd_upload *u, bool json_ok)
 			}
 			if (!gd_ends(p->filename, p->filename_len, ".proto")) {
 				gd_fail(req, resp, "files",
-				        "files: \"%s\" is neither a .proto file, a .zip of them nor a descriptor set "
+				        "files: \"%s\" is neither a .proto file, a .zip of them nor a "
+				        "descriptor set "
 				        "(.pb, .desc, application/octet-stream)",
 				        fname);
 				return false;
 			}
 			if (!gd_name_ok(p->filename, p->filename_len) || p->filename_len > GD_MAX_PATH) {
 				gd_fail(req, resp, "files",
-				        "files: \"%s\" is not a relative path of letters, digits, '_', '.' and '-' "
+				        "files: \"%s\" is not a relative path of letters, digits, '_', '.' "
+				        "and '-' "
 				        "(no absolute paths, no \"..\")",
 				        fname);
 				return false;
@@ -464,7 +476,8 @@ gd_collect(api_req *req, api_resp *resp, gd_upload *u, bool json_ok)
 				return false;
 			}
 			if (!gd_write(u, fname, p->data, p->len)) {
-				gd_fail(req, resp, "files", "files: \"%s\" is uploaded twice or cannot be written", fname);
+				gd_fail(req, resp, "files",
+				        "files: \"%s\" is uploaded twice or cannot be written", fname);
 				return false;
 			}
 		}
@@ -482,7 +495,8 @@ gd_collect(api_req *req, api_resp *resp, gd_upload *u, bool json_ok)
 		if (spec == NULL || spec[0] == '\0')
 			spec = json_string_value(json_object_get(body, "protoContent"));
 		if (spec == NULL || spec[0] == '\0') {
-			gd_fail(req, resp, "spec", "spec: the .proto text (spec or protoContent) is required%s", "");
+			gd_fail(req, resp, "spec",
+			        "spec: the .proto text (spec or protoContent) is required%s", "");
 			return false;
 		}
 		fname = json_string_value(json_object_get(body, "fileName"));
@@ -490,7 +504,9 @@ gd_collect(api_req *req, api_resp *resp, gd_upload *u, bool json_ok)
 			fname = "service.proto";
 		if (!gd_name_ok(fname, strlen(fname)) || !gd_ends(fname, strlen(fname), ".proto")) {
 			gd_fail(req, resp, "fileName",
-			        "fileName: \"%.200s\" is not a relative .proto path (no absolute paths, no \"..\")", fname);
+			        "fileName: \"%.200s\" is not a relative .proto path (no absolute paths, no "
+			        "\"..\")",
+			        fname);
 			return false;
 		}
 		json_object_foreach (body, key, v) {
@@ -509,24 +525,29 @@ gd_collect(api_req *req, api_resp *resp, gd_upload *u, bool json_ok)
 				json_object_set(u->opts, key, v);
 			}
 		}
-		if (!gd_mkdir(u) || !gd_add_file(u, fname, strlen(fname)) || !gd_write(u, fname, spec, strlen(spec))) {
-			api_error(req, resp, 500, "internal", "cannot write the .proto text to a temporary file");
+		if (!gd_mkdir(u) || !gd_add_file(u, fname, strlen(fname)) ||
+		    !gd_write(u, fname, spec, strlen(spec))) {
+			api_error(req, resp, 500, "internal",
+			          "cannot write the .proto text to a temporary file");
 			return false;
 		}
 	} else {
-		gd_fail(req, resp, "Content-Type",
-		        "Content-Type: must be multipart/form-data (.proto files, a zip or a descriptor set) or "
-		        "application/octet-stream (a FileDescriptorSet)%s",
-		        json_ok ? ", or JSON with spec" : "");
+		gd_fail(
+		    req, resp, "Content-Type",
+		    "Content-Type: must be multipart/form-data (.proto files, a zip or a descriptor set) or "
+		    "application/octet-stream (a FileDescriptorSet)%s",
+		    json_ok ? ", or JSON with spec" : "");
 		return false;
 	}
 	if (u->set && u->nfiles > 0) {
-		gd_fail(req, resp, "files", "files: upload either .proto files or a descriptor set, not both%s", "");
+		gd_fail(req, resp, "files",
+		        "files: upload either .proto files or a descriptor set, not both%s", "");
 		return false;
 	}
 	if (u->set == NULL && u->nfiles == 0) {
 		gd_fail(req, resp, "files",
-		        "files: nothing to compile: upload .proto files, a zip of them or a descriptor set%s", "");
+		        "files: nothing to compile: upload .proto files, a zip of them or a descriptor set%s",
+		        "");
 		return false;
 	}
 	if (u->set && u->set_len == 0) {
@@ -581,11 +602,14 @@ gd_set_hex(api_req *req, api_resp *resp, gd_upload *u)
 			while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
 				out[--n] = '\0';
 			if (rc == -2)
-				api_error(req, resp, 400, "validation", "protoc did not finish within %d s", GD_CHILD_TIMEOUT_MS / 1000);
+				api_error(req, resp, 400, "validation", "protoc did not finish within %d s",
+				          GD_CHILD_TIMEOUT_MS / 1000);
 			else if (rc < 0 || rc == 127)
-				api_error(req, resp, 500, "internal", "cannot run %s (install protobuf-compiler)", GD_PROTOC);
+				api_error(req, resp, 500, "internal",
+				          "cannot run %s (install protobuf-compiler)", GD_PROTOC);
 			else
-				api_error(req, resp, 400, "validation", "protoc: %s", n ? out : "failed without a message");
+				api_error(req, resp, 400, "validation", "protoc: %s",
+				          n ? out : "failed without a message");
 			if (resp->status == 400) {
 				json_t *lines = json_array();
 				char *save = NULL;
@@ -601,7 +625,8 @@ gd_set_hex(api_req *req, api_resp *resp, gd_upload *u)
 		snprintf(setpath, sizeof(setpath), "%s/.descriptor_set.pb", u->dir);
 		if (stat(setpath, &st) != 0 || st.st_size <= 0 || (size_t)st.st_size > GD_SET_MAX ||
 		    (f = fopen(setpath, "rb")) == NULL) {
-			api_error(req, resp, 400, "validation", "protoc wrote no usable descriptor set (over 32 MB?)");
+			api_error(req, resp, 400, "validation",
+			          "protoc wrote no usable descriptor set (over 32 MB?)");
 			return NULL;
 		}
 		compiled = malloc((size_t)st.st_size);
@@ -653,9 +678,11 @@ rest_grpc_descriptor_upload(api_req *req, api_resp *resp)
 		const char *params[3] = {gd_opt(&u, "namespace"), gd_opt(&u, "serverName"), hex};
 
 		if (params[1] == NULL || params[1][0] == '\0')
-			gd_fail(req, resp, "serverName", "serverName: the gRPC server name is required%s", "");
+			gd_fail(req, resp, "serverName", "serverName: the gRPC server name is required%s",
+			        "");
 		else if (db_json(req, resp,
-		                 "SELECT mockarty.grpc_descriptor_store(coalesce($1, mockarty_private.caller_namespace(), "
+		                 "SELECT mockarty.grpc_descriptor_store(coalesce($1, "
+		                 "mockarty_private.caller_namespace(), "
 		                 "'sandbox'), $2, $3::bytea)",
 		                 3, params, &out))
 			api_json(resp, json_is_true(json_object_get(out, "unchanged")) ? 200 : 201, out);
@@ -702,7 +729,8 @@ rest_grpc_descriptor_get(api_req *req, api_resp *resp)
 		return;
 	}
 	if (db_json(req, resp,
-	            "SELECT mockarty.grpc_descriptor_get(coalesce($1, mockarty_private.caller_namespace(), 'sandbox'), "
+	            "SELECT mockarty.grpc_descriptor_get(coalesce($1, mockarty_private.caller_namespace(), "
+	            "'sandbox'), "
 	            "$2, $3::int)",
 	            3, params, &out))
 		api_json(resp, 200, out);
@@ -715,10 +743,11 @@ rest_grpc_descriptor_versions(api_req *req, api_resp *resp)
 	const char *params[2] = {gd_read_ns(req), req->params[0]};
 	json_t *out = NULL;
 
-	if (db_json(req, resp,
-	            "SELECT mockarty.grpc_descriptor_versions(coalesce($1, mockarty_private.caller_namespace(), "
-	            "'sandbox'), $2)",
-	            2, params, &out))
+	if (db_json(
+	        req, resp,
+	        "SELECT mockarty.grpc_descriptor_versions(coalesce($1, mockarty_private.caller_namespace(), "
+	        "'sandbox'), $2)",
+	        2, params, &out))
 		api_json(resp, 200, json_pack("{s:o}", "items", out));
 }
 
@@ -770,11 +799,16 @@ generator_grpc(api_req *req, api_resp *resp, bool preview)
 	{
 		const char *params[2] = {hex, opts};
 
-		if (db_json(req, resp, "SELECT mockarty.generate_grpc($1::bytea, $2::jsonb)", 2, params, &out)) {
+		if (db_json(req, resp, "SELECT mockarty.generate_grpc($1::bytea, $2::jsonb)", 2, params,
+		            &out)) {
 			if (preview)
-				json_object_set_new(out, "count",
-				                    json_integer((json_int_t)json_array_size(json_object_get(out, "mocks"))));
-			api_json(resp, json_integer_value(json_object_get(out, "created")) > 0 && !preview ? 201 : 200, out);
+				json_object_set_new(
+				    out, "count",
+				    json_integer((json_int_t)json_array_size(json_object_get(out, "mocks"))));
+			api_json(resp,
+			         json_integer_value(json_object_get(out, "created")) > 0 && !preview ? 201
+			                                                                             : 200,
+			         out);
 		}
 	}
 done:

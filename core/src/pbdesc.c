@@ -215,12 +215,11 @@ load_field(loader *L, pbr *r, mc_pb_field *f, int *packed_opt)
 }
 
 static int
-load_enum(loader *L, pbr *r, const char *prefix, bool proto3)
+load_enum_body(loader *L, pbr *r, const char *prefix, bool proto3, char **namep)
 {
 	uint32_t num;
 	int wt, t;
 	pbr sub;
-	char *name = NULL;
 	size_t capv = 0;
 	mc_pb_enum *e = calloc(1, sizeof(*e));
 
@@ -230,7 +229,7 @@ load_enum(loader *L, pbr *r, const char *prefix, bool proto3)
 	e->closed = !proto3;
 	while ((t = next_tag(L, r, &num, &wt)) == 1) {
 		if (num == 1) {
-			if (want_str(L, r, wt, &name))
+			if (want_str(L, r, wt, namep))
 				return -1;
 		} else if (num == 2) {
 			uint32_t n2;
@@ -263,11 +262,20 @@ load_enum(loader *L, pbr *r, const char *prefix, bool proto3)
 	}
 	if (t < 0)
 		return -1;
-	if (name == NULL)
+	if (*namep == NULL)
 		return bad(L, r, "enum without a name");
-	e->full_name = join(prefix, name);
-	free(name);
+	e->full_name = join(prefix, *namep);
 	return e->full_name ? 0 : oom(L);
+}
+
+static int
+load_enum(loader *L, pbr *r, const char *prefix, bool proto3)
+{
+	char *name = NULL;
+	int rc = load_enum_body(L, r, prefix, proto3, &name);
+
+	free(name);
+	return rc;
 }
 
 static int
@@ -288,7 +296,7 @@ load_message(loader *L, pbr *r, const char *prefix, const char *file, bool proto
 	while ((t = next_tag(L, r, &num, &wt)) == 1) {
 		if (num == 1) {
 			if (want_str(L, r, wt, &name))
-				return -1;
+				return free(name), -1;
 		} else if (skip(L, r, wt))
 			return free(name), -1;
 	}
@@ -390,7 +398,7 @@ load_service(loader *L, pbr *r, const char *prefix, const char *file)
 	while ((t = next_tag(L, r, &num, &wt)) == 1) {
 		if (num == 1) {
 			if (want_str(L, r, wt, &name))
-				return -1;
+				return free(name), -1;
 		} else if (num == 2) {
 			uint32_t n2;
 			int w2, t2;

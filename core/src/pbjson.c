@@ -434,6 +434,9 @@ dec_any(dec *D, const uint8_t *p, size_t n, int depth)
 		return valn ? dec_fail(D, p, "Any with a value but no type URL") : json_object();
 	if (urln >= sizeof(name))
 		return dec_fail(D, url, "Any type URL too long");
+	if (memchr(url, 0, urln) || (out = json_stringn((const char *)url, urln)) == NULL)
+		return dec_fail(D, url, "Any type URL is not valid UTF-8 text");
+	json_decref(out);
 	memcpy(name, url, urln);
 	name[urln] = 0;
 	slash = strrchr(name, '/');
@@ -573,6 +576,12 @@ dec_msg(dec *D, const mc_pb_message *m, const uint8_t *p, size_t n, int depth)
 		D->path[plen] = 0;
 	}
 	free(oneof_set);
+	/* an empty packed run leaves an empty array: repeated fields without elements are omitted */
+	for (size_t i = 0; i < m->nfields; i++) {
+		json_t *a = json_object_get(obj, m->fields[i].json_name);
+		if (m->fields[i].label == MC_PB_REPEATED && json_is_array(a) && json_array_size(a) == 0)
+			json_object_del(obj, m->fields[i].json_name);
+	}
 	if (k != WKT_NONE)
 		return wkt_to_json(D, m, k, obj, p);
 	return obj;

@@ -461,6 +461,56 @@ dec_any(dec *D, const uint8_t *p, size_t n, int depth)
 	return out;
 }
 
+/* Occurrences of singular message fields, decoded at the end of their message: the wire
+ * format merges repeated occurrences, which is decoding their concatenation. */
+typedef struct pending {
+	const mc_pb_field *f;
+	const uint8_t *p;
+	size_t n;
+} pending;
+
+static int
+pending_flush(dec *D, const mc_pb_message *m, json_t *obj, pending *pd, size_t npd, int depth)
+{
+	for (size_t i = 0; i < m->nfields; i++) {
+		const mc_pb_field *f = &m->fields[i];
+		size_t cnt = 0, total = 0, last = 0, plen;
+		json_t *j;
+
+		for (size_t k = 0; k < npd; k++)
+			if (pd[k].f == f)
+				cnt++, total += pd[k].n, last = k;
+		if (cnt == 0)
+			continue;
+		plen = PUSH_KEY(D->path, f->json_name);
+		if (cnt == 1)
+			j = dec_msg(D, f->msg, pd[last].p, pd[last].n, depth + 1);
+		else {
+			uint8_t *cat = malloc(total ? total : 1);
+			const uint8_t *base = D->base;
+			size_t o = 0;
+			if (cat == NULL) {
+				mc_error_set(D->err, MC_ENOMEM, D->path, "out of memory");
+				return -1;
+			}
+			for (size_t k = 0; k < npd; k++)
+				if (pd[k].f == f) {
+					memcpy(cat + o, pd[k].p, pd[k].n);
+					o += pd[k].n;
+				}
+			D->base = cat; /* offsets in errors are then within the merged occurrences */
+			j = dec_msg(D, f->msg, cat, total, depth + 1);
+			D->base = base;
+			free(cat);
+		}
+		if (j == NULL)
+			return -1;
+		json_object_set_new(obj, f->json_name, j);
+		D->path[plen] = 0;
+	}
+	return 0;
+}
+
 static json_t *
 dec_msg(dec *D, const mc_pb_message *m, const uint8_t *p, size_t n, int depth)
 {
@@ -468,6 +518,8 @@ dec_msg(dec *D, const mc_pb_message *m, const uint8_t *p, size_t n, int depth)
 	json_t *obj;
 	int *oneof_set = NULL;
 	wkt k = wkt_of(m);
+	pending *pd = NULL;
+	size_t npd = 0, cappd = 0;
 
 	if (depth > MC_PB_MAX_DEPTH)
 		return dec_fail(D, p, "messages nested deeper than the limit");
@@ -556,17 +608,44 @@ dec_msg(dec *D, const mc_pb_message *m, const uint8_t *p, size_t n, int depth)
 			D->path[plen] = 0;
 			continue;
 		}
+		if (f->oneof_index >= 0) {
+			int prev = oneof_set[f->oneof_index];
+			if (prev && prev != f->number) {
+				const mc_pb_field *pf = mc_pb_find_field(m, prev);
+				json_object_del(obj, pf->json_name);
+				for (size_t q = 0; q < npd; q++)
+					if (pd[q].f == pf)
+						pd[q].f = NULL; /* a member set later clears the earlier one */
+			}
+			oneof_set[f->oneof_index] = f->number;
+		}
+		if (f->type == MC_PB_MESSAGE) {
+			const uint8_t *d;
+			size_t dn;
+			if (wt != PB_LEN) {
+				dec_fail(D, at, "wire type does not match the field type");
+				goto fail;
+			}
+			const uint8_t *lenat = r.p;
+			if (pbr_bytes(&r, &d, &dn)) {
+				dec_fail(D, lenat, "declared length beyond the end of the message");
+				goto fail;
+			}
+			if (npd == cappd) {
+				pending *np = realloc(pd, (cappd = cappd ? 2 * cappd : 4) * sizeof(*pd));
+				if (np == NULL)
+					goto oom;
+				pd = np;
+			}
+			pd[npd++] = (pending){f, d, dn};
+			D->path[plen] = 0;
+			continue;
+		}
 		{
 			bool isdef;
 			json_t *j = dec_value(D, &r, f, wt, depth, &isdef);
 			if (j == NULL)
 				goto fail;
-			if (f->oneof_index >= 0) {
-				int prev = oneof_set[f->oneof_index];
-				if (prev && prev != f->number)
-					json_object_del(obj, mc_pb_find_field(m, prev)->json_name);
-				oneof_set[f->oneof_index] = f->number;
-			}
 			if (isdef && !f->has_presence) {
 				json_decref(j);
 				json_object_del(obj, f->json_name);
@@ -576,6 +655,10 @@ dec_msg(dec *D, const mc_pb_message *m, const uint8_t *p, size_t n, int depth)
 		D->path[plen] = 0;
 	}
 	free(oneof_set);
+	oneof_set = NULL;
+	if (npd && pending_flush(D, m, obj, pd, npd, depth) != 0)
+		goto fail;
+	free(pd);
 	/* an empty packed run leaves an empty array: repeated fields without elements are omitted */
 	for (size_t i = 0; i < m->nfields; i++) {
 		json_t *a = json_object_get(obj, m->fields[i].json_name);
@@ -589,6 +672,7 @@ oom:
 	mc_error_set(D->err, MC_ENOMEM, D->path, "out of memory");
 fail:
 	free(oneof_set);
+	free(pd);
 	json_decref(obj);
 	return NULL;
 }

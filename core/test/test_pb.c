@@ -234,6 +234,13 @@ test_repeated_maps_oneof(void **state)
 	assert_json_eq(through(s, "rt.Root", "{\"cInt64\": 0}"), "{\"cInt64\": \"0\"}");
 	expect_encode_error(s, "rt.Root", "{\"cString\": \"a\", \"cColor\": \"RED\"}", "$",
 	                    "oneof choice has more than one member set");
+	/* a singular message given twice on the wire is merged (scalars: last wins) */
+	{
+		/* scalars{f_int32=1, f_string="a"} then scalars{f_int32=2} */
+		uint8_t twice[] = {0x0a, 0x05, 0x18, 0x01, 0x72, 0x01, 'a', 0x0a, 0x02, 0x18, 0x02};
+		j = mc_pb_to_json(s, "rt.Root", twice, sizeof(twice), &err);
+		assert_json_eq(j, "{\"scalars\": {\"fInt32\": 2, \"fString\": \"a\"}}");
+	}
 	/* on the wire the last member wins */
 	{
 		uint8_t two[] = {0x32, 0x01, 'a', 0x40, 0x01};

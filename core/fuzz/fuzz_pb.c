@@ -29,7 +29,8 @@ load_fixed(void)
 	mc_error err;
 
 	if (f == NULL) {
-		fprintf(stderr, "fuzz_pb: cannot open the descriptor set (build/rt.pb: make -C core build/rt.pb)\n");
+		fprintf(stderr,
+		        "fuzz_pb: cannot open the descriptor set (build/rt.pb: make -C core build/rt.pb)\n");
 		abort();
 	}
 	n = fread(buf, 1, sizeof(buf), f);
@@ -78,9 +79,10 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	}
 	j2 = mc_pb_to_json(fixed, type, out, outn, &err);
 	if (j2 == NULL || !json_equal(j, j2)) {
-		char *a = json_dumps(j, JSON_SORT_KEYS | JSON_ENCODE_ANY), *b = j2 ? json_dumps(j2, JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-		fprintf(stderr, "fuzz_pb: %s re-encoding decodes differently: %s\nfirst:  %s\nsecond: %s\n", type,
-		        j2 ? "" : err.msg, a, b ? b : "");
+		char *a = json_dumps(j, JSON_SORT_KEYS | JSON_ENCODE_ANY),
+		     *b = j2 ? json_dumps(j2, JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
+		fprintf(stderr, "fuzz_pb: %s re-encoding decodes differently: %s\nfirst:  %s\nsecond: %s\n",
+		        type, j2 ? "" : err.msg, a, b ? b : "");
 		abort();
 	}
 	json_decref(j);

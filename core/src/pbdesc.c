@@ -189,19 +189,50 @@ load_field(loader *L, pbr *r, mc_pb_field *f, int *packed_opt)
 	*packed_opt = -1;
 	while ((t = next_tag(L, r, &num, &wt)) == 1) {
 		switch (num) {
-		case 1: if (want_str(L, r, wt, &f->name)) return -1; break;
-		case 3: if (want_varint(L, r, wt, &v)) return -1; f->number = (int32_t)v; break;
-		case 4: if (want_varint(L, r, wt, &v)) return -1; f->label = (mc_pb_label)v; break;
-		case 5: if (want_varint(L, r, wt, &v)) return -1; f->type = (mc_pb_type)v; break;
-		case 6: if (want_str(L, r, wt, &f->type_name)) return -1; break;
-		case 9: if (want_varint(L, r, wt, &v)) return -1; f->oneof_index = (int32_t)v; break;
-		case 10: if (want_str(L, r, wt, &f->json_name)) return -1; break;
-		case 17: if (want_varint(L, r, wt, &v)) return -1; f->proto3_optional = v != 0; break;
+		case 1:
+			if (want_str(L, r, wt, &f->name))
+				return -1;
+			break;
+		case 3:
+			if (want_varint(L, r, wt, &v))
+				return -1;
+			f->number = (int32_t)v;
+			break;
+		case 4:
+			if (want_varint(L, r, wt, &v))
+				return -1;
+			f->label = (mc_pb_label)v;
+			break;
+		case 5:
+			if (want_varint(L, r, wt, &v))
+				return -1;
+			f->type = (mc_pb_type)v;
+			break;
+		case 6:
+			if (want_str(L, r, wt, &f->type_name))
+				return -1;
+			break;
+		case 9:
+			if (want_varint(L, r, wt, &v))
+				return -1;
+			f->oneof_index = (int32_t)v;
+			break;
+		case 10:
+			if (want_str(L, r, wt, &f->json_name))
+				return -1;
+			break;
+		case 17:
+			if (want_varint(L, r, wt, &v))
+				return -1;
+			f->proto3_optional = v != 0;
+			break;
 		case 8:
 			if (want_len(L, r, wt, &sub) || read_bool_option(L, &sub, 2, packed_opt) < 0)
 				return -1;
 			break;
-		default: if (skip(L, r, wt)) return -1;
+		default:
+			if (skip(L, r, wt))
+				return -1;
 		}
 	}
 	if (t < 0)
@@ -327,7 +358,8 @@ load_message(loader *L, pbr *r, const char *prefix, const char *file, bool proto
 				mc_pb_field *f = &m->fields[m->nfields - 1];
 				bool scalar = f->type != MC_PB_STRING && f->type != MC_PB_BYTES &&
 				              f->type != MC_PB_MESSAGE && f->type != MC_PB_GROUP;
-				f->packed = f->label == MC_PB_REPEATED && scalar && (po == 1 || (po == -1 && proto3));
+				f->packed =
+				    f->label == MC_PB_REPEATED && scalar && (po == 1 || (po == -1 && proto3));
 				f->has_presence = f->label != MC_PB_REPEATED &&
 				                  (!proto3 || f->proto3_optional || f->oneof_index >= 0 ||
 				                   f->type == MC_PB_MESSAGE || f->type == MC_PB_GROUP);
@@ -412,12 +444,25 @@ load_service(loader *L, pbr *r, const char *prefix, const char *file)
 			while ((t2 = next_tag(L, &sub, &n2, &w2)) == 1) {
 				int rc = 0;
 				switch (n2) {
-				case 1: rc = want_str(L, &sub, w2, &md->name); break;
-				case 2: rc = want_str(L, &sub, w2, &md->input_type); break;
-				case 3: rc = want_str(L, &sub, w2, &md->output_type); break;
-				case 5: rc = want_varint(L, &sub, w2, &v); md->client_streaming = v != 0; break;
-				case 6: rc = want_varint(L, &sub, w2, &v); md->server_streaming = v != 0; break;
-				default: rc = skip(L, &sub, w2);
+				case 1:
+					rc = want_str(L, &sub, w2, &md->name);
+					break;
+				case 2:
+					rc = want_str(L, &sub, w2, &md->input_type);
+					break;
+				case 3:
+					rc = want_str(L, &sub, w2, &md->output_type);
+					break;
+				case 5:
+					rc = want_varint(L, &sub, w2, &v);
+					md->client_streaming = v != 0;
+					break;
+				case 6:
+					rc = want_varint(L, &sub, w2, &v);
+					md->server_streaming = v != 0;
+					break;
+				default:
+					rc = skip(L, &sub, w2);
 				}
 				if (rc)
 					return free(name), -1;
@@ -425,7 +470,8 @@ load_service(loader *L, pbr *r, const char *prefix, const char *file)
 			if (t2 < 0)
 				return free(name), -1;
 			if (!md->name || !md->input_type || !md->output_type)
-				return free(name), bad(L, &sub, "method without a name, input or output type");
+				return free(name),
+				       bad(L, &sub, "method without a name, input or output type");
 		} else if (skip(L, r, wt))
 			return free(name), -1;
 	}
@@ -589,10 +635,26 @@ mc_pb_find_field_name(const mc_pb_message *m, const char *name)
 	return NULL;
 }
 
-size_t mc_pb_file_count(const mc_pb_set *s) { return s ? s->nfiles : 0; }
-const mc_pb_file *mc_pb_file_at(const mc_pb_set *s, size_t i) { return s && i < s->nfiles ? &s->files[i] : NULL; }
-size_t mc_pb_service_count(const mc_pb_set *s) { return s ? s->nservices : 0; }
-const mc_pb_service *mc_pb_service_at(const mc_pb_set *s, size_t i) { return s && i < s->nservices ? &s->services[i] : NULL; }
+size_t
+mc_pb_file_count(const mc_pb_set *s)
+{
+	return s ? s->nfiles : 0;
+}
+const mc_pb_file *
+mc_pb_file_at(const mc_pb_set *s, size_t i)
+{
+	return s && i < s->nfiles ? &s->files[i] : NULL;
+}
+size_t
+mc_pb_service_count(const mc_pb_set *s)
+{
+	return s ? s->nservices : 0;
+}
+const mc_pb_service *
+mc_pb_service_at(const mc_pb_set *s, size_t i)
+{
+	return s && i < s->nservices ? &s->services[i] : NULL;
+}
 
 /* Resolves type names; the error names the element that refers to a missing type. */
 static int
@@ -604,7 +666,8 @@ resolve(loader *L)
 	qsort(s->enums, s->nenums, sizeof(void *), cmp_enum);
 	for (size_t i = 1; i < s->nmsgs; i++)
 		if (strcmp(s->msgs[i - 1]->full_name, s->msgs[i]->full_name) == 0) {
-			mc_error_set(L->err, MC_EINVAL, "", "duplicate message %s in descriptor set", s->msgs[i]->full_name);
+			mc_error_set(L->err, MC_EINVAL, "", "duplicate message %s in descriptor set",
+			             s->msgs[i]->full_name);
 			return -1;
 		}
 	for (size_t i = 0; i < s->nmsgs; i++) {
@@ -630,12 +693,14 @@ resolve(loader *L)
 			}
 			continue;
 		missing:
-			mc_error_set(L->err, MC_EINVAL, "", "field %s.%s refers to unknown type %s", m->full_name,
-			             f->name, f->type_name ? f->type_name : "(none)");
+			mc_error_set(L->err, MC_EINVAL, "", "field %s.%s refers to unknown type %s",
+			             m->full_name, f->name, f->type_name ? f->type_name : "(none)");
 			return -1;
 		}
-		if (m->map_entry && (m->nfields != 2 || m->fields[0].number != 1 || m->fields[1].number != 2)) {
-			mc_error_set(L->err, MC_EINVAL, "", "map entry %s must have fields key = 1 and value = 2", m->full_name);
+		if (m->map_entry &&
+		    (m->nfields != 2 || m->fields[0].number != 1 || m->fields[1].number != 2)) {
+			mc_error_set(L->err, MC_EINVAL, "",
+			             "map entry %s must have fields key = 1 and value = 2", m->full_name);
 			return -1;
 		}
 		/* a proto3 optional field sits in a synthetic oneof: treat it as a plain optional */
@@ -650,7 +715,8 @@ resolve(loader *L)
 			md->output = mc_pb_find_message(s, md->output_type);
 			if (md->input == NULL || md->output == NULL) {
 				mc_error_set(L->err, MC_EINVAL, "", "method %s.%s refers to unknown type %s",
-				             s->services[i].full_name, md->name, md->input ? md->output_type : md->input_type);
+				             s->services[i].full_name, md->name,
+				             md->input ? md->output_type : md->input_type);
 				return -1;
 			}
 		}

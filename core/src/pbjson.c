@@ -25,29 +25,45 @@
 /* ------------------------------------------------------------ shared helpers */
 
 typedef enum wkt {
-	WKT_NONE, WKT_ANY, WKT_TIMESTAMP, WKT_DURATION, WKT_STRUCT, WKT_VALUE, WKT_LIST,
-	WKT_FIELDMASK, WKT_EMPTY, WKT_WRAPPER
+	WKT_NONE,
+	WKT_ANY,
+	WKT_TIMESTAMP,
+	WKT_DURATION,
+	WKT_STRUCT,
+	WKT_VALUE,
+	WKT_LIST,
+	WKT_FIELDMASK,
+	WKT_EMPTY,
+	WKT_WRAPPER
 } wkt;
 
 static wkt
 wkt_of(const mc_pb_message *m)
 {
 	const char *n = m->full_name;
-	static const char *wrappers[] = {"DoubleValue", "FloatValue", "Int64Value", "UInt64Value",
-	                                 "Int32Value", "UInt32Value", "BoolValue", "StringValue",
-	                                 "BytesValue"};
+	static const char *wrappers[] = {"DoubleValue", "FloatValue",  "Int64Value",
+	                                 "UInt64Value", "Int32Value",  "UInt32Value",
+	                                 "BoolValue",   "StringValue", "BytesValue"};
 
 	if (strncmp(n, "google.protobuf.", 16) != 0)
 		return WKT_NONE;
 	n += 16;
-	if (!strcmp(n, "Any")) return WKT_ANY;
-	if (!strcmp(n, "Timestamp")) return WKT_TIMESTAMP;
-	if (!strcmp(n, "Duration")) return WKT_DURATION;
-	if (!strcmp(n, "Struct")) return WKT_STRUCT;
-	if (!strcmp(n, "Value")) return WKT_VALUE;
-	if (!strcmp(n, "ListValue")) return WKT_LIST;
-	if (!strcmp(n, "FieldMask")) return WKT_FIELDMASK;
-	if (!strcmp(n, "Empty")) return WKT_EMPTY;
+	if (!strcmp(n, "Any"))
+		return WKT_ANY;
+	if (!strcmp(n, "Timestamp"))
+		return WKT_TIMESTAMP;
+	if (!strcmp(n, "Duration"))
+		return WKT_DURATION;
+	if (!strcmp(n, "Struct"))
+		return WKT_STRUCT;
+	if (!strcmp(n, "Value"))
+		return WKT_VALUE;
+	if (!strcmp(n, "ListValue"))
+		return WKT_LIST;
+	if (!strcmp(n, "FieldMask"))
+		return WKT_FIELDMASK;
+	if (!strcmp(n, "Empty"))
+		return WKT_EMPTY;
 	for (size_t i = 0; i < sizeof(wrappers) / sizeof(*wrappers); i++)
 		if (!strcmp(n, wrappers[i]))
 			return m->nfields >= 1 ? WKT_WRAPPER : WKT_NONE;
@@ -70,11 +86,22 @@ static int
 wire_type_of(mc_pb_type t)
 {
 	switch (t) {
-	case MC_PB_DOUBLE: case MC_PB_FIXED64: case MC_PB_SFIXED64: return PB_I64;
-	case MC_PB_FLOAT: case MC_PB_FIXED32: case MC_PB_SFIXED32: return PB_I32;
-	case MC_PB_STRING: case MC_PB_BYTES: case MC_PB_MESSAGE: return PB_LEN;
-	case MC_PB_GROUP: return PB_SGROUP;
-	default: return PB_VARINT;
+	case MC_PB_DOUBLE:
+	case MC_PB_FIXED64:
+	case MC_PB_SFIXED64:
+		return PB_I64;
+	case MC_PB_FLOAT:
+	case MC_PB_FIXED32:
+	case MC_PB_SFIXED32:
+		return PB_I32;
+	case MC_PB_STRING:
+	case MC_PB_BYTES:
+	case MC_PB_MESSAGE:
+		return PB_LEN;
+	case MC_PB_GROUP:
+		return PB_SGROUP;
+	default:
+		return PB_VARINT;
 	}
 }
 
@@ -122,11 +149,16 @@ b64_encode(const uint8_t *d, size_t n)
 static int
 b64_val(char c)
 {
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+' || c == '-') return 62;
-	if (c == '/' || c == '_') return 63;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
 	return -1;
 }
 
@@ -250,23 +282,39 @@ scalar_json(dec *D, const mc_pb_field *f, uint64_t v, const uint8_t *d, size_t n
 
 	*isdef = false;
 	switch (f->type) {
-	case MC_PB_INT32: case MC_PB_SFIXED32: *isdef = (int32_t)v == 0; return json_integer((int32_t)v);
-	case MC_PB_UINT32: case MC_PB_FIXED32: *isdef = (uint32_t)v == 0; return json_integer((uint32_t)v);
+	case MC_PB_INT32:
+	case MC_PB_SFIXED32:
+		*isdef = (int32_t)v == 0;
+		return json_integer((int32_t)v);
+	case MC_PB_UINT32:
+	case MC_PB_FIXED32:
+		*isdef = (uint32_t)v == 0;
+		return json_integer((uint32_t)v);
 	case MC_PB_SINT32: {
 		uint32_t u = (uint32_t)v;
 		int32_t x = (int32_t)((u >> 1) ^ (~(u & 1) + 1));
 		*isdef = x == 0;
 		return json_integer(x);
 	}
-	case MC_PB_INT64: case MC_PB_SFIXED64: *isdef = v == 0; return int64_str((int64_t)v);
-	case MC_PB_UINT64: case MC_PB_FIXED64: *isdef = v == 0; return uint64_str(v);
+	case MC_PB_INT64:
+	case MC_PB_SFIXED64:
+		*isdef = v == 0;
+		return int64_str((int64_t)v);
+	case MC_PB_UINT64:
+	case MC_PB_FIXED64:
+		*isdef = v == 0;
+		return uint64_str(v);
 	case MC_PB_SINT64: {
 		int64_t x = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
 		*isdef = x == 0;
 		return int64_str(x);
 	}
-	case MC_PB_BOOL: *isdef = v == 0; return json_boolean(v != 0);
-	case MC_PB_ENUM: *isdef = (int32_t)v == 0; return enum_json(f, (int32_t)v);
+	case MC_PB_BOOL:
+		*isdef = v == 0;
+		return json_boolean(v != 0);
+	case MC_PB_ENUM:
+		*isdef = (int32_t)v == 0;
+		return enum_json(f, (int32_t)v);
 	case MC_PB_FLOAT: {
 		uint32_t b = (uint32_t)v;
 		float x;
@@ -306,22 +354,27 @@ dec_value(dec *D, pbr *r, const mc_pb_field *f, int wt, int depth, bool *isdef)
 
 	*isdef = false;
 	if (wt != wire_type_of(f->type) || f->type == MC_PB_GROUP)
-		return dec_fail(D, at, f->type == MC_PB_GROUP ? "group fields are not supported"
-		                                               : "wire type does not match the field type");
+		return dec_fail(D, at,
+		                f->type == MC_PB_GROUP ? "group fields are not supported"
+		                                       : "wire type does not match the field type");
 	if (!count(D))
 		return NULL;
 	switch (wt) {
 	case PB_VARINT:
-		if (pbr_varint(r, &v)) return dec_fail(D, at, "truncated varint");
+		if (pbr_varint(r, &v))
+			return dec_fail(D, at, "truncated varint");
 		break;
 	case PB_I64:
-		if (pbr_fixed(r, 8, &v)) return dec_fail(D, at, "truncated 64-bit value");
+		if (pbr_fixed(r, 8, &v))
+			return dec_fail(D, at, "truncated 64-bit value");
 		break;
 	case PB_I32:
-		if (pbr_fixed(r, 4, &v)) return dec_fail(D, at, "truncated 32-bit value");
+		if (pbr_fixed(r, 4, &v))
+			return dec_fail(D, at, "truncated 32-bit value");
 		break;
 	case PB_LEN:
-		if (pbr_bytes(r, &d, &n)) return dec_fail(D, at, "declared length beyond the end of the message");
+		if (pbr_bytes(r, &d, &n))
+			return dec_fail(D, at, "declared length beyond the end of the message");
 		break;
 	}
 	if (f->type == MC_PB_MESSAGE)
@@ -442,7 +495,8 @@ dec_any(dec *D, const uint8_t *p, size_t n, int depth)
 	slash = strrchr(name, '/');
 	m = mc_pb_find_message(D->s, slash ? slash + 1 : name);
 	if (m == NULL) {
-		mc_error_set(D->err, MC_EINVAL, D->path, "Any type URL %s names a type not in the descriptor set", name);
+		mc_error_set(D->err, MC_EINVAL, D->path,
+		             "Any type URL %s names a type not in the descriptor set", name);
 		return NULL;
 	}
 	inner = dec_msg(D, m, val ? val : p, valn, depth + 1);
@@ -593,7 +647,8 @@ dec_msg(dec *D, const mc_pb_message *m, const uint8_t *p, size_t n, int depth)
 				pbr pr = {d, d + dn, D->base};
 				while (pr.p < pr.end) {
 					bool isdef;
-					json_t *j = dec_value(D, &pr, f, wire_type_of(f->type), depth, &isdef);
+					json_t *j =
+					    dec_value(D, &pr, f, wire_type_of(f->type), depth, &isdef);
 					if (j == NULL)
 						goto fail;
 					json_array_append_new(arr, j);
@@ -615,7 +670,8 @@ dec_msg(dec *D, const mc_pb_message *m, const uint8_t *p, size_t n, int depth)
 				json_object_del(obj, pf->json_name);
 				for (size_t q = 0; q < npd; q++)
 					if (pd[q].f == pf)
-						pd[q].f = NULL; /* a member set later clears the earlier one */
+						pd[q].f =
+						    NULL; /* a member set later clears the earlier one */
 			}
 			oneof_set[f->oneof_index] = f->number;
 		}
@@ -741,14 +797,15 @@ wkt_to_json(dec *D, const mc_pb_message *m, wkt k, json_t *plain, const uint8_t 
 		unsigned mo, d;
 		if (s < TS_MIN || s > TS_MAX || nanos < 0 || nanos > 999999999) {
 			json_decref(plain);
-			return dec_fail(D, at, "Timestamp out of range (0001-01-01 to 9999-12-31, nanos 0..999999999)");
+			return dec_fail(
+			    D, at, "Timestamp out of range (0001-01-01 to 9999-12-31, nanos 0..999999999)");
 		}
 		int64_t days = s >= 0 ? s / 86400 : -((-s + 86399) / 86400);
 		int64_t sod = s - days * 86400;
 		civil_from_days(days, &y, &mo, &d);
 		frac_digits((int32_t)nanos, frac, sizeof(frac));
-		snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d%sZ", (int)y, mo, d, (int)(sod / 3600),
-		         (int)(sod / 60 % 60), (int)(sod % 60), frac);
+		snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d%sZ", (int)y, mo, d,
+		         (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), frac);
 		out = json_string(buf);
 		break;
 	}
@@ -758,7 +815,8 @@ wkt_to_json(dec *D, const mc_pb_message *m, wkt k, json_t *plain, const uint8_t 
 		if (s < -DUR_MAX || s > DUR_MAX || nanos < -999999999 || nanos > 999999999 ||
 		    (s > 0 && nanos < 0) || (s < 0 && nanos > 0)) {
 			json_decref(plain);
-			return dec_fail(D, at, "Duration out of range or with seconds and nanos of different signs");
+			return dec_fail(D, at,
+			                "Duration out of range or with seconds and nanos of different signs");
 		}
 		bool neg = s < 0 || nanos < 0;
 		frac_digits((int32_t)(nanos < 0 ? -nanos : nanos), frac, sizeof(frac));
@@ -776,10 +834,11 @@ wkt_to_json(dec *D, const mc_pb_message *m, wkt k, json_t *plain, const uint8_t 
 		break;
 	case WKT_VALUE: {
 		const char *key;
-		json_object_foreach(plain, key, v) {
+		json_object_foreach (plain, key, v) {
 			if (!strcmp(key, "numberValue") && json_is_string(v)) {
 				json_decref(plain);
-				return dec_fail(D, at, "Value.number_value is NaN or Infinity, which JSON cannot hold");
+				return dec_fail(
+				    D, at, "Value.number_value is NaN or Infinity, which JSON cannot hold");
 			}
 			out = json_incref(v);
 		}
@@ -791,13 +850,14 @@ wkt_to_json(dec *D, const mc_pb_message *m, wkt k, json_t *plain, const uint8_t 
 		json_t *paths = json_object_get(plain, "paths");
 		size_t i, total = 0;
 		char *s;
-		json_array_foreach(paths, i, v) total += json_string_length(v) + 1;
+		json_array_foreach (paths, i, v)
+			total += json_string_length(v) + 1;
 		s = malloc(total + 1);
 		if (s == NULL)
 			break;
 		s[0] = 0;
 		size_t o = 0;
-		json_array_foreach(paths, i, v) {
+		json_array_foreach (paths, i, v) {
 			const char *pth = json_string_value(v);
 			bool up = false;
 			if (i)
@@ -888,7 +948,8 @@ ob_put(enc *E, obuf *b, const void *d, size_t n)
 		while (nc < b->n + n)
 			nc *= 2;
 		if (b->n + n > MC_PB_MAX_OUTPUT || (E->total += n) > 4 * MC_PB_MAX_OUTPUT) {
-			mc_error_set(E->err, MC_ELIMIT, E->path, "encoded message exceeds %zu bytes", MC_PB_MAX_OUTPUT);
+			mc_error_set(E->err, MC_ELIMIT, E->path, "encoded message exceeds %zu bytes",
+			             MC_PB_MAX_OUTPUT);
 			return -1;
 		}
 		uint8_t *p = realloc(b->d, nc);
@@ -963,7 +1024,8 @@ json_to_int(enc *E, const json_t *v, bool is_unsigned, int64_t lo, int64_t hi, u
 				unsigned long long u = strtoull(s, &end, 10);
 				if (*end == 0) {
 					if (errno || u > uhi)
-						return enc_fail(E, "integer out of range for the field: %s", s);
+						return enc_fail(E, "integer out of range for the field: %s",
+						                s);
 					*out = u;
 					return 0;
 				}
@@ -971,7 +1033,8 @@ json_to_int(enc *E, const json_t *v, bool is_unsigned, int64_t lo, int64_t hi, u
 				long long x = strtoll(s, &end, 10);
 				if (*end == 0) {
 					if (errno || x < lo || x > hi)
-						return enc_fail(E, "integer out of range for the field: %s", s);
+						return enc_fail(E, "integer out of range for the field: %s",
+						                s);
 					*out = (uint64_t)x;
 					return 0;
 				}
@@ -1010,7 +1073,10 @@ json_to_double(enc *E, const json_t *v, bool single, double *out)
 		else {
 			*out = strtod(s, &end);
 			if (*s == 0 || isspace((unsigned char)*s) || *end != 0 || !isfinite(*out))
-				return enc_fail(E, "expected a number, \"NaN\", \"Infinity\" or \"-Infinity\", got \"%s\"", s);
+				return enc_fail(
+				    E,
+				    "expected a number, \"NaN\", \"Infinity\" or \"-Infinity\", got \"%s\"",
+				    s);
 		}
 		return 0;
 	} else
@@ -1029,7 +1095,9 @@ enc_scalar(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, bool *isdef)
 
 	*isdef = false;
 	switch (f->type) {
-	case MC_PB_INT32: case MC_PB_SFIXED32: case MC_PB_SINT32:
+	case MC_PB_INT32:
+	case MC_PB_SFIXED32:
+	case MC_PB_SINT32:
 		if (json_to_int(E, v, false, INT32_MIN, INT32_MAX, 0, &u))
 			return -1;
 		*isdef = u == 0;
@@ -1040,12 +1108,15 @@ enc_scalar(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, bool *isdef)
 			return ob_varint(E, b, (uint32_t)(((uint32_t)x << 1) ^ (uint32_t)(x >> 31)));
 		}
 		return ob_varint(E, b, (uint64_t)(int64_t)(int32_t)(int64_t)u);
-	case MC_PB_UINT32: case MC_PB_FIXED32:
+	case MC_PB_UINT32:
+	case MC_PB_FIXED32:
 		if (json_to_int(E, v, true, 0, 0, UINT32_MAX, &u))
 			return -1;
 		*isdef = u == 0;
 		return f->type == MC_PB_FIXED32 ? ob_fixed(E, b, u, 4) : ob_varint(E, b, u);
-	case MC_PB_INT64: case MC_PB_SFIXED64: case MC_PB_SINT64:
+	case MC_PB_INT64:
+	case MC_PB_SFIXED64:
+	case MC_PB_SINT64:
 		if (json_to_int(E, v, false, INT64_MIN, INT64_MAX, 0, &u))
 			return -1;
 		*isdef = u == 0;
@@ -1056,7 +1127,8 @@ enc_scalar(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, bool *isdef)
 			return ob_varint(E, b, ((uint64_t)x << 1) ^ (uint64_t)(x >> 63));
 		}
 		return ob_varint(E, b, u);
-	case MC_PB_UINT64: case MC_PB_FIXED64:
+	case MC_PB_UINT64:
+	case MC_PB_FIXED64:
 		if (json_to_int(E, v, true, 0, 0, UINT64_MAX, &u))
 			return -1;
 		*isdef = u == 0;
@@ -1106,7 +1178,8 @@ enc_scalar(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, bool *isdef)
 				for (i = 0; i < f->en->nvalues && f->en->values[i].number != num; i++)
 					;
 				if (i == f->en->nvalues)
-					return enc_fail(E, "number is not a value of closed enum %s", f->en->full_name);
+					return enc_fail(E, "number is not a value of closed enum %s",
+					                f->en->full_name);
 			}
 		} else
 			return enc_fail(E, "expected an enum value name or number%s", NULL);
@@ -1117,7 +1190,10 @@ enc_scalar(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, bool *isdef)
 		if (!json_is_string(v))
 			return enc_fail(E, "expected a string%s", NULL);
 		*isdef = json_string_length(v) == 0;
-		return ob_varint(E, b, json_string_length(v)) || ob_put(E, b, json_string_value(v), json_string_length(v)) ? -1 : 0;
+		return ob_varint(E, b, json_string_length(v)) ||
+		               ob_put(E, b, json_string_value(v), json_string_length(v))
+		           ? -1
+		           : 0;
 	case MC_PB_BYTES: {
 		uint8_t *raw;
 		size_t n = 0;
@@ -1168,7 +1244,7 @@ enc_map(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, int depth)
 
 	if (!json_is_object(v))
 		return enc_fail(E, "expected an object for map field %s", f->name);
-	json_object_foreach((json_t *)v, key, val) {
+	json_object_foreach ((json_t *)v, key, val) {
 		obuf e = {0};
 		json_t *kj;
 		int rc;
@@ -1184,7 +1260,8 @@ enc_map(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, int depth)
 			kj = json_string(key);
 		rc = enc_field_value(E, kf, kj, &e, depth, false);
 		json_decref(kj);
-		if (rc == 0 && json_is_null(val) && !(vf->type == MC_PB_MESSAGE && wkt_of(vf->msg) == WKT_VALUE))
+		if (rc == 0 && json_is_null(val) &&
+		    !(vf->type == MC_PB_MESSAGE && wkt_of(vf->msg) == WKT_VALUE))
 			rc = enc_fail(E, "map value may not be null%s", NULL);
 		if (rc == 0)
 			rc = enc_field_value(E, vf, val, &e, depth, false);
@@ -1209,7 +1286,7 @@ enc_field(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, int depth)
 		obuf pk = {0};
 		if (!json_is_array(v))
 			return enc_fail(E, "expected an array for repeated field %s", f->name);
-		json_array_foreach(v, i, el) {
+		json_array_foreach (v, i, el) {
 			size_t plen = PUSH_IDX(E->path, i);
 			bool isdef;
 			int rc;
@@ -1352,7 +1429,8 @@ enc_wkt(enc *E, const mc_pb_message *m, wkt k, const json_t *v, obuf *b, int dep
 					snake[o++] = (char)tolower((unsigned char)p[i]);
 				} else if (p[i] == '_') {
 					free(snake);
-					return enc_fail(E, "FieldMask path in JSON must be lowerCamelCase: \"%s\"", s);
+					return enc_fail(
+					    E, "FieldMask path in JSON must be lowerCamelCase: \"%s\"", s);
 				} else
 					snake[o++] = p[i];
 			}
@@ -1379,21 +1457,31 @@ enc_wkt(enc *E, const mc_pb_message *m, wkt k, const json_t *v, obuf *b, int dep
 		obuf t = {0};
 		int rc;
 		switch (json_typeof(v)) {
-		case JSON_NULL: return ob_tag(E, b, 1, PB_VARINT) || ob_varint(E, b, 0) ? -1 : 0;
-		case JSON_INTEGER: case JSON_REAL: {
+		case JSON_NULL:
+			return ob_tag(E, b, 1, PB_VARINT) || ob_varint(E, b, 0) ? -1 : 0;
+		case JSON_INTEGER:
+		case JSON_REAL: {
 			double d = json_number_value(v);
 			uint64_t u;
 			memcpy(&u, &d, 8);
 			return ob_tag(E, b, 2, PB_I64) || ob_fixed(E, b, u, 8) ? -1 : 0;
 		}
-		case JSON_STRING: return ob_len(E, b, 3, json_string_value(v), json_string_length(v));
-		case JSON_TRUE: case JSON_FALSE: return ob_tag(E, b, 4, PB_VARINT) || ob_varint(E, b, json_is_true(v)) ? -1 : 0;
-		case JSON_OBJECT: num = 5; break;
-		default: num = 6; break;
+		case JSON_STRING:
+			return ob_len(E, b, 3, json_string_value(v), json_string_length(v));
+		case JSON_TRUE:
+		case JSON_FALSE:
+			return ob_tag(E, b, 4, PB_VARINT) || ob_varint(E, b, json_is_true(v)) ? -1 : 0;
+		case JSON_OBJECT:
+			num = 5;
+			break;
+		default:
+			num = 6;
+			break;
 		}
 		const mc_pb_field *f = mc_pb_find_field(m, num);
 		if (f == NULL || f->msg == NULL)
-			return enc_fail(E, "google.protobuf.Value in the set lacks field %s", num == 5 ? "struct_value" : "list_value");
+			return enc_fail(E, "google.protobuf.Value in the set lacks field %s",
+			                num == 5 ? "struct_value" : "list_value");
 		rc = enc_msg(E, f->msg, v, &t, depth + 1);
 		if (rc == 0)
 			rc = ob_len(E, b, num, t.d, t.n);
@@ -1415,7 +1503,8 @@ enc_wkt(enc *E, const mc_pb_message *m, wkt k, const json_t *v, obuf *b, int dep
 		obuf ib = {0};
 		int rc;
 		if (!json_is_object(v))
-			return enc_fail(E, "expected an object with \"@type\" for google.protobuf.Any%s", NULL);
+			return enc_fail(E, "expected an object with \"@type\" for google.protobuf.Any%s",
+			                NULL);
 		if (json_object_size(v) == 0)
 			return 0;
 		if (!json_is_string(t))
@@ -1471,7 +1560,7 @@ enc_msg(enc *E, const mc_pb_message *m, const json_t *v, obuf *b, int depth)
 	if (!json_is_object(v))
 		return enc_fail(E, "expected an object for message %s", m->full_name);
 	/* every key must name a field, once, and at most one member per oneof */
-	json_object_foreach((json_t *)v, key, val) {
+	json_object_foreach ((json_t *)v, key, val) {
 		const mc_pb_field *f = mc_pb_find_field_name(m, key);
 		if (f == NULL) {
 			size_t plen = PUSH_KEY(E->path, key);
@@ -1480,7 +1569,8 @@ enc_msg(enc *E, const mc_pb_message *m, const json_t *v, obuf *b, int depth)
 			(void)plen;
 			return -1;
 		}
-		if (strcmp(key, f->json_name) && strcmp(f->name, f->json_name) && json_object_get(v, f->json_name))
+		if (strcmp(key, f->json_name) && strcmp(f->name, f->json_name) &&
+		    json_object_get(v, f->json_name))
 			return enc_fail(E, "field %s given twice (by proto name and JSON name)", f->name);
 	}
 	for (size_t i = 0; i < m->noneofs; i++) {
@@ -1493,12 +1583,14 @@ enc_msg(enc *E, const mc_pb_message *m, const json_t *v, obuf *b, int depth)
 			x = json_object_get(v, f->json_name);
 			if (x == NULL)
 				x = json_object_get(v, f->name);
-			if (x == NULL || (json_is_null(x) && !(f->type == MC_PB_MESSAGE && wkt_of(f->msg) == WKT_VALUE) &&
-			                  !is_null_enum(f)))
+			if (x == NULL ||
+			    (json_is_null(x) && !(f->type == MC_PB_MESSAGE && wkt_of(f->msg) == WKT_VALUE) &&
+			     !is_null_enum(f)))
 				continue;
 			if (first) {
-				mc_error_set(E->err, MC_EINVAL, E->path, "oneof %s has more than one member set: %s and %s",
-				             m->oneofs[i], first, f->json_name);
+				mc_error_set(E->err, MC_EINVAL, E->path,
+				             "oneof %s has more than one member set: %s and %s", m->oneofs[i],
+				             first, f->json_name);
 				return -1;
 			}
 			first = f->json_name;
@@ -1513,8 +1605,9 @@ enc_msg(enc *E, const mc_pb_message *m, const json_t *v, obuf *b, int depth)
 			x = json_object_get(v, f->name);
 		if (x == NULL)
 			continue;
-		if (json_is_null(x) && !(f->label != MC_PB_REPEATED &&
-		                         ((f->type == MC_PB_MESSAGE && wkt_of(f->msg) == WKT_VALUE) || is_null_enum(f))))
+		if (json_is_null(x) &&
+		    !(f->label != MC_PB_REPEATED &&
+		      ((f->type == MC_PB_MESSAGE && wkt_of(f->msg) == WKT_VALUE) || is_null_enum(f))))
 			continue;
 		plen = PUSH_KEY(E->path, f->json_name);
 		rc = enc_field(E, f, x, b, depth);
@@ -1526,8 +1619,8 @@ enc_msg(enc *E, const mc_pb_message *m, const json_t *v, obuf *b, int depth)
 }
 
 mc_status
-mc_pb_from_json(const mc_pb_set *s, const char *msg_type, const json_t *v, uint8_t **out,
-                size_t *outlen, mc_error *err)
+mc_pb_from_json(const mc_pb_set *s, const char *msg_type, const json_t *v, uint8_t **out, size_t *outlen,
+                mc_error *err)
 {
 	enc E = {s, err, 0, "$"};
 	obuf b = {0};
@@ -1574,26 +1667,44 @@ name_has(const char *name, const char *w)
 static json_t *
 example_string(const char *n, mc_rng *rng)
 {
-	if (name_has(n, "email")) return fake("Email", NULL, rng);
+	if (name_has(n, "email"))
+		return fake("Email", NULL, rng);
 	if (!strcmp(n, "id") || name_has(n, "_id") || name_has(n, "uuid") || name_has(n, "guid"))
 		return fake("UUID", NULL, rng);
-	if (name_has(n, "first_name")) return fake("FirstName", NULL, rng);
-	if (name_has(n, "last_name")) return fake("LastName", NULL, rng);
-	if (name_has(n, "user")) return fake("Username", NULL, rng);
-	if (name_has(n, "company")) return fake("Company", NULL, rng);
-	if (name_has(n, "name")) return fake("Name", NULL, rng);
-	if (name_has(n, "phone")) return fake("PhoneNumber", NULL, rng);
-	if (name_has(n, "city")) return fake("City", NULL, rng);
-	if (name_has(n, "country")) return fake("Country", NULL, rng);
-	if (name_has(n, "address") || name_has(n, "street")) return fake("StreetAddress", NULL, rng);
-	if (name_has(n, "zip") || name_has(n, "postal")) return fake("ZipCode", NULL, rng);
-	if (name_has(n, "url") || name_has(n, "link") || name_has(n, "website")) return fake("URL", NULL, rng);
-	if (name_has(n, "date")) return fake("DateISO", NULL, rng);
-	if (name_has(n, "title") || name_has(n, "job")) return fake("JobTitle", NULL, rng);
-	if (name_has(n, "product")) return fake("ProductName", NULL, rng);
-	if (name_has(n, "password")) return fake("Password", NULL, rng);
-	if (name_has(n, "token")) return fake("JWT", NULL, rng);
-	if (name_has(n, "description") || name_has(n, "comment") || name_has(n, "message") || name_has(n, "text"))
+	if (name_has(n, "first_name"))
+		return fake("FirstName", NULL, rng);
+	if (name_has(n, "last_name"))
+		return fake("LastName", NULL, rng);
+	if (name_has(n, "user"))
+		return fake("Username", NULL, rng);
+	if (name_has(n, "company"))
+		return fake("Company", NULL, rng);
+	if (name_has(n, "name"))
+		return fake("Name", NULL, rng);
+	if (name_has(n, "phone"))
+		return fake("PhoneNumber", NULL, rng);
+	if (name_has(n, "city"))
+		return fake("City", NULL, rng);
+	if (name_has(n, "country"))
+		return fake("Country", NULL, rng);
+	if (name_has(n, "address") || name_has(n, "street"))
+		return fake("StreetAddress", NULL, rng);
+	if (name_has(n, "zip") || name_has(n, "postal"))
+		return fake("ZipCode", NULL, rng);
+	if (name_has(n, "url") || name_has(n, "link") || name_has(n, "website"))
+		return fake("URL", NULL, rng);
+	if (name_has(n, "date"))
+		return fake("DateISO", NULL, rng);
+	if (name_has(n, "title") || name_has(n, "job"))
+		return fake("JobTitle", NULL, rng);
+	if (name_has(n, "product"))
+		return fake("ProductName", NULL, rng);
+	if (name_has(n, "password"))
+		return fake("Password", NULL, rng);
+	if (name_has(n, "token"))
+		return fake("JWT", NULL, rng);
+	if (name_has(n, "description") || name_has(n, "comment") || name_has(n, "message") ||
+	    name_has(n, "text"))
 		return fake("Sentence", NULL, rng);
 	return fake("Word", NULL, rng);
 }
@@ -1607,9 +1718,12 @@ example_value(const mc_pb_set *s, const mc_pb_field *f, mc_rng *rng, int depth)
 	json_t *v;
 
 	switch (f->type) {
-	case MC_PB_STRING: return example_string(n, rng);
-	case MC_PB_BOOL: return json_boolean(mc_rng_next(rng) & 1);
-	case MC_PB_FLOAT: case MC_PB_DOUBLE:
+	case MC_PB_STRING:
+		return example_string(n, rng);
+	case MC_PB_BOOL:
+		return json_boolean(mc_rng_next(rng) & 1);
+	case MC_PB_FLOAT:
+	case MC_PB_DOUBLE:
 		if (name_has(n, "lat"))
 			v = fake("Latitude", NULL, rng);
 		else if (name_has(n, "lon") || name_has(n, "lng"))
@@ -1624,14 +1738,20 @@ example_value(const mc_pb_set *s, const mc_pb_field *f, mc_rng *rng, int depth)
 			v = json_real(isfinite(d) ? d : 1.5);
 		}
 		return json_is_number(v) ? v : (json_decref(v), json_real(1.5));
-	case MC_PB_BYTES: return json_string("ZXhhbXBsZQ==");
+	case MC_PB_BYTES:
+		return json_string("ZXhhbXBsZQ==");
 	case MC_PB_ENUM:
 		for (size_t i = 0; i < f->en->nvalues; i++)
 			if (f->en->values[i].number != 0 || f->en->nvalues == 1)
 				return is_null_enum(f) ? json_null() : json_string(f->en->values[i].name);
 		return f->en->nvalues ? json_string(f->en->values[0].name) : json_integer(0);
-	case MC_PB_MESSAGE: return example_msg(s, f->msg, rng, depth + 1);
-	case MC_PB_INT64: case MC_PB_UINT64: case MC_PB_SINT64: case MC_PB_FIXED64: case MC_PB_SFIXED64:
+	case MC_PB_MESSAGE:
+		return example_msg(s, f->msg, rng, depth + 1);
+	case MC_PB_INT64:
+	case MC_PB_UINT64:
+	case MC_PB_SINT64:
+	case MC_PB_FIXED64:
+	case MC_PB_SFIXED64:
 		v = fake("IntBetween", "1,100000", rng);
 		if (json_is_integer(v)) {
 			json_t *str = int64_str(json_integer_value(v));
@@ -1652,16 +1772,26 @@ example_msg(const mc_pb_set *s, const mc_pb_message *m, mc_rng *rng, int depth)
 	bool *oneof_done = NULL;
 
 	switch (k) {
-	case WKT_TIMESTAMP: return json_string("2024-01-15T10:30:00Z");
-	case WKT_DURATION: return json_string("1.5s");
-	case WKT_STRUCT: return json_pack("{s:s}", "key", "value");
-	case WKT_VALUE: return json_string("value");
-	case WKT_LIST: return json_pack("[s]", "value");
-	case WKT_FIELDMASK: return json_string("name");
-	case WKT_EMPTY: return json_object();
-	case WKT_ANY: return json_pack("{s:s,s:{}}", "@type", "type.googleapis.com/google.protobuf.Empty", "value");
-	case WKT_WRAPPER: return example_value(s, &m->fields[0], rng, depth);
-	default: break;
+	case WKT_TIMESTAMP:
+		return json_string("2024-01-15T10:30:00Z");
+	case WKT_DURATION:
+		return json_string("1.5s");
+	case WKT_STRUCT:
+		return json_pack("{s:s}", "key", "value");
+	case WKT_VALUE:
+		return json_string("value");
+	case WKT_LIST:
+		return json_pack("[s]", "value");
+	case WKT_FIELDMASK:
+		return json_string("name");
+	case WKT_EMPTY:
+		return json_object();
+	case WKT_ANY:
+		return json_pack("{s:s,s:{}}", "@type", "type.googleapis.com/google.protobuf.Empty", "value");
+	case WKT_WRAPPER:
+		return example_value(s, &m->fields[0], rng, depth);
+	default:
+		break;
 	}
 	o = json_object();
 	if (depth > EXAMPLE_DEPTH)

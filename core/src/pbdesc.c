@@ -177,6 +177,8 @@ lower_camel(const char *name)
 	return s;
 }
 
+/* Decodes one FieldDescriptorProto into f; *packed_opt gets the [packed] option (-1 unset).
+ * 0, or -1 with L->err naming the byte offset. */
 static int
 load_field(loader *L, pbr *r, mc_pb_field *f, int *packed_opt)
 {
@@ -309,6 +311,8 @@ load_enum(loader *L, pbr *r, const char *prefix, bool proto3)
 	return rc;
 }
 
+/* Decodes one DescriptorProto (and its nested messages and enums) under prefix and registers
+ * it in the set; strings are owned by the set. 0, or -1 with L->err set. */
 static int
 load_message(loader *L, pbr *r, const char *prefix, const char *file, bool proto3, int depth)
 {
@@ -413,6 +417,7 @@ fail:
 	return -1;
 }
 
+/* Decodes one ServiceDescriptorProto with its methods (types resolved later). 0 or -1. */
 static int
 load_service(loader *L, pbr *r, const char *prefix, const char *file)
 {
@@ -482,6 +487,8 @@ load_service(loader *L, pbr *r, const char *prefix, const char *file)
 	return sv->full_name ? 0 : oom(L);
 }
 
+/* Decodes one FileDescriptorProto: first its name, package, syntax and dependencies, then its
+ * messages, enums and services (which need the package and syntax). 0 or -1. */
 static int
 load_file(loader *L, pbr *r, mc_pb_file *f)
 {

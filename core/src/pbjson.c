@@ -394,6 +394,8 @@ default_json(dec *D, const mc_pb_field *f, int depth)
 	return scalar_json(D, f, 0, none, 0, none, &isdef);
 }
 
+/* Decodes one map entry: returns the value (new reference) and its key as a malloc'd string in
+ * *keyout (free it); absent key or value take their default. NULL with D->err set on error. */
 static json_t *
 dec_map_entry(dec *D, const mc_pb_field *f, const uint8_t *d, size_t n, int depth, char **keyout)
 {
@@ -456,6 +458,8 @@ fail:
 /* Converts the plain JSON of a well-known type to its special form (steals plain). */
 static json_t *wkt_to_json(dec *D, const mc_pb_message *m, wkt k, json_t *plain, const uint8_t *at);
 
+/* google.protobuf.Any: resolves the type URL in the set and decodes the payload into
+ * {"@type", fields...} or {"@type", "value"} for a well-known type. New reference or NULL. */
 static json_t *
 dec_any(dec *D, const uint8_t *p, size_t n, int depth)
 {
@@ -565,6 +569,9 @@ pending_flush(dec *D, const mc_pb_message *m, json_t *obj, pending *pd, size_t n
 	return 0;
 }
 
+/* Decodes the message bytes p[0..n) of type m into JSON (well-known types in their special
+ * form). depth bounds recursion; errors name D->path and the byte offset from D->base.
+ * Returns a new reference or NULL with D->err set. */
 static json_t *
 dec_msg(dec *D, const mc_pb_message *m, const uint8_t *p, size_t n, int depth)
 {
@@ -1275,6 +1282,7 @@ enc_map(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, int depth)
 	return 0;
 }
 
+/* Writes field f (map, repeated, or singular) from JSON v into b. 0, or -1 with E->err set. */
 static int
 enc_field(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, int depth)
 {
@@ -1348,6 +1356,8 @@ parse_nanos(const char **p, int32_t *nanos)
 	return 0;
 }
 
+/* Writes the fields of well-known type m (kind k) from its special JSON form v into b.
+ * 0 on success, -1 with E->err set. */
 static int
 enc_wkt(enc *E, const mc_pb_message *m, wkt k, const json_t *v, obuf *b, int depth)
 {
@@ -1546,6 +1556,8 @@ enc_wkt(enc *E, const mc_pb_message *m, wkt k, const json_t *v, obuf *b, int dep
 	}
 }
 
+/* Encodes JSON v as message m into b: checks every key names a field once and at most one
+ * member per oneof, then writes the fields in declaration order. 0, or -1 with E->err set. */
 static int
 enc_msg(enc *E, const mc_pb_message *m, const json_t *v, obuf *b, int depth)
 {
@@ -1764,6 +1776,8 @@ example_value(const mc_pb_set *s, const mc_pb_field *f, mc_rng *rng, int depth)
 	}
 }
 
+/* Example JSON of message m: every field once (first member of each oneof), values from the
+ * faker by field name; messages below EXAMPLE_DEPTH only. New reference. */
 static json_t *
 example_msg(const mc_pb_set *s, const mc_pb_message *m, mc_rng *rng, int depth)
 {

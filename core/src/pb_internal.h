@@ -14,7 +14,7 @@ struct mc_pb_set {
 	size_t nfiles;
 	mc_pb_message **msgs; /* sorted by full_name */
 	size_t nmsgs;
-	mc_pb_enum **enums;   /* sorted by full_name */
+	mc_pb_enum **enums; /* sorted by full_name */
 	size_t nenums;
 	mc_pb_service *services;
 	size_t nservices;
@@ -27,7 +27,11 @@ typedef struct pbr {
 
 enum { PB_VARINT = 0, PB_I64 = 1, PB_LEN = 2, PB_SGROUP = 3, PB_EGROUP = 4, PB_I32 = 5 };
 
-static inline size_t pbr_off(const pbr *r) { return (size_t)(r->p - r->base); }
+static inline size_t
+pbr_off(const pbr *r)
+{
+	return (size_t)(r->p - r->base);
+}
 
 /* Returns 0 on success, -1 on truncation or an over-long varint. */
 static inline int
@@ -85,10 +89,14 @@ pbr_skip(pbr *r, int wt, int depth)
 	size_t n;
 
 	switch (wt) {
-	case PB_VARINT: return pbr_varint(r, &v);
-	case PB_I64: return pbr_fixed(r, 8, &v);
-	case PB_I32: return pbr_fixed(r, 4, &v);
-	case PB_LEN: return pbr_bytes(r, &d, &n);
+	case PB_VARINT:
+		return pbr_varint(r, &v);
+	case PB_I64:
+		return pbr_fixed(r, 8, &v);
+	case PB_I32:
+		return pbr_fixed(r, 4, &v);
+	case PB_LEN:
+		return pbr_bytes(r, &d, &n);
 	case PB_SGROUP:
 		if (depth > MC_PB_MAX_DEPTH)
 			return -1;
@@ -101,7 +109,8 @@ pbr_skip(pbr *r, int wt, int depth)
 			if (pbr_skip(r, (int)(tag & 7), depth + 1) != 0)
 				return -1;
 		}
-	default: return -1;
+	default:
+		return -1;
 	}
 }
 

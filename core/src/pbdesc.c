@@ -177,6 +177,8 @@ lower_camel(const char *name)
 	return s;
 }
 
+/* Decodes one FieldDescriptorProto into f; *packed_opt gets the [packed] option (-1 unset).
+ * 0, or -1 with L->err naming the byte offset. */
 static int
 load_field(loader *L, pbr *r, mc_pb_field *f, int *packed_opt)
 {
@@ -189,19 +191,50 @@ load_field(loader *L, pbr *r, mc_pb_field *f, int *packed_opt)
 	*packed_opt = -1;
 	while ((t = next_tag(L, r, &num, &wt)) == 1) {
 		switch (num) {
-		case 1: if (want_str(L, r, wt, &f->name)) return -1; break;
-		case 3: if (want_varint(L, r, wt, &v)) return -1; f->number = (int32_t)v; break;
-		case 4: if (want_varint(L, r, wt, &v)) return -1; f->label = (mc_pb_label)v; break;
-		case 5: if (want_varint(L, r, wt, &v)) return -1; f->type = (mc_pb_type)v; break;
-		case 6: if (want_str(L, r, wt, &f->type_name)) return -1; break;
-		case 9: if (want_varint(L, r, wt, &v)) return -1; f->oneof_index = (int32_t)v; break;
-		case 10: if (want_str(L, r, wt, &f->json_name)) return -1; break;
-		case 17: if (want_varint(L, r, wt, &v)) return -1; f->proto3_optional = v != 0; break;
+		case 1:
+			if (want_str(L, r, wt, &f->name))
+				return -1;
+			break;
+		case 3:
+			if (want_varint(L, r, wt, &v))
+				return -1;
+			f->number = (int32_t)v;
+			break;
+		case 4:
+			if (want_varint(L, r, wt, &v))
+				return -1;
+			f->label = (mc_pb_label)v;
+			break;
+		case 5:
+			if (want_varint(L, r, wt, &v))
+				return -1;
+			f->type = (mc_pb_type)v;
+			break;
+		case 6:
+			if (want_str(L, r, wt, &f->type_name))
+				return -1;
+			break;
+		case 9:
+			if (want_varint(L, r, wt, &v))
+				return -1;
+			f->oneof_index = (int32_t)v;
+			break;
+		case 10:
+			if (want_str(L, r, wt, &f->json_name))
+				return -1;
+			break;
+		case 17:
+			if (want_varint(L, r, wt, &v))
+				return -1;
+			f->proto3_optional = v != 0;
+			break;
 		case 8:
 			if (want_len(L, r, wt, &sub) || read_bool_option(L, &sub, 2, packed_opt) < 0)
 				return -1;
 			break;
-		default: if (skip(L, r, wt)) return -1;
+		default:
+			if (skip(L, r, wt))
+				return -1;
 		}
 	}
 	if (t < 0)
@@ -215,12 +248,11 @@ load_field(loader *L, pbr *r, mc_pb_field *f, int *packed_opt)
 }
 
 static int
-load_enum(loader *L, pbr *r, const char *prefix, bool proto3)
+load_enum_body(loader *L, pbr *r, const char *prefix, bool proto3, char **namep)
 {
 	uint32_t num;
 	int wt, t;
 	pbr sub;
-	char *name = NULL;
 	size_t capv = 0;
 	mc_pb_enum *e = calloc(1, sizeof(*e));
 
@@ -230,7 +262,7 @@ load_enum(loader *L, pbr *r, const char *prefix, bool proto3)
 	e->closed = !proto3;
 	while ((t = next_tag(L, r, &num, &wt)) == 1) {
 		if (num == 1) {
-			if (want_str(L, r, wt, &name))
+			if (want_str(L, r, wt, namep))
 				return -1;
 		} else if (num == 2) {
 			uint32_t n2;
@@ -263,13 +295,24 @@ load_enum(loader *L, pbr *r, const char *prefix, bool proto3)
 	}
 	if (t < 0)
 		return -1;
-	if (name == NULL)
+	if (*namep == NULL)
 		return bad(L, r, "enum without a name");
-	e->full_name = join(prefix, name);
-	free(name);
+	e->full_name = join(prefix, *namep);
 	return e->full_name ? 0 : oom(L);
 }
 
+static int
+load_enum(loader *L, pbr *r, const char *prefix, bool proto3)
+{
+	char *name = NULL;
+	int rc = load_enum_body(L, r, prefix, proto3, &name);
+
+	free(name);
+	return rc;
+}
+
+/* Decodes one DescriptorProto (and its nested messages and enums) under prefix and registers
+ * it in the set; strings are owned by the set. 0, or -1 with L->err set. */
 static int
 load_message(loader *L, pbr *r, const char *prefix, const char *file, bool proto3, int depth)
 {
@@ -288,7 +331,7 @@ load_message(loader *L, pbr *r, const char *prefix, const char *file, bool proto
 	while ((t = next_tag(L, r, &num, &wt)) == 1) {
 		if (num == 1) {
 			if (want_str(L, r, wt, &name))
-				return -1;
+				return free(name), -1;
 		} else if (skip(L, r, wt))
 			return free(name), -1;
 	}
@@ -319,7 +362,8 @@ load_message(loader *L, pbr *r, const char *prefix, const char *file, bool proto
 				mc_pb_field *f = &m->fields[m->nfields - 1];
 				bool scalar = f->type != MC_PB_STRING && f->type != MC_PB_BYTES &&
 				              f->type != MC_PB_MESSAGE && f->type != MC_PB_GROUP;
-				f->packed = f->label == MC_PB_REPEATED && scalar && (po == 1 || (po == -1 && proto3));
+				f->packed =
+				    f->label == MC_PB_REPEATED && scalar && (po == 1 || (po == -1 && proto3));
 				f->has_presence = f->label != MC_PB_REPEATED &&
 				                  (!proto3 || f->proto3_optional || f->oneof_index >= 0 ||
 				                   f->type == MC_PB_MESSAGE || f->type == MC_PB_GROUP);
@@ -373,6 +417,7 @@ fail:
 	return -1;
 }
 
+/* Decodes one ServiceDescriptorProto with its methods (types resolved later). 0 or -1. */
 static int
 load_service(loader *L, pbr *r, const char *prefix, const char *file)
 {
@@ -390,7 +435,7 @@ load_service(loader *L, pbr *r, const char *prefix, const char *file)
 	while ((t = next_tag(L, r, &num, &wt)) == 1) {
 		if (num == 1) {
 			if (want_str(L, r, wt, &name))
-				return -1;
+				return free(name), -1;
 		} else if (num == 2) {
 			uint32_t n2;
 			int w2, t2;
@@ -404,12 +449,25 @@ load_service(loader *L, pbr *r, const char *prefix, const char *file)
 			while ((t2 = next_tag(L, &sub, &n2, &w2)) == 1) {
 				int rc = 0;
 				switch (n2) {
-				case 1: rc = want_str(L, &sub, w2, &md->name); break;
-				case 2: rc = want_str(L, &sub, w2, &md->input_type); break;
-				case 3: rc = want_str(L, &sub, w2, &md->output_type); break;
-				case 5: rc = want_varint(L, &sub, w2, &v); md->client_streaming = v != 0; break;
-				case 6: rc = want_varint(L, &sub, w2, &v); md->server_streaming = v != 0; break;
-				default: rc = skip(L, &sub, w2);
+				case 1:
+					rc = want_str(L, &sub, w2, &md->name);
+					break;
+				case 2:
+					rc = want_str(L, &sub, w2, &md->input_type);
+					break;
+				case 3:
+					rc = want_str(L, &sub, w2, &md->output_type);
+					break;
+				case 5:
+					rc = want_varint(L, &sub, w2, &v);
+					md->client_streaming = v != 0;
+					break;
+				case 6:
+					rc = want_varint(L, &sub, w2, &v);
+					md->server_streaming = v != 0;
+					break;
+				default:
+					rc = skip(L, &sub, w2);
 				}
 				if (rc)
 					return free(name), -1;
@@ -417,7 +475,8 @@ load_service(loader *L, pbr *r, const char *prefix, const char *file)
 			if (t2 < 0)
 				return free(name), -1;
 			if (!md->name || !md->input_type || !md->output_type)
-				return free(name), bad(L, &sub, "method without a name, input or output type");
+				return free(name),
+				       bad(L, &sub, "method without a name, input or output type");
 		} else if (skip(L, r, wt))
 			return free(name), -1;
 	}
@@ -428,6 +487,8 @@ load_service(loader *L, pbr *r, const char *prefix, const char *file)
 	return sv->full_name ? 0 : oom(L);
 }
 
+/* Decodes one FileDescriptorProto: first its name, package, syntax and dependencies, then its
+ * messages, enums and services (which need the package and syntax). 0 or -1. */
 static int
 load_file(loader *L, pbr *r, mc_pb_file *f)
 {
@@ -581,10 +642,26 @@ mc_pb_find_field_name(const mc_pb_message *m, const char *name)
 	return NULL;
 }
 
-size_t mc_pb_file_count(const mc_pb_set *s) { return s ? s->nfiles : 0; }
-const mc_pb_file *mc_pb_file_at(const mc_pb_set *s, size_t i) { return s && i < s->nfiles ? &s->files[i] : NULL; }
-size_t mc_pb_service_count(const mc_pb_set *s) { return s ? s->nservices : 0; }
-const mc_pb_service *mc_pb_service_at(const mc_pb_set *s, size_t i) { return s && i < s->nservices ? &s->services[i] : NULL; }
+size_t
+mc_pb_file_count(const mc_pb_set *s)
+{
+	return s ? s->nfiles : 0;
+}
+const mc_pb_file *
+mc_pb_file_at(const mc_pb_set *s, size_t i)
+{
+	return s && i < s->nfiles ? &s->files[i] : NULL;
+}
+size_t
+mc_pb_service_count(const mc_pb_set *s)
+{
+	return s ? s->nservices : 0;
+}
+const mc_pb_service *
+mc_pb_service_at(const mc_pb_set *s, size_t i)
+{
+	return s && i < s->nservices ? &s->services[i] : NULL;
+}
 
 /* Resolves type names; the error names the element that refers to a missing type. */
 static int
@@ -596,7 +673,8 @@ resolve(loader *L)
 	qsort(s->enums, s->nenums, sizeof(void *), cmp_enum);
 	for (size_t i = 1; i < s->nmsgs; i++)
 		if (strcmp(s->msgs[i - 1]->full_name, s->msgs[i]->full_name) == 0) {
-			mc_error_set(L->err, MC_EINVAL, "", "duplicate message %s in descriptor set", s->msgs[i]->full_name);
+			mc_error_set(L->err, MC_EINVAL, "", "duplicate message %s in descriptor set",
+			             s->msgs[i]->full_name);
 			return -1;
 		}
 	for (size_t i = 0; i < s->nmsgs; i++) {
@@ -622,12 +700,14 @@ resolve(loader *L)
 			}
 			continue;
 		missing:
-			mc_error_set(L->err, MC_EINVAL, "", "field %s.%s refers to unknown type %s", m->full_name,
-			             f->name, f->type_name ? f->type_name : "(none)");
+			mc_error_set(L->err, MC_EINVAL, "", "field %s.%s refers to unknown type %s",
+			             m->full_name, f->name, f->type_name ? f->type_name : "(none)");
 			return -1;
 		}
-		if (m->map_entry && (m->nfields != 2 || m->fields[0].number != 1 || m->fields[1].number != 2)) {
-			mc_error_set(L->err, MC_EINVAL, "", "map entry %s must have fields key = 1 and value = 2", m->full_name);
+		if (m->map_entry &&
+		    (m->nfields != 2 || m->fields[0].number != 1 || m->fields[1].number != 2)) {
+			mc_error_set(L->err, MC_EINVAL, "",
+			             "map entry %s must have fields key = 1 and value = 2", m->full_name);
 			return -1;
 		}
 		/* a proto3 optional field sits in a synthetic oneof: treat it as a plain optional */
@@ -642,7 +722,8 @@ resolve(loader *L)
 			md->output = mc_pb_find_message(s, md->output_type);
 			if (md->input == NULL || md->output == NULL) {
 				mc_error_set(L->err, MC_EINVAL, "", "method %s.%s refers to unknown type %s",
-				             s->services[i].full_name, md->name, md->input ? md->output_type : md->input_type);
+				             s->services[i].full_name, md->name,
+				             md->input ? md->output_type : md->input_type);
 				return -1;
 			}
 		}

@@ -25,29 +25,45 @@
 /* ------------------------------------------------------------ shared helpers */
 
 typedef enum wkt {
-	WKT_NONE, WKT_ANY, WKT_TIMESTAMP, WKT_DURATION, WKT_STRUCT, WKT_VALUE, WKT_LIST,
-	WKT_FIELDMASK, WKT_EMPTY, WKT_WRAPPER
+	WKT_NONE,
+	WKT_ANY,
+	WKT_TIMESTAMP,
+	WKT_DURATION,
+	WKT_STRUCT,
+	WKT_VALUE,
+	WKT_LIST,
+	WKT_FIELDMASK,
+	WKT_EMPTY,
+	WKT_WRAPPER
 } wkt;
 
 static wkt
 wkt_of(const mc_pb_message *m)
 {
 	const char *n = m->full_name;
-	static const char *wrappers[] = {"DoubleValue", "FloatValue", "Int64Value", "UInt64Value",
-	                                 "Int32Value", "UInt32Value", "BoolValue", "StringValue",
-	                                 "BytesValue"};
+	static const char *wrappers[] = {"DoubleValue", "FloatValue",  "Int64Value",
+	                                 "UInt64Value", "Int32Value",  "UInt32Value",
+	                                 "BoolValue",   "StringValue", "BytesValue"};
 
 	if (strncmp(n, "google.protobuf.", 16) != 0)
 		return WKT_NONE;
 	n += 16;
-	if (!strcmp(n, "Any")) return WKT_ANY;
-	if (!strcmp(n, "Timestamp")) return WKT_TIMESTAMP;
-	if (!strcmp(n, "Duration")) return WKT_DURATION;
-	if (!strcmp(n, "Struct")) return WKT_STRUCT;
-	if (!strcmp(n, "Value")) return WKT_VALUE;
-	if (!strcmp(n, "ListValue")) return WKT_LIST;
-	if (!strcmp(n, "FieldMask")) return WKT_FIELDMASK;
-	if (!strcmp(n, "Empty")) return WKT_EMPTY;
+	if (!strcmp(n, "Any"))
+		return WKT_ANY;
+	if (!strcmp(n, "Timestamp"))
+		return WKT_TIMESTAMP;
+	if (!strcmp(n, "Duration"))
+		return WKT_DURATION;
+	if (!strcmp(n, "Struct"))
+		return WKT_STRUCT;
+	if (!strcmp(n, "Value"))
+		return WKT_VALUE;
+	if (!strcmp(n, "ListValue"))
+		return WKT_LIST;
+	if (!strcmp(n, "FieldMask"))
+		return WKT_FIELDMASK;
+	if (!strcmp(n, "Empty"))
+		return WKT_EMPTY;
 	for (size_t i = 0; i < sizeof(wrappers) / sizeof(*wrappers); i++)
 		if (!strcmp(n, wrappers[i]))
 			return m->nfields >= 1 ? WKT_WRAPPER : WKT_NONE;
@@ -70,11 +86,22 @@ static int
 wire_type_of(mc_pb_type t)
 {
 	switch (t) {
-	case MC_PB_DOUBLE: case MC_PB_FIXED64: case MC_PB_SFIXED64: return PB_I64;
-	case MC_PB_FLOAT: case MC_PB_FIXED32: case MC_PB_SFIXED32: return PB_I32;
-	case MC_PB_STRING: case MC_PB_BYTES: case MC_PB_MESSAGE: return PB_LEN;
-	case MC_PB_GROUP: return PB_SGROUP;
-	default: return PB_VARINT;
+	case MC_PB_DOUBLE:
+	case MC_PB_FIXED64:
+	case MC_PB_SFIXED64:
+		return PB_I64;
+	case MC_PB_FLOAT:
+	case MC_PB_FIXED32:
+	case MC_PB_SFIXED32:
+		return PB_I32;
+	case MC_PB_STRING:
+	case MC_PB_BYTES:
+	case MC_PB_MESSAGE:
+		return PB_LEN;
+	case MC_PB_GROUP:
+		return PB_SGROUP;
+	default:
+		return PB_VARINT;
 	}
 }
 
@@ -122,11 +149,16 @@ b64_encode(const uint8_t *d, size_t n)
 static int
 b64_val(char c)
 {
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+' || c == '-') return 62;
-	if (c == '/' || c == '_') return 63;
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+' || c == '-')
+		return 62;
+	if (c == '/' || c == '_')
+		return 63;
 	return -1;
 }
 
@@ -250,23 +282,39 @@ scalar_json(dec *D, const mc_pb_field *f, uint64_t v, const uint8_t *d, size_t n
 
 	*isdef = false;
 	switch (f->type) {
-	case MC_PB_INT32: case MC_PB_SFIXED32: *isdef = (int32_t)v == 0; return json_integer((int32_t)v);
-	case MC_PB_UINT32: case MC_PB_FIXED32: *isdef = (uint32_t)v == 0; return json_integer((uint32_t)v);
+	case MC_PB_INT32:
+	case MC_PB_SFIXED32:
+		*isdef = (int32_t)v == 0;
+		return json_integer((int32_t)v);
+	case MC_PB_UINT32:
+	case MC_PB_FIXED32:
+		*isdef = (uint32_t)v == 0;
+		return json_integer((uint32_t)v);
 	case MC_PB_SINT32: {
 		uint32_t u = (uint32_t)v;
 		int32_t x = (int32_t)((u >> 1) ^ (~(u & 1) + 1));
 		*isdef = x == 0;
 		return json_integer(x);
 	}
-	case MC_PB_INT64: case MC_PB_SFIXED64: *isdef = v == 0; return int64_str((int64_t)v);
-	case MC_PB_UINT64: case MC_PB_FIXED64: *isdef = v == 0; return uint64_str(v);
+	case MC_PB_INT64:
+	case MC_PB_SFIXED64:
+		*isdef = v == 0;
+		return int64_str((int64_t)v);
+	case MC_PB_UINT64:
+	case MC_PB_FIXED64:
+		*isdef = v == 0;
+		return uint64_str(v);
 	case MC_PB_SINT64: {
 		int64_t x = (int64_t)((v >> 1) ^ (~(v & 1) + 1));
 		*isdef = x == 0;
 		return int64_str(x);
 	}
-	case MC_PB_BOOL: *isdef = v == 0; return json_boolean(v != 0);
-	case MC_PB_ENUM: *isdef = (int32_t)v == 0; return enum_json(f, (int32_t)v);
+	case MC_PB_BOOL:
+		*isdef = v == 0;
+		return json_boolean(v != 0);
+	case MC_PB_ENUM:
+		*isdef = (int32_t)v == 0;
+		return enum_json(f, (int32_t)v);
 	case MC_PB_FLOAT: {
 		uint32_t b = (uint32_t)v;
 		float x;
@@ -306,22 +354,27 @@ dec_value(dec *D, pbr *r, const mc_pb_field *f, int wt, int depth, bool *isdef)
 
 	*isdef = false;
 	if (wt != wire_type_of(f->type) || f->type == MC_PB_GROUP)
-		return dec_fail(D, at, f->type == MC_PB_GROUP ? "group fields are not supported"
-		                                               : "wire type does not match the field type");
+		return dec_fail(D, at,
+		                f->type == MC_PB_GROUP ? "group fields are not supported"
+		                                       : "wire type does not match the field type");
 	if (!count(D))
 		return NULL;
 	switch (wt) {
 	case PB_VARINT:
-		if (pbr_varint(r, &v)) return dec_fail(D, at, "truncated varint");
+		if (pbr_varint(r, &v))
+			return dec_fail(D, at, "truncated varint");
 		break;
 	case PB_I64:
-		if (pbr_fixed(r, 8, &v)) return dec_fail(D, at, "truncated 64-bit value");
+		if (pbr_fixed(r, 8, &v))
+			return dec_fail(D, at, "truncated 64-bit value");
 		break;
 	case PB_I32:
-		if (pbr_fixed(r, 4, &v)) return dec_fail(D, at, "truncated 32-bit value");
+		if (pbr_fixed(r, 4, &v))
+			return dec_fail(D, at, "truncated 32-bit value");
 		break;
 	case PB_LEN:
-		if (pbr_bytes(r, &d, &n)) return dec_fail(D, at, "declared length beyond the end of the message");
+		if (pbr_bytes(r, &d, &n))
+			return dec_fail(D, at, "declared length beyond the end of the message");
 		break;
 	}
 	if (f->type == MC_PB_MESSAGE)
@@ -341,6 +394,8 @@ default_json(dec *D, const mc_pb_field *f, int depth)
 	return scalar_json(D, f, 0, none, 0, none, &isdef);
 }
 
+/* Decodes one map entry: returns the value (new reference) and its key as a malloc'd string in
+ * *keyout (free it); absent key or value take their default. NULL with D->err set on error. */
 static json_t *
 dec_map_entry(dec *D, const mc_pb_field *f, const uint8_t *d, size_t n, int depth, char **keyout)
 {
@@ -403,6 +458,8 @@ fail:
 /* Converts the plain JSON of a well-known type to its special form (steals plain). */
 static json_t *wkt_to_json(dec *D, const mc_pb_message *m, wkt k, json_t *plain, const uint8_t *at);
 
+/* google.protobuf.Any: resolves the type URL in the set and decodes the payload into
+ * {"@type", fields...} or {"@type", "value"} for a well-known type. New reference or NULL. */
 static json_t *
 dec_any(dec *D, const uint8_t *p, size_t n, int depth)
 {
@@ -434,12 +491,16 @@ dec_any(dec *D, const uint8_t *p, size_t n, int depth)
 		return valn ? dec_fail(D, p, "Any with a value but no type URL") : json_object();
 	if (urln >= sizeof(name))
 		return dec_fail(D, url, "Any type URL too long");
+	if (memchr(url, 0, urln) || (out = json_stringn((const char *)url, urln)) == NULL)
+		return dec_fail(D, url, "Any type URL is not valid UTF-8 text");
+	json_decref(out);
 	memcpy(name, url, urln);
 	name[urln] = 0;
 	slash = strrchr(name, '/');
 	m = mc_pb_find_message(D->s, slash ? slash + 1 : name);
 	if (m == NULL) {
-		mc_error_set(D->err, MC_EINVAL, D->path, "Any type URL %s names a type not in the descriptor set", name);
+		mc_error_set(D->err, MC_EINVAL, D->path,
+		             "Any type URL %s names a type not in the descriptor set", name);
 		return NULL;
 	}
 	inner = dec_msg(D, m, val ? val : p, valn, depth + 1);
@@ -458,6 +519,59 @@ dec_any(dec *D, const uint8_t *p, size_t n, int depth)
 	return out;
 }
 
+/* Occurrences of singular message fields, decoded at the end of their message: the wire
+ * format merges repeated occurrences, which is decoding their concatenation. */
+typedef struct pending {
+	const mc_pb_field *f;
+	const uint8_t *p;
+	size_t n;
+} pending;
+
+static int
+pending_flush(dec *D, const mc_pb_message *m, json_t *obj, pending *pd, size_t npd, int depth)
+{
+	for (size_t i = 0; i < m->nfields; i++) {
+		const mc_pb_field *f = &m->fields[i];
+		size_t cnt = 0, total = 0, last = 0, plen;
+		json_t *j;
+
+		for (size_t k = 0; k < npd; k++)
+			if (pd[k].f == f)
+				cnt++, total += pd[k].n, last = k;
+		if (cnt == 0)
+			continue;
+		plen = PUSH_KEY(D->path, f->json_name);
+		if (cnt == 1)
+			j = dec_msg(D, f->msg, pd[last].p, pd[last].n, depth + 1);
+		else {
+			uint8_t *cat = malloc(total ? total : 1);
+			const uint8_t *base = D->base;
+			size_t o = 0;
+			if (cat == NULL) {
+				mc_error_set(D->err, MC_ENOMEM, D->path, "out of memory");
+				return -1;
+			}
+			for (size_t k = 0; k < npd; k++)
+				if (pd[k].f == f) {
+					memcpy(cat + o, pd[k].p, pd[k].n);
+					o += pd[k].n;
+				}
+			D->base = cat; /* offsets in errors are then within the merged occurrences */
+			j = dec_msg(D, f->msg, cat, total, depth + 1);
+			D->base = base;
+			free(cat);
+		}
+		if (j == NULL)
+			return -1;
+		json_object_set_new(obj, f->json_name, j);
+		D->path[plen] = 0;
+	}
+	return 0;
+}
+
+/* Decodes the message bytes p[0..n) of type m into JSON (well-known types in their special
+ * form). depth bounds recursion; errors name D->path and the byte offset from D->base.
+ * Returns a new reference or NULL with D->err set. */
 static json_t *
 dec_msg(dec *D, const mc_pb_message *m, const uint8_t *p, size_t n, int depth)
 {
@@ -465,6 +579,8 @@ dec_msg(dec *D, const mc_pb_message *m, const uint8_t *p, size_t n, int depth)
 	json_t *obj;
 	int *oneof_set = NULL;
 	wkt k = wkt_of(m);
+	pending *pd = NULL;
+	size_t npd = 0, cappd = 0;
 
 	if (depth > MC_PB_MAX_DEPTH)
 		return dec_fail(D, p, "messages nested deeper than the limit");
@@ -538,7 +654,8 @@ dec_msg(dec *D, const mc_pb_message *m, const uint8_t *p, size_t n, int depth)
 				pbr pr = {d, d + dn, D->base};
 				while (pr.p < pr.end) {
 					bool isdef;
-					json_t *j = dec_value(D, &pr, f, wire_type_of(f->type), depth, &isdef);
+					json_t *j =
+					    dec_value(D, &pr, f, wire_type_of(f->type), depth, &isdef);
 					if (j == NULL)
 						goto fail;
 					json_array_append_new(arr, j);
@@ -553,17 +670,45 @@ dec_msg(dec *D, const mc_pb_message *m, const uint8_t *p, size_t n, int depth)
 			D->path[plen] = 0;
 			continue;
 		}
+		if (f->oneof_index >= 0) {
+			int prev = oneof_set[f->oneof_index];
+			if (prev && prev != f->number) {
+				const mc_pb_field *pf = mc_pb_find_field(m, prev);
+				json_object_del(obj, pf->json_name);
+				for (size_t q = 0; q < npd; q++)
+					if (pd[q].f == pf)
+						pd[q].f =
+						    NULL; /* a member set later clears the earlier one */
+			}
+			oneof_set[f->oneof_index] = f->number;
+		}
+		if (f->type == MC_PB_MESSAGE) {
+			const uint8_t *d;
+			size_t dn;
+			if (wt != PB_LEN) {
+				dec_fail(D, at, "wire type does not match the field type");
+				goto fail;
+			}
+			const uint8_t *lenat = r.p;
+			if (pbr_bytes(&r, &d, &dn)) {
+				dec_fail(D, lenat, "declared length beyond the end of the message");
+				goto fail;
+			}
+			if (npd == cappd) {
+				pending *np = realloc(pd, (cappd = cappd ? 2 * cappd : 4) * sizeof(*pd));
+				if (np == NULL)
+					goto oom;
+				pd = np;
+			}
+			pd[npd++] = (pending){f, d, dn};
+			D->path[plen] = 0;
+			continue;
+		}
 		{
 			bool isdef;
 			json_t *j = dec_value(D, &r, f, wt, depth, &isdef);
 			if (j == NULL)
 				goto fail;
-			if (f->oneof_index >= 0) {
-				int prev = oneof_set[f->oneof_index];
-				if (prev && prev != f->number)
-					json_object_del(obj, mc_pb_find_field(m, prev)->json_name);
-				oneof_set[f->oneof_index] = f->number;
-			}
 			if (isdef && !f->has_presence) {
 				json_decref(j);
 				json_object_del(obj, f->json_name);
@@ -573,6 +718,16 @@ dec_msg(dec *D, const mc_pb_message *m, const uint8_t *p, size_t n, int depth)
 		D->path[plen] = 0;
 	}
 	free(oneof_set);
+	oneof_set = NULL;
+	if (npd && pending_flush(D, m, obj, pd, npd, depth) != 0)
+		goto fail;
+	free(pd);
+	/* an empty packed run leaves an empty array: repeated fields without elements are omitted */
+	for (size_t i = 0; i < m->nfields; i++) {
+		json_t *a = json_object_get(obj, m->fields[i].json_name);
+		if (m->fields[i].label == MC_PB_REPEATED && json_is_array(a) && json_array_size(a) == 0)
+			json_object_del(obj, m->fields[i].json_name);
+	}
 	if (k != WKT_NONE)
 		return wkt_to_json(D, m, k, obj, p);
 	return obj;
@@ -580,6 +735,7 @@ oom:
 	mc_error_set(D->err, MC_ENOMEM, D->path, "out of memory");
 fail:
 	free(oneof_set);
+	free(pd);
 	json_decref(obj);
 	return NULL;
 }
@@ -648,14 +804,15 @@ wkt_to_json(dec *D, const mc_pb_message *m, wkt k, json_t *plain, const uint8_t 
 		unsigned mo, d;
 		if (s < TS_MIN || s > TS_MAX || nanos < 0 || nanos > 999999999) {
 			json_decref(plain);
-			return dec_fail(D, at, "Timestamp out of range (0001-01-01 to 9999-12-31, nanos 0..999999999)");
+			return dec_fail(
+			    D, at, "Timestamp out of range (0001-01-01 to 9999-12-31, nanos 0..999999999)");
 		}
 		int64_t days = s >= 0 ? s / 86400 : -((-s + 86399) / 86400);
 		int64_t sod = s - days * 86400;
 		civil_from_days(days, &y, &mo, &d);
 		frac_digits((int32_t)nanos, frac, sizeof(frac));
-		snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d%sZ", (int)y, mo, d, (int)(sod / 3600),
-		         (int)(sod / 60 % 60), (int)(sod % 60), frac);
+		snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d%sZ", (int)y, mo, d,
+		         (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), frac);
 		out = json_string(buf);
 		break;
 	}
@@ -665,7 +822,8 @@ wkt_to_json(dec *D, const mc_pb_message *m, wkt k, json_t *plain, const uint8_t 
 		if (s < -DUR_MAX || s > DUR_MAX || nanos < -999999999 || nanos > 999999999 ||
 		    (s > 0 && nanos < 0) || (s < 0 && nanos > 0)) {
 			json_decref(plain);
-			return dec_fail(D, at, "Duration out of range or with seconds and nanos of different signs");
+			return dec_fail(D, at,
+			                "Duration out of range or with seconds and nanos of different signs");
 		}
 		bool neg = s < 0 || nanos < 0;
 		frac_digits((int32_t)(nanos < 0 ? -nanos : nanos), frac, sizeof(frac));
@@ -683,10 +841,11 @@ wkt_to_json(dec *D, const mc_pb_message *m, wkt k, json_t *plain, const uint8_t 
 		break;
 	case WKT_VALUE: {
 		const char *key;
-		json_object_foreach(plain, key, v) {
+		json_object_foreach (plain, key, v) {
 			if (!strcmp(key, "numberValue") && json_is_string(v)) {
 				json_decref(plain);
-				return dec_fail(D, at, "Value.number_value is NaN or Infinity, which JSON cannot hold");
+				return dec_fail(
+				    D, at, "Value.number_value is NaN or Infinity, which JSON cannot hold");
 			}
 			out = json_incref(v);
 		}
@@ -698,13 +857,14 @@ wkt_to_json(dec *D, const mc_pb_message *m, wkt k, json_t *plain, const uint8_t 
 		json_t *paths = json_object_get(plain, "paths");
 		size_t i, total = 0;
 		char *s;
-		json_array_foreach(paths, i, v) total += json_string_length(v) + 1;
+		json_array_foreach (paths, i, v)
+			total += json_string_length(v) + 1;
 		s = malloc(total + 1);
 		if (s == NULL)
 			break;
 		s[0] = 0;
 		size_t o = 0;
-		json_array_foreach(paths, i, v) {
+		json_array_foreach (paths, i, v) {
 			const char *pth = json_string_value(v);
 			bool up = false;
 			if (i)
@@ -795,7 +955,8 @@ ob_put(enc *E, obuf *b, const void *d, size_t n)
 		while (nc < b->n + n)
 			nc *= 2;
 		if (b->n + n > MC_PB_MAX_OUTPUT || (E->total += n) > 4 * MC_PB_MAX_OUTPUT) {
-			mc_error_set(E->err, MC_ELIMIT, E->path, "encoded message exceeds %zu bytes", MC_PB_MAX_OUTPUT);
+			mc_error_set(E->err, MC_ELIMIT, E->path, "encoded message exceeds %zu bytes",
+			             MC_PB_MAX_OUTPUT);
 			return -1;
 		}
 		uint8_t *p = realloc(b->d, nc);
@@ -870,7 +1031,8 @@ json_to_int(enc *E, const json_t *v, bool is_unsigned, int64_t lo, int64_t hi, u
 				unsigned long long u = strtoull(s, &end, 10);
 				if (*end == 0) {
 					if (errno || u > uhi)
-						return enc_fail(E, "integer out of range for the field: %s", s);
+						return enc_fail(E, "integer out of range for the field: %s",
+						                s);
 					*out = u;
 					return 0;
 				}
@@ -878,7 +1040,8 @@ json_to_int(enc *E, const json_t *v, bool is_unsigned, int64_t lo, int64_t hi, u
 				long long x = strtoll(s, &end, 10);
 				if (*end == 0) {
 					if (errno || x < lo || x > hi)
-						return enc_fail(E, "integer out of range for the field: %s", s);
+						return enc_fail(E, "integer out of range for the field: %s",
+						                s);
 					*out = (uint64_t)x;
 					return 0;
 				}
@@ -917,7 +1080,10 @@ json_to_double(enc *E, const json_t *v, bool single, double *out)
 		else {
 			*out = strtod(s, &end);
 			if (*s == 0 || isspace((unsigned char)*s) || *end != 0 || !isfinite(*out))
-				return enc_fail(E, "expected a number, \"NaN\", \"Infinity\" or \"-Infinity\", got \"%s\"", s);
+				return enc_fail(
+				    E,
+				    "expected a number, \"NaN\", \"Infinity\" or \"-Infinity\", got \"%s\"",
+				    s);
 		}
 		return 0;
 	} else
@@ -936,7 +1102,9 @@ enc_scalar(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, bool *isdef)
 
 	*isdef = false;
 	switch (f->type) {
-	case MC_PB_INT32: case MC_PB_SFIXED32: case MC_PB_SINT32:
+	case MC_PB_INT32:
+	case MC_PB_SFIXED32:
+	case MC_PB_SINT32:
 		if (json_to_int(E, v, false, INT32_MIN, INT32_MAX, 0, &u))
 			return -1;
 		*isdef = u == 0;
@@ -947,12 +1115,15 @@ enc_scalar(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, bool *isdef)
 			return ob_varint(E, b, (uint32_t)(((uint32_t)x << 1) ^ (uint32_t)(x >> 31)));
 		}
 		return ob_varint(E, b, (uint64_t)(int64_t)(int32_t)(int64_t)u);
-	case MC_PB_UINT32: case MC_PB_FIXED32:
+	case MC_PB_UINT32:
+	case MC_PB_FIXED32:
 		if (json_to_int(E, v, true, 0, 0, UINT32_MAX, &u))
 			return -1;
 		*isdef = u == 0;
 		return f->type == MC_PB_FIXED32 ? ob_fixed(E, b, u, 4) : ob_varint(E, b, u);
-	case MC_PB_INT64: case MC_PB_SFIXED64: case MC_PB_SINT64:
+	case MC_PB_INT64:
+	case MC_PB_SFIXED64:
+	case MC_PB_SINT64:
 		if (json_to_int(E, v, false, INT64_MIN, INT64_MAX, 0, &u))
 			return -1;
 		*isdef = u == 0;
@@ -963,7 +1134,8 @@ enc_scalar(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, bool *isdef)
 			return ob_varint(E, b, ((uint64_t)x << 1) ^ (uint64_t)(x >> 63));
 		}
 		return ob_varint(E, b, u);
-	case MC_PB_UINT64: case MC_PB_FIXED64:
+	case MC_PB_UINT64:
+	case MC_PB_FIXED64:
 		if (json_to_int(E, v, true, 0, 0, UINT64_MAX, &u))
 			return -1;
 		*isdef = u == 0;
@@ -1013,7 +1185,8 @@ enc_scalar(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, bool *isdef)
 				for (i = 0; i < f->en->nvalues && f->en->values[i].number != num; i++)
 					;
 				if (i == f->en->nvalues)
-					return enc_fail(E, "number is not a value of closed enum %s", f->en->full_name);
+					return enc_fail(E, "number is not a value of closed enum %s",
+					                f->en->full_name);
 			}
 		} else
 			return enc_fail(E, "expected an enum value name or number%s", NULL);
@@ -1024,7 +1197,10 @@ enc_scalar(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, bool *isdef)
 		if (!json_is_string(v))
 			return enc_fail(E, "expected a string%s", NULL);
 		*isdef = json_string_length(v) == 0;
-		return ob_varint(E, b, json_string_length(v)) || ob_put(E, b, json_string_value(v), json_string_length(v)) ? -1 : 0;
+		return ob_varint(E, b, json_string_length(v)) ||
+		               ob_put(E, b, json_string_value(v), json_string_length(v))
+		           ? -1
+		           : 0;
 	case MC_PB_BYTES: {
 		uint8_t *raw;
 		size_t n = 0;
@@ -1075,7 +1251,7 @@ enc_map(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, int depth)
 
 	if (!json_is_object(v))
 		return enc_fail(E, "expected an object for map field %s", f->name);
-	json_object_foreach((json_t *)v, key, val) {
+	json_object_foreach ((json_t *)v, key, val) {
 		obuf e = {0};
 		json_t *kj;
 		int rc;
@@ -1091,7 +1267,8 @@ enc_map(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, int depth)
 			kj = json_string(key);
 		rc = enc_field_value(E, kf, kj, &e, depth, false);
 		json_decref(kj);
-		if (rc == 0 && json_is_null(val) && !(vf->type == MC_PB_MESSAGE && wkt_of(vf->msg) == WKT_VALUE))
+		if (rc == 0 && json_is_null(val) &&
+		    !(vf->type == MC_PB_MESSAGE && wkt_of(vf->msg) == WKT_VALUE))
 			rc = enc_fail(E, "map value may not be null%s", NULL);
 		if (rc == 0)
 			rc = enc_field_value(E, vf, val, &e, depth, false);
@@ -1105,6 +1282,7 @@ enc_map(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, int depth)
 	return 0;
 }
 
+/* Writes field f (map, repeated, or singular) from JSON v into b. 0, or -1 with E->err set. */
 static int
 enc_field(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, int depth)
 {
@@ -1116,7 +1294,7 @@ enc_field(enc *E, const mc_pb_field *f, const json_t *v, obuf *b, int depth)
 		obuf pk = {0};
 		if (!json_is_array(v))
 			return enc_fail(E, "expected an array for repeated field %s", f->name);
-		json_array_foreach(v, i, el) {
+		json_array_foreach (v, i, el) {
 			size_t plen = PUSH_IDX(E->path, i);
 			bool isdef;
 			int rc;
@@ -1178,6 +1356,8 @@ parse_nanos(const char **p, int32_t *nanos)
 	return 0;
 }
 
+/* Writes the fields of well-known type m (kind k) from its special JSON form v into b.
+ * 0 on success, -1 with E->err set. */
 static int
 enc_wkt(enc *E, const mc_pb_message *m, wkt k, const json_t *v, obuf *b, int depth)
 {
@@ -1259,7 +1439,8 @@ enc_wkt(enc *E, const mc_pb_message *m, wkt k, const json_t *v, obuf *b, int dep
 					snake[o++] = (char)tolower((unsigned char)p[i]);
 				} else if (p[i] == '_') {
 					free(snake);
-					return enc_fail(E, "FieldMask path in JSON must be lowerCamelCase: \"%s\"", s);
+					return enc_fail(
+					    E, "FieldMask path in JSON must be lowerCamelCase: \"%s\"", s);
 				} else
 					snake[o++] = p[i];
 			}
@@ -1286,21 +1467,31 @@ enc_wkt(enc *E, const mc_pb_message *m, wkt k, const json_t *v, obuf *b, int dep
 		obuf t = {0};
 		int rc;
 		switch (json_typeof(v)) {
-		case JSON_NULL: return ob_tag(E, b, 1, PB_VARINT) || ob_varint(E, b, 0) ? -1 : 0;
-		case JSON_INTEGER: case JSON_REAL: {
+		case JSON_NULL:
+			return ob_tag(E, b, 1, PB_VARINT) || ob_varint(E, b, 0) ? -1 : 0;
+		case JSON_INTEGER:
+		case JSON_REAL: {
 			double d = json_number_value(v);
 			uint64_t u;
 			memcpy(&u, &d, 8);
 			return ob_tag(E, b, 2, PB_I64) || ob_fixed(E, b, u, 8) ? -1 : 0;
 		}
-		case JSON_STRING: return ob_len(E, b, 3, json_string_value(v), json_string_length(v));
-		case JSON_TRUE: case JSON_FALSE: return ob_tag(E, b, 4, PB_VARINT) || ob_varint(E, b, json_is_true(v)) ? -1 : 0;
-		case JSON_OBJECT: num = 5; break;
-		default: num = 6; break;
+		case JSON_STRING:
+			return ob_len(E, b, 3, json_string_value(v), json_string_length(v));
+		case JSON_TRUE:
+		case JSON_FALSE:
+			return ob_tag(E, b, 4, PB_VARINT) || ob_varint(E, b, json_is_true(v)) ? -1 : 0;
+		case JSON_OBJECT:
+			num = 5;
+			break;
+		default:
+			num = 6;
+			break;
 		}
 		const mc_pb_field *f = mc_pb_find_field(m, num);
 		if (f == NULL || f->msg == NULL)
-			return enc_fail(E, "google.protobuf.Value in the set lacks field %s", num == 5 ? "struct_value" : "list_value");
+			return enc_fail(E, "google.protobuf.Value in the set lacks field %s",
+			                num == 5 ? "struct_value" : "list_value");
 		rc = enc_msg(E, f->msg, v, &t, depth + 1);
 		if (rc == 0)
 			rc = ob_len(E, b, num, t.d, t.n);
@@ -1322,7 +1513,8 @@ enc_wkt(enc *E, const mc_pb_message *m, wkt k, const json_t *v, obuf *b, int dep
 		obuf ib = {0};
 		int rc;
 		if (!json_is_object(v))
-			return enc_fail(E, "expected an object with \"@type\" for google.protobuf.Any%s", NULL);
+			return enc_fail(E, "expected an object with \"@type\" for google.protobuf.Any%s",
+			                NULL);
 		if (json_object_size(v) == 0)
 			return 0;
 		if (!json_is_string(t))
@@ -1364,6 +1556,8 @@ enc_wkt(enc *E, const mc_pb_message *m, wkt k, const json_t *v, obuf *b, int dep
 	}
 }
 
+/* Encodes JSON v as message m into b: checks every key names a field once and at most one
+ * member per oneof, then writes the fields in declaration order. 0, or -1 with E->err set. */
 static int
 enc_msg(enc *E, const mc_pb_message *m, const json_t *v, obuf *b, int depth)
 {
@@ -1378,7 +1572,7 @@ enc_msg(enc *E, const mc_pb_message *m, const json_t *v, obuf *b, int depth)
 	if (!json_is_object(v))
 		return enc_fail(E, "expected an object for message %s", m->full_name);
 	/* every key must name a field, once, and at most one member per oneof */
-	json_object_foreach((json_t *)v, key, val) {
+	json_object_foreach ((json_t *)v, key, val) {
 		const mc_pb_field *f = mc_pb_find_field_name(m, key);
 		if (f == NULL) {
 			size_t plen = PUSH_KEY(E->path, key);
@@ -1387,7 +1581,8 @@ enc_msg(enc *E, const mc_pb_message *m, const json_t *v, obuf *b, int depth)
 			(void)plen;
 			return -1;
 		}
-		if (strcmp(key, f->json_name) && strcmp(f->name, f->json_name) && json_object_get(v, f->json_name))
+		if (strcmp(key, f->json_name) && strcmp(f->name, f->json_name) &&
+		    json_object_get(v, f->json_name))
 			return enc_fail(E, "field %s given twice (by proto name and JSON name)", f->name);
 	}
 	for (size_t i = 0; i < m->noneofs; i++) {
@@ -1400,12 +1595,14 @@ enc_msg(enc *E, const mc_pb_message *m, const json_t *v, obuf *b, int depth)
 			x = json_object_get(v, f->json_name);
 			if (x == NULL)
 				x = json_object_get(v, f->name);
-			if (x == NULL || (json_is_null(x) && !(f->type == MC_PB_MESSAGE && wkt_of(f->msg) == WKT_VALUE) &&
-			                  !is_null_enum(f)))
+			if (x == NULL ||
+			    (json_is_null(x) && !(f->type == MC_PB_MESSAGE && wkt_of(f->msg) == WKT_VALUE) &&
+			     !is_null_enum(f)))
 				continue;
 			if (first) {
-				mc_error_set(E->err, MC_EINVAL, E->path, "oneof %s has more than one member set: %s and %s",
-				             m->oneofs[i], first, f->json_name);
+				mc_error_set(E->err, MC_EINVAL, E->path,
+				             "oneof %s has more than one member set: %s and %s", m->oneofs[i],
+				             first, f->json_name);
 				return -1;
 			}
 			first = f->json_name;
@@ -1420,8 +1617,9 @@ enc_msg(enc *E, const mc_pb_message *m, const json_t *v, obuf *b, int depth)
 			x = json_object_get(v, f->name);
 		if (x == NULL)
 			continue;
-		if (json_is_null(x) && !(f->label != MC_PB_REPEATED &&
-		                         ((f->type == MC_PB_MESSAGE && wkt_of(f->msg) == WKT_VALUE) || is_null_enum(f))))
+		if (json_is_null(x) &&
+		    !(f->label != MC_PB_REPEATED &&
+		      ((f->type == MC_PB_MESSAGE && wkt_of(f->msg) == WKT_VALUE) || is_null_enum(f))))
 			continue;
 		plen = PUSH_KEY(E->path, f->json_name);
 		rc = enc_field(E, f, x, b, depth);
@@ -1433,8 +1631,8 @@ enc_msg(enc *E, const mc_pb_message *m, const json_t *v, obuf *b, int depth)
 }
 
 mc_status
-mc_pb_from_json(const mc_pb_set *s, const char *msg_type, const json_t *v, uint8_t **out,
-                size_t *outlen, mc_error *err)
+mc_pb_from_json(const mc_pb_set *s, const char *msg_type, const json_t *v, uint8_t **out, size_t *outlen,
+                mc_error *err)
 {
 	enc E = {s, err, 0, "$"};
 	obuf b = {0};
@@ -1481,26 +1679,44 @@ name_has(const char *name, const char *w)
 static json_t *
 example_string(const char *n, mc_rng *rng)
 {
-	if (name_has(n, "email")) return fake("Email", NULL, rng);
+	if (name_has(n, "email"))
+		return fake("Email", NULL, rng);
 	if (!strcmp(n, "id") || name_has(n, "_id") || name_has(n, "uuid") || name_has(n, "guid"))
 		return fake("UUID", NULL, rng);
-	if (name_has(n, "first_name")) return fake("FirstName", NULL, rng);
-	if (name_has(n, "last_name")) return fake("LastName", NULL, rng);
-	if (name_has(n, "user")) return fake("Username", NULL, rng);
-	if (name_has(n, "company")) return fake("Company", NULL, rng);
-	if (name_has(n, "name")) return fake("Name", NULL, rng);
-	if (name_has(n, "phone")) return fake("PhoneNumber", NULL, rng);
-	if (name_has(n, "city")) return fake("City", NULL, rng);
-	if (name_has(n, "country")) return fake("Country", NULL, rng);
-	if (name_has(n, "address") || name_has(n, "street")) return fake("StreetAddress", NULL, rng);
-	if (name_has(n, "zip") || name_has(n, "postal")) return fake("ZipCode", NULL, rng);
-	if (name_has(n, "url") || name_has(n, "link") || name_has(n, "website")) return fake("URL", NULL, rng);
-	if (name_has(n, "date")) return fake("DateISO", NULL, rng);
-	if (name_has(n, "title") || name_has(n, "job")) return fake("JobTitle", NULL, rng);
-	if (name_has(n, "product")) return fake("ProductName", NULL, rng);
-	if (name_has(n, "password")) return fake("Password", NULL, rng);
-	if (name_has(n, "token")) return fake("JWT", NULL, rng);
-	if (name_has(n, "description") || name_has(n, "comment") || name_has(n, "message") || name_has(n, "text"))
+	if (name_has(n, "first_name"))
+		return fake("FirstName", NULL, rng);
+	if (name_has(n, "last_name"))
+		return fake("LastName", NULL, rng);
+	if (name_has(n, "user"))
+		return fake("Username", NULL, rng);
+	if (name_has(n, "company"))
+		return fake("Company", NULL, rng);
+	if (name_has(n, "name"))
+		return fake("Name", NULL, rng);
+	if (name_has(n, "phone"))
+		return fake("PhoneNumber", NULL, rng);
+	if (name_has(n, "city"))
+		return fake("City", NULL, rng);
+	if (name_has(n, "country"))
+		return fake("Country", NULL, rng);
+	if (name_has(n, "address") || name_has(n, "street"))
+		return fake("StreetAddress", NULL, rng);
+	if (name_has(n, "zip") || name_has(n, "postal"))
+		return fake("ZipCode", NULL, rng);
+	if (name_has(n, "url") || name_has(n, "link") || name_has(n, "website"))
+		return fake("URL", NULL, rng);
+	if (name_has(n, "date"))
+		return fake("DateISO", NULL, rng);
+	if (name_has(n, "title") || name_has(n, "job"))
+		return fake("JobTitle", NULL, rng);
+	if (name_has(n, "product"))
+		return fake("ProductName", NULL, rng);
+	if (name_has(n, "password"))
+		return fake("Password", NULL, rng);
+	if (name_has(n, "token"))
+		return fake("JWT", NULL, rng);
+	if (name_has(n, "description") || name_has(n, "comment") || name_has(n, "message") ||
+	    name_has(n, "text"))
 		return fake("Sentence", NULL, rng);
 	return fake("Word", NULL, rng);
 }
@@ -1514,9 +1730,12 @@ example_value(const mc_pb_set *s, const mc_pb_field *f, mc_rng *rng, int depth)
 	json_t *v;
 
 	switch (f->type) {
-	case MC_PB_STRING: return example_string(n, rng);
-	case MC_PB_BOOL: return json_boolean(mc_rng_next(rng) & 1);
-	case MC_PB_FLOAT: case MC_PB_DOUBLE:
+	case MC_PB_STRING:
+		return example_string(n, rng);
+	case MC_PB_BOOL:
+		return json_boolean(mc_rng_next(rng) & 1);
+	case MC_PB_FLOAT:
+	case MC_PB_DOUBLE:
 		if (name_has(n, "lat"))
 			v = fake("Latitude", NULL, rng);
 		else if (name_has(n, "lon") || name_has(n, "lng"))
@@ -1531,14 +1750,20 @@ example_value(const mc_pb_set *s, const mc_pb_field *f, mc_rng *rng, int depth)
 			v = json_real(isfinite(d) ? d : 1.5);
 		}
 		return json_is_number(v) ? v : (json_decref(v), json_real(1.5));
-	case MC_PB_BYTES: return json_string("ZXhhbXBsZQ==");
+	case MC_PB_BYTES:
+		return json_string("ZXhhbXBsZQ==");
 	case MC_PB_ENUM:
 		for (size_t i = 0; i < f->en->nvalues; i++)
 			if (f->en->values[i].number != 0 || f->en->nvalues == 1)
 				return is_null_enum(f) ? json_null() : json_string(f->en->values[i].name);
 		return f->en->nvalues ? json_string(f->en->values[0].name) : json_integer(0);
-	case MC_PB_MESSAGE: return example_msg(s, f->msg, rng, depth + 1);
-	case MC_PB_INT64: case MC_PB_UINT64: case MC_PB_SINT64: case MC_PB_FIXED64: case MC_PB_SFIXED64:
+	case MC_PB_MESSAGE:
+		return example_msg(s, f->msg, rng, depth + 1);
+	case MC_PB_INT64:
+	case MC_PB_UINT64:
+	case MC_PB_SINT64:
+	case MC_PB_FIXED64:
+	case MC_PB_SFIXED64:
 		v = fake("IntBetween", "1,100000", rng);
 		if (json_is_integer(v)) {
 			json_t *str = int64_str(json_integer_value(v));
@@ -1551,6 +1776,8 @@ example_value(const mc_pb_set *s, const mc_pb_field *f, mc_rng *rng, int depth)
 	}
 }
 
+/* Example JSON of message m: every field once (first member of each oneof), values from the
+ * faker by field name; messages below EXAMPLE_DEPTH only. New reference. */
 static json_t *
 example_msg(const mc_pb_set *s, const mc_pb_message *m, mc_rng *rng, int depth)
 {
@@ -1559,16 +1786,26 @@ example_msg(const mc_pb_set *s, const mc_pb_message *m, mc_rng *rng, int depth)
 	bool *oneof_done = NULL;
 
 	switch (k) {
-	case WKT_TIMESTAMP: return json_string("2024-01-15T10:30:00Z");
-	case WKT_DURATION: return json_string("1.5s");
-	case WKT_STRUCT: return json_pack("{s:s}", "key", "value");
-	case WKT_VALUE: return json_string("value");
-	case WKT_LIST: return json_pack("[s]", "value");
-	case WKT_FIELDMASK: return json_string("name");
-	case WKT_EMPTY: return json_object();
-	case WKT_ANY: return json_pack("{s:s,s:{}}", "@type", "type.googleapis.com/google.protobuf.Empty", "value");
-	case WKT_WRAPPER: return example_value(s, &m->fields[0], rng, depth);
-	default: break;
+	case WKT_TIMESTAMP:
+		return json_string("2024-01-15T10:30:00Z");
+	case WKT_DURATION:
+		return json_string("1.5s");
+	case WKT_STRUCT:
+		return json_pack("{s:s}", "key", "value");
+	case WKT_VALUE:
+		return json_string("value");
+	case WKT_LIST:
+		return json_pack("[s]", "value");
+	case WKT_FIELDMASK:
+		return json_string("name");
+	case WKT_EMPTY:
+		return json_object();
+	case WKT_ANY:
+		return json_pack("{s:s,s:{}}", "@type", "type.googleapis.com/google.protobuf.Empty", "value");
+	case WKT_WRAPPER:
+		return example_value(s, &m->fields[0], rng, depth);
+	default:
+		break;
 	}
 	o = json_object();
 	if (depth > EXAMPLE_DEPTH)

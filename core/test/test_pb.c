@@ -74,7 +74,8 @@ assert_json_eq(json_t *got, const char *want)
 }
 
 static void
-expect_encode_error(const mc_pb_set *s, const char *type, const char *json, const char *path, const char *msg_part)
+expect_encode_error(const mc_pb_set *s, const char *type, const char *json, const char *path,
+                    const char *msg_part)
 {
 	json_t *in = J(json);
 	uint8_t *b = NULL;
@@ -145,7 +146,7 @@ static void
 test_malformed_sets(void **state)
 {
 	mc_error err;
-	uint8_t bad1[] = {0x0a, 0x05, 0x0a, 0x01}; /* length 5, 2 bytes left */
+	uint8_t bad1[] = {0x0a, 0x05, 0x0a, 0x01};             /* length 5, 2 bytes left */
 	uint8_t huge[] = {0x0a, 0x80, 0x80, 0x80, 0x32, 0x00}; /* file of 100 MB declared */
 	uint8_t junk[] = {0xff, 0xff, 0xff};
 	uint8_t *cut;
@@ -188,12 +189,13 @@ test_scalars_mapping(void **state)
 	const mc_pb_set *s = *state;
 
 	/* 64-bit as strings (numbers accepted), defaults omitted, json_name out, both names in */
-	assert_json_eq(through(s, "rt.Scalars",
-	                       "{\"fInt64\": 9007199254740993, \"f_uint64\": \"18446744073709551615\","
-	                       " \"fSint64\": \"-5\", \"fInt32\": 0, \"fBool\": false, \"fString\": \"\","
-	                       " \"renamed_field\": \"x\", \"fSfixed32\": \"-7\", \"fUint32\": 4294967295.0}"),
-	               "{\"fInt64\": \"9007199254740993\", \"fUint64\": \"18446744073709551615\","
-	               " \"fSint64\": \"-5\", \"customJson\": \"x\", \"fSfixed32\": -7, \"fUint32\": 4294967295}");
+	assert_json_eq(
+	    through(s, "rt.Scalars",
+	            "{\"fInt64\": 9007199254740993, \"f_uint64\": \"18446744073709551615\","
+	            " \"fSint64\": \"-5\", \"fInt32\": 0, \"fBool\": false, \"fString\": \"\","
+	            " \"renamed_field\": \"x\", \"fSfixed32\": \"-7\", \"fUint32\": 4294967295.0}"),
+	    "{\"fInt64\": \"9007199254740993\", \"fUint64\": \"18446744073709551615\","
+	    " \"fSint64\": \"-5\", \"customJson\": \"x\", \"fSfixed32\": -7, \"fUint32\": 4294967295}");
 	/* NaN / Infinity as strings; float to its shortest form */
 	assert_json_eq(through(s, "rt.Scalars", "{\"fDouble\": \"NaN\", \"fFloat\": 0.1}"),
 	               "{\"fDouble\": \"NaN\", \"fFloat\": 0.1}");
@@ -223,17 +225,28 @@ test_repeated_maps_oneof(void **state)
 
 	j = mc_pb_to_json(s, "rt.Repeated", wire, sizeof(wire), &err);
 	assert_json_eq(j, "{\"rInt32\": [1, 150], \"uInt32\": [5, 6]}");
-	assert_json_eq(through(s, "rt.Repeated", "{\"rInt64\": [1, \"-2\"], \"uBool\": [true, false], \"rEnum\": [\"RED\", 7]}"),
-	               "{\"rInt64\": [\"1\", \"-2\"], \"uBool\": [true, false], \"rEnum\": [\"RED\", 7]}");
-	assert_json_eq(through(s, "rt.Maps",
-	                       "{\"mBoolEnum\": {\"true\": \"BLUE\", \"false\": 0}, \"mInt64String\": {\"-9\": \"a\"},"
-	                       " \"m_string_money\": {\"k\": {}}, \"mFixed64Uint64\": {\"18446744073709551615\": 0}}"),
-	               "{\"mBoolEnum\": {\"true\": \"BLUE\", \"false\": \"COLOR_UNSPECIFIED\"}, \"mInt64String\": {\"-9\": \"a\"},"
-	               " \"mStringMoney\": {\"k\": {}}, \"mFixed64Uint64\": {\"18446744073709551615\": \"0\"}}");
+	assert_json_eq(
+	    through(s, "rt.Repeated",
+	            "{\"rInt64\": [1, \"-2\"], \"uBool\": [true, false], \"rEnum\": [\"RED\", 7]}"),
+	    "{\"rInt64\": [\"1\", \"-2\"], \"uBool\": [true, false], \"rEnum\": [\"RED\", 7]}");
+	assert_json_eq(
+	    through(s, "rt.Maps",
+	            "{\"mBoolEnum\": {\"true\": \"BLUE\", \"false\": 0}, \"mInt64String\": {\"-9\": \"a\"},"
+	            " \"m_string_money\": {\"k\": {}}, \"mFixed64Uint64\": {\"18446744073709551615\": 0}}"),
+	    "{\"mBoolEnum\": {\"true\": \"BLUE\", \"false\": \"COLOR_UNSPECIFIED\"}, \"mInt64String\": "
+	    "{\"-9\": \"a\"},"
+	    " \"mStringMoney\": {\"k\": {}}, \"mFixed64Uint64\": {\"18446744073709551615\": \"0\"}}");
 	/* oneof: the zero value of a member is kept (it has presence) */
 	assert_json_eq(through(s, "rt.Root", "{\"cInt64\": 0}"), "{\"cInt64\": \"0\"}");
 	expect_encode_error(s, "rt.Root", "{\"cString\": \"a\", \"cColor\": \"RED\"}", "$",
 	                    "oneof choice has more than one member set");
+	/* a singular message given twice on the wire is merged (scalars: last wins) */
+	{
+		/* scalars{f_int32=1, f_string="a"} then scalars{f_int32=2} */
+		uint8_t twice[] = {0x0a, 0x05, 0x18, 0x01, 0x72, 0x01, 'a', 0x0a, 0x02, 0x18, 0x02};
+		j = mc_pb_to_json(s, "rt.Root", twice, sizeof(twice), &err);
+		assert_json_eq(j, "{\"scalars\": {\"fInt32\": 2, \"fString\": \"a\"}}");
+	}
 	/* on the wire the last member wins */
 	{
 		uint8_t two[] = {0x32, 0x01, 'a', 0x40, 0x01};
@@ -247,27 +260,31 @@ test_wkt(void **state)
 {
 	const mc_pb_set *s = *state;
 
-	assert_json_eq(through(s, "rt.Wkts",
-	                       "{\"ts\": \"1970-01-01T01:00:00.5+01:00\", \"dur\": \"-1.5s\", \"fm\": \"fooBar.baz,c\","
-	                       " \"st\": {\"a\": [1, null, {\"b\": true}]}, \"val\": null, \"lv\": [\"x\"],"
-	                       " \"empty\": {}, \"wInt64\": \"0\", \"wBytes\": \"AQ==\", \"wBool\": false,"
-	                       " \"rWInt32\": [0, 3], \"mValue\": {\"k\": null}}"),
-	               "{\"ts\": \"1970-01-01T00:00:00.500Z\", \"dur\": \"-1.500s\", \"fm\": \"fooBar.baz,c\","
-	               " \"st\": {\"a\": [1.0, null, {\"b\": true}]}, \"val\": null, \"lv\": [\"x\"],"
-	               " \"empty\": {}, \"wInt64\": \"0\", \"wBytes\": \"AQ==\", \"wBool\": false,"
-	               " \"rWInt32\": [0, 3], \"mValue\": {\"k\": null}}");
-	assert_json_eq(through(s, "rt.Wkts", "{\"ts\": \"9999-12-31T23:59:59.999999999Z\", \"dur\": \"0.000001s\"}"),
-	               "{\"ts\": \"9999-12-31T23:59:59.999999999Z\", \"dur\": \"0.000001s\"}");
+	assert_json_eq(
+	    through(s, "rt.Wkts",
+	            "{\"ts\": \"1970-01-01T01:00:00.5+01:00\", \"dur\": \"-1.5s\", \"fm\": \"fooBar.baz,c\","
+	            " \"st\": {\"a\": [1, null, {\"b\": true}]}, \"val\": null, \"lv\": [\"x\"],"
+	            " \"empty\": {}, \"wInt64\": \"0\", \"wBytes\": \"AQ==\", \"wBool\": false,"
+	            " \"rWInt32\": [0, 3], \"mValue\": {\"k\": null}}"),
+	    "{\"ts\": \"1970-01-01T00:00:00.500Z\", \"dur\": \"-1.500s\", \"fm\": \"fooBar.baz,c\","
+	    " \"st\": {\"a\": [1.0, null, {\"b\": true}]}, \"val\": null, \"lv\": [\"x\"],"
+	    " \"empty\": {}, \"wInt64\": \"0\", \"wBytes\": \"AQ==\", \"wBool\": false,"
+	    " \"rWInt32\": [0, 3], \"mValue\": {\"k\": null}}");
+	assert_json_eq(
+	    through(s, "rt.Wkts", "{\"ts\": \"9999-12-31T23:59:59.999999999Z\", \"dur\": \"0.000001s\"}"),
+	    "{\"ts\": \"9999-12-31T23:59:59.999999999Z\", \"dur\": \"0.000001s\"}");
 	/* Any: a user message inline, a WKT under "value", type resolved from the set */
-	assert_json_eq(through(s, "rt.Wkts",
-	                       "{\"any\": {\"@type\": \"type.googleapis.com/rt.common.Money\", \"units\": 5},"
-	                       " \"rAny\": [{\"@type\": \"type.googleapis.com/google.protobuf.Duration\", \"value\": \"2s\"},"
-	                       " {\"@type\": \"type.googleapis.com/google.protobuf.Empty\"}]}"),
-	               "{\"any\": {\"@type\": \"type.googleapis.com/rt.common.Money\", \"units\": \"5\"},"
-	               " \"rAny\": [{\"@type\": \"type.googleapis.com/google.protobuf.Duration\", \"value\": \"2s\"},"
-	               " {\"@type\": \"type.googleapis.com/google.protobuf.Empty\"}]}");
-	expect_encode_error(s, "rt.Wkts", "{\"any\": {\"@type\": \"type.googleapis.com/x.Missing\"}}", "$.any",
-	                    "not in the descriptor set");
+	assert_json_eq(
+	    through(s, "rt.Wkts",
+	            "{\"any\": {\"@type\": \"type.googleapis.com/rt.common.Money\", \"units\": 5},"
+	            " \"rAny\": [{\"@type\": \"type.googleapis.com/google.protobuf.Duration\", \"value\": "
+	            "\"2s\"},"
+	            " {\"@type\": \"type.googleapis.com/google.protobuf.Empty\"}]}"),
+	    "{\"any\": {\"@type\": \"type.googleapis.com/rt.common.Money\", \"units\": \"5\"},"
+	    " \"rAny\": [{\"@type\": \"type.googleapis.com/google.protobuf.Duration\", \"value\": \"2s\"},"
+	    " {\"@type\": \"type.googleapis.com/google.protobuf.Empty\"}]}");
+	expect_encode_error(s, "rt.Wkts", "{\"any\": {\"@type\": \"type.googleapis.com/x.Missing\"}}",
+	                    "$.any", "not in the descriptor set");
 	expect_encode_error(s, "rt.Wkts", "{\"ts\": \"2024-01-01 10:00:00\"}", "$.ts", "invalid RFC 3339");
 	expect_encode_error(s, "rt.Wkts", "{\"dur\": \"5m\"}", "$.dur", "invalid duration");
 	expect_encode_error(s, "rt.Wkts", "{\"fm\": \"foo_bar\"}", "$.fm", "lowerCamelCase");
@@ -280,14 +297,20 @@ test_errors_name_path(void **state)
 
 	expect_encode_error(s, "rt.Root", "{\"tags\": [{}, {\"color\": \"PURPLE\"}]}", "$.tags[1].color",
 	                    "unknown value \"PURPLE\" of enum rt.common.Color");
-	expect_encode_error(s, "rt.Root", "{\"scalars\": {\"nope\": 1}}", "$.scalars.nope", "unknown field \"nope\"");
-	expect_encode_error(s, "rt.Root", "{\"scalars\": {\"fInt32\": 2147483648}}", "$.scalars.fInt32", "out of range");
-	expect_encode_error(s, "rt.Root", "{\"scalars\": {\"fInt32\": 1.5}}", "$.scalars.fInt32", "non-integral");
-	expect_encode_error(s, "rt.Root", "{\"scalars\": {\"fFloat\": 1e300}}", "$.scalars.fFloat", "out of range for a float");
-	expect_encode_error(s, "rt.Root", "{\"scalars\": {\"fBytes\": \"a\"}}", "$.scalars.fBytes", "invalid base64");
-	expect_encode_error(s, "rt.Root", "{\"maps\": {\"mBoolEnum\": {\"yes\": 1}}}", "$.maps.mBoolEnum[\"yes\"]",
-	                    "is not true or false");
-	expect_encode_error(s, "rt.Root", "{\"scalars\": {\"fInt64\": 1, \"f_int64\": 2}}", "$.scalars", "given twice");
+	expect_encode_error(s, "rt.Root", "{\"scalars\": {\"nope\": 1}}", "$.scalars.nope",
+	                    "unknown field \"nope\"");
+	expect_encode_error(s, "rt.Root", "{\"scalars\": {\"fInt32\": 2147483648}}", "$.scalars.fInt32",
+	                    "out of range");
+	expect_encode_error(s, "rt.Root", "{\"scalars\": {\"fInt32\": 1.5}}", "$.scalars.fInt32",
+	                    "non-integral");
+	expect_encode_error(s, "rt.Root", "{\"scalars\": {\"fFloat\": 1e300}}", "$.scalars.fFloat",
+	                    "out of range for a float");
+	expect_encode_error(s, "rt.Root", "{\"scalars\": {\"fBytes\": \"a\"}}", "$.scalars.fBytes",
+	                    "invalid base64");
+	expect_encode_error(s, "rt.Root", "{\"maps\": {\"mBoolEnum\": {\"yes\": 1}}}",
+	                    "$.maps.mBoolEnum[\"yes\"]", "is not true or false");
+	expect_encode_error(s, "rt.Root", "{\"scalars\": {\"fInt64\": 1, \"f_int64\": 2}}", "$.scalars",
+	                    "given twice");
 	expect_encode_error(s, "rt.Root", "[]", "$", "expected an object");
 }
 
@@ -374,14 +397,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_descriptor_model),
-		cmocka_unit_test(test_malformed_sets),
-		cmocka_unit_test(test_scalars_mapping),
-		cmocka_unit_test(test_repeated_maps_oneof),
-		cmocka_unit_test(test_wkt),
-		cmocka_unit_test(test_errors_name_path),
-		cmocka_unit_test(test_binary_bounds),
-		cmocka_unit_test(test_example),
+	    cmocka_unit_test(test_descriptor_model),
+	    cmocka_unit_test(test_malformed_sets),
+	    cmocka_unit_test(test_scalars_mapping),
+	    cmocka_unit_test(test_repeated_maps_oneof),
+	    cmocka_unit_test(test_wkt),
+	    cmocka_unit_test(test_errors_name_path),
+	    cmocka_unit_test(test_binary_bounds),
+	    cmocka_unit_test(test_example),
 	};
 	return cmocka_run_group_tests_name("pb", tests, load_set, free_set);
 }

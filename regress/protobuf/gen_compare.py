@@ -7,7 +7,9 @@ driver (core/build/pb_roundtrip) and checks, for every message:
   1. our binary -> JSON equals json_format.MessageToJson's JSON (semantically),
   2. our JSON re-encoded by us parses (in Python) to the original message,
   3. json_format's JSON encoded by us parses to the original message.
-Prints TAP and the figures. Usage: gen_compare.py SET.pb DRIVER COUNT SEED
+Prints TAP and the figures. Usage: gen_compare.py SET.pb DRIVER COUNT SEED [SEEDS_DIR]
+With SEEDS_DIR, only writes COUNT messages there as fuzz seeds for core/fuzz/fuzz_pb.c
+(a 0x01 byte, then the binary rt.Root) and exits.
 """
 import base64, json, math, random, struct, subprocess, sys
 
@@ -263,6 +265,12 @@ for i in range(count):
     b = m.SerializeToString()
     msgs.append((b, js))
     lines.append(b.hex() + "\t" + js.replace("\n", " ") + "\n")
+
+if len(sys.argv) > 5:
+    for i, (b, js) in enumerate(msgs):
+        with open("%s/msg%03d" % (sys.argv[5], i), "wb") as f:
+            f.write(b"\x01" + b)
+    sys.exit(0)
 
 proc = subprocess.run([driver, set_path, "rt.Root"], input="".join(lines).encode(), capture_output=True)
 if proc.returncode != 0:

@@ -14,16 +14,30 @@
 
 #include "mockarty/core.h"
 
-#define MC_PB_MAX_DEPTH 64                /* nested messages / JSON levels */
-#define MC_PB_MAX_ELEMENTS (1 << 22)      /* JSON values one decode may build */
+#define MC_PB_MAX_DEPTH 64                  /* nested messages / JSON levels */
+#define MC_PB_MAX_ELEMENTS (1 << 22)        /* JSON values one decode may build */
 #define MC_PB_MAX_OUTPUT ((size_t)64 << 20) /* bytes one encode may write */
 
 /* Field types and labels: the numbers of google.protobuf.FieldDescriptorProto. */
 typedef enum mc_pb_type {
-	MC_PB_DOUBLE = 1, MC_PB_FLOAT = 2, MC_PB_INT64 = 3, MC_PB_UINT64 = 4, MC_PB_INT32 = 5,
-	MC_PB_FIXED64 = 6, MC_PB_FIXED32 = 7, MC_PB_BOOL = 8, MC_PB_STRING = 9, MC_PB_GROUP = 10,
-	MC_PB_MESSAGE = 11, MC_PB_BYTES = 12, MC_PB_UINT32 = 13, MC_PB_ENUM = 14,
-	MC_PB_SFIXED32 = 15, MC_PB_SFIXED64 = 16, MC_PB_SINT32 = 17, MC_PB_SINT64 = 18
+	MC_PB_DOUBLE = 1,
+	MC_PB_FLOAT = 2,
+	MC_PB_INT64 = 3,
+	MC_PB_UINT64 = 4,
+	MC_PB_INT32 = 5,
+	MC_PB_FIXED64 = 6,
+	MC_PB_FIXED32 = 7,
+	MC_PB_BOOL = 8,
+	MC_PB_STRING = 9,
+	MC_PB_GROUP = 10,
+	MC_PB_MESSAGE = 11,
+	MC_PB_BYTES = 12,
+	MC_PB_UINT32 = 13,
+	MC_PB_ENUM = 14,
+	MC_PB_SFIXED32 = 15,
+	MC_PB_SFIXED64 = 16,
+	MC_PB_SINT32 = 17,
+	MC_PB_SINT64 = 18
 } mc_pb_type;
 
 typedef enum mc_pb_label { MC_PB_OPTIONAL = 1, MC_PB_REQUIRED = 2, MC_PB_REPEATED = 3 } mc_pb_label;
@@ -40,12 +54,12 @@ struct mc_pb_enum {
 	char *full_name; /* "pkg.Outer.Color", no leading dot */
 	mc_pb_enum_value *values;
 	size_t nvalues;
-	bool closed;     /* proto2 enum */
+	bool closed; /* proto2 enum */
 };
 
 typedef struct mc_pb_field {
 	char *name;
-	char *json_name;          /* as protoc sets it, else lowerCamel of name */
+	char *json_name; /* as protoc sets it, else lowerCamel of name */
 	int32_t number;
 	mc_pb_type type;
 	mc_pb_label label;
@@ -54,18 +68,18 @@ typedef struct mc_pb_field {
 	const mc_pb_enum *en;     /* ENUM */
 	int32_t oneof_index;      /* -1 when not in a oneof (a synthetic proto3-optional oneof counts) */
 	bool proto3_optional;
-	bool packed;              /* how the encoder writes it (decoding accepts both) */
-	bool has_presence;        /* set on the wire even at its default value is meaningful */
+	bool packed;       /* how the encoder writes it (decoding accepts both) */
+	bool has_presence; /* set on the wire even at its default value is meaningful */
 } mc_pb_field;
 
 struct mc_pb_message {
 	char *full_name;
-	const char *file;         /* name of the .proto that declares it */
-	mc_pb_field *fields;      /* in declaration order */
+	const char *file;    /* name of the .proto that declares it */
+	mc_pb_field *fields; /* in declaration order */
 	size_t nfields;
-	char **oneofs;            /* oneof names, by index */
+	char **oneofs; /* oneof names, by index */
 	size_t noneofs;
-	bool map_entry;           /* fields[0] key = 1, fields[1] value = 2 */
+	bool map_entry; /* fields[0] key = 1, fields[1] value = 2 */
 	bool proto3;
 };
 
@@ -85,7 +99,7 @@ typedef struct mc_pb_service {
 
 typedef struct mc_pb_file {
 	char *name, *package, *syntax;
-	const uint8_t *raw;       /* its serialized FileDescriptorProto (for reflection) */
+	const uint8_t *raw; /* its serialized FileDescriptorProto (for reflection) */
 	size_t rawlen;
 	char **deps;
 	size_t ndeps;
@@ -121,8 +135,8 @@ MC_API const mc_pb_service *mc_pb_service_at(const mc_pb_set *s, size_t i);
  * keys, default values omitted, unknown fields skipped). Returns a new reference
  * or NULL with err: path is the JSON path reached, msg names the byte offset.
  */
-MC_API json_t *mc_pb_to_json(const mc_pb_set *s, const char *msg_type, const uint8_t *buf,
-                             size_t len, mc_error *err);
+MC_API json_t *mc_pb_to_json(const mc_pb_set *s, const char *msg_type, const uint8_t *buf, size_t len,
+                             mc_error *err);
 
 /*
  * Encodes the JSON value v as a binary message of type msg_type. Keys may be
@@ -130,8 +144,8 @@ MC_API json_t *mc_pb_to_json(const mc_pb_set *s, const char *msg_type, const uin
  * malloc'd buffer (free it) of *outlen bytes (possibly 0, then *out may be NULL).
  * Otherwise err->path names the offending JSON value ($.items[2].price).
  */
-MC_API mc_status mc_pb_from_json(const mc_pb_set *s, const char *msg_type, const json_t *v,
-                                 uint8_t **out, size_t *outlen, mc_error *err);
+MC_API mc_status mc_pb_from_json(const mc_pb_set *s, const char *msg_type, const json_t *v, uint8_t **out,
+                                 size_t *outlen, mc_error *err);
 
 /*
  * An example message of msg_type as JSON, every field set once, with values

@@ -18,6 +18,8 @@ daemons: core
 	$(MAKE) -C daemons
 	$(MAKE) -C daemons/grpc
 	$(MAKE) -C daemons/resolver
+	$(MAKE) -C daemons/genserver
+	$(MAKE) -C daemons/generator
 	$(MAKE) -C daemons/loadgen
 	$(MAKE) -C daemons/tester
 	$(MAKE) -C daemons/runner
@@ -62,6 +64,8 @@ clean:
 	-$(MAKE) -C daemons clean
 	-$(MAKE) -C daemons/grpc clean
 	-$(MAKE) -C daemons/resolver clean
+	-$(MAKE) -C daemons/genserver clean
+	-$(MAKE) -C daemons/generator clean
 	-$(MAKE) -C daemons/loadgen clean
 	-$(MAKE) -C daemons/tester clean
 	-$(MAKE) -C daemons/runner clean

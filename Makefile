@@ -40,11 +40,13 @@ test:
 	scripts/test-all.sh
 
 # Admin node vs nginx (1 and 100k mocks), then the resolver: req/s vs nginx, cold start,
-# propagation latency. Each prints its ratios against nginx measured in the same run.
+# propagation latency. Each prints its ratios against nginx measured in the same run. Then the
+# generated server vs the resolver (>= 0.9x its req/s; QUICK=1 for a short run).
 bench:
 	bench/bench.sh
 	bench/resolver-bench.sh
 	bench/loadgen-bench.sh
+	bench/genserver-bench.sh
 
 fuzz:
 	scripts/install-deps.sh fuzz

@@ -30,6 +30,7 @@ let s;
 let work; // the user's directory: ./mockarty-server-generator, ./api/openapi.yaml
 let gen; // the generated server (built from a fresh copy of the project)
 let gen1; // its CLI run
+const q = (v) => `'${String(v).replace(/'/g, "''")}'`;
 
 class GenServer extends NodeDaemon {
   constructor(bin, env, args = []) {
@@ -231,6 +232,19 @@ test('the generic binary serves one serverName, with an orchestrator token; a vi
     assert.equal((await v.get('/health')).status, 503);
   } finally {
     await v.stop();
+  }
+  // an editor's token serves; disabling it ends the generated server's stream for good
+  await s.psql("SELECT mockarty.user_create('eddie', NULL, 'editor')");
+  const made = await s.psqlJson("SELECT mockarty.token_create('gen-editor', 'eddie')");
+  const e = await new GenServer(bin, { HTTP_ADMIN_BASE_URL: s.admin.url, API_TOKEN: made.token, COORDINATOR_ADDR: s.grpcAddr }).start();
+  try {
+    assert.equal((await e.get('/scoped')).status, 200);
+    await s.psql(`SELECT mockarty.token_set_enabled(${q(made.token_info.id)}, false)`);
+    await waitUntil(async () => (await e.get('/health')).body?.admin?.state === 'auth_refused', 10000, 50, 'disabled token refused');
+    assert.equal((await e.get('/health')).body.status, 'warn');
+    assert.equal((await e.get('/scoped')).status, 200, 'the last snapshot keeps serving');
+  } finally {
+    await e.stop();
   }
 });
 

@@ -1007,8 +1007,16 @@ feed_main(void *arg)
 			while ((nt = PQnotifies(conn)) != NULL) {
 				if (strcmp(nt->relname, "mockarty_tokens") == 0) {
 					acache_purge();
-					if (coord_is_uuid_word(nt->extra))
+					if (coord_is_uuid_word(nt->extra)) {
 						revoke_id(nt->extra);
+					} else if (strlen(nt->extra) == 12 &&
+					           strspn(nt->extra, "0123456789abcdef") == 12) {
+						/* a user API token (mk_<id>_...) disabled or deleted */
+						char uid[40];
+
+						snprintf(uid, sizeof(uid), "%s%s", USER_TOKEN_ID_PREFIX, nt->extra);
+						revoke_id(uid);
+					}
 				} else if (strcmp(nt->relname, "mockarty_tasks") == 0) {
 					coord_runners_notify(nt->extra);
 				} else {

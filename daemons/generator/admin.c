@@ -97,13 +97,13 @@ report(const char *text)
 	       (long long)json_integer_value(json_object_get(j, "created")),
 	       (long long)json_integer_value(json_object_get(j, "updated")),
 	       (long long)json_integer_value(json_object_get(j, "skipped")));
-	json_array_foreach(json_object_get(j, "warnings"), i, v) {
+	json_array_foreach (json_object_get(j, "warnings"), i, v) {
 		char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 
 		printf("warning: %s\n", json_is_string(v) ? json_string_value(v) : t ? t : "?");
 		free(t);
 	}
-	json_array_foreach(json_object_get(j, "errors"), i, v) {
+	json_array_foreach (json_object_get(j, "errors"), i, v) {
 		char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 
 		fprintf(stderr, "error: %s\n", json_is_string(v) ? json_string_value(v) : t ? t : "?");
@@ -125,7 +125,8 @@ gen_create_mocks(const gen_opts *o, const char *spec, size_t len)
 
 	json_decref(req);
 	if (text == NULL) {
-		fprintf(stderr, "mockarty-server-generator: -create-mocks: the spec is not valid UTF-8 text\n");
+		fprintf(stderr,
+		        "mockarty-server-generator: -create-mocks: the spec is not valid UTF-8 text\n");
 		return false;
 	}
 	snprintf(path, sizeof(path), "/api/v1/generators/%s", o->type);
@@ -147,12 +148,15 @@ gen_create_mocks(const gen_opts *o, const char *spec, size_t len)
 		strcpy(path, "/api/v1/mocks/batch");
 	}
 	if (st == 0) {
-		fprintf(stderr, "mockarty-server-generator: -create-mocks: the admin node did not answer: %s\n", err);
+		fprintf(stderr,
+		        "mockarty-server-generator: -create-mocks: the admin node did not answer: %s\n", err);
 	} else if (st < 200 || st >= 300) {
 		fprintf(stderr, "mockarty-server-generator: -create-mocks: POST %s%s answered %ld: %.2000s\n",
 		        o->mockarty_url, path, st, b.p ? b.p : "");
 		if (st == 404)
-			fprintf(stderr, "(this admin node has no %s import; the project was written, no mock was created)\n",
+			fprintf(stderr,
+			        "(this admin node has no %s import; the project was written, no mock was "
+			        "created)\n",
 			        o->type);
 	} else {
 		report(b.p);

@@ -12,17 +12,17 @@
 #include <stddef.h>
 
 typedef struct gen_opts {
-	const char *type;        /* -server-type: the module name ("openapi") after alias folding */
-	const char *input;       /* -input: the spec file */
-	const char *output;      /* -output: the project directory (created; must be empty if it exists) */
-	bool create_mocks;       /* -create-mocks */
+	const char *type;         /* -server-type: the module name ("openapi") after alias folding */
+	const char *input;        /* -input: the spec file */
+	const char *output;       /* -output: the project directory (created; must be empty if it exists) */
+	bool create_mocks;        /* -create-mocks */
 	const char *mockarty_url; /* -mockarty-url, default http://localhost:5770 */
-	const char *api_token;   /* -api-token (or API_TOKEN / MOCKARTY_API_TOKEN) */
-	const char *ns;          /* -namespace, default sandbox */
-	const char *server_name; /* -server-name, default "" (every mock of the namespace) */
-	const char *path_prefix; /* -path-prefix, default "" */
-	int port;                /* -port, default 8080 */
-	const char *runtime_dir; /* the repository the runtime is copied from */
+	const char *api_token;    /* -api-token (or API_TOKEN / MOCKARTY_API_TOKEN) */
+	const char *ns;           /* -namespace, default sandbox */
+	const char *server_name;  /* -server-name, default "" (every mock of the namespace) */
+	const char *path_prefix;  /* -path-prefix, default "" */
+	int port;                 /* -port, default 8080 */
+	const char *runtime_dir;  /* the repository the runtime is copied from */
 } gen_opts;
 
 /* Reads path whole into a malloc'd NUL-terminated buffer; NULL with a message on stderr. */

@@ -24,34 +24,36 @@
 
 /* every server type of the product, with its aliases; only the first row is in this build */
 static const char *const available[][4] = {{"openapi", "http", "rest", "swagger"}};
-static const char *const future[] = {"grpc", "mcp", "graphql", "soap", "sse", "websocket", "socket", "kafka", "rabbitmq"};
+static const char *const future[] = {"grpc",      "mcp",    "graphql", "soap",    "sse",
+                                     "websocket", "socket", "kafka",   "rabbitmq"};
 
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: mockarty-server-generator -server-type TYPE -input SPEC -output DIR [options]\n"
-	        "\n"
-	        "Writes a standalone mock server project for SPEC into DIR (build it with make).\n"
-	        "Flags (one or two dashes; \"-flag value\" or \"-flag=value\"):\n"
-	        "  -server-type, -type TYPE   server type: openapi (this build); grpc, mcp, graphql, soap,\n"
-	        "                             sse, websocket (socket), kafka, rabbitmq arrive later\n"
-	        "  -input FILE                the API specification (OpenAPI/Swagger .yaml or .json)\n"
-	        "  -output DIR                the project directory (created; an existing one must be empty)\n"
-	        "  -create-mocks              create/merge the spec's mocks on the admin node\n"
-	        "  -mockarty-url URL          admin node URL (default http://localhost:5770); baked into the\n"
-	        "                             project as the default HTTP_ADMIN_BASE_URL\n"
-	        "  -api-token TOKEN           mk_ user token for -create-mocks (or API_TOKEN); never written\n"
-	        "                             into the project\n"
-	        "  -namespace NS              namespace of the mocks (default sandbox)\n"
-	        "  -server-name NAME          serverName of the mocks and of the server (default: none, the\n"
-	        "                             server serves every mock of its namespace)\n"
-	        "  -path-prefix PREFIX        pathPrefix of the created mocks (default none)\n"
-	        "  -port PORT                 default HTTP_PORT of the server (default 8080)\n"
-	        "  -help                      this text\n"
-	        "Environment: MOCKARTY_RUNTIME_DIR overrides where the runtime sources are copied from\n"
-	        "(built in: %s).\n",
-	        MOCKARTY_RUNTIME_DIR);
+	fprintf(
+	    f,
+	    "usage: mockarty-server-generator -server-type TYPE -input SPEC -output DIR [options]\n"
+	    "\n"
+	    "Writes a standalone mock server project for SPEC into DIR (build it with make).\n"
+	    "Flags (one or two dashes; \"-flag value\" or \"-flag=value\"):\n"
+	    "  -server-type, -type TYPE   server type: openapi (this build); grpc, mcp, graphql, soap,\n"
+	    "                             sse, websocket (socket), kafka, rabbitmq arrive later\n"
+	    "  -input FILE                the API specification (OpenAPI/Swagger .yaml or .json)\n"
+	    "  -output DIR                the project directory (created; an existing one must be empty)\n"
+	    "  -create-mocks              create/merge the spec's mocks on the admin node\n"
+	    "  -mockarty-url URL          admin node URL (default http://localhost:5770); baked into the\n"
+	    "                             project as the default HTTP_ADMIN_BASE_URL\n"
+	    "  -api-token TOKEN           mk_ user token for -create-mocks (or API_TOKEN); never written\n"
+	    "                             into the project\n"
+	    "  -namespace NS              namespace of the mocks (default sandbox)\n"
+	    "  -server-name NAME          serverName of the mocks and of the server (default: none, the\n"
+	    "                             server serves every mock of its namespace)\n"
+	    "  -path-prefix PREFIX        pathPrefix of the created mocks (default none)\n"
+	    "  -port PORT                 default HTTP_PORT of the server (default 8080)\n"
+	    "  -help                      this text\n"
+	    "Environment: MOCKARTY_RUNTIME_DIR overrides where the runtime sources are copied from\n"
+	    "(built in: %s).\n",
+	    MOCKARTY_RUNTIME_DIR);
 }
 
 /* The module name for type (folding aliases), or NULL. */
@@ -86,8 +88,11 @@ fail(const char *fmt, const char *a, const char *b)
 int
 main(int argc, char **argv)
 {
-	gen_opts o = {.mockarty_url = "http://localhost:5770", .ns = "sandbox", .server_name = "",
-	              .path_prefix = "", .port = 8080};
+	gen_opts o = {.mockarty_url = "http://localhost:5770",
+	              .ns = "sandbox",
+	              .server_name = "",
+	              .path_prefix = "",
+	              .port = 8080};
 	const char *type = NULL, *port = NULL;
 	char *spec;
 	size_t len = 0;
@@ -118,14 +123,16 @@ main(int argc, char **argv)
 		}
 		if (strcmp(name, "create-mocks") == 0) {
 			if (eq && strcmp(eq + 1, "true") != 0 && strcmp(eq + 1, "false") != 0)
-				return fail("-create-mocks: expected true or false, got \"%s\"%s", eq + 1, "");
+				return fail("-create-mocks: expected true or false, got \"%s\"%s", eq + 1,
+				            "");
 			o.create_mocks = eq == NULL || strcmp(eq + 1, "true") == 0;
 			continue;
 		}
-		if (strcmp(name, "server-type") != 0 && strcmp(name, "type") != 0 && strcmp(name, "input") != 0 &&
-		    strcmp(name, "output") != 0 && strcmp(name, "mockarty-url") != 0 && strcmp(name, "api-token") != 0 &&
-		    strcmp(name, "namespace") != 0 && strcmp(name, "server-name") != 0 && strcmp(name, "port") != 0 &&
-		    strcmp(name, "path-prefix") != 0)
+		if (strcmp(name, "server-type") != 0 && strcmp(name, "type") != 0 &&
+		    strcmp(name, "input") != 0 && strcmp(name, "output") != 0 &&
+		    strcmp(name, "mockarty-url") != 0 && strcmp(name, "api-token") != 0 &&
+		    strcmp(name, "namespace") != 0 && strcmp(name, "server-name") != 0 &&
+		    strcmp(name, "port") != 0 && strcmp(name, "path-prefix") != 0)
 			return fail("unknown flag \"%s\"%s", argv[i], "");
 		if (eq)
 			val = eq + 1;
@@ -158,9 +165,10 @@ main(int argc, char **argv)
 	if (o.type == NULL) {
 		if (is_future(type))
 			return fail("not available yet in this build: %s (openapi is)%s", type, "");
-		return fail("-server-type: unknown server type \"%s\"%s (openapi, grpc, mcp, graphql, soap, sse, "
-		            "websocket/socket, kafka, rabbitmq)",
-		            type, "");
+		return fail(
+		    "-server-type: unknown server type \"%s\"%s (openapi, grpc, mcp, graphql, soap, sse, "
+		    "websocket/socket, kafka, rabbitmq)",
+		    type, "");
 	}
 	if (o.input == NULL)
 		return fail("-input is required: the spec file%s%s", "", "");
@@ -175,15 +183,19 @@ main(int argc, char **argv)
 		o.port = (int)p;
 	}
 	if (strncmp(o.mockarty_url, "http://", 7) != 0 && strncmp(o.mockarty_url, "https://", 8) != 0)
-		return fail("-mockarty-url: expected an http:// or https:// URL, got \"%s\"%s", o.mockarty_url, "");
+		return fail("-mockarty-url: expected an http:// or https:// URL, got \"%s\"%s",
+		            o.mockarty_url, "");
 	if (o.ns[0] == '\0' || strpbrk(o.ns, " /\"\\") != NULL)
 		return fail("-namespace: \"%s\" is not a namespace name%s", o.ns, "");
 	if (strpbrk(o.server_name, "\"\\\n") != NULL)
-		return fail("-server-name: \"%s\" may not hold quotes, backslashes or newlines%s", o.server_name, "");
+		return fail("-server-name: \"%s\" may not hold quotes, backslashes or newlines%s",
+		            o.server_name, "");
 	if (o.api_token == NULL)
-		o.api_token = getenv("API_TOKEN") && getenv("API_TOKEN")[0] ? getenv("API_TOKEN") : getenv("MOCKARTY_API_TOKEN");
+		o.api_token = getenv("API_TOKEN") && getenv("API_TOKEN")[0] ? getenv("API_TOKEN")
+		                                                            : getenv("MOCKARTY_API_TOKEN");
 	if (o.create_mocks && (o.api_token == NULL || o.api_token[0] == '\0'))
-		return fail("-create-mocks needs -api-token (an mk_ user token of role editor or admin)%s%s", "", "");
+		return fail("-create-mocks needs -api-token (an mk_ user token of role editor or admin)%s%s",
+		            "", "");
 	spec = gen_read_file(o.input, &len);
 	if (spec == NULL)
 		return 2;

@@ -16,15 +16,15 @@
 
 /* Defaults baked in by the caller; the environment overrides each (docs/generator.md). */
 typedef struct gs_defaults {
-	const char *type;        /* server type (protocol module name or alias), e.g. "openapi" */
-	const char *server_name; /* SERVER_NAME: "" = every mock of the namespace */
-	const char *ns;          /* NAMESPACE, "sandbox" when NULL */
-	const char *admin_url;   /* HTTP_ADMIN_BASE_URL, "http://localhost:5770" when NULL */
-	int http_port;           /* HTTP_PORT, 8080 when 0 */
-	const char *api_token;   /* API_TOKEN, NULL = required from the environment */
+	const char *type;          /* server type (protocol module name or alias), e.g. "openapi" */
+	const char *server_name;   /* SERVER_NAME: "" = every mock of the namespace */
+	const char *ns;            /* NAMESPACE, "sandbox" when NULL */
+	const char *admin_url;     /* HTTP_ADMIN_BASE_URL, "http://localhost:5770" when NULL */
+	int http_port;             /* HTTP_PORT, 8080 when 0 */
+	const char *api_token;     /* API_TOKEN, NULL = required from the environment */
 	const unsigned char *spec; /* the spec (shown on the dashboard, served at /spec), or NULL */
 	size_t spec_len;
-	const char *spec_name;   /* its file name (the content type of /spec follows its extension) */
+	const char *spec_name; /* its file name (the content type of /spec follows its extension) */
 } gs_defaults;
 
 /*

@@ -22,8 +22,9 @@ slurp(const char *path, size_t *len)
 		fprintf(stderr, "mockarty-gen-server: --spec: cannot open \"%s\"\n", path);
 		return NULL;
 	}
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n <= 64L << 20 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) != NULL && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n <= 64L << 20 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) != NULL &&
+	    fread(buf, 1, (size_t)n, f) == (size_t)n) {
 		buf[n] = '\0';
 		*len = (size_t)n;
 	} else {
@@ -48,7 +49,8 @@ main(int argc, char **argv)
 
 		if (a[0] == '-' && a[1] == '-')
 			a++;
-		if ((strcmp(a, "-type") == 0 || strcmp(a, "-spec") == 0 || strcmp(a, "-name") == 0) && i + 1 >= argc) {
+		if ((strcmp(a, "-type") == 0 || strcmp(a, "-spec") == 0 || strcmp(a, "-name") == 0) &&
+		    i + 1 >= argc) {
 			fprintf(stderr, "mockarty-gen-server: %s needs a value\n", argv[i]);
 			return 2;
 		}
@@ -63,7 +65,8 @@ main(int argc, char **argv)
 			break;
 		} else {
 			fprintf(stderr,
-			        "mockarty-gen-server: unknown argument \"%s\" (usage: mockarty-gen-server --type openapi "
+			        "mockarty-gen-server: unknown argument \"%s\" (usage: mockarty-gen-server "
+			        "--type openapi "
 			        "[--spec FILE] [--name NAME]; the rest is environment, see --help)\n",
 			        argv[i]);
 			return 2;

@@ -170,6 +170,12 @@ test('the project builds from a fresh directory with make (no network) and serve
   const dash = await gen.request(gen.dashUrl, '/');
   assert.equal(dash.status, 200);
   assert.match(dash.headers.get('content-type'), /text\/html/);
+  // numbers as text: mocks loaded, requests, hits, and a counter per route that answered
+  assert.ok(Number(dash.text.match(/id="mocks">(\d+)</)?.[1]) >= 5, dash.text);
+  assert.ok(Number(dash.text.match(/id="requests">(\d+)</)?.[1]) >= compared, 'requests counted');
+  assert.ok(Number(dash.text.match(/id="hits">(\d+)</)?.[1]) >= compared, 'hits counted');
+  assert.match(dash.text, /id="coordinator">connected</);
+  assert.match(dash.text, /<tr><td>\/pets\/:petId<\/td><td>200<\/td><td>[1-9]\d*<\/td><\/tr>/);
   const st = await gen.request(gen.dashUrl, '/api/status');
   assert.equal(st.body.coordinator.connected, true);
   assert.ok(st.body.mocksLoaded >= 5);

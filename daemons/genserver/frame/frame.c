@@ -31,7 +31,8 @@ static size_t spec_size;
 static const char *spec_file;
 
 static enum MHD_Result
-answer(struct MHD_Connection *conn, int status, const char *ctype, void *data, size_t len, enum MHD_ResponseMemoryMode mode)
+answer(struct MHD_Connection *conn, int status, const char *ctype, void *data, size_t len,
+       enum MHD_ResponseMemoryMode mode)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, data, mode);
 	enum MHD_Result ret;
@@ -61,12 +62,13 @@ serve_health(struct MHD_Connection *conn)
 	sync_status(&ss);
 	uptime_text(up, sizeof(up));
 	status = !ss.ready ? "fail" : ss.link.state == NL_CONNECTED ? "pass" : "warn";
-	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:b, s:s, s:I}, s:I, s:s}", "status", status,
-	              "version", GS_RELEASE_ID, "serverType", gs_cfg.type, "serverName", gs_cfg.server_name,
-	              "namespace", rs_cfg.ns, "mode", "hybrid", "admin", "url", gs_cfg.admin_url, "coordinator",
-	              rs_cfg.coordinator_addr, "connected", ss.link.state == NL_CONNECTED, "state",
-	              nl_state_names[ss.link.state], "lastSyncVersion", (json_int_t)ss.applied_version,
-	              "mocksLoaded", (json_int_t)rs_mocks_loaded(), "uptime", up);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:b, s:s, s:I}, s:I, s:s}", "status",
+	              status, "version", GS_RELEASE_ID, "serverType", gs_cfg.type, "serverName",
+	              gs_cfg.server_name, "namespace", rs_cfg.ns, "mode", "hybrid", "admin", "url",
+	              gs_cfg.admin_url, "coordinator", rs_cfg.coordinator_addr, "connected",
+	              ss.link.state == NL_CONNECTED, "state", nl_state_names[ss.link.state],
+	              "lastSyncVersion", (json_int_t)ss.applied_version, "mocksLoaded",
+	              (json_int_t)rs_mocks_loaded(), "uptime", up);
 	ps = proto->status_json ? proto->status_json() : NULL;
 	if (j != NULL && ps != NULL)
 		json_object_set_new(j, "protocol", ps);
@@ -76,7 +78,8 @@ serve_health(struct MHD_Connection *conn)
 	json_decref(j);
 	if (text == NULL)
 		return MHD_NO;
-	return answer(conn, ss.ready ? 200 : 503, "application/json", text, strlen(text), MHD_RESPMEM_MUST_FREE);
+	return answer(conn, ss.ready ? 200 : 503, "application/json", text, strlen(text),
+	              MHD_RESPMEM_MUST_FREE);
 }
 
 static enum MHD_Result
@@ -86,9 +89,11 @@ serve_spec(struct MHD_Connection *conn)
 	const char *ctype = "text/plain; charset=utf-8";
 
 	if (spec_data == NULL) {
-		static const char none[] = "{\"error\":\"not_found\",\"message\":\"this server was started without a spec\"}";
+		static const char none[] =
+		    "{\"error\":\"not_found\",\"message\":\"this server was started without a spec\"}";
 
-		return answer(conn, 404, "application/json", (void *)none, sizeof(none) - 1, MHD_RESPMEM_PERSISTENT);
+		return answer(conn, 404, "application/json", (void *)none, sizeof(none) - 1,
+		              MHD_RESPMEM_PERSISTENT);
 	}
 	if (ext && (strcmp(ext, ".yaml") == 0 || strcmp(ext, ".yml") == 0))
 		ctype = "application/yaml";
@@ -124,8 +129,8 @@ gs_main(const gs_defaults *d, int argc, char **argv)
 			gs_config_help(argv[0], d);
 			return 0;
 		}
-		fprintf(stderr, "%s: unknown argument \"%s\" (configuration is by environment; see --help)\n", argv[0],
-		        argv[i]);
+		fprintf(stderr, "%s: unknown argument \"%s\" (configuration is by environment; see --help)\n",
+		        argv[0], argv[i]);
 		return 2;
 	}
 	rc = gs_config_load(d, err, sizeof(err));
@@ -139,6 +144,7 @@ gs_main(const gs_defaults *d, int argc, char **argv)
 	spec_file = d->spec_name;
 	rs_server_name = gs_cfg.server_name;
 	http_extra_get = frame_routes;
+	dashboard_page = gs_dashboard_page;
 	log_threshold = rs_cfg.log_level;
 	ms_set_template_output_limit(rs_cfg.template_output_limit);
 
@@ -172,8 +178,8 @@ gs_main(const gs_defaults *d, int argc, char **argv)
 		return 1;
 	}
 	log_info("generated %s server %s started on port %d: admin %s, coordinator %s, namespace %s",
-	         gs_cfg.type, rs_cfg.resolver_name, rs_cfg.http_port, gs_cfg.admin_url, rs_cfg.coordinator_addr,
-	         rs_cfg.ns);
+	         gs_cfg.type, rs_cfg.resolver_name, rs_cfg.http_port, gs_cfg.admin_url,
+	         rs_cfg.coordinator_addr, rs_cfg.ns);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;

@@ -5,7 +5,7 @@
  * spellings, filling the node library's rs_cfg), the start-up and shutdown of the node
  * library (mock sync for (namespace, serverName), the Coordinator.Resolve pool, reports, the
  * dashboard port) and the frame's routes on the serving port: /health (generator-protocols
- * §4.4) and /spec (frame.c). It may call protocols/ (through gs_protocol only), the node
+ * §4.4) and /spec (frame.c), and the dashboard page (dashpage.c). It may call protocols/ (through gs_protocol only), the node
  * library (daemons/resolver's link/, dashboard/ and serving/'s route hook), daemons/common
  * and core; protocols/ never calls it.
  */
@@ -18,9 +18,9 @@
 #include <stddef.h>
 
 typedef struct gs_config {
-	char *type;        /* the server type's module name */
-	char *admin_url;   /* HTTP_ADMIN_BASE_URL / MOCKARTY_URL */
-	char *server_name; /* SERVER_NAME, "" = all of the namespace */
+	char *type;         /* the server type's module name */
+	char *admin_url;    /* HTTP_ADMIN_BASE_URL / MOCKARTY_URL */
+	char *server_name;  /* SERVER_NAME, "" = all of the namespace */
 	char *proxy_target; /* PROXY_TARGET (accepted; see docs/generator.md) */
 } gs_config;
 
@@ -33,5 +33,8 @@ extern gs_config gs_cfg;
 int gs_config_load(const gs_defaults *d, char *err, size_t errlen);
 void gs_config_free(void);
 void gs_config_help(const char *argv0, const gs_defaults *d);
+
+/* dashpage.c: the dashboard page (malloc'd HTML), set as the node library's dashboard_page. */
+char *gs_dashboard_page(void);
 
 #endif /* MOCKARTY_GENSERVER_FRAME_H */

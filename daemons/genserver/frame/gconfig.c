@@ -46,13 +46,15 @@ gs_config_help(const char *argv0, const gs_defaults *d)
 {
 	char intro[512];
 
-	snprintf(intro, sizeof(intro),
-	         "A generated Mockarty server (type %s%s%s): serves its namespace's mocks for its serverName,\n"
-	         "synced from the admin node's coordinator; stateful mocks resolve there. Environment:",
-	         d->type ? d->type : "?", d->server_name && d->server_name[0] ? ", server " : "",
-	         d->server_name ? d->server_name : "");
-	config_print_help(argv0, intro, vars, sizeof(vars) / sizeof(vars[0]),
-	                  "HTTP_ADMIN_BASE_URL=http://localhost:5770 NAMESPACE=sandbox HTTP_PORT=8080 API_TOKEN=mk_...");
+	snprintf(
+	    intro, sizeof(intro),
+	    "A generated Mockarty server (type %s%s%s): serves its namespace's mocks for its serverName,\n"
+	    "synced from the admin node's coordinator; stateful mocks resolve there. Environment:",
+	    d->type ? d->type : "?", d->server_name && d->server_name[0] ? ", server " : "",
+	    d->server_name ? d->server_name : "");
+	config_print_help(
+	    argv0, intro, vars, sizeof(vars) / sizeof(vars[0]),
+	    "HTTP_ADMIN_BASE_URL=http://localhost:5770 NAMESPACE=sandbox HTTP_PORT=8080 API_TOKEN=mk_...");
 }
 
 /* The value of the first of two spellings that is set and not empty, else def; *which: its name. */
@@ -128,8 +130,8 @@ gs_config_load(const gs_defaults *d, char *err, size_t errlen)
 		return 2;
 	}
 	gs_cfg.type = strdup(p->name);
-	s = either("HTTP_ADMIN_BASE_URL", "MOCKARTY_URL", d->admin_url ? d->admin_url : "http://localhost:5770",
-	           &which);
+	s = either("HTTP_ADMIN_BASE_URL", "MOCKARTY_URL",
+	           d->admin_url ? d->admin_url : "http://localhost:5770", &which);
 	gs_cfg.admin_url = strdup(s);
 	s = config_env_or("COORDINATOR_ADDR", NULL);
 	if (s != NULL) {
@@ -137,7 +139,8 @@ gs_config_load(const gs_defaults *d, char *err, size_t errlen)
 	} else if (coordinator_from_url(gs_cfg.admin_url, coord, sizeof(coord))) {
 		c->coordinator_addr = strdup(coord);
 	} else {
-		snprintf(err, errlen, "%s: expected an http:// or https:// URL, got \"%s\"", which, gs_cfg.admin_url);
+		snprintf(err, errlen, "%s: expected an http:// or https:// URL, got \"%s\"", which,
+		         gs_cfg.admin_url);
 		goto fail;
 	}
 	s = either("API_TOKEN", "MOCKARTY_API_TOKEN", d->api_token, &which);
@@ -165,7 +168,8 @@ gs_config_load(const gs_defaults *d, char *err, size_t errlen)
 	if (!config_int_var("DASHBOARD_PORT", port_def, 0, 65535, &c->dashboard_port, err, errlen) ||
 	    !config_int_var("MIN_VERSION_WAIT_MS", "2000", 0, 600000, &c->min_version_wait_ms, err, errlen) ||
 	    !config_int_var("RESOLVE_POOL_SIZE", "4", 1, 64, &c->resolve_pool, err, errlen) ||
-	    !config_int_var("PROXY_MAX_CONCURRENT", "256", 1, 100000, &c->proxy_max_concurrent, err, errlen) ||
+	    !config_int_var("PROXY_MAX_CONCURRENT", "256", 1, 100000, &c->proxy_max_concurrent, err,
+	                    errlen) ||
 	    !config_int_var("REQUEST_BUFFER_BUDGET_MB", "256", 0, 1048576, &c->buffer_budget_mb, err, errlen))
 		goto fail;
 	if (c->dashboard_port == c->http_port) {
@@ -193,8 +197,8 @@ gs_config_load(const gs_defaults *d, char *err, size_t errlen)
 		goto fail;
 	}
 	if (gs_cfg.type == NULL || gs_cfg.admin_url == NULL || gs_cfg.server_name == NULL ||
-	    gs_cfg.proxy_target == NULL || c->coordinator_addr == NULL || c->api_token == NULL || c->ns == NULL ||
-	    c->resolver_name == NULL || c->http_bind_addr == NULL) {
+	    gs_cfg.proxy_target == NULL || c->coordinator_addr == NULL || c->api_token == NULL ||
+	    c->ns == NULL || c->resolver_name == NULL || c->http_bind_addr == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}

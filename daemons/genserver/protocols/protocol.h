@@ -18,9 +18,9 @@
 #include "metrics.h"
 
 typedef struct gs_protocol {
-	const char *name;            /* the server type, as -server-type spells it */
-	const char *const *aliases;  /* other spellings, NULL-terminated (may be NULL) */
-	const config_var *vars;      /* the module's own environment variables, for --help */
+	const char *name;           /* the server type, as -server-type spells it */
+	const char *const *aliases; /* other spellings, NULL-terminated (may be NULL) */
+	const config_var *vars;     /* the module's own environment variables, for --help */
 	size_t nvars;
 	/* Starts serving on the configured bind address and port (rs_cfg); false = logged failure. */
 	bool (*start)(void);

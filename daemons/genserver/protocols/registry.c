@@ -16,8 +16,8 @@ extern const gs_protocol gs_openapi_protocol;
 static const gs_protocol *const modules[] = {&gs_openapi_protocol};
 
 /* every type of the product, with its aliases ("socket" is the websocket type's other name) */
-static const char *const known[] = {"openapi", "http", "rest", "grpc", "mcp", "graphql", "soap", "sse",
-                                    "websocket", "socket", "kafka", "rabbitmq"};
+static const char *const known[] = {"openapi", "http", "rest",      "grpc",   "mcp",   "graphql",
+                                    "soap",    "sse",  "websocket", "socket", "kafka", "rabbitmq"};
 
 const gs_protocol *
 gs_protocol_find(const char *type)

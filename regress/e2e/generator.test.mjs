@@ -209,7 +209,7 @@ test('a write on the admin node reaches the generated server', async () => {
   await waitUntil(async () => (await gen.get('/pets/written/now')).text === '{"n":2}', 5000, 20, 'update served');
 });
 
-test('the generic binary serves one serverName, with an orchestrator token; a viewer token is refused', async () => {
+test('the generic binary serves one serverName, with an orchestrator token; a viewer token and a token bound to another namespace are refused; disabling an editor token ends the stream', async () => {
   const o = await s.api('POST', '/ui/api/integrations', { name: 'orchestrator-1', type: 'orchestrator' });
   assert.ok(o.status === 200 || o.status === 201, o.text);
   for (const [id, route, serverName] of [['scoped', '/scoped', 'petstore'], ['unscoped', '/unscoped', undefined], ['other', '/other', 'billing']]) {
@@ -238,6 +238,15 @@ test('the generic binary serves one serverName, with an orchestrator token; a vi
     assert.equal((await v.get('/health')).status, 503);
   } finally {
     await v.stop();
+  }
+  // a token bound to another namespace may not sync this one (the coordinator's caller rule)
+  await s.psql("SELECT mockarty.namespace_create('team-a')");
+  const bound = await s.psql("SELECT mockarty.token_create('team-a-gen', 'admin', 'team-a')->>'token'");
+  const b = await new GenServer(bin, { HTTP_ADMIN_BASE_URL: s.admin.url, NAMESPACE: 'sandbox', API_TOKEN: bound, COORDINATOR_ADDR: s.grpcAddr }).start({ waitReady: false });
+  try {
+    await waitUntil(async () => (await b.get('/health')).body?.admin?.state === 'auth_refused', 5000, 20, 'bound token refused for another namespace');
+  } finally {
+    await b.stop();
   }
   // an editor's token serves; disabling it ends the generated server's stream for good
   await s.psql("SELECT mockarty.user_create('eddie', NULL, 'editor')");

@@ -18,6 +18,8 @@ daemons: core
 	$(MAKE) -C daemons
 	$(MAKE) -C daemons/grpc
 	$(MAKE) -C daemons/resolver
+	$(MAKE) -C daemons/genserver
+	$(MAKE) -C daemons/generator
 	$(MAKE) -C daemons/loadgen
 	$(MAKE) -C daemons/tester
 	$(MAKE) -C daemons/runner
@@ -39,11 +41,13 @@ test:
 	scripts/test-all.sh
 
 # Admin node vs nginx (1 and 100k mocks), then the resolver: req/s vs nginx, cold start,
-# propagation latency. Each prints its ratios against nginx measured in the same run.
+# propagation latency. Each prints its ratios against nginx measured in the same run. Then the
+# generated server vs the resolver (>= 0.9x its req/s; QUICK=1 for a short run).
 bench:
 	bench/bench.sh
 	bench/resolver-bench.sh
 	bench/loadgen-bench.sh
+	bench/genserver-bench.sh
 
 fuzz:
 	scripts/install-deps.sh fuzz
@@ -63,6 +67,8 @@ clean:
 	-$(MAKE) -C daemons clean
 	-$(MAKE) -C daemons/grpc clean
 	-$(MAKE) -C daemons/resolver clean
+	-$(MAKE) -C daemons/genserver clean
+	-$(MAKE) -C daemons/generator clean
 	-$(MAKE) -C daemons/loadgen clean
 	-$(MAKE) -C daemons/tester clean
 	-$(MAKE) -C daemons/runner clean

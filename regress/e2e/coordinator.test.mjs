@@ -136,15 +136,20 @@ test('an mki_ token gets 403 on the admin REST API, a bogus one too (refused bef
   assert.match(b.body.error, /mki_/);
 });
 
-test('coordinator auth: bad, missing and mk_ tokens are UNAUTHENTICATED; test_runner is PERMISSION_DENIED', async () => {
+test('coordinator auth: bad and missing tokens are UNAUTHENTICATED; test_runner and a viewer\'s mk_ are PERMISSION_DENIED; an admin\'s mk_ (generated servers) is admitted', async () => {
   const c = client(Coordinator);
   const req = { namespace: 'sandbox', method: 'GET', path: '/x' };
-  for (const tok of ['mki_000000000000_abcdef', 'garbage', null, s.token, resolverToken + '0']) {
+  for (const tok of ['mki_000000000000_abcdef', 'mk_000000000000_abcdef', 'garbage', null, resolverToken + '0']) {
     const r = await unary(c, 'Resolve', req, tok);
     assert.equal(r.err?.code, status.UNAUTHENTICATED, `token ${tok && tok.slice(0, 8)}: ${r.err?.details}`);
   }
   const mk = await unary(c, 'Resolve', req, s.token);
-  assert.match(mk.err.details, /mk_/);
+  assert.equal(mk.err, null, mk.err?.details);
+  await s.psql("SELECT mockarty.user_create('coord-viewer', NULL, 'viewer')");
+  const viewer = await s.psql("SELECT mockarty.token_create('coord-viewer', 'coord-viewer')->>'token'");
+  const vr = await unary(c, 'Resolve', req, viewer);
+  assert.equal(vr.err?.code, status.PERMISSION_DENIED, vr.err?.details);
+  assert.match(vr.err.details, /editor or admin/);
   // refused before the body is read: a 5 MiB body is not RESOURCE_EXHAUSTED
   const big = await unary(c, 'Resolve', { ...req, body: Buffer.alloc(5 << 20) }, 'mki_000000000000_abcdef');
   assert.equal(big.err?.code, status.UNAUTHENTICATED);

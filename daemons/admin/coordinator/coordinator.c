@@ -125,6 +125,10 @@ struct sub {
 	char req_ns[128];   /* the namespace the SyncRequest asked for, while pending_auth */
 };
 
+/* The principal id of a user API token (mk_<12 hex>_...): this prefix + its 12-hex id, so
+ * it has the 36 characters of an integration's uuid and never equals one. */
+#define USER_TOKEN_ID_PREFIX "00000000-0000-0000-0000-"
+
 /* A cached token verification (positive or negative). */
 struct acache {
 	unsigned char key[32];
@@ -319,7 +323,9 @@ sub_closed(void *arg)
 /* ------------------------------------------------------------------ authentication */
 
 /*
- * Verifies an mki_ token in the database. Returns 1 and fills e (id, name, type) when valid,
+ * Verifies an mki_ token (integration_verify) or an mk_ user API token (token_verify: its
+ * type becomes user_editor, or user_viewer for role viewer) in the database. Returns 1 and
+ * fills e (id, name, type, bound namespace) when valid,
  * 0 when invalid or revoked, -1 when the database could not answer.
  */
 static int
@@ -330,9 +336,12 @@ verify_db(const char *token, struct acache *e)
 	PGresult *r;
 	int ret = -1;
 
+	bool user = strncmp(token, "mk_", 3) == 0;
+
 	if (conn == NULL)
 		return -1;
-	r = PQexecParams(conn, "SELECT mockarty.integration_verify($1)", 1, NULL, params, NULL, NULL, 0);
+	r = PQexecParams(conn, user ? "SELECT mockarty.token_verify($1)" : "SELECT mockarty.integration_verify($1)",
+	                 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
 		ret = 0;
 		if (!PQgetisnull(r, 0, 0)) {
@@ -341,10 +350,18 @@ verify_db(const char *token, struct acache *e)
 			const char *name = json_string_value(json_object_get(j, "name"));
 			const char *type = json_string_value(json_object_get(j, "type"));
 			const char *ns = json_string_value(json_object_get(j, "namespace"));
+			const char *role = json_string_value(json_object_get(j, "role"));
 
+			/* a user token (mk_<12 hex>_...): its type is its role, its id a pseudo uuid
+			 * USER_TOKEN_ID_PREFIX + the 12-hex token id (the principal's id is 36 chars) */
+			if (user && id && role)
+				type = strcmp(role, "viewer") == 0 ? "user_viewer" : "user_editor";
 			if (id && type) {
 				snprintf(e->ns, sizeof(e->ns), "%s", ns ? ns : "");
-				snprintf(e->id, sizeof(e->id), "%s", id);
+				if (user)
+					snprintf(e->id, sizeof(e->id), "%s%.12s", USER_TOKEN_ID_PREFIX, id);
+				else
+					snprintf(e->id, sizeof(e->id), "%s", id);
 				snprintf(e->name, sizeof(e->name), "%s", name ? name : "");
 				snprintf(e->type, sizeof(e->type), "%s", type);
 				ret = 1;
@@ -380,8 +397,11 @@ admit(const char *method, const struct acache *res, char *principal, size_t pcap
 		snprintf(msg, mcap, "invalid, disabled or deleted integration token");
 		return MK_GRPC_UNAUTHENTICATED;
 	}
-	if (strncmp(method, SVC_PREFIX, strlen(SVC_PREFIX)) == 0 && strcmp(res->type, "mock_resolver") != 0) {
-		snprintf(msg, mcap, "a %s token may not use the %s service (mock_resolver tokens only)",
+	if (strncmp(method, SVC_PREFIX, strlen(SVC_PREFIX)) == 0 && strcmp(res->type, "mock_resolver") != 0 &&
+	    strcmp(res->type, "orchestrator") != 0 && strcmp(res->type, "user_editor") != 0) {
+		snprintf(msg, mcap,
+		         "a %s token may not use the %s service (mock_resolver or orchestrator integration "
+		         "tokens, or user API tokens of role editor or admin)",
 		         res->type, SVC_NAME);
 		return MK_GRPC_PERMISSION_DENIED;
 	}
@@ -439,7 +459,9 @@ verify_and_cache(const char *tok, const unsigned char key[32], uint64_t gen, str
 
 /*
  * The transport's auth hook (loop thread, before the request body is read). Admits
- * mock_resolver integration tokens to the Coordinator service and test_runner tokens to the
+ * mock_resolver and orchestrator integration tokens and user API tokens of role editor or
+ * admin (generated servers, docs/generator.md) to the Coordinator service, each bound to its
+ * token's namespace binding, and test_runner tokens to the
  * Runners service (coordinator/runners.c); the principal is "<integration id> <bound namespace or
  * *> <integration name>" (namespace names have no spaces). A token that is not in the cache
  * of verifications is not verified here: a unary call is admitted with the principal
@@ -465,13 +487,8 @@ coord_auth(void *ud, const char *method, const char *authorization, char *princi
 	tok = authorization + 7;
 	while (*tok == ' ')
 		tok++;
-	if (strncmp(tok, "mk_", 3) == 0) {
-		snprintf(msg, mcap,
-		         "user API tokens (mk_) cannot authenticate nodes: use an integration token (mki_)");
-		return MK_GRPC_UNAUTHENTICATED;
-	}
-	if (strncmp(tok, "mki_", 4) != 0 || strlen(tok) > 200) {
-		snprintf(msg, mcap, "invalid integration token");
+	if ((strncmp(tok, "mki_", 4) != 0 && strncmp(tok, "mk_", 3) != 0) || strlen(tok) > 200) {
+		snprintf(msg, mcap, "invalid token: expected an integration token (mki_) or a user API token (mk_)");
 		return MK_GRPC_UNAUTHENTICATED;
 	}
 	if (!EVP_Digest(tok, strlen(tok), key, &klen, EVP_sha256(), NULL) || klen != 32) {
@@ -611,7 +628,8 @@ recheck_connected(PGconn *conn)
 
 		for (int i = 0; i < n && !dup; i++)
 			dup = strcmp(ids[i], s->integ_id) == 0;
-		if (!dup && s->integ_id[0])
+		/* user tokens are not integrations: their cached verification expires instead */
+		if (!dup && s->integ_id[0] && strncmp(s->integ_id, USER_TOKEN_ID_PREFIX, strlen(USER_TOKEN_ID_PREFIX)) != 0)
 			snprintf(ids[n++], sizeof(ids[0]), "%s", s->integ_id);
 	}
 	pthread_mutex_unlock(&C.mu);
@@ -989,8 +1007,16 @@ feed_main(void *arg)
 			while ((nt = PQnotifies(conn)) != NULL) {
 				if (strcmp(nt->relname, "mockarty_tokens") == 0) {
 					acache_purge();
-					if (coord_is_uuid_word(nt->extra))
+					if (coord_is_uuid_word(nt->extra)) {
 						revoke_id(nt->extra);
+					} else if (strlen(nt->extra) == 12 &&
+					           strspn(nt->extra, "0123456789abcdef") == 12) {
+						/* a user API token (mk_<id>_...) disabled or deleted */
+						char uid[40];
+
+						snprintf(uid, sizeof(uid), "%s%s", USER_TOKEN_ID_PREFIX, nt->extra);
+						revoke_id(uid);
+					}
 				} else if (strcmp(nt->relname, "mockarty_tasks") == 0) {
 					coord_runners_notify(nt->extra);
 				} else {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 static struct MHD_Daemon *dash;
+char *(*dashboard_page)(void);
 
 static const char page[] =
     "<!doctype html>\n"
@@ -115,6 +116,14 @@ dash_handler(void *cls, struct MHD_Connection *conn, const char *url, const char
 		r = MHD_create_response_from_buffer(strlen(t), t, MHD_RESPMEM_MUST_FREE);
 		if (r)
 			MHD_add_response_header(r, "Content-Type", "application/json");
+	} else if ((strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) && dashboard_page != NULL) {
+		char *t = dashboard_page();
+
+		if (t == NULL)
+			return MHD_NO;
+		r = MHD_create_response_from_buffer(strlen(t), t, MHD_RESPMEM_MUST_FREE);
+		if (r)
+			MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
 	} else if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
 		r = MHD_create_response_from_buffer(sizeof(page) - 1, (void *)page, MHD_RESPMEM_PERSISTENT);
 		if (r)

@@ -57,6 +57,11 @@ void uptime_text(char *out, size_t cap);
 
 /* ------------------------------------------------------------ dashboard.c */
 
+/*
+ * An embedder's page for GET / on the dashboard port (the generated-server frame sets it; the
+ * resolver leaves it NULL and serves its own page): returns malloc'd HTML, NULL on out of memory.
+ */
+extern char *(*dashboard_page)(void);
 bool dashboard_start(void);
 void dashboard_stop(void);
 

@@ -21,6 +21,24 @@
 #include <string.h>
 
 ms_store *rs_store;
+const char *rs_server_name;
+
+/* True when json belongs to rs_server_name's server (always, without a filter). */
+static bool
+server_matches(const char *json)
+{
+	json_t *doc;
+	const char *sn;
+	bool ok;
+
+	if (rs_server_name == NULL || rs_server_name[0] == '\0')
+		return true;
+	doc = json_loads(json, JSON_DISABLE_EOF_CHECK, NULL);
+	sn = json_string_value(json_object_get(doc, "serverName"));
+	ok = sn != NULL && strcmp(sn, rs_server_name) == 0;
+	json_decref(doc);
+	return ok;
+}
 
 struct rs_build {
 	ms_set *set;
@@ -61,6 +79,8 @@ rs_build_add(rs_build *b, const char *ns, const char *id, const char *json, uint
 {
 	char err[300];
 
+	if (!server_matches(json))
+		return;
 	if (!ms_set_put(b->set, json, strlen(json), ns, (int64_t)version, err, sizeof(err))) {
 		b->skipped++;
 		log_warn("mock %s (namespace %s) skipped: %s", id, ns, err);
@@ -76,7 +96,11 @@ struct ms_prepared *
 rs_prepare(const char *ns, const char *id, const char *json)
 {
 	char err[300];
-	ms_prepared *p = ms_prepare(json, strlen(json), ns, err, sizeof(err));
+	ms_prepared *p;
+
+	if (!server_matches(json))
+		return NULL;
+	p = ms_prepare(json, strlen(json), ns, err, sizeof(err));
 
 	if (p == NULL)
 		log_warn("mock %s (namespace %s) skipped: %s", id, ns, err);
@@ -138,7 +162,9 @@ rs_apply_upsert(uint64_t version, const char *ns, const char *id, const char *js
 		log_error("out of memory applying delta %llu", (unsigned long long)version);
 		return;
 	}
-	if (!ms_set_put(set, json, strlen(json), ns, (int64_t)version, err, sizeof(err))) {
+	if (!server_matches(json)) {
+		ms_set_remove(set, ns, id); /* moved to another server */
+	} else if (!ms_set_put(set, json, strlen(json), ns, (int64_t)version, err, sizeof(err))) {
 		/* the old definition must not keep answering: the writer replaced it */
 		ms_set_remove(set, ns, id);
 		log_warn("mock %s (namespace %s) at version %llu rejected: %s", id, ns,

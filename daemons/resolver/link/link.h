@@ -73,6 +73,13 @@ void rs_build_abort(rs_build *b);
 void rs_apply_upsert(uint64_t version, const char *ns, const char *id, const char *json);
 void rs_apply_delete(uint64_t version, const char *ns, const char *id);
 size_t rs_mocks_loaded(void);
+/*
+ * The serverName filter of an embedder (a generated server serves the mocks of its namespace
+ * whose serverName equals this; NULL or "" = every mock, the resolver's case). Set before
+ * sync_start; a document of another server is left out of snapshots, and a delta moving a
+ * mock to another server removes it.
+ */
+extern const char *rs_server_name;
 bool rs_index_init(void);
 void rs_index_free(void);
 

@@ -448,6 +448,8 @@ span_begin(conn_req *cr, const char *method, size_t plen)
 	}
 }
 
+int (*http_extra_get)(struct MHD_Connection *conn, const char *uri, size_t plen, enum MHD_Result *ret);
+
 /* The request is complete: route it. */
 static enum MHD_Result
 handle_complete(conn_req *cr, const char *method)
@@ -460,6 +462,12 @@ handle_complete(conn_req *cr, const char *method)
 		return queue_envelope(cr, 413, "validation", "request body exceeds the limit of 5 MB");
 	}
 	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) {
+		enum MHD_Result extra = MHD_NO;
+
+		if (http_extra_get != NULL && http_extra_get(cr->conn, uri, plen, &extra)) {
+			cr->state = ST_DONE;
+			return extra;
+		}
 		if (plen == 12 && strncmp(uri, "/health/live", 12) == 0) {
 			cr->state = ST_DONE;
 			return serve_health(cr->conn, false);

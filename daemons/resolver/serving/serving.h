@@ -20,6 +20,14 @@
 bool http_start(void);
 void http_stop(void);
 
+/*
+ * An embedder's extra GET/HEAD routes on HTTP_PORT (the generated-server frame sets it for
+ * /health and /spec; the resolver leaves it NULL): called before mock matching with the path
+ * (plen bytes of uri, no query). Returns 0 when the path is not the embedder's, 1 after it
+ * queued a response (*ret: MHD's answer).
+ */
+extern int (*http_extra_get)(struct MHD_Connection *conn, const char *uri, size_t plen, enum MHD_Result *ret);
+
 /* ------------------------------------------------------------ waiter.c */
 
 /*

@@ -1,0 +1,44 @@
+/*
+ * generator.h - mockarty-server-generator: the options of one run and the two steps it takes.
+ *
+ * main.c parses the flags (every spelling of the guide and the public material) into gen_opts;
+ * project.c writes the standalone project; admin.c asks the admin node to create the mocks
+ * (-create-mocks). project.c and admin.c call nothing of each other; main.c calls both.
+ */
+#ifndef MOCKARTY_GENERATOR_H
+#define MOCKARTY_GENERATOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct gen_opts {
+	const char *type;         /* -server-type: the module name ("openapi") after alias folding */
+	const char *input;        /* -input: the spec file */
+	const char *output;       /* -output: the project directory (created; must be empty if it exists) */
+	bool create_mocks;        /* -create-mocks */
+	const char *mockarty_url; /* -mockarty-url, default http://localhost:5770 */
+	const char *api_token;    /* -api-token (or API_TOKEN / MOCKARTY_API_TOKEN) */
+	const char *ns;           /* -namespace, default sandbox */
+	const char *server_name;  /* -server-name, default "" (every mock of the namespace) */
+	const char *path_prefix;  /* -path-prefix, default "" */
+	int port;                 /* -port, default 8080 */
+	const char *runtime_dir;  /* the repository the runtime is copied from */
+} gen_opts;
+
+/* Reads path whole into a malloc'd NUL-terminated buffer; NULL with a message on stderr. */
+char *gen_read_file(const char *path, size_t *len);
+
+/*
+ * Writes the project into o->output from the spec text (len bytes). Returns true, or false
+ * with the reason on stderr; on failure the output directory it created is removed again, so
+ * a failed run never leaves a partial project.
+ */
+bool gen_write_project(const gen_opts *o, const char *spec, size_t len);
+
+/*
+ * POSTs the spec to the admin node's /api/v1/generators/<type> (api-compat §2.7: spec,
+ * namespace, serverName, pathPrefix) and prints its answer's counts. Returns true on a 2xx.
+ */
+bool gen_create_mocks(const gen_opts *o, const char *spec, size_t len);
+
+#endif /* MOCKARTY_GENERATOR_H */

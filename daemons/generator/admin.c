@@ -4,12 +4,8 @@
  * The generator parses no spec: it sends the text to the admin node's
  * POST /api/v1/generators/<type> (api-compat §2.7, {spec, namespace, serverName, pathPrefix}),
  * whose importer does the smart merge, and prints the counts of the answer
- * ({created, updated, skipped, message, warnings, errors}).
- *
- * Interim, until the admin node of this tree has that endpoint: when it answers 404 and
- * MOCKARTY_GENERATOR_MOCKS_FILE names a JSON file of mocks, that file is posted to
- * POST /api/v1/mocks/batch instead (the end-to-end test's fixture); without the variable a
- * 404 is a clear error. docs/generator.md says the same.
+ * ({created, updated, skipped, message, warnings, errors}). An admin node without that
+ * importer (404) is a clear error: the project stays written, no mock is created.
  */
 #include "generator.h"
 
@@ -121,7 +117,6 @@ gen_create_mocks(const gen_opts *o, const char *spec, size_t len)
 	char path[128], err[600] = "";
 	struct body b = {0};
 	long st;
-	const char *fallback = getenv("MOCKARTY_GENERATOR_MOCKS_FILE");
 
 	json_decref(req);
 	if (text == NULL) {
@@ -132,21 +127,6 @@ gen_create_mocks(const gen_opts *o, const char *spec, size_t len)
 	snprintf(path, sizeof(path), "/api/v1/generators/%s", o->type);
 	st = post(o, path, text, &b, err, sizeof(err));
 	free(text);
-	if (st == 404 && fallback != NULL && fallback[0] != '\0') {
-		size_t flen;
-		char *mocks = gen_read_file(fallback, &flen);
-
-		free(b.p);
-		b = (struct body){0};
-		if (mocks == NULL)
-			return false;
-		printf("POST %s answered 404: creating the mocks of MOCKARTY_GENERATOR_MOCKS_FILE (%s) with "
-		       "POST /api/v1/mocks/batch\n",
-		       path, fallback);
-		st = post(o, "/api/v1/mocks/batch", mocks, &b, err, sizeof(err));
-		free(mocks);
-		strcpy(path, "/api/v1/mocks/batch");
-	}
 	if (st == 0) {
 		fprintf(stderr,
 		        "mockarty-server-generator: -create-mocks: the admin node did not answer: %s\n", err);

@@ -6,10 +6,8 @@
 // a write on the admin node reaches it; the generic binary serves one serverName only and
 // accepts an orchestrator integration token while a viewer's token is refused; bad flags and
 // server types not in this build are clear errors that write nothing.
-//
-// -create-mocks: until the admin node of this tree has POST /api/v1/generators/openapi, the CLI's
-// interim path posts regress/generator/openapi.mocks.json (MOCKARTY_GENERATOR_MOCKS_FILE) to
-// POST /api/v1/mocks/batch when that endpoint answers 404.
+// -create-mocks goes through the admin node's POST /api/v1/generators/openapi (the importer and
+// smart merge of docs/import.md).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -22,7 +20,6 @@ import { NodeDaemon } from './lib/daemon.mjs';
 const GENERATOR = path.join(repoRoot, 'daemons/build/mockarty-server-generator');
 const GEN_SERVER = path.join(repoRoot, 'daemons/build/mockarty-gen-server');
 const FIXTURE = path.join(repoRoot, 'regress/generator/openapi.yaml');
-const FIXTURE_MOCKS = path.join(repoRoot, 'regress/generator/openapi.mocks.json');
 const VARS = ['HTTP_ADMIN_BASE_URL', 'MOCKARTY_URL', 'NAMESPACE', 'MOCKARTY_NAMESPACE', 'HTTP_PORT', 'PORT', 'API_TOKEN',
   'MOCKARTY_API_TOKEN', 'SERVER_NAME', 'COORDINATOR_ADDR', 'DASHBOARD_PORT', 'PROXY_TARGET'];
 
@@ -94,7 +91,6 @@ before(async () => {
   gen1 = runCli(
     ['-server-type', 'openapi', '-input', './api/openapi.yaml', '-output', './generated-server', '-create-mocks',
       '-mockarty-url', s.admin.url, '-api-token', s.token],
-    { MOCKARTY_GENERATOR_MOCKS_FILE: FIXTURE_MOCKS },
   );
 });
 

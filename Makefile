@@ -44,6 +44,7 @@ bench:
 	bench/bench.sh
 	bench/resolver-bench.sh
 	bench/loadgen-bench.sh
+	bench/loadgen-grpc-bench.sh
 
 fuzz:
 	scripts/install-deps.sh fuzz

@@ -116,6 +116,7 @@ typedef struct gconn {
 typedef struct gworker {
 	gconn *conns;
 	int nconns;
+	int want; /* closed loop: connections that should carry calls now (stages ramp it) */
 	nghttp2_session_callbacks *cbs;
 	nghttp2_nv nv[G_MAX_NV];
 	size_t nnv;
@@ -391,7 +392,8 @@ static void
 g_fill_closed(worker *w, gconn *c)
 {
 	lg_run *r = w->run;
-	while (c->state == G_OPEN && c->inflight < r->grpc->streams &&
+	gworker *gw = w->proto;
+	while (c->state == G_OPEN && c->idx < gw->want && c->inflight < r->grpc->streams &&
 	       !atomic_load_explicit(&r->stop, memory_order_relaxed)) {
 		if (!lg_claim(w))
 			break;
@@ -505,6 +507,20 @@ g_scan(worker *w, uint64_t now)
 {
 	lg_run *r = w->run;
 	gworker *gw = w->proto;
+	if (r->mode == LG_CLOSED) {
+		int total = (int)lround(lg_target_at(r, (double)(now - r->t0_ns) / NS_PER_MS));
+		int want = lg_share(total, w->id, r->threads);
+		want = want > gw->nconns ? gw->nconns : want;
+		if (want > gw->want) /* connections joining: the open ones start sending at once */
+			for (int i = gw->want; i < want; i++)
+				if (gw->conns[i].state == G_OPEN) {
+					gw->want = want;
+					g_fill_closed(w, &gw->conns[i]);
+					if (gw->conns[i].state == G_OPEN)
+						g_flush(w, &gw->conns[i]);
+				}
+		gw->want = want;
+	}
 	for (int i = 0; i < gw->nconns; i++) {
 		gconn *c = &gw->conns[i];
 		if (c->state == G_CONNECTING && now >= c->until_ns) {
@@ -525,7 +541,7 @@ g_scan(worker *w, uint64_t now)
 			if (reset)
 				g_flush(w, c);
 		}
-		if (r->mode == LG_CLOSED && (c->state == G_FREE || (c->state == G_BACKOFF && now >= c->until_ns)) &&
+		if (r->mode == LG_CLOSED && i < gw->want && (c->state == G_FREE || (c->state == G_BACKOFF && now >= c->until_ns)) &&
 		    !atomic_load_explicit(&r->stop, memory_order_relaxed) &&
 		    !(r->max_requests && rd(&r->issued) >= r->max_requests))
 			g_connect(w, c, now);

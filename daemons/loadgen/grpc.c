@@ -26,10 +26,10 @@
 #define G_MAX_NV 80
 
 static const char *const status_names[LG_GRPC_CODES] = {
-    "OK",          "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-    "NOT_FOUND",   "ALREADY_EXISTS",     "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED",     "OUT_OF_RANGE",       "UNIMPLEMENTED",     "INTERNAL",         "UNAVAILABLE",
-    "DATA_LOSS",   "UNAUTHENTICATED"};
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 
 const char *
 lg_grpc_status_name(int code)
@@ -428,7 +428,8 @@ g_dispatch_open(worker *w, uint64_t now)
 				c = x;
 				break;
 			}
-			if (idle == NULL && (x->state == G_FREE || (x->state == G_BACKOFF && now >= x->until_ns)))
+			if (idle == NULL &&
+			    (x->state == G_FREE || (x->state == G_BACKOFF && now >= x->until_ns)))
 				idle = x;
 		}
 		if (c == NULL) {
@@ -534,14 +535,16 @@ g_scan(worker *w, uint64_t now)
 				gcall *k = &c->calls[j];
 				if (k->used && !k->timed_out && now >= k->deadline_ns) {
 					k->timed_out = true;
-					nghttp2_submit_rst_stream(c->s, NGHTTP2_FLAG_NONE, k->id, NGHTTP2_CANCEL);
+					nghttp2_submit_rst_stream(c->s, NGHTTP2_FLAG_NONE, k->id,
+					                          NGHTTP2_CANCEL);
 					reset = true;
 				}
 			}
 			if (reset)
 				g_flush(w, c);
 		}
-		if (r->mode == LG_CLOSED && i < gw->want && (c->state == G_FREE || (c->state == G_BACKOFF && now >= c->until_ns)) &&
+		if (r->mode == LG_CLOSED && i < gw->want &&
+		    (c->state == G_FREE || (c->state == G_BACKOFF && now >= c->until_ns)) &&
 		    !atomic_load_explicit(&r->stop, memory_order_relaxed) &&
 		    !(r->max_requests && rd(&r->issued) >= r->max_requests))
 			g_connect(w, c, now);
@@ -781,7 +784,8 @@ lg_grpc_configure(lg_run *r, const lg_grpc *cfg, char *err, size_t errcap)
 	    !add_header(g, "content-type", 12, "application/grpc") || !add_header(g, "te", 2, "trailers") ||
 	    !add_header(g, "user-agent", 10, "mockarty-load"))
 		goto oom;
-	if (lg_grpc_timeout_value(cfg->deadline_ms, tmo, sizeof tmo) && !add_header(g, "grpc-timeout", 12, tmo))
+	if (lg_grpc_timeout_value(cfg->deadline_ms, tmo, sizeof tmo) &&
+	    !add_header(g, "grpc-timeout", 12, tmo))
 		goto oom;
 	for (size_t i = 0; i < cfg->nmetadata; i++) {
 		const char *m = cfg->metadata[i], *c = m ? strchr(m, ':') : NULL;
@@ -799,14 +803,17 @@ lg_grpc_configure(lg_run *r, const lg_grpc *cfg, char *err, size_t errcap)
 			char ch = m[j];
 			if (ch >= 'A' && ch <= 'Z')
 				ch = (char)(ch - 'A' + 'a');
-			if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.')) {
-				snprintf(err, errcap, "grpc.metadata[%zu]: invalid key '%.*s'", i, (int)kl, m);
+			if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+			      ch == '_' || ch == '.')) {
+				snprintf(err, errcap, "grpc.metadata[%zu]: invalid key '%.*s'", i, (int)kl,
+				         m);
 				return false;
 			}
 			key[j] = ch;
 		}
 		key[kl] = '\0';
-		if (strncmp(key, "grpc-", 5) == 0 || strcmp(key, "te") == 0 || strcmp(key, "content-type") == 0) {
+		if (strncmp(key, "grpc-", 5) == 0 || strcmp(key, "te") == 0 ||
+		    strcmp(key, "content-type") == 0) {
 			snprintf(err, errcap, "grpc.metadata[%zu]: '%s' is reserved", i, key);
 			return false;
 		}
@@ -815,7 +822,8 @@ lg_grpc_configure(lg_run *r, const lg_grpc *cfg, char *err, size_t errcap)
 			c++;
 		for (const char *v = c; *v; v++)
 			if ((unsigned char)*v < ' ' || *v == 127) {
-				snprintf(err, errcap, "grpc.metadata[%zu]: control character in the value", i);
+				snprintf(err, errcap, "grpc.metadata[%zu]: control character in the value",
+				         i);
 				return false;
 			}
 		if (!add_header(g, key, kl, c))

@@ -36,8 +36,8 @@ lg_grpc_prepare(const uint8_t *fds, size_t fdslen, const char *method, const jso
 	}
 	mc_pb_set *set = mc_pb_set_load(fds, fdslen, &e);
 	if (set == NULL) {
-		snprintf(err, errcap, "descriptorSet: not a FileDescriptorSet: %s%s%s", e.path, *e.path ? ": " : "",
-		         e.msg);
+		snprintf(err, errcap, "descriptorSet: not a FileDescriptorSet: %s%s%s", e.path,
+		         *e.path ? ": " : "", e.msg);
 		return false;
 	}
 	char svc[512];
@@ -53,7 +53,8 @@ lg_grpc_prepare(const uint8_t *fds, size_t fdslen, const char *method, const jso
 	} else if (m == NULL) {
 		snprintf(err, errcap, "method: service '%s' has no method '%s'", svc, slash + 1);
 	} else if (m->client_streaming || m->server_streaming) {
-		snprintf(err, errcap, "method: '%s' is a streaming method; only unary calls are load tested", method);
+		snprintf(err, errcap, "method: '%s' is a streaming method; only unary calls are load tested",
+		         method);
 	} else if (mc_pb_from_json(set, m->input_type, message, out, outlen, &e) != MC_OK) {
 		snprintf(err, errcap, "message: %s: %s", *e.path ? e.path : "$", e.msg);
 	} else {

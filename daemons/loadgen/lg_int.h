@@ -17,7 +17,7 @@
 #define NS_PER_MS 1000000ULL
 #define NS_PER_S 1000000000ULL
 #define RBUF_SIZE 65536
-#define SCAN_NS (10 * NS_PER_MS)        /* how often timeouts and ramps are looked at */
+#define SCAN_NS (10 * NS_PER_MS)            /* how often timeouts and ramps are looked at */
 #define CONNECT_BACKOFF_NS (10 * NS_PER_MS) /* a closed-loop slot waits this long after a refused connect */
 #define MAX_CONNS 100000
 #define MAX_THREADS 256
@@ -80,10 +80,10 @@ struct worker {
 	int epfd;
 	conn *conns;
 	int nconns;
-	int want;        /* closed loop: slots that should be active now */
-	int nactive;     /* closed loop: slots active */
-	int *idle;       /* open loop: stack of idle connection indexes */
-	int *pending;    /* closed loop: connections in C_PENDING */
+	int want;     /* closed loop: slots that should be active now */
+	int nactive;  /* closed loop: slots active */
+	int *idle;    /* open loop: stack of idle connection indexes */
+	int *pending; /* closed loop: connections in C_PENDING */
 	int npending;
 	int nidle;
 	int nopen;       /* sockets open or connecting */
@@ -96,7 +96,7 @@ struct worker {
 	acount status[MAX_STATUS];
 	acount kinds[EK_COUNT];
 	acount grpc_codes[LG_GRPC_CODES]; /* gRPC runs: responses by grpc-status */
-	void *proto; /* gRPC runs: the connections of this worker (grpc.c) */
+	void *proto;                      /* gRPC runs: the connections of this worker (grpc.c) */
 	char rbuf[RBUF_SIZE];
 };
 
@@ -112,7 +112,7 @@ struct lg_run {
 	tpl *tpls;
 	size_t ntpls;
 	worker **workers;
-	int stopfd; /* eventfd: readable once lg_stop was called, wakes every loop */
+	int stopfd;             /* eventfd: readable once lg_stop was called, wakes every loop */
 	uint64_t t0_ns, end_ns; /* end_ns = 0: no time limit */
 	atomic_bool stop;
 	acount issued; /* closed loop with max_requests: requests claimed */
@@ -163,7 +163,8 @@ record_error_kind(worker *w, int kind)
 }
 
 /* schedule and endpoints (loadgen.c) */
-int lg_endpoint_for(lg_run *r, const char *host, const char *port, char *err, size_t errcap, const char *field);
+int lg_endpoint_for(lg_run *r, const char *host, const char *port, char *err, size_t errcap,
+                    const char *field);
 double lg_target_at(const lg_run *r, double ms);
 double lg_due_at(const lg_run *r, uint64_t g);
 int lg_share(int total, int i, int n);

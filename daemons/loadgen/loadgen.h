@@ -49,14 +49,14 @@ typedef struct lg_config {
 #define LG_GRPC_CODES 17 /* grpc-status 0 (OK) .. 16 (UNAUTHENTICATED) */
 
 typedef struct lg_grpc {
-	const char *target;            /* host:port (h2c, no TLS) */
-	const char *path;              /* "/pkg.Service/Method" */
-	const uint8_t *message;        /* the serialized request message (not framed) */
+	const char *target;     /* host:port (h2c, no TLS) */
+	const char *path;       /* "/pkg.Service/Method" */
+	const uint8_t *message; /* the serialized request message (not framed) */
 	size_t message_len;
-	const char *const *metadata;   /* "key: value" (lower-case keys are sent as given) */
+	const char *const *metadata; /* "key: value" (lower-case keys are sent as given) */
 	size_t nmetadata;
-	int streams;                   /* concurrent streams per connection; 0 = 1 */
-	int deadline_ms;               /* sent as grpc-timeout; 0 = none */
+	int streams;     /* concurrent streams per connection; 0 = 1 */
+	int deadline_ms; /* sent as grpc-timeout; 0 = none */
 } lg_grpc;
 
 /* The canonical name of a gRPC status code ("OK", "UNAVAILABLE", ...); "UNKNOWN" out of range. */
@@ -74,11 +74,11 @@ bool lg_grpc_timeout_value(int ms, char *buf, size_t cap);
  * grpc-status was seen (trailers or trailers-only headers); reset: the stream was reset or the
  * connection failed before it ended. */
 typedef enum lg_grpc_outcome {
-	LG_GRPC_OK,           /* grpc-status 0 */
-	LG_GRPC_STATUS,       /* a non-zero grpc-status: an error named by its code */
-	LG_GRPC_HTTP_STATUS,  /* :status other than 200 without grpc-status: the "status" error kind */
-	LG_GRPC_NO_STATUS,    /* the stream ended without grpc-status: the "parse" error kind */
-	LG_GRPC_RESET         /* reset / connection lost: the "read" error kind */
+	LG_GRPC_OK,          /* grpc-status 0 */
+	LG_GRPC_STATUS,      /* a non-zero grpc-status: an error named by its code */
+	LG_GRPC_HTTP_STATUS, /* :status other than 200 without grpc-status: the "status" error kind */
+	LG_GRPC_NO_STATUS,   /* the stream ended without grpc-status: the "parse" error kind */
+	LG_GRPC_RESET        /* reset / connection lost: the "read" error kind */
 } lg_grpc_outcome;
 lg_grpc_outcome lg_grpc_classify(int http_status, int grpc_status, bool reset);
 

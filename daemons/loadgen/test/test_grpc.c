@@ -102,10 +102,11 @@ echo_set(size_t *len)
 	if (fd < 0)
 		return NULL;
 	char cmd[512];
-	snprintf(cmd, sizeof cmd,
-	         "protoc --include_imports --descriptor_set_out=%s -I ../../regress/grpc-load -I /usr/include "
-	         "../../regress/grpc-load/echo.proto 2>/dev/null",
-	         path);
+	snprintf(
+	    cmd, sizeof cmd,
+	    "protoc --include_imports --descriptor_set_out=%s -I ../../regress/grpc-load -I /usr/include "
+	    "../../regress/grpc-load/echo.proto 2>/dev/null",
+	    path);
 	uint8_t *buf = NULL;
 	if (system(cmd) == 0) {
 		FILE *f = fopen(path, "rb");
@@ -132,7 +133,8 @@ test_prepare(void **state)
 	uint8_t *msg = NULL;
 	size_t mlen = 0;
 	json_t *m = json_pack("{s:s,s:s}", "text", "hi", "count", "300");
-	assert_true(lg_grpc_prepare(set, len, "loadtest.v1.Echo/Say", m, &path, &msg, &mlen, err, sizeof err));
+	assert_true(
+	    lg_grpc_prepare(set, len, "loadtest.v1.Echo/Say", m, &path, &msg, &mlen, err, sizeof err));
 	assert_string_equal(path, "/loadtest.v1.Echo/Say");
 	/* field 1 "hi", field 2 varint 300 */
 	const uint8_t want[] = {0x0a, 0x02, 'h', 'i', 0x10, 0xac, 0x02};
@@ -141,21 +143,26 @@ test_prepare(void **state)
 	free(path);
 	free(msg);
 	/* the leading slash is accepted */
-	assert_true(lg_grpc_prepare(set, len, "/loadtest.v1.Echo/Say", m, &path, &msg, &mlen, err, sizeof err));
+	assert_true(
+	    lg_grpc_prepare(set, len, "/loadtest.v1.Echo/Say", m, &path, &msg, &mlen, err, sizeof err));
 	free(path);
 	free(msg);
 	json_decref(m);
 
 	m = json_pack("{s:i}", "colour", 3);
-	assert_false(lg_grpc_prepare(set, len, "loadtest.v1.Echo/Say", m, &path, &msg, &mlen, err, sizeof err));
+	assert_false(
+	    lg_grpc_prepare(set, len, "loadtest.v1.Echo/Say", m, &path, &msg, &mlen, err, sizeof err));
 	assert_non_null(strstr(err, "message: $.colour"));
 	json_decref(m);
 	m = json_object();
-	assert_false(lg_grpc_prepare(set, len, "loadtest.v1.Echo/Nope", m, &path, &msg, &mlen, err, sizeof err));
+	assert_false(
+	    lg_grpc_prepare(set, len, "loadtest.v1.Echo/Nope", m, &path, &msg, &mlen, err, sizeof err));
 	assert_non_null(strstr(err, "has no method 'Nope'"));
-	assert_false(lg_grpc_prepare(set, len, "loadtest.v1.Other/Say", m, &path, &msg, &mlen, err, sizeof err));
+	assert_false(
+	    lg_grpc_prepare(set, len, "loadtest.v1.Other/Say", m, &path, &msg, &mlen, err, sizeof err));
 	assert_non_null(strstr(err, "no service 'loadtest.v1.Other'"));
-	assert_false(lg_grpc_prepare(set, len, "loadtest.v1.Echo/Watch", m, &path, &msg, &mlen, err, sizeof err));
+	assert_false(
+	    lg_grpc_prepare(set, len, "loadtest.v1.Echo/Watch", m, &path, &msg, &mlen, err, sizeof err));
 	assert_non_null(strstr(err, "streaming"));
 	assert_false(lg_grpc_prepare(set, len, "Say", m, &path, &msg, &mlen, err, sizeof err));
 	assert_non_null(strstr(err, "not pkg.Service/Method"));
@@ -191,9 +198,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_frame_prefix),  cmocka_unit_test(test_status_values),
-	    cmocka_unit_test(test_classify),      cmocka_unit_test(test_timeout_values),
-	    cmocka_unit_test(test_prepare),       cmocka_unit_test(test_config_errors),
+	    cmocka_unit_test(test_frame_prefix), cmocka_unit_test(test_status_values),
+	    cmocka_unit_test(test_classify),     cmocka_unit_test(test_timeout_values),
+	    cmocka_unit_test(test_prepare),      cmocka_unit_test(test_config_errors),
 	};
 	return cmocka_run_group_tests_name("grpc", tests, NULL, NULL);
 }

@@ -101,7 +101,8 @@ s_data(nghttp2_session *h, uint8_t fl, int32_t id, const uint8_t *d, size_t n, v
 
 /* The response message, then (unless the path says otherwise) trailers with the path's status. */
 static ssize_t
-s_read(nghttp2_session *h, int32_t id, uint8_t *buf, size_t len, uint32_t *fl, nghttp2_data_source *src, void *ud)
+s_read(nghttp2_session *h, int32_t id, uint8_t *buf, size_t len, uint32_t *fl, nghttp2_data_source *src,
+       void *ud)
 {
 	sconn *c = ud;
 	const char *p = src->ptr;
@@ -163,7 +164,8 @@ srv_main(void *arg)
 		uint8_t buf[16384];
 		for (;;) {
 			ssize_t n = recv(fd, buf, sizeof buf, 0);
-			if (n <= 0 || nghttp2_session_mem_recv(c.h, buf, (size_t)n) < 0 || nghttp2_session_send(c.h) != 0)
+			if (n <= 0 || nghttp2_session_mem_recv(c.h, buf, (size_t)n) < 0 ||
+			    nghttp2_session_send(c.h) != 0)
 				break;
 		}
 		nghttp2_session_del(c.h);
@@ -209,10 +211,20 @@ run(srv *s, const char *method, int n, const uint8_t *msg, size_t len)
 	const char *md[] = {"X-Run: unit"};
 	snprintf(target, sizeof target, "127.0.0.1:%d", s->port);
 	snprintf(path, sizeof path, "/t.S/%s", method);
-	lg_grpc g = {.target = target, .path = path, .message = msg, .message_len = len, .metadata = md,
-	             .nmetadata = 1, .streams = 4, .deadline_ms = 1500};
-	lg_config cfg = {.mode = LG_CLOSED, .concurrency = 1, .threads = 1, .max_requests = (uint64_t)n,
-	                 .timeout_ms = 5000, .grpc = &g};
+	lg_grpc g = {.target = target,
+	             .path = path,
+	             .message = msg,
+	             .message_len = len,
+	             .metadata = md,
+	             .nmetadata = 1,
+	             .streams = 4,
+	             .deadline_ms = 1500};
+	lg_config cfg = {.mode = LG_CLOSED,
+	                 .concurrency = 1,
+	                 .threads = 1,
+	                 .max_requests = (uint64_t)n,
+	                 .timeout_ms = 5000,
+	                 .grpc = &g};
 	lg_run *r = lg_start(&cfg, err, sizeof err);
 	assert_non_null(r);
 	assert_true(lg_wait(r, 10000));

@@ -48,6 +48,7 @@ bench:
 	bench/resolver-bench.sh
 	bench/loadgen-bench.sh
 	bench/genserver-bench.sh
+	bench/loadgen-grpc-bench.sh
 
 fuzz:
 	scripts/install-deps.sh fuzz

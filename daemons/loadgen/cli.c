@@ -36,6 +36,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: mockarty-load URL [options]\n"
+	        "       mockarty-load HOST:PORT --descriptor-set FILE.pb --method pkg.Service/Method\n"
+	        "                     (--data JSON | --data-file FILE) [options]   (gRPC unary over h2c)\n"
 	        "  -c, --connections N   connections (closed loop) or the most connections (open loop); 10\n"
 	        "  -t, --threads N       event-loop threads; 2 (never more than connections)\n"
 	        "  -d, --duration D      run time like 10s, 500ms, 2m; 10s unless -n or --stages decide\n"
@@ -48,6 +50,13 @@ usage(FILE *f)
 	        "      --timeout MS      per request; 10000\n"
 	        "      --json            print the report as JSON\n"
 	        "      --threshold EXPR  like 'p(95)<500' or 'http_req_failed:rate<0.01' (repeatable)\n"
+	        "gRPC mode (with --descriptor-set; -H adds metadata 'key: value'):\n"
+	        "      --descriptor-set F  FileDescriptorSet (protoc --include_imports --descriptor_set_out)\n"
+	        "      --method M        pkg.Service/Method (a unary method of the set)\n"
+	        "      --data JSON       the request message as proto3 JSON; {} by default\n"
+	        "      --data-file F     the same, read from a file\n"
+	        "      --streams N       concurrent calls per connection (HTTP/2 streams); 1\n"
+	        "      --deadline MS     sent as grpc-timeout; none by default\n"
 	        "exit status: 0 ok, 1 a threshold failed, 2 bad arguments, 3 the run could not start\n");
 }
 
@@ -171,6 +180,12 @@ human(FILE *f, const char *url, const json_t *rep, const lg_config *cfg)
 	        json_number_value(json_object_get(lat, "p50")), json_number_value(json_object_get(lat, "p90")),
 	        json_number_value(json_object_get(lat, "p95")), json_number_value(json_object_get(lat, "p99")),
 	        json_number_value(json_object_get(lat, "max")));
+	if (json_object_get(rep, "grpcStatus")) {
+		fprintf(f, "  grpc-status ");
+		json_object_foreach((json_t *)json_object_get(rep, "grpcStatus"), k, v)
+		    fprintf(f, " %s: %lld", k, (long long)json_integer_value(v));
+		fprintf(f, "\n");
+	}
 	fprintf(f, "  status      ");
 	json_object_foreach((json_t *)json_object_get(rep, "statusCodes"), k, v)
 	    fprintf(f, " %s: %lld", k, (long long)json_integer_value(v));
@@ -185,6 +200,95 @@ human(FILE *f, const char *url, const json_t *rep, const lg_config *cfg)
 	        (double)json_integer_value(json_object_get(rep, "bytesReceived")) / 1048576.0);
 }
 
+/* Reads a whole file; NULL (errno set) on failure. */
+static uint8_t *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	size_t cap = 65536, n = 0;
+	uint8_t *b = malloc(cap);
+	while (b != NULL) {
+		size_t got = fread(b + n, 1, cap - n, f);
+		n += got;
+		if (n < cap)
+			break;
+		if (cap >= ((size_t)256 << 20)) { /* larger than any descriptor set or message we accept */
+			free(b);
+			b = NULL;
+			errno = EFBIG;
+			break;
+		}
+		uint8_t *nb = realloc(b, cap * 2);
+		if (nb == NULL)
+			free(b);
+		b = nb;
+		cap *= 2;
+	}
+	if (b != NULL && ferror(f)) {
+		free(b);
+		b = NULL;
+	}
+	fclose(f);
+	*len = n;
+	return b;
+}
+
+/* gRPC mode: the descriptor set and the JSON message become the path and the encoded message. */
+static int
+grpc_request(const char *descset, const char *method, const char *data, const char *data_file, char **path,
+             uint8_t **msg, size_t *msglen)
+{
+	char err[512];
+	size_t dlen = 0;
+	if (data && data_file)
+		return bad("--data-file", "give --data or --data-file, not both");
+	if (method == NULL || strcmp(method, "GET") == 0)
+		return bad("--method", "gRPC mode needs --method pkg.Service/Method");
+	uint8_t *fds = slurp(descset, &dlen);
+	if (fds == NULL) {
+		fprintf(stderr, "mockarty-load: --descriptor-set: %s: %s\n", descset, strerror(errno));
+		return 2;
+	}
+	char *text = NULL;
+	if (data_file != NULL) {
+		size_t tl;
+		text = (char *)slurp(data_file, &tl);
+		if (text == NULL) {
+			free(fds);
+			fprintf(stderr, "mockarty-load: --data-file: %s: %s\n", data_file, strerror(errno));
+			return 2;
+		}
+		char *t2 = realloc(text, tl + 1);
+		if (t2 == NULL) {
+			free(text);
+			free(fds);
+			return 3;
+		}
+		text = t2;
+		text[tl] = '\0';
+	}
+	json_error_t je;
+	json_t *m = json_loads(text ? text : data ? data : "{}", 0, &je);
+	free(text);
+	if (m == NULL) {
+		free(fds);
+		snprintf(err, sizeof err, "not JSON: %s (line %d, column %d)", je.text, je.line, je.column);
+		return bad(data_file ? "--data-file" : "--data", err);
+	}
+	bool ok = lg_grpc_prepare(fds, dlen, method, m, path, msg, msglen, err, sizeof err);
+	json_decref(m);
+	free(fds);
+	if (!ok) {
+		const char *arg = strncmp(err, "method", 6) == 0          ? "--method"
+		                  : strncmp(err, "descriptorSet", 13) == 0 ? "--descriptor-set"
+		                                                           : (data_file ? "--data-file" : "--data");
+		return bad(arg, err);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -195,7 +299,12 @@ main(int argc, char **argv)
 	    {"method", required_argument, 0, 'm'},      {"body", required_argument, 0, 'b'},
 	    {"stages", required_argument, 0, 's'},      {"timeout", required_argument, 0, 'T'},
 	    {"json", no_argument, 0, 'j'},              {"threshold", required_argument, 0, 'x'},
-	    {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
+	    {"help", no_argument, 0, 'h'},              {"descriptor-set", required_argument, 0, 'D'},
+	    {"data", required_argument, 0, 'J'},        {"data-file", required_argument, 0, 'F'},
+	    {"streams", required_argument, 0, 'S'},     {"deadline", required_argument, 0, 'E'},
+	    {0, 0, 0, 0}};
+	const char *descset = NULL, *data = NULL, *data_file = NULL;
+	lg_grpc grpc = {0};
 	const char *headers[MAX_HEADERS];
 	size_t nheaders = 0;
 	lg_stage stages[MAX_STAGES];
@@ -273,6 +382,25 @@ main(int argc, char **argv)
 				return bad("--threshold", "expected METRIC:EXPR (http_req_duration, http_req_failed, "
 				                          "http_reqs) or a duration expression like p(95)<500");
 			break;
+		case 'D':
+			descset = optarg;
+			break;
+		case 'J':
+			data = optarg;
+			break;
+		case 'F':
+			data_file = optarg;
+			break;
+		case 'S':
+			if ((v = int_arg(optarg, 1, 1000)) < 0)
+				return bad("--streams", "expected a number of streams per connection between 1 and 1000");
+			grpc.streams = (int)v;
+			break;
+		case 'E':
+			if ((v = int_arg(optarg, 1, 3600000)) < 0)
+				return bad("--deadline", "expected milliseconds between 1 and 3600000");
+			grpc.deadline_ms = (int)v;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -286,6 +414,21 @@ main(int argc, char **argv)
 		return bad("URL", optind >= argc ? "missing" : "exactly one URL is expected");
 	}
 	req.url = argv[optind];
+	uint8_t *gmsg = NULL;
+	char *gpath = NULL;
+	if (descset == NULL && (data || data_file || grpc.streams || grpc.deadline_ms))
+		return bad("--descriptor-set", "gRPC options (--data, --data-file, --streams, --deadline) need it");
+	if (descset != NULL) {
+		int rc = grpc_request(descset, req.method, data, data_file, &gpath, &gmsg, &grpc.message_len);
+		if (rc != 0)
+			return rc;
+		grpc.target = argv[optind];
+		grpc.path = gpath;
+		grpc.message = gmsg;
+		grpc.metadata = headers;
+		grpc.nmetadata = nheaders;
+		cfg.grpc = &grpc;
+	}
 	req.headers = headers;
 	req.nheaders = nheaders;
 	cfg.requests = &req;
@@ -309,7 +452,9 @@ main(int argc, char **argv)
 
 	lg_run *r = lg_start(&cfg, err, sizeof err);
 	if (r == NULL) {
-		const char *arg = strncmp(err, "requests[0].url", 15) == 0      ? "URL"
+		const char *arg = strncmp(err, "grpc.target", 11) == 0           ? "HOST:PORT"
+		                  : strncmp(err, "grpc.metadata", 13) == 0       ? "-H"
+		                  : strncmp(err, "requests[0].url", 15) == 0      ? "URL"
 		                  : strncmp(err, "requests[0].method", 18) == 0 ? "-m"
 		                  : strncmp(err, "requests[0].headers", 19) == 0 ? "-H"
 		                                                                  : "config";
@@ -381,5 +526,7 @@ main(int argc, char **argv)
 	json_decref(tres);
 	json_decref(rep);
 	json_decref(th);
+	free(gmsg);
+	free(gpath);
 	return rc;
 }

@@ -38,137 +38,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NS_PER_MS 1000000ULL
-#define NS_PER_S 1000000000ULL
-#define RBUF_SIZE 65536
-#define SCAN_NS (10 * NS_PER_MS)        /* how often timeouts and ramps are looked at */
-#define CONNECT_BACKOFF_NS (10 * NS_PER_MS) /* a closed-loop slot waits this long after a refused connect */
-#define MAX_CONNS 100000
-#define MAX_THREADS 256
-#define MAX_STATUS 600
+#include "lg_int.h"
 
 /* error kinds, in report order */
-enum { EK_CONNECT, EK_TIMEOUT, EK_READ, EK_WRITE, EK_PARSE, EK_STATUS, EK_COUNT };
 static const char *const ek_names[EK_COUNT] = {"connect", "timeout", "read", "write", "parse", "status"};
 
-typedef struct endpoint {
-	char key[300]; /* host:port as written, for de-duplication */
-	struct sockaddr_storage addr;
-	socklen_t alen;
-} endpoint;
-
-typedef struct tpl {
-	char *buf; /* the request, serialised once */
-	size_t len;
-	int ep;
-	bool head;
-} tpl;
-
-/* C_PENDING: closed loop, the next request is chosen and is sent at the end of the event batch */
-enum { C_FREE, C_BACKOFF, C_PENDING, C_CONNECTING, C_WRITING, C_READING, C_IDLE };
-
-typedef struct worker worker;
-typedef struct conn {
-	int fd;
-	int state;
-	int ep;            /* endpoint of the open socket */
-	int idx;           /* index within its worker */
-	bool epout;        /* EPOLLOUT currently registered */
-	bool retried;      /* the current request was already retried once on a new socket */
-	bool active;       /* closed loop: this slot is meant to keep sending */
-	size_t next_tpl;   /* round robin position */
-	size_t cur_tpl;    /* template of the request in flight */
-	size_t woff;       /* bytes of it written */
-	uint64_t rbytes;   /* bytes of the current response read */
-	uint64_t start_ns; /* latency origin */
-	uint64_t deadline_ns;
-	uint64_t served; /* responses received on this socket */
-	lg_resp_parser parser;
-} conn;
-
-typedef _Atomic uint64_t acount;
-
-struct worker {
-	lg_run *run;
-	int id;
-	pthread_t th;
-	int epfd;
-	conn *conns;
-	int nconns;
-	int want;        /* closed loop: slots that should be active now */
-	int nactive;     /* closed loop: slots active */
-	int *idle;       /* open loop: stack of idle connection indexes */
-	int *pending;    /* closed loop: connections in C_PENDING */
-	int npending;
-	int nidle;
-	int nopen;       /* sockets open or connecting */
-	uint64_t next_g; /* open loop: the next request number of this worker */
-	uint64_t next_scan;
-	uint64_t end_ns; /* when the loop actually ended */
-	/* statistics: written by this thread only, read by snapshots */
-	acount hist[LG_HIST_BUCKETS];
-	acount requests, errors, bytes, sum_ns, min_ns, max_ns, opened, busy;
-	acount status[MAX_STATUS];
-	acount kinds[EK_COUNT];
-	char rbuf[RBUF_SIZE];
-};
-
-struct lg_run {
-	lg_mode mode;
-	int concurrency, threads, timeout_ms, duration_ms;
-	double rate;
-	uint64_t max_requests;
-	lg_stage *stages;
-	size_t nstages;
-	endpoint *eps;
-	int neps;
-	tpl *tpls;
-	size_t ntpls;
-	worker **workers;
-	int stopfd; /* eventfd: readable once lg_stop was called, wakes every loop */
-	uint64_t t0_ns, end_ns; /* end_ns = 0: no time limit */
-	atomic_bool stop;
-	acount issued; /* closed loop with max_requests: requests claimed */
-	/* controller */
-	pthread_t ctl;
-	bool ctl_started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int workers_done;
-	bool finished;
-	json_t *timeline;
-	lg_hist *prev;
-	uint64_t prev_requests, prev_errors;
-	double last_rps; /* requests in the last complete second */
-	json_t *report;
-};
-
-static inline uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
-/* Single-writer counters: a relaxed load and store, which compile to plain moves. */
-static inline void
-bump(acount *a, uint64_t n)
-{
-	atomic_store_explicit(a, atomic_load_explicit(a, memory_order_relaxed) + n, memory_order_relaxed);
-}
-
-static inline uint64_t
-rd(acount *a)
-{
-	return atomic_load_explicit(a, memory_order_relaxed);
-}
 
 /* ---------------------------------------------------------------- schedule */
 
 /* Target (connections or req/s) at elapsed ms: stages ramp linearly, starting from 0. */
-static double
-target_at(const lg_run *r, double ms)
+double
+lg_target_at(const lg_run *r, double ms)
 {
 	if (r->nstages == 0)
 		return r->mode == LG_OPEN ? r->rate : r->concurrency;
@@ -187,8 +67,8 @@ target_at(const lg_run *r, double ms)
  * Open loop: seconds after the start at which request number g (0-based) is due, i.e. the t with
  * integral_0^t rate = g. INFINITY when the schedule ends before.
  */
-static double
-due_at(const lg_run *r, uint64_t g)
+double
+lg_due_at(const lg_run *r, uint64_t g)
 {
 	double want = (double)g;
 	if (r->nstages == 0)
@@ -220,8 +100,8 @@ due_at(const lg_run *r, uint64_t g)
 }
 
 /* Share of total for worker i of n: total spread as evenly as integers allow. */
-static int
-share(int total, int i, int n)
+int
+lg_share(int total, int i, int n)
 {
 	return total / n + (i < total % n ? 1 : 0);
 }
@@ -388,8 +268,8 @@ conn_write(worker *w, conn *c, uint64_t now)
 }
 
 /* Closed loop: claims the right to send one more request (max_requests). */
-static bool
-claim(worker *w)
+bool
+lg_claim(worker *w)
 {
 	lg_run *r = w->run;
 	if (r->max_requests == 0)
@@ -405,7 +285,7 @@ closed_next(worker *w, conn *c, uint64_t now)
 		c->active = false;
 		w->nactive--;
 	}
-	if (!c->active || atomic_load_explicit(&w->run->stop, memory_order_relaxed) || !claim(w)) {
+	if (!c->active || atomic_load_explicit(&w->run->stop, memory_order_relaxed) || !lg_claim(w)) {
 		if (c->active) {
 			c->active = false;
 			w->nactive--;
@@ -587,7 +467,7 @@ open_dispatch(worker *w, uint64_t now)
 		uint64_t g = w->next_g * (uint64_t)r->threads + (uint64_t)w->id;
 		if (r->max_requests && g >= r->max_requests)
 			return;
-		double due = due_at(r, g);
+		double due = lg_due_at(r, g);
 		if (!isfinite(due))
 			return;
 		uint64_t t = r->t0_ns + (uint64_t)(due * 1e9);
@@ -616,9 +496,9 @@ static void
 closed_adjust(worker *w, uint64_t now)
 {
 	lg_run *r = w->run;
-	int total = (int)lround(target_at(r, (double)(now - r->t0_ns) / NS_PER_MS));
+	int total = (int)lround(lg_target_at(r, (double)(now - r->t0_ns) / NS_PER_MS));
 
-	w->want = share(total, w->id, r->threads);
+	w->want = lg_share(total, w->id, r->threads);
 	if (w->want > w->nconns)
 		w->want = w->nconns;
 	for (int i = 0; i < w->nconns && w->nactive < w->want; i++) {
@@ -664,7 +544,7 @@ drained(worker *w)
 	if (r->mode == LG_CLOSED)
 		return r->max_requests && rd(&r->issued) >= r->max_requests;
 	uint64_t g = w->next_g * (uint64_t)r->threads + (uint64_t)w->id;
-	return (r->max_requests && g >= r->max_requests) || !isfinite(due_at(r, g));
+	return (r->max_requests && g >= r->max_requests) || !isfinite(lg_due_at(r, g));
 }
 
 static void
@@ -684,6 +564,13 @@ worker_main(void *arg)
 	struct epoll_event evs[256];
 	uint64_t now = now_ns();
 
+	if (r->grpc != NULL) { /* the gRPC part drives its own connections (grpc.c) */
+		lg_grpc_worker(w);
+		w->end_ns = now_ns();
+		atomic_store(&w->busy, 0);
+		worker_done(r);
+		return NULL;
+	}
 	if (r->mode == LG_CLOSED) {
 		closed_adjust(w, now);
 	} else {
@@ -706,7 +593,7 @@ worker_main(void *arg)
 			until = r->end_ns;
 		if (r->mode == LG_OPEN && (w->nidle > 0 || w->nopen < w->nconns)) {
 			uint64_t g = w->next_g * (uint64_t)r->threads + (uint64_t)w->id;
-			double due = due_at(r, g);
+			double due = lg_due_at(r, g);
 			if (isfinite(due)) {
 				uint64_t t = r->t0_ns + (uint64_t)(due * 1e9);
 				if (t < until)
@@ -748,6 +635,7 @@ typedef struct snap {
 	uint64_t requests, errors, bytes, sum_ns, min_ns, max_ns, opened, busy;
 	uint64_t status[MAX_STATUS];
 	uint64_t kinds[EK_COUNT];
+	uint64_t grpc_codes[LG_GRPC_CODES];
 } snap;
 
 /* Sums every worker's counters (relaxed reads: a snapshot may be a few requests inconsistent). */
@@ -778,6 +666,8 @@ take_snap(lg_run *r, snap *s)
 			s->status[i] += rd(&w->status[i]);
 		for (int i = 0; i < EK_COUNT; i++)
 			s->kinds[i] += rd(&w->kinds[i]);
+		for (int i = 0; i < LG_GRPC_CODES; i++)
+			s->grpc_codes[i] += rd(&w->grpc_codes[i]);
 	}
 }
 
@@ -845,6 +735,20 @@ build_report(lg_run *r, const snap *s, uint64_t end_ns)
 	    "connectionsOpened", (json_int_t)s->opened, "threads", r->threads, "concurrency", r->concurrency);
 	if (rep && r->mode == LG_OPEN)
 		json_object_set_new(rep, "targetRate", json_real(r->rate));
+	if (rep && r->grpc != NULL) {
+		/* calls by grpc-status; the non-zero ones are also error kinds named after their code */
+		json_t *gs = json_object();
+		for (int i = 0; i < LG_GRPC_CODES; i++)
+			if (s->grpc_codes[i]) {
+				json_object_set_new(gs, lg_grpc_status_name(i), json_integer((json_int_t)s->grpc_codes[i]));
+				if (i != 0)
+					json_object_set_new(json_object_get(rep, "errorKinds"), lg_grpc_status_name(i),
+					                    json_integer((json_int_t)s->grpc_codes[i]));
+			}
+		json_object_set_new(rep, "protocol", json_string("grpc"));
+		json_object_set_new(rep, "grpcStatus", gs);
+		json_object_set_new(rep, "streamsPerConnection", json_integer(r->grpc->streams));
+	}
 	return rep;
 }
 
@@ -1013,8 +917,8 @@ sb_str(sbuf *b, const char *s)
 	sb_add(b, s, strlen(s));
 }
 
-static int
-endpoint_for(lg_run *r, const char *host, const char *port, char *err, size_t errcap, const char *field)
+int
+lg_endpoint_for(lg_run *r, const char *host, const char *port, char *err, size_t errcap, const char *field)
 {
 	char key[300];
 	snprintf(key, sizeof key, "%s:%s", host, port);
@@ -1077,7 +981,7 @@ build_tpl(lg_run *r, size_t i, const lg_request *q, char *err, size_t errcap)
 		}
 	if (!parse_url(q->url, host, sizeof host, port, &path, err, errcap, field))
 		return false;
-	int ep = endpoint_for(r, host, port, err, errcap, field);
+	int ep = lg_endpoint_for(r, host, port, err, errcap, field);
 	if (ep < 0)
 		return false;
 	if (strchr(host, ':'))
@@ -1180,6 +1084,7 @@ run_free_parts(lg_run *r)
 		free(r->tpls[i].buf);
 	free(r->tpls);
 	free(r->eps);
+	lg_grpc_run_free(r->grpc);
 	free(r->stages);
 	free(r->prev);
 	if (r->stopfd >= 0)
@@ -1192,7 +1097,7 @@ run_free_parts(lg_run *r)
 static bool
 validate(const lg_config *cfg, char *err, size_t errcap)
 {
-	if (cfg->requests == NULL || cfg->nrequests == 0) {
+	if (cfg->grpc == NULL && (cfg->requests == NULL || cfg->nrequests == 0)) {
 		snprintf(err, errcap, "requests: at least one request is needed");
 		return false;
 	}
@@ -1301,15 +1206,26 @@ lg_start(const lg_config *cfg, char *err, size_t errcap)
 	}
 	if (r->threads > conns)
 		r->threads = conns;
-	r->tpls = calloc(cfg->nrequests, sizeof *r->tpls);
-	if (r->tpls == NULL)
-		goto oom;
-	r->ntpls = cfg->nrequests;
-	for (size_t i = 0; i < cfg->nrequests; i++)
-		if (!build_tpl(r, i, &cfg->requests[i], err, errcap)) {
+	if (cfg->grpc != NULL) {
+		if (!lg_grpc_configure(r, cfg->grpc, err, errcap)) {
 			run_free_parts(r);
 			return NULL;
 		}
+		r->ntpls = 1; /* unused by gRPC workers; keeps the round robin of the slots defined */
+		r->tpls = calloc(1, sizeof *r->tpls);
+		if (r->tpls == NULL)
+			goto oom;
+	} else {
+		r->tpls = calloc(cfg->nrequests, sizeof *r->tpls);
+		if (r->tpls == NULL)
+			goto oom;
+		r->ntpls = cfg->nrequests;
+		for (size_t i = 0; i < cfg->nrequests; i++)
+			if (!build_tpl(r, i, &cfg->requests[i], err, errcap)) {
+				run_free_parts(r);
+				return NULL;
+			}
+	}
 	r->timeline = json_array();
 	r->prev = calloc(1, sizeof *r->prev);
 	r->workers = calloc((size_t)r->threads, sizeof *r->workers);
@@ -1323,7 +1239,7 @@ lg_start(const lg_config *cfg, char *err, size_t errcap)
 		r->workers[t] = w;
 		w->run = r;
 		w->id = t;
-		w->nconns = share(conns, t, r->threads);
+		w->nconns = lg_share(conns, t, r->threads);
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->conns = calloc((size_t)w->nconns, sizeof *w->conns);
 		w->idle = calloc((size_t)w->nconns, sizeof *w->idle);

@@ -40,7 +40,55 @@ typedef struct lg_config {
 	size_t nstages;
 	int threads;    /* event-loop threads; 0 = 1 */
 	int timeout_ms; /* per request; 0 = 10000 */
+	/* gRPC unary run instead of HTTP (then requests may be empty): see below. NULL = HTTP. */
+	const struct lg_grpc *grpc;
 } lg_config;
+
+/* ---- gRPC unary load (grpc.c, grpc_msg.c): h2c with nghttp2, one message framed once ---- */
+
+#define LG_GRPC_CODES 17 /* grpc-status 0 (OK) .. 16 (UNAUTHENTICATED) */
+
+typedef struct lg_grpc {
+	const char *target;     /* host:port (h2c, no TLS) */
+	const char *path;       /* "/pkg.Service/Method" */
+	const uint8_t *message; /* the serialized request message (not framed) */
+	size_t message_len;
+	const char *const *metadata; /* "key: value" (lower-case keys are sent as given) */
+	size_t nmetadata;
+	int streams;     /* concurrent streams per connection; 0 = 1 */
+	int deadline_ms; /* sent as grpc-timeout; 0 = none */
+} lg_grpc;
+
+/* The canonical name of a gRPC status code ("OK", "UNAVAILABLE", ...); "UNKNOWN" out of range. */
+const char *lg_grpc_status_name(int code);
+/* Parses a grpc-status header value (decimal 0..16, nothing else); -1 if malformed. */
+int lg_grpc_parse_status(const char *v, size_t len);
+/* The 5-byte gRPC frame prefix (uncompressed, big-endian length) followed by msg: a malloc'd
+ * buffer of len + 5 bytes, NULL when out of memory. */
+uint8_t *lg_grpc_frame(const uint8_t *msg, size_t len);
+/* A grpc-timeout value for ms milliseconds ("250m", or "<n>S" when the number would exceed the
+ * 8 digits the protocol allows); false if ms <= 0 or cap is too small. */
+bool lg_grpc_timeout_value(int ms, char *buf, size_t cap);
+
+/* How one finished call counts. http_status: the :status seen (0 none); grpc_status: -1 when no
+ * grpc-status was seen (trailers or trailers-only headers); reset: the stream was reset or the
+ * connection failed before it ended. */
+typedef enum lg_grpc_outcome {
+	LG_GRPC_OK,          /* grpc-status 0 */
+	LG_GRPC_STATUS,      /* a non-zero grpc-status: an error named by its code */
+	LG_GRPC_HTTP_STATUS, /* :status other than 200 without grpc-status: the "status" error kind */
+	LG_GRPC_NO_STATUS,   /* the stream ended without grpc-status: the "parse" error kind */
+	LG_GRPC_RESET        /* reset / connection lost: the "read" error kind */
+} lg_grpc_outcome;
+lg_grpc_outcome lg_grpc_classify(int http_status, int grpc_status, bool reset);
+
+/* Prepares a unary call from a FileDescriptorSet: method "pkg.Service/Method" (a leading '/' is
+ * accepted) must exist and be unary; message (a JSON object) is encoded with the codec of
+ * libmockarty-core. On success *path ("/pkg.Service/Method") and *out (the serialized message,
+ * possibly empty) are malloc'd. False + err naming what is wrong ("method", "message: $.a.b ...",
+ * "descriptorSet: ..."). */
+bool lg_grpc_prepare(const uint8_t *fds, size_t fdslen, const char *method, const json_t *message,
+                     char **path, uint8_t **out, size_t *outlen, char *err, size_t errcap);
 typedef struct lg_run lg_run;
 
 /* Validates and copies cfg (requests, headers and bodies included), resolves the hosts, starts the

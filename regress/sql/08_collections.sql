@@ -158,3 +158,17 @@ SELECT mockarty.perf_run_delete(((:'pr'::jsonb) ->> 'id')::uuid) AS deleted;
 SELECT mockarty.collection_delete(:'c1') AS collection_deleted, mockarty.environment_delete(:'e2') AS env_deleted;
 SELECT t ->> 'collectionId' = :'c1' AS still_names_collection, t ->> 'collectionName' AS name, t ->> 'environmentId' AS env
 FROM mockarty.test_run_get(:'r1') t;
+
+-- gRPC load tests: script.grpc is queued without a collection; its fields are checked by name
+SELECT p ->> 'status' AS status, p ->> 'namespace' AS ns, p ->> 'name' AS name, p -> 'options' ->> 'concurrency' AS conc
+FROM mockarty.perf_run_start('apitest', '{"script":{"grpc":{"target":"127.0.0.1:50051","method":"pkg.Echo/Say",
+	"descriptorSet":"CgA=","message":{"text":"hi"},"metadata":{"x-a":"1"}}},"options":{"concurrency":3}}') p;
+SELECT t.payload -> 'grpc' ->> 'method' AS method, t.payload ? 'collection' AS has_collection
+FROM mockarty_private.tasks t WHERE t.kind = 'performance' AND t.name = 'gRPC pkg.Echo/Say';
+SELECT mockarty.perf_run_start(NULL, '{"script":{"grpc":{"target":"no-port","method":"a.B/C","descriptorSet":"CgA="}}}');
+SELECT mockarty.perf_run_start(NULL, '{"script":{"grpc":{"target":"h:1","method":"nope","descriptorSet":"CgA="}}}');
+SELECT mockarty.perf_run_start(NULL, '{"script":{"grpc":{"target":"h:1","method":"a.B/C","descriptorSet":"not base64!"}}}');
+SELECT mockarty.perf_run_start(NULL, '{"script":{"grpc":{"target":"h:1","method":"a.B/C","descriptorSet":"CgA=","message":[1]}}}');
+SELECT mockarty.perf_run_start(NULL, '{"script":{"grpc":{"target":"h:1","method":"a.B/C","descriptorSet":"CgA=","metadata":{"k":1}}}}');
+SELECT mockarty.perf_run_delete(t.id) AS grpc_run_deleted FROM mockarty_private.tasks t
+WHERE t.kind = 'performance' AND t.name = 'gRPC pkg.Echo/Say';

@@ -25,6 +25,57 @@
 static const char *const PERF_TERMINAL[] = {"completed", "failed", "stopped", NULL};
 
 /*
+ * A gRPC load test (docs/load-testing.md, "gRPC"): body {"script":{"grpc":{"target","method",
+ * "descriptorSet" (base64) | "serverName" (a set stored with POST /api/v1/grpc/descriptors),
+ * "message","metadata"?,...}}, "options":{...}} -> 201 PerfRun in the caller's namespace
+ * (?namespace / "namespace"). A serverName is replaced by the latest stored set, so the runner
+ * gets what it needs in the task and the run keeps the set it was started with.
+ */
+static void
+perf_run_start_grpc(api_req *req, api_resp *resp, json_t *body, int secs)
+{
+	json_t *cfg = json_deep_copy(body), *grpc, *run = NULL, *runs = NULL, *set = NULL;
+	const char *ns = json_string_value(json_object_get(body, "namespace"));
+	const char *server;
+	char *text = NULL;
+
+	if (ns == NULL || ns[0] == '\0')
+		ns = api_namespace(req);
+	grpc = json_object_get(json_object_get(cfg, "script"), "grpc");
+	server = json_string_value(json_object_get(grpc, "serverName"));
+	if (json_is_object(grpc) && server != NULL && json_object_get(grpc, "descriptorSet") == NULL) {
+		const char *params[2] = {ns, server};
+
+		if (!db_json(req, resp, "SELECT mockarty.grpc_descriptor_get($1, $2)", 2, params, &set))
+			goto done;
+		json_object_set(grpc, "descriptorSet", json_object_get(set, "descriptorSet"));
+	}
+	json_object_del(cfg, "namespace");
+	if ((text = api_dump(cfg)) == NULL) {
+		api_error(req, resp, 500, "internal", "out of memory");
+		goto done;
+	}
+	if (secs > 0 && !apitest_wait_enter(req, resp))
+		goto done;
+	{
+		const char *params[2] = {ns, text};
+
+		if (db_json(req, resp, "SELECT mockarty.perf_run_start($1, $2::jsonb)", 2, params, &run)) {
+			runs = apitest_wait_runs(req, json_pack("[o]", run), "perf_run_get", PERF_TERMINAL,
+			                         secs);
+			api_json(resp, 201, json_incref(json_array_get(runs, 0)));
+		}
+	}
+	if (secs > 0)
+		apitest_wait_leave();
+done:
+	json_decref(runs);
+	json_decref(set);
+	free(text);
+	json_decref(cfg);
+}
+
+/*
  * POST /ui/api/perf/run, /api/v1/perf/run, /api/v1/perf/run-collection (?wait=):
  * body {"script":{"collectionId","environmentId"?} | "<collection id>",
  * "collectionId"?, "environmentId"?, "name"?, "options"?, "vus"?, "duration"?, ...}
@@ -43,6 +94,10 @@ perf_run_start_h(api_req *req, api_resp *resp)
 	if (!apitest_wait_param(req, resp, &secs))
 		goto done;
 	script = json_object_get(body, "script");
+	if (json_is_object(script) && json_object_get(script, "grpc") != NULL) {
+		perf_run_start_grpc(req, resp, body, secs);
+		goto done;
+	}
 	if (json_is_object(script)) {
 		coll_id = json_string_value(json_object_get(script, "collectionId"));
 		env_id = json_string_value(json_object_get(script, "environmentId"));

@@ -2,7 +2,10 @@
  * exec/perf.c - runs a performance task: the payload's collection is rendered
  * into concrete requests by the API-test engine (mt_render_requests: variables
  * substituted, auth applied) and replayed by the load generator
- * (daemons/loadgen, lg_start) with the payload's options.
+ * (daemons/loadgen, lg_start) with the payload's options. A payload with
+ * "grpc" instead ({"target","method","descriptorSet" in base64,"message",
+ * "metadata","streams","deadline"}) is a gRPC load test: the message is
+ * encoded once from JSON with the descriptor set and sent as unary calls.
  *
  * Constraints: the load generator owns the machine while it runs, so this
  * thread only polls it - live numbers (lg_progress) go out as task progress
@@ -246,6 +249,149 @@ parse_options(const json_t *o, size_t nreq, lg_config *cfg, lg_stage *stages, in
 	return true;
 }
 
+/* A gRPC load test's request: what lg_grpc points into (freed by grpc_req_free). */
+typedef struct grpc_req {
+	uint8_t *fds, *msg;
+	size_t fdslen, msglen;
+	char *path;
+	char **md;
+	size_t nmd;
+	lg_grpc g;
+} grpc_req;
+
+static void
+grpc_req_free(grpc_req *q)
+{
+	free(q->fds);
+	free(q->msg);
+	free(q->path);
+	for (size_t i = 0; i < q->nmd; i++)
+		free(q->md[i]);
+	free(q->md);
+}
+
+/* Standard base64 (whitespace ignored, padding optional); NULL when malformed. */
+static uint8_t *
+b64_decode(const char *s, size_t *outlen)
+{
+	size_t n = strlen(s), o = 0;
+	uint8_t *out = malloc(n / 4 * 3 + 3);
+	uint32_t acc = 0;
+	int bits = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		int v;
+
+		if (ch == ' ' || ch == '\n' || ch == '\r' || ch == '\t')
+			continue;
+		if (ch == '=')
+			break;
+		if (ch >= 'A' && ch <= 'Z')
+			v = ch - 'A';
+		else if (ch >= 'a' && ch <= 'z')
+			v = ch - 'a' + 26;
+		else if (ch >= '0' && ch <= '9')
+			v = ch - '0' + 52;
+		else if (ch == '+' || ch == '-')
+			v = 62;
+		else if (ch == '/' || ch == '_')
+			v = 63;
+		else {
+			free(out);
+			return NULL;
+		}
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	*outlen = o;
+	return out;
+}
+
+/*
+ * payload.grpc {"target","method","descriptorSet" (base64),"message","metadata":{k:v},"streams",
+ * "deadline"} -> q->g, the message encoded once from JSON; false with err naming the field.
+ */
+static bool
+grpc_req_build(const json_t *g, grpc_req *q, char *err, size_t errcap)
+{
+	const char *ds = json_string_value(json_object_get(g, "descriptorSet"));
+	const json_t *msg = json_object_get(g, "message"), *md = json_object_get(g, "metadata"), *v;
+	json_t *empty = NULL;
+	char e[400];
+	bool ok;
+
+	memset(q, 0, sizeof(*q));
+	q->g.target = json_string_value(json_object_get(g, "target"));
+	if (q->g.target == NULL) {
+		snprintf(err, errcap, "script.grpc.target: expected \"host:port\"");
+		return false;
+	}
+	if (ds == NULL || (q->fds = b64_decode(ds, &q->fdslen)) == NULL || q->fdslen == 0) {
+		snprintf(err, errcap, "script.grpc.descriptorSet: expected a FileDescriptorSet in base64");
+		return false;
+	}
+	if (msg == NULL || json_is_null(msg))
+		msg = empty = json_object();
+	ok = lg_grpc_prepare(q->fds, q->fdslen, json_string_value(json_object_get(g, "method")), msg, &q->path,
+	                     &q->msg, &q->msglen, e, sizeof(e));
+	json_decref(empty);
+	if (!ok) {
+		snprintf(err, errcap, "script.grpc.%s", e);
+		return false;
+	}
+	if (json_is_object(md) && json_object_size(md) > 0) {
+		const char *k;
+
+		q->md = calloc(json_object_size(md), sizeof(char *));
+		if (q->md == NULL) {
+			snprintf(err, errcap, "out of memory");
+			return false;
+		}
+		json_object_foreach ((json_t *)md, k, v) {
+			if (!json_is_string(v)) {
+				snprintf(err, errcap, "script.grpc.metadata.%s: expected a string", k);
+				return false;
+			}
+			if (asprintf(&q->md[q->nmd], "%s: %s", k, json_string_value(v)) < 0) {
+				snprintf(err, errcap, "out of memory");
+				return false;
+			}
+			q->nmd++;
+		}
+	}
+	v = json_object_get(g, "streams");
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1000) {
+			snprintf(err, errcap, "script.grpc.streams: expected an integer in [1, 1000]");
+			return false;
+		}
+		q->g.streams = (int)json_integer_value(v);
+	}
+	v = json_object_get(g, "deadline");
+	if (v != NULL && !json_is_null(v)) {
+		int64_t d = rn_parse_duration(v);
+
+		if (d <= 0 || d > 3600000) {
+			snprintf(err, errcap, "script.grpc.deadline: expected a duration up to 1h (ms or \"2s\")");
+			return false;
+		}
+		q->g.deadline_ms = (int)d;
+	}
+	q->g.path = q->path;
+	q->g.message = q->msg;
+	q->g.message_len = q->msglen;
+	q->g.metadata = (const char *const *)q->md;
+	q->g.nmetadata = q->nmd;
+	return true;
+}
+
 /* Builds the progress document from the generator's live numbers. */
 static json_t *
 progress_doc(lg_run *run, int64_t planned_ms, uint64_t max_requests)
@@ -271,6 +417,8 @@ exec_perf(const rn_exec *x, rn_outcome *out)
 {
 	const json_t *pl = x->payload;
 	const json_t *coll = json_object_get(pl, "collection");
+	const json_t *grpc = json_object_get(pl, "grpc");
+	grpc_req gq = {0};
 	const json_t *env = json_object_get(pl, "environment");
 	const json_t *opts = json_object_get(pl, "options");
 	const json_t *thr;
@@ -288,6 +436,18 @@ exec_perf(const rn_exec *x, rn_outcome *out)
 
 	memset(&cfg, 0, sizeof(cfg));
 	out->status = "failed";
+	if (json_is_object(grpc)) { /* a gRPC load test: no collection */
+		if (opts != NULL && !json_is_object(opts) && !json_is_null(opts)) {
+			snprintf(out->error, sizeof(out->error), "payload.options: expected an object");
+			return;
+		}
+		if (!grpc_req_build(grpc, &gq, out->error, sizeof(out->error)))
+			goto done;
+		if (!parse_options(opts, 1, &cfg, stages, &planned_ms, out->error, sizeof(out->error)))
+			goto done;
+		cfg.grpc = &gq.g;
+		goto start;
+	}
 	if (!json_is_object(coll)) {
 		snprintf(out->error, sizeof(out->error),
 		         "payload.collection: expected the Postman collection object");
@@ -321,6 +481,7 @@ exec_perf(const rn_exec *x, rn_outcome *out)
 		goto done;
 	cfg.requests = rs.reqs;
 	cfg.nrequests = rs.n;
+start:
 	run = lg_start(&cfg, err, sizeof(err));
 	if (run == NULL) {
 		snprintf(out->error, sizeof(out->error), "load generator: %s", err[0] ? err : "cannot start");
@@ -384,6 +545,7 @@ done:
 	if (run != NULL)
 		lg_free(run);
 	req_set_free(&rs);
+	grpc_req_free(&gq);
 	json_decref(report);
 	json_decref(rendered);
 	json_decref(plan);

@@ -69,9 +69,13 @@ static struct {
 	int n;
 	pthread_mutex_t mu;
 	volatile sig_atomic_t stop;
+	unsigned long gen, pushed; /* state changes made / pushed to the admin node */
+	bool store_ok;             /* the last push to the admin node succeeded */
 } O = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 /* ---- helpers ---- */
+
+static bool write_file(const char *p, const char *data, size_t len);
 
 static void
 rand_hex(char *out, size_t nbytes)
@@ -121,6 +125,7 @@ save_state(void)
 		                 "createdAt", (json_int_t)v->created, "restarts", v->restarts, "lastExit",
 		                 v->last_exit, "mocks", v->mocks));
 	}
+	O.gen++;
 	snprintf(p, sizeof(p), "%s/servers.json", O.dir);
 	snprintf(t, sizeof(t), "%s/servers.json.tmp", O.dir);
 	if (json_dump_file(a, t, JSON_INDENT(1)) == 0)
@@ -299,6 +304,216 @@ port_taken_by_server(int port, const server *except)
 		if (&O.s[i] != except && O.s[i].port == port)
 			return true;
 	return false;
+}
+
+/* ---- the store: PostgreSQL through the admin node's /api/v1/generated-servers ---- */
+
+/* METHOD on the admin node's path with the orchestrator's token; status (0 = no answer). */
+static long
+admin_call(const char *method, const char *path, const char *json, struct body *out)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char url[2048], auth[600];
+	long st = 0;
+
+	if (c == NULL)
+		return 0;
+	snprintf(url, sizeof(url), "%s%s", O.admin_url, path);
+	if (strstr(url, "//api/"))
+		memmove(strstr(url, "//api/"), strstr(url, "//api/") + 1, strlen(strstr(url, "//api/")));
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", O.token);
+	h = curl_slist_append(h, auth);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (json)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return st;
+}
+
+static void
+rfc3339(time_t t, char *out, size_t len)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static time_t
+parse_rfc3339(const char *s)
+{
+	struct tm tm = {0};
+
+	if (s == NULL || strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+		return 0;
+	return timegm(&tm);
+}
+
+/* The store's document of v (caller holds O.mu); spec added by the caller when wanted. */
+static json_t *
+store_doc(const server *v)
+{
+	char started[40];
+
+	rfc3339(v->started, started, sizeof(started));
+	return json_pack("{s:s, s:s, s:i, s:s, s:o, s:s?, s:s?, s:i, s:O?}", "namespace", v->ns, "type", v->type,
+	                 "port", v->port, "desiredState", v->want_run ? "running" : "stopped", "pid",
+	                 v->pid > 0 ? json_integer(v->pid) : json_null(), "startedAt",
+	                 v->pid > 0 && v->started ? started : NULL, "lastExit",
+	                 v->last_exit[0] ? v->last_exit : NULL, "restarts", v->restarts, "mocks", v->mocks);
+}
+
+/*
+ * PUTs one server (with spec when given) to the store. Returns the HTTP status; on a
+ * refusal msg holds the admin node's answer.
+ */
+static long
+store_put(const char *name, json_t *doc, char *msg, size_t msglen)
+{
+	char path[256], *text = json_dumps(doc, JSON_COMPACT);
+	struct body b = {0};
+	long st;
+
+	if (text == NULL)
+		return 0;
+	snprintf(path, sizeof(path), "/api/v1/generated-servers/%s", name);
+	st = admin_call("PUT", path, text, &b);
+	free(text);
+	if (msg)
+		snprintf(msg, msglen, "%.700s", b.p ? b.p : "(no answer)");
+	free(b.p);
+	return st;
+}
+
+static void
+store_delete(const char *name)
+{
+	char path[256];
+	struct body b = {0};
+
+	snprintf(path, sizeof(path), "/api/v1/generated-servers/%s", name);
+	admin_call("DELETE", path, NULL, &b);
+	free(b.p);
+}
+
+/* Pushes every server's state when something changed since the last push (supervisor thread). */
+static void
+store_push(void)
+{
+	json_t *docs = json_object(), *d;
+	const char *name;
+	unsigned long gen;
+	bool ok = true;
+
+	pthread_mutex_lock(&O.mu);
+	gen = O.gen;
+	if (gen == O.pushed) {
+		pthread_mutex_unlock(&O.mu);
+		json_decref(docs);
+		return;
+	}
+	for (int i = 0; i < O.n; i++)
+		json_object_set_new(docs, O.s[i].name, store_doc(&O.s[i]));
+	pthread_mutex_unlock(&O.mu);
+	json_object_foreach (docs, name, d) {
+		long st = store_put(name, d, NULL, 0);
+
+		if (st != 200 && st != 201) {
+			ok = false;
+			if (O.store_ok)
+				fprintf(stderr, "orchestrator: saving %s to the admin node answered %ld (retrying)\n",
+				        name, st);
+		}
+	}
+	json_decref(docs);
+	pthread_mutex_lock(&O.mu);
+	if (ok)
+		O.pushed = gen;
+	O.store_ok = ok;
+	pthread_mutex_unlock(&O.mu);
+}
+
+/*
+ * Loads the servers from the store (each one's spec written to its directory). Returns
+ * false when the admin node cannot be read (the caller falls back to servers.json).
+ */
+static bool
+store_load(void)
+{
+	struct body b = {0};
+	long st = admin_call("GET", "/api/v1/generated-servers", NULL, &b);
+	json_t *j, *e;
+	size_t i;
+
+	if (st != 200) {
+		fprintf(stderr, "orchestrator: the admin node answered %ld to GET /api/v1/generated-servers: %.300s\n",
+		        st, b.p ? b.p : "(no answer)");
+		free(b.p);
+		return false;
+	}
+	j = json_loads(b.p, 0, NULL);
+	free(b.p);
+	json_array_foreach (json_object_get(j, "items"), i, e) {
+		const char *name = json_string_value(json_object_get(e, "name"));
+		char path[256], dir[4096], sp[4096];
+		struct body g = {0};
+		json_t *full;
+		server *v;
+
+		if (name == NULL || O.n >= MAX_SERVERS)
+			continue;
+		snprintf(path, sizeof(path), "/api/v1/generated-servers/%s", name);
+		if (admin_call("GET", path, NULL, &g) != 200) {
+			free(g.p);
+			continue;
+		}
+		full = json_loads(g.p, 0, NULL);
+		free(g.p);
+		snprintf(dir, sizeof(dir), "%s/servers/%s", O.dir, name);
+		path_of(sp, sizeof(sp), name, "spec");
+		mkdir(dir, 0755);
+		if (!json_is_string(json_object_get(full, "spec")) ||
+		    !write_file(sp, json_string_value(json_object_get(full, "spec")),
+		                strlen(json_string_value(json_object_get(full, "spec"))))) {
+			json_decref(full);
+			continue;
+		}
+		v = &O.s[O.n++];
+		memset(v, 0, sizeof(*v));
+		snprintf(v->name, sizeof(v->name), "%s", name);
+		snprintf(v->type, sizeof(v->type), "%s", json_string_value(json_object_get(full, "type")) ?: "openapi");
+		snprintf(v->ns, sizeof(v->ns), "%s", json_string_value(json_object_get(full, "namespace")) ?: "sandbox");
+		v->port = (int)json_integer_value(json_object_get(full, "port"));
+		v->want_run = json_is_string(json_object_get(full, "desiredState")) &&
+		              strcmp(json_string_value(json_object_get(full, "desiredState")), "running") == 0;
+		v->pid = (pid_t)json_integer_value(json_object_get(full, "pid"));
+		v->started = parse_rfc3339(json_string_value(json_object_get(full, "startedAt")));
+		v->created = parse_rfc3339(json_string_value(json_object_get(full, "createdAt")));
+		v->restarts = (int)json_integer_value(json_object_get(full, "restarts"));
+		snprintf(v->last_exit, sizeof(v->last_exit), "%s",
+		         json_string_value(json_object_get(full, "lastExit")) ?: "");
+		v->mocks = json_incref(json_object_get(full, "mocks"));
+		if (json_is_null(v->mocks)) {
+			json_decref(v->mocks);
+			v->mocks = NULL;
+		}
+		json_decref(full);
+	}
+	json_decref(j);
+	fprintf(stderr, "orchestrator: %d server(s) loaded from the admin node\n", O.n);
+	return true;
 }
 
 /* ---- children ---- */
@@ -817,6 +1032,43 @@ create_server(struct MHD_Connection *c, const char *body, const char *caller)
 	snprintf(v->ns, sizeof(v->ns), "%s", ns);
 	v->port = port;
 	v->created = time(NULL);
+	{
+		/* the definition goes to PostgreSQL first: a server the store refuses is not created */
+		json_t *doc = store_doc(v);
+		char msg[800];
+		long st;
+
+		json_object_set_new(doc, "spec", json_string(spec));
+		json_object_set_new(doc, "desiredState", json_string(auto_start ? "running" : "stopped"));
+		pthread_mutex_unlock(&O.mu);
+		if (json_object_get(doc, "spec") == NULL)
+			snprintf(msg, sizeof(msg), "$.spec: not valid UTF-8 text");
+		st = json_object_get(doc, "spec") ? store_put(name, doc, msg, sizeof(msg)) : 400;
+		json_decref(doc);
+		pthread_mutex_lock(&O.mu);
+		if (st != 200 && st != 201) {
+			server *w = find(name);
+
+			if (w)
+				*w = O.s[--O.n];
+			pthread_mutex_unlock(&O.mu);
+			unlink(sp);
+			rmdir(dir);
+			if (st == 400 || st == 403 || st == 409)
+				rc = error(c, st, "the admin node refused the server: %s", msg);
+			else
+				rc = error(c, 502, "cannot store the server on the admin node (PUT "
+				                   "/api/v1/generated-servers/%s answered %ld): %s",
+				           name, st, msg);
+			goto out;
+		}
+		v = find(name);
+		if (v == NULL) {
+			pthread_mutex_unlock(&O.mu);
+			rc = error(c, 409, "server \"%s\" was deleted meanwhile", name);
+			goto out;
+		}
+	}
 	save_state();
 	pthread_mutex_unlock(&O.mu);
 	if (create_mocks)
@@ -831,7 +1083,7 @@ create_server(struct MHD_Connection *c, const char *body, const char *caller)
 	}
 	json_decref(v->mocks);
 	v->mocks = mocks;
-	if (auto_start) {
+	if (auto_start && v->pid == 0) {
 		char err[256];
 
 		v->want_run = true;
@@ -1174,9 +1426,15 @@ act(const char *id, const char *op, const char *caller, json_t **out)
 		v->want_run = false;
 		stop_child(v);
 		snprintf(dir, sizeof(dir), "%s/servers/%s", O.dir, v->name);
-		*v = O.s[--O.n];
-		save_state();
-		pthread_mutex_unlock(&O.mu);
+		{
+			char name[65];
+
+			snprintf(name, sizeof(name), "%s", v->name);
+			*v = O.s[--O.n];
+			save_state();
+			pthread_mutex_unlock(&O.mu);
+			store_delete(name);
+		}
 		pid = fork();
 		if (pid == 0) {
 			execlp("rm", "rm", "-rf", dir, (char *)NULL);
@@ -1515,7 +1773,12 @@ gen_orchestrator_main(int argc, char **argv, bool ui_only)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	load_state();
+	if (!store_load()) {
+		fprintf(stderr, "orchestrator: using the local copy %s/servers.json until the admin node answers\n",
+		        O.dir);
+		load_state();
+	}
+	O.store_ok = true;
 	adopt();
 	a.sin_port = htons((uint16_t)O.port);
 	d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
@@ -1528,6 +1791,7 @@ gen_orchestrator_main(int argc, char **argv, bool ui_only)
 	        ui_only ? "experimental-ui" : "orchestrator", O.bind, O.port, O.dir, O.n);
 	while (!O.stop) {
 		supervise();
+		store_push();
 		usleep(200000);
 	}
 	/* children keep running: a restarted orchestrator adopts them */
@@ -1535,6 +1799,7 @@ gen_orchestrator_main(int argc, char **argv, bool ui_only)
 	pthread_mutex_lock(&O.mu);
 	save_state();
 	pthread_mutex_unlock(&O.mu);
+	store_push();
 	curl_global_cleanup();
 	return 0;
 }

@@ -1,8 +1,9 @@
 // orchestrator.test.mjs - `mockarty-server-generator orchestrator` (docs/generator.md, Orchestrator).
 // What a user would notice: with an orchestrator integration token it creates three generated
 // servers from a spec (their mocks imported through the admin node), each answering its mocks and
-// /health on 127.0.0.1; SIGKILLing the orchestrator leaves them running, and a restarted one lists
-// the same servers with the same pids (adopted, no duplicates); stop/start/regenerate/delete/logs
+// /health on 127.0.0.1; their state is in PostgreSQL (/api/v1/generated-servers); SIGKILLing the
+// orchestrator leaves them running, and a restarted one (its local files gone) lists the same
+// servers with the same pids (adopted, no duplicates); stop/start/regenerate/delete/logs
 // and download (a tar.gz of the standalone project) work; a killed child is restarted; bad input
 // is a clear 4xx; the /ui page lists the servers and its forms need the CSRF token. Every child
 // is gone at the end.
@@ -80,8 +81,10 @@ function recordedPids() {
   }
 }
 
+const seen = new Set(); // every child pid the test saw, killed in after() whatever happened
+
 function killAll() {
-  for (const pid of recordedPids()) {
+  for (const pid of [...recordedPids(), ...seen]) {
     try {
       process.kill(-pid, 'SIGKILL');
     } catch {}
@@ -118,9 +121,11 @@ test('three servers created from a spec answer their mocks and /health on 127.0.
   assert.equal((await api('GET', '/api/servers', undefined, null)).status, 401, 'no token is refused');
   assert.equal((await api('GET', '/api/servers', undefined, 'mk_wrong')).status, 401, 'a token the admin node refuses is refused');
   assert.equal((await api('GET', '/api/servers', undefined, orchToken)).status, 200, 'the orchestrator token is accepted');
-  for (const [name, port] of [['pets-a', ports.a], ['pets-b', ports.b], ['pets-c', undefined]]) {
-    const r = await api('POST', '/api/servers', { name, type: 'openapi', spec: SPEC, namespace: 'sandbox', ...(port ? { port } : {}) });
+  // pets-c is created with the orchestrator's own mki_ token: the admin node imports for it too
+  for (const [name, port, token] of [['pets-a', ports.a, s.token], ['pets-b', ports.b, s.token], ['pets-c', undefined, orchToken]]) {
+    const r = await api('POST', '/api/servers', { name, type: 'openapi', spec: SPEC, namespace: 'sandbox', ...(port ? { port } : {}) }, token);
     assert.equal(r.status, 201, r.text);
+    if (r.body.pid) seen.add(r.body.pid);
     assert.equal(r.body.mocks.created, 5, JSON.stringify(r.body.mocks));
     assert.equal(r.body.port, port || ports.range, 'given port or the configured range');
   }
@@ -135,6 +140,7 @@ test('three servers created from a spec answer their mocks and /health on 127.0.
     assert.equal(v.status, 'running');
     assert.ok(v.pid > 0 && alive(v.pid));
     pids[v.name] = v.pid;
+    seen.add(v.pid);
     // bound to 127.0.0.1: the port does not answer on another local address of the host
     const other = Object.values(os.networkInterfaces()).flat().find((i) => i.family === 'IPv4' && !i.internal);
     if (other) {
@@ -151,6 +157,11 @@ test('SIGKILL of the orchestrator: the servers keep running, a restarted orchest
   orch.proc.kill('SIGKILL');
   await waitUntil(() => orch.proc.exitCode !== null || orch.proc.signalCode !== null, 5000, 20, 'orchestrator gone');
   for (const n of names) assert.ok(alive(pids[n]), `${n} survives`);
+  // the state is in PostgreSQL: the local copy and the spec files may go
+  const rows = await s.psqlJson('SELECT mockarty.generated_server_list()');
+  assert.deepEqual(rows.map((r) => [r.name, r.pid, r.desiredState]), names.map((n) => [n, pids[n], 'running']));
+  fs.rmSync(path.join(dir, 'servers.json'));
+  for (const n of names) fs.rmSync(path.join(dir, 'servers', n, 'spec'));
   orch = await startOrchestrator(ports.orch);
   const l = await api('GET', '/api/servers');
   assert.equal(l.status, 200, l.text);
@@ -160,6 +171,7 @@ test('SIGKILL of the orchestrator: the servers keep running, a restarted orchest
     assert.equal(v.pid, pids[v.name], `${v.name} adopted, not restarted`);
     assert.equal((await get(v.port, '/pets/1')).status, 200);
   }
+  assert.match(orch.logs.join(''), /3 server\(s\) loaded from the admin node/);
   assert.match(orch.logs.join(''), /adopted running pid/);
 });
 
@@ -181,6 +193,7 @@ test('stop, start, regenerate, logs, download, delete', async () => {
   assert.equal(r.body.mocks.created, 0, JSON.stringify(r.body.mocks));
   assert.equal(r.body.mocks.skipped, 5, 're-importing the same spec changes nothing');
   assert.notEqual(r.body.pid, pids['pets-b'], 'the child was restarted');
+  seen.add(r.body.pid);
   await waitUntil(async () => (await get(r.body.port, '/pets').catch(() => ({ status: 0 }))).status === 200, 15000, 50, 'serves after regenerate');
 
   const logs = await fetch(`${orch.url}/api/servers/pets-b/logs?tail=5`, { headers: { Authorization: `Bearer ${s.token}` } });
@@ -212,6 +225,8 @@ test('a killed child is restarted by the orchestrator', async () => {
     const v = (await api('GET', '/api/servers/pets-a')).body;
     return v.status === 'running' && v.pid !== a.pid && v;
   }, 15000, 100, 'restarted child');
+  seen.add(b.pid);
+  await waitUntil(async () => (await s.psqlJson("SELECT mockarty.generated_server_get('pets-a')")).pid === b.pid, 5000, 50, 'new pid stored');
   assert.equal(b.restarts, a.restarts + 1);
   assert.match(b.lastExit, /signal 9/);
   await waitUntil(async () => (await get(b.port, '/pets').catch(() => ({ status: 0 }))).status === 200, 15000, 50, 'serves after restart');
@@ -262,10 +277,25 @@ test('the /ui page lists servers; its forms need a session, the CSRF token and t
   assert.equal((await api('GET', '/api/servers/pets-b')).body.status, 'stopped');
 });
 
+test('the admin node keeps the state: /api/v1/generated-servers takes the orchestrator token there only', async () => {
+  const hdr = (t) => ({ headers: { Authorization: `Bearer ${t}` } });
+  let r = await fetch(`${s.admin.url}/api/v1/generated-servers`, hdr(orchToken));
+  assert.equal(r.status, 200);
+  const body = await r.json();
+  assert.deepEqual(body.items.map((v) => v.name).sort(), ['pets-a', 'pets-b']);
+  assert.equal((await fetch(`${s.admin.url}/api/v1/mocks`, hdr(orchToken))).status, 403, 'no other admin route');
+  const res = await s.api('POST', '/ui/api/integrations', { name: 'resolver-x', type: 'mock_resolver' });
+  assert.equal((await fetch(`${s.admin.url}/api/v1/generated-servers`, hdr(res.body.token))).status, 403, 'a resolver token is refused');
+  r = await fetch(`${s.admin.url}/api/v1/generated-servers/pets-a`, { method: 'PUT', headers: { Authorization: `Bearer ${s.token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ port: 0 }) });
+  assert.equal(r.status, 400);
+  assert.match(await r.text(), /\$\.port/);
+});
+
 test('clean-up: deleting every server leaves no child behind', async () => {
   const l = await api('GET', '/api/servers');
   const all = l.body.items.map((v) => v.pid).filter((p) => p > 0);
   for (const v of l.body.items) assert.equal((await api('DELETE', `/api/servers/${v.id}`)).status, 204);
   await waitUntil(() => all.every((p) => !alive(p)), 5000, 20, 'children gone');
   assert.equal((await api('GET', '/api/servers')).body.total, 0);
+  assert.deepEqual(await s.psqlJson('SELECT mockarty.generated_server_list()'), []);
 });

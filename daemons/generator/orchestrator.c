@@ -806,38 +806,37 @@ token_eq(const char *a, const char *b)
 	return d == 0 && la > 0;
 }
 
-/* user tokens the admin node accepted lately (hash of the token, until) */
+/* user tokens the admin node accepted lately (kept in memory only, 60 s) */
 static struct {
-	unsigned long h;
+	char tok[512];
 	time_t until;
 } accepted[32];
 
-static unsigned long
-hash_tok(const char *t)
+static size_t
+slot_of(const char *t)
 {
-	unsigned long h = 5381;
+	size_t h = 5381;
 
 	for (; *t; t++)
 		h = h * 33 + (unsigned char)*t;
-	return h;
+	return h % (sizeof(accepted) / sizeof(accepted[0]));
 }
 
 /* true when the admin node accepts the mk_ token (GET /api/v1/namespaces answers 200); cached 60 s */
 static bool
 admin_accepts(const char *tok)
 {
-	unsigned long h = hash_tok(tok);
+	size_t k = slot_of(tok);
 	time_t now = time(NULL);
 	char url[2048];
 	struct body b = {0};
 	long st;
 
 	pthread_mutex_lock(&O.mu);
-	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++)
-		if (accepted[i].h == h && accepted[i].until > now) {
-			pthread_mutex_unlock(&O.mu);
-			return true;
-		}
+	if (accepted[k].until > now && token_eq(accepted[k].tok, tok)) {
+		pthread_mutex_unlock(&O.mu);
+		return true;
+	}
 	pthread_mutex_unlock(&O.mu);
 	snprintf(url, sizeof(url), "%s/api/v1/namespaces", O.admin_url);
 	st = http(url, NULL, tok, &b, 10);
@@ -845,8 +844,8 @@ admin_accepts(const char *tok)
 	if (st != 200)
 		return false;
 	pthread_mutex_lock(&O.mu);
-	accepted[h % (sizeof(accepted) / sizeof(accepted[0]))].h = h;
-	accepted[h % (sizeof(accepted) / sizeof(accepted[0]))].until = now + 60;
+	snprintf(accepted[k].tok, sizeof(accepted[k].tok), "%s", tok);
+	accepted[k].until = now + 60;
 	pthread_mutex_unlock(&O.mu);
 	return true;
 }

@@ -114,6 +114,16 @@ after(async () => {
   if (dir && !process.env.MOCKARTY_E2E_KEEP) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+// true when port answers on another (non-loopback) IPv4 address of this host; false when none exists
+async function answersElsewhere(port) {
+  const other = Object.values(os.networkInterfaces()).flat().find((i) => i.family === 'IPv4' && !i.internal);
+  if (!other) return false;
+  return new Promise((res) => {
+    const c = net.connect({ host: other.address, port }, () => { c.destroy(); res(true); });
+    c.on('error', () => res(false));
+  });
+}
+
 const names = ['pets-a', 'pets-b', 'pets-c'];
 let pids = {};
 
@@ -141,16 +151,9 @@ test('three servers created from a spec answer their mocks and /health on 127.0.
     assert.ok(v.pid > 0 && alive(v.pid));
     pids[v.name] = v.pid;
     seen.add(v.pid);
-    // bound to 127.0.0.1: the port does not answer on another local address of the host
-    const other = Object.values(os.networkInterfaces()).flat().find((i) => i.family === 'IPv4' && !i.internal);
-    if (other) {
-      const ok = await new Promise((res) => {
-        const c = net.connect({ host: other.address, port: v.port }, () => { c.destroy(); res(true); });
-        c.on('error', () => res(false));
-      });
-      assert.equal(ok, false, `${v.name} listens on 127.0.0.1 only`);
-    }
+    assert.equal(await answersElsewhere(v.port), false, `${v.name} listens on 127.0.0.1 only`);
   }
+  assert.equal(await answersElsewhere(ports.orch), false, 'the orchestrator listens on 127.0.0.1 only');
 });
 
 test('SIGKILL of the orchestrator: the servers keep running, a restarted orchestrator adopts them', async () => {
@@ -298,4 +301,22 @@ test('clean-up: deleting every server leaves no child behind', async () => {
   await waitUntil(() => all.every((p) => !alive(p)), 5000, 20, 'children gone');
   assert.equal((await api('GET', '/api/servers')).body.total, 0);
   assert.deepEqual(await s.psqlJson('SELECT mockarty.generated_server_list()'), []);
+});
+
+test('experimental-ui serves the same page and API', async () => {
+  const port = await freePort();
+  const proc = spawn(GENERATOR, ['experimental-ui', '--port', String(port), '--api-token', orchToken, `--mockarty-url=${s.admin.url}`], {
+    env: { ...process.env, ORCHESTRATOR_DATA_DIR: path.join(dir, 'ui') }, stdio: 'ignore',
+  });
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    const h = await waitUntil(async () => { const r = await fetch(base + '/health'); return r.ok && r.json(); }, 10000, 50, 'experimental-ui /health');
+    assert.equal(h.mode, 'experimental-ui');
+    const r = await fetch(base + '/ui');
+    assert.equal(r.status, 200);
+    assert.match(await r.text(), /Generated servers/);
+    assert.equal((await fetch(base + '/api/servers', { headers: { Authorization: `Bearer ${orchToken}` } })).status, 200);
+  } finally {
+    proc.kill('SIGTERM');
+  }
 });

@@ -26,6 +26,7 @@ typedef struct oactx {
 	json_t *doc;
 	int version; /* 2, 30 or 31 */
 	const char *ns, *server;
+	bool server_given; /* options.serverName set: the mocks carry it (a generated server's SERVER_NAME) */
 	char prefix[512];
 	bool validate;
 	json_t *mocks, *errors;
@@ -595,6 +596,8 @@ emit_mock(oactx *c, const char *opkey, const char *method, const char *path, con
 	                 label);
 	if (c->ns && *c->ns)
 		json_object_set_new(mock, "namespace", json_string(c->ns));
+	if (c->server_given)
+		json_object_set_new(mock, "serverName", json_string(c->server));
 	(void)opkey;
 	if (mc_mock_validate(mock, &err) != MC_OK) {
 		snprintf(label, sizeof(label), "%s %s status %d: generated mock is invalid at %s: %s", method,
@@ -805,6 +808,7 @@ mc_import_openapi(const char *text, size_t len, const json_t *options, mc_error 
 	c.sx.response = true;
 	c.ns = json_string_value(json_object_get(options, "namespace"));
 	c.server = json_string_value(json_object_get(options, "serverName"));
+	c.server_given = c.server != NULL && c.server[0] != '\0';
 	if (c.server == NULL)
 		c.server = json_string_value(json_object_get(info, "title"));
 	c.validate = json_is_true(json_object_get(options, "validate"));

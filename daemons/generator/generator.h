@@ -41,4 +41,10 @@ bool gen_write_project(const gen_opts *o, const char *spec, size_t len);
  */
 bool gen_create_mocks(const gen_opts *o, const char *spec, size_t len);
 
+/*
+ * `orchestrator` and `experimental-ui` modes (orchestrator.c): argv[0] is the mode word, the
+ * rest its flags. Runs until SIGTERM/SIGINT; returns the exit code (2 for a bad flag).
+ */
+int gen_orchestrator_main(int argc, char **argv, bool ui_only);
+
 #endif /* MOCKARTY_GENERATOR_H */

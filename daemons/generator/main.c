@@ -102,7 +102,7 @@ main(int argc, char **argv)
 	                    ? getenv("MOCKARTY_RUNTIME_DIR")
 	                    : MOCKARTY_RUNTIME_DIR;
 	if (argc > 1 && (strcmp(argv[1], "orchestrator") == 0 || strcmp(argv[1], "experimental-ui") == 0))
-		return fail("not available yet in this build: %s mode%s (the CLI mode is)", argv[1], "");
+		return gen_orchestrator_main(argc - 1, argv + 1, strcmp(argv[1], "experimental-ui") == 0);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *eq, *val = NULL;
 		char name[64];

@@ -273,7 +273,9 @@ test('bad flags and server types not in this build are clear errors (exit 2) tha
     [['-server-type', 'openapi', ...base, '-output', './x8', '-create-mocks'], /-create-mocks needs -api-token/],
     [['-server-type', 'openapi', ...base, '-output', './x9', '-mockarty-url', 'localhost:5770'], /-mockarty-url: expected an http/],
     [['-server-type'], /flag -server-type needs a value/],
-    [['orchestrator', '-port', '8888'], /not available yet in this build: orchestrator mode/],
+    [['orchestrator', '-port', '8888'], /-api-token is required/],
+    [['orchestrator', '-port', 'eighty', '-api-token', 'mk_x'], /-port: expected 1 to 65535, got "eighty"/],
+    [['experimental-ui', '-colour', 'red'], /unknown flag "-colour"/],
   ];
   for (const [args, re] of cases) {
     const r = runCli(args);

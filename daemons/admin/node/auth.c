@@ -13,7 +13,10 @@
  * lookup id, its owner's token is refused too unless it is in the cache of
  * verified tokens (60 s after its last verification). Token kinds that can never
  * call REST (mki_ integration tokens, anything not shaped like mk_) are refused
- * before touching the database. A revoke rings NOTIFY mockarty_tokens and the
+ * before touching the database; the one exception is an orchestrator's mki_ token
+ * on /api/v1/generated-servers and POST /api/v1/generators/openapi, verified with
+ * integration_verify (type orchestrator only) and acting as an editor bound to the
+ * token's namespace, if any. A revoke rings NOTIFY mockarty_tokens and the
  * LISTEN thread purges the whole cache at once; a generation counter stops a
  * verification that was in flight during the purge from re-inserting a stale
  * answer.
@@ -175,9 +178,23 @@ remember_failure(const unsigned char key[32], const char *token, uint64_t gen, t
 	pthread_mutex_unlock(&cache.mu);
 }
 
+/*
+ * Routes an orchestrator integration token (mki_ of type orchestrator) may call: its
+ * generated servers' state and the OpenAPI import of their specs (docs/generator.md).
+ */
+static bool
+orchestrator_route(const api_req *req)
+{
+	const char *p = req->path;
+
+	return (strncmp(p, "/api/v1/generated-servers", 25) == 0 && (p[25] == '\0' || p[25] == '/')) ||
+	       (strcmp(p, "/api/v1/generators/openapi") == 0 && strcmp(req->method, "POST") == 0);
+}
+
 int
 auth_check(api_req *req, api_resp *resp)
 {
+	bool integration;
 	const char *token;
 	unsigned char key[32];
 	unsigned int klen = 0;
@@ -199,13 +216,19 @@ auth_check(api_req *req, api_resp *resp)
 			  "missing API token (Authorization: Bearer <token> or X-API-Key)");
 		return 401;
 	}
-	if (strncmp(token, "mki_", 4) == 0) {
-		/* integration tokens are for nodes (the coordinator), never for the admin API */
+	integration = strncmp(token, "mki_", 4) == 0;
+	if (integration && !orchestrator_route(req)) {
+		/* integration tokens are for nodes (the coordinator), never for the admin API; an
+		 * orchestrator token may keep its generated servers and import their specs */
 		api_error(req, resp, 403, "forbidden",
 			  "integration tokens (mki_) cannot call the admin API; use an API token (mk_)");
 		return 403;
 	}
-	if (!mk_shaped(token)) {
+	if (integration && strlen(token) > 512) {
+		api_error(req, resp, 401, "unauthorized", "invalid integration token");
+		return 401;
+	}
+	if (!integration && !mk_shaped(token)) {
 		api_error(req, resp, 401, "unauthorized", "invalid API token (expected mk_<id>_<secret>)");
 		return 401;
 	}
@@ -237,7 +260,8 @@ auth_check(api_req *req, api_resp *resp)
 
 	atomic_fetch_add(&admin_auth_verifications_total, 1);
 	params[0] = token;
-	if (!db_json(req, resp, "SELECT mockarty.token_verify($1)", 1, params, &info)) {
+	if (!db_json(req, resp, integration ? "SELECT mockarty.integration_verify($1)" : "SELECT mockarty.token_verify($1)",
+		     1, params, &info)) {
 		if (resp->status == 400) /* a malformed token is just a bad token */
 			api_error(req, resp, 401, "unauthorized", "invalid API token");
 		return resp->status;
@@ -248,6 +272,13 @@ auth_check(api_req *req, api_resp *resp)
 		return unauthorized(req, resp);
 	}
 	type = json_string_value(json_object_get(info, "type"));
+	if (integration && (type == NULL || strcmp(type, "orchestrator") != 0)) {
+		json_decref(info);
+		api_error(req, resp, 403, "forbidden", "only orchestrator integration tokens may call %s", req->path);
+		return 403;
+	}
+	if (integration)
+		json_object_set_new(info, "role", json_string("editor")); /* an orchestrator writes, never administers */
 	if (type != NULL && (strcmp(type, "mock_resolver") == 0 || strcmp(type, "test_runner") == 0)) {
 		json_decref(info);
 		api_error(req, resp, 403, "forbidden", "this token type cannot call the admin API");

@@ -43,6 +43,12 @@ void rest_openapi_import_form(api_req *req, api_resp *resp);
 void rest_generator_openapi(api_req *req, api_resp *resp);
 void rest_generator_openapi_preview(api_req *req, api_resp *resp);
 
+/* the orchestrator's generated servers (rest/generated_servers.c) */
+void rest_generated_server_list(api_req *req, api_resp *resp);
+void rest_generated_server_get(api_req *req, api_resp *resp);
+void rest_generated_server_put(api_req *req, api_resp *resp);
+void rest_generated_server_delete(api_req *req, api_resp *resp);
+
 /* gRPC descriptor sets and the gRPC generator (rest/grpc_descriptors.c) */
 void rest_grpc_descriptor_upload(api_req *req, api_resp *resp);
 void rest_grpc_descriptor_list(api_req *req, api_resp *resp);

@@ -2,7 +2,8 @@
  * routes.c - the admin node's one REST route table, grouped by resource; each
  * group's handlers live in the file named after the resource (rest/mocks.c,
  * namespaces.c, stores.c, undefined.c, tags_folders.c, tokens.c, integrations.c,
- * apitest.c, perf.c, webhooks.c, imports.c, grpc_descriptors.c; health and metrics in health.c).
+ * apitest.c, perf.c, webhooks.c, imports.c, grpc_descriptors.c, generated_servers.c; health and
+ * metrics in health.c).
  *
  * The server's router (server.c, route_find) takes the match with the most
  * literal segments, so "/api/v1/mocks/batch" beats "/api/v1/mocks/:id" wherever
@@ -86,6 +87,11 @@ const api_route api_routes[] = {
 	{"POST", "/ui/api/openapi/import", rest_openapi_import_form, false},
 	{"POST", "/api/v1/generators/openapi/preview", rest_generator_openapi_preview, false},
 	{"POST", "/api/v1/generators/openapi", rest_generator_openapi, false},
+	/* the orchestrator's generated servers */
+	{"GET", "/api/v1/generated-servers", rest_generated_server_list, false},
+	{"GET", "/api/v1/generated-servers/:name", rest_generated_server_get, false},
+	{"PUT", "/api/v1/generated-servers/:name", rest_generated_server_put, false},
+	{"DELETE", "/api/v1/generated-servers/:name", rest_generated_server_delete, false},
 	/* gRPC descriptor sets and the gRPC generator */
 	{"POST", "/api/v1/grpc/descriptors", rest_grpc_descriptor_upload, false},
 	{"GET", "/api/v1/grpc/descriptors", rest_grpc_descriptor_list, false},

@@ -967,25 +967,16 @@ create_server(struct MHD_Connection *c, const char *body, const char *caller)
 		}
 		port = (int)json_integer_value(jp);
 	}
-	if ((spec == NULL || spec[0] == '\0') && (url == NULL || url[0] == '\0')) {
-		rc = error(c, 400, "$.spec: required (the spec text), or $.url to fetch it from");
+	if (url != NULL && url[0] != '\0' && (spec == NULL || spec[0] == '\0')) {
+		/* the orchestrator fetches nothing on a caller's behalf: only the admin node's importer
+		 * does, under its private-address guard (ALLOW_PROXY_TO_PRIVATE_IPS) */
+		rc = error(c, 400, "$.url: not fetched by the orchestrator; send the spec text in $.spec (the "
+		                   "admin node's POST /api/v1/generators/openapi imports from a URL)");
 		goto out;
 	}
 	if (spec == NULL || spec[0] == '\0') {
-		struct body b = {0};
-		long st;
-
-		if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-			rc = error(c, 400, "$.url: expected an http:// or https:// URL");
-			goto out;
-		}
-		st = http(url, NULL, NULL, &b, 30);
-		if (st != 200 || b.p == NULL || b.n == 0) {
-			free(b.p);
-			rc = error(c, 400, "$.url: fetching %s answered %ld (expected 200 with the spec)", url, st);
-			goto out;
-		}
-		spec = fetched = b.p;
+		rc = error(c, 400, "$.spec: required (the spec text)");
+		goto out;
 	}
 	pthread_mutex_lock(&O.mu);
 	if (find(name) != NULL) {

@@ -242,6 +242,10 @@ test('bad input gets clear 4xx errors and creates nothing', async () => {
   r = await api('POST', '/api/servers', { name: 'x2', type: 'openapi' });
   assert.equal(r.status, 400);
   assert.match(r.body.error, /\$\.spec: required/);
+  // the orchestrator fetches nothing for its callers (no way round the admin's private-address guard)
+  r = await api('POST', '/api/servers', { name: 'x2u', type: 'openapi', url: 'http://127.0.0.1:1/spec.yaml' });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error, /\$\.url: not fetched by the orchestrator/);
   r = await api('POST', '/api/servers', { name: 'x3', type: 'openapi', spec: SPEC, port: ports.orch });
   assert.equal(r.status, 409);
   assert.match(r.body.error, /\$\.port: \d+ is in use/);

@@ -129,6 +129,11 @@ grep -E '# SKIP' "$logdir/containers.tap"
 [ $rc -ne 0 ] && ! grep -qE '^\s*not ok' "$logdir/containers.tap" && suite_failed "container images" "$logdir/containers.tap"
 grep -A25 -E '^not ok' "$logdir/containers.tap"
 
+# the npm packages of the gRPC and end-to-end tests (regress/e2e/package-lock.json)
+if ! scripts/e2e-deps.sh >"$logdir/npm.log" 2>&1; then
+  suite_failed "npm ci in regress/e2e" "$logdir/npm.log"
+fi
+
 # 4. gRPC transport contract (C client, @grpc/grpc-js, python3-grpcio against the test server)
 timeout 900 regress/grpc/run.sh >"$logdir/grpc.tap" 2>&1
 rc=$?

@@ -25,11 +25,8 @@ echo "TAP version 13"
 if ! make -s -C daemons/grpc >"$work/build.log" 2>&1; then
   sed 's/^/# /' "$work/build.log"; echo "1..1"; echo "not ok 1 - build daemons/grpc"; exit 1
 fi
-if [ ! -d regress/e2e/node_modules/@grpc/grpc-js ]; then
-  (cd regress/e2e && { [ -f package-lock.json ] && timeout 300 npm ci --no-audit --no-fund \
-    || timeout 300 npm install --no-audit --no-fund; }) >"$work/npm.log" 2>&1 \
-    || { sed 's/^/# /' "$work/npm.log"; echo "1..1"; echo "not ok 1 - npm ci in regress/e2e"; exit 1; }
-fi
+scripts/e2e-deps.sh >"$work/npm.log" 2>&1 \
+  || { sed 's/^/# /' "$work/npm.log"; echo "1..1"; echo "not ok 1 - npm ci in regress/e2e"; exit 1; }
 
 # Port 0: the server binds an ephemeral port and prints it, so parallel runs never collide.
 daemons/grpc/build/grpc-test-server 0 50 500 >"$work/server.out" 2>"$work/server.err" &

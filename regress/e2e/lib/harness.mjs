@@ -78,8 +78,12 @@ export async function waitUntil(pred, timeoutMs = 5000, intervalMs = 10, what = 
 }
 
 /** A TCP port free on 127.0.0.1 right now. */
+// Ports this process handed out recently: the kernel may give a just-closed ephemeral port
+// again, and two "free" ports asked for in a row must differ (e.g. HTTP_PORT and DASHBOARD_PORT).
+const handedOut = [];
+
 export function freePort() {
-  return new Promise((resolve, reject) => {
+  const once = () => new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
     srv.on('error', reject);
@@ -88,6 +92,17 @@ export function freePort() {
       srv.close(() => resolve(port));
     });
   });
+  return (async () => {
+    for (let i = 0; i < 50; i++) {
+      const port = await once();
+      if (!handedOut.includes(port)) {
+        handedOut.push(port);
+        if (handedOut.length > 512) handedOut.shift();
+        return port;
+      }
+    }
+    throw new Error('freePort: no new free port after 50 tries');
+  })();
 }
 
 function asPg(cmd, args) {

@@ -21,6 +21,13 @@ struct call {
 	size_t len;
 };
 
+/* A method registered with mk_grpc_callq_register: what its loop-thread handler pushes. */
+struct binding {
+	struct binding *next;
+	mk_grpc_callq *q;
+	mk_grpc_call_fn fn;
+};
+
 struct mk_grpc_callq {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -31,6 +38,7 @@ struct mk_grpc_callq {
 	mk_grpc_call_wrap wrap;
 	pthread_t workers[CALLQ_MAX_WORKERS];
 	int nworkers;
+	struct binding *bindings; /* freed with the queue */
 };
 
 static void *
@@ -118,6 +126,31 @@ mk_grpc_callq_push(mk_grpc_callq *q, mk_grpc_call_fn fn, mk_grpc_stream *st, con
 	pthread_mutex_unlock(&q->mu);
 }
 
+/* The loop-thread handler of a registered method. */
+static void
+bound_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	const struct binding *b = ud;
+
+	mk_grpc_callq_push(b->q, b->fn, st, req, len);
+}
+
+int
+mk_grpc_callq_register(mk_grpc_server *srv, mk_grpc_callq *q, const char *path, mk_grpc_call_fn fn)
+{
+	struct binding *b = calloc(1, sizeof(*b));
+
+	if (b == NULL)
+		return -1;
+	b->q = q;
+	b->fn = fn;
+	pthread_mutex_lock(&q->mu);
+	b->next = q->bindings;
+	q->bindings = b;
+	pthread_mutex_unlock(&q->mu);
+	return mk_grpc_server_register(srv, path, MK_GRPC_UNARY, bound_handler, NULL, b);
+}
+
 size_t
 mk_grpc_callq_depth(mk_grpc_callq *q)
 {
@@ -140,6 +173,12 @@ mk_grpc_callq_stop(mk_grpc_callq *q)
 	pthread_mutex_unlock(&q->mu);
 	for (int i = 0; i < q->nworkers; i++)
 		pthread_join(q->workers[i], NULL);
+	while (q->bindings != NULL) {
+		struct binding *b = q->bindings;
+
+		q->bindings = b->next;
+		free(b);
+	}
 	pthread_cond_destroy(&q->cv);
 	pthread_mutex_destroy(&q->mu);
 	free(q);

@@ -41,6 +41,13 @@ mk_grpc_callq *mk_grpc_callq_start(int nworkers, mk_grpc_call_gate gate, mk_grpc
 void mk_grpc_callq_push(mk_grpc_callq *q, mk_grpc_call_fn fn, mk_grpc_stream *st, const uint8_t *req,
                         size_t len);
 
+/*
+ * Registers the unary method path ("/pkg.Service/Method") on srv so that each call is pushed
+ * to q and run as fn(st, req, len) on a worker: the handler on the loop thread is this
+ * module's. Returns mk_grpc_server_register's result. q must outlive the server's last call.
+ */
+int mk_grpc_callq_register(mk_grpc_server *srv, mk_grpc_callq *q, const char *path, mk_grpc_call_fn fn);
+
 /* Calls waiting for a worker right now (for metrics). */
 size_t mk_grpc_callq_depth(mk_grpc_callq *q);
 

@@ -1577,21 +1577,6 @@ callq_wrap(mk_grpc_call_fn fn, mk_grpc_stream *st, const uint8_t *req, size_t le
 		fn(st, req, len);
 }
 
-/* Unary handlers (loop thread): queue the call for a worker. */
-static void
-resolve_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
-{
-	(void)ud;
-	mk_grpc_callq_push(C.callq, do_resolve, st, req, len);
-}
-
-static void
-report_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
-{
-	(void)ud;
-	mk_grpc_callq_push(C.callq, do_report, st, req, len);
-}
-
 /* ------------------------------------------------------------------ public */
 
 int
@@ -1693,9 +1678,8 @@ coordinator_start(void)
 	}
 	if (mk_grpc_server_register(C.srv, SVC_PREFIX "Sync", MK_GRPC_SERVER_STREAM, sync_handler, NULL,
 	                            NULL) ||
-	    mk_grpc_server_register(C.srv, SVC_PREFIX "Resolve", MK_GRPC_UNARY, resolve_handler, NULL,
-	                            NULL) ||
-	    mk_grpc_server_register(C.srv, SVC_PREFIX "Report", MK_GRPC_UNARY, report_handler, NULL, NULL) ||
+	    mk_grpc_callq_register(C.srv, C.callq, SVC_PREFIX "Resolve", do_resolve) ||
+	    mk_grpc_callq_register(C.srv, C.callq, SVC_PREFIX "Report", do_report) ||
 	    !coord_runners_start(C.srv, C.callq) || mk_grpc_health_register(C.srv) ||
 	    mk_grpc_reflection_register(C.srv, mk_grpc_descriptor_set, mk_grpc_descriptor_set_len)) {
 		log_error("coordinator: service registration failed");

@@ -860,35 +860,6 @@ out:
 
 static void connect_setup(mk_grpc_stream *st, const uint8_t *req, size_t len);
 
-/* Unary handlers (loop thread): queue the call on the coordinator's workers. */
-static void
-accept_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
-{
-	(void)ud;
-	mk_grpc_callq_push(R.callq, do_accept, st, req, len);
-}
-
-static void
-heartbeat_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
-{
-	(void)ud;
-	mk_grpc_callq_push(R.callq, do_heartbeat, st, req, len);
-}
-
-static void
-append_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
-{
-	(void)ud;
-	mk_grpc_callq_push(R.callq, do_append, st, req, len);
-}
-
-static void
-complete_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
-{
-	(void)ud;
-	mk_grpc_callq_push(R.callq, do_complete, st, req, len);
-}
-
 /* ------------------------------------------------------------------ Connect */
 
 /*
@@ -1348,14 +1319,10 @@ coord_runners_start(mk_grpc_server *srv, mk_grpc_callq *callq)
 	R.callq = callq;
 	if (mk_grpc_server_register(srv, RUNNERS_SVC_PREFIX "Connect", MK_GRPC_SERVER_STREAM, connect_handler,
 	                            NULL, NULL) ||
-	    mk_grpc_server_register(srv, RUNNERS_SVC_PREFIX "AcceptTask", MK_GRPC_UNARY, accept_handler, NULL,
-	                            NULL) ||
-	    mk_grpc_server_register(srv, RUNNERS_SVC_PREFIX "TaskHeartbeat", MK_GRPC_UNARY, heartbeat_handler,
-	                            NULL, NULL) ||
-	    mk_grpc_server_register(srv, RUNNERS_SVC_PREFIX "AppendResults", MK_GRPC_UNARY, append_handler,
-	                            NULL, NULL) ||
-	    mk_grpc_server_register(srv, RUNNERS_SVC_PREFIX "CompleteTask", MK_GRPC_UNARY, complete_handler,
-	                            NULL, NULL)) {
+	    mk_grpc_callq_register(srv, callq, RUNNERS_SVC_PREFIX "AcceptTask", do_accept) ||
+	    mk_grpc_callq_register(srv, callq, RUNNERS_SVC_PREFIX "TaskHeartbeat", do_heartbeat) ||
+	    mk_grpc_callq_register(srv, callq, RUNNERS_SVC_PREFIX "AppendResults", do_append) ||
+	    mk_grpc_callq_register(srv, callq, RUNNERS_SVC_PREFIX "CompleteTask", do_complete)) {
 		log_error("coordinator: Runners service registration failed");
 		return false;
 	}

@@ -286,7 +286,8 @@ MC_API json_t *mc_render_value(const json_t *tmpl, mc_render_ctx *ctx, mc_error 
  * render payload and header values. oneof_cursor may be NULL (treated as 0, not
  * advanced). Returns a new reference, or NULL with err set.
  * "payload" is omitted when the response has none. When present in the chosen
- * response, "error", "errorDetails", "graphqlErrors", "soapFault", "mcpIsError",
+ * response, "error", "errorDetails", "streamResponses", "trailers" (gRPC),
+ * "graphqlErrors", "soapFault", "mcpIsError",
  * "sseEventChain" and "payloadTemplatePath" are copied (rendered) too. The
  * mock store (ctx->stores->ms) is seeded first with the mock's top-level
  * mStore keys it lacks.

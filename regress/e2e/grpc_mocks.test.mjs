@@ -298,10 +298,12 @@ test('a use limit is exact through the coordinator: the second call finds no moc
 });
 
 test('nothing matches: UNIMPLEMENTED naming service and method, recorded as an undefined request', async () => {
-  // remove the generated UploadItems mock's fallback by calling with a non-matching stream
+  // without the generated UploadItems mock, a stream g-upload does not match finds nothing
   const c = newClient();
-  const del = await s.psqlJson(`SELECT coalesce(jsonb_agg(m->>'id'), '[]') FROM jsonb_array_elements(mockarty.mock_list(jsonb_build_object('namespace','sandbox'))->'items') m WHERE m->'grpc'->>'method' = 'UploadItems' AND m->>'id' <> 'g-upload'`).catch(() => []);
-  for (const id of del) await s.api('DELETE', `/api/v1/mocks/${id}`);
+  const gen = (await s.psql(`SELECT string_agg(id, ',') FROM mockarty_private.mocks WHERE namespace = 'sandbox'
+    AND doc->'grpc'->>'method' = 'UploadItems' AND id <> 'g-upload'`)).split(',').filter(Boolean);
+  assert.equal(gen.length, 1, 'one generated UploadItems mock');
+  for (const id of gen) assert.equal((await s.api('DELETE', `/api/v1/mocks/${id}`)).status, 200);
   await waitUntil(async () => {
     const r = await new Promise((resolve) => {
       const call = c.UploadItems((err, res) => resolve({ err, res }));

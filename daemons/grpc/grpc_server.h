@@ -250,4 +250,10 @@ int mk_grpc_reflection_register(mk_grpc_server *srv, const uint8_t *set, size_t 
 extern const uint8_t mk_grpc_descriptor_set[];
 extern const size_t mk_grpc_descriptor_set_len;
 
+/* The descriptor set of google/rpc/status.proto and error_details.proto (proto/google/rpc/,
+ * with google/protobuf/any.proto and duration.proto), embedded at build time
+ * (build/gen/mk_grpc_rpc_descriptors.c): gRPC mock servers encode google.rpc.Status with it. */
+extern const uint8_t mk_grpc_rpc_descriptor_set[];
+extern const size_t mk_grpc_rpc_descriptor_set_len;
+
 #endif

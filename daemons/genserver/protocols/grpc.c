@@ -39,8 +39,6 @@
 #include <unistd.h>
 
 extern ms_store *rs_store; /* link/index.c: the synced mocks */
-extern const uint8_t gs_rpc_descriptor_set[];
-extern const size_t gs_rpc_descriptor_set_len;
 
 const char *gs_proto_admin_url; /* set by the frame before start */
 
@@ -917,7 +915,7 @@ grpc_start(void)
 		log_error("grpc: SERVER_NAME must name the stored descriptor set (POST /api/v1/grpc/descriptors)");
 		return false;
 	}
-	rpcset = mc_pb_set_load(gs_rpc_descriptor_set, gs_rpc_descriptor_set_len, &merr);
+	rpcset = mc_pb_set_load(mk_grpc_rpc_descriptor_set, mk_grpc_rpc_descriptor_set_len, &merr);
 	if (rpcset == NULL)
 		log_warn("grpc: embedded google.rpc set does not load (%s); errorDetails are not sent", merr.msg);
 	callq = mk_grpc_callq_start(rs_cfg.threads > 4 ? rs_cfg.threads * 4 : 16, NULL, NULL);

@@ -49,6 +49,7 @@ bench:
 	bench/loadgen-bench.sh
 	bench/genserver-bench.sh
 	bench/loadgen-grpc-bench.sh
+	bench/grpc-serve-bench.sh
 
 fuzz:
 	scripts/install-deps.sh fuzz

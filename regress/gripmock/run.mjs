@@ -38,6 +38,10 @@ const CALL_MS = 5000;
 const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) =>
   (e.isDirectory() ? walk(path.join(d, e.name)) : [path.join(d, e.name)]));
 const camel = (s) => s.replace(/_([a-z0-9])/g, (_, c) => c.toUpperCase());
+// proto field name -> the JSON name our codec shows conditions (json_name, explicit or lowerCamel),
+// from the project's descriptor set (set per project by runProject)
+let jsonNames = new Map();
+const FIELD = (k) => jsonNames.get(k) ?? camel(k);
 
 // YAML/JSON stub files -> arrays of stubs (python3-yaml reads the YAML)
 function loadStubs(files) {
@@ -136,7 +140,7 @@ function conds(matcher, prefix, notes, meta = false) {
   const leaf = (action, p, v) => out.push({ path: p, assertAction: action, value: v });
   const flat = (action, obj, p) => {
     if (obj && typeof obj === 'object' && !Array.isArray(obj)) {
-      for (const [k, v] of Object.entries(obj)) flat(action, v, meta ? k.toLowerCase() : `${p}.${camel(k)}`);
+      for (const [k, v] of Object.entries(obj)) flat(action, v, meta ? k.toLowerCase() : `${p}.${FIELD(k)}`);
     } else if (Array.isArray(obj) && !meta) {
       obj.forEach((v, i) => flat(action, v, `${p}[${i}]`));
       out.push({ path: `${p}`, assertAction: 'length', value: obj.length, _lengthProbe: true });
@@ -169,7 +173,10 @@ function translate(stub, services, serverName, idx) {
   const o = stub.output || {};
   const response = {};
   if (o.data !== undefined) response.payload = o.data;
-  if (o.stream !== undefined) response.streamResponses = o.stream;
+  if (o.stream !== undefined) {
+    response.streamResponses = o.stream;
+    if (JSON.stringify(o.stream).includes('_gripmock')) notes.add('an error at a stream index (_gripmock in output.stream)');
+  }
   if (o.headers) response.headers = o.headers;
   if (o.code !== undefined) response.statusCode = o.code;
   if (o.error !== undefined) { response.error = o.error; if (o.code === undefined) response.statusCode = 2; }
@@ -196,9 +203,22 @@ function translate(stub, services, serverName, idx) {
 
 // ---- comparison
 const numish = (v) => (typeof v === 'number' || (typeof v === 'string' && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(v)));
+// grpc-js hands well-known types over as messages: Timestamp/Duration back to their proto3 JSON
+function wkt(exp, act) {
+  if (typeof exp !== 'string' || !act || typeof act !== 'object' || !('seconds' in act || 'nanos' in act)) return act;
+  const sec = Number(act.seconds || 0); const ns = Number(act.nanos || 0);
+  if (/^-?[\d.]+s$/.test(exp)) return `${sec + ns / 1e9}s`;
+  return new Date(sec * 1000 + ns / 1e6).toISOString().replace('.000Z', 'Z');
+}
 function same(exp, act, { partial, tol }) {
+  act = wkt(exp, act);
+  if (typeof exp === 'string' && typeof act === 'string' && /^\d{4}-\d\d-\d\dT/.test(exp) && /^\d{4}-\d\d-\d\dT/.test(act)) return Date.parse(exp) === Date.parse(act);
+  if (typeof exp === 'string' && /^-?[\d.]+s$/.test(exp) && typeof act === 'string' && /^-?[\d.]+s$/.test(act)) return parseFloat(exp) === parseFloat(act);
   if (numish(exp) && numish(act)) return Math.abs(Number(exp) - Number(act)) <= (tol || 0) + 1e-9 * Math.abs(Number(exp));
   if (Array.isArray(exp)) return Array.isArray(act) && exp.length === act.length && exp.every((e, i) => same(e, act[i], { partial, tol }));
+  if (exp && typeof exp === 'object' && Array.isArray(act) && act.every((e) => e && typeof e === 'object' && 'key' in e)) {
+    act = Object.fromEntries(act.map((e) => [e.key, e.value])); // a map field read from a descriptor set
+  }
   if (exp && typeof exp === 'object') {
     if (!act || typeof act !== 'object' || Array.isArray(act)) return false;
     for (const [k, v] of Object.entries(exp)) {
@@ -270,6 +290,20 @@ async function runProject(s, name, results) {
   let pkgDef;
   try { pkgDef = protoLoader.loadFileDescriptorSetFromBuffer(fs.readFileSync(pb), { keepCase: true, longs: String, enums: String, bytes: String, defaults: false, json: true }); }
   catch (e) { return na(`proto-loader: ${e.message.split('\n')[0]}`); }
+  // json_name as protoc wrote it in the set (proto-loader drops it): read with python3-protobuf
+  jsonNames = new Map();
+  const jn = spawnSync('/usr/bin/python3', ['-c', `
+import json, sys
+from google.protobuf import descriptor_pb2
+s = descriptor_pb2.FileDescriptorSet(); s.ParseFromString(open(sys.argv[1], 'rb').read())
+out = {}
+def walk(m):
+    for f in m.field: out[f.name] = f.json_name or f.name
+    for n in m.nested_type: walk(n)
+for f in s.file:
+    for m in f.message_type: walk(m)
+print(json.dumps(out))`, pb], { encoding: 'utf8' });
+  if (jn.status === 0) for (const [k, v] of Object.entries(JSON.parse(jn.stdout))) jsonNames.set(k, v);
   const services = Object.keys(pkgDef).filter((k) => pkgDef[k] && !pkgDef[k].format && Object.values(pkgDef[k]).some((d) => d && d.path));
 
   const stubs = loadStubs(stubFiles);
@@ -336,6 +370,11 @@ async function runProject(s, name, results) {
         const { err, out } = await call(client, def, c);
         const partial = c.opts.some((o) => /partial/.test(o));
         const tol = Number((c.opts.join(' ').match(/tolerance=([\d.]+)/) || [])[1] || 0);
+        const templ = JSON.stringify({ err: err?.details, out }).includes('{{');
+        if (templ) { fails.push({ cause: 'Go template in the stub output (not translated)', call: c.endpoint, got: err ? { code: err.code, message: err.details } : out }); continue; }
+        if (err && err.code === grpc.status.UNIMPLEMENTED && /no mock matches/.test(err.details)) {
+          fails.push({ cause: 'no mock matched (condition translation)', call: c.endpoint, want: c.error || c.responses, got: { code: err.code, message: err.details } }); continue;
+        }
         if (c.error) {
           if (!err) { fails.push({ cause: 'expected an error, got OK', call: c.endpoint, got: out }); continue; }
           if (c.error.code !== undefined && err.code !== c.error.code) { fails.push({ cause: 'wrong status code', call: c.endpoint, want: c.error, got: { code: err.code, message: err.details } }); continue; }

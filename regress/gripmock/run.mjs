@@ -239,7 +239,16 @@ function isDefault(v) {
 
 // one call by its path (never by the generated method name: a service may have methods whose
 // names differ only in case, as GripMock's echo example does)
+// a case's request may use JSON names (fromUnit) or proto names (from_unit); the client was loaded
+// with keepCase, so JSON names go back to proto names
+function protoKeys(v) {
+  if (Array.isArray(v)) return v.map(protoKeys);
+  if (!v || typeof v !== 'object') return v;
+  const back = new Map([...jsonNames].map(([k, j]) => [j, k]));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [jsonNames.has(k) ? k : (back.get(k) ?? k), protoKeys(x)]));
+}
 function call(client, def, c) {
+  c = { ...c, requests: c.requests.map(protoKeys) };
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(c.headers)) md.set(k, v);
   const opts = { deadline: Date.now() + CALL_MS };

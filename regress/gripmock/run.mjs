@@ -192,7 +192,9 @@ function translate(stub, services, serverName, idx) {
   if (o.delay !== undefined) response.delay = durMs(o.delay);
   if (JSON.stringify(o).includes('{{')) notes.add('Go template in output');
   const m = { id: `${serverName}-${idx}`, namespace: 'sandbox', serverName, grpc: g, response };
-  if (stub.priority !== undefined) m.priority = stub.priority;
+  // GripMock ranks by priority, then by how specific the match is; ours by priority alone (higher
+  // first): priority x 1000 + the number of conditions carries both
+  m.priority = (Number(stub.priority) || 0) * 1000 + g.conditions.length + g.meta.length;
   const times = stub.options?.times ?? stub.times;
   if (times) m.useLimiter = times;
   for (const k of Object.keys(stub)) {

@@ -191,6 +191,7 @@ function translate(stub, services, serverName, idx) {
   }
   if (o.delay !== undefined) response.delay = durMs(o.delay);
   if (JSON.stringify(o).includes('{{')) notes.add('Go template in output');
+  if (/\{\{|"\{[^"]*\}"/.test(JSON.stringify([stub.input, stub.inputs]))) notes.add('Go template helper in input');
   const m = { id: `${serverName}-${idx}`, namespace: 'sandbox', serverName, grpc: g, response };
   // GripMock ranks by priority, then by how specific the match is; ours by priority alone (higher
   // first): priority x 1000 + the number of conditions carries both

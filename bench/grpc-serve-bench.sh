@@ -17,7 +17,7 @@
 #   * servers pinned to CPU 0, clients to CPU 1 (PIN=1, the default, as loadgen-bench.sh)
 #   * exit 1 when our median req/s is below TARGET (0.8) x the resolver's HTTP/1.1 median; the
 #     ratio to grpc-js is reported, with wrk's p99 and h2load's request-time min/max/mean/sd
-#     (h2load prints no percentiles)
+#     (h2load prints no percentiles), and each server's CPU use during its runs (% of one core)
 # Writes bench/results/grpc-serve-latest.tsv. Knobs: QUICK=1 (2 rounds of 3 s), ROUNDS (5),
 # DURATION (10, seconds), THREADS (1 pinned, 2 unpinned), CONNS (64), TARGET (0.8), PIN (1),
 # SKIP_BUILD=1. Free ports, everything on 127.0.0.1, every load run bounded by DURATION.
@@ -81,13 +81,13 @@ psqlq -c "SELECT mockarty.mock_save('{\"id\":\"bench-grpc-user\",\"namespace\":\
 # --- the three servers, on CPU 0 when pinned
 COORDINATOR_ADDR=127.0.0.1:$PG API_TOKEN=$RTOKEN RESOLVER_NAME=bench HTTP_PORT=$PR DASHBOARD_PORT=$PD \
   THREADS=$THREADS $SERVER daemons/build/mock-resolver >"$B/resolver.log" 2>&1 &
-pids+=("$!")
+pids+=("$!"); RPID=$!
 HTTP_ADMIN_BASE_URL=http://127.0.0.1:$PA COORDINATOR_ADDR=127.0.0.1:$PG API_TOKEN=$ATOKEN NAMESPACE=sandbox \
   SERVER_NAME=bench HTTP_PORT=$PS DASHBOARD_PORT=$PSD HTTP_BIND_ADDR=127.0.0.1 THREADS=$THREADS \
   $SERVER daemons/build/mockarty-gen-server --type grpc >"$B/genserver.log" 2>&1 &
-pids+=("$!")
+pids+=("$!"); SPID=$!
 $SERVER node bench/grpc/grpcjs-server.mjs "$PJ" >"$B/grpcjs.log" 2>&1 &
-pids+=("$!")
+pids+=("$!"); JPID=$!
 for _ in $(seq 300); do curl -fsS "http://127.0.0.1:$PR/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 check_body "$PR"
 # the same message from both gRPC servers, with grpc-status 0 (a real client; the mock may take
@@ -100,33 +100,43 @@ for _ in $(seq 50); do theirs=$(node bench/grpc/verify.mjs "$PJ" 2>"$B/verify.er
 [ "$ours" = "$theirs" ] || { log "answers differ: ours $ours, grpc-js $theirs"; exit 1; }
 log "both gRPC servers answer $ours with status OK"
 
-h2_round() { # port -> "req/s min max mean sd"; fails on any failed stream or non-2xx
+# CPU used by a server process during a measured run, in % of one core (taskset execs, so the
+# pid is the server's): tells a server-bound round (near 100 when pinned) from a client-bound one
+TCK=$(getconf CLK_TCK)
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_pct() { awk -v a="$2" -v b="$3" -v t="$TCK" -v d="$DURATION" 'BEGIN {printf "%.0f", (b - a) * 100 / (t * d)}'; } # pid before after
+
+h2_round() { # port pid -> "req/s min max mean sd cpu%"; fails on any failed stream or non-2xx
   $CLIENT h2load -c"$CONNS" -m1 -t"$THREADS" -D1 -d "$B/req.bin" -H 'content-type: application/grpc' \
     -H 'te: trailers' "http://127.0.0.1:$1$RPC" >/dev/null 2>&1 || true
+  local t0; t0=$(ticks "$2")
   local out; out=$($CLIENT h2load -c"$CONNS" -m1 -t"$THREADS" -D"$DURATION" -d "$B/req.bin" \
     -H 'content-type: application/grpc' -H 'te: trailers' "http://127.0.0.1:$1$RPC" 2>&1) || true
+  local cpu; cpu=$(cpu_pct "$2" "$t0" "$(ticks "$2")")
   echo "$out" >> "$B/h2load-$1.txt"
   local bad; bad=$(echo "$out" | awk '/^requests:/ {f=$10+$12+$14} /^status codes:/ {n=$5+$7+$9} END {print f+n+0}')
   if [ "$bad" != 0 ] || ! echo "$out" | grep -q '^finished in'; then
     log "round failed on port $1: $(echo "$out" | grep -E '^(requests|status codes|finished)')"; return 1
   fi
   local rps; rps=$(echo "$out" | awk '/^finished in/ {print $4}')
-  echo "$rps $(echo "$out" | awk '/^time for request:/ {print $4, $5, $6, $7}')"
+  echo "$rps $(echo "$out" | awk '/^time for request:/ {print $4, $5, $6, $7}') $cpu"
 }
-wrk_round() { # port -> "req/s p99"; fails on non-2xx or socket errors
+wrk_round() { # port pid -> "req/s p99 cpu%"; fails on non-2xx or socket errors
   $CLIENT wrk -t"$THREADS" -c"$CONNS" -d1s "http://127.0.0.1:$1$PATH_UNDER_TEST" >/dev/null 2>&1 || true
+  local t0; t0=$(ticks "$2")
   local out; out=$($CLIENT wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$1$PATH_UNDER_TEST")
+  local cpu; cpu=$(cpu_pct "$2" "$t0" "$(ticks "$2")")
   if echo "$out" | grep -qE 'Non-2xx|Socket errors'; then
     log "round failed on port $1: $(echo "$out" | grep -E 'Non-2xx|Socket')"; return 1
   fi
-  echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '$1=="99%" {print $2}')"
+  echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '$1=="99%" {print $2}') $cpu"
 }
 res=() gen=() gjs=()
 for i in $(seq "$ROUNDS"); do
   if [ $((i % 2)) = 1 ]; then
-    r=$(wrk_round "$PR") || exit 1; g=$(h2_round "$PS") || exit 1; j=$(h2_round "$PJ") || exit 1
+    r=$(wrk_round "$PR" "$RPID") || exit 1; g=$(h2_round "$PS" "$SPID") || exit 1; j=$(h2_round "$PJ" "$JPID") || exit 1
   else
-    j=$(h2_round "$PJ") || exit 1; g=$(h2_round "$PS") || exit 1; r=$(wrk_round "$PR") || exit 1
+    j=$(h2_round "$PJ" "$JPID") || exit 1; g=$(h2_round "$PS" "$SPID") || exit 1; r=$(wrk_round "$PR" "$RPID") || exit 1
   fi
   res+=("$r") gen+=("$g") gjs+=("$j")
   log "round $i: resolver HTTP/1.1 $r | ours gRPC $g | grpc-js $j"
@@ -142,10 +152,11 @@ rows = [[r.split() for r in a.split(';')] for a in sys.argv[6:9]]
 med = lambda rs: statistics.median(float(r[0]) for r in rs)
 mr, mg, mj = med(rows[0]), med(rows[1]), med(rows[2])
 cfg = "threads %s, conns %s, %s s, %s" % (threads, conns, dur, "servers CPU 0, clients CPU 1" if pin == "1" else "unpinned")
-print("server\tmedian_req_per_s\trounds\tlatency (last round)\tsetup")
-print("resolver HTTP/1.1 (wrk)\t%.0f\t%s\tp99 %s\t%s" % (mr, " ".join("%.0f" % float(r[0]) for r in rows[0]), rows[0][-1][1], cfg))
+cpu = lambda rs: "%.0f" % statistics.median(float(r[-1]) for r in rs)
+print("server\tmedian_req_per_s\trounds\tlatency (last round)\tserver_cpu_pct (median)\tsetup")
+print("resolver HTTP/1.1 (wrk)\t%.0f\t%s\tp99 %s\t%s\t%s" % (mr, " ".join("%.0f" % float(r[0]) for r in rows[0]), rows[0][-1][1], cpu(rows[0]), cfg))
 for name, rs, m in (("ours gRPC (h2load)", rows[1], mg), ("grpc-js (h2load)", rows[2], mj)):
-    print("%s\t%.0f\t%s\tmin %s max %s mean %s sd %s\t%s" % (name, m, " ".join("%.0f" % float(r[0]) for r in rs), *rs[-1][1:5], cfg))
+    print("%s\t%.0f\t%s\tmin %s max %s mean %s sd %s\t%s\t%s" % (name, m, " ".join("%.0f" % float(r[0]) for r in rs), *rs[-1][1:5], cpu(rs), cfg))
 print("ratio ours/resolver\t%.3f\ttarget >= %.2f\t%s" % (mg / mr, target, "PASS" if mg / mr >= target else "MISS"))
 print("ratio ours/grpc-js\t%.3f\tfor information\t" % (mg / mj))
 PY

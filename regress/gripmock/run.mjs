@@ -137,7 +137,11 @@ const RICH = { BadRequest: 'badRequest', Help: 'help', DebugInfo: 'debugInfo', E
 function conds(matcher, prefix, notes, meta = false) {
   const out = [];
   if (!matcher || typeof matcher !== 'object') return out;
-  const leaf = (action, p, v) => out.push({ path: p, assertAction: action, value: v });
+  // proto3 JSON omits a field at its default (0, "", false, the enum's zero value), so equality
+  // with a default is "the field is empty" in our conditions
+  const isZero = (v) => v === 0 || v === '' || v === false || (typeof v === 'string' && /_UNSPECIFIED$/.test(v));
+  const leaf = (action, p, v) => out.push(action === 'equals' && !meta && isZero(v)
+    ? { path: p, assertAction: 'empty' } : { path: p, assertAction: action, value: v });
   const flat = (action, obj, p) => {
     if (obj && typeof obj === 'object' && !Array.isArray(obj)) {
       for (const [k, v] of Object.entries(obj)) flat(action, v, meta ? k.toLowerCase() : `${p}.${FIELD(k)}`);

@@ -42,13 +42,15 @@ test:
 
 # Admin node vs nginx (1 and 100k mocks), then the resolver: req/s vs nginx, cold start,
 # propagation latency. Each prints its ratios against nginx measured in the same run. Then the
-# generated server vs the resolver (>= 0.9x its req/s; QUICK=1 for a short run).
+# generated server vs the resolver (>= 0.9x its req/s; QUICK=1 for a short run), and the gRPC
+# generated server (h2load) vs grpc-js and the resolver's HTTP/1.1 req/s (>= 0.8x).
 bench:
 	bench/bench.sh
 	bench/resolver-bench.sh
 	bench/loadgen-bench.sh
 	bench/genserver-bench.sh
 	bench/loadgen-grpc-bench.sh
+	bench/grpc-serve-bench.sh
 
 fuzz:
 	scripts/install-deps.sh fuzz

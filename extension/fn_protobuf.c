@@ -262,8 +262,8 @@ grpc_mocks(const mc_pb_set *s, const char *ns, const char *server, uint64_t seed
 			json_array_append_new(tags, json_string(label));
 			snprintf(label, sizeof(label), "%s %s (%s -> %s)", kind, item, undot(me->input_type),
 					 undot(me->output_type));
-			mock = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:o, s:o, s:s}", "id", id, "namespace", ns,
-							 "grpc", "service", svc->full_name, "method", me->name, "methodType", kind,
+			mock = json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:o, s:o, s:s}", "id", id, "namespace", ns,
+							 "serverName", server, "grpc", "service", svc->full_name, "method", me->name, "methodType", kind,
 							 "response", response, "tags", tags, "description", label);
 			memset(&err, 0, sizeof(err));
 			if (mock == NULL || mc_mock_validate(mock, &err) != MC_OK)
@@ -288,7 +288,8 @@ PG_FUNCTION_INFO_V1(mockarty_translate_grpc);
  * Each mock: the grpc context (fully-qualified service, method, methodType), an
  * example of the output type from core's faker as payload (server-stream: three
  * messages in streamResponses; bidirectional answers every message with payload), the stable id of item "<service>/<method>" under
- * source "grpc:<serverName>". 22023 for a set core cannot load.
+ * source "grpc:<serverName>", each with serverName set (the generated gRPC server syncs the
+ * mocks of its serverName). 22023 for a set core cannot load.
  */
 Datum
 mockarty_translate_grpc(PG_FUNCTION_ARGS)

@@ -1,5 +1,5 @@
 /*
- * fn_resolve.c - mockarty.resolve(): match an HTTP request against the live
+ * fn_resolve.c - mockarty.resolve(): match an HTTP or gRPC request against the live
  * mocks of a namespace with core, then apply the mock's side effects under a
  * row lock and return core's response object.
  *
@@ -289,6 +289,7 @@ typedef struct ResolveArgs
 	const char *body;			/* NULL = none */
 	bool		seeded;
 	int64		seed;
+	int			protocol;		/* MC_PROTO_HTTP or MC_PROTO_GRPC */
 } ResolveArgs;
 
 /* State of the skip callback: the winner's row, or the error to re-throw. */
@@ -595,6 +596,7 @@ resolve_work(ResolveState *s, MemoryContext caller, const ResolveArgs *a)
 	req.body = a->body;
 	req.body_len = a->body ? strlen(a->body) : 0;
 	req.body_json = s->body_json;
+	req.protocol = a->protocol;
 
 	memset(&sctx, 0, sizeof(sctx));
 	sctx.ecxt = CurrentMemoryContext;
@@ -786,6 +788,20 @@ mockarty_resolve(PG_FUNCTION_ARGS)
 	a.body = PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5));
 	a.seeded = !PG_ARGISNULL(6);
 	a.seed = a.seeded ? PG_GETARG_INT64(6) : 0;
+	a.protocol = MC_PROTO_HTTP;
+	/* 0.1.0's resolve has seven arguments; 0.2.0 adds protocol */
+	if (PG_NARGS() > 7 && !PG_ARGISNULL(7))
+	{
+		char	   *proto = text_to_cstring(PG_GETARG_TEXT_PP(7));
+
+		if (pg_strcasecmp(proto, "grpc") == 0)
+			a.protocol = MC_PROTO_GRPC;
+		else if (proto[0] != '\0' && pg_strcasecmp(proto, "http") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown protocol \"%s\" for resolve", proto),
+					 errhint("Protocols are http and grpc.")));
+	}
 
 	memset(&s, 0, sizeof(s));
 	if (SPI_connect() != SPI_OK_CONNECT)

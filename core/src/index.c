@@ -6,7 +6,9 @@
  * collects the route candidates for the path, drops those whose method or
  * pattern does not fit, orders the rest (priority, specificity, newness) and
  * only then evaluates conditions, best first, because conditions are the
- * expensive part. Regexes are compiled once at put time into a refcounted
+ * expensive part. gRPC mocks live apart, in a map from "/<service>/<method>"
+ * to their entries, so HTTP traffic never reaches them and gRPC calls never
+ * reach HTTP mocks. Regexes are compiled once at put time into a refcounted
  * cache owned by the index, so matching never writes and several threads may
  * match one index concurrently while nobody modifies it.
  */
@@ -23,7 +25,8 @@ typedef enum entry_kind {
 	KIND_WILDCARD, /* route ending in "*" */
 	KIND_PATTERN,  /* routePattern (with optional pathPrefix) */
 	KIND_LOOSE,    /* only pathPrefix, or no path constraint at all */
-	KIND_NONE      /* no http section: held, never matched */
+	KIND_GRPC,     /* grpc section: in ns->grpc under "/service/method" */
+	KIND_NONE      /* no usable protocol section: held, never matched */
 } entry_kind;
 
 typedef struct regex_slot {
@@ -50,12 +53,15 @@ typedef struct mc_entry {
 	bool sort;
 	char **cond_res; /* "matches" patterns this entry holds in idx->cond_re */
 	size_t ncond_res;
+	char *gkey;          /* KIND_GRPC: "/service/method" */
+	const char *section; /* "http" or "grpc", for error paths */
 } mc_entry;
 
 struct ns_entry {
 	mc_trie_node *trie;
 	mc_ptrlist loose; /* KIND_PATTERN and KIND_LOOSE entries */
 	mc_strmap ids;    /* id -> mc_entry */
+	mc_strmap grpc;   /* "/service/method" -> mc_ptrlist of KIND_GRPC entries */
 };
 
 struct mc_index {
@@ -161,6 +167,7 @@ entry_free(mc_index *idx, mc_entry *e)
 	}
 	free(e->cond_res);
 	mc_route_free(&e->route);
+	free(e->gkey);
 	free(e->prefix);
 	free(e->id);
 	json_decref(e->mock);
@@ -179,6 +186,15 @@ free_entry_cb(void *ctx, const char *key, void *value)
 }
 
 static void
+free_list_cb(void *ctx, const char *key, void *value)
+{
+	(void)ctx;
+	(void)key;
+	mc_ptrlist_free(value);
+	free(value);
+}
+
+static void
 free_ns_cb(void *ctx, const char *key, void *value)
 {
 	ns_entry *ns = value;
@@ -186,6 +202,8 @@ free_ns_cb(void *ctx, const char *key, void *value)
 	(void)key;
 	mc_strmap_each(&ns->ids, free_entry_cb, ctx);
 	mc_strmap_destroy(&ns->ids);
+	mc_strmap_each(&ns->grpc, free_list_cb, NULL);
+	mc_strmap_destroy(&ns->grpc);
 	mc_trie_free(ns->trie);
 	mc_ptrlist_free(&ns->loose);
 	free(ns);
@@ -215,6 +233,42 @@ mc_index_count(const mc_index *idx)
 
 /* ------------------------------------------------------------ put/remove */
 
+/* Drops e from its "/service/method" list, and the list when it empties. */
+static void
+grpc_list_remove(ns_entry *ns, mc_entry *e)
+{
+	size_t len = strlen(e->gkey);
+	mc_ptrlist *l = mc_strmap_get(&ns->grpc, e->gkey, len);
+
+	if (l == NULL)
+		return;
+	mc_ptrlist_remove(l, e);
+	if (l->len == 0) {
+		mc_strmap_del(&ns->grpc, e->gkey, len);
+		mc_ptrlist_free(l);
+		free(l);
+	}
+}
+
+/* Adds e to the list of its "/service/method" key. */
+static mc_status
+grpc_list_add(ns_entry *ns, mc_entry *e)
+{
+	size_t len = strlen(e->gkey);
+	mc_ptrlist *l = mc_strmap_get(&ns->grpc, e->gkey, len);
+
+	if (l == NULL) {
+		l = calloc(1, sizeof(*l));
+		if (l == NULL)
+			return MC_ENOMEM;
+		if (mc_strmap_put(&ns->grpc, e->gkey, len, l) != MC_OK) {
+			free(l);
+			return MC_ENOMEM;
+		}
+	}
+	return mc_ptrlist_push(l, e);
+}
+
 /* Unlinks e from its namespace structures and frees it. */
 static void
 entry_unlink(mc_index *idx, mc_entry *e)
@@ -226,6 +280,8 @@ entry_unlink(mc_index *idx, mc_entry *e)
 		mc_trie_remove(ns->trie, &e->route, e);
 	else if (e->kind == KIND_PATTERN || e->kind == KIND_LOOSE)
 		mc_ptrlist_remove(&ns->loose, e);
+	else if (e->kind == KIND_GRPC)
+		grpc_list_remove(ns, e);
 	idx->count--;
 	entry_free(idx, e);
 }
@@ -261,6 +317,7 @@ ns_get_or_create(mc_index *idx, const char *name)
 	if (ns == NULL)
 		return NULL;
 	mc_strmap_init(&ns->ids);
+	mc_strmap_init(&ns->grpc);
 	ns->trie = mc_trie_new();
 	if (ns->trie == NULL || mc_strmap_put(&idx->nss, name, strlen(name), ns) != MC_OK) {
 		mc_trie_free(ns->trie);
@@ -299,6 +356,14 @@ nonempty_string(const json_t *obj, const char *key)
 	return s && *s ? s : NULL;
 }
 
+static const json_t *
+grpc_section(const json_t *mock)
+{
+	const json_t *g = json_object_get(mock, "grpc");
+
+	return json_is_object(g) && json_object_size(g) > 0 ? g : NULL;
+}
+
 /* Records and compiles every "matches" value of list into the condition cache. */
 static mc_status
 hold_cond_regexes(mc_index *idx, mc_entry *e, const json_t *list, const char *field, mc_error *err)
@@ -315,7 +380,7 @@ hold_cond_regexes(mc_index *idx, mc_entry *e, const json_t *list, const char *fi
 
 		if (action == NULL || strcmp(action, "matches") != 0 || pat == NULL)
 			continue;
-		snprintf(path, sizeof(path), "$.http.%s[%zu].value", field, i);
+		snprintf(path, sizeof(path), "$.%s.%s[%zu].value", e->section, field, i);
 		n = realloc(e->cond_res, (e->ncond_res + 1) * sizeof(char *));
 		if (n == NULL) {
 			mc_error_set(err, MC_ENOMEM, path, "out of memory");
@@ -432,6 +497,54 @@ entry_compile_http(mc_index *idx, mc_entry *e, const json_t *http, mc_error *err
 	return MC_OK;
 }
 
+static mc_status hold_cond_regexes(mc_index *idx, mc_entry *e, const json_t *list, const char *field,
+				   mc_error *err);
+
+/*
+ * Fills the grpc part of e: the key "/<service>/<method>" (service alias
+ * serviceName; a leading '/' or trailing '/' on either is tolerated), the
+ * conditions on the message and the meta conditions on the metadata. A grpc
+ * section without service or method leaves the mock held but unmatched.
+ */
+static mc_status
+entry_compile_grpc(mc_index *idx, mc_entry *e, const json_t *grpc, mc_error *err)
+{
+	const char *svc = nonempty_string(grpc, "service");
+	const char *method = nonempty_string(grpc, "method");
+	size_t sl, ml;
+	mc_status st;
+
+	if (svc == NULL)
+		svc = nonempty_string(grpc, "serviceName");
+	e->section = "grpc";
+	if (svc == NULL || method == NULL)
+		return MC_OK;
+	while (*svc == '/')
+		svc++;
+	while (*method == '/')
+		method++;
+	sl = strlen(svc);
+	ml = strlen(method);
+	while (sl > 0 && svc[sl - 1] == '/')
+		sl--;
+	if (sl == 0 || ml == 0)
+		return MC_OK;
+	e->gkey = malloc(sl + ml + 3);
+	if (e->gkey == NULL) {
+		mc_error_set(err, MC_ENOMEM, "$.grpc", "out of memory");
+		return MC_ENOMEM;
+	}
+	snprintf(e->gkey, sl + ml + 3, "/%.*s/%s", (int)sl, svc, method);
+	e->conds = json_object_get(grpc, "conditions");
+	e->header = json_object_get(grpc, "meta");
+	e->sort = json_is_true(json_object_get(grpc, "sortArray"));
+	e->kind = KIND_GRPC;
+	if ((st = hold_cond_regexes(idx, e, e->conds, "conditions", err)) != MC_OK ||
+	    (st = hold_cond_regexes(idx, e, e->header, "meta", err)) != MC_OK)
+		return st;
+	return MC_OK;
+}
+
 /*
  * Adds or replaces a mock (see core.h). A put that fails leaves the previous
  * mock with that id in place.
@@ -443,7 +556,7 @@ mc_index_put(mc_index *idx, json_t *mock, int64_t seq, mc_error *err)
 	char anon[32];
 	ns_entry *ns;
 	mc_entry *e, *old;
-	const json_t *http;
+	const json_t *http, *grpc;
 	mc_status st;
 
 	if (idx == NULL || !json_is_object(mock)) {
@@ -482,8 +595,14 @@ mc_index_put(mc_index *idx, json_t *mock, int64_t seq, mc_error *err)
 	e->ns = ns;
 	e->priority = json_integer_value(json_object_get(mock, "priority"));
 	e->kind = KIND_NONE;
+	e->section = "http";
 	http = http_section(mock);
+	grpc = http ? NULL : grpc_section(mock);
 	if (http && (st = entry_compile_http(idx, e, http, err)) != MC_OK) {
+		entry_free(idx, e);
+		return st;
+	}
+	if (grpc && (st = entry_compile_grpc(idx, e, grpc, err)) != MC_OK) {
 		entry_free(idx, e);
 		return st;
 	}
@@ -497,6 +616,8 @@ mc_index_put(mc_index *idx, json_t *mock, int64_t seq, mc_error *err)
 		st = mc_trie_insert(ns->trie, &e->route, e);
 	else if (e->kind == KIND_PATTERN || e->kind == KIND_LOOSE)
 		st = mc_ptrlist_push(&ns->loose, e);
+	else if (e->kind == KIND_GRPC)
+		st = grpc_list_add(ns, e);
 	else
 		st = MC_OK;
 	if (st != MC_OK) {
@@ -757,6 +878,9 @@ list_conditions_hold(const mc_index *idx, const mc_entry *e, const json_t *list,
 	json_array_foreach (list, i, c) {
 		const char *path = json_string_value(json_object_get(c, "path"));
 		const char *name = strip_list_name(path, headers ? "reqHeader" : "queryParam");
+
+		if (headers && e->kind == KIND_GRPC)
+			name = strip_list_name(name, "meta");
 		const json_t *values = headers ? header_values(source, name) : json_object_get(source, name);
 
 		if (!mc_condition_eval_list(c, values, e->sort, &env))
@@ -821,15 +945,27 @@ mc_index_match_lazy(const mc_index *idx, const char *ns_name, const mc_request *
 		rv.path_len--;
 	mc_path_split(rv.path, &rv.segs);
 
-	if (collect_candidates(ns, &rv, &cands) != MC_OK) {
-		result = MC_ENOMEM;
-		goto done;
-	}
-	for (size_t i = 0; i < cands.len; i++) {
-		mc_entry *e = cands.items[i];
+	if (req->protocol == MC_PROTO_GRPC) {
+		/* Only the mocks of this exact "/service/method"; no HTTP mock. */
+		const mc_ptrlist *l = mc_strmap_get(&ns->grpc, rv.path, strlen(rv.path));
 
-		if (method_fits(e, req) && path_fits(idx, e, &rv))
-			cands.items[kept++] = e;
+		for (size_t i = 0; l && i < l->len; i++)
+			if (mc_ptrlist_push(&cands, l->items[i]) != MC_OK) {
+				result = MC_ENOMEM;
+				goto done;
+			}
+		kept = cands.len;
+	} else {
+		if (collect_candidates(ns, &rv, &cands) != MC_OK) {
+			result = MC_ENOMEM;
+			goto done;
+		}
+		for (size_t i = 0; i < cands.len; i++) {
+			mc_entry *e = cands.items[i];
+
+			if (method_fits(e, req) && path_fits(idx, e, &rv))
+				cands.items[kept++] = e;
+		}
 	}
 	cands.len = kept;
 	if (kept > 1)

@@ -16,7 +16,7 @@
 #include <string.h>
 
 /* Response fields passed through (rendered) for the protocol daemons, when set. */
-static const char *const extra_fields[] = {"error",      "errorDetails",  "graphqlErrors",      "soapFault",
+static const char *const extra_fields[] = {"error",      "errorDetails",  "graphqlErrors",      "soapFault", "streamResponses", "trailers",
                                            "mcpIsError", "sseEventChain", "payloadTemplatePath"};
 
 /*

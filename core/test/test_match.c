@@ -507,6 +507,86 @@ test_100k_mocks_stay_fast(void **state)
 	mc_index_free(idx);
 }
 
+/* Matches a gRPC call: path "/svc/method", metadata as headers, message JSON. */
+static const char *
+match_grpc(mc_index *idx, const char *path, const char *meta, const char *msg)
+{
+	static char id[128];
+	treq t;
+	mc_match m;
+	mc_status st;
+
+	treq_init(&t, "unary", path, NULL, meta, msg);
+	t.r.protocol = MC_PROTO_GRPC;
+	st = mc_index_match(idx, NULL, &t.r, NULL, NULL, &m);
+	treq_free(&t);
+	if (st != MC_OK)
+		return NULL;
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(m.mock, "id")) ?: "");
+	mc_match_clear(&m);
+	return id;
+}
+
+static void
+test_grpc_mocks(void **state)
+{
+	mc_index *idx = mc_index_new();
+	mc_error err = {0};
+	json_t *bad;
+
+	(void)state;
+	put(idx, "{\"id\":\"g-any\",\"grpc\":{\"service\":\"shop.v1.Shop\",\"method\":\"GetItem\","
+		 "\"methodType\":\"unary\"}}", 1);
+	put(idx, "{\"id\":\"g-cond\",\"grpc\":{\"service\":\"shop.v1.Shop\",\"method\":\"GetItem\","
+		 "\"conditions\":[{\"path\":\"$.req.id\",\"assertAction\":\"equals\",\"value\":\"42\"}]}}", 2);
+	put(idx, "{\"id\":\"g-meta\",\"priority\":5,\"grpc\":{\"service\":\"shop.v1.Shop\",\"method\":\"GetItem\","
+		 "\"meta\":[{\"path\":\"x-tenant\",\"assertAction\":\"equals\",\"value\":\"acme\"}]}}", 3);
+	put(idx, "{\"id\":\"g-meta2\",\"grpc\":{\"serviceName\":\"shop.v1.Shop\",\"method\":\"List\","
+		 "\"meta\":[{\"path\":\"$.meta.x-user\",\"assertAction\":\"matches\",\"value\":\"^u[0-9]+$\"}]}}", 4);
+	put(idx, "{\"id\":\"g-cs\",\"grpc\":{\"service\":\"shop.v1.Shop\",\"method\":\"Upload\","
+		 "\"methodType\":\"client-stream\",\"conditions\":[{\"path\":\"$[1].sku\",\"assertAction\":"
+		 "\"equals\",\"value\":\"b\"}]}}", 5);
+	put(idx, "{\"id\":\"h\",\"http\":{\"route\":\"/shop.v1.Shop/GetItem\"}}", 6);
+	put(idx, "{\"id\":\"g-bad\",\"grpc\":{\"method\":\"NoService\"}}", 7);
+
+	/* Conditions on the message, as on an HTTP body; meta like headers. */
+	assert_string_equal(match_grpc(idx, "/shop.v1.Shop/GetItem", NULL, "{\"id\":\"42\"}"), "g-cond");
+	assert_string_equal(match_grpc(idx, "/shop.v1.Shop/GetItem", NULL, "{\"id\":\"7\"}"), "g-any");
+	assert_string_equal(match_grpc(idx, "/shop.v1.Shop/GetItem", "{\"X-Tenant\":\"acme\"}", "{\"id\":\"42\"}"),
+			    "g-meta");
+	assert_string_equal(match_grpc(idx, "/shop.v1.Shop/List", "{\"x-user\":\"u17\"}", "{}"), "g-meta2");
+	assert_null(match_grpc(idx, "/shop.v1.Shop/List", "{\"x-user\":\"admin\"}", "{}"));
+	/* Client-streaming: the message JSON is the array of collected messages. */
+	assert_string_equal(match_grpc(idx, "/shop.v1.Shop/Upload", NULL, "[{\"sku\":\"a\"},{\"sku\":\"b\"}]"),
+			    "g-cs");
+	assert_null(match_grpc(idx, "/shop.v1.Shop/Upload", NULL, "[{\"sku\":\"b\"}]"));
+	/* Unknown method and service: nothing, never the HTTP mock on the same path. */
+	assert_null(match_grpc(idx, "/shop.v1.Shop/Nope", NULL, "{}"));
+	assert_null(match_grpc(idx, "/other.Svc/GetItem", NULL, "{}"));
+	/* HTTP traffic never reaches a gRPC mock, gRPC never an HTTP mock. */
+	assert_string_equal(match(idx, "POST", "/shop.v1.Shop/GetItem"), "h");
+	assert_null(match(idx, "POST", "/shop.v1.Shop/List"));
+	assert_null(match(idx, "POST", "/shop.v1.Shop/Upload"));
+	assert_int_equal(mc_index_count(idx), 7);
+
+	/* Replacement and removal keep the per-method lists right. */
+	put(idx, "{\"id\":\"g-cond\",\"grpc\":{\"service\":\"shop.v1.Shop\",\"method\":\"Other\"}}", 8);
+	assert_string_equal(match_grpc(idx, "/shop.v1.Shop/GetItem", NULL, "{\"id\":\"42\"}"), "g-any");
+	assert_string_equal(match_grpc(idx, "/shop.v1.Shop/Other", NULL, "{}"), "g-cond");
+	assert_true(mc_index_remove(idx, NULL, "g-any"));
+	assert_null(match_grpc(idx, "/shop.v1.Shop/GetItem", NULL, "{\"id\":\"7\"}"));
+	assert_true(mc_index_remove(idx, NULL, "g-cond"));
+	assert_null(match_grpc(idx, "/shop.v1.Shop/Other", NULL, "{}"));
+
+	/* A bad regex in meta is refused with the field path. */
+	bad = J("{\"id\":\"g-re\",\"grpc\":{\"service\":\"s.S\",\"method\":\"M\",\"meta\":[{\"path\":\"a\","
+		"\"assertAction\":\"matches\",\"value\":\"(\"}]}}");
+	assert_int_equal(mc_index_put(idx, bad, 9, &err), MC_EINVAL);
+	assert_string_equal(err.path, "$.grpc.meta[0].value");
+	json_decref(bad);
+	mc_index_free(idx);
+}
+
 int
 main(void)
 {
@@ -520,6 +600,7 @@ main(void)
 		cmocka_unit_test(test_query_and_header_lists),
 		cmocka_unit_test(test_skip_callback),
 		cmocka_unit_test(test_100k_mocks_stay_fast),
+		cmocka_unit_test(test_grpc_mocks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

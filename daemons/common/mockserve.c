@@ -509,7 +509,7 @@ is_closed(const json_t *doc)
 static json_t *
 skeleton(const json_t *doc, const char *id, const char *ns)
 {
-	static const char *const keep[] = {"priority", "pathPrefix", "http", "expireAt"};
+	static const char *const keep[] = {"priority", "pathPrefix", "http", "grpc", "expireAt"};
 	json_t *sk = json_object();
 
 	if (sk == NULL)
@@ -1685,6 +1685,73 @@ ms_after_run(ms_after *a, int status)
 	webhook_fire(&a->mreq, a->path_params, a->seed, a->cbs, a->id, a->ns, a->path, status, a->now,
 		     a->have_tp ? a->tp : NULL);
 	after_free(a);
+}
+
+int
+ms_match_resolve(ms_store *st, const char *ns, mc_request *mreq, const uint64_t *seed, char *id, size_t idcap,
+		 json_t **resobj, char *err, size_t errlen)
+{
+	json_int_t now = (json_int_t)time(NULL);
+	mc_match m = {0};
+	mock_kind kind = MK_STATIC;
+	char *text = NULL;
+	json_t *doc = NULL;
+	int rc = 0;
+
+	*resobj = NULL;
+	id[0] = '\0';
+	pthread_rwlock_rdlock(&st->lock);
+	if (st->set != NULL && mc_index_match(st->set->idx, ns, mreq, skip_expired, &now, &m) == MC_OK) {
+		const char *mid = json_string_value(json_object_get(m.mock, "id"));
+		ms_mock *mk = idmap_get(&st->set->ids, mid);
+
+		if (mk != NULL) {
+			rc = 1;
+			kind = mk->kind;
+			snprintf(id, idcap, "%s", mk->id);
+			if (kind == MK_STATIC)
+				text = strdup(mk->text);
+			else if (kind == MK_TEMPLATE)
+				doc = template_doc(mk);
+		}
+	}
+	pthread_rwlock_unlock(&st->lock);
+	if (rc == 0)
+		goto out;
+	if (kind == MK_STATEFUL) {
+		rc = 2;
+	} else if (kind == MK_STATIC) {
+		*resobj = text ? mc_json_loadb_wide(text, strlen(text), 0, NULL) : NULL;
+		if (*resobj == NULL) {
+			snprintf(err, errlen, "cannot load the mock response");
+			rc = -1;
+		}
+	} else {
+		mc_rng rng;
+		mc_error merr = {0};
+		mc_render_ctx ctx = {.output_limit = atomic_load(&output_limit)};
+
+		if (doc == NULL) {
+			snprintf(err, errlen, "cannot parse the mock document");
+			rc = -1;
+			goto out;
+		}
+		mc_rng_seed(&rng, seed ? *seed : random_u64());
+		ctx.now = seed ? FIXED_NOW : (int64_t)now;
+		ctx.req = mreq;
+		ctx.path_params = m.path_params;
+		ctx.rng = &rng;
+		*resobj = mc_resolve_response(doc, &ctx, NULL, &merr);
+		if (*resobj == NULL) {
+			snprintf(err, errlen, "%s%s%s", merr.path, merr.path[0] ? ": " : "", merr.msg);
+			rc = -1;
+		}
+	}
+out:
+	free(text);
+	json_decref(doc);
+	mc_match_clear(&m);
+	return rc;
 }
 
 void

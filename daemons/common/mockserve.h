@@ -256,6 +256,19 @@ typedef struct ms_hooks {
  */
 void ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *res);
 
+/*
+ * Matches mreq (any protocol: a gRPC call has protocol MC_PROTO_GRPC, path
+ * "/<service>/<method>", the metadata as headers and the message as body_json)
+ * in namespace ns of st, expired mocks skipped, and resolves a stateless hit
+ * here (seed, when not NULL, makes it reproducible). Returns 1 with *resobj
+ * (new reference, core's response object) and the mock id in id[idcap]; 2 for
+ * a stateful mock (id filled, *resobj NULL: resolve it where its state is); 0
+ * when nothing matches; -1 when the response could not be rendered (err).
+ * Logs nothing: the caller reports the call.
+ */
+int ms_match_resolve(ms_store *st, const char *ns, mc_request *mreq, const uint64_t *seed, char *id, size_t idcap,
+		     json_t **resobj, char *err, size_t errlen);
+
 /* ------------------------------------------------------------ request logs */
 
 /*

@@ -446,6 +446,7 @@ static const char *const grpc_files[] = {"grpc_wire.c",       "grpc_server.c", "
 static const char *const grpc_gen[] = {"coordinator.pb-c.c",
                                        "coordinator.pb-c.h",
                                        "mk_grpc_descriptors.c",
+                                       "mk_grpc_rpc_descriptors.c",
                                        "grpc/health/v1/health.pb-c.c",
                                        "grpc/health/v1/health.pb-c.h",
                                        "grpc/reflection/v1/reflection.pb-c.c",

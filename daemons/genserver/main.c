@@ -1,6 +1,6 @@
 /*
  * main.c - mockarty-gen-server, the one generic binary of generated servers:
- *   mockarty-gen-server --type openapi [--spec FILE] [--name NAME]
+ *   mockarty-gen-server --type openapi|grpc [--spec FILE] [--name NAME]
  * loads the spec file (optional: shown at /spec) and runs the frame (genserver.h) with it,
  * exactly as a generated project's main.c does with its embedded spec.
  */
@@ -66,7 +66,7 @@ main(int argc, char **argv)
 		} else {
 			fprintf(stderr,
 			        "mockarty-gen-server: unknown argument \"%s\" (usage: mockarty-gen-server "
-			        "--type openapi "
+			        "--type openapi|grpc "
 			        "[--spec FILE] [--name NAME]; the rest is environment, see --help)\n",
 			        argv[i]);
 			return 2;

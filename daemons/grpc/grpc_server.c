@@ -25,6 +25,7 @@
 #include "grpc_internal.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -113,6 +114,13 @@ struct mk_grpc_stream {
 	char principal[128];
 	char peer[64];
 	char traceparent[56]; /* "traceparent" metadata (W3C version 00 is 55 chars) */
+	/* custom request metadata, "name\0value\0" pairs (loop thread writes before dispatch) */
+	char *meta;
+	size_t meta_len, nmeta;
+	/* response metadata set by the handler (under srv->mu): initial headers, trailers */
+	nghttp2_nv *out_hdr, *out_trl;
+	size_t n_out_hdr, n_out_trl;
+	void *user; /* the handler's per-call pointer */
 };
 
 struct conn {
@@ -194,6 +202,43 @@ queue_free(mk_grpc_stream *st)
 }
 
 static void
+nv_free(nghttp2_nv *nv, size_t n)
+{
+	for (size_t i = 0; nv && i < n; i++) {
+		free(nv[i].name);
+		free(nv[i].value);
+	}
+	free(nv);
+}
+
+/* Copies kv (2n strings) into a new nghttp2_nv array; lower-cases names. NULL on no memory. */
+static nghttp2_nv *
+nv_copy(const char *const *kv, size_t n)
+{
+	nghttp2_nv *nv = calloc(n ? n : 1, sizeof(*nv));
+
+	if (nv == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		size_t nl = strlen(kv[2 * i]), vl = strlen(kv[2 * i + 1]);
+
+		nv[i].name = malloc(nl + 1);
+		nv[i].value = malloc(vl + 1);
+		if (nv[i].name == NULL || nv[i].value == NULL) {
+			nv_free(nv, i + 1);
+			return NULL;
+		}
+		for (size_t j = 0; j <= nl; j++)
+			nv[i].name[j] = (uint8_t)tolower((unsigned char)kv[2 * i][j]);
+		memcpy(nv[i].value, kv[2 * i + 1], vl + 1);
+		nv[i].namelen = nl;
+		nv[i].valuelen = vl;
+		nv[i].flags = NGHTTP2_NV_FLAG_NONE;
+	}
+	return nv;
+}
+
+static void
 stream_destroy(mk_grpc_stream *st)
 {
 	queue_free(st);
@@ -205,6 +250,9 @@ stream_destroy(mk_grpc_stream *st)
 	free(st->authz);
 	free(st->rx);
 	free(st->req);
+	free(st->meta);
+	nv_free(st->out_hdr, st->n_out_hdr);
+	nv_free(st->out_trl, st->n_out_trl);
 	if (st->budget_held && st->srv->cfg.buf_release)
 		st->srv->cfg.buf_release(st->budget_held);
 	free(st);
@@ -420,6 +468,54 @@ mk_grpc_server_close_streams(mk_grpc_server *srv,
 	return n;
 }
 
+int
+mk_grpc_stream_set_metadata(mk_grpc_stream *st, const char *const *hdr, size_t nhdr, const char *const *trl,
+			    size_t ntrl)
+{
+	nghttp2_nv *h = nhdr ? nv_copy(hdr, nhdr) : NULL, *t = ntrl ? nv_copy(trl, ntrl) : NULL;
+
+	if ((nhdr && h == NULL) || (ntrl && t == NULL)) {
+		nv_free(h, nhdr);
+		nv_free(t, ntrl);
+		return MK_GRPC_ENOMEM;
+	}
+	pthread_mutex_lock(&st->srv->mu);
+	nv_free(st->out_hdr, st->n_out_hdr);
+	nv_free(st->out_trl, st->n_out_trl);
+	st->out_hdr = h;
+	st->n_out_hdr = nhdr;
+	st->out_trl = t;
+	st->n_out_trl = ntrl;
+	pthread_mutex_unlock(&st->srv->mu);
+	return 0;
+}
+
+void
+mk_grpc_stream_each_meta(const mk_grpc_stream *st, void (*fn)(void *arg, const char *name, const char *value),
+			 void *arg)
+{
+	const char *p = st->meta;
+
+	for (size_t i = 0; p && i < st->nmeta; i++) {
+		const char *v = p + strlen(p) + 1;
+
+		fn(arg, p, v);
+		p = v + strlen(v) + 1;
+	}
+}
+
+void
+mk_grpc_stream_set_user(mk_grpc_stream *st, void *user)
+{
+	st->user = user;
+}
+
+void *
+mk_grpc_stream_user(const mk_grpc_stream *st)
+{
+	return st->user;
+}
+
 void
 mk_grpc_stream_set_principal(mk_grpc_stream *st, const char *principal)
 {
@@ -440,6 +536,9 @@ mk_grpc_server_open_streams(mk_grpc_server *srv)
 }
 
 /* ------------------------------------------------------------------ response submission */
+
+#define MAX_OUT_META 64  /* response metadata entries sent per HEADERS block */
+#define MAX_IN_META 128  /* request metadata entries kept per call */
 
 #define NV(n, v)                                                                                 \
 	{ (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE }
@@ -493,9 +592,13 @@ data_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32
 	pthread_mutex_unlock(&srv->mu);
 
 	snprintf(status, sizeof status, "%d", code);
-	nghttp2_nv trl[] = {NV("grpc-status", status), NV("grpc-message", msgbuf)};
+	nghttp2_nv trl[2 + MAX_OUT_META] = {NV("grpc-status", status), NV("grpc-message", msgbuf)};
+	size_t ntrl = msgbuf[0] ? 2 : 1;
+
+	for (size_t i = 0; i < st->n_out_trl && i < MAX_OUT_META; i++)
+		trl[ntrl++] = st->out_trl[i];
 	*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-	if (nghttp2_submit_trailer(s, id, trl, msgbuf[0] ? 2 : 1) != 0)
+	if (nghttp2_submit_trailer(s, id, trl, ntrl) != 0)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	return 0;
 }
@@ -538,18 +641,32 @@ process_dirty(mk_grpc_stream *st)
 			nghttp2_nv nva[] = {NV(":status", hs), NV("content-type", "text/plain")};
 			nghttp2_submit_response(c->s, st->id, nva, 2, NULL);
 		} else {
-			nghttp2_nv nva[] = {NV(":status", "200"), NV("content-type", "application/grpc"),
+			nghttp2_nv nva[5 + 2 * MAX_OUT_META] = {NV(":status", "200"), NV("content-type", "application/grpc"),
 					    NV("grpc-accept-encoding", "identity"),
 					    NV("grpc-status", status), NV("grpc-message", msgbuf)};
-			nghttp2_submit_response(c->s, st->id, nva, msgbuf[0] ? 5 : 4, NULL);
+			size_t n = msgbuf[0] ? 5 : 4;
+
+			/* trailers-only: response metadata and trailers travel in the one HEADERS */
+			pthread_mutex_lock(&st->srv->mu);
+			for (size_t i = 0; i < st->n_out_hdr && i < MAX_OUT_META; i++)
+				nva[n++] = st->out_hdr[i];
+			for (size_t i = 0; i < st->n_out_trl && i < MAX_OUT_META; i++)
+				nva[n++] = st->out_trl[i];
+			nghttp2_submit_response(c->s, st->id, nva, n, NULL);
+			pthread_mutex_unlock(&st->srv->mu);
 		}
 		st->response_submitted = true;
 	} else if (has_q || state == ST_FINISHING) {
-		nghttp2_nv nva[] = {NV(":status", "200"), NV("content-type", "application/grpc"),
+		nghttp2_nv nva[3 + MAX_OUT_META] = {NV(":status", "200"), NV("content-type", "application/grpc"),
 				    NV("grpc-accept-encoding", "identity")};
 		nghttp2_data_provider prd = {.source.ptr = st, .read_callback = data_read_cb};
+		size_t n = 3;
 
-		nghttp2_submit_response(c->s, st->id, nva, 3, &prd);
+		pthread_mutex_lock(&st->srv->mu);
+		for (size_t i = 0; i < st->n_out_hdr && i < MAX_OUT_META; i++)
+			nva[n++] = st->out_hdr[i];
+		nghttp2_submit_response(c->s, st->id, nva, n, &prd);
+		pthread_mutex_unlock(&st->srv->mu);
 		st->response_submitted = true;
 	}
 }
@@ -859,6 +976,20 @@ on_header_cb(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name
 
 		if (ms >= 0)
 			st->info.deadline_ms = mk_grpc_now_ms() + ms;
+	} else if (namelen > 0 && name[0] != ':' && !(namelen > 5 && memcmp(name, "grpc-", 5) == 0) &&
+		   st->nmeta < MAX_IN_META) {
+		/* custom metadata (header_bytes above bounds the total) */
+		char *m = realloc(st->meta, st->meta_len + namelen + valuelen + 2);
+
+		if (m == NULL)
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		memcpy(m + st->meta_len, name, namelen);
+		m[st->meta_len + namelen] = '\0';
+		memcpy(m + st->meta_len + namelen + 1, value, valuelen);
+		m[st->meta_len + namelen + 1 + valuelen] = '\0';
+		st->meta = m;
+		st->meta_len += namelen + valuelen + 2;
+		st->nmeta++;
 	}
 	return 0;
 }

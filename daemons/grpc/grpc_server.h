@@ -184,6 +184,28 @@ int mk_grpc_stream_send(mk_grpc_stream *st, const uint8_t *msg, size_t len);
  */
 int mk_grpc_stream_finish(mk_grpc_stream *st, int code, const char *msg);
 
+/*
+ * Response metadata of the call: nhdr name/value pairs (hdr[2i], hdr[2i+1]) sent with the
+ * response HEADERS, ntrl pairs added to the trailers (after grpc-status and grpc-message; a
+ * "-bin" name takes base64 as the value, without padding). Names are lower-cased; at most 64 of
+ * each are sent. Copied. Call before the first send or the finish. Returns 0 or MK_GRPC_ENOMEM.
+ */
+int mk_grpc_stream_set_metadata(mk_grpc_stream *st, const char *const *hdr, size_t nhdr, const char *const *trl,
+				size_t ntrl);
+
+/*
+ * Calls fn for every custom request metadata entry (not pseudo-headers, not grpc-*, not
+ * content-type, te, grpc-timeout, authorization), in arrival order, at most 128. A "-bin"
+ * value is as sent (base64). Valid once the handler has been called.
+ */
+void mk_grpc_stream_each_meta(const mk_grpc_stream *st,
+			      void (*fn)(void *arg, const char *name, const char *value), void *arg);
+
+/* A per-call pointer of the handler's (NULL until set). Not synchronised: set and read it
+ * from the loop thread, or hand it over with the stream handle. */
+void mk_grpc_stream_set_user(mk_grpc_stream *st, void *user);
+void *mk_grpc_stream_user(const mk_grpc_stream *st);
+
 /* Sets this stream's queue bound (bytes, including 5-byte prefixes) and the status it ends
  * with on overflow. */
 void mk_grpc_stream_set_overflow(mk_grpc_stream *st, size_t limit, int code, const char *msg);
@@ -227,5 +249,11 @@ int mk_grpc_reflection_register(mk_grpc_server *srv, const uint8_t *set, size_t 
  * at build time (build/gen/mk_grpc_descriptors.c). */
 extern const uint8_t mk_grpc_descriptor_set[];
 extern const size_t mk_grpc_descriptor_set_len;
+
+/* The descriptor set of google/rpc/status.proto and error_details.proto (proto/google/rpc/,
+ * with google/protobuf/any.proto and duration.proto), embedded at build time
+ * (build/gen/mk_grpc_rpc_descriptors.c): gRPC mock servers encode google.rpc.Status with it. */
+extern const uint8_t mk_grpc_rpc_descriptor_set[];
+extern const size_t mk_grpc_rpc_descriptor_set_len;
 
 #endif

@@ -264,6 +264,31 @@ test('Resolve goes through SQL: a useLimiter mock counts in the database', async
   assert.ok(u.some((x) => x.path === '/limited-2'));
 });
 
+test('Resolve with protocol grpc: a gRPC mock by /service/method, meta and message conditions, use limit exact', async () => {
+  const gm = (id, extra) => ({ id, grpc: { service: 'shop.v1.Shop', method: 'Buy', methodType: 'unary', ...extra },
+    response: { payload: { id } } });
+  assert.equal((await s.api('POST', '/api/v1/mocks', { ...gm('g-buy-once', {}), useLimiter: 1 })).status, 200);
+  assert.equal((await s.api('POST', '/api/v1/mocks', { ...gm('g-buy-vip', {
+    meta: [{ path: 'x-tier', assertAction: 'equals', value: 'vip' }],
+    conditions: [{ path: '$.req.sku', assertAction: 'equals', value: 'A-1' }] }), priority: 5 })).status, 200);
+  const c = client(Coordinator);
+  const req = { namespace: 'sandbox', method: 'UNARY', path: '/shop.v1.Shop/Buy', headers_json: '{}',
+    body: Buffer.from('{"sku":"A-1"}'), protocol: 'grpc' };
+  const vip = await unary(c, 'Resolve', { ...req, headers_json: '{"x-tier":"vip"}' }, resolverToken);
+  assert.ifError(vip.err);
+  assert.equal(JSON.parse(vip.res.response_json).mockId, 'g-buy-vip');
+  const got = [];
+  for (let i = 0; i < 2; i++) got.push(await unary(c, 'Resolve', req, resolverToken));
+  assert.deepEqual(got.map((g) => g.res.found), [true, false]);
+  assert.equal(JSON.parse(got[0].res.response_json).mockId, 'g-buy-once');
+  // HTTP traffic on the same path never reaches a gRPC mock
+  const http = await unary(c, 'Resolve', { ...req, method: 'POST', protocol: '' }, resolverToken);
+  assert.equal(http.res.found, false);
+  const bad = await unary(c, 'Resolve', { ...req, protocol: 'mqtt' }, resolverToken);
+  assert.equal(bad.err.code, status.INVALID_ARGUMENT);
+  assert.match(bad.err.details, /protocol/);
+});
+
 test('Report rows appear in the mock logs and the undefined list; nodes view lists the resolver', async () => {
   const c = client(Coordinator);
   const st = sync(c, { resolver_name: 'fake-nodes', namespace: 'sandbox', address: '10.0.0.7:5780' });

@@ -298,7 +298,7 @@ test('bad flags and server types not in this build are clear errors (exit 2) tha
   // the generic binary: an unknown type is refused by name
   const gs = spawnSync(GEN_SERVER, ['--type', 'kafka'], { env: { API_TOKEN: 'mk_x' }, encoding: 'utf8' });
   assert.equal(gs.status, 2);
-  assert.match(gs.stderr, /server type "kafka" is not available in this build \(openapi is\)/);
+  assert.match(gs.stderr, /server type "kafka" is not available in this build \(available: openapi, grpc\)/);
   const help = spawnSync(GEN_SERVER, ['--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0);
   for (const v of ['HTTP_ADMIN_BASE_URL', 'MOCKARTY_URL', 'NAMESPACE', 'HTTP_PORT', 'API_TOKEN', 'SERVER_NAME', 'COORDINATOR_ADDR', 'PROXY_TARGET']) assert.ok(help.stdout.includes(v), v);

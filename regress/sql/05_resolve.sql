@@ -93,3 +93,22 @@ SET mockarty.template_output_limit = '10';
 RESET mockarty.template_output_limit;
 -- and per mock: at most 10000 template expressions
 SELECT mockarty.validate_mock(jsonb_build_object('http', '{"route":"/many"}'::jsonb, 'response', jsonb_build_object('payload', (SELECT jsonb_agg('$.fake.UUID'::text) FROM generate_series(1, 10001)))));
+
+-- gRPC mocks (protocol 'grpc'): keyed by /<service>/<method>, conditions on the message,
+-- meta on the metadata, a use limit kept exact; HTTP traffic never reaches them
+SELECT mockarty.mock_batch_save($$[
+ {"id":"g-item","grpc":{"service":"shop.v1.Shop","method":"GetItem","methodType":"unary"},"response":{"payload":{"name":"any"}}},
+ {"id":"g-item-42","grpc":{"service":"shop.v1.Shop","method":"GetItem","conditions":[{"path":"$.req.id","assertAction":"equals","value":"42"}]},"response":{"payload":{"name":"item $.req.id"}}},
+ {"id":"g-item-vip","priority":5,"grpc":{"service":"shop.v1.Shop","method":"GetItem","meta":[{"path":"x-tier","assertAction":"equals","value":"vip"}]},"response":{"payload":{"name":"vip"}}},
+ {"id":"g-once","grpc":{"service":"shop.v1.Shop","method":"Buy","methodType":"unary"},"useLimiter":1,"response":{"payload":{"ok":true}}}
+]$$::jsonb) IS NOT NULL AS saved_grpc;
+SELECT mockarty.resolve('sandbox', 'unary', '/shop.v1.Shop/GetItem', '', '{}', '{"id":"42"}', protocol => 'grpc')->'payload' AS by_message,
+       mockarty.resolve('sandbox', 'unary', '/shop.v1.Shop/GetItem', '', '{"X-Tier":"vip"}', '{"id":"42"}', protocol => 'grpc')->>'mockId' AS by_meta,
+       mockarty.resolve('sandbox', 'unary', '/shop.v1.Shop/GetItem', '', '{}', '{"id":"7"}', protocol => 'grpc')->>'mockId' AS fallback;
+SELECT mockarty.resolve('sandbox', 'POST', '/shop.v1.Shop/GetItem', '', '{}', '{"id":"42"}') IS NULL AS http_never_matches_grpc;
+SELECT mockarty.resolve('sandbox', 'unary', '/shop.v1.Shop/Buy', '', '{}', '{}', protocol => 'grpc')->>'mockId' AS first_buy;
+SELECT mockarty.resolve('sandbox', 'unary', '/shop.v1.Shop/Buy', '', '{}', '{}', protocol => 'grpc') IS NULL AS second_buy_used_up;
+SELECT count(*) AS grpc_miss_recorded FROM jsonb_array_elements(mockarty.undefined_list('sandbox')) u WHERE u->>'path' = '/shop.v1.Shop/Nope';
+SELECT mockarty.resolve('sandbox', 'unary', '/shop.v1.Shop/Nope', '', '{}', '{}', protocol => 'grpc') IS NULL AS grpc_miss;
+SELECT count(*) AS grpc_miss_recorded FROM jsonb_array_elements(mockarty.undefined_list('sandbox')) u WHERE u->>'path' = '/shop.v1.Shop/Nope';
+SELECT try($$SELECT mockarty.resolve('sandbox', 'GET', '/x', protocol => 'mqtt')$$) AS unknown_protocol;

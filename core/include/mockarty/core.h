@@ -94,9 +94,18 @@ MC_API bool mc_mock_is_static(const json_t *mock);
 
 /* ------------------------------------------------------------------- request.c */
 
+/* The protocol a request arrived on (mc_request.protocol). */
+#define MC_PROTO_HTTP 0
+#define MC_PROTO_GRPC 1
+
 /*
- * An HTTP request as core sees it. All json_t members are borrowed from the
- * caller and must outlive the call.
+ * A request as core sees it. All json_t members are borrowed from the caller
+ * and must outlive the call. protocol is last so that existing initializers
+ * stay HTTP requests. For MC_PROTO_GRPC: path is "/<service>/<method>" (the
+ * fully qualified service), method the call kind ("unary", "server-stream",
+ * "client-stream", "bidirectional"; not used for matching), headers the
+ * metadata, body_json the request message as proto3 JSON (for
+ * client-streaming: the array of the collected messages).
  */
 typedef struct mc_request {
 	const char *method;  /* upper case, e.g. "GET" */
@@ -106,6 +115,7 @@ typedef struct mc_request {
 	const char *body;    /* raw body bytes (may be NULL) */
 	size_t body_len;
 	json_t *body_json;   /* body parsed as JSON, or NULL when it is not JSON */
+	int protocol;        /* MC_PROTO_HTTP (0) or MC_PROTO_GRPC */
 } mc_request;
 
 /* Parses "a=1&b=x%20y&a=2" into {"a":["1","2"],"b":["x y"]}. New reference. */
@@ -140,7 +150,11 @@ MC_API void mc_index_free(mc_index *idx);
 /*
  * Adds or replaces (same namespace+id) a validated mock. The index takes a new
  * reference to mock. seq orders newness: a greater seq is newer and wins ties.
- * Mocks without an http section are kept (counted) but never match HTTP.
+ * A mock with a grpc section ({service (alias serviceName), method}) is keyed
+ * by "/<service>/<method>" and matches only MC_PROTO_GRPC requests with that
+ * path; its grpc.conditions read the request message like an HTTP body and
+ * grpc.meta the metadata like HTTP headers. A mock with an http section
+ * matches only HTTP requests. Other mocks are kept (counted), never matched.
  * Mocks with closedAt set are not added (MC_OK, nothing stored).
  */
 MC_API mc_status mc_index_put(mc_index *idx, json_t *mock, int64_t seq, mc_error *err);
@@ -272,7 +286,8 @@ MC_API json_t *mc_render_value(const json_t *tmpl, mc_render_ctx *ctx, mc_error 
  * render payload and header values. oneof_cursor may be NULL (treated as 0, not
  * advanced). Returns a new reference, or NULL with err set.
  * "payload" is omitted when the response has none. When present in the chosen
- * response, "error", "errorDetails", "graphqlErrors", "soapFault", "mcpIsError",
+ * response, "error", "errorDetails", "streamResponses", "trailers" (gRPC),
+ * "graphqlErrors", "soapFault", "mcpIsError",
  * "sseEventChain" and "payloadTemplatePath" are copied (rendered) too. The
  * mock store (ctx->stores->ms) is seeded first with the mock's top-level
  * mStore keys it lacks.

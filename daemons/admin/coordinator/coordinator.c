@@ -1311,7 +1311,7 @@ do_resolve(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	Mockarty__Coordinator__V1__ResolveRequest *q =
 	    mockarty__coordinator__v1__resolve_request__unpack(NULL, len, req);
 	Mockarty__Coordinator__V1__ResolveResponse resp = MOCKARTY__COORDINATOR__V1__RESOLVE_RESPONSE__INIT;
-	const char *params[7];
+	const char *params[8];
 	char seed[32], ns[128], *body = NULL;
 	PGconn *conn;
 	PGresult *r = NULL;
@@ -1343,12 +1343,17 @@ do_resolve(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	params[4] = q->headers_json[0] ? q->headers_json : "{}";
 	params[5] = body;
 	params[6] = q->seed ? seed : NULL;
+	params[7] = q->protocol && q->protocol[0] ? q->protocol : "http";
+	if (strcmp(params[7], "http") != 0 && strcmp(params[7], "grpc") != 0) {
+		mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT, "unknown protocol: use http or grpc");
+		goto out;
+	}
 	conn = pgpool_get(5000);
 	if (conn == NULL) {
 		mk_grpc_stream_finish(st, MK_GRPC_UNAVAILABLE, "database unavailable");
 		goto out;
 	}
-	r = PQexecParams(conn, "SELECT mockarty.resolve($1, $2, $3, $4, $5::jsonb, $6, $7::bigint)", 7, NULL,
+	r = PQexecParams(conn, "SELECT mockarty.resolve($1, $2, $3, $4, $5::jsonb, $6, $7::bigint, $8)", 8, NULL,
 	                 params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		finish_db_error(st, conn, r);

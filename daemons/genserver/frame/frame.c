@@ -143,6 +143,7 @@ gs_main(const gs_defaults *d, int argc, char **argv)
 	spec_size = d->spec_len;
 	spec_file = d->spec_name;
 	rs_server_name = gs_cfg.server_name;
+	gs_proto_admin_url = gs_cfg.admin_url;
 	http_extra_get = frame_routes;
 	dashboard_page = gs_dashboard_page;
 	log_threshold = rs_cfg.log_level;

@@ -125,7 +125,7 @@ gs_config_load(const gs_defaults *d, char *err, size_t errlen)
 	memset(&gs_cfg, 0, sizeof(gs_cfg));
 	memset(c, 0, sizeof(*c));
 	if (p == NULL) {
-		snprintf(err, errlen, "server type \"%s\" is not available in this build (%s is)",
+		snprintf(err, errlen, "server type \"%s\" is not available in this build (available: %s)",
 		         d->type ? d->type : "", gs_protocol_available());
 		return 2;
 	}

@@ -32,6 +32,9 @@ typedef struct gs_protocol {
 	void (*metrics)(mt_buf *b);
 } gs_protocol;
 
+/* HTTP_ADMIN_BASE_URL, set by the frame before start (modules that read the admin's REST API). */
+extern const char *gs_proto_admin_url;
+
 /* The module serving type (its name or an alias), or NULL when this build has none. */
 const gs_protocol *gs_protocol_find(const char *type);
 /* True when type names a server type of the product (known, possibly not in this build). */

@@ -12,8 +12,9 @@
 #include <strings.h>
 
 extern const gs_protocol gs_openapi_protocol;
+extern const gs_protocol gs_grpc_protocol;
 
-static const gs_protocol *const modules[] = {&gs_openapi_protocol};
+static const gs_protocol *const modules[] = {&gs_openapi_protocol, &gs_grpc_protocol};
 
 /* every type of the product, with its aliases ("socket" is the websocket type's other name) */
 static const char *const known[] = {"openapi", "http", "rest",      "grpc",   "mcp",   "graphql",
@@ -46,5 +47,5 @@ gs_protocol_known(const char *type)
 const char *
 gs_protocol_available(void)
 {
-	return "openapi";
+	return "openapi, grpc";
 }

@@ -47,6 +47,15 @@ coord_resolve(const char *ns, const char *method, const char *path, const char *
               const char *headers_json, const char *body, size_t body_len, uint64_t seed, json_t **response,
               char *err, size_t errlen)
 {
+	return coord_resolve_proto("", ns, method, path, query, headers_json, body, body_len, seed, response, err,
+	                           errlen);
+}
+
+int
+coord_resolve_proto(const char *protocol, const char *ns, const char *method, const char *path,
+                    const char *query, const char *headers_json, const char *body, size_t body_len,
+                    uint64_t seed, json_t **response, char *err, size_t errlen)
+{
 	Mockarty__Coordinator__V1__ResolveRequest rq = MOCKARTY__COORDINATOR__V1__RESOLVE_REQUEST__INIT;
 	Mockarty__Coordinator__V1__ResolveResponse *rr;
 	mk_grpc_status st = {0};
@@ -67,6 +76,7 @@ coord_resolve(const char *ns, const char *method, const char *path, const char *
 	rq.body.data = (uint8_t *)body;
 	rq.body.len = body ? body_len : 0;
 	rq.seed = seed;
+	rq.protocol = (char *)(protocol ? protocol : "");
 	n = mockarty__coordinator__v1__resolve_request__get_packed_size(&rq);
 	buf = malloc(n ? n : 1);
 	if (buf == NULL) {

@@ -94,6 +94,10 @@ void rs_index_free(void);
 int coord_resolve(const char *ns, const char *method, const char *path, const char *query,
                   const char *headers_json, const char *body, size_t body_len, uint64_t seed,
                   json_t **response, char *err, size_t errlen);
+/* coord_resolve for a protocol ("" or "http", "grpc": ResolveRequest.protocol). */
+int coord_resolve_proto(const char *protocol, const char *ns, const char *method, const char *path,
+                        const char *query, const char *headers_json, const char *body, size_t body_len,
+                        uint64_t seed, json_t **response, char *err, size_t errlen);
 /* How many coord_resolve calls returned a mock (stateful traffic, for report.c's acks). */
 unsigned long long coord_matched_total(void);
 bool coord_pool_init(int size);

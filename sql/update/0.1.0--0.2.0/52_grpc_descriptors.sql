@@ -45,7 +45,7 @@ COMMENT ON FUNCTION mockarty_private.pb_encode(bytea, text, jsonb) IS 'The binar
 CREATE FUNCTION mockarty_private.translate_grpc(descriptor_set bytea, options jsonb) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'mockarty_translate_grpc'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION mockarty_private.translate_grpc(bytea, jsonb) IS 'One gRPC mock per method of a FileDescriptorSet, {"mocks","warnings","errors"}: grpc context (service, method, methodType), an example of the output type as payload (server-stream: streamResponses, bidirectional: payload), stable ids of source "grpc:<serverName>"; options namespace, serverName (required), seed';
+COMMENT ON FUNCTION mockarty_private.translate_grpc(bytea, jsonb) IS 'One gRPC mock per method of a FileDescriptorSet, {"mocks","warnings","errors"}: serverName, grpc context (service, method, methodType), an example of the output type as payload (server-stream: streamResponses, bidirectional: payload), stable ids of source "grpc:<serverName>"; options namespace, serverName (required), seed';
 
 CREATE FUNCTION mockarty_private.grpc_descriptor_json(d mockarty_private.grpc_descriptor_sets, with_set boolean) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE

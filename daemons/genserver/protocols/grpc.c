@@ -1,0 +1,993 @@
+/*
+ * protocols/grpc.c - the grpc protocol module of the generated-server frame
+ * (mockarty-gen-server --type grpc).
+ *
+ * The server is described by the descriptor set stored for (NAMESPACE, SERVER_NAME) on the
+ * admin node (GET /api/v1/grpc/descriptors/:serverName, polled for a new version). Every
+ * method of every service of the set is registered on HTTP_PORT (gRPC over h2c) beside
+ * health (each service SERVING) and reflection v1/v1alpha serving the set. A call's messages
+ * are decoded with core's codec into proto3 JSON and matched through the synced index as a
+ * gRPC request (path "/<service>/<method>", metadata as headers, the message as body; a
+ * client stream's messages as one JSON array): stateless mocks resolve here, stateful ones
+ * through Coordinator.Resolve (protocol "grpc"), so use limits stay exact. The answer is
+ * encoded back with the codec: payload (one message), streamResponses (server streaming, each
+ * with its own delay), headers as response metadata and trailers as trailing metadata,
+ * statusCode (gRPC code 0-16 or an HTTP status mapped to one) with error and errorDetails as
+ * grpc-status-details-bin (google.rpc.Status, encoded through the embedded google.rpc set),
+ * delay bounded by the call's deadline, proxy.target forwarded with the gRPC client. Calls
+ * run on a worker pool (delays never block the event loop). Misses answer UNIMPLEMENTED and
+ * are reported as undefined requests; local hits are logged through Report.
+ */
+#include "protocols/protocol.h"
+
+#include "grpc_callq.h"
+#include "grpc_client.h"
+#include "grpc_server.h"
+#include "link/link.h"
+#include "log.h"
+#include "mockarty/pb.h"
+#include "mockserve.h"
+#include "resolver.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+extern ms_store *rs_store; /* link/index.c: the synced mocks */
+
+const char *gs_proto_admin_url; /* set by the frame before start */
+
+#define MAX_CLIENT_STREAM_MSGS 10000
+#define MAX_DELAY_MS 600000
+#define POLL_MS 2000
+
+typedef struct gmethod {
+	char path[512];
+	const char *kind; /* unary, server-stream, client-stream, bidirectional */
+	const mc_pb_method *m;
+	const mc_pb_set *set;
+} gmethod;
+
+/* One loaded descriptor set and the server serving it. */
+typedef struct gserver {
+	uint8_t *set_bytes;
+	size_t set_len;
+	mc_pb_set *set;
+	gmethod *methods;
+	size_t nmethods;
+	mk_grpc_server *srv;
+	int version;
+} gserver;
+
+static gserver *cur;
+static mc_pb_set *rpcset;
+static mk_grpc_callq *callq;
+static pthread_t poller;
+static atomic_bool stopping;
+static pthread_mutex_t cur_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_ullong n_calls, n_misses;
+
+/* ------------------------------------------------------------ helpers */
+
+static const char b64tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* Base64 of buf without padding (gRPC -bin metadata), malloc'd. */
+static char *
+b64_encode(const uint8_t *buf, size_t n)
+{
+	char *out = malloc(n / 3 * 4 + 5), *o = out;
+	size_t i;
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)buf[i] << 16 | (uint32_t)buf[i + 1] << 8 | buf[i + 2];
+
+		*o++ = b64tab[v >> 18];
+		*o++ = b64tab[(v >> 12) & 63];
+		*o++ = b64tab[(v >> 6) & 63];
+		*o++ = b64tab[v & 63];
+	}
+	if (i < n) {
+		uint32_t v = (uint32_t)buf[i] << 16 | (i + 1 < n ? (uint32_t)buf[i + 1] << 8 : 0);
+
+		*o++ = b64tab[v >> 18];
+		*o++ = b64tab[(v >> 12) & 63];
+		if (i + 1 < n)
+			*o++ = b64tab[(v >> 6) & 63];
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Decodes standard base64 (padding optional); malloc'd, NULL when not base64. */
+static uint8_t *
+b64_decode(const char *s, size_t *outlen)
+{
+	size_t n = strlen(s), o = 0;
+	uint8_t *out = malloc(n / 4 * 3 + 3);
+	uint32_t acc = 0;
+	int bits = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *p;
+
+		if (s[i] == '=' || s[i] == '\n' || s[i] == '\r')
+			continue;
+		p = strchr(b64tab, s[i]);
+		if (p == NULL || s[i] == '\0') {
+			free(out);
+			return NULL;
+		}
+		acc = acc << 6 | (uint32_t)(p - b64tab);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	*outlen = o;
+	return out;
+}
+
+/* A gRPC code from a mock's statusCode: 0-16 as is, an HTTP status mapped, else UNKNOWN. */
+static int
+grpc_code(const json_t *sc, bool has_error)
+{
+	json_int_t c;
+
+	if (!json_is_integer(sc))
+		return has_error ? MK_GRPC_UNKNOWN : MK_GRPC_OK;
+	c = json_integer_value(sc);
+	if (c >= 0 && c <= 16)
+		return (int)c;
+	switch (c) {
+	case 200: case 201: case 202: case 204:
+		return has_error ? MK_GRPC_UNKNOWN : MK_GRPC_OK;
+	case 400: return MK_GRPC_INVALID_ARGUMENT;
+	case 401: return MK_GRPC_UNAUTHENTICATED;
+	case 403: return MK_GRPC_PERMISSION_DENIED;
+	case 404: return MK_GRPC_NOT_FOUND;
+	case 408: case 504: return MK_GRPC_DEADLINE_EXCEEDED;
+	case 409: return MK_GRPC_ALREADY_EXISTS;
+	case 412: return MK_GRPC_FAILED_PRECONDITION;
+	case 429: return MK_GRPC_RESOURCE_EXHAUSTED;
+	case 499: return MK_GRPC_CANCELLED;
+	case 500: return MK_GRPC_INTERNAL;
+	case 501: return MK_GRPC_UNIMPLEMENTED;
+	case 502: case 503: return MK_GRPC_UNAVAILABLE;
+	default: return MK_GRPC_UNKNOWN;
+	}
+}
+
+/* The google.rpc message of an errorDetails type ("badRequest" -> "BadRequest"), or NULL. */
+static const char *
+detail_type(const char *t)
+{
+	static const char *const map[][2] = {
+	    {"badRequest", "BadRequest"},     {"help", "Help"},
+	    {"debugInfo", "DebugInfo"},       {"errorInfo", "ErrorInfo"},
+	    {"localizedMessage", "LocalizedMessage"}, {"preconditionFailure", "PreconditionFailure"},
+	    {"quotaFailure", "QuotaFailure"}, {"requestInfo", "RequestInfo"},
+	    {"resourceInfo", "ResourceInfo"}, {"retryInfo", "RetryInfo"}};
+
+	for (size_t i = 0; t && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcasecmp(t, map[i][0]) == 0 || strcasecmp(t, map[i][1]) == 0)
+			return map[i][1];
+	return NULL;
+}
+
+/*
+ * grpc-status-details-bin for code, message and details (the mock's errorDetails): base64 of
+ * a google.rpc.Status, malloc'd; NULL when there are no details or they do not encode (the
+ * reason is logged: the status itself is still sent).
+ */
+static char *
+status_details_bin(int code, const char *message, const json_t *details)
+{
+	json_t *st, *arr;
+	size_t i;
+	json_t *d;
+	uint8_t *out = NULL;
+	size_t outlen = 0;
+	mc_error err = {0};
+	char *b64 = NULL;
+
+	if (json_array_size(details) == 0 || rpcset == NULL)
+		return NULL;
+	arr = json_array();
+	json_array_foreach (details, i, d) {
+		const char *t = detail_type(json_string_value(json_object_get(d, "type")));
+		json_t *body = json_object_get(d, "details");
+		json_t *any;
+		char url[128];
+
+		if (t == NULL) {
+			log_warn("grpc: errorDetails[%zu].type \"%s\" is not one of the ten rich types; skipped", i,
+			         json_string_value(json_object_get(d, "type")) ?: "");
+			continue;
+		}
+		any = json_is_object(body) ? json_deep_copy(body) : json_object();
+		snprintf(url, sizeof(url), "type.googleapis.com/google.rpc.%s", t);
+		json_object_set_new(any, "@type", json_string(url));
+		json_array_append_new(arr, any);
+	}
+	st = json_pack("{s:i, s:s, s:o}", "code", code, "message", message ? message : "", "details", arr);
+	if (st != NULL && mc_pb_from_json(rpcset, "google.rpc.Status", st, &out, &outlen, &err) == MC_OK)
+		b64 = b64_encode(out ? out : (const uint8_t *)"", outlen);
+	else
+		log_warn("grpc: errorDetails do not encode as google.rpc.Status: %s: %s", err.path, err.msg);
+	free(out);
+	json_decref(st);
+	return b64;
+}
+
+/* Adds every (name, value) of a {"name": "v" | ["v", ...]} object to kv (2 strings each). */
+static void
+kv_add(json_t *obj, const char **kv, size_t *n, size_t cap)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach (obj, k, v) {
+		if (json_is_string(v) && *n < cap) {
+			kv[2 * *n] = k;
+			kv[2 * *n + 1] = json_string_value(v);
+			(*n)++;
+		} else if (json_is_array(v)) {
+			size_t i;
+			json_t *e;
+
+			json_array_foreach (v, i, e)
+				if (json_is_string(e) && *n < cap) {
+					kv[2 * *n] = k;
+					kv[2 * *n + 1] = json_string_value(e);
+					(*n)++;
+				}
+		}
+	}
+}
+
+/* Sleeps ms, in slices, while st is open. False when the stream closed meanwhile. */
+static bool
+nap(mk_grpc_stream *st, int64_t ms)
+{
+	while (ms > 0) {
+		int64_t step = ms > 20 ? 20 : ms;
+		struct timespec ts = {(time_t)(step / 1000), (long)(step % 1000) * 1000000L};
+
+		nanosleep(&ts, NULL);
+		ms -= step;
+		if (!mk_grpc_stream_is_open(st))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Waits delay ms within the call's deadline. False when the deadline passes first (the call
+ * was then ended DEADLINE_EXCEEDED) or the stream closed.
+ */
+static bool
+wait_delay(mk_grpc_stream *st, int64_t delay)
+{
+	int64_t dl = mk_grpc_stream_info(st)->deadline_ms;
+
+	if (delay <= 0)
+		return mk_grpc_stream_is_open(st);
+	if (delay > MAX_DELAY_MS)
+		delay = MAX_DELAY_MS;
+	if (dl > 0 && mk_grpc_now_ms() + delay >= dl) {
+		nap(st, dl - mk_grpc_now_ms());
+		mk_grpc_stream_finish(st, MK_GRPC_DEADLINE_EXCEEDED, "deadline exceeded before the mock's delay");
+		return false;
+	}
+	return nap(st, delay);
+}
+
+/* Encodes v as the output message of gm and sends it; false after ending the call. */
+static bool
+send_json(mk_grpc_stream *st, const gmethod *gm, const json_t *v, const char *what)
+{
+	uint8_t *out = NULL;
+	size_t outlen = 0;
+	mc_error err = {0};
+	char msg[700];
+
+	if (mc_pb_from_json(gm->set, gm->m->output_type, v, &out, &outlen, &err) != MC_OK) {
+		snprintf(msg, sizeof(msg), "the mock's %s does not fit %s: %s: %s", what, gm->m->output_type,
+		         err.path, err.msg);
+		mk_grpc_stream_finish(st, MK_GRPC_INTERNAL, msg);
+		return false;
+	}
+	mk_grpc_stream_send(st, out ? out : (const uint8_t *)"", outlen);
+	free(out);
+	return true;
+}
+
+/* ------------------------------------------------------------ one call */
+
+/* What a worker needs of a call: the method and the request as JSON. */
+typedef struct gcall {
+	const gmethod *gm;
+	json_t *msgs; /* client-stream / bidi: messages collected so far (array) */
+	json_t *meta; /* lower-case name -> [values] */
+	pthread_mutex_t mu;
+	json_t *pending; /* bidi: messages not yet answered */
+	bool running, half_closed, finished;
+} gcall;
+
+static void
+meta_cb(void *arg, const char *name, const char *value)
+{
+	json_t *meta = arg, *a = json_object_get(meta, name);
+
+	if (a == NULL) {
+		a = json_array();
+		json_object_set_new(meta, name, a);
+	}
+	json_array_append_new(a, json_string(value));
+}
+
+static json_t *
+call_meta(mk_grpc_stream *st)
+{
+	json_t *meta = json_object();
+
+	mk_grpc_stream_each_meta(st, meta_cb, meta);
+	return meta;
+}
+
+/* Decodes one request message to JSON; NULL after ending the call INVALID_ARGUMENT. */
+static json_t *
+decode_msg(mk_grpc_stream *st, const gmethod *gm, const uint8_t *buf, size_t len)
+{
+	mc_error err = {0};
+	json_t *v = mc_pb_to_json(gm->set, gm->m->input_type, buf, len, &err);
+	char msg[700];
+
+	if (v == NULL) {
+		snprintf(msg, sizeof(msg), "request message is not a valid %s: %s%s%s", gm->m->input_type,
+		         err.path[0] ? err.path : "", err.path[0] ? ": " : "", err.msg);
+		mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT, msg);
+	}
+	return v;
+}
+
+/*
+ * Matches and resolves one request (body = a message or the array of a client stream).
+ * Returns the response object (new reference) or NULL after ending the call (miss:
+ * UNIMPLEMENTED and an undefined request; coordinator down: UNAVAILABLE).
+ */
+static json_t *
+resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t *meta)
+{
+	mc_request mreq = {0};
+	char id[512], err[300], msg[700];
+	json_t *resobj = NULL;
+	char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+	int rc;
+
+	atomic_fetch_add(&n_calls, 1);
+	mreq.method = gm->kind;
+	mreq.path = gm->path;
+	mreq.headers = meta;
+	mreq.body = text;
+	mreq.body_len = text ? strlen(text) : 0;
+	mreq.body_json = body;
+	mreq.protocol = MC_PROTO_GRPC;
+	rc = ms_match_resolve(rs_store, rs_cfg.ns, &mreq, NULL, id, sizeof(id), &resobj, err, sizeof(err));
+	if (rc == 2) {
+		char *hj = json_dumps(meta, JSON_COMPACT);
+		int r = coord_resolve_proto("grpc", rs_cfg.ns, gm->kind, gm->path, "", hj ? hj : "{}", text,
+		                            text ? strlen(text) : 0, 0, &resobj, err, sizeof(err));
+
+		free(hj);
+		if (r < 0) {
+			snprintf(msg, sizeof(msg), "stateful mock %.200s could not be resolved: %.300s", id, err);
+			mk_grpc_stream_finish(st, MK_GRPC_UNAVAILABLE, msg);
+			resobj = NULL;
+		} else if (r == 0) {
+			rc = 0; /* the state says no (a use limit spent): a miss */
+		}
+	} else if (rc == 1) {
+		json_t *req = json_pack("{s:s, s:s, s:s, s:O, s:O}", "namespace", rs_cfg.ns, "method", "GRPC", "path",
+		                        gm->path, "headers", meta, "body", body);
+
+		report_log(id, req, json_incref(resobj), rs_wall_ms());
+	} else if (rc < 0) {
+		snprintf(msg, sizeof(msg), "mock %.200s could not be rendered: %.300s", id, err);
+		mk_grpc_stream_finish(st, MK_GRPC_INTERNAL, msg);
+	}
+	if (rc == 0) {
+		atomic_fetch_add(&n_misses, 1);
+		report_undefined(rs_cfg.ns, "GRPC", gm->path, meta, body);
+		snprintf(msg, sizeof(msg), "no mock matches %s (service %.*s, method %s) in namespace %s",
+		         gm->path, (int)(strrchr(gm->path, '/') - gm->path - 1), gm->path + 1, gm->m->name, rs_cfg.ns);
+		mk_grpc_stream_finish(st, MK_GRPC_UNIMPLEMENTED, msg);
+		json_decref(resobj);
+		resobj = NULL;
+	}
+	free(text);
+	return resobj;
+}
+
+/* Sets response metadata (headers, trailers) and, for an error, grpc-status-details-bin. */
+static void
+apply_metadata(mk_grpc_stream *st, const json_t *resobj, int code, const char *message)
+{
+	const char *hdr[2 * 64], *trl[2 * 65];
+	size_t nh = 0, nt = 0;
+	char *details = NULL;
+
+	kv_add(json_object_get(resobj, "headers"), hdr, &nh, 64);
+	kv_add(json_object_get(resobj, "trailers"), trl, &nt, 64);
+	if (code != MK_GRPC_OK &&
+	    (details = status_details_bin(code, message, json_object_get(resobj, "errorDetails"))) != NULL) {
+		trl[2 * nt] = "grpc-status-details-bin";
+		trl[2 * nt + 1] = details;
+		nt++;
+	}
+	if (nh || nt)
+		mk_grpc_stream_set_metadata(st, hdr, nh, trl, nt);
+	free(details);
+}
+
+/* Forwards a unary call to proxy.target ("grpc://host:port" or "host:port"); ends the call. */
+static void
+proxy_call(mk_grpc_stream *st, const gmethod *gm, const char *target, const uint8_t *raw, size_t rawlen)
+{
+	mk_grpc_status gs = {0};
+	const char *addr = strstr(target, "://") ? strstr(target, "://") + 3 : target;
+	mk_grpc_client *c = mk_grpc_client_connect(addr, 5000, &gs);
+	uint8_t *resp = NULL;
+	size_t resp_len = 0;
+	int64_t dl = mk_grpc_stream_info(st)->deadline_ms;
+	int timeout = dl > 0 ? (int)(dl - mk_grpc_now_ms()) : 30000;
+
+	if (c == NULL) {
+		mk_grpc_stream_finish(st, MK_GRPC_UNAVAILABLE, gs.message);
+		return;
+	}
+	if (timeout <= 0)
+		timeout = 1;
+	if (mk_grpc_client_unary(c, gm->path, raw, rawlen, timeout, &resp, &resp_len, &gs) == MK_GRPC_OK) {
+		mk_grpc_stream_send(st, resp ? resp : (const uint8_t *)"", resp_len);
+		mk_grpc_stream_finish(st, MK_GRPC_OK, NULL);
+	} else {
+		mk_grpc_stream_finish(st, gs.code, gs.message);
+	}
+	free(resp);
+	mk_grpc_client_close(c);
+}
+
+/*
+ * Answers from a response object: delay (within the deadline), metadata, the message(s), the
+ * status. finish = false (bidi, a reply per message) sends the messages and leaves the call
+ * open unless the mock sets an error status.
+ */
+static void
+answer(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool finish)
+{
+	const char *error = json_string_value(json_object_get(resobj, "error"));
+	int code = grpc_code(json_object_get(resobj, "statusCode"), error != NULL);
+	const json_t *payload = json_object_get(resobj, "payload");
+	const json_t *stream = json_object_get(resobj, "streamResponses");
+
+	if (!wait_delay(st, json_integer_value(json_object_get(resobj, "delay"))))
+		return;
+	if (finish || code != MK_GRPC_OK)
+		apply_metadata(st, resobj, code, error);
+	if (code != MK_GRPC_OK) {
+		mk_grpc_stream_finish(st, code, error ? error : "");
+		return;
+	}
+	if (json_is_array(stream) && (gm->m->server_streaming || json_array_size(stream) > 0)) {
+		size_t i;
+		json_t *item;
+
+		json_array_foreach (stream, i, item) {
+			const json_t *msg = item;
+			char what[64];
+
+			/* {"payload": message, "delay": ms} gives one message its own delay */
+			if (json_is_object(item) && json_object_get(item, "payload") != NULL &&
+			    json_object_size(item) <= 2 &&
+			    (json_object_size(item) == 1 || json_object_get(item, "delay") != NULL)) {
+				if (!wait_delay(st, json_integer_value(json_object_get(item, "delay"))))
+					return;
+				msg = json_object_get(item, "payload");
+			}
+			snprintf(what, sizeof(what), "streamResponses[%zu]", i);
+			if (!send_json(st, gm, msg, what))
+				return;
+		}
+	} else if (payload != NULL || !gm->m->server_streaming) {
+		json_t *empty = payload ? NULL : json_object();
+
+		if (!send_json(st, gm, payload ? payload : empty, "payload")) {
+			json_decref(empty);
+			return;
+		}
+		json_decref(empty);
+	}
+	if (finish)
+		mk_grpc_stream_finish(st, MK_GRPC_OK, NULL);
+}
+
+/* Worker: a unary or server-streaming call (req/len is the one request message). */
+static void
+run_single(mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	const gmethod *gm = mk_grpc_stream_user(st);
+	json_t *body, *meta, *resobj;
+	const char *target;
+
+	if (gm == NULL || (body = decode_msg(st, gm, req, len)) == NULL)
+		return;
+	meta = call_meta(st);
+	resobj = resolve(st, gm, body, meta);
+	if (resobj != NULL) {
+		target = json_string_value(json_object_get(resobj, "proxy"));
+		if (target != NULL && !gm->m->server_streaming)
+			proxy_call(st, gm, target, req, len);
+		else
+			answer(st, gm, resobj, true);
+	}
+	json_decref(resobj);
+	json_decref(meta);
+	json_decref(body);
+}
+
+/* Loop thread: unary and server-streaming calls go to the worker pool. */
+static void
+on_single(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	mk_grpc_stream_set_user(st, ud);
+	mk_grpc_callq_push(callq, run_single, st, req, len);
+}
+
+static void
+gcall_free(void *arg)
+{
+	gcall *c = arg;
+
+	json_decref(c->msgs);
+	json_decref(c->meta);
+	json_decref(c->pending);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+/* The call state of a streaming-request call, made on its first event (loop thread). */
+static gcall *
+gcall_of(void *ud, mk_grpc_stream *st)
+{
+	gcall *c = mk_grpc_stream_user(st);
+
+	if (c != NULL)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->gm = ud;
+	c->msgs = json_array();
+	c->pending = json_array();
+	c->meta = call_meta(st);
+	pthread_mutex_init(&c->mu, NULL);
+	mk_grpc_stream_set_user(st, c);
+	mk_grpc_stream_on_close(st, gcall_free, c);
+	return c;
+}
+
+/* Worker: a client stream after half-close: match on the array of collected messages. */
+static void
+run_client_stream(mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	gcall *c = mk_grpc_stream_user(st);
+	json_t *resobj;
+
+	(void)req;
+	(void)len;
+	resobj = resolve(st, c->gm, c->msgs, c->meta);
+	if (resobj != NULL)
+		answer(st, c->gm, resobj, true);
+	json_decref(resobj);
+}
+
+/* Worker: answers the pending messages of a bidi call in order, one reply each. */
+static void
+run_bidi(mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	gcall *c = mk_grpc_stream_user(st);
+
+	(void)req;
+	(void)len;
+	for (;;) {
+		json_t *m, *resobj;
+
+		pthread_mutex_lock(&c->mu);
+		if (json_array_size(c->pending) == 0) {
+			bool done = c->half_closed;
+
+			c->running = false;
+			pthread_mutex_unlock(&c->mu);
+			if (done)
+				mk_grpc_stream_finish(st, MK_GRPC_OK, NULL);
+			return;
+		}
+		m = json_incref(json_array_get(c->pending, 0));
+		json_array_remove(c->pending, 0);
+		pthread_mutex_unlock(&c->mu);
+		resobj = mk_grpc_stream_is_open(st) ? resolve(st, c->gm, m, c->meta) : NULL;
+		if (resobj != NULL)
+			answer(st, c->gm, resobj, false);
+		json_decref(resobj);
+		json_decref(m);
+	}
+}
+
+/* Loop thread: one message of a client-streaming or bidi call. */
+static void
+on_stream_msg(void *ud, mk_grpc_stream *st, const uint8_t *msg, size_t len)
+{
+	gcall *c = gcall_of(ud, st);
+	json_t *v;
+	bool kick = false;
+
+	if (c == NULL) {
+		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	if ((v = decode_msg(st, c->gm, msg, len)) == NULL)
+		return;
+	if (!c->gm->m->server_streaming) {
+		if (json_array_size(c->msgs) >= MAX_CLIENT_STREAM_MSGS) {
+			mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "more than 10000 messages in one client stream");
+			json_decref(v);
+			return;
+		}
+		json_array_append_new(c->msgs, v);
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	json_array_append_new(c->pending, v);
+	if (!c->running)
+		kick = c->running = true;
+	pthread_mutex_unlock(&c->mu);
+	if (kick)
+		mk_grpc_callq_push(callq, run_bidi, st, (const uint8_t *)"", 0);
+}
+
+/* Loop thread: the client ended its side. */
+static void
+on_stream_half_close(void *ud, mk_grpc_stream *st)
+{
+	gcall *c = gcall_of(ud, st);
+	bool finish_now = false;
+
+	if (c == NULL) {
+		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	if (!c->gm->m->server_streaming) {
+		mk_grpc_callq_push(callq, run_client_stream, st, (const uint8_t *)"", 0);
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	c->half_closed = true;
+	finish_now = !c->running;
+	pthread_mutex_unlock(&c->mu);
+	if (finish_now)
+		mk_grpc_stream_finish(st, MK_GRPC_OK, NULL);
+}
+
+/* ------------------------------------------------------------ descriptor sets */
+
+typedef struct membuf {
+	char *p;
+	size_t n;
+} membuf;
+
+static size_t
+membuf_write(void *data, size_t sz, size_t nm, void *arg)
+{
+	membuf *b = arg;
+	size_t n = sz * nm;
+	char *p;
+
+	if (b->n + n > (64u << 20))
+		return 0;
+	p = realloc(b->p, b->n + n + 1);
+	if (p == NULL)
+		return 0;
+	memcpy(p + b->n, data, n);
+	b->n += n;
+	p[b->n] = '\0';
+	b->p = p;
+	return n;
+}
+
+/*
+ * Fetches the latest descriptor set of (NAMESPACE, SERVER_NAME) from the admin node. Returns
+ * the bytes (malloc'd) and *version, or NULL with err.
+ */
+static uint8_t *
+fetch_set(size_t *len, int *version, char *err, size_t errlen)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *hdrs = NULL;
+	membuf b = {0};
+	char url[1024], auth[600];
+	char *esc_name, *esc_ns;
+	long status = 0;
+	json_t *doc = NULL;
+	uint8_t *out = NULL;
+	CURLcode rc;
+
+	if (h == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	esc_name = curl_easy_escape(h, rs_server_name ? rs_server_name : "", 0);
+	esc_ns = curl_easy_escape(h, rs_cfg.ns, 0);
+	snprintf(url, sizeof(url), "%s/api/v1/grpc/descriptors/%s?namespace=%s", gs_proto_admin_url, esc_name, esc_ns);
+	curl_free(esc_name);
+	curl_free(esc_ns);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", rs_cfg.api_token);
+	hdrs = curl_slist_append(hdrs, auth);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, membuf_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	rc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "GET %.300s: %s", url, curl_easy_strerror(rc));
+	} else if (status != 200) {
+		snprintf(err, errlen, "GET %.300s: HTTP %ld: %.200s", url, status, b.p ? b.p : "");
+	} else if ((doc = json_loads(b.p ? b.p : "", 0, NULL)) == NULL ||
+	           !json_is_string(json_object_get(doc, "descriptorSet"))) {
+		snprintf(err, errlen, "GET %.300s: the answer has no descriptorSet", url);
+	} else if ((out = b64_decode(json_string_value(json_object_get(doc, "descriptorSet")), len)) == NULL) {
+		snprintf(err, errlen, "GET %.300s: descriptorSet is not base64", url);
+	} else {
+		*version = (int)json_integer_value(json_object_get(doc, "version"));
+	}
+	json_decref(doc);
+	free(b.p);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(h);
+	return out;
+}
+
+/* Builds and starts a server for a set (consumes bytes on success). NULL with err. */
+static gserver *
+gserver_start(uint8_t *bytes, size_t len, int version, char *err, size_t errlen)
+{
+	gserver *g = calloc(1, sizeof(*g));
+	mc_error merr = {0};
+	mk_grpc_server_config cfg = {0};
+	size_t nsvc, k = 0;
+	char e[256];
+
+	if (g == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	g->set = mc_pb_set_load(bytes, len, &merr);
+	if (g->set == NULL) {
+		snprintf(err, errlen, "descriptor set version %d does not load: %s: %s", version, merr.path, merr.msg);
+		free(g);
+		return NULL;
+	}
+	g->set_bytes = bytes;
+	g->set_len = len;
+	g->version = version;
+	nsvc = mc_pb_service_count(g->set);
+	for (size_t i = 0; i < nsvc; i++)
+		g->nmethods += mc_pb_service_at(g->set, i)->nmethods;
+	g->methods = calloc(g->nmethods ? g->nmethods : 1, sizeof(gmethod));
+	cfg.host = rs_cfg.http_bind_addr;
+	cfg.port = rs_cfg.http_port;
+	cfg.max_message = MK_GRPC_DEFAULT_MAX_MESSAGE;
+	g->srv = g->methods ? mk_grpc_server_new(&cfg, e, sizeof(e)) : NULL;
+	if (g->srv == NULL) {
+		snprintf(err, errlen, "cannot listen on %s:%d: %s", rs_cfg.http_bind_addr, rs_cfg.http_port,
+		         g->methods ? e : "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < nsvc; i++) {
+		const mc_pb_service *svc = mc_pb_service_at(g->set, i);
+
+		for (size_t j = 0; j < svc->nmethods; j++, k++) {
+			gmethod *gm = &g->methods[k];
+			const mc_pb_method *m = &svc->methods[j];
+			int r;
+
+			snprintf(gm->path, sizeof(gm->path), "/%s/%s", svc->full_name, m->name);
+			gm->m = m;
+			gm->set = g->set;
+			gm->kind = m->client_streaming ? (m->server_streaming ? "bidirectional" : "client-stream")
+			                               : (m->server_streaming ? "server-stream" : "unary");
+			if (m->client_streaming) {
+				mk_grpc_bidi_fns fns = {on_stream_msg, on_stream_half_close};
+
+				r = mk_grpc_server_register(g->srv, gm->path, MK_GRPC_BIDI, NULL, &fns, gm);
+			} else {
+				r = mk_grpc_server_register(g->srv, gm->path,
+				                            m->server_streaming ? MK_GRPC_SERVER_STREAM : MK_GRPC_UNARY,
+				                            on_single, NULL, gm);
+			}
+			if (r != 0) {
+				snprintf(err, errlen, "cannot register %s", gm->path);
+				goto fail;
+			}
+		}
+	}
+	if (mk_grpc_health_register(g->srv) != 0 ||
+	    mk_grpc_reflection_register(g->srv, g->set_bytes, g->set_len) != 0) {
+		snprintf(err, errlen, "cannot register health and reflection");
+		goto fail;
+	}
+	for (size_t i = 0; i < nsvc; i++)
+		mk_grpc_health_set(g->srv, mc_pb_service_at(g->set, i)->full_name, 1 /* SERVING */);
+	if (mk_grpc_server_start(g->srv, e, sizeof(e)) != 0) {
+		snprintf(err, errlen, "cannot start the gRPC server: %s", e);
+		goto fail;
+	}
+	return g;
+fail:
+	if (g->srv)
+		mk_grpc_server_free(g->srv);
+	mc_pb_set_free(g->set);
+	free(g->methods);
+	free(g);
+	return NULL;
+}
+
+/*
+ * Poller thread: a new stored version replaces the server (stop, then start on the same
+ * port). The old set and methods stay allocated: calls still queued may point at them.
+ */
+static void *
+poll_main(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stopping)) {
+		char err[600];
+		size_t len = 0;
+		int version = 0;
+		uint8_t *bytes;
+
+		for (int i = 0; i < POLL_MS / 50 && !atomic_load(&stopping); i++)
+			usleep(50 * 1000);
+		if (atomic_load(&stopping))
+			break;
+		bytes = fetch_set(&len, &version, err, sizeof(err));
+		if (bytes == NULL) {
+			log_debug("grpc: descriptor poll: %s", err);
+			continue;
+		}
+		pthread_mutex_lock(&cur_mu);
+		if (cur == NULL || version != cur->version) {
+			gserver *g;
+
+			if (cur != NULL)
+				mk_grpc_server_stop(cur->srv, 1000);
+			g = gserver_start(bytes, len, version, err, sizeof(err));
+			if (g == NULL) {
+				log_error("grpc: descriptor set version %d: %s", version, err);
+				free(bytes);
+			} else {
+				log_info("grpc: serving descriptor set version %d (%zu methods)", version, g->nmethods);
+				cur = g;
+			}
+		} else {
+			free(bytes);
+		}
+		pthread_mutex_unlock(&cur_mu);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ module */
+
+static bool
+grpc_start(void)
+{
+	char err[600];
+	size_t len = 0;
+	int version = 0;
+	uint8_t *bytes;
+	mc_error merr = {0};
+
+	if (rs_server_name == NULL || rs_server_name[0] == '\0') {
+		log_error("grpc: SERVER_NAME must name the stored descriptor set (POST /api/v1/grpc/descriptors)");
+		return false;
+	}
+	rpcset = mc_pb_set_load(mk_grpc_rpc_descriptor_set, mk_grpc_rpc_descriptor_set_len, &merr);
+	if (rpcset == NULL)
+		log_warn("grpc: embedded google.rpc set does not load (%s); errorDetails are not sent", merr.msg);
+	callq = mk_grpc_callq_start(rs_cfg.threads > 4 ? rs_cfg.threads * 4 : 16, NULL, NULL);
+	if (callq == NULL) {
+		log_error("grpc: cannot start the worker pool");
+		return false;
+	}
+	/* the admin node may still be starting: a few attempts before giving up */
+	for (int i = 0; i < 50; i++) {
+		bytes = fetch_set(&len, &version, err, sizeof(err));
+		if (bytes != NULL)
+			break;
+		usleep(200 * 1000);
+	}
+	if (bytes == NULL) {
+		log_error("grpc: no descriptor set for server \"%s\" in namespace %s: %s", rs_server_name, rs_cfg.ns,
+		          err);
+		return false;
+	}
+	cur = gserver_start(bytes, len, version, err, sizeof(err));
+	if (cur == NULL) {
+		free(bytes);
+		log_error("grpc: %s", err);
+		return false;
+	}
+	log_info("grpc: serving descriptor set \"%s\" version %d (%zu methods) on %s:%d", rs_server_name, version,
+	         cur->nmethods, rs_cfg.http_bind_addr, rs_cfg.http_port);
+	atomic_store(&stopping, false);
+	if (pthread_create(&poller, NULL, poll_main, NULL) != 0) {
+		log_error("grpc: cannot start the descriptor poller");
+		return false;
+	}
+	return true;
+}
+
+static void
+grpc_stop(void)
+{
+	atomic_store(&stopping, true);
+	pthread_join(poller, NULL);
+	pthread_mutex_lock(&cur_mu);
+	if (cur != NULL)
+		mk_grpc_server_stop(cur->srv, 1000);
+	pthread_mutex_unlock(&cur_mu);
+	if (callq != NULL)
+		mk_grpc_callq_stop(callq);
+	callq = NULL;
+}
+
+static json_t *
+grpc_status(void)
+{
+	json_t *o;
+
+	pthread_mutex_lock(&cur_mu);
+	o = json_pack("{s:s, s:I, s:i, s:I, s:I, s:I}", "transport", "grpc", "mocksLoaded",
+	              (json_int_t)rs_mocks_loaded(), "descriptorVersion", cur ? cur->version : 0, "methods",
+	              (json_int_t)(cur ? cur->nmethods : 0), "calls", (json_int_t)atomic_load(&n_calls),
+	              "misses", (json_int_t)atomic_load(&n_misses));
+	pthread_mutex_unlock(&cur_mu);
+	return o;
+}
+
+static const char *const aliases[] = {NULL};
+
+const gs_protocol gs_grpc_protocol = {
+    .name = "grpc",
+    .aliases = aliases,
+    .vars = NULL,
+    .nvars = 0,
+    .start = grpc_start,
+    .stop = grpc_stop,
+    .status_json = grpc_status,
+    .metrics = NULL,
+};

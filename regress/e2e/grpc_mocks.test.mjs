@@ -452,3 +452,31 @@ test("Debian's python3-grpcio: the four kinds, a rich error and a deadline", { s
   assert.equal(out.error.error_info_reason, 'ORDER_NOT_FOUND');
   assert.equal(out.deadline, 'DEADLINE_EXCEEDED');
 });
+
+test('proxy.target passes the call to a real gRPC backend and returns its answer', async () => {
+  const backend = new grpc.Server();
+  backend.addService(shop.service, {
+    GetOrder: (call, cb) => cb(null, { id: `backend-${call.request.id}`, email: 'b@example.com' }),
+    WatchOrders: (call) => call.end(),
+    UploadItems: (call, cb) => cb(null, {}),
+    Chat: (call) => call.end(),
+  });
+  const bport = await new Promise((resolve, reject) => backend.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(),
+    (err, p) => (err ? reject(err) : resolve(p))));
+  try {
+    const r = await s.api('POST', '/api/v1/mocks', mock('g-proxy', 'GetOrder', 'unary', {
+      priority: 30,
+      grpc: { conditions: [{ path: '$.req.id', assertAction: 'equals', value: 'proxied' }] },
+      proxy: { target: `http://127.0.0.1:${bport}` },
+      response: { payload: {} },
+    }));
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const c = newClient();
+    await waitUntil(async () => (await unary(c, 'GetOrder', { id: 'proxied' })).res?.id === 'backend-proxied', 10000, 100, 'proxied answer');
+    const b = await unary(c, 'GetOrder', { id: 'proxied' });
+    assert.equal(b.res.email, 'b@example.com');
+  } finally {
+    backend.forceShutdown();
+  }
+});
+

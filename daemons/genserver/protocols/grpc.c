@@ -3,7 +3,8 @@
  * (mockarty-gen-server --type grpc).
  *
  * The server is described by the descriptor set stored for (NAMESPACE, SERVER_NAME) on the
- * admin node (GET /api/v1/grpc/descriptors/:serverName, polled for a new version). Every
+ * admin node (GET /api/v1/grpc/descriptors/:serverName at start; a newer version is logged,
+ * served after a restart). Every
  * method of every service of the set is registered on HTTP_PORT (gRPC over h2c) beside
  * health (each service SERVING) and reflection v1/v1alpha serving the set. A call's messages
  * are decoded with core's codec into proto3 JSON and matched through the synced index as a
@@ -321,7 +322,9 @@ typedef struct gcall {
 	json_t *meta; /* lower-case name -> [values] */
 	pthread_mutex_t mu;
 	json_t *pending; /* bidi: messages not yet answered */
-	bool running, half_closed, finished;
+	bool running, half_closed;
+	/* the stream's close callback holds one reference, each queued worker job one */
+	atomic_int refs;
 } gcall;
 
 static void
@@ -559,6 +562,8 @@ gcall_free(void *arg)
 {
 	gcall *c = arg;
 
+	if (atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
 	json_decref(c->msgs);
 	json_decref(c->meta);
 	json_decref(c->pending);
@@ -581,6 +586,7 @@ gcall_of(void *ud, mk_grpc_stream *st)
 	c->msgs = json_array();
 	c->pending = json_array();
 	c->meta = call_meta(st);
+	atomic_init(&c->refs, 1);
 	pthread_mutex_init(&c->mu, NULL);
 	mk_grpc_stream_set_user(st, c);
 	mk_grpc_stream_on_close(st, gcall_free, c);
@@ -600,6 +606,15 @@ run_client_stream(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	if (resobj != NULL)
 		answer(st, c->gm, resobj, true);
 	json_decref(resobj);
+	gcall_free(c);
+}
+
+/* Queues fn for the call with a reference on c (a job the pool drops leaks only c). */
+static void
+push_job(gcall *c, mk_grpc_call_fn fn, mk_grpc_stream *st)
+{
+	atomic_fetch_add(&c->refs, 1);
+	mk_grpc_callq_push(callq, fn, st, (const uint8_t *)"", 0);
 }
 
 /* Worker: answers the pending messages of a bidi call in order, one reply each. */
@@ -621,6 +636,7 @@ run_bidi(mk_grpc_stream *st, const uint8_t *req, size_t len)
 			pthread_mutex_unlock(&c->mu);
 			if (done)
 				mk_grpc_stream_finish(st, MK_GRPC_OK, NULL);
+			gcall_free(c);
 			return;
 		}
 		m = json_incref(json_array_get(c->pending, 0));
@@ -663,7 +679,7 @@ on_stream_msg(void *ud, mk_grpc_stream *st, const uint8_t *msg, size_t len)
 		kick = c->running = true;
 	pthread_mutex_unlock(&c->mu);
 	if (kick)
-		mk_grpc_callq_push(callq, run_bidi, st, (const uint8_t *)"", 0);
+		push_job(c, run_bidi, st);
 }
 
 /* Loop thread: the client ended its side. */
@@ -678,7 +694,7 @@ on_stream_half_close(void *ud, mk_grpc_stream *st)
 		return;
 	}
 	if (!c->gm->m->server_streaming) {
-		mk_grpc_callq_push(callq, run_client_stream, st, (const uint8_t *)"", 0);
+		push_job(c, run_client_stream, st);
 		return;
 	}
 	pthread_mutex_lock(&c->mu);
@@ -856,12 +872,16 @@ fail:
 }
 
 /*
- * Poller thread: a new stored version replaces the server (stop, then start on the same
- * port). The old set and methods stay allocated: calls still queued may point at them.
+ * Poller thread: notices a new stored version and logs that a restart serves it. The
+ * listener is not replaced in place (the transport keeps the port until the server is freed,
+ * and streams still queued hold it), so the running server keeps serving the version it
+ * started with.
  */
 static void *
 poll_main(void *arg)
 {
+	int warned = 0;
+
 	(void)arg;
 	while (!atomic_load(&stopping)) {
 		char err[600];
@@ -878,22 +898,12 @@ poll_main(void *arg)
 			log_debug("grpc: descriptor poll: %s", err);
 			continue;
 		}
+		free(bytes);
 		pthread_mutex_lock(&cur_mu);
-		if (cur == NULL || version != cur->version) {
-			gserver *g;
-
-			if (cur != NULL)
-				mk_grpc_server_stop(cur->srv, 1000);
-			g = gserver_start(bytes, len, version, err, sizeof(err));
-			if (g == NULL) {
-				log_error("grpc: descriptor set version %d: %s", version, err);
-				free(bytes);
-			} else {
-				log_info("grpc: serving descriptor set version %d (%zu methods)", version, g->nmethods);
-				cur = g;
-			}
-		} else {
-			free(bytes);
+		if (cur != NULL && version != cur->version && version != warned) {
+			log_warn("grpc: descriptor set \"%s\" version %d is stored; this server serves version %d "
+			         "until it is restarted", rs_server_name, version, cur->version);
+			warned = version;
 		}
 		pthread_mutex_unlock(&cur_mu);
 	}

@@ -85,8 +85,12 @@ check("no token -> UNAUTHENTICATED",
 check("bad mki_ token -> UNAUTHENTICATED",
       lambda: code_of(lambda: resolve(rr, metadata=meta("mki_000000000000_ab"), timeout=5))
       == grpc.StatusCode.UNAUTHENTICATED)
-check("mk_ user token -> UNAUTHENTICATED",
-      lambda: code_of(lambda: resolve(rr, metadata=meta(MK), timeout=5)) == grpc.StatusCode.UNAUTHENTICATED)
+# an admin's API token is a coordinator credential (generated servers sync and resolve with one)
+check("mk_ admin token -> admitted (Resolve answers)",
+      lambda: resolve(rr, metadata=meta(MK), timeout=5).found)
+check("malformed mk_ token -> UNAUTHENTICATED",
+      lambda: code_of(lambda: resolve(rr, metadata=meta("mk_000000000000_ab"), timeout=5))
+      == grpc.StatusCode.UNAUTHENTICATED)
 check("test_runner token -> PERMISSION_DENIED (unary and stream)",
       lambda: code_of(lambda: resolve(rr, metadata=meta(RUN), timeout=5)) == grpc.StatusCode.PERMISSION_DENIED
       and code_of(lambda: list(sync(SyncRequest(resolver_name="py-runner"), metadata=meta(RUN), timeout=5)))

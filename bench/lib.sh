@@ -14,6 +14,11 @@ else
   DURATION=${DURATION:-10s} ROUNDS=${ROUNDS:-3} WARMUP=${WARMUP:-3s} ENFORCE=${ENFORCE:-1}
 fi
 WRK_THREADS=${WRK_THREADS:-2} CONNS=${CONNS:-64} TARGET=${TARGET:-0.80}
+# Before each measured run, wait (at most QUIET_MAX_S s; QUICK 0) until the machine's CPU use
+# (other developers' builds: the benchmark's own servers are idle then) is below QUIET_PCT % of
+# one core: a burst hitting one side of a pair skews its ratio.
+if [ "$QUICK" = 1 ]; then QUIET_MAX_S=${QUIET_MAX_S:-0}; else QUIET_MAX_S=${QUIET_MAX_S:-5}; fi
+QUIET_PCT=${QUIET_PCT:-25}
 
 # Reasons the benchmark fails; summary() prints them and sets the exit status.
 failures=()
@@ -99,6 +104,20 @@ wrk_once() { # port [path]
   [ "$errs" = 0 ] || log "errors in the run on port $1: $(echo "$out" | grep -E 'Non-2xx|Socket errors' | tr '\n' ' ')"
   echo "$rps ${p99:-0} $reqs $errs"
 }
+cpu_jiffies() { awk '$1 == "cpu" {t = 0; for (i = 2; i <= 9; i++) t += $i; print $2 + $3 + $4 + $7 + $8 + $9, t; exit}' /proc/stat; }
+wait_quiet() {
+  [ "$QUIET_MAX_S" -gt 0 ] || return 0
+  local ncpu end b0 t0 b1 t1 pct waited=0
+  ncpu=$(nproc); end=$(( $(date +%s) + QUIET_MAX_S ))
+  while :; do
+    read -r b0 t0 < <(cpu_jiffies); sleep 0.5; read -r b1 t1 < <(cpu_jiffies)
+    pct=$(( (b1 - b0) * 100 * ncpu / (t1 > t0 ? t1 - t0 : 1) ))
+    [ "$pct" -le "$QUIET_PCT" ] && break
+    [ "$(date +%s)" -lt "$end" ] || { log "machine still busy (${pct}% of a core) after ${QUIET_MAX_S} s; measuring anyway"; return 0; }
+    waited=1
+  done
+  [ "$waited" = 0 ] || log "waited for a quieter machine (${pct}% of a core now)"
+}
 warmup() { # port [path]
   wrk -t"$WRK_THREADS" -c"$CONNS" -d"$WARMUP" "http://127.0.0.1:$1${2:-$PATH_UNDER_TEST}" >/dev/null 2>&1 || true
 }
@@ -116,9 +135,11 @@ compare_pair() { # scenario n name port_nginx port_ours
   log "$sc, $n thread(s) vs nginx $n worker(s): warm-up, then $ROUNDS x $DURATION per side"
   warmup "$pn"; warmup "$po"
   for ((i = 1; i <= ROUNDS; i++)); do
+    wait_quiet
     read -r rps p99 reqs errs < <(wrk_once "$pn")
     [ "$errs" = 0 ] || fail "$sc, $n: nginx round $i had $errs error(s)"
     n_rps+=("$rps"); n_p99+=("$p99")
+    wait_quiet
     read -r rps2 p992 reqs2 errs2 < <(wrk_once "$po")
     [ "$errs2" = 0 ] || fail "$sc, $n: $name round $i had $errs2 error(s) (non-2xx or socket)"
     o_rps+=("$rps2"); o_p99+=("$p992")

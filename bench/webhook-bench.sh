@@ -125,6 +125,7 @@ HOOK=""
 off_round() { # -> sets r_rps
   warmup "$PR"
   await_events 0 || true
+  wait_quiet
   read -r r_rps p99 reqs errs < <(wrk_once "$PR")
   [ "$errs" = 0 ] || fail "$label: round without webhook had $errs error(s)"
   log "  $label, without webhook: $r_rps req/s (p99 $p99 ms)"
@@ -142,7 +143,8 @@ on_round() { # cap
   HOOK=$(psqlq -c "SELECT mockarty.webhook_create('{\"url\":\"http://127.0.0.1:$PX/hook\",\"events\":[\"mock.resolved\"],\"secret\":\"bench\"}')->>'id'")
   warmup "$PR"
   await_events 1 || round_ok=0
-  sleep 0.3 # in-flight requests of the warm-up finish before the counters are read
+  wait_quiet # (also lets the warm-up's in-flight requests finish before the counters are read)
+  sleep 0.3
   q1=$(rmetric mockarty_webhook_events_queued_total) s1=$(rmetric mockarty_webhook_events_shed_total) l1=$(served_local)
   read -r r_rps p99 reqs errs < <(wrk_once "$PR")
   t_end=$(date +%s.%N)

@@ -215,7 +215,7 @@ measure_cap() { # cap pairs
   m_off=$(median "${off[@]}") m_on=$(median "${on[@]}")
   cap_ratio=$(awk -v a="$m_on" -v b="$m_off" 'BEGIN {printf "%.3f", (b > 0 ? a/b : 0)}')
   qps=$(awk -v q="$(median "${qs[@]}")" -v d="$dur_s" 'BEGIN {printf "%.0f", q/d}')
-  cap_ok=$all_ok
+  cap_ok=$all_ok cap_checks_ok=$all_ok
   awk -v r="$cap_ratio" -v m="$MIN_RATIO" 'BEGIN {exit !(r >= m)}' || cap_ok=0
   printf '%s\t%s\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t%s\n' "$cap" "$pairs" "$m_off" "$m_on" "$cap_ratio" "$qps" \
     "$delivered" "$(printf '%s\n' "${drains[@]}" | sort -g | tail -1)" "$([ "$cap_ok" = 1 ] && echo PASS || echo FAIL)" >> "$res"
@@ -226,12 +226,10 @@ measure_cap() { # cap pairs
 start_resolver ""
 measure_cap "$DEFAULT_RATE" "$ROUNDS"
 a_ratio=$cap_ratio a_ok=$cap_ok
-if [ "$a_ok" != 1 ]; then
-  if awk -v r="$a_ratio" -v m="$MIN_RATIO" 'BEGIN {exit !(r < m)}' && [ "$ENFORCE" != 1 ]; then
-    log "default cap: serving ratio $a_ratio < $MIN_RATIO (not enforced: ENFORCE=0)"
-  else
-    fail "default cap ($DEFAULT_RATE/s): ratio $a_ratio (>= $MIN_RATIO wanted) or a check above missed"
-  fi
+# (a check that missed has already failed the run, naming itself)
+if [ "$cap_checks_ok" = 1 ] && [ "$a_ok" != 1 ]; then
+  if [ "$ENFORCE" = 1 ]; then fail "default cap ($DEFAULT_RATE/s): serving ratio $a_ratio < $MIN_RATIO"
+  else log "default cap: serving ratio $a_ratio < $MIN_RATIO (not enforced: ENFORCE=0)"; fi
 fi
 stop_resolver
 

@@ -149,8 +149,9 @@ compare_pair() { # scenario n name port_nginx port_ours
   local mn mo pn99 po99 ratio verdict
   mn=$(median "${n_rps[@]}") mo=$(median "${o_rps[@]}")
   pn99=$(median "${n_p99[@]}") po99=$(median "${o_p99[@]}")
-  ratio=$(awk -v a="$mo" -v b="$mn" 'BEGIN {printf "%.2f", (b > 0 ? a/b : 0)}')
-  if awk -v r="$ratio" -v t="$TARGET" 'BEGIN {exit !(r >= t)}'; then verdict=PASS
+  ratio=$(awk -v a="$mo" -v b="$mn" 'BEGIN {printf "%.3f", (b > 0 ? a/b : 0)}')
+  # (the verdict compares the unrounded medians: 0.797 must not pass as 0.80)
+  if awk -v a="$mo" -v b="$mn" -v t="$TARGET" 'BEGIN {exit !(b > 0 && a >= t * b)}'; then verdict=PASS
   else
     verdict=FAIL
     if [ "$ENFORCE" = 1 ]; then fail "$sc: $name THREADS=$n at ${ratio}x nginx with $n worker(s), target ${TARGET}x"

@@ -216,7 +216,7 @@ measure_cap() { # cap pairs
   cap_ratio=$(awk -v a="$m_on" -v b="$m_off" 'BEGIN {printf "%.3f", (b > 0 ? a/b : 0)}')
   qps=$(awk -v q="$(median "${qs[@]}")" -v d="$dur_s" 'BEGIN {printf "%.0f", q/d}')
   cap_ok=$all_ok cap_checks_ok=$all_ok
-  awk -v r="$cap_ratio" -v m="$MIN_RATIO" 'BEGIN {exit !(r >= m)}' || cap_ok=0
+  awk -v a="$m_on" -v b="$m_off" -v m="$MIN_RATIO" 'BEGIN {exit !(b > 0 && a >= m * b)}' || cap_ok=0 # unrounded
   printf '%s\t%s\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t%s\n' "$cap" "$pairs" "$m_off" "$m_on" "$cap_ratio" "$qps" \
     "$delivered" "$(printf '%s\n' "${drains[@]}" | sort -g | tail -1)" "$([ "$cap_ok" = 1 ] && echo PASS || echo FAIL)" >> "$res"
   log "cap $cap/s: ratio $cap_ratio (medians $m_on / $m_off req/s), $qps events/s queued, checks $([ "$all_ok" = 1 ] && echo passed || echo FAILED)"

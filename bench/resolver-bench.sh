@@ -1,33 +1,40 @@
 #!/usr/bin/env bash
-# resolver-bench.sh - mock-resolver against nginx in the same run (this machine is shared and
-# noisy; only ratios mean anything): PostgreSQL + admin node (coordinator on GRPC_PORT) + one
-# resolver + nginx returning the same body.
-#   1. req/s with 1 mock and with 100,000 mocks on other routes (wrk -t2 -c64 -d10s), ratio to nginx
-#   2. resolver RSS after each
-#   3. propagation latency p50/p99 over 1,000 sequential REST creates: POST /api/v1/mocks on the
-#      admin node -> first correct answer from the resolver (polled back to back on one
-#      keep-alive connection), measured from just before the POST
-#   4. cold start: a second resolver started against 100,000 mocks, time until /health/ready
-# Writes bench/results/resolver-latest.tsv. Knobs: DURATION (10s) THREADS (2) CONNS (64)
-# MOCKS (100000) CREATES (1000), PORT_NGINX PORT_ADMIN PORT_GRPC PORT_RESOLVER PORT_RESOLVER2
-# PORT_DASHBOARD PORT_DASHBOARD2 (free ports by default). Everything listens on 127.0.0.1 and every load
-# run is bounded by DURATION.
+# resolver-bench.sh - mock-resolver against nginx returning the same body, like for like, in the
+# same run (this machine is shared and noisy; only ratios measured side by side mean anything):
+# PostgreSQL + admin node (coordinator on GRPC_PORT) + one resolver + nginx with 1 and 2 workers.
+#   1. req/s: the resolver with THREADS=1 against nginx with 1 worker and THREADS=2 against 2
+#      workers, with 1 mock and with MOCKS (100,000) mocks on other routes; per pair a warm-up of
+#      each, then ROUNDS rounds per side in alternation (nginx, resolver, ...; wrk -t2 -c64
+#      -d10s --latency), medians of req/s and p99. Each server's answer is checked with curl
+#      first (status 200, application/json, exactly nginx's bytes); a round with any non-2xx
+#      response or socket error fails. Target: >= TARGET (0.80) x nginx for every pair.
+#   2. resolver RSS after each pair
+#   3. propagation latency p50/p99 over CREATES (1,000) sequential REST creates: POST
+#      /api/v1/mocks on the admin node -> first correct answer from the resolver (THREADS=2,
+#      polled back to back on one keep-alive connection), measured from just before the POST.
+#      Target: p99 <= PROP_P99_MAX_MS (50).
+#   4. cold start: a resolver (THREADS=1) started against the MOCKS mocks, time until
+#      /health/ready
+# Exit 1 when a target is missed (performance targets only with ENFORCE=1, the default outside
+# QUICK mode). Prints a table and writes bench/results/resolver-latest.tsv (pairs) and
+# bench/results/resolver-other.tsv (propagation, catch-up, cold start, RSS).
+# Knobs (see bench/lib.sh): QUICK=1 (2 s rounds, 2 per side, 10,000 mocks, 100 creates; a smoke
+# check of the script), DURATION ROUNDS WARMUP WRK_THREADS CONNS TARGET ENFORCE, MOCKS, CREATES,
+# PROP_P99_MAX_MS, SKIP_BUILD=1, KEEP=1. Runtime with the defaults about 8 minutes.
+# Everything listens on 127.0.0.1 (free ports); every load run is bounded by DURATION.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${DURATION:-10s} THREADS=${THREADS:-2} CONNS=${CONNS:-64} MOCKS=${MOCKS:-100000}
-CREATES=${CREATES:-1000}
-# ports: free ones picked now unless given (the machine is shared with other runs)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-PN=${PORT_NGINX:-$(free_port)} PA=${PORT_ADMIN:-$(free_port)} PG=${PORT_GRPC:-$(free_port)}
-PR=${PORT_RESOLVER:-$(free_port)} PR2=${PORT_RESOLVER2:-$(free_port)}
-PD=${PORT_DASHBOARD:-$(free_port)} PD2=${PORT_DASHBOARD2:-$(free_port)}
+unset THREADS
+if [ "${QUICK:-0}" = 1 ]; then MOCKS=${MOCKS:-10000} CREATES=${CREATES:-100}
+else MOCKS=${MOCKS:-100000} CREATES=${CREATES:-1000}; fi
+PROP_P99_MAX_MS=${PROP_P99_MAX_MS:-50}
 B=$(mktemp -d /tmp/mockarty-rbench.XXXXXX); chmod 755 "$B"
 PATH_UNDER_TEST=/api/users/123
 BODY='{"id":"123","name":"Alice","email":"alice@example.com"}'
 log() { printf '[resolver-bench] %s\n' "$*" >&2; }
-pids=()
+pids=() rpid=""
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}" $rpid; do kill "$p" 2>/dev/null || true; done
   scripts/cluster.sh stop "$B/pg" 2>/dev/null || true
   [ "${KEEP:-0}" = 1 ] || rm -rf "$B"
 }
@@ -39,54 +46,51 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
 fi
 
 source bench/lib.sh
-start_nginx
+PN=$(free_port) PN2=$(free_port) PA=$(free_port) PG=$(free_port) PR=$(free_port) PD=$(free_port)
+start_nginx 1 "$PN"
+start_nginx 2 "$PN2"
+check_body "$PN"; check_body "$PN2"
 
-# --- database, admin node with its coordinator, a mock_resolver token
+# --- database, admin node with its coordinator (THREADS=2), a mock_resolver token
 start_db
-DB_DSN=$DSN HTTP_PORT=$PA GRPC_PORT=$PG AUTH_MODE=local daemons/build/mockarty-admin >"$B/admin.log" 2>&1 &
+THREADS=2 DB_DSN=$DSN HTTP_PORT=$PA GRPC_PORT=$PG AUTH_MODE=local daemons/build/mockarty-admin >"$B/admin.log" 2>&1 &
 apid=$!; pids+=("$apid")
-for _ in $(seq 200); do curl -fsS "http://127.0.0.1:$PA/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 300); do curl -fsS "http://127.0.0.1:$PA/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 TOKEN=$(psqlq -c "SELECT mockarty.integration_create('bench-resolver', 'mock_resolver')->>'token'")
 case "$TOKEN" in mki_*) ;; *) log "could not create a mock_resolver token: $TOKEN"; exit 1 ;; esac
 
-start_resolver() { # port dashboard-port name -> pid
-  COORDINATOR_ADDR=127.0.0.1:$PG API_TOKEN=$TOKEN RESOLVER_NAME=$3 HTTP_PORT=$1 DASHBOARD_PORT=$2 \
-    LOG_LEVEL=info daemons/build/mock-resolver >>"$B/resolver-$1.log" 2>&1 &
-  echo $!
-}
-wait_ready() { # port timeout_s
+nres=0
+start_resolver() { # threads timeout_s: starts one on PR (sets rpid), waits (bounded) until ready
+  nres=$((nres + 1))
+  THREADS=$1 COORDINATOR_ADDR=127.0.0.1:$PG API_TOKEN=$TOKEN RESOLVER_NAME=resolver-bench-$nres HTTP_PORT=$PR \
+    DASHBOARD_PORT=$PD LOG_LEVEL=info daemons/build/mock-resolver >>"$B/resolver.log" 2>&1 &
+  rpid=$!
   local end=$(( $(date +%s) + $2 ))
-  until curl -fsS "http://127.0.0.1:$1/health/ready" >/dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$end" ] || { log "resolver on $1 not ready"; cat "$B/resolver-$1.log" >&2; exit 1; }
+  until curl -fsS "http://127.0.0.1:$PR/health/ready" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$end" ] && kill -0 "$rpid" 2>/dev/null || { log "resolver not ready"; tail -20 "$B/resolver.log" >&2; exit 1; }
     sleep 0.01
   done
 }
-rpid=$(start_resolver "$PR" "$PD" resolver-bench-1); pids+=("$rpid")
-wait_ready "$PR" 30
+stop_resolver() { kill "$rpid"; wait "$rpid" 2>/dev/null || true; rpid=""; }
 
-check_body "$PN"; check_body "$PR"
+mkdir -p bench/results
+res=bench/results/resolver-latest.tsv
+other=bench/results/resolver-other.tsv
+pair_header
+printf 'metric\tvalue\tunit\tnote\n' > "$other"
+rss=()
+
+start_resolver 1 30
+check_body "$PR"
 # (the whole curl output is captured first: grep -q in a pipe would end it early and, with
 # pipefail, turn curl's SIGPIPE into a false failure)
 ka=$(curl -sv "http://127.0.0.1:$PR$PATH_UNDER_TEST" "http://127.0.0.1:$PR$PATH_UNDER_TEST" 2>&1 >/dev/null)
 grep -q 'Re-using existing connection' <<<"$ka" || { log "resolver does not keep connections alive"; exit 1; }
-
-
-mkdir -p bench/results
-res=bench/results/resolver-latest.tsv
-printf 'metric\tserver\tvalue\tunit\tnote\n' > "$res"
-scenario() { # name
-  log "scenario $1: nginx"
-  read -r n_rps n_p99 < <(run_wrk "$PN")
-  log "scenario $1: mock-resolver"
-  read -r r_rps r_p99 < <(run_wrk "$PR")
-  local ratio; ratio=$(awk -v a="$r_rps" -v n="$n_rps" 'BEGIN {printf "%.2f", a/n}')
-  printf 'req/s %s\tnginx\t%s\treq/s\tp99 %s ms\n' "$1" "$n_rps" "$n_p99" >> "$res"
-  printf 'req/s %s\tmock-resolver\t%s\treq/s\tp99 %s ms, %sx nginx\n' "$1" "$r_rps" "$r_p99" "$ratio" >> "$res"
-  printf 'rss %s\tmock-resolver\t%s\tMiB\t\n' "$1" "$(rss_mib "$rpid")" >> "$res"
-  log "$1: resolver $r_rps req/s, nginx $n_rps req/s, ratio $ratio"
-}
-
-scenario "1 mock"
+compare_pair "1 mock" 1 resolver "$PN" "$PR"; rss+=("1 mock, THREADS=1: $(rss_mib "$rpid") MiB")
+stop_resolver
+start_resolver 2 30
+check_body "$PR"
+compare_pair "1 mock" 2 resolver "$PN2" "$PR"; rss+=("1 mock, THREADS=2: $(rss_mib "$rpid") MiB")
 
 # --- propagation: create through REST, poll the resolver until it answers the new body
 log "propagation over $CREATES sequential creates"
@@ -126,11 +130,17 @@ const p = (q) => lat[Math.min(lat.length - 1, Math.ceil(q * lat.length) - 1)];
 console.log(`${p(0.5).toFixed(2)} ${p(0.99).toFixed(2)} ${lat[lat.length - 1].toFixed(2)}`);
 JS
 read -r prop50 prop99 propmax < "$B/prop.txt"
-printf 'propagation p50\tmock-resolver\t%s\tms\tREST create -> resolver answers it\n' "$prop50" >> "$res"
-printf 'propagation p99\tmock-resolver\t%s\tms\tmax %s ms\n' "$prop99" "$propmax" >> "$res"
+printf 'propagation p50\t%s\tms\tREST create -> resolver (THREADS=2) answers it, %s creates\n' "$prop50" "$CREATES" >> "$other"
+printf 'propagation p99\t%s\tms\tmax %s ms; target <= %s ms\n' "$prop99" "$propmax" "$PROP_P99_MAX_MS" >> "$other"
 log "propagation p50 $prop50 ms, p99 $prop99 ms (max $propmax ms)"
+if awk -v p="$prop99" -v m="$PROP_P99_MAX_MS" 'BEGIN {exit !(p <= m)}'; then prop_verdict=PASS
+else
+  prop_verdict=FAIL
+  if [ "$ENFORCE" = 1 ]; then fail "propagation p99 $prop99 ms > $PROP_P99_MAX_MS ms"
+  else log "propagation p99 $prop99 ms > $PROP_P99_MAX_MS ms (not enforced: ENFORCE=0)"; fi
+fi
 
-# --- 100,000 mocks on other routes
+# --- MOCKS mocks on other routes
 log "loading $MOCKS mocks on other routes (batches of 10000)"
 done_n=0
 while [ "$done_n" -lt "$MOCKS" ]; do
@@ -148,27 +158,33 @@ last="/svc$((MOCKS % 997))/items/$MOCKS/x"
 # snapshot) rather than follow deltas; give it up to 5 minutes and report how long it took
 t0=$(date +%s%N)
 for _ in $(seq 6000); do curl -fsS "http://127.0.0.1:$PR$last" >/dev/null 2>&1 && break; sleep 0.05; done
-curl -fsS "http://127.0.0.1:$PR$last" >/dev/null || { log "resolver did not receive the bulk mocks"; tail -20 "$B/resolver-$PR.log" >&2; exit 1; }
+curl -fsS "http://127.0.0.1:$PR$last" >/dev/null || { log "resolver did not receive the bulk mocks"; tail -20 "$B/resolver.log" >&2; exit 1; }
 catchup=$(( ($(date +%s%N) - t0) / 1000000 ))
-printf 'catch-up after bulk load\tmock-resolver\t%s\tms\tlast batch committed -> resolver serves its last mock\n' "$catchup" >> "$res"
+printf 'catch-up after bulk load\t%s\tms\tlast batch committed -> resolver serves its last mock\n' "$catchup" >> "$other"
 log "resolver caught up with the bulk load $catchup ms after the last batch"
 check_body "$PR"
-scenario "$MOCKS mocks"
+compare_pair "$MOCKS mocks" 2 resolver "$PN2" "$PR"; rss+=("$MOCKS mocks, THREADS=2: $(rss_mib "$rpid") MiB")
 
-# --- cold start of a second resolver against the full set
+# --- cold start of a resolver (THREADS=1) against the full set, then its pair
+stop_resolver
 log "cold start with $MOCKS mocks"
 t0=$(date +%s%N)
-r2pid=$(start_resolver "$PR2" "$PD2" resolver-bench-2); pids+=("$r2pid")
-wait_ready "$PR2" 60
-t1=$(date +%s%N)
-cold=$(( (t1 - t0) / 1000000 ))
-check_body "$PR2"
-loaded=$(curl -fsS "http://127.0.0.1:$PR2/metrics" | awk '/^mockarty_resolver_mocks_loaded/ {print $2}')
-printf 'cold start to ready\tmock-resolver\t%s\tms\t%s mocks loaded\n' "$cold" "$loaded" >> "$res"
-printf 'rss after cold start\tmock-resolver\t%s\tMiB\t\n' "$(rss_mib "$r2pid")" >> "$res"
-printf 'rss\tmockarty-admin\t%s\tMiB\tfor reference\n' "$(rss_mib "$apid")" >> "$res"
+start_resolver 1 120
+cold=$(( ($(date +%s%N) - t0) / 1000000 ))
+check_body "$PR"
+curl -fsS "http://127.0.0.1:$PR$last" >/dev/null || { log "restarted resolver does not serve the bulk mocks"; exit 1; }
+loaded=$(curl -fsS "http://127.0.0.1:$PR/metrics" | awk '/^mockarty_resolver_mocks_loaded/ {print $2}')
+printf 'cold start to ready\t%s\tms\t%s mocks loaded, THREADS=1\n' "$cold" "$loaded" >> "$other"
+printf 'rss after cold start\t%s\tMiB\t\n' "$(rss_mib "$rpid")" >> "$other"
+compare_pair "$MOCKS mocks" 1 resolver "$PN" "$PR"; rss+=("$MOCKS mocks, THREADS=1: $(rss_mib "$rpid") MiB")
+printf 'rss mockarty-admin\t%s\tMiB\tfor reference\n' "$(rss_mib "$apid")" >> "$other"
 
 echo
+echo "mock-resolver vs nginx, like for like: THREADS=n vs n workers, wrk -t$WRK_THREADS -c$CONNS -d$DURATION," \
+  "medians of $ROUNDS alternating rounds per side, target >= ${TARGET}x$([ "$QUICK" = 1 ] && echo "; QUICK=1: a smoke check, not a measurement")"
 column -t -s $'\t' "$res"
 echo
-awk -F'\t' '$2=="mock-resolver" && $1 ~ /^req/ {print "ratio " substr($1, 7) ": " $5}' "$res"
+column -t -s $'\t' "$other"
+echo "propagation p99 $prop99 ms, target <= $PROP_P99_MAX_MS ms: $prop_verdict"
+printf 'resolver RSS after each pair: %s\n' "$(IFS=';'; echo "${rss[*]}")"
+summary resolver-bench.sh

@@ -72,6 +72,8 @@ check "the failure names READY_STALL_SECONDS and took about 3 s, not the whole l
   "$(echo "$fout" | grep -q 'no progress becoming ready for 3 s (READY_STALL_SECONDS' && [ $((SECONDS - t0)) -lt 60 ] && echo yes || echo "no: $(echo "$fout" | tail -3)")"
 fpids=$(echo "$fout" | sed -n 's/.*stopped what it had started (pids: \([0-9 ]*\).*/\1/p')
 check "the failed make run names the processes it stopped" yes "$([ -n "$fpids" ] && echo yes || echo "no: $(echo "$fout" | tail -2)")"
+# (an orphan the init process has not reaped yet still answers kill -0: give it a moment)
+for _ in $(seq 1 30); do [ "$(pids_dead $fpids)" = dead ] && break; sleep 0.1; done
 check "no process of the failed make run is left" dead "$(pids_dead $fpids)"
 check "nothing answers on the admin port after the failed make run" 000 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hp/health/live")"
 check "nothing listens on the gRPC port after the failed make run" closed "$(tcp_open "$gp")"

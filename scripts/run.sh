@@ -34,7 +34,7 @@ on_exit() {
   for pid in "${started_pids[@]}"; do
     kill "$pid" 2>/dev/null || continue
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
+    kill -9 "$pid" 2>/dev/null && for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   done
   rm -f "$local_dir/admin.pid" "$local_dir/runner.pid"
   if [ -n "$started_cluster" ]; then

@@ -50,7 +50,15 @@ pgdir=$(cat "$home/pgdir")
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 psqlq() { as_pg psql -h "$pgdir/run" -p 5432 -U postgres -d mockarty -qAtX -v ON_ERROR_STOP=1 "$@"; }
 tcp_open() { python3 -c 'import socket,sys; s=socket.socket(); s.settimeout(1); print("open" if s.connect_ex(("127.0.0.1",int(sys.argv[1])))==0 else "closed")' "$1"; }
-pids_dead() { for p in "$@"; do kill -0 "$p" 2>/dev/null && { echo "alive: $p"; return; }; done; echo dead; }
+# a pid counts as alive while it runs; a zombie (exited, not yet reaped by its new parent) is dead
+pids_dead() {
+  for p in "$@"; do
+    kill -0 "$p" 2>/dev/null || continue
+    [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" = Z ] && continue
+    echo "alive: $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-80)"; return
+  done
+  echo dead
+}
 
 # --- a start that makes no progress fails and leaves nothing behind
 # (the admin node and runner of the first run are stopped by their pids; the cluster stays up)

@@ -367,10 +367,13 @@ decode_msg(mk_grpc_stream *st, const gmethod *gm, const uint8_t *buf, size_t len
 /*
  * Matches and resolves one request (body = a message or the array of a client stream).
  * Returns the response object (new reference) or NULL after ending the call (miss:
- * UNIMPLEMENTED and an undefined request; coordinator down: UNAVAILABLE).
+ * UNIMPLEMENTED and an undefined request; coordinator down: UNAVAILABLE). With deferred
+ * non-NULL (the loop thread, which must not block) a stateful match is not sent to the
+ * coordinator: *deferred is set, nothing is counted or logged, the call stays open, and the
+ * caller runs resolve again on a worker.
  */
 static json_t *
-resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t *meta)
+resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t *meta, bool *deferred)
 {
 	mc_request mreq = {0};
 	char id[512], err[300], msg[700];
@@ -387,6 +390,12 @@ resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t *meta)
 	mreq.body_json = body;
 	mreq.protocol = MC_PROTO_GRPC;
 	rc = ms_match_resolve(rs_store, rs_cfg.ns, &mreq, NULL, id, sizeof(id), &resobj, err, sizeof(err));
+	if (rc == 2 && deferred != NULL) {
+		atomic_fetch_sub(&n_calls, 1);
+		*deferred = true;
+		free(text);
+		return NULL;
+	}
 	if (rc == 2) {
 		char *hj = json_dumps(meta, JSON_COMPACT);
 		int r = coord_resolve_proto("grpc", rs_cfg.ns, gm->kind, gm->path, "", hj ? hj : "{}", text,
@@ -536,7 +545,7 @@ run_single(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	if (gm == NULL || (body = decode_msg(st, gm, req, len)) == NULL)
 		return;
 	meta = call_meta(st);
-	resobj = resolve(st, gm, body, meta);
+	resobj = resolve(st, gm, body, meta, NULL);
 	if (resobj != NULL) {
 		target = json_string_value(json_object_get(resobj, "proxy"));
 		if (target != NULL && !gm->m->server_streaming)
@@ -549,12 +558,100 @@ run_single(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	json_decref(body);
 }
 
-/* Loop thread: unary and server-streaming calls go to the worker pool. */
+/* A unary call handed from the loop thread to a worker, with what was already computed. */
+typedef struct gsingle {
+	const gmethod *gm;
+	json_t *body, *meta;
+	json_t *resobj; /* NULL: a stateful match, resolved again on the worker */
+} gsingle;
+
+static void
+gsingle_free(void *arg)
+{
+	gsingle *g = arg;
+
+	json_decref(g->body);
+	json_decref(g->meta);
+	json_decref(g->resobj);
+	free(g);
+}
+
+/* Worker: the rest of a unary call the loop thread could not answer without blocking. */
+static void
+run_unary_rest(mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	gsingle *g = mk_grpc_stream_user(st);
+	json_t *resobj = g->resobj ? json_incref(g->resobj) : resolve(st, g->gm, g->body, g->meta, NULL);
+	const char *target;
+
+	if (resobj == NULL)
+		return;
+	target = json_string_value(json_object_get(resobj, "proxy"));
+	if (target != NULL)
+		proxy_call(st, g->gm, target, req, len);
+	else
+		answer(st, g->gm, resobj, true);
+	json_decref(resobj);
+}
+
+/* True when answering resobj may block (a delay, a proxy call): a worker's job. */
+static bool
+blocks(const json_t *resobj)
+{
+	const json_t *stream = json_object_get(resobj, "streamResponses");
+	size_t i;
+	json_t *item;
+
+	if (json_integer_value(json_object_get(resobj, "delay")) > 0 || json_is_string(json_object_get(resobj, "proxy")))
+		return true;
+	json_array_foreach (stream, i, item)
+		if (json_integer_value(json_object_get(item, "delay")) > 0)
+			return true;
+	return false;
+}
+
+/*
+ * Loop thread: a unary call is decoded, matched and, when the mock is stateless and answers
+ * without a delay or a proxy call, answered right here (no hand-off: the response goes out in
+ * the same loop iteration). Stateful, delayed and proxied unary calls, and every
+ * server-streaming call, go to the worker pool.
+ */
 static void
 on_single(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 {
+	const gmethod *gm = ud;
+	json_t *body, *meta, *resobj;
+	bool deferred = false;
+	gsingle *g;
+
 	mk_grpc_stream_set_user(st, ud);
-	mk_grpc_callq_push(callq, run_single, st, req, len);
+	if (gm->m->server_streaming) {
+		mk_grpc_callq_push(callq, run_single, st, req, len);
+		return;
+	}
+	if ((body = decode_msg(st, gm, req, len)) == NULL)
+		return;
+	meta = call_meta(st);
+	resobj = resolve(st, gm, body, meta, &deferred);
+	if (!deferred && (resobj == NULL || !blocks(resobj))) {
+		if (resobj != NULL)
+			answer(st, gm, resobj, true);
+		json_decref(resobj);
+		json_decref(meta);
+		json_decref(body);
+		return;
+	}
+	g = calloc(1, sizeof(*g));
+	if (g == NULL) {
+		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		json_decref(resobj);
+		json_decref(meta);
+		json_decref(body);
+		return;
+	}
+	*g = (gsingle){gm, body, meta, resobj};
+	mk_grpc_stream_set_user(st, g);
+	mk_grpc_callq_push_owned(callq, run_unary_rest, st, req, len, gsingle_free, g);
 }
 
 static void
@@ -602,19 +699,19 @@ run_client_stream(mk_grpc_stream *st, const uint8_t *req, size_t len)
 
 	(void)req;
 	(void)len;
-	resobj = resolve(st, c->gm, c->msgs, c->meta);
+	resobj = resolve(st, c->gm, c->msgs, c->meta, NULL);
 	if (resobj != NULL)
 		answer(st, c->gm, resobj, true);
 	json_decref(resobj);
-	gcall_free(c);
 }
 
-/* Queues fn for the call with a reference on c (a job the pool drops leaks only c). */
+/* Queues fn for the call with a reference on c, dropped by the pool after fn or when the pool
+ * drops the job (the stream closed first). */
 static void
 push_job(gcall *c, mk_grpc_call_fn fn, mk_grpc_stream *st)
 {
 	atomic_fetch_add(&c->refs, 1);
-	mk_grpc_callq_push(callq, fn, st, (const uint8_t *)"", 0);
+	mk_grpc_callq_push_owned(callq, fn, st, (const uint8_t *)"", 0, gcall_free, c);
 }
 
 /* Worker: answers the pending messages of a bidi call in order, one reply each. */
@@ -636,13 +733,12 @@ run_bidi(mk_grpc_stream *st, const uint8_t *req, size_t len)
 			pthread_mutex_unlock(&c->mu);
 			if (done)
 				mk_grpc_stream_finish(st, MK_GRPC_OK, NULL);
-			gcall_free(c);
 			return;
 		}
 		m = json_incref(json_array_get(c->pending, 0));
 		json_array_remove(c->pending, 0);
 		pthread_mutex_unlock(&c->mu);
-		resobj = mk_grpc_stream_is_open(st) ? resolve(st, c->gm, m, c->meta) : NULL;
+		resobj = mk_grpc_stream_is_open(st) ? resolve(st, c->gm, m, c->meta, NULL) : NULL;
 		if (resobj != NULL)
 			answer(st, c->gm, resobj, false);
 		json_decref(resobj);

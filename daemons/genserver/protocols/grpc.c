@@ -47,8 +47,21 @@ const char *gs_proto_admin_url; /* set by the frame before start */
 #define MAX_DELAY_MS 600000
 #define POLL_MS 2000
 
+/*
+ * The last payload a method encoded: a static mock's response object is parsed once per mock
+ * version and shared (ms_match_resolve), so the same payload pointer means the same message;
+ * the reference held on it keeps the pointer from being reused by another object.
+ */
+typedef struct enc_cache {
+	pthread_mutex_t mu;
+	json_t *v;
+	uint8_t *bytes;
+	size_t len;
+} enc_cache;
+
 typedef struct gmethod {
 	char path[512];
+	enc_cache *cache;
 	const char *kind; /* unary, server-stream, client-stream, bidirectional */
 	const mc_pb_method *m;
 	const mc_pb_set *set;
@@ -313,6 +326,43 @@ send_json(mk_grpc_stream *st, const gmethod *gm, const json_t *v, const char *wh
 	return true;
 }
 
+/* send_json for a call's payload, through the method's encoded-payload cache. */
+static bool
+send_payload(mk_grpc_stream *st, const gmethod *gm, json_t *v)
+{
+	enc_cache *c = gm->cache;
+	uint8_t *out = NULL, *old_bytes;
+	size_t outlen = 0;
+	mc_error err = {0};
+	json_t *old_v;
+	char msg[700];
+
+	pthread_mutex_lock(&c->mu);
+	if (c->v == v) {
+		mk_grpc_stream_send(st, c->bytes ? c->bytes : (const uint8_t *)"", c->len);
+		pthread_mutex_unlock(&c->mu);
+		return true;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (mc_pb_from_json(gm->set, gm->m->output_type, v, &out, &outlen, &err) != MC_OK) {
+		snprintf(msg, sizeof(msg), "the mock's payload does not fit %s: %s: %s", gm->m->output_type, err.path,
+		         err.msg);
+		mk_grpc_stream_finish(st, MK_GRPC_INTERNAL, msg);
+		return false;
+	}
+	mk_grpc_stream_send(st, out ? out : (const uint8_t *)"", outlen);
+	pthread_mutex_lock(&c->mu);
+	old_v = c->v;
+	old_bytes = c->bytes;
+	c->v = json_incref(v);
+	c->bytes = out;
+	c->len = outlen;
+	pthread_mutex_unlock(&c->mu);
+	json_decref(old_v);
+	free(old_bytes);
+	return true;
+}
+
 /* ------------------------------------------------------------ one call */
 
 /* What a worker needs of a call: the method and the request as JSON. */
@@ -523,12 +573,11 @@ answer(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool finish)
 		}
 	} else if (payload != NULL || !gm->m->server_streaming) {
 		json_t *empty = payload ? NULL : json_object();
+		bool ok = payload ? send_payload(st, gm, (json_t *)payload) : send_json(st, gm, empty, "payload");
 
-		if (!send_json(st, gm, payload ? payload : empty, "payload")) {
-			json_decref(empty);
-			return;
-		}
 		json_decref(empty);
+		if (!ok)
+			return;
 	}
 	if (finish)
 		mk_grpc_stream_finish(st, MK_GRPC_OK, NULL);
@@ -927,6 +976,12 @@ gserver_start(uint8_t *bytes, size_t len, int version, char *err, size_t errlen)
 			int r;
 
 			snprintf(gm->path, sizeof(gm->path), "/%s/%s", svc->full_name, m->name);
+			gm->cache = calloc(1, sizeof(*gm->cache));
+			if (gm->cache == NULL) {
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
+			pthread_mutex_init(&gm->cache->mu, NULL);
 			gm->m = m;
 			gm->set = g->set;
 			gm->kind = m->client_streaming ? (m->server_streaming ? "bidirectional" : "client-stream")
@@ -962,6 +1017,11 @@ fail:
 	if (g->srv)
 		mk_grpc_server_free(g->srv);
 	mc_pb_set_free(g->set);
+	for (size_t i = 0; g->methods && i < g->nmethods; i++)
+		if (g->methods[i].cache != NULL) {
+			pthread_mutex_destroy(&g->methods[i].cache->mu);
+			free(g->methods[i].cache);
+		}
 	free(g->methods);
 	free(g);
 	return NULL;

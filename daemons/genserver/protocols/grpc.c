@@ -428,15 +428,13 @@ resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t *meta, bool 
 	mc_request mreq = {0};
 	char id[512], err[300], msg[700];
 	json_t *resobj = NULL;
-	char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *text = NULL; /* the body as text: only the coordinator needs it (core reads body_json) */
 	int rc;
 
 	atomic_fetch_add(&n_calls, 1);
 	mreq.method = gm->kind;
 	mreq.path = gm->path;
 	mreq.headers = meta;
-	mreq.body = text;
-	mreq.body_len = text ? strlen(text) : 0;
 	mreq.body_json = body;
 	mreq.protocol = MC_PROTO_GRPC;
 	rc = ms_match_resolve(rs_store, rs_cfg.ns, &mreq, NULL, id, sizeof(id), &resobj, err, sizeof(err));
@@ -448,7 +446,10 @@ resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t *meta, bool 
 	}
 	if (rc == 2) {
 		char *hj = json_dumps(meta, JSON_COMPACT);
-		int r = coord_resolve_proto("grpc", rs_cfg.ns, gm->kind, gm->path, "", hj ? hj : "{}", text,
+		int r;
+
+		text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+		r = coord_resolve_proto("grpc", rs_cfg.ns, gm->kind, gm->path, "", hj ? hj : "{}", text,
 		                            text ? strlen(text) : 0, 0, &resobj, err, sizeof(err));
 
 		free(hj);

@@ -111,6 +111,7 @@ client_pct() { awk -v d="$DURATION" '{printf "%.0f", ($1 + $2) * 100 / d}' "$1";
 h2_round() { # port pid -> "req/s min max mean sd p99 client% cpu%"; fails on any failed stream or non-2xx
   $CLIENT h2load -c"$CONNS" -m1 -t"$THREADS" -D1 -d "$B/req.bin" -H 'content-type: application/grpc' \
     -H 'te: trailers' "http://127.0.0.1:$1$RPC" >/dev/null 2>&1 || true
+  rm -f "$B/h2log"
   local t0; t0=$(ticks "$2")
   local out; out=$( { TIMEFORMAT='%U %S'; time $CLIENT h2load -c"$CONNS" -m1 -t"$THREADS" -D"$DURATION" \
     -d "$B/req.bin" --log-file="$B/h2log" -H 'content-type: application/grpc' -H 'te: trailers' \

@@ -84,7 +84,43 @@ static mk_grpc_callq *callq;
 static pthread_t poller;
 static atomic_bool stopping;
 static pthread_mutex_t cur_mu = PTHREAD_MUTEX_INITIALIZER;
-static atomic_ullong n_calls, n_misses;
+static atomic_ullong n_calls, n_misses, n_unlogged;
+
+/*
+ * The request log keeps, like the resolver's HTTP capture (mockserve.h MS_LOGS_PER_MOCK), a
+ * few calls per mock per second: the first MS_LOGS_PER_MOCK of each mock in each second are
+ * reported, the rest only counted (status "callsNotLogged"). Slots are hashed by mock id; two
+ * mocks sharing a slot reset each other's count, which logs more, never fewer.
+ */
+#define LOG_SLOTS 256
+static struct {
+	uint64_t hash;
+	int64_t second;
+	int n;
+} log_slots[LOG_SLOTS];
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static bool
+log_admit(const char *id)
+{
+	uint64_t h = 1469598103934665603ULL;
+	int64_t sec = mk_grpc_now_ms() / 1000;
+	bool ok;
+
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	pthread_mutex_lock(&log_mu);
+	if (log_slots[h % LOG_SLOTS].hash != h || log_slots[h % LOG_SLOTS].second != sec) {
+		log_slots[h % LOG_SLOTS].hash = h;
+		log_slots[h % LOG_SLOTS].second = sec;
+		log_slots[h % LOG_SLOTS].n = 0;
+	}
+	ok = log_slots[h % LOG_SLOTS].n++ < MS_LOGS_PER_MOCK;
+	pthread_mutex_unlock(&log_mu);
+	if (!ok)
+		atomic_fetch_add(&n_unlogged, 1);
+	return ok;
+}
 
 /* ------------------------------------------------------------ helpers */
 
@@ -460,7 +496,7 @@ resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t *meta, bool 
 		} else if (r == 0) {
 			rc = 0; /* the state says no (a use limit spent): a miss */
 		}
-	} else if (rc == 1) {
+	} else if (rc == 1 && log_admit(id)) {
 		json_t *req = json_pack("{s:s, s:s, s:s, s:O, s:O}", "namespace", rs_cfg.ns, "method", "GRPC", "path",
 		                        gm->path, "headers", meta, "body", body);
 
@@ -1138,10 +1174,11 @@ grpc_status(void)
 	json_t *o;
 
 	pthread_mutex_lock(&cur_mu);
-	o = json_pack("{s:s, s:I, s:i, s:I, s:I, s:I}", "transport", "grpc", "mocksLoaded",
+	o = json_pack("{s:s, s:I, s:i, s:I, s:I, s:I, s:I}", "transport", "grpc", "mocksLoaded",
 	              (json_int_t)rs_mocks_loaded(), "descriptorVersion", cur ? cur->version : 0, "methods",
 	              (json_int_t)(cur ? cur->nmethods : 0), "calls", (json_int_t)atomic_load(&n_calls),
-	              "misses", (json_int_t)atomic_load(&n_misses));
+	              "misses", (json_int_t)atomic_load(&n_misses), "callsNotLogged",
+	              (json_int_t)atomic_load(&n_unlogged));
 	pthread_mutex_unlock(&cur_mu);
 	return o;
 }

@@ -106,30 +106,37 @@ TCK=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 cpu_pct() { awk -v a="$2" -v b="$3" -v t="$TCK" -v d="$DURATION" 'BEGIN {printf "%.0f", (b - a) * 100 / (t * d)}'; } # pid before after
 
-h2_round() { # port pid -> "req/s min max mean sd cpu%"; fails on any failed stream or non-2xx
+# CPU used by the load client of a run (bash's time), in % of one core: near 100 = client-bound
+client_pct() { awk -v d="$DURATION" '{printf "%.0f", ($1 + $2) * 100 / d}' "$1"; }
+h2_round() { # port pid -> "req/s min max mean sd p99 client% cpu%"; fails on any failed stream or non-2xx
   $CLIENT h2load -c"$CONNS" -m1 -t"$THREADS" -D1 -d "$B/req.bin" -H 'content-type: application/grpc' \
     -H 'te: trailers' "http://127.0.0.1:$1$RPC" >/dev/null 2>&1 || true
+  rm -f "$B/h2log"
   local t0; t0=$(ticks "$2")
-  local out; out=$($CLIENT h2load -c"$CONNS" -m1 -t"$THREADS" -D"$DURATION" -d "$B/req.bin" \
-    -H 'content-type: application/grpc' -H 'te: trailers' "http://127.0.0.1:$1$RPC" 2>&1) || true
+  local out; out=$( { TIMEFORMAT='%U %S'; time $CLIENT h2load -c"$CONNS" -m1 -t"$THREADS" -D"$DURATION" \
+    -d "$B/req.bin" --log-file="$B/h2log" -H 'content-type: application/grpc' -H 'te: trailers' \
+    "http://127.0.0.1:$1$RPC" 2>&1; } 2>"$B/time" ) || true
   local cpu; cpu=$(cpu_pct "$2" "$t0" "$(ticks "$2")")
+  # h2load prints no percentiles: p99 from its per-request log (3rd column: microseconds)
+  local p99; p99=$(sort -n -k3,3 "$B/h2log" | awk '{v[NR]=$3} END {i=int(NR*0.99); if (i<1) i=1; printf "%.2fms", v[i]/1000}')
   echo "$out" >> "$B/h2load-$1.txt"
   local bad; bad=$(echo "$out" | awk '/^requests:/ {f=$10+$12+$14} /^status codes:/ {n=$5+$7+$9} END {print f+n+0}')
   if [ "$bad" != 0 ] || ! echo "$out" | grep -q '^finished in'; then
     log "round failed on port $1: $(echo "$out" | grep -E '^(requests|status codes|finished)')"; return 1
   fi
   local rps; rps=$(echo "$out" | awk '/^finished in/ {print $4}')
-  echo "$rps $(echo "$out" | awk '/^time for request:/ {print $4, $5, $6, $7}') $cpu"
+  echo "$rps $(echo "$out" | awk '/^time for request:/ {print $4, $5, $6, $7}') $p99 $(client_pct "$B/time") $cpu"
 }
-wrk_round() { # port pid -> "req/s p99 cpu%"; fails on non-2xx or socket errors
+wrk_round() { # port pid -> "req/s p99 client% cpu%"; fails on non-2xx or socket errors
   $CLIENT wrk -t"$THREADS" -c"$CONNS" -d1s "http://127.0.0.1:$1$PATH_UNDER_TEST" >/dev/null 2>&1 || true
   local t0; t0=$(ticks "$2")
-  local out; out=$($CLIENT wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$1$PATH_UNDER_TEST")
+  local out; out=$( { TIMEFORMAT='%U %S'; time $CLIENT wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency \
+    "http://127.0.0.1:$1$PATH_UNDER_TEST"; } 2>"$B/time" )
   local cpu; cpu=$(cpu_pct "$2" "$t0" "$(ticks "$2")")
   if echo "$out" | grep -qE 'Non-2xx|Socket errors'; then
     log "round failed on port $1: $(echo "$out" | grep -E 'Non-2xx|Socket')"; return 1
   fi
-  echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '$1=="99%" {print $2}') $cpu"
+  echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '$1=="99%" {print $2}') $(client_pct "$B/time") $cpu"
 }
 res=() gen=() gjs=()
 for i in $(seq "$ROUNDS"); do
@@ -153,10 +160,13 @@ med = lambda rs: statistics.median(float(r[0]) for r in rs)
 mr, mg, mj = med(rows[0]), med(rows[1]), med(rows[2])
 cfg = "threads %s, conns %s, %s s, %s" % (threads, conns, dur, "servers CPU 0, clients CPU 1" if pin == "1" else "unpinned")
 cpu = lambda rs: "%.0f" % statistics.median(float(r[-1]) for r in rs)
-print("server\tmedian_req_per_s\trounds\tlatency (last round)\tserver_cpu_pct (median)\tsetup")
-print("resolver HTTP/1.1 (wrk)\t%.0f\t%s\tp99 %s\t%s\t%s" % (mr, " ".join("%.0f" % float(r[0]) for r in rows[0]), rows[0][-1][1], cpu(rows[0]), cfg))
+ccpu = lambda rs: "%.0f" % statistics.median(float(r[-2]) for r in rs)
+# server CPU time per call, microseconds (median over rounds of cpu% x 10^4 / req/s)
+us = lambda rs: "%.1f" % statistics.median(float(r[-1]) * 1e4 / float(r[0]) for r in rs)
+print("server\tmedian_req_per_s\trounds\tlatency (last round)\tserver_cpu_pct (median)\tserver_cpu_us_per_call (median)\tclient_cpu_pct (median)\tsetup")
+print("resolver HTTP/1.1 (wrk)\t%.0f\t%s\tp99 %s\t%s\t%s\t%s\t%s" % (mr, " ".join("%.0f" % float(r[0]) for r in rows[0]), rows[0][-1][1], cpu(rows[0]), us(rows[0]), ccpu(rows[0]), cfg))
 for name, rs, m in (("ours gRPC (h2load)", rows[1], mg), ("grpc-js (h2load)", rows[2], mj)):
-    print("%s\t%.0f\t%s\tmin %s max %s mean %s sd %s\t%s\t%s" % (name, m, " ".join("%.0f" % float(r[0]) for r in rs), *rs[-1][1:5], cpu(rs), cfg))
+    print("%s\t%.0f\t%s\tp99 %s min %s max %s mean %s sd %s\t%s\t%s\t%s\t%s" % (name, m, " ".join("%.0f" % float(r[0]) for r in rs), rs[-1][5], *rs[-1][1:5], cpu(rs), us(rs), ccpu(rs), cfg))
 print("ratio ours/resolver\t%.3f\ttarget >= %.2f\t%s" % (mg / mr, target, "PASS" if mg / mr >= target else "MISS"))
 print("ratio ours/grpc-js\t%.3f\tfor information\t" % (mg / mj))
 PY

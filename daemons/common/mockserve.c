@@ -1694,7 +1694,6 @@ ms_match_resolve(ms_store *st, const char *ns, mc_request *mreq, const uint64_t 
 	json_int_t now = (json_int_t)time(NULL);
 	mc_match m = {0};
 	mock_kind kind = MK_STATIC;
-	char *text = NULL;
 	json_t *doc = NULL;
 	int rc = 0;
 
@@ -1709,10 +1708,8 @@ ms_match_resolve(ms_store *st, const char *ns, mc_request *mreq, const uint64_t 
 			rc = 1;
 			kind = mk->kind;
 			snprintf(id, idcap, "%s", mk->id);
-			if (kind == MK_STATIC)
-				text = strdup(mk->text);
-			else if (kind == MK_TEMPLATE)
-				doc = template_doc(mk);
+			if (kind == MK_STATIC || kind == MK_TEMPLATE)
+				doc = template_doc(mk); /* parsed once per mock version, shared */
 		}
 	}
 	pthread_rwlock_unlock(&st->lock);
@@ -1721,7 +1718,8 @@ ms_match_resolve(ms_store *st, const char *ns, mc_request *mreq, const uint64_t 
 	if (kind == MK_STATEFUL) {
 		rc = 2;
 	} else if (kind == MK_STATIC) {
-		*resobj = text ? mc_json_loadb_wide(text, strlen(text), 0, NULL) : NULL;
+		*resobj = doc;
+		doc = NULL;
 		if (*resobj == NULL) {
 			snprintf(err, errlen, "cannot load the mock response");
 			rc = -1;
@@ -1748,7 +1746,6 @@ ms_match_resolve(ms_store *st, const char *ns, mc_request *mreq, const uint64_t 
 		}
 	}
 out:
-	free(text);
 	json_decref(doc);
 	mc_match_clear(&m);
 	return rc;

@@ -261,7 +261,9 @@ void ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *r
  * "/<service>/<method>", the metadata as headers and the message as body_json)
  * in namespace ns of st, expired mocks skipped, and resolves a stateless hit
  * here (seed, when not NULL, makes it reproducible). Returns 1 with *resobj
- * (new reference, core's response object) and the mock id in id[idcap]; 2 for
+ * (new reference, core's response object; a static mock's is the mock's cached
+ * parsed response, shared between calls: read it, never modify it) and the mock
+ * id in id[idcap]; 2 for
  * a stateful mock (id filled, *resobj NULL: resolve it where its state is); 0
  * when nothing matches; -1 when the response could not be rendered (err).
  * Logs nothing: the caller reports the call.

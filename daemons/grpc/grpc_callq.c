@@ -19,6 +19,8 @@ struct call {
 	mk_grpc_stream *st;
 	uint8_t *req;
 	size_t len;
+	void (*release)(void *arg); /* per-call state: runs after fn or when the call is dropped */
+	void *arg;
 };
 
 /* A method registered with mk_grpc_callq_register: what its loop-thread handler pushes. */
@@ -68,6 +70,8 @@ worker_main(void *arg)
 			else
 				c->fn(c->st, c->req, c->len);
 		}
+		if (c->release != NULL)
+			c->release(c->arg);
 		mk_grpc_stream_release(c->st);
 		free(c->req);
 		free(c);
@@ -103,17 +107,28 @@ void
 mk_grpc_callq_push(mk_grpc_callq *q, mk_grpc_call_fn fn, mk_grpc_stream *st, const uint8_t *req,
                    size_t len)
 {
+	mk_grpc_callq_push_owned(q, fn, st, req, len, NULL, NULL);
+}
+
+void
+mk_grpc_callq_push_owned(mk_grpc_callq *q, mk_grpc_call_fn fn, mk_grpc_stream *st, const uint8_t *req,
+                         size_t len, void (*release)(void *arg), void *arg)
+{
 	struct call *c = calloc(1, sizeof(*c));
 
 	if (c == NULL || (c->req = malloc(len ? len : 1)) == NULL) {
 		free(c);
 		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		if (release != NULL)
+			release(arg);
 		return;
 	}
 	memcpy(c->req, req, len);
 	c->len = len;
 	c->fn = fn;
 	c->st = st;
+	c->release = release;
+	c->arg = arg;
 	mk_grpc_stream_retain(st);
 	pthread_mutex_lock(&q->mu);
 	if (q->tail)

@@ -42,6 +42,14 @@ void mk_grpc_callq_push(mk_grpc_callq *q, mk_grpc_call_fn fn, mk_grpc_stream *st
                         size_t len);
 
 /*
+ * mk_grpc_callq_push with per-call state: release(arg) runs exactly once, after fn returns,
+ * or instead of fn when the call is dropped (stream closed before its turn, the gate said no,
+ * the pool stopped, out of memory). release may be NULL. Thread-safe.
+ */
+void mk_grpc_callq_push_owned(mk_grpc_callq *q, mk_grpc_call_fn fn, mk_grpc_stream *st, const uint8_t *req,
+                              size_t len, void (*release)(void *arg), void *arg);
+
+/*
  * Registers the unary method path ("/pkg.Service/Method") on srv so that each call is pushed
  * to q and run as fn(st, req, len) on a worker: the handler on the loop thread is this
  * module's. Returns mk_grpc_server_register's result. q must outlive the server's last call.

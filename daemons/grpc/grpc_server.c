@@ -135,6 +135,9 @@ struct conn {
 	int64_t ping_sent;
 	bool draining;
 	bool final_goaway;
+	/* frames gathered from nghttp2 and not yet taken by the socket */
+	uint8_t *out;
+	size_t out_cap, out_len, out_off;
 };
 
 struct mk_grpc_server {
@@ -283,11 +286,19 @@ mark_dirty_locked(mk_grpc_stream *st)
 	st->srv->dirty_head = st;
 }
 
+/* The server whose loop runs on this thread (a handler answering on the loop thread needs no
+ * eventfd write: the loop runs the dirty list before it waits again). */
+static _Thread_local mk_grpc_server *tl_loop_srv;
+
 static void
 wake(mk_grpc_server *srv)
 {
 	uint64_t one = 1;
-	ssize_t r = write(srv->efd, &one, sizeof one);
+	ssize_t r;
+
+	if (tl_loop_srv == srv)
+		return;
+	r = write(srv->efd, &one, sizeof one);
 
 	(void)r; /* a full eventfd counter still wakes the loop */
 }
@@ -1144,6 +1155,9 @@ on_stream_close_cb(nghttp2_session *s, int32_t id, uint32_t error_code, void *us
 
 /* ------------------------------------------------------------------ connections */
 
+/* Bytes of frames gathered before they are handed to the socket in one send(). */
+#define CONN_OUT_BATCH (64 * 1024)
+
 static void
 conn_update_events(struct conn *c, bool want_out)
 {
@@ -1159,17 +1173,65 @@ conn_update_events(struct conn *c, bool want_out)
 static void
 conn_flush(struct conn *c)
 {
+	bool blocked = false;
+
 	if (c->dead)
 		return;
-	if (nghttp2_session_send(c->s) != 0) {
+	for (;;) {
+		/* what the socket did not take last time goes first */
+		while (c->out_off < c->out_len) {
+			ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN || errno == EWOULDBLOCK) {
+					blocked = true;
+					break;
+				}
+				c->dead = true;
+				return;
+			}
+			c->out_off += (size_t)n;
+		}
+		if (blocked)
+			break;
+		c->out_len = c->out_off = 0;
+		/* gather every pending frame (up to CONN_OUT_BATCH) for one send() */
+		while (c->out_len < CONN_OUT_BATCH) {
+			const uint8_t *data;
+			ssize_t n = nghttp2_session_mem_send(c->s, &data);
+
+			if (n < 0) {
+				c->dead = true;
+				return;
+			}
+			if (n == 0)
+				break;
+			if (c->out_len + (size_t)n > c->out_cap) {
+				size_t cap = c->out_cap ? c->out_cap : 4096;
+				uint8_t *p;
+
+				while (cap < c->out_len + (size_t)n)
+					cap *= 2;
+				if ((p = realloc(c->out, cap)) == NULL) {
+					c->dead = true;
+					return;
+				}
+				c->out = p;
+				c->out_cap = cap;
+			}
+			memcpy(c->out + c->out_len, data, (size_t)n);
+			c->out_len += (size_t)n;
+		}
+		if (c->out_len == 0)
+			break;
+	}
+	if (!blocked && !nghttp2_session_want_read(c->s) && !nghttp2_session_want_write(c->s)) {
 		c->dead = true;
 		return;
 	}
-	if (!nghttp2_session_want_read(c->s) && !nghttp2_session_want_write(c->s)) {
-		c->dead = true;
-		return;
-	}
-	conn_update_events(c, nghttp2_session_want_write(c->s));
+	conn_update_events(c, blocked || nghttp2_session_want_write(c->s));
 }
 
 static void
@@ -1201,6 +1263,7 @@ conn_free(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->nconns--;
+	free(c->out);
 	free(c);
 }
 
@@ -1401,9 +1464,17 @@ loop_main(void *arg)
 	struct epoll_event evs[64];
 	int64_t last_tick = mk_grpc_now_ms(), drain_until = 0;
 
+	tl_loop_srv = srv;
 	for (;;) {
-		int n = epoll_wait(srv->epfd, evs, 64, TICK_MS);
+		bool pending;
+		int n;
 		int64_t now;
+
+		/* streams made dirty on this thread after run_dirty (no eventfd ring): no wait */
+		pthread_mutex_lock(&srv->mu);
+		pending = srv->dirty_head != NULL;
+		pthread_mutex_unlock(&srv->mu);
+		n = epoll_wait(srv->epfd, evs, 64, pending ? 0 : TICK_MS);
 
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
@@ -1418,8 +1489,17 @@ loop_main(void *arg)
 			} else {
 				struct conn *c = p;
 
-				if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+				if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
 					conn_read(c);
+					/* answers made while reading (handlers that answer on this
+					 * thread) leave now, not after every other ready connection
+					 * was read: the client works on them meanwhile instead of
+					 * the two sides taking turns on whole batches */
+					if (!c->dead) {
+						run_dirty(srv);
+						conn_flush(c);
+					}
+				}
 			}
 		}
 		now = mk_grpc_now_ms();

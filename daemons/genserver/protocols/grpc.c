@@ -47,8 +47,21 @@ const char *gs_proto_admin_url; /* set by the frame before start */
 #define MAX_DELAY_MS 600000
 #define POLL_MS 2000
 
+/*
+ * The last payload a method encoded: a static mock's response object is parsed once per mock
+ * version and shared (ms_match_resolve), so the same payload pointer means the same message;
+ * the reference held on it keeps the pointer from being reused by another object.
+ */
+typedef struct enc_cache {
+	pthread_mutex_t mu;
+	json_t *v;
+	uint8_t *bytes;
+	size_t len;
+} enc_cache;
+
 typedef struct gmethod {
 	char path[512];
+	enc_cache *cache;
 	const char *kind; /* unary, server-stream, client-stream, bidirectional */
 	const mc_pb_method *m;
 	const mc_pb_set *set;
@@ -71,7 +84,43 @@ static mk_grpc_callq *callq;
 static pthread_t poller;
 static atomic_bool stopping;
 static pthread_mutex_t cur_mu = PTHREAD_MUTEX_INITIALIZER;
-static atomic_ullong n_calls, n_misses;
+static atomic_ullong n_calls, n_misses, n_unlogged;
+
+/*
+ * The request log keeps, like the resolver's HTTP capture (mockserve.h MS_LOGS_PER_MOCK), a
+ * few calls per mock per second: the first MS_LOGS_PER_MOCK of each mock in each second are
+ * reported, the rest only counted (status "callsNotLogged"). Slots are hashed by mock id; two
+ * mocks sharing a slot reset each other's count, which logs more, never fewer.
+ */
+#define LOG_SLOTS 256
+static struct {
+	uint64_t hash;
+	int64_t second;
+	int n;
+} log_slots[LOG_SLOTS];
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static bool
+log_admit(const char *id)
+{
+	uint64_t h = 1469598103934665603ULL;
+	int64_t sec = mk_grpc_now_ms() / 1000;
+	bool ok;
+
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	pthread_mutex_lock(&log_mu);
+	if (log_slots[h % LOG_SLOTS].hash != h || log_slots[h % LOG_SLOTS].second != sec) {
+		log_slots[h % LOG_SLOTS].hash = h;
+		log_slots[h % LOG_SLOTS].second = sec;
+		log_slots[h % LOG_SLOTS].n = 0;
+	}
+	ok = log_slots[h % LOG_SLOTS].n++ < MS_LOGS_PER_MOCK;
+	pthread_mutex_unlock(&log_mu);
+	if (!ok)
+		atomic_fetch_add(&n_unlogged, 1);
+	return ok;
+}
 
 /* ------------------------------------------------------------ helpers */
 
@@ -313,6 +362,43 @@ send_json(mk_grpc_stream *st, const gmethod *gm, const json_t *v, const char *wh
 	return true;
 }
 
+/* send_json for a call's payload, through the method's encoded-payload cache. */
+static bool
+send_payload(mk_grpc_stream *st, const gmethod *gm, json_t *v)
+{
+	enc_cache *c = gm->cache;
+	uint8_t *out = NULL, *old_bytes;
+	size_t outlen = 0;
+	mc_error err = {0};
+	json_t *old_v;
+	char msg[700];
+
+	pthread_mutex_lock(&c->mu);
+	if (c->v == v) {
+		mk_grpc_stream_send(st, c->bytes ? c->bytes : (const uint8_t *)"", c->len);
+		pthread_mutex_unlock(&c->mu);
+		return true;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (mc_pb_from_json(gm->set, gm->m->output_type, v, &out, &outlen, &err) != MC_OK) {
+		snprintf(msg, sizeof(msg), "the mock's payload does not fit %s: %s: %s", gm->m->output_type, err.path,
+		         err.msg);
+		mk_grpc_stream_finish(st, MK_GRPC_INTERNAL, msg);
+		return false;
+	}
+	mk_grpc_stream_send(st, out ? out : (const uint8_t *)"", outlen);
+	pthread_mutex_lock(&c->mu);
+	old_v = c->v;
+	old_bytes = c->bytes;
+	c->v = json_incref(v);
+	c->bytes = out;
+	c->len = outlen;
+	pthread_mutex_unlock(&c->mu);
+	json_decref(old_v);
+	free(old_bytes);
+	return true;
+}
+
 /* ------------------------------------------------------------ one call */
 
 /* What a worker needs of a call: the method and the request as JSON. */
@@ -367,29 +453,39 @@ decode_msg(mk_grpc_stream *st, const gmethod *gm, const uint8_t *buf, size_t len
 /*
  * Matches and resolves one request (body = a message or the array of a client stream).
  * Returns the response object (new reference) or NULL after ending the call (miss:
- * UNIMPLEMENTED and an undefined request; coordinator down: UNAVAILABLE).
+ * UNIMPLEMENTED and an undefined request; coordinator down: UNAVAILABLE). With deferred
+ * non-NULL (the loop thread, which must not block) a stateful match is not sent to the
+ * coordinator: *deferred is set, nothing is counted or logged, the call stays open, and the
+ * caller runs resolve again on a worker.
  */
 static json_t *
-resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t *meta)
+resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t *meta, bool *deferred)
 {
 	mc_request mreq = {0};
 	char id[512], err[300], msg[700];
 	json_t *resobj = NULL;
-	char *text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *text = NULL; /* the body as text: only the coordinator needs it (core reads body_json) */
 	int rc;
 
 	atomic_fetch_add(&n_calls, 1);
 	mreq.method = gm->kind;
 	mreq.path = gm->path;
 	mreq.headers = meta;
-	mreq.body = text;
-	mreq.body_len = text ? strlen(text) : 0;
 	mreq.body_json = body;
 	mreq.protocol = MC_PROTO_GRPC;
 	rc = ms_match_resolve(rs_store, rs_cfg.ns, &mreq, NULL, id, sizeof(id), &resobj, err, sizeof(err));
+	if (rc == 2 && deferred != NULL) {
+		atomic_fetch_sub(&n_calls, 1);
+		*deferred = true;
+		free(text);
+		return NULL;
+	}
 	if (rc == 2) {
 		char *hj = json_dumps(meta, JSON_COMPACT);
-		int r = coord_resolve_proto("grpc", rs_cfg.ns, gm->kind, gm->path, "", hj ? hj : "{}", text,
+		int r;
+
+		text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+		r = coord_resolve_proto("grpc", rs_cfg.ns, gm->kind, gm->path, "", hj ? hj : "{}", text,
 		                            text ? strlen(text) : 0, 0, &resobj, err, sizeof(err));
 
 		free(hj);
@@ -400,7 +496,7 @@ resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t *meta)
 		} else if (r == 0) {
 			rc = 0; /* the state says no (a use limit spent): a miss */
 		}
-	} else if (rc == 1) {
+	} else if (rc == 1 && log_admit(id)) {
 		json_t *req = json_pack("{s:s, s:s, s:s, s:O, s:O}", "namespace", rs_cfg.ns, "method", "GRPC", "path",
 		                        gm->path, "headers", meta, "body", body);
 
@@ -514,12 +610,11 @@ answer(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool finish)
 		}
 	} else if (payload != NULL || !gm->m->server_streaming) {
 		json_t *empty = payload ? NULL : json_object();
+		bool ok = payload ? send_payload(st, gm, (json_t *)payload) : send_json(st, gm, empty, "payload");
 
-		if (!send_json(st, gm, payload ? payload : empty, "payload")) {
-			json_decref(empty);
-			return;
-		}
 		json_decref(empty);
+		if (!ok)
+			return;
 	}
 	if (finish)
 		mk_grpc_stream_finish(st, MK_GRPC_OK, NULL);
@@ -536,7 +631,7 @@ run_single(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	if (gm == NULL || (body = decode_msg(st, gm, req, len)) == NULL)
 		return;
 	meta = call_meta(st);
-	resobj = resolve(st, gm, body, meta);
+	resobj = resolve(st, gm, body, meta, NULL);
 	if (resobj != NULL) {
 		target = json_string_value(json_object_get(resobj, "proxy"));
 		if (target != NULL && !gm->m->server_streaming)
@@ -549,12 +644,100 @@ run_single(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	json_decref(body);
 }
 
-/* Loop thread: unary and server-streaming calls go to the worker pool. */
+/* A unary call handed from the loop thread to a worker, with what was already computed. */
+typedef struct gsingle {
+	const gmethod *gm;
+	json_t *body, *meta;
+	json_t *resobj; /* NULL: a stateful match, resolved again on the worker */
+} gsingle;
+
+static void
+gsingle_free(void *arg)
+{
+	gsingle *g = arg;
+
+	json_decref(g->body);
+	json_decref(g->meta);
+	json_decref(g->resobj);
+	free(g);
+}
+
+/* Worker: the rest of a unary call the loop thread could not answer without blocking. */
+static void
+run_unary_rest(mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	gsingle *g = mk_grpc_stream_user(st);
+	json_t *resobj = g->resobj ? json_incref(g->resobj) : resolve(st, g->gm, g->body, g->meta, NULL);
+	const char *target;
+
+	if (resobj == NULL)
+		return;
+	target = json_string_value(json_object_get(resobj, "proxy"));
+	if (target != NULL)
+		proxy_call(st, g->gm, target, req, len);
+	else
+		answer(st, g->gm, resobj, true);
+	json_decref(resobj);
+}
+
+/* True when answering resobj may block (a delay, a proxy call): a worker's job. */
+static bool
+blocks(const json_t *resobj)
+{
+	const json_t *stream = json_object_get(resobj, "streamResponses");
+	size_t i;
+	json_t *item;
+
+	if (json_integer_value(json_object_get(resobj, "delay")) > 0 || json_is_string(json_object_get(resobj, "proxy")))
+		return true;
+	json_array_foreach (stream, i, item)
+		if (json_integer_value(json_object_get(item, "delay")) > 0)
+			return true;
+	return false;
+}
+
+/*
+ * Loop thread: a unary call is decoded, matched and, when the mock is stateless and answers
+ * without a delay or a proxy call, answered right here (no hand-off: the response goes out in
+ * the same loop iteration). Stateful, delayed and proxied unary calls, and every
+ * server-streaming call, go to the worker pool.
+ */
 static void
 on_single(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 {
+	const gmethod *gm = ud;
+	json_t *body, *meta, *resobj;
+	bool deferred = false;
+	gsingle *g;
+
 	mk_grpc_stream_set_user(st, ud);
-	mk_grpc_callq_push(callq, run_single, st, req, len);
+	if (gm->m->server_streaming) {
+		mk_grpc_callq_push(callq, run_single, st, req, len);
+		return;
+	}
+	if ((body = decode_msg(st, gm, req, len)) == NULL)
+		return;
+	meta = call_meta(st);
+	resobj = resolve(st, gm, body, meta, &deferred);
+	if (!deferred && (resobj == NULL || !blocks(resobj))) {
+		if (resobj != NULL)
+			answer(st, gm, resobj, true);
+		json_decref(resobj);
+		json_decref(meta);
+		json_decref(body);
+		return;
+	}
+	g = calloc(1, sizeof(*g));
+	if (g == NULL) {
+		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		json_decref(resobj);
+		json_decref(meta);
+		json_decref(body);
+		return;
+	}
+	*g = (gsingle){gm, body, meta, resobj};
+	mk_grpc_stream_set_user(st, g);
+	mk_grpc_callq_push_owned(callq, run_unary_rest, st, req, len, gsingle_free, g);
 }
 
 static void
@@ -602,19 +785,19 @@ run_client_stream(mk_grpc_stream *st, const uint8_t *req, size_t len)
 
 	(void)req;
 	(void)len;
-	resobj = resolve(st, c->gm, c->msgs, c->meta);
+	resobj = resolve(st, c->gm, c->msgs, c->meta, NULL);
 	if (resobj != NULL)
 		answer(st, c->gm, resobj, true);
 	json_decref(resobj);
-	gcall_free(c);
 }
 
-/* Queues fn for the call with a reference on c (a job the pool drops leaks only c). */
+/* Queues fn for the call with a reference on c, dropped by the pool after fn or when the pool
+ * drops the job (the stream closed first). */
 static void
 push_job(gcall *c, mk_grpc_call_fn fn, mk_grpc_stream *st)
 {
 	atomic_fetch_add(&c->refs, 1);
-	mk_grpc_callq_push(callq, fn, st, (const uint8_t *)"", 0);
+	mk_grpc_callq_push_owned(callq, fn, st, (const uint8_t *)"", 0, gcall_free, c);
 }
 
 /* Worker: answers the pending messages of a bidi call in order, one reply each. */
@@ -636,13 +819,12 @@ run_bidi(mk_grpc_stream *st, const uint8_t *req, size_t len)
 			pthread_mutex_unlock(&c->mu);
 			if (done)
 				mk_grpc_stream_finish(st, MK_GRPC_OK, NULL);
-			gcall_free(c);
 			return;
 		}
 		m = json_incref(json_array_get(c->pending, 0));
 		json_array_remove(c->pending, 0);
 		pthread_mutex_unlock(&c->mu);
-		resobj = mk_grpc_stream_is_open(st) ? resolve(st, c->gm, m, c->meta) : NULL;
+		resobj = mk_grpc_stream_is_open(st) ? resolve(st, c->gm, m, c->meta, NULL) : NULL;
 		if (resobj != NULL)
 			answer(st, c->gm, resobj, false);
 		json_decref(resobj);
@@ -831,6 +1013,12 @@ gserver_start(uint8_t *bytes, size_t len, int version, char *err, size_t errlen)
 			int r;
 
 			snprintf(gm->path, sizeof(gm->path), "/%s/%s", svc->full_name, m->name);
+			gm->cache = calloc(1, sizeof(*gm->cache));
+			if (gm->cache == NULL) {
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
+			pthread_mutex_init(&gm->cache->mu, NULL);
 			gm->m = m;
 			gm->set = g->set;
 			gm->kind = m->client_streaming ? (m->server_streaming ? "bidirectional" : "client-stream")
@@ -866,6 +1054,11 @@ fail:
 	if (g->srv)
 		mk_grpc_server_free(g->srv);
 	mc_pb_set_free(g->set);
+	for (size_t i = 0; g->methods && i < g->nmethods; i++)
+		if (g->methods[i].cache != NULL) {
+			pthread_mutex_destroy(&g->methods[i].cache->mu);
+			free(g->methods[i].cache);
+		}
 	free(g->methods);
 	free(g);
 	return NULL;
@@ -981,10 +1174,11 @@ grpc_status(void)
 	json_t *o;
 
 	pthread_mutex_lock(&cur_mu);
-	o = json_pack("{s:s, s:I, s:i, s:I, s:I, s:I}", "transport", "grpc", "mocksLoaded",
+	o = json_pack("{s:s, s:I, s:i, s:I, s:I, s:I, s:I}", "transport", "grpc", "mocksLoaded",
 	              (json_int_t)rs_mocks_loaded(), "descriptorVersion", cur ? cur->version : 0, "methods",
 	              (json_int_t)(cur ? cur->nmethods : 0), "calls", (json_int_t)atomic_load(&n_calls),
-	              "misses", (json_int_t)atomic_load(&n_misses));
+	              "misses", (json_int_t)atomic_load(&n_misses), "callsNotLogged",
+	              (json_int_t)atomic_load(&n_unlogged));
 	pthread_mutex_unlock(&cur_mu);
 	return o;
 }

@@ -15,9 +15,12 @@
  * with its own delay), headers as response metadata and trailers as trailing metadata,
  * statusCode (gRPC code 0-16 or an HTTP status mapped to one) with error and errorDetails as
  * grpc-status-details-bin (google.rpc.Status, encoded through the embedded google.rpc set),
- * delay bounded by the call's deadline, proxy.target forwarded with the gRPC client. Calls
- * run on a worker pool (delays never block the event loop). Misses answer UNIMPLEMENTED and
- * are reported as undefined requests; local hits are logged through Report.
+ * delay bounded by the call's deadline, proxy.target forwarded with the gRPC client. A unary
+ * call matching a stateless mock without delay or proxy is answered on the event-loop thread;
+ * stateful, delayed and proxied calls and every streaming call run on a worker pool (delays
+ * never block the event loop). Misses answer UNIMPLEMENTED and are reported as undefined
+ * requests; local hits are logged through Report, the first few per mock per second (as the
+ * resolver's HTTP capture).
  */
 #include "protocols/protocol.h"
 

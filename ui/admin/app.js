@@ -1,7 +1,10 @@
 // app.js - the admin console's shell: sign-in, the sidebar of pages, the namespace switcher,
 // the theme switch and a small router over /ui/<page>/<rest> (history API; the admin node
 // answers index.html for every such path). Each page is a component in pages/<name>.js,
-// registered in pages/index.js, called with { me, ns, route, navigate, namespaces, reloadNamespaces }.
+// registered in pages/index.js, called with { me, ns, role, canWrite, route, navigate, namespaces,
+// reloadNamespaces }: role is the user's effective role in the namespace ns (admin, editor, viewer)
+// and canWrite is false for a viewer, so pages hide or disable every control that would change
+// something (the REST API refuses such writes anyway).
 //
 // URLs: this file is served as /ui/app.js, the kit as /ui/kit/*, the vendored files as
 // /ui/vendor/*; imports are relative to those URLs.
@@ -91,6 +94,15 @@ function namespaceNames(data) {
 	return list.map((n) => (typeof n === 'string' ? n : n.name)).filter(Boolean);
 }
 
+// The user's role in namespace ns: admin everywhere for a system admin, else the namespace's
+// membership role, else the system role.
+export function effectiveRole(me, ns) {
+	const sys = me.system_role || me.role || 'viewer';
+	if (sys === 'admin') return 'admin';
+	const m = (me.namespaces || []).find((x) => (typeof x === 'string' ? x : x.namespace) === ns);
+	return (m && typeof m === 'object' && m.role) || sys;
+}
+
 function Shell({ me, onSignOut }) {
 	const [route, setRoute] = useState(parseRoute());
 	const [namespaces, setNamespaces] = useState([]);
@@ -123,6 +135,7 @@ function Shell({ me, onSignOut }) {
 	const changeNs = (n) => { setNs(n); localStorage.setItem('mockarty.namespace', n); };
 	setNamespace(ns);
 
+	const role = effectiveRole(me, ns);
 	const page = PAGES.find((p) => p.id === route.page) || (route.page === '' ? PAGES[0] : null);
 	useEffect(() => { document.title = (page ? page.title + ' · ' : '') + 'Mockarty'; }, [page]);
 
@@ -137,7 +150,7 @@ function Shell({ me, onSignOut }) {
 			<a class="brand" href=${BASE} onClick=${(e) => { e.preventDefault(); navigate(''); }}><img src="/ui/favicon.svg" alt="" />Mockarty</a>
 			${namespaces.length ? html`<${NamespaceSwitch} ns=${ns} namespaces=${namespaces} onChange=${changeNs} />` : ''}
 			<${ThemeSwitch} />
-			<span class="muted" id="whoami">${me.login} (${me.system_role || me.role})</span>
+			<span class="muted" id="whoami">${me.login} (${role})</span>
 			${me.local ? '' : html`<button onClick=${onSignOut}>Sign out</button>`}
 		</header>
 		<nav class="sidebar" aria-label="Pages">
@@ -145,7 +158,7 @@ function Shell({ me, onSignOut }) {
 		</nav>
 		<main class="page" id="main" tabindex="-1">
 			<${ErrorBox} error=${nsError} title="Namespaces" />
-			${Page ? html`<${Page} key=${page.id + ':' + ns} me=${me} ns=${ns} route=${route} navigate=${navigate}
+			${Page ? html`<${Page} key=${page.id + ':' + ns} me=${me} ns=${ns} role=${role} canWrite=${role !== 'viewer'} route=${route} navigate=${navigate}
 				namespaces=${namespaces} reloadNamespaces=${reloadNamespaces} />`
 				: html`<h1>Page not found</h1><p>There is no console page at <code>${location.pathname}</code>.</p>`}
 		</main>

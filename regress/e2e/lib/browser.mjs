@@ -116,3 +116,20 @@ export async function matchScreenshot(page, name, opts = {}) {
 	}
 	return { diffPixels: n, ratio };
 }
+
+// openConsole(browser, s, pagePath, opts) -> { context, page, problems }: the admin console of
+// stack s at /ui/<pagePath>, signed in as opts.login/opts.password when the node asks for it
+// (a node started with AUTH_MODE=local does not).
+export async function openConsole(browser, s, pagePath = '', opts = {}) {
+	const r = await openPage(browser, `${s.url}/ui/${pagePath}`, opts);
+	const form = r.page.getByRole('button', { name: 'Sign in' });
+	const shell = r.page.locator('nav.sidebar');
+	await Promise.race([form.waitFor({ timeout: 15000 }), shell.waitFor({ timeout: 15000 })]);
+	if (await form.isVisible()) {
+		if (!opts.login) throw new Error('the console asks for a sign-in: pass { login, password }');
+		ignoreProblems(r.problems, /401/);
+		await signIn(r.page, opts.login, opts.password);
+		await shell.waitFor({ timeout: 15000 });
+	}
+	return r;
+}

@@ -1,6 +1,6 @@
 // pages/index.js - the console's pages in sidebar order. Each entry: id (the URL segment after
 // /ui/), title, group (the sidebar heading), component (called with { me, ns, route, navigate,
-// namespaces, reloadNamespaces }; route = { page, parts, query } for /ui/<page>/<parts...>?query).
+// role, canWrite, namespaces, reloadNamespaces }; route = { page, parts, query } for /ui/<page>/<parts...>?query).
 
 import Mocks from './mocks.js';
 import Undefined from './undefined.js';

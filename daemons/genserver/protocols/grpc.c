@@ -3,10 +3,14 @@
  * (mockarty-gen-server --type grpc).
  *
  * The server is described by the descriptor set stored for (NAMESPACE, SERVER_NAME) on the
- * admin node (GET /api/v1/grpc/descriptors/:serverName at start; a newer version is logged,
- * served after a restart). Every
- * method of every service of the set is registered on HTTP_PORT (gRPC over h2c) beside
- * health (each service SERVING) and reflection v1/v1alpha serving the set. A call's messages
+ * admin node (GET /api/v1/grpc/descriptors/:serverName), or, while none is stored, by the spec
+ * it was given when that is a descriptor set (a generated project's embedded one). Every method
+ * of every service of the set is served on HTTP_PORT (gRPC over h2c) beside health (each
+ * service SERVING) and reflection v1/v1alpha serving the set. Newer stored versions are
+ * followed while running: the set is fetched when the synced mock state moves and every 2 s,
+ * loaded into a new pool of methods and swapped in atomically (the transport's router picks
+ * the current pool per call; a call holds a reference on its pool, so calls already running
+ * finish on the old version), reflection and health following it. A call's messages
  * are decoded with core's codec into proto3 JSON and matched through the synced index as a
  * gRPC request (path "/<service>/<method>", metadata as headers, the message as body; a
  * client stream's messages as one JSON array): stateless mocks resolve here, stateful ones
@@ -45,6 +49,8 @@
 extern ms_store *rs_store; /* link/index.c: the synced mocks */
 
 const char *gs_proto_admin_url; /* set by the frame before start */
+const unsigned char *gs_proto_spec;
+size_t gs_proto_spec_len;
 
 #define MAX_CLIENT_STREAM_MSGS 10000
 #define MAX_DELAY_MS 600000
@@ -62,7 +68,10 @@ typedef struct enc_cache {
 	size_t len;
 } enc_cache;
 
+typedef struct gpool gpool;
+
 typedef struct gmethod {
+	gpool *pool;
 	char path[512];
 	enc_cache *cache;
 	const char *kind; /* unary, server-stream, client-stream, bidirectional */
@@ -70,18 +79,25 @@ typedef struct gmethod {
 	const mc_pb_set *set;
 } gmethod;
 
-/* One loaded descriptor set and the server serving it. */
-typedef struct gserver {
+/*
+ * One loaded descriptor set version: its methods and their handlers' state. The current pool
+ * (cur, under cur_mu) holds one reference; each call routed to one of its methods holds
+ * another until its stream is destroyed, so a call that began on a version finishes on it
+ * after a newer one was swapped in.
+ */
+struct gpool {
 	uint8_t *set_bytes;
 	size_t set_len;
 	mc_pb_set *set;
 	gmethod *methods;
 	size_t nmethods;
-	mk_grpc_server *srv;
-	int version;
-} gserver;
+	int version; /* the admin node's version; 0 = the embedded set */
+	atomic_int refs;
+};
 
-static gserver *cur;
+static mk_grpc_server *srv;
+static gpool *cur;
+static unsigned swaps;
 static mc_pb_set *rpcset;
 static mk_grpc_callq *callq;
 static pthread_t poller;
@@ -918,10 +934,11 @@ membuf_write(void *data, size_t sz, size_t nm, void *arg)
 
 /*
  * Fetches the latest descriptor set of (NAMESPACE, SERVER_NAME) from the admin node. Returns
- * the bytes (malloc'd) and *version, or NULL with err.
+ * the bytes (malloc'd) and *version, or NULL with err and *http (the answer's status, 0 when
+ * there was none: 404 means no version is stored).
  */
 static uint8_t *
-fetch_set(size_t *len, int *version, char *err, size_t errlen)
+fetch_set(size_t *len, int *version, long *http, char *err, size_t errlen)
 {
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
@@ -933,6 +950,7 @@ fetch_set(size_t *len, int *version, char *err, size_t errlen)
 	uint8_t *out = NULL;
 	CURLcode rc;
 
+	*http = 0;
 	if (h == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -954,7 +972,7 @@ fetch_set(size_t *len, int *version, char *err, size_t errlen)
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "GET %.300s: %s", url, curl_easy_strerror(rc));
-	} else if (status != 200) {
+	} else if ((*http = status) != 200) {
 		snprintf(err, errlen, "GET %.300s: HTTP %ld: %.200s", url, status, b.p ? b.p : "");
 	} else if ((doc = json_loads(b.p ? b.p : "", 0, NULL)) == NULL ||
 	           !json_is_string(json_object_get(doc, "descriptorSet"))) {
@@ -971,50 +989,111 @@ fetch_set(size_t *len, int *version, char *err, size_t errlen)
 	return out;
 }
 
-/* Builds and starts a server for a set (consumes bytes on success). NULL with err. */
-static gserver *
-gserver_start(uint8_t *bytes, size_t len, int version, char *err, size_t errlen)
+static void
+pool_free(gpool *p)
 {
-	gserver *g = calloc(1, sizeof(*g));
-	mc_error merr = {0};
-	mk_grpc_server_config cfg = {0};
-	size_t nsvc, k = 0;
-	char e[256];
+	for (size_t i = 0; p->methods && i < p->nmethods; i++) {
+		enc_cache *c = p->methods[i].cache;
 
-	if (g == NULL) {
+		if (c != NULL) {
+			json_decref(c->v);
+			free(c->bytes);
+			pthread_mutex_destroy(&c->mu);
+			free(c);
+		}
+	}
+	free(p->methods);
+	mc_pb_set_free(p->set);
+	free(p->set_bytes);
+	free(p);
+}
+
+static void
+pool_unref(gpool *p)
+{
+	if (p != NULL && atomic_fetch_sub(&p->refs, 1) == 1)
+		pool_free(p);
+}
+
+/* The route's release: the call that used a method of a pool is gone. */
+static void
+route_release(void *ud)
+{
+	pool_unref(((gmethod *)ud)->pool);
+}
+
+/*
+ * Loop thread, once per call: the method of the current pool for path. The call holds a
+ * reference on that pool until its stream is destroyed.
+ */
+static bool
+route(void *ud, const char *path, mk_grpc_route *out)
+{
+	gmethod *gm = NULL;
+
+	(void)ud;
+	pthread_mutex_lock(&cur_mu);
+	for (size_t i = 0; cur != NULL && i < cur->nmethods; i++)
+		if (strcmp(cur->methods[i].path, path) == 0) {
+			gm = &cur->methods[i];
+			atomic_fetch_add(&cur->refs, 1);
+			break;
+		}
+	pthread_mutex_unlock(&cur_mu);
+	if (gm == NULL)
+		return false;
+	out->ud = gm;
+	out->release = route_release;
+	if (gm->m->client_streaming) {
+		out->kind = MK_GRPC_BIDI;
+		out->bidi = (mk_grpc_bidi_fns){on_stream_msg, on_stream_half_close};
+	} else {
+		out->kind = gm->m->server_streaming ? MK_GRPC_SERVER_STREAM : MK_GRPC_UNARY;
+		out->handler = on_single;
+	}
+	return true;
+}
+
+/* Loads a set into a new pool (consumes bytes on success; one reference). NULL with err. */
+static gpool *
+pool_load(uint8_t *bytes, size_t len, int version, char *err, size_t errlen)
+{
+	gpool *p = calloc(1, sizeof(*p));
+	mc_error merr = {0};
+	size_t nsvc, k = 0;
+
+	if (p == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	g->set = mc_pb_set_load(bytes, len, &merr);
-	if (g->set == NULL) {
-		snprintf(err, errlen, "descriptor set version %d does not load: %s: %s", version, merr.path, merr.msg);
-		free(g);
+	p->set = mc_pb_set_load(bytes, len, &merr);
+	if (p->set == NULL) {
+		if (version > 0)
+			snprintf(err, errlen, "descriptor set version %d does not load: %s: %s", version, merr.path,
+			         merr.msg);
+		else
+			snprintf(err, errlen, "the embedded descriptor set does not load: %s: %s", merr.path, merr.msg);
+		free(p);
 		return NULL;
 	}
-	g->set_bytes = bytes;
-	g->set_len = len;
-	g->version = version;
-	nsvc = mc_pb_service_count(g->set);
+	p->version = version;
+	atomic_init(&p->refs, 1);
+	nsvc = mc_pb_service_count(p->set);
 	for (size_t i = 0; i < nsvc; i++)
-		g->nmethods += mc_pb_service_at(g->set, i)->nmethods;
-	g->methods = calloc(g->nmethods ? g->nmethods : 1, sizeof(gmethod));
-	cfg.host = rs_cfg.http_bind_addr;
-	cfg.port = rs_cfg.http_port;
-	cfg.max_message = MK_GRPC_DEFAULT_MAX_MESSAGE;
-	g->srv = g->methods ? mk_grpc_server_new(&cfg, e, sizeof(e)) : NULL;
-	if (g->srv == NULL) {
-		snprintf(err, errlen, "cannot listen on %s:%d: %s", rs_cfg.http_bind_addr, rs_cfg.http_port,
-		         g->methods ? e : "out of memory");
+		p->nmethods += mc_pb_service_at(p->set, i)->nmethods;
+	p->methods = calloc(p->nmethods ? p->nmethods : 1, sizeof(gmethod));
+	if (p->methods == NULL) {
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	for (size_t i = 0; i < nsvc; i++) {
-		const mc_pb_service *svc = mc_pb_service_at(g->set, i);
+		const mc_pb_service *svc = mc_pb_service_at(p->set, i);
 
 		for (size_t j = 0; j < svc->nmethods; j++, k++) {
-			gmethod *gm = &g->methods[k];
+			gmethod *gm = &p->methods[k];
 			const mc_pb_method *m = &svc->methods[j];
-			int r;
 
+			gm->pool = p;
 			snprintf(gm->path, sizeof(gm->path), "/%s/%s", svc->full_name, m->name);
 			gm->cache = calloc(1, sizeof(*gm->cache));
 			if (gm->cache == NULL) {
@@ -1023,99 +1102,150 @@ gserver_start(uint8_t *bytes, size_t len, int version, char *err, size_t errlen)
 			}
 			pthread_mutex_init(&gm->cache->mu, NULL);
 			gm->m = m;
-			gm->set = g->set;
+			gm->set = p->set;
 			gm->kind = m->client_streaming ? (m->server_streaming ? "bidirectional" : "client-stream")
 			                               : (m->server_streaming ? "server-stream" : "unary");
-			if (m->client_streaming) {
-				mk_grpc_bidi_fns fns = {on_stream_msg, on_stream_half_close};
-
-				r = mk_grpc_server_register(g->srv, gm->path, MK_GRPC_BIDI, NULL, &fns, gm);
-			} else {
-				r = mk_grpc_server_register(g->srv, gm->path,
-				                            m->server_streaming ? MK_GRPC_SERVER_STREAM : MK_GRPC_UNARY,
-				                            on_single, NULL, gm);
-			}
-			if (r != 0) {
-				snprintf(err, errlen, "cannot register %s", gm->path);
-				goto fail;
-			}
 		}
 	}
-	if (mk_grpc_health_register(g->srv) != 0 ||
-	    mk_grpc_reflection_register(g->srv, g->set_bytes, g->set_len) != 0) {
-		snprintf(err, errlen, "cannot register health and reflection");
-		goto fail;
-	}
-	for (size_t i = 0; i < nsvc; i++)
-		mk_grpc_health_set(g->srv, mc_pb_service_at(g->set, i)->full_name, 1 /* SERVING */);
-	if (mk_grpc_server_start(g->srv, e, sizeof(e)) != 0) {
-		snprintf(err, errlen, "cannot start the gRPC server: %s", e);
-		goto fail;
-	}
-	return g;
+	p->set_bytes = bytes;
+	p->set_len = len;
+	return p;
 fail:
-	if (g->srv)
-		mk_grpc_server_free(g->srv);
-	mc_pb_set_free(g->set);
-	for (size_t i = 0; g->methods && i < g->nmethods; i++)
-		if (g->methods[i].cache != NULL) {
-			pthread_mutex_destroy(&g->methods[i].cache->mu);
-			free(g->methods[i].cache);
-		}
-	free(g->methods);
-	free(g);
+	p->set_bytes = NULL; /* not consumed */
+	pool_free(p);
 	return NULL;
 }
 
+/* Marks every service of p with a health status (1 SERVING, 2 NOT_SERVING). */
+static void
+pool_health(const gpool *p, int status)
+{
+	for (size_t i = 0; i < mc_pb_service_count(p->set); i++)
+		mk_grpc_health_set(srv, mc_pb_service_at(p->set, i)->full_name, status);
+}
+
 /*
- * Poller thread: notices a new stored version and logs that a restart serves it. The
- * listener is not replaced in place (the transport keeps the port until the server is freed,
- * and streams still queued hold it), so the running server keeps serving the version it
- * started with.
+ * Serves a newly stored version (consumes bytes): loads it, points reflection at it, then
+ * swaps it in as the current pool under cur_mu, so every call that starts afterwards is
+ * routed to its methods while calls already running finish on the old pool (their reference
+ * keeps it). Services the new version dropped are NOT_SERVING, its own SERVING. A set that
+ * does not load is logged and the old version keeps serving.
+ */
+static void
+pool_swap(uint8_t *bytes, size_t len, int version)
+{
+	char err[600];
+	gpool *p = pool_load(bytes, len, version, err, sizeof(err)), *old;
+
+	if (p == NULL) {
+		free(bytes);
+		log_error("grpc: keeping version %d: %s", cur ? cur->version : 0, err);
+		return;
+	}
+	if (mk_grpc_reflection_replace(srv, p->set_bytes, p->set_len) != 0) {
+		log_error("grpc: keeping version %d: reflection cannot index version %d", cur ? cur->version : 0,
+		          version);
+		pool_unref(p);
+		return;
+	}
+	pthread_mutex_lock(&cur_mu);
+	old = cur;
+	cur = p;
+	swaps++;
+	pthread_mutex_unlock(&cur_mu);
+	if (old != NULL)
+		pool_health(old, 2 /* NOT_SERVING */);
+	pool_health(p, 1 /* SERVING */);
+	log_info("grpc: now serving descriptor set \"%s\" version %d (%zu methods; was version %d; calls "
+	         "already running finish on it)",
+	         rs_server_name, version, p->nmethods, old ? old->version : 0);
+	pool_unref(old);
+}
+
+/*
+ * Poller thread: follows the stored versions. The set is fetched when the synced mock state
+ * moves (a generator run or an upload with its mocks arrives through the change feed first)
+ * and at least every POLL_MS; a version other than the one served is swapped in (pool_swap).
  */
 static void *
 poll_main(void *arg)
 {
-	int warned = 0;
+	uint64_t seen = sync_applied_version();
 
 	(void)arg;
 	while (!atomic_load(&stopping)) {
 		char err[600];
 		size_t len = 0;
-		int version = 0;
+		int version = 0, served;
+		long http = 0;
 		uint8_t *bytes;
 
-		for (int i = 0; i < POLL_MS / 50 && !atomic_load(&stopping); i++)
+		for (int i = 0; i < POLL_MS / 50 && !atomic_load(&stopping); i++) {
+			uint64_t v = sync_applied_version();
+
+			if (v != seen) {
+				seen = v;
+				break;
+			}
 			usleep(50 * 1000);
+		}
 		if (atomic_load(&stopping))
 			break;
-		bytes = fetch_set(&len, &version, err, sizeof(err));
+		bytes = fetch_set(&len, &version, &http, err, sizeof(err));
 		if (bytes == NULL) {
 			log_debug("grpc: descriptor poll: %s", err);
 			continue;
 		}
-		free(bytes);
 		pthread_mutex_lock(&cur_mu);
-		if (cur != NULL && version != cur->version && version != warned) {
-			log_warn("grpc: descriptor set \"%s\" version %d is stored; this server serves version %d "
-			         "until it is restarted", rs_server_name, version, cur->version);
-			warned = version;
-		}
+		served = cur ? cur->version : -1;
 		pthread_mutex_unlock(&cur_mu);
+		if (version > 0 && version != served)
+			pool_swap(bytes, len, version);
+		else
+			free(bytes);
 	}
 	return NULL;
 }
 
 /* ------------------------------------------------------------ module */
 
+/* The frame's spec as a copy when it is a loadable descriptor set with a service, else NULL. */
+static uint8_t *
+embedded_set(size_t *len)
+{
+	mc_error merr = {0};
+	mc_pb_set *set;
+	uint8_t *copy;
+
+	if (gs_proto_spec == NULL || gs_proto_spec_len == 0)
+		return NULL;
+	set = mc_pb_set_load(gs_proto_spec, gs_proto_spec_len, &merr);
+	if (set == NULL || mc_pb_service_count(set) == 0) {
+		log_warn("grpc: the spec given is not a descriptor set with a service (%s); only the admin "
+		         "node's stored set can be served",
+		         set ? "no service" : merr.msg);
+		mc_pb_set_free(set);
+		return NULL;
+	}
+	mc_pb_set_free(set);
+	copy = malloc(gs_proto_spec_len);
+	if (copy != NULL) {
+		memcpy(copy, gs_proto_spec, gs_proto_spec_len);
+		*len = gs_proto_spec_len;
+	}
+	return copy;
+}
+
 static bool
 grpc_start(void)
 {
-	char err[600];
-	size_t len = 0;
+	char err[600], e[256];
+	size_t len = 0, elen = 0;
 	int version = 0;
-	uint8_t *bytes;
+	long http = 0;
+	uint8_t *bytes = NULL, *emb;
 	mc_error merr = {0};
+	mk_grpc_server_config cfg = {0};
 
 	if (rs_server_name == NULL || rs_server_name[0] == '\0') {
 		log_error("grpc: SERVER_NAME must name the stored descriptor set (POST /api/v1/grpc/descriptors)");
@@ -1129,26 +1259,59 @@ grpc_start(void)
 		log_error("grpc: cannot start the worker pool");
 		return false;
 	}
-	/* the admin node may still be starting: a few attempts before giving up */
+	emb = embedded_set(&elen);
+	/* the admin node may still be starting: a few attempts before giving up (or serving the
+	 * embedded set); a 404 is an answer: no version is stored */
 	for (int i = 0; i < 50; i++) {
-		bytes = fetch_set(&len, &version, err, sizeof(err));
-		if (bytes != NULL)
+		bytes = fetch_set(&len, &version, &http, err, sizeof(err));
+		if (bytes != NULL || (http == 404 && emb != NULL))
 			break;
 		usleep(200 * 1000);
 	}
+	if (bytes == NULL && emb != NULL) {
+		log_info("grpc: serving the embedded descriptor set until the admin node stores one for \"%s\" (%s)",
+		         rs_server_name, err);
+		bytes = emb;
+		len = elen;
+		version = 0;
+		emb = NULL;
+	}
+	free(emb);
 	if (bytes == NULL) {
 		log_error("grpc: no descriptor set for server \"%s\" in namespace %s: %s", rs_server_name, rs_cfg.ns,
 		          err);
 		return false;
 	}
-	cur = gserver_start(bytes, len, version, err, sizeof(err));
+	cur = pool_load(bytes, len, version, err, sizeof(err));
 	if (cur == NULL) {
 		free(bytes);
 		log_error("grpc: %s", err);
 		return false;
 	}
-	log_info("grpc: serving descriptor set \"%s\" version %d (%zu methods) on %s:%d", rs_server_name, version,
-	         cur->nmethods, rs_cfg.http_bind_addr, rs_cfg.http_port);
+	cfg.host = rs_cfg.http_bind_addr;
+	cfg.port = rs_cfg.http_port;
+	cfg.max_message = MK_GRPC_DEFAULT_MAX_MESSAGE;
+	srv = mk_grpc_server_new(&cfg, e, sizeof(e));
+	if (srv == NULL) {
+		log_error("grpc: cannot listen on %s:%d: %s", rs_cfg.http_bind_addr, rs_cfg.http_port, e);
+		return false;
+	}
+	if (mk_grpc_server_set_router(srv, route, NULL) != 0 || mk_grpc_health_register(srv) != 0 ||
+	    mk_grpc_reflection_register(srv, cur->set_bytes, cur->set_len) != 0) {
+		log_error("grpc: cannot register the mocked services, health and reflection");
+		return false;
+	}
+	pool_health(cur, 1 /* SERVING */);
+	if (mk_grpc_server_start(srv, e, sizeof(e)) != 0) {
+		log_error("grpc: cannot start the gRPC server: %s", e);
+		return false;
+	}
+	if (version > 0)
+		log_info("grpc: serving descriptor set \"%s\" version %d (%zu methods) on %s:%d", rs_server_name, version,
+		         cur->nmethods, rs_cfg.http_bind_addr, rs_cfg.http_port);
+	else
+		log_info("grpc: serving the embedded descriptor set as \"%s\" (%zu methods) on %s:%d", rs_server_name,
+		         cur->nmethods, rs_cfg.http_bind_addr, rs_cfg.http_port);
 	atomic_store(&stopping, false);
 	if (pthread_create(&poller, NULL, poll_main, NULL) != 0) {
 		log_error("grpc: cannot start the descriptor poller");
@@ -1162,10 +1325,8 @@ grpc_stop(void)
 {
 	atomic_store(&stopping, true);
 	pthread_join(poller, NULL);
-	pthread_mutex_lock(&cur_mu);
-	if (cur != NULL)
-		mk_grpc_server_stop(cur->srv, 1000);
-	pthread_mutex_unlock(&cur_mu);
+	if (srv != NULL)
+		mk_grpc_server_stop(srv, 1000);
 	if (callq != NULL)
 		mk_grpc_callq_stop(callq);
 	callq = NULL;
@@ -1177,11 +1338,11 @@ grpc_status(void)
 	json_t *o;
 
 	pthread_mutex_lock(&cur_mu);
-	o = json_pack("{s:s, s:I, s:i, s:I, s:I, s:I, s:I}", "transport", "grpc", "mocksLoaded",
+	o = json_pack("{s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:I}", "transport", "grpc", "mocksLoaded",
 	              (json_int_t)rs_mocks_loaded(), "descriptorVersion", cur ? cur->version : 0, "methods",
 	              (json_int_t)(cur ? cur->nmethods : 0), "calls", (json_int_t)atomic_load(&n_calls),
 	              "misses", (json_int_t)atomic_load(&n_misses), "callsNotLogged",
-	              (json_int_t)atomic_load(&n_unlogged));
+	              (json_int_t)atomic_load(&n_unlogged), "descriptorSwaps", (json_int_t)swaps);
 	pthread_mutex_unlock(&cur_mu);
 	return o;
 }

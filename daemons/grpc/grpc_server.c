@@ -98,7 +98,8 @@ struct mk_grpc_stream {
 	struct conn *conn;
 	int32_t id;
 	const struct method *m;
-	struct method *routed; /* st->m when the router chose the handler; freed with the stream */
+	struct method routed; /* st->m when the router chose the handler (path borrowed from st->path) */
+	bool is_routed;
 	void (*route_release)(void *ud);
 	bool response_submitted;
 	bool refused; /* error chosen before dispatch: request DATA is discarded */
@@ -265,41 +266,33 @@ stream_destroy(mk_grpc_stream *st)
 	nv_free(st->out_trl, st->n_out_trl);
 	if (st->budget_held && st->srv->cfg.buf_release)
 		st->srv->cfg.buf_release(st->budget_held);
-	if (st->routed != NULL) {
-		if (st->route_release != NULL)
-			st->route_release(st->routed->ud);
-		free(st->routed->path);
-		free(st->routed);
-	}
+	if (st->is_routed && st->route_release != NULL)
+		st->route_release(st->routed.ud);
 	free(st);
 }
 
 /*
  * Loop thread: asks the router for a path no method is registered for. On a route, the
- * stream gets its own method entry (released with the stream). False = no route.
+ * stream gets its own method entry, inside the stream (no allocation per call); the route's
+ * release runs when the stream is destroyed. False = no route.
  */
 static bool
 route_stream(mk_grpc_stream *st)
 {
 	mk_grpc_server *srv = st->srv;
 	mk_grpc_route r = {0};
-	struct method *m;
+	struct method *m = &st->routed;
 
 	if (srv->router == NULL || st->path == NULL || !srv->router(srv->router_ud, st->path, &r))
 		return false;
-	m = calloc(1, sizeof *m);
-	if (m == NULL || (m->path = strdup(st->path)) == NULL) {
-		free(m);
-		if (r.release)
-			r.release(r.ud);
-		return false;
-	}
+	memset(m, 0, sizeof *m);
+	m->path = st->path; /* freed with the stream, after the last use of st->m */
 	m->kind = r.kind;
 	m->handler = r.handler;
 	m->bidi = r.bidi;
 	m->ud = r.ud;
 	m->auth_exempt = auth_exempt(srv, st->path);
-	st->routed = m;
+	st->is_routed = true;
 	st->route_release = r.release;
 	st->m = m;
 	return true;

@@ -428,6 +428,7 @@ typedef struct gcall {
 	pthread_mutex_t mu;
 	json_t *pending; /* bidi: messages not yet answered */
 	bool running, half_closed;
+	bool replied; /* bidi: a reply was made (response metadata is set by the first); run_bidi only */
 	/* the stream's close callback holds one reference, each queued worker job one */
 	atomic_int refs;
 } gcall;
@@ -589,10 +590,11 @@ proxy_call(mk_grpc_stream *st, const gmethod *gm, const char *target, const uint
 /*
  * Answers from a response object: delay (within the deadline), metadata, the message(s), the
  * status. finish = false (bidi, a reply per message) sends the messages and leaves the call
- * open unless the mock sets an error status.
+ * open unless the mock sets an error status; its response metadata (headers, trailers) is
+ * set by the call's first reply only (first_reply), as a call has one set of each.
  */
 static void
-answer(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool finish)
+answer_ex(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool finish, bool first_reply)
 {
 	const char *error = json_string_value(json_object_get(resobj, "error"));
 	int code = grpc_code(json_object_get(resobj, "statusCode"), error != NULL);
@@ -601,7 +603,7 @@ answer(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool finish)
 
 	if (!wait_delay(st, json_integer_value(json_object_get(resobj, "delay"))))
 		return;
-	if (finish || code != MK_GRPC_OK)
+	if (finish || first_reply || code != MK_GRPC_OK)
 		apply_metadata(st, resobj, code, error);
 	if (code != MK_GRPC_OK) {
 		mk_grpc_stream_finish(st, code, error ? error : "");
@@ -637,6 +639,12 @@ answer(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool finish)
 	}
 	if (finish)
 		mk_grpc_stream_finish(st, MK_GRPC_OK, NULL);
+}
+
+static void
+answer(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool finish)
+{
+	answer_ex(st, gm, resobj, finish, false);
 }
 
 /* Worker: a unary or server-streaming call (req/len is the one request message). */
@@ -844,8 +852,10 @@ run_bidi(mk_grpc_stream *st, const uint8_t *req, size_t len)
 		json_array_remove(c->pending, 0);
 		pthread_mutex_unlock(&c->mu);
 		resobj = mk_grpc_stream_is_open(st) ? resolve(st, c->gm, m, c->meta, NULL) : NULL;
-		if (resobj != NULL)
-			answer(st, c->gm, resobj, false);
+		if (resobj != NULL) {
+			answer_ex(st, c->gm, resobj, false, !c->replied);
+			c->replied = true;
+		}
 		json_decref(resobj);
 		json_decref(m);
 	}

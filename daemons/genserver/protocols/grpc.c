@@ -19,7 +19,8 @@
  * with its own delay), headers as response metadata and trailers as trailing metadata,
  * statusCode (gRPC code 0-16 or an HTTP status mapped to one) with error and errorDetails as
  * grpc-status-details-bin (google.rpc.Status, encoded through the embedded google.rpc set),
- * delay bounded by the call's deadline, proxy.target forwarded with the gRPC client. A unary
+ * delay bounded by the call's deadline, proxy.target forwarded with the gRPC client (unary and
+ * server-streaming calls; a backend stream's messages are relayed as they arrive). A unary
  * call matching a stateless mock without delay or proxy is answered on the event-loop thread;
  * stateful, delayed and proxied calls and every streaming call run on a worker pool (delays
  * never block the event loop). Misses answer UNIMPLEMENTED and are reported as undefined
@@ -587,6 +588,85 @@ proxy_call(mk_grpc_stream *st, const gmethod *gm, const char *target, const uint
 	mk_grpc_client_close(c);
 }
 
+/* on_msg of a proxied server stream: passes one backend message on; nonzero (cancelling the
+ * backend call) once our caller is gone or its send queue overflowed. */
+static int
+relay_msg(void *ud, const uint8_t *msg, size_t len)
+{
+	return mk_grpc_stream_send(ud, msg ? msg : (const uint8_t *)"", len) == 0 ? 0 : 1;
+}
+
+/* The backend client of a proxied stream, reachable from our stream's close callback. */
+typedef struct relay {
+	pthread_mutex_t mu;
+	mk_grpc_client *c; /* NULL once the backend call returned */
+	atomic_int refs;
+} relay;
+
+static void
+relay_unref(relay *r)
+{
+	if (atomic_fetch_sub(&r->refs, 1) == 1) {
+		pthread_mutex_destroy(&r->mu);
+		free(r);
+	}
+}
+
+/* Our caller's stream closed (cancelled, connection lost, finished): end the backend call. */
+static void
+relay_closed(void *arg)
+{
+	relay *r = arg;
+
+	pthread_mutex_lock(&r->mu);
+	if (r->c != NULL)
+		mk_grpc_client_interrupt(r->c);
+	pthread_mutex_unlock(&r->mu);
+	relay_unref(r);
+}
+
+/*
+ * Forwards a server-streaming call to proxy.target: every message of the backend's stream is
+ * sent on as it arrives, then the backend's status. Our caller going away (or its send queue
+ * overflowing) cancels the backend call, even while the backend is silent. Ends the call.
+ */
+static void
+proxy_stream(mk_grpc_stream *st, const gmethod *gm, const char *target, const uint8_t *raw, size_t rawlen)
+{
+	mk_grpc_status gs = {0};
+	const char *addr = strstr(target, "://") ? strstr(target, "://") + 3 : target;
+	mk_grpc_client *c = mk_grpc_client_connect(addr, 5000, &gs);
+	int64_t dl = mk_grpc_stream_info(st)->deadline_ms;
+	int timeout = dl > 0 ? (int)(dl - mk_grpc_now_ms()) : 0; /* no deadline: as long as the backend streams */
+	relay *r;
+	int code;
+
+	if (c == NULL) {
+		mk_grpc_stream_finish(st, MK_GRPC_UNAVAILABLE, gs.message);
+		return;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		mk_grpc_client_close(c);
+		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	pthread_mutex_init(&r->mu, NULL);
+	r->c = c;
+	atomic_init(&r->refs, 2); /* this function and the close callback */
+	mk_grpc_stream_on_close(st, relay_closed, r);
+	if (dl > 0 && timeout <= 0)
+		timeout = 1;
+	code = mk_grpc_client_server_stream(c, gm->path, raw, rawlen, timeout, relay_msg, st, &gs);
+	if (mk_grpc_stream_is_open(st))
+		mk_grpc_stream_finish(st, code, code == MK_GRPC_OK ? NULL : gs.message);
+	pthread_mutex_lock(&r->mu);
+	r->c = NULL;
+	pthread_mutex_unlock(&r->mu);
+	relay_unref(r);
+	mk_grpc_client_close(c);
+}
+
 /*
  * Answers from a response object: delay (within the deadline), metadata, the message(s), the
  * status. finish = false (bidi, a reply per message) sends the messages and leaves the call
@@ -661,7 +741,9 @@ run_single(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	resobj = resolve(st, gm, body, meta, NULL);
 	if (resobj != NULL) {
 		target = json_string_value(json_object_get(resobj, "proxy"));
-		if (target != NULL && !gm->m->server_streaming)
+		if (target != NULL && gm->m->server_streaming)
+			proxy_stream(st, gm, target, req, len);
+		else if (target != NULL)
 			proxy_call(st, gm, target, req, len);
 		else
 			answer(st, gm, resobj, true);

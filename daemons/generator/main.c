@@ -26,8 +26,10 @@
 #endif
 
 /* every server type of the product, with its aliases; the rows of available are in this build */
-static const char *const available[][4] = {{"openapi", "http", "rest", "swagger"}, {"grpc", NULL, NULL, NULL}};
-static const char *const future[] = {"mcp", "graphql", "soap", "sse", "websocket", "socket", "kafka", "rabbitmq"};
+static const char *const available[][4] = {{"openapi", "http", "rest", "swagger"},
+                                           {"grpc", NULL, NULL, NULL}};
+static const char *const future[] = {"mcp",    "graphql", "soap",  "sse",
+                                     "websocket", "socket", "kafka", "rabbitmq"};
 
 static void
 usage(FILE *f)

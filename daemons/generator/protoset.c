@@ -144,8 +144,8 @@ run_protoc(const gen_opts *o, const char *out)
 		if (slash == NULL)
 			snprintf(dirbuf, sizeof(dirbuf), ".");
 		else
-			snprintf(dirbuf, sizeof(dirbuf), "%.*s", (int)(slash - o->input) ? (int)(slash - o->input) : 1,
-			         o->input);
+			snprintf(dirbuf, sizeof(dirbuf), "%.*s",
+			         (int)(slash - o->input) ? (int)(slash - o->input) : 1, o->input);
 	}
 	snprintf(inc, sizeof(inc), "-I%s", dirbuf);
 	snprintf(setarg, sizeof(setarg), "--descriptor_set_out=%s", out);
@@ -169,8 +169,9 @@ run_protoc(const gen_opts *o, const char *out)
 			dup2(fd, 0);
 		dup2(2, 1);
 		execvp(protoc, (char *const *)argv);
-		fprintf(stderr, "mockarty-server-generator: cannot run %s: %s (install protobuf-compiler "
-		                "and libprotobuf-dev, set PROTOC, or pass a descriptor set as -input)\n",
+		fprintf(stderr,
+		        "mockarty-server-generator: cannot run %s: %s (install protobuf-compiler "
+		        "and libprotobuf-dev, set PROTOC, or pass a descriptor set as -input)\n",
 		        protoc, strerror(errno));
 		_exit(127);
 	}

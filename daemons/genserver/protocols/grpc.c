@@ -56,6 +56,7 @@ size_t gs_proto_spec_len;
 #define MAX_CLIENT_STREAM_MSGS 10000
 #define MAX_DELAY_MS 600000
 #define POLL_MS 2000
+#define FETCH_GAP_MS 250 /* least time between two descriptor fetches */
 
 /*
  * The last payload a method encoded: a static mock's response object is parsed once per mock
@@ -1256,13 +1257,15 @@ pool_swap(uint8_t *bytes, size_t len, int version)
 
 /*
  * Poller thread: follows the stored versions. The set is fetched when the synced mock state
- * moves (a generator run or an upload with its mocks arrives through the change feed first)
- * and at least every POLL_MS; a version other than the one served is swapped in (pool_swap).
+ * moves (a generator run or an upload with its mocks arrives through the change feed first;
+ * at most every FETCH_GAP_MS) and at least every POLL_MS; a version other than the one
+ * served is swapped in (pool_swap).
  */
 static void *
 poll_main(void *arg)
 {
 	uint64_t seen = sync_applied_version();
+	int64_t last = 0;
 
 	(void)arg;
 	while (!atomic_load(&stopping)) {
@@ -1272,15 +1275,17 @@ poll_main(void *arg)
 		long http = 0;
 		uint8_t *bytes;
 
+		/* a burst of mock writes fetches at most every FETCH_GAP_MS */
 		for (int i = 0; i < POLL_MS / 50 && !atomic_load(&stopping); i++) {
 			uint64_t v = sync_applied_version();
 
-			if (v != seen) {
+			if (v != seen && mk_grpc_now_ms() - last >= FETCH_GAP_MS) {
 				seen = v;
 				break;
 			}
 			usleep(50 * 1000);
 		}
+		last = mk_grpc_now_ms();
 		if (atomic_load(&stopping))
 			break;
 		bytes = fetch_set(&len, &version, &http, err, sizeof(err));

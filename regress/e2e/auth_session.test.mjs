@@ -253,11 +253,15 @@ test('admins manage users over REST; bad input names the field and changes nothi
   const bobSess = await login('bob', 'bob-password');
   assert.equal(bobSess.status, 200);
   assert.equal((await call(bobSess, 'GET', '/api/v1/mocks')).status, 200);
+  const bobToken = (await s.psqlJson("SELECT mockarty.token_create('bob-token', 'bob')")).token;
+  assert.equal((await s.api('GET', '/api/v1/mocks', undefined, { token: bobToken })).status, 200);
   const dis = await call(adminSess, 'POST', `/api/v1/admin/users/${bob.body.id}/disable`);
   assert.equal(dis.status, 200);
   assert.equal(dis.body.enabled, false);
   await waitUntil(async () => (await call(bobSess, 'GET', '/api/v1/mocks')).status === 401, 2000, 20, 'disabled user refused');
   assert.equal((await login('bob', 'bob-password')).status, 401);
+  // a disabled user's API tokens stop working too
+  await waitUntil(async () => (await s.api('GET', '/api/v1/mocks', undefined, { token: bobToken })).status === 401, 2000, 20, 'disabled user token refused');
   assert.equal((await call(adminSess, 'POST', `/api/v1/admin/users/${bob.body.id}/enable`)).body.enabled, true);
   const pw = await call(adminSess, 'POST', `/api/v1/admin/users/${bob.body.id}/password`, { new_password: 'bob-new-password' });
   assert.equal(pw.status, 200, pw.text);

@@ -500,3 +500,22 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION mockarty.user_admin_set_namespaces(text, jsonb) IS 'Replaces a user''s namespace roles by [{"namespace","role"}] (22023 naming $[i].namespace or $[i].role); P0002 when unknown; 42501 for callers below admin or bound to a namespace';
+
+-- pgcrypto's schema for the functions that use crypt(), gen_salt(), gen_random_bytes() and
+-- digest() (see "pgcrypto lookup" in 21_resolve.sql).
+DO $$
+DECLARE
+	s text;
+	f text;
+BEGIN
+	SELECT n.nspname INTO s FROM pg_catalog.pg_extension e
+	JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+	WHERE e.extname = 'pgcrypto';
+	FOREACH f IN ARRAY ARRAY['mockarty.user_bootstrap()',
+		'mockarty.session_login(text, text, text, int, int, int)', 'mockarty.session_verify(text, int)',
+		'mockarty.session_end(text)', 'mockarty.session_me(text)', 'mockarty.session_password(text, text, text)',
+		'mockarty.user_admin_create(jsonb)', 'mockarty.user_admin_set_password(text, text)'] LOOP
+		EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, %I', f, s);
+	END LOOP;
+END
+$$;

@@ -38,8 +38,11 @@ CREATE INDEX login_failures_login_idx ON mockarty_private.login_failures (login,
 CREATE INDEX login_failures_client_idx ON mockarty_private.login_failures (client, failed_at);
 COMMENT ON TABLE mockarty_private.login_failures IS 'Failed sign-ins (known and unknown logins alike) per login name and client address, for login throttling; rows older than a day are dropped by later sign-ins';
 
--- memberships are user data; sessions and failures are not worth a restore
+-- every table is kept by pg_dump (a restored database keeps its sign-ins and the throttle's state)
 SELECT pg_catalog.pg_extension_config_dump('mockarty_private.user_namespaces', '');
+SELECT pg_catalog.pg_extension_config_dump('mockarty_private.sessions', '');
+SELECT pg_catalog.pg_extension_config_dump('mockarty_private.login_failures', '');
+SELECT pg_catalog.pg_extension_config_dump('mockarty_private.login_failures_id_seq', '');
 
 ------------------------------------------------------------------------------
 -- Helpers

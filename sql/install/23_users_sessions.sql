@@ -283,11 +283,12 @@ CREATE FUNCTION mockarty.session_me(p_token text) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
 	SELECT jsonb_build_object('user', mockarty_private.user_info(u), 'csrfToken', s.csrf_token,
-		'expires_at', mockarty_private.rfc3339(s.expires_at), 'auth', 'session')
+		'expires_at', mockarty_private.rfc3339(s.expires_at), 'auth', 'session',
+		'expires_in', greatest(1, floor(extract(epoch FROM (s.expires_at - now()))))::bigint)
 	FROM mockarty_private.sessions s JOIN mockarty_private.users u ON u.id = s.user_id
 	WHERE s.id = encode(digest(coalesce(p_token, ''), 'sha256'), 'hex') AND s.expires_at > now() AND u.enabled
 $$;
-COMMENT ON FUNCTION mockarty.session_me(text) IS 'The signed-in user of a live session {"user","csrfToken","expires_at","auth":"session"}, NULL when the session is unknown or expired';
+COMMENT ON FUNCTION mockarty.session_me(text) IS 'The signed-in user of a live session {"user","csrfToken","expires_at","expires_in" (s),"auth":"session"}, NULL when the session is unknown or expired';
 
 CREATE FUNCTION mockarty.session_password(p_token text, p_current text, p_new text) RETURNS jsonb
 LANGUAGE plpgsql

@@ -120,6 +120,9 @@ api_namespace(const api_req *req)
 	ns = api_header(req, "x-namespace");
 	if (ns != NULL && ns[0] != '\0')
 		return ns;
+	ns = api_header(req, "x-mockarty-namespace"); /* the console's spelling */
+	if (ns != NULL && ns[0] != '\0')
+		return ns;
 	return "sandbox";
 }
 

@@ -94,7 +94,8 @@ void api_error(api_req *req, api_resp *resp, int status, const char *code, const
 
 /*
  * Namespace of a request per api-compat 1.3: token binding, then body "namespace",
- * then ?namespace=, then X-Namespace, then "sandbox". Borrowed string.
+ * then ?namespace=, then X-Namespace, then X-Mockarty-Namespace (the console), then
+ * "sandbox". Borrowed string.
  */
 const char *api_namespace(const api_req *req);
 

@@ -670,7 +670,7 @@ auth_role_check(api_req *req, api_resp *resp)
 void
 auth_bootstrap(void)
 {
-	PGconn *conn = pgpool_get(5000);
+	PGconn *conn = pgpool_get(2000);
 	PGresult *res;
 	bool broken = false;
 

@@ -110,8 +110,9 @@ rest_auth_logout(api_req *req, api_resp *resp)
 
 /*
  * GET /api/v1/auth/me -> {"user","csrfToken","expires_at","auth"}: the signed-in user
- * with its role per namespace; with AUTH_MODE=local the pseudo user "local" (system
- * role admin); for an API token the token's role and binding.
+ * with its role per namespace (a cookie session gets its cookies again, Max-Age up to
+ * the session's current expiry, which slides on use); with AUTH_MODE=local the pseudo
+ * user "local" (system role admin); for an API token the token's role and binding.
  */
 void
 rest_auth_me(api_req *req, api_resp *resp)
@@ -128,6 +129,11 @@ rest_auth_me(api_req *req, api_resp *resp)
 			api_error(req, resp, 401, "unauthorized", "the session has ended or expired; sign in again");
 			return;
 		}
+		/* the session slides on use: renew the cookies' Max-Age to its current expiry */
+		if (req->session_cookie)
+			set_cookies(resp, req->session_token, json_string_value(json_object_get(out, "csrfToken")),
+				    (int)json_integer_value(json_object_get(out, "expires_in")));
+		json_object_del(out, "expires_in");
 		api_json(resp, 200, out);
 		return;
 	}

@@ -483,7 +483,10 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 	memset(&req, 0, sizeof(req));
 	req.method = method;
 	req.path = path ? path : "/";
-	req.client_addr = client_addr_text(conn, client_addr, sizeof(client_addr));
+	/* the peer's address only where it is used (login throttling): mock traffic pays nothing */
+	req.client_addr = path != NULL && strcmp(path, "/api/v1/auth/login") == 0
+				  ? client_addr_text(conn, client_addr, sizeof(client_addr))
+				  : "";
 	req.headers = json_object();
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, req.headers);
 	make_request_id(api_header(&req, "x-request-id"), req.request_id);

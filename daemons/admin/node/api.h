@@ -29,7 +29,7 @@ typedef struct api_req {
 	int nparams;
 	const char *token_ns;   /* namespace the caller's token is bound to, or NULL */
 	const char *token_role; /* role of the token's user (admin, editor, viewer), NULL = unrestricted */
-	const char *client_addr; /* the peer's IP address as text ("" when unknown) */
+	const char *client_addr; /* the peer's IP address as text on POST /api/v1/auth/login, else "" */
 	/* set by auth_check for a signed-in session (cookie or Bearer mks_...), else NULL */
 	const char *session_token; /* the session token mks_... (borrowed from the request) */
 	const char *session_user;  /* the session's user id */

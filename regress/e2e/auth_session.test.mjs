@@ -259,7 +259,11 @@ test('admins manage users over REST; bad input names the field and changes nothi
   const bobSess = await login('bob', 'bob-password');
   assert.equal(bobSess.status, 200);
   assert.equal((await call(bobSess, 'GET', '/api/v1/mocks')).status, 200);
-  const bobToken = (await s.psqlJson("SELECT mockarty.token_create('bob-token', 'bob')")).token;
+  // a token minted in a session belongs to the signed-in user
+  const minted = await call(bobSess, 'POST', '/api/v1/auth/tokens', { name: 'bob-made' });
+  assert.equal(minted.status, 201, minted.text);
+  assert.equal(minted.body.token_info.user_login, 'bob');
+  const bobToken = minted.body.token;
   assert.equal((await s.api('GET', '/api/v1/mocks', undefined, { token: bobToken })).status, 200);
   const dis = await call(adminSess, 'POST', `/api/v1/admin/users/${bob.body.id}/disable`);
   assert.equal(dis.status, 200);

@@ -33,6 +33,7 @@ typedef struct api_req {
 	/* set by auth_check for a signed-in session (cookie or Bearer mks_...), else NULL */
 	const char *session_token; /* the session token mks_... (borrowed from the request) */
 	const char *session_user;  /* the session's user id */
+	const char *session_login; /* and its login */
 	bool session_cookie;       /* authenticated by the mockarty_session cookie (CSRF checked) */
 	char request_id[40];
 	/*

@@ -76,7 +76,8 @@ static struct {
 /* The namespace and role of the current request's token; live for one handler call. */
 static _Thread_local char current_ns[128];
 static _Thread_local char current_role[8];
-static _Thread_local char current_user[64]; /* a session's user id */
+static _Thread_local char current_user[64];   /* a session's user id */
+static _Thread_local char current_login[136]; /* and its login */
 
 #define SESSION_SLOTS 1024
 #define MEMBERS_CAP   1024 /* "ns\trole\n" lines; a user with more is verified per request */
@@ -85,6 +86,7 @@ typedef struct session_entry {
 	unsigned char key[32];
 	time_t expires;       /* 0 = empty; min(cache TTL, session expiry) */
 	char user[64];
+	char login[136];
 	char system_role[8];
 	char csrf[64];
 	char members[MEMBERS_CAP];
@@ -422,6 +424,7 @@ session_check(api_req *req, api_resp *resp, const char *token, bool from_cookie)
 		memset(&got, 0, sizeof(got));
 		memcpy(got.key, key, 32);
 		snprintf(got.user, sizeof(got.user), "%s", json_string_value(json_object_get(info, "user_id")) ?: "");
+		snprintf(got.login, sizeof(got.login), "%s", json_string_value(json_object_get(info, "login")) ?: "");
 		snprintf(got.system_role, sizeof(got.system_role), "%s",
 			 json_string_value(json_object_get(info, "system_role")) ?: "viewer");
 		snprintf(got.csrf, sizeof(got.csrf), "%s", json_string_value(json_object_get(info, "csrf")) ?: "");
@@ -463,8 +466,10 @@ session_check(api_req *req, api_resp *resp, const char *token, bool from_cookie)
 		}
 	}
 	snprintf(current_user, sizeof(current_user), "%s", got.user);
+	snprintf(current_login, sizeof(current_login), "%s", got.login);
 	req->session_token = token;
 	req->session_user = current_user;
+	req->session_login = current_login;
 	req->session_cookie = from_cookie;
 	if (strcmp(got.system_role, "admin") == 0) {
 		current_ns[0] = '\0';
@@ -513,6 +518,7 @@ auth_check(api_req *req, api_resp *resp)
 	req->token_role = NULL;
 	req->session_token = NULL;
 	req->session_user = NULL;
+	req->session_login = NULL;
 	req->session_cookie = false;
 	if (admin_cfg.auth_local)
 		return 0;

@@ -21,10 +21,11 @@
 static void
 set_cookies(api_resp *resp, const char *token, const char *csrf, int max_age)
 {
-	api_resp_header(resp, "Set-Cookie", "mockarty_session=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict",
-			token != NULL ? token : "", token != NULL ? max_age : 0);
+	api_resp_header(resp, "Set-Cookie",
+	                "mockarty_session=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict",
+	                token != NULL ? token : "", token != NULL ? max_age : 0);
 	api_resp_header(resp, "Set-Cookie", "mockarty_csrf=%s; Path=/; Max-Age=%d; SameSite=Strict",
-			csrf != NULL ? csrf : "", token != NULL ? max_age : 0);
+	                csrf != NULL ? csrf : "", token != NULL ? max_age : 0);
 }
 
 static void
@@ -68,17 +69,17 @@ rest_auth_login(api_req *req, api_resp *resp)
 	params[3] = ttl;
 	params[4] = window;
 	params[5] = max;
-	if (!db_json(req, resp, "SELECT mockarty.session_login($1, $2, $3, $4::int, $5::int, $6::int)", 6, params,
-		     &out))
+	if (!db_json(req, resp, "SELECT mockarty.session_login($1, $2, $3, $4::int, $5::int, $6::int)", 6,
+	             params, &out))
 		return;
 	if (!json_is_true(json_object_get(out, "ok"))) {
 		if (json_is_true(json_object_get(out, "throttled"))) {
 			json_int_t after = json_integer_value(json_object_get(out, "retry_after"));
 
 			api_error(req, resp, 429, "rate_limit",
-				  "too many failed sign-ins for this login or address; retry in %lld s "
-				  "(LOGIN_THROTTLE_MAX_FAILURES within LOGIN_THROTTLE_WINDOW_SECONDS)",
-				  (long long)after);
+			          "too many failed sign-ins for this login or address; retry in %lld s "
+			          "(LOGIN_THROTTLE_MAX_FAILURES within LOGIN_THROTTLE_WINDOW_SECONDS)",
+			          (long long)after);
 			json_object_set_new(resp->json, "retry_after", json_integer(after));
 			api_resp_header(resp, "Retry-After", "%lld", (long long)(after > 0 ? after : 1));
 		} else {
@@ -89,7 +90,7 @@ rest_auth_login(api_req *req, api_resp *resp)
 	}
 	json_object_del(out, "ok");
 	set_cookies(resp, json_string_value(json_object_get(out, "token")),
-		    json_string_value(json_object_get(out, "csrfToken")), admin_cfg.session_ttl_s);
+	            json_string_value(json_object_get(out, "csrfToken")), admin_cfg.session_ttl_s);
 	api_json(resp, 200, out);
 }
 
@@ -126,13 +127,15 @@ rest_auth_me(api_req *req, api_resp *resp)
 			return;
 		if (!json_is_object(out)) {
 			json_decref(out);
-			api_error(req, resp, 401, "unauthorized", "the session has ended or expired; sign in again");
+			api_error(req, resp, 401, "unauthorized",
+			          "the session has ended or expired; sign in again");
 			return;
 		}
 		/* the session slides on use: renew the cookies' Max-Age to its current expiry */
 		if (req->session_cookie)
-			set_cookies(resp, req->session_token, json_string_value(json_object_get(out, "csrfToken")),
-				    (int)json_integer_value(json_object_get(out, "expires_in")));
+			set_cookies(resp, req->session_token,
+			            json_string_value(json_object_get(out, "csrfToken")),
+			            (int)json_integer_value(json_object_get(out, "expires_in")));
 		json_object_del(out, "expires_in");
 		api_json(resp, 200, out);
 		return;
@@ -140,13 +143,14 @@ rest_auth_me(api_req *req, api_resp *resp)
 	nss = json_array();
 	if (req->token_ns != NULL && req->token_ns[0] != '\0')
 		json_array_append_new(nss, json_pack("{s:s, s:s}", "namespace", req->token_ns, "role",
-						     req->token_role ? req->token_role : "admin"));
+		                                     req->token_role ? req->token_role : "admin"));
 	api_json(resp, 200,
-		 json_pack("{s:{s:s?, s:s?, s:s, s:o, s:b, s:n, s:b, s:b}, s:n, s:s}", "user", "id",
-			   admin_cfg.auth_local ? "local" : NULL, "login", admin_cfg.auth_local ? "local" : NULL,
-			   "system_role", req->token_role != NULL ? req->token_role : "admin", "namespaces", nss,
-			   "has_password", 0, "email", "email_2fa_enabled", 0, "requires_password_change", 0,
-			   "csrfToken", "auth", admin_cfg.auth_local ? "local" : "token"));
+	         json_pack("{s:{s:s?, s:s?, s:s, s:o, s:b, s:n, s:b, s:b}, s:n, s:s}", "user", "id",
+	                   admin_cfg.auth_local ? "local" : NULL, "login",
+	                   admin_cfg.auth_local ? "local" : NULL, "system_role",
+	                   req->token_role != NULL ? req->token_role : "admin", "namespaces", nss,
+	                   "has_password", 0, "email", "email_2fa_enabled", 0, "requires_password_change", 0,
+	                   "csrfToken", "auth", admin_cfg.auth_local ? "local" : "token"));
 }
 
 /*
@@ -161,9 +165,10 @@ rest_auth_password(api_req *req, api_resp *resp)
 	const char *params[3];
 
 	if (req->session_token == NULL) {
-		api_error(req, resp, 400, "validation",
-			  "changing a password needs a signed-in session (POST /api/v1/auth/login); admins set "
-			  "passwords with POST /api/v1/admin/users/:id/password");
+		api_error(
+		    req, resp, 400, "validation",
+		    "changing a password needs a signed-in session (POST /api/v1/auth/login); admins set "
+		    "passwords with POST /api/v1/admin/users/:id/password");
 		return;
 	}
 	body = api_body(req, resp, JSON_OBJECT);
@@ -172,12 +177,14 @@ rest_auth_password(api_req *req, api_resp *resp)
 	cur = json_object_get(body, "current_password");
 	nw = json_object_get(body, "new_password");
 	if (!json_is_string(cur)) {
-		api_error(req, resp, 400, "validation", "current_password is required (a string) [$.current_password]");
+		api_error(req, resp, 400, "validation",
+		          "current_password is required (a string) [$.current_password]");
 		json_object_set_new(resp->json, "field", json_string("$.current_password"));
 		return;
 	}
 	if (!json_is_string(nw)) {
-		api_error(req, resp, 400, "validation", "new_password is required (a string) [$.new_password]");
+		api_error(req, resp, 400, "validation",
+		          "new_password is required (a string) [$.new_password]");
 		json_object_set_new(resp->json, "field", json_string("$.new_password"));
 		return;
 	}
@@ -211,7 +218,8 @@ rest_user_list(api_req *req, api_resp *resp)
 
 	if (!db_json(req, resp, "SELECT mockarty.user_admin_list()", 0, NULL, &list))
 		return;
-	api_json(resp, 200, json_pack("{s:o, s:I}", "users", list, "total", (json_int_t)json_array_size(list)));
+	api_json(resp, 200,
+	         json_pack("{s:o, s:I}", "users", list, "total", (json_int_t)json_array_size(list)));
 }
 
 /* POST /api/v1/admin/users {"login","password"?,"system_role"?,"namespaces"?} -> 201 User. */
@@ -290,7 +298,8 @@ rest_user_password(api_req *req, api_resp *resp)
 		return;
 	pw = json_object_get(body, "new_password");
 	if (!json_is_string(pw)) {
-		api_error(req, resp, 400, "validation", "new_password is required (a string) [$.new_password]");
+		api_error(req, resp, 400, "validation",
+		          "new_password is required (a string) [$.new_password]");
 		json_object_set_new(resp->json, "field", json_string("$.new_password"));
 		return;
 	}

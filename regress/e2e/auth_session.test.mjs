@@ -587,3 +587,17 @@ test('sessions expire after SESSION_TTL_SECONDS (setting lowered), then 401', as
     await node.stop();
   }
 });
+
+test('the first-start line is shown even with LOG_LEVEL=error (it is the only copy)', async () => {
+  await s.psql('UPDATE mockarty_private.users SET password_hash = NULL');
+  const node = await s.spawnAdmin({ LOG_LEVEL: 'error' });
+  try {
+    const m = /FIRST START: .*one-time password (\S+)/.exec(node.logs());
+    assert.ok(m, node.logs());
+    const r = await login('admin', m[1], node.url);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.requires_password_change, true);
+  } finally {
+    await node.stop();
+  }
+});

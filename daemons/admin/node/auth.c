@@ -686,9 +686,15 @@ auth_bootstrap(void)
 	}
 	res = PQexec(conn, "SELECT mockarty.user_bootstrap()");
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+		/* shown whatever LOG_LEVEL says: it is the only copy (start-up, no other thread logs yet) */
+		int saved = log_threshold;
+
+		if (log_threshold < LOG_LVL_WARN)
+			log_threshold = LOG_LVL_WARN;
 		log_warn("FIRST START: sign in at http://%s:%d/ui/ as user \"admin\" with the one-time password %s "
 			 "(shown once; it must be changed at the first sign-in)",
 			 admin_cfg.http_bind_addr, admin_cfg.http_port, PQgetvalue(res, 0, 0));
+		log_threshold = saved;
 	} else if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_warn("first start check failed: %s", PQresultErrorMessage(res));
 		broken = PQstatus(conn) != CONNECTION_OK;

@@ -35,6 +35,19 @@ SELECT mockarty.session_password(:'t', 'wrong-one', 'ann-password-2');
 SELECT mockarty.session_password(:'t', 'ann-password', 'ann-password-2') ->> 'requires_password_change' AS must_change;
 SELECT mockarty.session_login('ann', 'ann-password', '10.0.0.1') ->> 'ok' AS old_password;
 
+-- a failed sign-in costs one bcrypt whether the login exists or not (crypt calls counted within
+-- one transaction, where the backend's pending counts are not flushed)
+SET track_functions = 'all';
+BEGIN;
+SELECT coalesce(sum(calls), 0) AS c0 FROM pg_stat_xact_user_functions WHERE funcname = 'crypt' \gset
+SELECT mockarty.session_login('ann', 'not-it-at-all', '10.0.0.50') ->> 'ok' AS known_login;
+SELECT coalesce(sum(calls), 0) - :c0 AS bcrypts FROM pg_stat_xact_user_functions WHERE funcname = 'crypt';
+SELECT coalesce(sum(calls), 0) AS c0 FROM pg_stat_xact_user_functions WHERE funcname = 'crypt' \gset
+SELECT mockarty.session_login('no-such-login', 'not-it-at-all', '10.0.0.50') ->> 'ok' AS unknown_login;
+SELECT coalesce(sum(calls), 0) - :c0 AS bcrypts FROM pg_stat_xact_user_functions WHERE funcname = 'crypt';
+ROLLBACK;
+RESET track_functions;
+
 -- throttle: 5 failures of one login within the window (the old password above was the first)
 -- refuse even the right password
 SELECT count(*) FILTER (WHERE mockarty.session_login('ann', 'bad-password-' || i, '10.0.0.2') ->> 'ok' = 'false') AS failed

@@ -212,12 +212,13 @@ BEGIN
 	END IF;
 	SELECT * INTO u FROM mockarty_private.users x WHERE x.login = p_login;
 	v_found := FOUND;
-	IF v_found AND u.password_hash IS NOT NULL THEN
-		v_ok := crypt(p_password, u.password_hash) = u.password_hash AND u.enabled;
-	ELSE
-		-- an unknown login costs the same bcrypt as a known one
-		PERFORM crypt(coalesce(p_password, ''), '$2a$10$CwTycUXWue0Thq9StjUM0u');
+	IF NOT v_found OR u.password_hash IS NULL THEN
+		-- an unknown login costs the same one bcrypt as a known one: the same expression on a
+		-- stand-in hash (a PERFORM would be folded by the planner and then run again: two)
+		u.password_hash := '$2a$10$CwTycUXWue0Thq9StjUM0uJ8DPLKXt1FYlwYpQW2G3cAwjKoh2WZK';
+		u.enabled := false;
 	END IF;
+	v_ok := crypt(coalesce(p_password, ''), u.password_hash) = u.password_hash AND u.enabled;
 	IF NOT v_ok THEN
 		DELETE FROM mockarty_private.login_failures WHERE failed_at < now() - interval '1 day';
 		INSERT INTO mockarty_private.login_failures (login, client) VALUES (coalesce(p_login, ''), p_client);

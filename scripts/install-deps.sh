@@ -20,8 +20,9 @@ runtime=(postgresql-15 libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libyaml-0
 build=(build-essential pkg-config postgresql-server-dev-15 libmicrohttpd-dev libjansson-dev libpq-dev
        libpcre2-dev libyaml-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libnghttp2-dev libprotobuf-c-dev
        protobuf-c-compiler protobuf-compiler libprotobuf-dev unzip)
-# prometheus: for promtool only (regress/e2e/metrics.test.mjs checks every /metrics output with it)
-test_pkgs=(nodejs python3-grpcio python3-protobuf prometheus)
+# prometheus: for promtool only (regress/e2e/metrics.test.mjs checks every /metrics output with it);
+# chromium + fonts-dejavu-core: the console's browser tests (regress/e2e/ui_*.test.mjs, playwright-core drives it)
+test_pkgs=(nodejs python3-grpcio python3-protobuf prometheus chromium fonts-dejavu-core)
 bench_pkgs=(wrk nginx-light)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 

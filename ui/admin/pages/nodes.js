@@ -1,0 +1,7 @@
+// pages/nodes.js - the console's "Nodes" page (placeholder until the page is built).
+
+import { html } from '../kit/ui.js';
+
+export default function Page() {
+	return html`<h1>Nodes</h1><p class="muted">This page is not built yet.</p>`;
+}

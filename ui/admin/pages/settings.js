@@ -1,0 +1,7 @@
+// pages/settings.js - the console's "Settings" page (placeholder until the page is built).
+
+import { html } from '../kit/ui.js';
+
+export default function Page() {
+	return html`<h1>Settings</h1><p class="muted">This page is not built yet.</p>`;
+}

@@ -1,0 +1,7 @@
+// pages/stores.js - the console's "Stores" page (placeholder until the page is built).
+
+import { html } from '../kit/ui.js';
+
+export default function Page() {
+	return html`<h1>Stores</h1><p class="muted">This page is not built yet.</p>`;
+}

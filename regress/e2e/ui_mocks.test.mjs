@@ -307,6 +307,44 @@ test('a viewer sees no write controls', async () => {
   await context.close();
 });
 
+test('every protocol: its template saves from the editor and the list shows it', async () => {
+  const { page } = await open('mocks/new');
+  const protocols = await page.getByLabel('Protocol').locator('option').evaluateAll((os) => os.map((o) => [o.value, o.textContent]));
+  assert.deepEqual(protocols.map((p) => p[1]), ['HTTP', 'gRPC', 'GraphQL', 'SOAP', 'MCP', 'SSE', 'WebSocket', 'Kafka', 'RabbitMQ', 'SMTP']);
+  for (const [value] of protocols) {
+    await page.goto(s.url + '/ui/mocks/new');
+    await page.getByLabel('Protocol').selectOption(value);
+    const doc = JSON.parse(await page.getByLabel('Mock (JSON)').inputValue());
+    assert.ok(doc[value] && typeof doc[value] === 'object', `the ${value} template has its section`);
+    await page.locator('#mk-id').fill('tpl-' + value);
+    await page.getByRole('button', { name: 'Create mock' }).click();
+    await page.getByRole('heading', { name: 'Mock tpl-' + value }).waitFor();
+    const m = (await getMock('tpl-' + value)).body;
+    assert.ok(m[value], `${value} saved with its section`);
+  }
+  await page.goto(s.url + '/ui/mocks?search=tpl-');
+  await page.getByText('Showing 1–10 of 10 mocks').waitFor();
+  await page.close();
+});
+
+test('namespace switch and paging: 55 mocks in another namespace, 50 a page', async () => {
+  assert.equal((await s.api('POST', '/api/v1/namespaces', { name: 'paging' })).status, 201);
+  const many = Array.from({ length: 55 }, (_, i) => ({ id: 'p-' + String(i).padStart(2, '0'), namespace: 'paging', http: { route: '/p/' + i }, response: { payload: i } }));
+  assert.equal((await s.api('POST', '/api/v1/mocks/batch', many)).status, 201);
+  const { page } = await open('mocks');
+  await page.getByText('Showing 1–', { exact: false }).waitFor();
+  await page.getByLabel('Namespace').selectOption('paging');
+  await page.getByText('Showing 1–50 of 55 mocks').waitFor();
+  await page.getByRole('button', { name: 'Next page' }).click();
+  await page.getByText('Showing 51–55 of 55 mocks').waitFor();
+  assert.deepEqual(await page.getByRole('table', { name: 'Mocks' }).locator('tbody td:first-child').allTextContents(), ['p-50', 'p-51', 'p-52', 'p-53', 'p-54']);
+  assert.ok(await page.getByRole('button', { name: 'Next page' }).isDisabled(), await page.locator('main').innerHTML());
+  await axeCheck(page, 'mocks list, second page');
+  await page.getByLabel('Namespace').selectOption('sandbox');
+  await page.getByText('Showing 1–', { exact: false }).waitFor();
+  await page.close();
+});
+
 test('no console problems on any page opened', () => {
   for (const r of pages) {
     let n = r.expected404;

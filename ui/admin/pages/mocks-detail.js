@@ -39,10 +39,10 @@ export function Versions({ mock, canWrite, onRestored }) {
 				<td class="num">${v.version}${v.version === latest ? ' (current)' : ''}</td>
 				<td><span class="mk-time">${fmtTime(v.updatedAt || v.createdAt)}</span></td>
 				<td>${(v.tags || []).join(', ')}</td>
-				<td class="row">
+				<td><div class="row">
 					${v.version !== latest ? html`<button aria-pressed=${chosen === v.version ? 'true' : 'false'} onClick=${() => setChosen(chosen === v.version ? null : v.version)}>Compare version ${v.version}</button>` : ''}
 					${canWrite && v.version !== latest ? html`<${ConfirmButton} label=${'Restore version ' + v.version} confirmLabel=${'Restore version ' + v.version + ' now'} danger=${false} onConfirm=${() => restore(v.version)} />` : ''}
-				</td></tr>`)}</tbody></table></div>` : ''}
+				</div></td></tr>`)}</tbody></table></div>` : ''}
 		${pick ? html`<${Diff} from=${pick} to=${mock} fromLabel=${'version ' + pick.version} toLabel="the current mock" />` : ''}
 	</section>`;
 }
@@ -54,7 +54,7 @@ export function Diff({ from, to, fromLabel, toLabel }) {
 	return html`<section class="mk-diff" aria-labelledby="mk-diff-h">
 		<h3 id="mk-diff-h">Changes from ${fromLabel} to ${toLabel}</h3>
 		<p id="mk-diff-sum">${added || removed ? `${added} line${added === 1 ? '' : 's'} added (+), ${removed} removed (−)` : 'No differences.'}</p>
-		<pre class="mk-diff-body" tabindex="0" aria-labelledby="mk-diff-h mk-diff-sum">${d.map((x) => html`<div class=${x.op === '+' ? 'diff-add' : x.op === '-' ? 'diff-del' : ''}><span class="mk-sign" aria-hidden="false">${x.op === ' ' ? ' ' : x.op === '+' ? '+' : '-'}</span> ${x.text}</div>`)}</pre>
+		<pre class="mk-diff-body" tabindex="0" aria-labelledby="mk-diff-h mk-diff-sum">${d.map((x) => html`<div class=${x.op === '+' ? 'diff-add' : x.op === '-' ? 'diff-del' : ''}><span class="mk-sign">${x.op === ' ' ? ' ' : x.op === '+' ? '+' : '-'}</span> ${x.text}</div>`)}</pre>
 	</section>`;
 }
 

@@ -137,7 +137,8 @@ export function MockEditor({ mock, isNew, protocol, canWrite, onSaved }) {
 		</div>` : html`<h2 id="mk-json-h">Mock (JSON)</h2><pre class="mk-json" tabindex="0" aria-labelledby="mk-json-h">${text}</pre>`}
 		${error && !error.control && !error.field ? html`<${ErrorBox} error=${error.message} title="Not saved" />` : ''}
 		${error && (error.control || error.field) ? html`<p class="sr-only" role="alert">Not saved: ${error.message}</p>` : ''}
-		${canWrite ? html`<div class="row"><button class="primary" type="submit" disabled=${busy}>${busy ? 'Saving…' : isNew ? 'Create mock' : 'Save'}</button></div>` : ''}
+		${canWrite ? html`<div class="row"><button class="primary" type="submit" disabled=${busy}>${busy ? 'Saving…' : isNew ? 'Create mock' : 'Save'}</button>
+			<button type="button" disabled=${!!syntax} onClick=${() => setText(pretty(obj).text)}>Format JSON</button></div>` : ''}
 	</form>`;
 }
 

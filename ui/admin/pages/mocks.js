@@ -58,6 +58,7 @@ function MockList({ navigate, canWrite, route }) {
 	const [offset, setOffset] = useState(0);
 
 	useEffect(() => {
+		if (search === debounced) return undefined;
 		const t = setTimeout(() => { setDebounced(search); setOffset(0); }, 300);
 		return () => clearTimeout(t);
 	}, [search]);
@@ -189,7 +190,7 @@ function MockDetail({ id, navigate, canWrite, route }) {
 			<${ErrorBox} error=${actionError} />
 			<${Tabs} label="Mock" tabs=${tabs} current=${current} onSelect=${setTab} />
 			<div role="tabpanel" aria-labelledby=${'tab-' + current}>
-				${current === 'edit' ? html`<${MockEditor} key=${(m.updatedAt || '') + ':' + (m.closedAt || '')} mock=${m} canWrite=${canWrite}
+				${current === 'edit' ? html`<${MockEditor} key=${(m.updatedAt || '') + ':' + (m.closedAt || '')} mock=${m} canWrite=${canWrite && !m.closedAt}
 					onSaved=${() => { toast(`Mock ${m.id} saved`); mock.reload(); }} />` : ''}
 				${current === 'versions' ? html`<${Versions} mock=${m} canWrite=${canWrite} onRestored=${() => mock.reload()} />` : ''}
 				${current === 'logs' ? html`<${RequestLog} mock=${m} canWrite=${canWrite} />` : ''}

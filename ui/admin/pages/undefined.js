@@ -55,12 +55,12 @@ export default function Undefined({ navigate, canWrite }) {
 					<td>${r.protocol || 'http'}</td>
 					<td class="num">${r.count ?? r.hitCount ?? 1}</td>
 					<td><span class="mk-time">${fmtTime(r.lastSeen || r.timestamp)}</span></td>
-					<td class="row">
+					<td><div class="row">
 						<button aria-expanded=${isOpen ? 'true' : 'false'} aria-controls=${'ud-detail-' + r.id} onClick=${() => toggle(r.id)}>${isOpen ? 'Hide' : 'Details'}<span class="sr-only"> of ${r.method} ${r.path}</span></button>
 						${canWrite ? html`<button class="primary" disabled=${!!busy} onClick=${() => createMock(r)}>Create a mock<span class="sr-only"> from ${r.method} ${r.path}</span></button>
 							${!r.ignored ? html`<button disabled=${!!busy} onClick=${() => ignore(r)}>Ignore<span class="sr-only"> ${r.method} ${r.path}</span></button>` : ''}
 							<${ConfirmButton} label="Delete" confirmLabel="Delete it" disabled=${!!busy} onConfirm=${() => remove(r)} />` : ''}
-					</td></tr>
+					</div></td></tr>
 				${isOpen ? html`<tr id=${'ud-detail-' + r.id} class="mk-detail-row"><td colspan="6">
 					<div class="grid2">
 						<div><h3>Headers</h3><pre tabindex="0" aria-label=${'Headers of ' + r.method + ' ' + r.path}>${fmtHeaders(r.headers)}</pre></div>

@@ -345,6 +345,26 @@ test('namespace switch and paging: 55 mocks in another namespace, 50 a page', as
   await page.close();
 });
 
+test('dark theme: list, editor with an error, versions diff and undefined list pass axe', async () => {
+  const { page } = await open('mocks?deleted=1', { colorScheme: 'dark' });
+  await page.getByRole('table', { name: 'Mocks' }).getByText('old-mock').waitFor();
+  await axeCheck(page, 'mocks list (dark)');
+  await page.goto(s.url + '/ui/mocks/new');
+  await page.getByLabel('Route').fill('no-slash');
+  await page.getByRole('button', { name: 'Create mock' }).click();
+  await page.locator('#mk-route-error').waitFor();
+  await axeCheck(page, 'mock editor with an error (dark)');
+  ignoreProblems(pages[pages.length - 1].problems, /status of 400/);
+  await page.goto(s.url + '/ui/mocks/hello?tab=versions');
+  await page.getByRole('button', { name: 'Compare version 1' }).click();
+  await page.locator('.mk-diff-body').waitFor();
+  await axeCheck(page, 'versions diff (dark)');
+  await page.goto(s.url + '/ui/undefined');
+  await page.getByRole('table', { name: 'Undefined requests' }).waitFor();
+  await axeCheck(page, 'undefined list (dark)');
+  await page.close();
+});
+
 test('no console problems on any page opened', () => {
   for (const r of pages) {
     let n = r.expected404;

@@ -271,21 +271,37 @@ test('undefined requests: an unknown path appears, a mock made from it answers',
 });
 
 test('a viewer sees no write controls', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  await context.route('**/api/v1/auth/me', (route) => route.fulfill({
-    status: 200, contentType: 'application/json',
-    body: JSON.stringify({ user: { login: 'viewer1', system_role: 'viewer', namespaces: [] }, csrfToken: 'x' }),
-  }));
-  const page = await context.newPage();
+  // With users (POST /api/v1/admin/users): a real viewer signs in on a second node that asks for
+  // sign-in. Without them (a node before sign-in landed): /api/v1/auth/me is answered with a viewer.
+  const users = (await s.api('GET', '/api/v1/admin/users')).status === 200;
+  let context, page, base;
   const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-  page.on('pageerror', (e) => problems.push(e.message));
-  await page.goto(s.url + '/ui/mocks');
+  if (users) {
+    const u = await s.api('POST', '/api/v1/admin/users', { login: 'viewer1', password: 'viewer-pass-1', system_role: 'viewer', requires_password_change: false });
+    assert.equal(u.status, 201, u.text);
+    const node = await s.spawnAdmin({});
+    base = node.url;
+    const r = await openConsole(browser, { url: base }, 'mocks', { login: 'viewer1', password: 'viewer-pass-1' });
+    ({ context, page } = r);
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+    page.on('pageerror', (e) => problems.push(e.message));
+  } else {
+    base = s.url;
+    context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    await context.route('**/api/v1/auth/me', (route) => route.fulfill({
+      status: 200, contentType: 'application/json',
+      body: JSON.stringify({ user: { login: 'viewer1', system_role: 'viewer', namespaces: [] }, csrfToken: 'x' }),
+    }));
+    page = await context.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(base + '/ui/mocks');
+  }
   await page.getByText('viewer1 (viewer)').waitFor();
   await page.getByRole('table', { name: 'Mocks' }).waitFor();
   assert.equal(await page.getByRole('link', { name: 'New mock' }).count(), 0);
 
-  await page.goto(s.url + '/ui/mocks/hello');
+  await page.goto(base + '/ui/mocks/hello');
   await page.getByRole('heading', { name: 'Mock hello' }).waitFor();
   await page.getByRole('heading', { name: 'Mock (JSON)' }).waitFor();
   for (const name of ['Save', 'Delete', 'Restore', 'Purge']) assert.equal(await page.getByRole('button', { name, exact: true }).count(), 0, name);
@@ -299,7 +315,7 @@ test('a viewer sees no write controls', async () => {
 
   assert.equal((await mockTraffic('/viewer/miss')).status, 404);
   await waitUntil(async () => (await s.api('GET', '/api/v1/undefined-requests')).body.some((u) => u.path === '/viewer/miss'), 5000, 50, 'captured');
-  await page.goto(s.url + '/ui/undefined');
+  await page.goto(base + '/ui/undefined');
   await page.getByRole('table', { name: 'Undefined requests' }).getByText('/viewer/miss', { exact: true }).waitFor();
   for (const name of [/Create a mock/, /^Ignore/, /^Delete/]) assert.equal(await page.getByRole('button', { name }).count(), 0, String(name));
   await axeCheck(page, 'undefined list as a viewer');

@@ -77,11 +77,13 @@ test('list: protocol, method and route, tags, folder, status; search, tag, folde
   await page.getByText('Showing 1–1 of 1 mock', { exact: true }).waitFor();
   assert.deepEqual(await rows.locator('td:first-child').allTextContents(), ['orders-create']);
   await page.getByLabel('Tag').selectOption('');
+  await page.getByText('Showing 1–4 of 4 mocks').waitFor();
 
   await page.getByLabel('Folder').selectOption('f-users');
   await page.getByText('Showing 1–1 of 1 mock', { exact: true }).waitFor();
   assert.deepEqual(await rows.locator('td:first-child').allTextContents(), ['user-get']);
   await page.getByLabel('Folder').selectOption('*');
+  await page.getByText('Showing 1–4 of 4 mocks').waitFor();
 
   await page.getByLabel('Show deleted').check();
   await page.getByText('Showing 1–5 of 5 mocks').waitFor();
@@ -277,7 +279,7 @@ test('a viewer sees no write controls', async () => {
   let context, page, base;
   const problems = [];
   if (users) {
-    const u = await s.api('POST', '/api/v1/admin/users', { login: 'viewer1', password: 'viewer-pass-1', system_role: 'viewer', requires_password_change: false });
+    const u = await s.api('POST', '/api/v1/admin/users', { login: 'viewer1', password: 'viewer-pass-1', system_role: 'viewer', namespaces: [{ namespace: 'sandbox', role: 'viewer' }], requires_password_change: false });
     assert.equal(u.status, 201, u.text);
     const node = await s.spawnAdmin({});
     base = node.url;

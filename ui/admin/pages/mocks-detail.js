@@ -9,8 +9,8 @@ import { HTTP_METHODS, editable, pretty, diffLines, samplePath, parseHeaders } f
 
 const enc = encodeURIComponent;
 
-export function Versions({ mock, canWrite, onRestored }) {
-	const versions = useAsync(async () => items(await api.get(`/api/v1/mocks/${enc(mock.id)}/versions`), 'versions'), [mock.id, mock.updatedAt]);
+export function Versions({ mock, stamp, canWrite, onRestored }) {
+	const versions = useAsync(async () => items(await api.get(`/api/v1/mocks/${enc(mock.id)}/versions`), 'versions'), [mock.id, stamp]);
 	const [chosen, setChosen] = useState(null);
 	const [error, setError] = useState(null);
 	const list = versions.data || [];
@@ -23,6 +23,7 @@ export function Versions({ mock, canWrite, onRestored }) {
 			await api.post(`/api/v1/mocks/${enc(mock.id)}/versions/${n}/restore`, {});
 			toast(`Version ${n} restored as the current mock`);
 			setChosen(null);
+			await versions.reload();
 			onRestored && onRestored();
 		} catch (e) { setError(e); }
 	};

@@ -153,6 +153,9 @@ function MockDetail({ id, navigate, canWrite, route }) {
 	const m = mock.data;
 	const proto = m ? protocolOf(m) : '';
 	const headingRef = useRef(null);
+	// the mock as loaded: a change (a save, a restore within the same second) remounts the editor
+	// and reloads the versions
+	const stamp = m ? JSON.stringify(m) : '';
 
 	useEffect(() => { if (m && headingRef.current) headingRef.current.focus(); }, [!!m]);
 
@@ -190,9 +193,9 @@ function MockDetail({ id, navigate, canWrite, route }) {
 			<${ErrorBox} error=${actionError} />
 			<${Tabs} label="Mock" tabs=${tabs} current=${current} onSelect=${setTab} />
 			<div role="tabpanel" aria-labelledby=${'tab-' + current}>
-				${current === 'edit' ? html`<${MockEditor} key=${(m.updatedAt || '') + ':' + (m.closedAt || '')} mock=${m} canWrite=${canWrite && !m.closedAt}
+				${current === 'edit' ? html`<${MockEditor} key=${stamp} mock=${m} canWrite=${canWrite && !m.closedAt}
 					onSaved=${() => { toast(`Mock ${m.id} saved`); mock.reload(); }} />` : ''}
-				${current === 'versions' ? html`<${Versions} mock=${m} canWrite=${canWrite} onRestored=${() => mock.reload()} />` : ''}
+				${current === 'versions' ? html`<${Versions} mock=${m} stamp=${stamp} canWrite=${canWrite} onRestored=${() => mock.reload()} />` : ''}
 				${current === 'logs' ? html`<${RequestLog} mock=${m} canWrite=${canWrite} />` : ''}
 				${current === 'test' ? html`<${TestMock} mock=${m} />` : ''}
 			</div>`}

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "otel.h"
 #include "pgpool.h"
+#include "uiserve.h"
 
 #include <curl/curl.h>
 #include <signal.h>
@@ -91,6 +92,10 @@ main(void)
 		return 2;
 	}
 	log_threshold = admin_cfg.log_level;
+	if (!ui_dir_init(err, sizeof(err))) { /* the console's developer switch (console.c) */
+		fprintf(stderr, "mockarty-admin: %s\n", err);
+		return 2;
+	}
 	atomic_store(&admin_proxy_cfg.allow_private_ips, admin_cfg.allow_private_ips);
 	atomic_store(&admin_proxy_cfg.max_concurrent, admin_cfg.proxy_max_concurrent);
 	bufbudget_set_limit(admin_cfg.buffer_budget);

@@ -13,12 +13,16 @@
  * delay never holds a pool thread; so do proxy mocks while their upstream
  * answers (common/proxy.c resumes them).
  *
+ * Paths under /ui that are not /ui/api are the web console's static pages (console.c), looked
+ * up only after the mock fast path has ruled out mock traffic.
+ *
  * Request bodies are buffered under the node-wide budget of bufbudget.h
  * (REQUEST_BUFFER_BUDGET_MB): a body that does not fit is answered 503 with
  * Retry-After as soon as that is known (at once when Content-Length says so),
  * and what a request reserved is released when it completes or is aborted.
  */
 #include "node/node.h"
+#include "console.h"
 #include "server.h"
 #include "serving/serving.h"
 
@@ -478,6 +482,14 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 
 	if (path != NULL && !cr->too_large && routes_all_reserved && !is_reserved_path(path))
 		return handle_mock_fast(conn, cr, method, path, raw_query);
+	/* the console's pages: no token, no api_req (console.h keeps /ui/api for the routes) */
+	if (path != NULL && console_path(path)) {
+		atomic_fetch_add_explicit(&admin_requests_total, 1, memory_order_relaxed);
+		ret = console_serve(conn, method, path);
+		free(path);
+		cr->state = ST_DONE;
+		return ret;
+	}
 	raw_path = strndup(cr->raw_uri, raw_path_len);
 	atomic_fetch_add_explicit(&admin_requests_total, 1, memory_order_relaxed);
 	memset(&req, 0, sizeof(req));

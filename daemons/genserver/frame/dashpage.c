@@ -44,9 +44,9 @@ route_rows(void)
 		se = strchr(st, '"');
 		if (re == NULL || se == NULL)
 			continue;
-		json_array_append_new(rows, json_pack("{s:s%, s:i, s:I}", "route", r, (size_t)(re - r), "status",
-		                                      atoi(st), "count",
-		                                      (json_int_t)strtoll(sp + 2, NULL, 10)));
+		json_array_append_new(rows,
+		                      json_pack("{s:s%, s:i, s:I}", "route", r, (size_t)(re - r), "status",
+		                                atoi(st), "count", (json_int_t)strtoll(sp + 2, NULL, 10)));
 	}
 	free(m.s);
 	return rows;
@@ -55,9 +55,9 @@ route_rows(void)
 json_t *
 gs_dashboard_extra(void)
 {
-	json_t *g = json_pack("{s:s, s:s, s:s, s:i, s:o?}", "type", gs_cfg.type, "serverName",
-	                      gs_cfg.server_name, "adminUrl", gs_cfg.admin_url, "httpPort", rs_cfg.http_port,
-	                      "routes", route_rows());
+	json_t *g =
+	    json_pack("{s:s, s:s, s:s, s:i, s:o?}", "type", gs_cfg.type, "serverName", gs_cfg.server_name,
+	              "adminUrl", gs_cfg.admin_url, "httpPort", rs_cfg.http_port, "routes", route_rows());
 
 	return g ? json_pack("{s:o}", "generatedServer", g) : NULL;
 }

@@ -181,6 +181,12 @@ test('the project builds from a fresh directory with make (no network) and serve
   assert.equal(st.body.generatedServer.type, 'openapi');
   const row = st.body.generatedServer.routes.find((r) => r.route === '/pets/:petId' && r.status === 200);
   assert.ok(row && row.count >= 1, JSON.stringify(st.body.generatedServer.routes));
+  // the charts' samples: the seconds of the traffic above show requests and hits
+  let samples = [];
+  await waitUntil(async () => {
+    samples = (await gen.request(gen.dashUrl, '/api/status')).body.samples || [];
+    return samples.some((p) => p.rps > 0 && p.hits > 0 && p.p99 > 0);
+  }, 5000, 100, 'a sample with the traffic').catch((e) => assert.fail(`${e.message}: ${JSON.stringify(samples.slice(-8))}`));
 });
 
 test('useLimiter 2: the limit is exact across the admin node and the generated server', async () => {

@@ -48,6 +48,15 @@ static struct {
 
 static double quantile(const uint64_t *d, uint64_t n, double q);
 
+/* Monotonic time the process started (the zero baseline of the first sample). */
+static int64_t started_ms;
+
+__attribute__((constructor)) static void
+stats_started(void)
+{
+	started_ms = rs_now_ms();
+}
+
 /* Fine bucket of a latency in microseconds. */
 static int
 fine_index(uint64_t us)
@@ -155,8 +164,18 @@ stats_tick(void)
 	W.hits[cur] = atomic_load(&st_hits) + atomic_load(&st_remote);
 	W.misses[cur] = atomic_load(&st_misses);
 	W.at_ms[cur] = rs_now_ms();
-	if (W.n > 0)
+	if (W.n > 0) {
 		close_second((cur + WINDOW - 1) % WINDOW, cur);
+	} else {
+		/* the first tick: what was served since start-up (a page must see early traffic) is
+		 * one sample against a zero baseline taken when the process started */
+		int prev = (cur + 1) % WINDOW;
+
+		memset(W.fine[prev], 0, sizeof(W.fine[prev]));
+		W.count[prev] = W.hits[prev] = W.misses[prev] = 0;
+		W.at_ms[prev] = started_ms;
+		close_second(prev, cur);
+	}
 	W.pos = (W.pos + 1) % WINDOW;
 	if (W.n < WINDOW)
 		W.n++;

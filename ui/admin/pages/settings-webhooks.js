@@ -55,7 +55,7 @@ function WebhookForm({ hook, onClose, onSaved }) {
 }
 
 function statusBadge(st) {
-	const cls = st === 'delivered' ? 'ok' : st === 'failed' ? 'bad' : 'warn';
+	const cls = st === 'succeeded' || st === 'delivered' ? 'ok' : st === 'failed' ? 'bad' : 'warn';
 	return html`<span class=${'badge ' + cls}>${st}</span>`;
 }
 
@@ -68,7 +68,7 @@ function Attempts({ d }) {
 				{ key: 'attempt', label: '#', num: true },
 				{ key: 'at', label: 'At', render: (a) => html`<span class="when">${fmtTime(a.at)}</span>` },
 				{ key: 'statusCode', label: 'HTTP', num: true, render: (a) => a.statusCode ?? '–' },
-				{ key: 'latencyMs', label: 'ms', num: true },
+				{ key: 'latencyMs', label: 'ms', num: true, render: (a) => html`<span class="when">${a.latencyMs ?? ''}</span>` },
 				{ key: 'error', label: 'Error', render: (a) => a.error || '' },
 				{ key: 'manual', label: 'By hand', render: (a) => (a.manual ? 'yes' : '') },
 			]} />
@@ -108,7 +108,7 @@ function Deliveries({ hook, canWrite }) {
 	];
 	const shown = data && data.find((d) => d.id === open);
 	return html`<section class="deliveries" aria-labelledby="deliveries-title">
-		<h3 id="deliveries-title">Delivery history: <span class="muted">${hook.url}</span></h3>
+		<h3 id="deliveries-title">Delivery history: <span class="muted hook-url">${hook.url}</span></h3>
 		<${ErrorBox} error=${err} />
 		${data === null ? html`<${Loading} what="deliveries" />`
 			: html`<${Table} label=${'Deliveries of ' + hook.url} columns=${columns} rows=${data} empty="No deliveries yet: they appear when a subscribed event happens." />`}
@@ -128,7 +128,7 @@ export function Webhooks({ canWrite }) {
 	};
 	const base = (r) => '/ui/api/webhooks/' + encodeURIComponent(r.id);
 	const columns = [
-		{ key: 'url', label: 'URL', render: (r) => html`<code>${r.url}</code>` },
+		{ key: 'url', label: 'URL', render: (r) => html`<code class="hook-url">${r.url}</code>` },
 		{ key: 'events', label: 'Events', render: (r) => (r.events || []).join(', ') },
 		{ key: 'namespace', label: 'Namespace', render: (r) => r.namespace || html`<span class="muted">all</span>` },
 		{ key: 'hasSecret', label: 'Signed', render: (r) => (r.hasSecret ? 'yes' : 'no') },

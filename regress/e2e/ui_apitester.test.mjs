@@ -151,3 +151,27 @@ test('run a collection: environment and collection made in the UI, live progress
   assert.deepEqual(problems, []);
   await context.close();
 });
+
+test('a viewer sees collections, environments and runs but no control that changes them', async () => {
+  const strict = await s.spawnAdmin({ AUTH_MODE: 'full' });
+  const made = await s.api('POST', '/api/v1/admin/users', { login: 'at-look', password: 'look-pass-1', system_role: 'viewer', namespaces: [{ namespace: 'sandbox', role: 'viewer' }], requires_password_change: false });
+  assert.equal(made.status, 201, made.text);
+  const { page, context, problems } = await openConsole(browser, { url: strict.url }, 'api-tester/collections', { login: 'at-look', password: 'look-pass-1' });
+  await page.getByRole('heading', { name: 'API tester', level: 1 }).waitFor();
+  await page.getByRole('row', { name: /UI smoke/ }).waitFor();
+  for (const tab of ['Collections', 'Environments', 'Runs']) {
+    await page.getByRole('tab', { name: tab }).click();
+    await page.getByRole('heading', { name: tab, level: 2 }).waitFor();
+    await page.waitForLoadState('networkidle');
+    for (const b of ['New collection', 'New environment', 'Run UI smoke', 'Delete', 'Edit local node', 'Activate local node']) {
+      assert.equal(await page.getByRole('button', { name: b }).count(), 0, `${tab}: no "${b}" button for a viewer`);
+    }
+    await axeCheck(page, `${tab} as a viewer`);
+  }
+  await page.getByRole('link', { name: /^Report/ }).first().click();
+  await page.getByRole('progressbar', { name: 'Run progress' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Cancel run' }).count(), 0);
+  await page.getByRole('button', { name: 'Download JUnit' }).waitFor();
+  assert.deepEqual(problems, []);
+  await context.close();
+});

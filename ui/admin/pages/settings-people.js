@@ -27,7 +27,7 @@ function CreateUser({ onClose, onSaved }) {
 		e.preventDefault();
 		setBusy(true); setErr(null);
 		try {
-			await api.post('/api/v1/admin/users', { login: login.trim(), password, system_role: role, role });
+			await api.post('/api/v1/admin/users', { login: login.trim(), password, system_role: role });
 			toast(`User ${login.trim()} created`);
 			onSaved(); onClose();
 		} catch (x) { setErr(x); } finally { setBusy(false); }
@@ -62,7 +62,7 @@ function EditUser({ user, namespaces, onClose, onSaved }) {
 	};
 	const allNs = [...new Set([...namespaces, ...Object.keys(nsRoles)])];
 	return html`<${Dialog} open=${true} id="user-edit-dialog" title=${'User ' + user.login} onClose=${onClose}>
-		<form onSubmit=${(e) => { e.preventDefault(); run(() => api.put(base, { system_role: role, role }), 'Role saved'); }}>
+		<form onSubmit=${(e) => { e.preventDefault(); run(() => api.put(base, { system_role: role }), 'Role saved'); }}>
 			<${Field} id="edit-role" label="System role"><${RoleSelect} id="edit-role" value=${role} onChange=${setRole} /><//>
 			<button type="submit" disabled=${busy}>Save role</button>
 		</form>

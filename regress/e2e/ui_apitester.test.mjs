@@ -1,5 +1,5 @@
 // ui_apitester.test.mjs - the console's API tester in a real browser (chromium via
-// playwright-core): create an environment and a collection in the UI, run it on a real runner
+// playwright-core): create an environment and import a collection file in the UI, run it on a real runner
 // agent and watch the live progress reach 100 %, read the report (pass and fail per test),
 // download the JUnit and Markdown reports, then fix the failing endpoint, run again and compare
 // the two runs (the one test that changed status is listed). The collection calls mocks on the
@@ -92,7 +92,9 @@ test('run a collection: environment and collection made in the UI, live progress
   await dlg.getByRole('button', { name: 'Save collection' }).click();
   await dlg.locator('#coll-doc-error').waitFor();
   assert.match(await dlg.locator('#coll-doc-error').textContent(), /item\[0\]/, 'the compile error names the request');
-  await dlg.getByLabel('Postman v2.1 collection').fill(JSON.stringify(COLLECTION, null, 2));
+  // the valid one imported from a file, as a Postman export is
+  await dlg.getByLabel('Load a Postman export (.json)').setInputFiles({ name: 'ui-smoke.postman_collection.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(COLLECTION, null, 2)) });
+  await waitUntil(async () => (await dlg.getByLabel('Postman v2.1 collection').inputValue()).includes('"UI smoke"'), 5000, 50, 'the file loaded into the editor');
   await axeCheck(page, 'new collection dialog');
   await dlg.getByRole('button', { name: 'Save collection' }).click();
   await page.getByRole('row', { name: /UI smoke/ }).waitFor();
@@ -152,11 +154,11 @@ test('run a collection: environment and collection made in the UI, live progress
   await context.close();
 });
 
-test('a viewer sees collections, environments and runs but no control that changes them', async () => {
+test('a viewer (dark theme) sees collections, environments and runs but no control that changes them', async () => {
   const strict = await s.spawnAdmin({ AUTH_MODE: 'full' });
   const made = await s.api('POST', '/api/v1/admin/users', { login: 'at-look', password: 'look-pass-1', system_role: 'viewer', namespaces: [{ namespace: 'sandbox', role: 'viewer' }], requires_password_change: false });
   assert.equal(made.status, 201, made.text);
-  const { page, context, problems } = await openConsole(browser, { url: strict.url }, 'api-tester/collections', { login: 'at-look', password: 'look-pass-1' });
+  const { page, context, problems } = await openConsole(browser, { url: strict.url }, 'api-tester/collections', { login: 'at-look', password: 'look-pass-1', colorScheme: 'dark' });
   await page.getByRole('heading', { name: 'API tester', level: 1 }).waitFor();
   await page.getByRole('row', { name: /UI smoke/ }).waitFor();
   for (const tab of ['Collections', 'Environments', 'Runs']) {

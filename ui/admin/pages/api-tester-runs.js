@@ -160,7 +160,8 @@ export function Compare({ a, b, navigate }) {
 	const data = useAsync(() => Promise.all([a, b].map((id) => api.get(`${A}/test-runs/${encodeURIComponent(id)}`))), [a, b]);
 	if (data.error) return html`<${ErrorBox} error=${data.error} />`;
 	if (!data.data) return html`<${Loading} what="the runs" />`;
-	const [ra, rb] = data.data;
+	// A is the older run, whatever order they were picked in (a stable sort keeps equal times as picked)
+	const [ra, rb] = [...data.data].sort((x, y) => String(x.createdAt || '').localeCompare(String(y.createdAt || '')));
 	const ma = new Map(runTests(ra).map(([k, s, m]) => [k, { s, m }]));
 	const mb = new Map(runTests(rb).map(([k, s, m]) => [k, { s, m }]));
 	const keys = [...new Set([...ma.keys(), ...mb.keys()])];

@@ -101,7 +101,15 @@ test('an empty integration name is refused at its field and nothing is created',
   assert.match(await dlg.getByRole('alert').first().textContent(), /name/i);
   await axeCheck(page, 'create integration dialog with an error');
   await page.keyboard.press('Escape');
+  await dlg.waitFor({ state: 'hidden' }); // Esc closes the dialog
   assert.equal(await s.psql('SELECT count(*) FROM mockarty_private.integrations'), '0');
+  // by keyboard alone: focus the create button, Enter opens the dialog with focus inside it
+  await page.getByRole('button', { name: 'Create integration' }).focus();
+  await page.keyboard.press('Enter');
+  await dlg.waitFor();
+  assert.ok(await dlg.evaluate((d) => d.contains(document.activeElement)), 'focus moved into the dialog');
+  await page.keyboard.press('Escape');
+  await dlg.waitFor({ state: 'hidden' });
   assert.deepEqual(settle(problems, /400/), []);
   await context.close();
 });

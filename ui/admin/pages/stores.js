@@ -68,6 +68,12 @@ function EditDialog({ open, entry, chainId, onClose, onSaved }) {
 	<//>`;
 }
 
+// A value as the table shows it: JSON, cut at 400 characters (Edit shows it whole).
+export function shortJson(v) {
+	const t = JSON.stringify(v, null, 1);
+	return t.length > 400 ? t.slice(0, 400) + ' …' : t;
+}
+
 function StoreTable({ chainId, canWrite, label }) {
 	const { data, error, loading, reload } = useAsync(() => api.get(storePath(chainId)), [chainId]);
 	const [editing, setEditing] = useState(null);
@@ -85,7 +91,7 @@ function StoreTable({ chainId, canWrite, label }) {
 
 	const columns = [
 		{ key: 'key', label: 'Key', render: (r) => html`<code>${r.key}</code>` },
-		{ key: 'value', label: 'Value', render: (r) => html`<code class="store-value">${JSON.stringify(r.value, null, 1)}</code>` },
+		{ key: 'value', label: 'Value', render: (r) => html`<code class="store-value">${shortJson(r.value)}</code>` },
 	];
 	if (canWrite) {
 		columns.push({

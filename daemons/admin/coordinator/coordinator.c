@@ -1668,7 +1668,8 @@ coordinator_nodes_json(void)
 		return arr;
 	pthread_mutex_lock(&C.mu);
 	for (struct sub *s = C.subs; s; s = s->next) {
-		if (s->gone)
+		/* a stream whose token is still being verified is not a node yet (no namespace) */
+		if (s->gone || s->pending_auth)
 			continue;
 		json_array_append_new(arr, sub_json_locked(s, mono, wall));
 	}

@@ -77,18 +77,19 @@ export default function Nodes() {
 	usePoll(async () => {
 		const d = await api.get('/ui/api/nodes');
 		const t = Date.now();
-		const listed = new Set();
+		// one row per node: a live listing wins over a disconnected one of the same node (a node
+		// that reconnects may be listed twice for a moment)
+		const byKey = new Map();
 		for (const n of d.nodes || []) {
-			const k = nodeKey(n);
-			listed.add(k);
-			seen.current.set(k, { ...n, seenAt: new Date(t).toISOString() });
+			const k = nodeKey(n), had = byKey.get(k);
+			if (!had || (had.status === 'disconnected' && n.status !== 'disconnected')) byKey.set(k, n);
 		}
-		// nodes this page saw that are gone now: disconnected (unless the server lists them so itself)
-		const gone = [];
+		for (const [k, n] of byKey) if (n.status !== 'disconnected') seen.current.set(k, { ...n, seenAt: new Date(t).toISOString() });
+		// nodes this page saw that are not listed any more: disconnected
 		for (const [k, n] of seen.current) {
-			if (!listed.has(k)) gone.push({ ...n, status: 'disconnected', disconnectedAt: n.disconnectedAt || n.seenAt });
+			if (!byKey.has(k)) byKey.set(k, { ...n, status: 'disconnected', disconnectedAt: n.seenAt });
 		}
-		setData({ ...d, nodes: [...(d.nodes || []), ...gone] });
+		setData({ ...d, nodes: [...byKey.values()] });
 		setNow(t);
 		setError(null);
 	}, POLL_MS, [], (e) => setError(e));
@@ -120,7 +121,7 @@ export default function Nodes() {
 	];
 
 	return html`<h1>Nodes</h1>
-	<p class="muted">Resolvers and runners connected to this admin node's coordinator${data && data.coordinator && data.coordinator.port ? html` (port <strong>${data.coordinator.port}</strong>)` : ''}. Refreshed every 2 seconds.</p>
+	<p class="muted">Resolvers and runners connected to this admin node's coordinator${data && data.coordinator && data.coordinator.port ? html` (port <strong id="nodes-port">${data.coordinator.port}</strong>)` : ''}. Refreshed every 2 seconds.</p>
 	<${ErrorBox} error=${error} title="Could not read the nodes (retrying)" />
 	${nodes.length === 0 ? html`<${Empty} coordinator=${data && data.coordinator} />` : html`
 		<section aria-labelledby="nodes-res-h"><h2 id="nodes-res-h">Resolvers (${resolvers.length})</h2>

@@ -17,7 +17,8 @@ node=(libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libyaml-0-2 libcurl4 libss
 pg=(postgresql-15 libjansson4 libpcre2-8-0 libyaml-0-2)
 runtime=(postgresql-15 libmicrohttpd12 libjansson4 libpq5 libpcre2-8-0 libyaml-0-2 libcurl4 libssl3 curl ca-certificates libnghttp2-14 libprotobuf-c1
          protobuf-compiler libprotobuf-dev unzip)
-build=(build-essential pkg-config postgresql-server-dev-15 libmicrohttpd-dev libjansson-dev libpq-dev
+# zlib1g-dev: daemons/common/mkassets.c gzips the web console and dashboards into the binaries at build time
+build=(build-essential pkg-config zlib1g-dev postgresql-server-dev-15 libmicrohttpd-dev libjansson-dev libpq-dev
        libpcre2-dev libyaml-dev libcurl4-openssl-dev libssl-dev libcmocka-dev libnghttp2-dev libprotobuf-c-dev
        protobuf-c-compiler protobuf-compiler libprotobuf-dev unzip)
 # prometheus: for promtool only (regress/e2e/metrics.test.mjs checks every /metrics output with it);

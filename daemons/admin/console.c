@@ -19,7 +19,8 @@ enum MHD_Result
 console_serve(struct MHD_Connection *conn, const char *method, const char *path)
 {
 	if (path[3] == '\0') { /* "/ui": relative asset URLs need the trailing slash */
-		struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		struct MHD_Response *r =
+		    MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 		enum MHD_Result ret;
 
 		if (r == NULL)
@@ -30,7 +31,8 @@ console_serve(struct MHD_Connection *conn, const char *method, const char *path)
 		MHD_destroy_response(r);
 		return ret;
 	}
-	if (strcmp(path, "/ui/assets.json") == 0 && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))
+	if (strcmp(path, "/ui/assets.json") == 0 &&
+	    (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0))
 		return ui_serve_manifest(conn, &ui_assets_admin);
 	return ui_serve(conn, &admin_mount, method, path + 4);
 }

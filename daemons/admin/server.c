@@ -14,7 +14,10 @@
  * answers (common/proxy.c resumes them).
  *
  * Paths under /ui that are not /ui/api are the web console's static pages (console.c), looked
- * up only after the mock fast path has ruled out mock traffic.
+ * up only after the mock fast path has ruled out mock traffic. API requests (REST, health,
+ * metrics) are answered on a pool of API worker threads while their connection is suspended
+ * (api_worker): a handler waiting for the database never holds up the mock traffic that
+ * shares its polling thread.
  *
  * Request bodies are buffered under the node-wide budget of bufbudget.h
  * (REQUEST_BUFFER_BUDGET_MB): a body that does not fit is answered 503 with
@@ -32,6 +35,7 @@
 #include "proxy.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +44,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum conn_state { ST_NEW = 0, ST_READING, ST_SUSPENDED, ST_PROXY, ST_DONE };
+enum conn_state { ST_NEW = 0, ST_READING, ST_SUSPENDED, ST_PROXY, ST_API, ST_API_DONE, ST_DONE };
 
 /* Per-request state, created by the URI log callback, freed on completion. */
 typedef struct conn_req {
@@ -55,6 +59,12 @@ typedef struct conn_req {
 	ms_result pending; /* mock response waiting for its delay or its upstream (proxy_call) */
 	struct timespec t0; /* when a proxied request was sent upstream, for its latency */
 	otel_span span;    /* server span (otel.h), ended in request_completed; unused when off */
+	/* an API request answered on a worker (ST_API -> ST_API_DONE): its captured answer */
+	struct MHD_Response *api_r;
+	int api_status;
+	const char *method; /* MHD's, valid for the request */
+	struct conn_req *api_next;
+	struct MHD_Connection *conn;
 } conn_req;
 
 static struct MHD_Daemon *daemon_handle;
@@ -62,6 +72,25 @@ static struct MHD_Daemon *daemon_handle;
 static bool routes_all_reserved;
 /* Requests between their first byte and completion (idle keep-alives excluded). */
 static atomic_int in_flight;
+
+/*
+ * API workers: REST, /health and /metrics requests run here, not on the polling threads, so a
+ * handler waiting for the database (a console tab polling /api/v1/mocks, a write waiting for
+ * its version, ?wait=60) never stalls the mock-traffic connections of its polling thread.
+ * The connection is suspended meanwhile; handle_complete() runs unchanged on the worker with
+ * its answer captured (queue_and_free) and queued by the polling thread after the resume.
+ */
+#define API_WORKERS 16
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	conn_req *head, *tail;
+	bool stopping;
+	int started;
+	pthread_t th[API_WORKERS];
+} W = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+/* Set on a worker while it runs handle_complete(): queue_and_free() captures into it. */
+static _Thread_local conn_req *capture;
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -253,6 +282,11 @@ queue_and_free(struct MHD_Connection *conn, int status, struct MHD_Response *r)
 
 	if (r == NULL)
 		return MHD_NO;
+	if (capture != NULL) { /* on an API worker: the polling thread queues it after the resume */
+		capture->api_r = r;
+		capture->api_status = status;
+		return MHD_YES;
+	}
 	ret = MHD_queue_response(conn, (unsigned int)status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -591,6 +625,78 @@ handle_complete_traced(struct MHD_Connection *conn, conn_req *cr, const char *me
 	return ret;
 }
 
+/*
+ * True when the request goes to an API worker: a reserved path (REST, /health, /metrics,
+ * /__admin, /mock/create) judged on the raw URI, except the console's pages (console.c, served
+ * inline from memory) and bodies over the limit (answered inline). A percent-encoded reserved
+ * prefix is simply served inline, as before.
+ */
+static bool
+api_offload(const conn_req *cr)
+{
+	char path[40];
+	size_t n = strcspn(cr->raw_uri, "?");
+
+	if (cr->too_large || W.started == 0)
+		return false;
+	if (n >= sizeof(path))
+		n = sizeof(path) - 1;
+	memcpy(path, cr->raw_uri, n);
+	path[n] = '\0';
+	return is_reserved_path(path) && !console_path(path);
+}
+
+static void *
+api_worker(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&W.mu);
+	for (;;) {
+		conn_req *cr;
+
+		while (W.head == NULL && !W.stopping)
+			pthread_cond_wait(&W.cv, &W.mu);
+		if (W.head == NULL)
+			break;
+		cr = W.head;
+		W.head = cr->api_next;
+		if (W.head == NULL)
+			W.tail = NULL;
+		pthread_mutex_unlock(&W.mu);
+		capture = cr;
+		if (otel_enabled())
+			handle_complete_traced(cr->conn, cr, cr->method);
+		else
+			handle_complete(cr->conn, cr, cr->method);
+		capture = NULL;
+		cr->state = ST_API_DONE;
+		MHD_resume_connection(cr->conn);
+		pthread_mutex_lock(&W.mu);
+	}
+	pthread_mutex_unlock(&W.mu);
+	return NULL;
+}
+
+/* Suspends the connection and hands the complete request to an API worker. */
+static enum MHD_Result
+api_dispatch(struct MHD_Connection *conn, conn_req *cr, const char *method)
+{
+	cr->state = ST_API;
+	cr->conn = conn;
+	cr->method = method;
+	cr->api_next = NULL;
+	MHD_suspend_connection(conn);
+	pthread_mutex_lock(&W.mu);
+	if (W.tail != NULL)
+		W.tail->api_next = cr;
+	else
+		W.head = cr;
+	W.tail = cr;
+	pthread_cond_signal(&W.cv);
+	pthread_mutex_unlock(&W.mu);
+	return MHD_YES;
+}
+
 static enum MHD_Result
 access_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 	       const char *version, const char *upload_data, size_t *upload_data_size,
@@ -678,9 +784,24 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 				return MHD_NO;
 			}
 		}
+		if (api_offload(cr))
+			return api_dispatch(conn, cr, method);
 		if (otel_enabled())
 			return handle_complete_traced(conn, cr, method);
 		return handle_complete(conn, cr, method);
+	case ST_API_DONE: { /* resumed by api_worker: queue the answer it captured */
+		enum MHD_Result ret = MHD_NO;
+
+		if (cr->api_r != NULL) {
+			ret = MHD_queue_response(conn, (unsigned int)cr->api_status, cr->api_r);
+			MHD_destroy_response(cr->api_r);
+			cr->api_r = NULL;
+		}
+		cr->state = ST_DONE;
+		return ret;
+	}
+	case ST_API: /* still on its worker (not called while suspended) */
+		return MHD_YES;
 	case ST_PROXY: { /* resumed by proxy_done: the upstream answered or failed */
 		struct timespec t1;
 		enum MHD_Result ret;
@@ -765,6 +886,8 @@ request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		ms_proxy_call_free(cr->pending.proxy_call); /* only when never started */
 		ms_result_done(&cr->pending);
 	}
+	if (cr->api_r != NULL)
+		MHD_destroy_response(cr->api_r);
 	bufbudget_release(cr->reserved);
 	free(cr->body);
 	free(cr->raw_uri);
@@ -816,6 +939,13 @@ server_start(void)
 		log_error("cannot listen on %s:%d", admin_cfg.http_bind_addr, admin_cfg.http_port);
 		return false;
 	}
+	for (int i = 0; i < API_WORKERS; i++) {
+		if (pthread_create(&W.th[i], NULL, api_worker, NULL) != 0)
+			break;
+		W.started++;
+	}
+	if (W.started == 0)
+		log_warn("no API worker thread could be started: API requests run on the polling threads");
 	log_info("listening on http://%s:%d (%d threads)", admin_cfg.http_bind_addr,
 		 admin_cfg.http_port, admin_cfg.threads);
 	return true;
@@ -837,6 +967,13 @@ server_stop(void)
 		usleep(10000);
 	ms_proxy_shutdown(); /* resumes proxied requests still waiting for their upstream */
 	timer_stop();
+	pthread_mutex_lock(&W.mu);
+	W.stopping = true; /* workers finish the queue, then end */
+	pthread_cond_broadcast(&W.cv);
+	pthread_mutex_unlock(&W.mu);
+	if (atomic_load(&in_flight) == 0) /* else a handler may still be waiting: do not wait for it */
+		for (int i = 0; i < W.started; i++)
+			pthread_join(W.th[i], NULL);
 	MHD_stop_daemon(daemon_handle);
 	daemon_handle = NULL;
 	if (lsock != MHD_INVALID_SOCKET)

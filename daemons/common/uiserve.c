@@ -25,9 +25,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define UI_CSP                                                                                             \
-	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "                  \
-	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "                        \
+#define UI_CSP                                                                                               \
+	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "                    \
+	"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "                          \
 	"frame-ancestors 'none'; form-action 'self'"
 #define UI_DISK_MAX (16u << 20) /* a file read from UI_DIR larger than this is refused */
 
@@ -47,7 +47,7 @@ ui_dir_init(char *err, size_t cap)
 	if (dir_real == NULL || stat(dir_real, &st) != 0 || !S_ISDIR(st.st_mode) ||
 	    access(dir_real, R_OK | X_OK) != 0) {
 		snprintf(err, cap, "UI_DIR=%s: %s (expected the ui/ folder of a source tree)", d,
-			 dir_real == NULL ? strerror(errno) : "not a readable folder");
+		         dir_real == NULL ? strerror(errno) : "not a readable folder");
 		free(dir_real);
 		dir_real = NULL;
 		return false;
@@ -186,8 +186,7 @@ accepts_gzip(const char *ae)
 			p++;
 			n--;
 		}
-		if ((n >= 4 && strncasecmp(p, "gzip", 4) == 0 &&
-		     (n == 4 || p[4] == ';' || p[4] == ' ')) ||
+		if ((n >= 4 && strncasecmp(p, "gzip", 4) == 0 && (n == 4 || p[4] == ';' || p[4] == ' ')) ||
 		    (n >= 1 && p[0] == '*' && (n == 1 || p[1] == ';' || p[1] == ' '))) {
 			q = memchr(p, '=', n);
 			if (q == NULL || strtod(q + 1, NULL) > 0)
@@ -309,7 +308,8 @@ serve_asset(struct MHD_Connection *conn, const ui_asset *a)
 			asset_headers(r, a->type, a->etag, true);
 		return queue(conn, MHD_HTTP_NOT_MODIFIED, r);
 	}
-	gz = accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+	gz =
+	    accepts_gzip(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
 	r = gz ? MHD_create_response_from_buffer(a->gz_len, (void *)a->gz, MHD_RESPMEM_PERSISTENT)
 	       : MHD_create_response_from_buffer(a->raw_len, (void *)a->raw, MHD_RESPMEM_PERSISTENT);
 	if (r == NULL)
@@ -329,10 +329,11 @@ ui_serve(struct MHD_Connection *conn, const ui_mount *m, const char *method, con
 	enum MHD_Result ret;
 
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return queue_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed: the pages answer GET and HEAD\n");
+		return queue_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+		                  "method not allowed: the pages answer GET and HEAD\n");
 	if (!safe_name(rel))
 		return queue_text(conn, MHD_HTTP_BAD_REQUEST,
-				  "bad path: \".\", \"..\" and empty segments are refused\n");
+		                  "bad path: \".\", \"..\" and empty segments are refused\n");
 	if (name[0] == '\0' || name[strlen(name) - 1] == '/')
 		name = "index.html"; /* "/ui/" and "/ui/settings/" alike */
 	if (dir_real != NULL) {
@@ -357,21 +358,24 @@ ui_manifest_json(const ui_table *t)
 	char *s;
 
 	for (size_t i = 0; i < t->n; i++)
-		cap += 100 + strlen(t->assets[i].name) + strlen(t->assets[i].type) + strlen(t->assets[i].etag);
+		cap +=
+		    100 + strlen(t->assets[i].name) + strlen(t->assets[i].type) + strlen(t->assets[i].etag);
 	s = malloc(cap);
 	if (s == NULL)
 		return NULL;
-	len += (size_t)snprintf(s + len, cap - len, "{\"node\":\"%s\",\"source\":\"%s\",\"assets\":[", t->node,
-				dir_real ? "UI_DIR" : "embedded");
+	len += (size_t)snprintf(s + len, cap - len, "{\"node\":\"%s\",\"source\":\"%s\",\"assets\":[",
+	                        t->node, dir_real ? "UI_DIR" : "embedded");
 	for (size_t i = 0; i < t->n; i++) {
 		const ui_asset *a = &t->assets[i];
 
-		/* names and types hold no quote or backslash (mkassets refuses them); the ETag's quotes are escaped */
-		len += (size_t)snprintf(s + len, cap - len,
-					"%s{\"name\":\"%s\",\"type\":\"%s\",\"gzipBytes\":%zu,\"rawBytes\":%zu,"
-					"\"etag\":\"\\\"%.*s\\\"\"}",
-					i ? "," : "", a->name, a->type, a->gz_len, a->raw_len,
-					(int)(strlen(a->etag) - 2), a->etag + 1);
+		/* names and types hold no quote or backslash (mkassets refuses them); the ETag's quotes are
+		 * escaped */
+		len +=
+		    (size_t)snprintf(s + len, cap - len,
+		                     "%s{\"name\":\"%s\",\"type\":\"%s\",\"gzipBytes\":%zu,\"rawBytes\":%zu,"
+		                     "\"etag\":\"\\\"%.*s\\\"\"}",
+		                     i ? "," : "", a->name, a->type, a->gz_len, a->raw_len,
+		                     (int)(strlen(a->etag) - 2), a->etag + 1);
 		raw += a->raw_len;
 	}
 	snprintf(s + len, cap - len, "],\"gzipBytes\":%zu,\"rawBytes\":%zu}", t->gz_total, raw);

@@ -57,8 +57,7 @@ typedef struct ui_mount {
  * or empty segments, a backslash or a NUL is refused with 400. Returns MHD's result of
  * queueing the answer.
  */
-enum MHD_Result ui_serve(struct MHD_Connection *conn, const ui_mount *m, const char *method,
-			 const char *rel);
+enum MHD_Result ui_serve(struct MHD_Connection *conn, const ui_mount *m, const char *method, const char *rel);
 
 /*
  * The manifest of a table as JSON text (malloc'd; NULL when out of memory):

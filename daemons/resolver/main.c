@@ -19,6 +19,7 @@
 #include "log.h"
 #include "mockserve.h"
 #include "otel.h"
+#include "uiserve.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -52,6 +53,11 @@ main(int argc, char **argv)
 	}
 	log_threshold = rs_cfg.log_level;
 	ms_set_template_output_limit(rs_cfg.template_output_limit);
+	if (!ui_dir_init(err, sizeof(err))) {
+		fprintf(stderr, "mock-resolver: configuration error: %s\n", err);
+		return 2;
+	}
+	dashboard_ui = &ui_assets_resolver; /* ui/resolver, compiled in */
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

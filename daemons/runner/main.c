@@ -26,6 +26,7 @@
 #include "tasks/tasks.h"
 
 #include "log.h"
+#include "uiserve.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -78,6 +79,10 @@ main(int argc, char **argv)
 		return rc;
 	}
 	log_threshold = rn_cfg.log_level;
+	if (!ui_dir_init(err, sizeof(err))) { /* the dashboard page's developer switch */
+		fprintf(stderr, "runner-agent: configuration error: %s\n", err);
+		return 2;
+	}
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

@@ -104,7 +104,7 @@ test('the guide\'s CLI example writes the project and creates the mocks on the a
   assert.equal(gen1.code, 0, gen1.stdout + gen1.stderr);
   const dir = path.join(work, 'generated-server');
   for (const f of ['main.c', 'spec_blob.c', 'Makefile', 'README.md', 'Dockerfile', 'runtime/VERSION', 'spec/openapi.yaml',
-    'runtime/daemons/genserver/genserver.h', 'runtime/daemons/grpc/gen/coordinator.pb-c.c']) {
+    'runtime/daemons/genserver/genserver.h', 'runtime/daemons/grpc/gen/coordinator.pb-c.c', 'runtime/daemons/common/ui_assets_genserver.c']) {
     assert.ok(fs.existsSync(path.join(dir, f)), `project file ${f}`);
   }
   const main = fs.readFileSync(path.join(dir, 'main.c'), 'utf8');
@@ -163,18 +163,24 @@ test('the project builds from a fresh directory with make (no network) and serve
   for (const name of ['mockarty_resolver_requests_total', 'mockarty_resolver_mocks_loaded', 'mockarty_resolver_coordinator_connected 1']) {
     assert.ok(met.text.includes(name), name);
   }
+  // the dashboard page (ui/genserver, compiled in) and the figures it draws from /api/status:
+  // mocks loaded, requests, hits, a counter per route that answered, the identity
   const dash = await gen.request(gen.dashUrl, '/');
   assert.equal(dash.status, 200);
   assert.match(dash.headers.get('content-type'), /text\/html/);
-  // numbers as text: mocks loaded, requests, hits, and a counter per route that answered
-  assert.ok(Number(dash.text.match(/id="mocks">(\d+)</)?.[1]) >= 5, dash.text);
-  assert.ok(Number(dash.text.match(/id="requests">(\d+)</)?.[1]) >= compared, 'requests counted');
-  assert.ok(Number(dash.text.match(/id="hits">(\d+)</)?.[1]) >= compared, 'hits counted');
-  assert.match(dash.text, /id="coordinator">connected</);
-  assert.match(dash.text, /<tr><td>\/pets\/:petId<\/td><td>200<\/td><td>[1-9]\d*<\/td><\/tr>/);
+  assert.match(dash.headers.get('content-security-policy'), /script-src 'self'/);
+  assert.match(dash.text, /<script type="module" src="app.js">/);
+  for (const asset of ['app.js', 'kit/chart.js', 'kit/dashboard.js', 'vendor/uplot.js']) {
+    assert.equal((await gen.request(gen.dashUrl, '/' + asset)).status, 200, asset);
+  }
   const st = await gen.request(gen.dashUrl, '/api/status');
   assert.equal(st.body.coordinator.connected, true);
   assert.ok(st.body.mocksLoaded >= 5);
+  assert.ok(st.body.requests >= compared, 'requests counted');
+  assert.ok(st.body.cacheHits >= compared, 'hits counted');
+  assert.equal(st.body.generatedServer.type, 'openapi');
+  const row = st.body.generatedServer.routes.find((r) => r.route === '/pets/:petId' && r.status === 200);
+  assert.ok(row && row.count >= 1, JSON.stringify(st.body.generatedServer.routes));
 });
 
 test('useLimiter 2: the limit is exact across the admin node and the generated server', async () => {

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mockserve.h"
 #include "otel.h"
+#include "uiserve.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -145,9 +146,14 @@ gs_main(const gs_defaults *d, int argc, char **argv)
 	rs_server_name = gs_cfg.server_name;
 	gs_proto_admin_url = gs_cfg.admin_url;
 	http_extra_get = frame_routes;
-	dashboard_page = gs_dashboard_page;
+	dashboard_ui = &ui_assets_genserver; /* ui/genserver, compiled in */
+	dashboard_extra = gs_dashboard_extra;
 	log_threshold = rs_cfg.log_level;
 	ms_set_template_output_limit(rs_cfg.template_output_limit);
+	if (!ui_dir_init(err, sizeof(err))) {
+		fprintf(stderr, "%s: configuration error: %s\n", argv[0], err);
+		return 2;
+	}
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

@@ -14,6 +14,7 @@
 
 #include "genserver.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -34,7 +35,10 @@ int gs_config_load(const gs_defaults *d, char *err, size_t errlen);
 void gs_config_free(void);
 void gs_config_help(const char *argv0, const gs_defaults *d);
 
-/* dashpage.c: the dashboard page (malloc'd HTML), set as the node library's dashboard_page. */
-char *gs_dashboard_page(void);
+/*
+ * dashpage.c: the generated server's fields of the dashboard's /api/status (new reference),
+ * set as the node library's dashboard_extra; the page itself is ui/genserver.
+ */
+json_t *gs_dashboard_extra(void);
 
 #endif /* MOCKARTY_GENSERVER_FRAME_H */

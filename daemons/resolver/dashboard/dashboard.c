@@ -1,85 +1,53 @@
 /*
- * dashboard/dashboard.c - the resolver's own dashboard on DASHBOARD_PORT (6780): one
- * self-contained HTML page and the same data as JSON at /api/status.
+ * dashboard/dashboard.c - the resolver's own dashboard on DASHBOARD_PORT (6780): the page
+ * (ui/resolver with the UI kit and uPlot, compiled in: common/uiserve.c) and its data as JSON
+ * at /api/status, polled by the page every second.
  *
- * Constraints: resolvers run near test infrastructure, often without internet
- * access, so the page carries its styles and script inline and loads nothing
- * from elsewhere; it refreshes itself by fetching /api/status every second.
- * It runs on its own libmicrohttpd daemon with one thread so a dashboard left
- * open never competes with mock traffic for the serving pool.
+ * Constraints: resolvers run near test infrastructure, often without internet access, so
+ * the page and everything it loads come from this port (strict CSP, no outside host); the
+ * JSON carries the last 120 one-second samples (dashboard/stats.c) so a page opened late
+ * draws two minutes of history at once, and ?since=<unix s> trims them to what the page
+ * lacks. It runs on its own libmicrohttpd daemon with one thread so a dashboard left open
+ * never competes with mock traffic for the serving pool. The generated-server frame reuses
+ * this port with its own page (dashboard_ui) and fields (dashboard_extra).
  */
 #include "resolver.h"
 #include "dashboard/dashboard.h"
 #include "link/link.h"
 
 #include "log.h"
+#include "uiserve.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static struct MHD_Daemon *dash;
-char *(*dashboard_page)(void);
+const ui_table *dashboard_ui;
+json_t *(*dashboard_extra)(void);
 
-static const char page[] =
-    "<!doctype html>\n"
-    "<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-    "<title>mock-resolver</title>\n"
-    "<style>\n"
-    "body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f5f6f8;color:#1d2330}\n"
-    "header{background:#1d2330;color:#fff;padding:12px 20px;display:flex;gap:16px;align-items:baseline}\n"
-    "header h1{font-size:18px;margin:0}header span{opacity:.75}\n"
-    "main{display:grid;grid-template-columns:repeat(auto-fill,minmax(210px,1fr));gap:12px;padding:20px}\n"
-    ".card{background:#fff;border-radius:8px;padding:12px 14px;box-shadow:0 1px 2px rgba(0,0,0,.08)}\n"
-    ".card .k{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#667}\n"
-    ".card .v{font-size:22px;font-weight:600;margin-top:4px;word-break:break-all}\n"
-    ".ok{color:#13803d}.bad{color:#c0262d}.warn{color:#a05a00}\n"
-    "footer{padding:0 20px 20px;color:#667;font-size:12px}\n"
-    "</style></head><body>\n"
-    "<header><h1>mock-resolver</h1><span id=\"name\"></span><span id=\"ns\"></span></header>\n"
-    "<main>\n"
-    "<div class=\"card\"><div class=\"k\">Coordinator</div><div class=\"v\" id=\"conn\">-</div>"
-    "<div id=\"err\" style=\"font-size:12px;color:#667\"></div></div>\n"
-    "<div class=\"card\"><div class=\"k\">Applied / head version</div><div class=\"v\" "
-    "id=\"ver\">-</div></div>\n"
-    "<div class=\"card\"><div class=\"k\">Mocks loaded</div><div class=\"v\" id=\"mocks\">-</div></div>\n"
-    "<div class=\"card\"><div class=\"k\">Requests/s</div><div class=\"v\" id=\"rps\">-</div></div>\n"
-    "<div class=\"card\"><div class=\"k\">Latency p50 / p90 / p99</div><div class=\"v\" "
-    "id=\"lat\">-</div></div>\n"
-    "<div class=\"card\"><div class=\"k\">Requests (local / remote)</div><div class=\"v\" "
-    "id=\"req\">-</div></div>\n"
-    "<div class=\"card\"><div class=\"k\">Misses</div><div class=\"v\" id=\"miss\">-</div></div>\n"
-    "<div class=\"card\"><div class=\"k\">Dropped log rows</div><div class=\"v\" id=\"drop\">-</div></div>\n"
-    "<div class=\"card\"><div class=\"k\">Last heartbeat</div><div class=\"v\" id=\"hb\">-</div></div>\n"
-    "<div class=\"card\"><div class=\"k\">Reconnects / resyncs</div><div class=\"v\" "
-    "id=\"rc\">-</div></div>\n"
-    "</main>\n"
-    "<footer>Data: <a href=\"/api/status\">/api/status</a> &middot; metrics on the serving port at "
-    "/metrics &middot; refreshed every second</footer>\n"
-    "<script>\n"
-    "function $(i){return document.getElementById(i)}\n"
-    "function ms(s){return s<0.001?(s*1e6).toFixed(0)+' \\u00b5s':(s*1e3).toFixed(2)+' ms'}\n"
-    "function ago(t,now){if(!t)return 'never';var d=(now-t)/1000;return d<1?'just now':d.toFixed(1)+' s "
-    "ago'}\n"
-    "async function tick(){\n"
-    " try{\n"
-    "  var r=await fetch('/api/status',{cache:'no-store'});var s=await r.json();\n"
-    "  $('name').textContent=s.name;$('ns').textContent='namespace '+s.namespace;\n"
-    "  var c=s.coordinator,e=$('conn');e.textContent=c.state.replace('_',' ');\n"
-    "  e.className='v '+(c.connected?'ok':c.authRefused?'bad':'warn');\n"
-    "  $('err').textContent=(c.connected?'':c.lastError)+' '+c.addr;\n"
-    "  $('ver').textContent=s.appliedVersion+' / '+s.headVersion;\n"
-    "  $('mocks').textContent=s.mocksLoaded+(s.ready?'':' (no snapshot yet)');\n"
-    "  $('rps').textContent=s.requestsPerSecond.toFixed(1);\n"
-    "  var l=s.latencySeconds;$('lat').textContent=ms(l.p50)+' / '+ms(l.p90)+' / '+ms(l.p99);\n"
-    "  $('req').textContent=s.cacheHits+' / '+s.remoteResolves;\n"
-    "  $('miss').textContent=s.misses;$('drop').textContent=s.dropped;\n"
-    "  $('hb').textContent=ago(c.lastHeartbeatMs,s.nowMs);\n"
-    "  $('rc').textContent=c.reconnects+' / '+c.resyncs;\n"
-    " }catch(err){$('conn').textContent='dashboard unreachable';$('conn').className='v bad'}\n"
-    "}\n"
-    "tick();setInterval(tick,1000);\n"
-    "</script></body></html>\n";
+/* The /api/status answer: status_json(), the embedder's fields, samples trimmed by ?since. */
+static char *
+status_text(struct MHD_Connection *conn)
+{
+	json_t *j = status_json();
+	const char *since = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since");
+	char *t;
+
+	if (j == NULL)
+		return NULL;
+	if (since != NULL)
+		json_object_set_new(j, "samples", samples_json(strtoll(since, NULL, 10)));
+	if (dashboard_extra != NULL) {
+		json_t *x = dashboard_extra();
+
+		if (x != NULL)
+			json_object_update(j, x);
+		json_decref(x);
+	}
+	t = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return t;
+}
 
 static enum MHD_Result
 dash_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method, const char *version,
@@ -107,27 +75,18 @@ dash_handler(void *cls, struct MHD_Connection *conn, const char *url, const char
 		                                    MHD_RESPMEM_PERSISTENT);
 		status = 405;
 	} else if (strcmp(url, "/api/status") == 0) {
-		json_t *j = status_json();
-		char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		char *t = status_text(conn);
 
-		json_decref(j);
 		if (t == NULL)
 			return MHD_NO;
 		r = MHD_create_response_from_buffer(strlen(t), t, MHD_RESPMEM_MUST_FREE);
 		if (r)
 			MHD_add_response_header(r, "Content-Type", "application/json");
-	} else if ((strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) && dashboard_page != NULL) {
-		char *t = dashboard_page();
+	} else if (dashboard_ui != NULL && url[0] == '/' && strncmp(url, "/api/", 5) != 0) {
+		/* the page, ui/kit and ui/vendor: ETags, gzip, the CSP (uiserve.h) */
+		ui_mount m = {dashboard_ui, false};
 
-		if (t == NULL)
-			return MHD_NO;
-		r = MHD_create_response_from_buffer(strlen(t), t, MHD_RESPMEM_MUST_FREE);
-		if (r)
-			MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
-	} else if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0) {
-		r = MHD_create_response_from_buffer(sizeof(page) - 1, (void *)page, MHD_RESPMEM_PERSISTENT);
-		if (r)
-			MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
+		return ui_serve(conn, &m, method, url + 1);
 	} else {
 		r = MHD_create_response_from_buffer(strlen("{\"error\":\"not found\"}"),
 		                                    (void *)"{\"error\":\"not found\"}",

@@ -1,7 +1,7 @@
 /*
  * dashboard/dashboard.h - what an operator reads from mock-resolver.
  *
- * dashboard/ owns the dashboard port (DASHBOARD_PORT: the HTML page,
+ * dashboard/ owns the dashboard port (DASHBOARD_PORT: the page of ui/resolver,
  * /api/status, /health, /metrics; dashboard/dashboard.c), the /api/status
  * and /metrics documents both ports answer (dashboard/status.c) and the
  * request statistics behind them (dashboard/stats.c). It may call the base
@@ -41,8 +41,22 @@ void stats_observe_remote(int64_t usec);
  */
 struct mt_buf;
 void stats_histogram_prom(struct mt_buf *b);
-/* Samples the counters (call once a second); keeps a 10 s window. */
+/* One closed second for the dashboard's charts (rates per second, latencies in seconds). */
+#define RS_SAMPLES 120
+typedef struct rs_sample {
+	int64_t t; /* unix seconds at the end of the second */
+	double rps, p50, p95, p99;
+	double hits;   /* answered by a mock (local or through the coordinator) per second */
+	double misses; /* no mock matched, per second */
+} rs_sample;
+
+/* Samples the counters (call once a second); keeps a 10 s window and the 120 s chart ring. */
 void stats_tick(void);
+/*
+ * Copies the ring's samples newer than since (unix seconds; 0 for all), oldest first, into
+ * out (max entries); returns how many.
+ */
+int stats_samples(rs_sample *out, int max, int64_t since);
 /* Requests per second and latency percentiles (seconds) over the last window. */
 void stats_window(double *rps, double *p50, double *p90, double *p99);
 
@@ -52,16 +66,27 @@ void stats_window(double *rps, double *p50, double *p90, double *p99);
 char *metrics_text(void);
 /* The /api/status document (new reference). */
 json_t *status_json(void);
+/*
+ * The chart ring as a JSON array (new reference) of {t, rps, p50, p95, p99, hits, misses}:
+ * the samples newer than since (unix seconds; 0 for all 120).
+ */
+json_t *samples_json(int64_t since);
 /* The uptime as Go duration text ("1h2m3s"). */
 void uptime_text(char *out, size_t cap);
 
 /* ------------------------------------------------------------ dashboard.c */
 
 /*
- * An embedder's page for GET / on the dashboard port (the generated-server frame sets it; the
- * resolver leaves it NULL and serves its own page): returns malloc'd HTML, NULL on out of memory.
+ * The pages of the dashboard port (uiserve.h): the resolver's main sets &ui_assets_resolver,
+ * the generated-server frame &ui_assets_genserver. NULL: only /api/status is served.
  */
-extern char *(*dashboard_page)(void);
+struct ui_table;
+extern const struct ui_table *dashboard_ui;
+/*
+ * An embedder's extra fields of /api/status (new reference merged into the document; NULL for
+ * none): the generated-server frame adds its identity and per-route counters.
+ */
+extern json_t *(*dashboard_extra)(void);
 bool dashboard_start(void);
 void dashboard_stop(void);
 

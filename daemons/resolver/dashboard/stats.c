@@ -8,7 +8,10 @@
  * shared with the admin node so both expose the same buckets), and a fine
  * log-linear histogram (4 sub-buckets per power of two of microseconds, about
  * 19 % resolution) from which the dashboard reads p50/p90/p99 and requests/s
- * over a sliding 10 s window of 1 s samples.
+ * over a sliding 10 s window of 1 s samples. Each tick also closes one
+ * one-second sample (req/s, p50/p95/p99 of that second, hits and misses per
+ * second) into a ring of the last 120, so a dashboard opened late draws the
+ * last two minutes at once.
  */
 #include "resolver.h"
 #include "dashboard/dashboard.h"
@@ -37,7 +40,13 @@ static struct {
 	uint64_t count[WINDOW];
 	int64_t at_ms[WINDOW];
 	int n, pos; /* samples taken (capped), next slot */
+	uint64_t hits[WINDOW], misses[WINDOW];
+	/* the chart ring: one closed second per tick, oldest at (hpos - hn) */
+	rs_sample hist[RS_SAMPLES];
+	int hn, hpos;
 } W = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static double quantile(const uint64_t *d, uint64_t n, double q);
 
 /* Fine bucket of a latency in microseconds. */
 static int
@@ -107,18 +116,67 @@ stats_histogram_prom(mt_buf *b)
 	              &remote_duration);
 }
 
+/* Closes the second between the samples at slots prev and cur into the chart ring (W.mu held). */
+static void
+close_second(int prev, int cur)
+{
+	uint64_t d[NFINE], n = 0;
+	int64_t ms = W.at_ms[cur] - W.at_ms[prev];
+	rs_sample *s = &W.hist[W.hpos];
+
+	for (int i = 0; i < NFINE; i++) {
+		d[i] = W.fine[cur][i] - W.fine[prev][i];
+		n += d[i];
+	}
+	if (ms <= 0)
+		ms = 1000;
+	s->t = rs_wall_ms() / 1000;
+	s->rps = (double)(W.count[cur] - W.count[prev]) * 1000.0 / (double)ms;
+	s->p50 = quantile(d, n, 0.50);
+	s->p95 = quantile(d, n, 0.95);
+	s->p99 = quantile(d, n, 0.99);
+	s->hits = (double)(W.hits[cur] - W.hits[prev]) * 1000.0 / (double)ms;
+	s->misses = (double)(W.misses[cur] - W.misses[prev]) * 1000.0 / (double)ms;
+	W.hpos = (W.hpos + 1) % RS_SAMPLES;
+	if (W.hn < RS_SAMPLES)
+		W.hn++;
+}
+
 void
 stats_tick(void)
 {
+	int cur;
+
 	pthread_mutex_lock(&W.mu);
+	cur = W.pos;
 	for (int i = 0; i < NFINE; i++)
-		W.fine[W.pos][i] = atomic_load_explicit(&fine[i], memory_order_relaxed);
-	W.count[W.pos] = atomic_load(&count_all);
-	W.at_ms[W.pos] = rs_now_ms();
+		W.fine[cur][i] = atomic_load_explicit(&fine[i], memory_order_relaxed);
+	W.count[cur] = atomic_load(&count_all);
+	W.hits[cur] = atomic_load(&st_hits) + atomic_load(&st_remote);
+	W.misses[cur] = atomic_load(&st_misses);
+	W.at_ms[cur] = rs_now_ms();
+	if (W.n > 0)
+		close_second((cur + WINDOW - 1) % WINDOW, cur);
 	W.pos = (W.pos + 1) % WINDOW;
 	if (W.n < WINDOW)
 		W.n++;
 	pthread_mutex_unlock(&W.mu);
+}
+
+int
+stats_samples(rs_sample *out, int max, int64_t since)
+{
+	int k = 0;
+
+	pthread_mutex_lock(&W.mu);
+	for (int i = 0; i < W.hn && k < max; i++) {
+		const rs_sample *s = &W.hist[(W.hpos + RS_SAMPLES - W.hn + i) % RS_SAMPLES];
+
+		if (s->t > since)
+			out[k++] = *s;
+	}
+	pthread_mutex_unlock(&W.mu);
+	return k;
 }
 
 /* Quantile q of the bucket differences d (total n), interpolated inside the bucket; seconds. */

@@ -1,6 +1,7 @@
 /*
  * dashboard/status.c - the two documents an operator reads on either port:
- * /api/status (JSON: coordinator link, versions, counters, latency window)
+ * /api/status (JSON: coordinator link, versions, counters, latency window, and
+ * the last 120 one-second samples the dashboard's charts draw)
  * and /metrics (Prometheus text). Both are built from counters and the
  * link's status copy; a scrape takes no lock that serving takes.
  */
@@ -74,8 +75,23 @@ status_json(void)
 	SET(j, "minVersionWaits", json_integer((json_int_t)atomic_load(&st_waits)));
 	SET(j, "minVersionTimeouts", json_integer((json_int_t)atomic_load(&st_wait_timeouts)));
 	SET(j, "nowMs", json_integer(rs_wall_ms()));
+	SET(j, "samples", samples_json(0));
 #undef SET
 	return j;
+}
+
+json_t *
+samples_json(int64_t since)
+{
+	rs_sample s[RS_SAMPLES];
+	int n = stats_samples(s, RS_SAMPLES, since);
+	json_t *a = json_array();
+
+	for (int i = 0; a != NULL && i < n; i++)
+		json_array_append_new(a, json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f}", "t", (json_int_t)s[i].t,
+		                                   "rps", s[i].rps, "p50", s[i].p50, "p95", s[i].p95, "p99",
+		                                   s[i].p99, "hits", s[i].hits, "misses", s[i].misses));
+	return a;
 }
 
 /*

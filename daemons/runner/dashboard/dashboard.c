@@ -1,10 +1,12 @@
 /*
  * dashboard/dashboard.c - the runner's only port (DASHBOARD_PORT, 6770): the dashboard
- * page, /api/status (its data), /health/live, /health/ready and /metrics.
+ * page (ui/runner with the UI kit and uPlot, compiled in: common/uiserve.c), /api/status
+ * (its data, with the last 120 one-second chart points; ?since=<unix s> trims them),
+ * /health/live, /health/ready and /metrics.
  *
  * Constraints: runners sit near the systems under test, often without
- * internet access, so the page carries its styles and script inline and loads
- * nothing from elsewhere; it refreshes itself by fetching /api/status every
+ * internet access, so the page and all it loads come from this port (strict
+ * CSP, no outside host); it refreshes itself by fetching /api/status every
  * second. One libmicrohttpd thread is plenty - nothing here is on a task's
  * path - and it binds to HTTP_BIND_ADDR (127.0.0.1 by default, as every
  * daemon of this project) so a runner exposes nothing until asked to.
@@ -15,6 +17,7 @@
 #include "tasks/tasks.h"
 
 #include "log.h"
+#include "uiserve.h"
 
 #include <microhttpd.h>
 #include <netdb.h>
@@ -27,96 +30,6 @@
 static struct MHD_Daemon *dash;
 static time_t started_at;
 
-static const char page[] =
-    "<!doctype html>\n"
-    "<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-    "<title>runner-agent</title>\n"
-    "<style>\n"
-    "body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f5f6f8;color:#1d2330}\n"
-    "header{background:#1d2330;color:#fff;padding:12px 20px;display:flex;gap:16px;align-items:baseline;"
-    "flex-wrap:wrap}\n"
-    "header h1{font-size:18px;margin:0}header span{opacity:.75}\n"
-    ".cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:12px;padding:20px "
-    "20px 0}\n"
-    ".card{background:#fff;border-radius:8px;padding:12px 14px;box-shadow:0 1px 2px rgba(0,0,0,.08)}\n"
-    ".k{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#667}\n"
-    ".v{font-size:22px;font-weight:600;margin-top:4px;word-break:break-all}\n"
-    ".ok{color:#13803d}.bad{color:#c0262d}.warn{color:#a05a00}\n"
-    "section{padding:16px 20px 0}h2{font-size:15px;margin:0 0 8px}\n"
-    "table{width:100%;border-collapse:collapse;background:#fff;border-radius:8px;overflow:hidden;"
-    "box-shadow:0 1px 2px rgba(0,0,0,.08)}\n"
-    "th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #eef0f3;font-size:13px}\n"
-    "th{background:#fafbfc;color:#556;font-weight:600}\n"
-    ".bar{background:#e6e9ee;border-radius:4px;height:10px;width:160px;overflow:hidden;display:inline-block;"
-    "vertical-align:middle}\n"
-    ".bar i{display:block;height:100%;background:#2f6fde}\n"
-    ".err{color:#c0262d;font-size:12px}\n"
-    "footer{padding:16px 20px;color:#667;font-size:12px}\n"
-    "</style></head><body>\n"
-    "<header><h1>runner-agent</h1><span id=\"name\"></span><span id=\"scope\"></span><span "
-    "id=\"caps\"></span>"
-    "</header>\n"
-    "<div class=\"cards\">\n"
-    "<div class=\"card\"><div class=\"k\">Coordinator</div><div class=\"v\" id=\"conn\">-</div>"
-    "<div id=\"cerr\" class=\"err\"></div></div>\n"
-    "<div class=\"card\"><div class=\"k\">Running / max</div><div class=\"v\" id=\"run\">-</div></div>\n"
-    "<div class=\"card\"><div class=\"k\">Finished (ok / failed / cancelled / lost)</div>"
-    "<div class=\"v\" id=\"tot\">-</div></div>\n"
-    "<div class=\"card\"><div class=\"k\">CPU</div><div class=\"v\" id=\"cpu\">-</div></div>\n"
-    "<div class=\"card\"><div class=\"k\">Memory (RSS)</div><div class=\"v\" id=\"rss\">-</div></div>\n"
-    "<div class=\"card\"><div class=\"k\">Uptime</div><div class=\"v\" id=\"up\">-</div></div>\n"
-    "</div>\n"
-    "<section><h2>Running tasks</h2><table><thead><tr><th>Task</th><th>Kind</th><th>Namespace</th>"
-    "<th>Attempt</th><th>Progress</th><th>Elapsed</th><th>State</th></tr></thead><tbody id=\"running\">"
-    "</tbody></table></section>\n"
-    "<section><h2>History (last 100)</h2><table><thead><tr><th>Finished</th><th>Task</th><th>Kind</th>"
-    "<th>Namespace</th><th>Status</th><th>Duration</th><th>Counts</th></tr></thead><tbody id=\"hist\">"
-    "</tbody></table></section>\n"
-    "<footer>Data: <a href=\"/api/status\">/api/status</a> &middot; <a href=\"/metrics\">/metrics</a> "
-    "&middot; <a href=\"/health/ready\">/health/ready</a> &middot; refreshed every second</footer>\n"
-    "<script>\n"
-    "function $(i){return document.getElementById(i)}\n"
-    "function esc(s){return String(s==null?'':s).replace(/[&<>\"]/g,function(c){return "
-    "{'&':'&amp;','<':'&lt;','>':'&gt;','\"':'&quot;'}[c]})}\n"
-    "function dur(ms){ms=ms||0;return ms<1000?ms+' ms':ms<60000?(ms/1000).toFixed(1)+' s':"
-    "Math.floor(ms/60000)+' m '+Math.round(ms%60000/1000)+' s'}\n"
-    "function counts(s){if(!s)return '';var o=[];for(var k in s)if(s[k]!==null)o.push(k+' '+"
-    "(typeof s[k]==='number'&&s[k]%1?s[k].toFixed(1):s[k]));return o.join(', ')}\n"
-    "function pct(p){if(!p||p.percent==null)return 0;return Math.max(0,Math.min(100,p.percent))}\n"
-    "async function tick(){\n"
-    " try{\n"
-    "  var r=await fetch('/api/status',{cache:'no-store'});var s=await r.json();\n"
-    "  $('name').textContent=s.name;$('scope').textContent=s.shared?'shared (all namespaces)':'namespace '+"
-    "s.namespace;\n"
-    "  $('caps').textContent=s.capabilities.join(', ');\n"
-    "  var c=s.coordinator,e=$('conn');e.textContent=c.state.replace('_',' ');\n"
-    "  e.className='v '+(c.connected?'ok':c.authRefused?'bad':'warn');\n"
-    "  $('cerr').textContent=(c.connected?'':c.lastError+' ')+c.addr;\n"
-    "  $('run').textContent=s.tasks.runningCount+' / '+s.maxConcurrent+(s.tasks.draining?' (draining)':'');\n"
-    "  var ok=0,f=0,ca=0,l=0;for(var k in s.tasks.totals){var t=s.tasks.totals[k];ok+=t.completed;"
-    "f+=t.failed;ca+=t.cancelled;l+=t.lost+t.abandoned}\n"
-    "  $('tot').textContent=ok+' / '+f+' / '+ca+' / '+l;\n"
-    "  $('cpu').textContent=s.process.cpuPercent.toFixed(1)+' %';\n"
-    "  $('rss').textContent=(s.process.rssBytes/1048576).toFixed(1)+' MiB';\n"
-    "  $('up').textContent=s.uptime;\n"
-    "  var h='';s.tasks.running.forEach(function(t){var p=pct(t.progress);h+='<tr><td>'+esc(t.name||t.id)+"
-    "'<br><small>'+esc(t.id)+'</small></td><td>'+esc(t.kind)+'</td><td>'+esc(t.namespace)+'</td><td>'+"
-    "t.attempt+'</td><td><span class=\"bar\"><i style=\"width:'+p+'%\"></i></span> '+p.toFixed(0)+"
-    "'%</td><td>'+dur(t.elapsedMs)+'</td><td>'+esc(t.leaseLost?'lease lost':t.cancelRequested?"
-    "'cancelling':t.phase)+'</td></tr>'});\n"
-    "  $('running').innerHTML=h||'<tr><td colspan=\"7\">idle</td></tr>';\n"
-    "  h='';s.tasks.history.forEach(function(t){h+='<tr><td>'+esc(t.finishedAt)+'</td><td>'+"
-    "esc(t.name||t.id)+'<br><small>'+esc(t.id)+'</small></td><td>'+esc(t.kind)+'</td><td>'+esc(t.namespace)+"
-    "'</td><td class=\"'+(t.status==='completed'?'ok':t.status==='cancelled'?'warn':'bad')+'\">'+"
-    "esc(t.status)+(t.error?'<div class=\"err\">'+esc(t.error)+'</div>':'')+'</td><td>'+dur(t.durationMs)+"
-    "'</td><td>'+esc(counts(t.summary))+'</td></tr>'});\n"
-    "  $('hist').innerHTML=h||'<tr><td colspan=\"7\">no task yet</td></tr>';\n"
-    " }catch(err){$('conn').textContent='dashboard unreachable';$('conn').className='v bad'}\n"
-    "}\n"
-    "tick();setInterval(tick,1000);\n"
-    "</script></body></html>\n";
-
 /* "72h15m30s" style uptime. */
 static void
 uptime_text(char *out, size_t cap)
@@ -126,9 +39,28 @@ uptime_text(char *out, size_t cap)
 	snprintf(out, cap, "%ldh%ldm%lds", s / 3600, (s / 60) % 60, s % 60);
 }
 
-/* The /api/status document (new reference, NULL when out of memory). */
+/* The chart points newer than since (unix seconds) as [{t, running, progress, cpu}] (new reference). */
 static json_t *
-status_json(void)
+samples_json(int64_t since)
+{
+	static rn_sample s[RN_SAMPLES]; /* the dashboard daemon has one thread */
+	int n = stats_samples(s, RN_SAMPLES, since);
+	json_t *a = json_array();
+
+	for (int i = 0; a != NULL && i < n; i++) {
+		json_t *o = json_pack("{s:I, s:i, s:f}", "t", (json_int_t)s[i].t, "running", s[i].running, "cpu",
+		                      s[i].cpu);
+
+		if (o != NULL)
+			json_object_set_new(o, "progress", s[i].progress < 0 ? json_null() : json_real(s[i].progress));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+/* The /api/status document (new reference, NULL when out of memory); samples newer than since. */
+static json_t *
+status_json(int64_t since)
 {
 	rn_session_status ss;
 	char up[64];
@@ -152,11 +84,11 @@ status_json(void)
 	}
 	proc = json_pack("{s:f, s:f, s:I}", "cpuPercent", stats_cpu_percent(), "cpuSeconds",
 	                 stats_cpu_seconds(), "rssBytes", (json_int_t)stats_rss_bytes());
-	j = json_pack("{s:s, s:s, s:b, s:o, s:i, s:s, s:s, s:I, s:o?, s:o?, s:o?}", "name",
+	j = json_pack("{s:s, s:s, s:b, s:o, s:i, s:s, s:s, s:I, s:o?, s:o?, s:o?, s:o?}", "name",
 	              rn_cfg.runner_name, "namespace", rn_cfg.ns, "shared", rn_cfg.shared, "capabilities",
 	              caps, "maxConcurrent", rn_cfg.max_concurrent, "releaseId", RUNNER_RELEASE_ID, "uptime",
 	              up, "nowMs", (json_int_t)rn_wall_ms(), "coordinator", c, "process", proc, "tasks",
-	              tasks);
+	              tasks, "samples", samples_json(since));
 	return j;
 }
 
@@ -283,7 +215,8 @@ dash_handler(void *cls, struct MHD_Connection *conn, const char *url, const char
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return respond(conn, 405, "application/json", "{\"error\":\"method not allowed\"}", false);
 	if (strcmp(url, "/api/status") == 0) {
-		json_t *j = status_json();
+		const char *since = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since");
+		json_t *j = status_json(since ? strtoll(since, NULL, 10) : 0);
 		char *t = j ? json_dumps(j, JSON_COMPACT) : NULL;
 
 		json_decref(j);
@@ -296,8 +229,12 @@ dash_handler(void *cls, struct MHD_Connection *conn, const char *url, const char
 	}
 	if (strcmp(url, "/metrics") == 0)
 		return respond(conn, 200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(), true);
-	if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
-		return respond(conn, 200, "text/html; charset=utf-8", (char *)page, false);
+	if (strncmp(url, "/api/", 5) != 0 && strncmp(url, "/health/", 8) != 0) {
+		/* the page, ui/kit and ui/vendor: ETags, gzip, the CSP (uiserve.h) */
+		static const ui_mount m = {&ui_assets_runner, false};
+
+		return ui_serve(conn, &m, method, url + 1);
+	}
 	return respond(conn, 404, "application/json", "{\"error\":\"not found\"}", false);
 }
 

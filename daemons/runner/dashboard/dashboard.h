@@ -1,6 +1,6 @@
 /*
  * dashboard/dashboard.h - the dashboard port of runner-agent
- * (dashboard/dashboard.c: the HTML dashboard, /api/status, /health,
+ * (dashboard/dashboard.c: the page of ui/runner, /api/status, /health,
  * /health/ready, /metrics) and the process's own CPU and memory use
  * (dashboard/stats.c).
  *
@@ -18,8 +18,22 @@
 bool dashboard_start(void);
 void dashboard_stop(void);
 
-/* Samples CPU time (call about once a second) for the CPU % over the last interval. */
+/* One point of the dashboard's charts, closed by stats_sample(). */
+#define RN_SAMPLES 120
+typedef struct rn_sample {
+	int64_t t;       /* unix seconds */
+	int running;     /* tasks running */
+	double progress; /* mean progress of the running tasks in percent; -1 when none reports one */
+	double cpu;      /* process CPU %, 100 = one core */
+} rn_sample;
+
+/*
+ * Samples CPU time, memory and the running tasks (call about once a second, not holding the
+ * tasks/ lock): the CPU % over the last interval and one point of the chart ring.
+ */
 void stats_sample(void);
+/* Copies the ring's points newer than since (unix seconds; 0: all), oldest first; returns how many. */
+int stats_samples(rn_sample *out, int max, int64_t since);
 double stats_cpu_percent(void);
 double stats_cpu_seconds(void);
 uint64_t stats_rss_bytes(void);

@@ -6,9 +6,15 @@
  * so reading them must cost nothing measurable - two small /proc reads, one a
  * second from the control thread; the dashboard and /metrics read the last
  * sample. CPU % is over the last sampling interval, 100 = one core busy.
+ * Each sample also closes one point of the dashboard's charts (running tasks,
+ * their mean progress, CPU) into a ring of the last 120, so a page opened late
+ * draws the last two minutes at once.
  */
 #include "runner.h"
 #include "dashboard/dashboard.h"
+#include "tasks/tasks.h"
+
+#include <jansson.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -22,7 +28,37 @@ static struct {
 	int64_t at_ms;  /* monotonic time of the last sample */
 	double percent; /* over the last interval */
 	uint64_t rss;   /* bytes */
+	rn_sample hist[RN_SAMPLES];
+	int hn, hpos;
 } ST = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+/* Running tasks and their mean progress (percent; -1 when none reports one) from tasks/. */
+static void
+task_figures(int *running, double *progress)
+{
+	json_t *j = tasks_status_json(), *t;
+	size_t i;
+	double sum = 0;
+	int with = 0;
+
+	*running = 0;
+	*progress = -1;
+	if (j == NULL)
+		return;
+	json_array_foreach(json_object_get(j, "running"), i, t)
+	{
+		json_t *p = json_object_get(json_object_get(t, "progress"), "percent");
+
+		(*running)++;
+		if (json_is_number(p)) {
+			sum += json_number_value(p);
+			with++;
+		}
+	}
+	if (with > 0)
+		*progress = sum / with;
+	json_decref(j);
+}
 
 /* utime + stime of this process in seconds from /proc/self/stat; -1 when unreadable. */
 static double
@@ -71,7 +107,11 @@ stats_sample(void)
 	double cpu = read_cpu_seconds();
 	uint64_t rss = read_rss();
 	int64_t now = rn_now_ms();
+	int running;
+	double progress;
+	rn_sample *h;
 
+	task_figures(&running, &progress);
 	pthread_mutex_lock(&ST.mu);
 	if (cpu >= 0) {
 		if (ST.at_ms > 0 && now > ST.at_ms)
@@ -80,7 +120,31 @@ stats_sample(void)
 		ST.at_ms = now;
 	}
 	ST.rss = rss;
+	h = &ST.hist[ST.hpos];
+	h->t = rn_wall_ms() / 1000;
+	h->running = running;
+	h->progress = progress;
+	h->cpu = ST.percent;
+	ST.hpos = (ST.hpos + 1) % RN_SAMPLES;
+	if (ST.hn < RN_SAMPLES)
+		ST.hn++;
 	pthread_mutex_unlock(&ST.mu);
+}
+
+int
+stats_samples(rn_sample *out, int max, int64_t since)
+{
+	int k = 0;
+
+	pthread_mutex_lock(&ST.mu);
+	for (int i = 0; i < ST.hn && k < max; i++) {
+		const rn_sample *s = &ST.hist[(ST.hpos + RN_SAMPLES - ST.hn + i) % RN_SAMPLES];
+
+		if (s->t > since)
+			out[k++] = *s;
+	}
+	pthread_mutex_unlock(&ST.mu);
+	return k;
 }
 
 double

@@ -1,5 +1,6 @@
 // ui_testing_nodes.test.mjs - the console's Nodes page (/ui/nodes, ui/admin/pages/nodes.js) and
-// what it reads, GET /ui/api/nodes (kind, status, disconnected nodes: coordinator/gone.c), with
+// what it reads, GET /ui/api/nodes?disconnected=true (kind, status, disconnected nodes:
+// coordinator/gone.c), with
 // real processes. What a user would notice: with no node the page says how to start one (Settings
 // > Integrations, the env vars); a resolver started with an integration token made through the API
 // appears as connected with its versions, and a runner with its capabilities; the resolver stopped
@@ -29,7 +30,7 @@ const integration = async (name, type) => {
   assert.equal(r.status, 201, r.text);
   return r.body.token;
 };
-const apiNodes = async () => (await ctx.s.api('GET', '/ui/api/nodes')).body.nodes;
+const apiNodes = async (q = '?disconnected=true') => (await ctx.s.api('GET', '/ui/api/nodes' + q)).body.nodes;
 // waits until the page's row of node name in table shows status (its first cell)
 async function waitStatus(page, table, name, status, timeoutMs = 6000) {
   const rows = page.getByRole('table', { name: table }).locator('tbody tr').filter({ hasText: name });
@@ -79,6 +80,11 @@ test('a resolver and a runner appear connected; the stopped resolver goes discon
   const gone = (await apiNodes()).find((n) => n.name === 'resolver-ui');
   assert.equal(gone.status, 'disconnected');
   assert.match(gone.disconnectedAt, /^\d{4}-\d\d-\d\dT/);
+  // without ?disconnected=true the list holds connected nodes only (as before); a bad value is refused
+  assert.equal((await apiNodes('')).some((n) => n.name === 'resolver-ui'), false);
+  const bad = await ctx.s.api('GET', '/ui/api/nodes?disconnected=maybe');
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.error, /disconnected must be true or false/);
   // a page opened afterwards shows it too: the admin node remembers, not only the open page
   const second = await open(ctx, 'nodes');
   await waitStatus(second.page, 'Resolvers', 'resolver-ui', 'disconnected', 4000);

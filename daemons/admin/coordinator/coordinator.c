@@ -1659,7 +1659,7 @@ node_listed(const char *key, void *arg)
 }
 
 json_t *
-coordinator_nodes_json(void)
+coordinator_nodes_json(bool with_disconnected)
 {
 	json_t *arr = json_array();
 	int64_t mono = mk_grpc_now_ms(), wall = coord_wall_ms();
@@ -1676,7 +1676,8 @@ coordinator_nodes_json(void)
 	pthread_mutex_unlock(&C.mu);
 	coord_runners_nodes_append(arr);
 	/* then the nodes that left in the last minutes and have not come back */
-	coord_gone_append(arr, node_listed, arr);
+	if (with_disconnected)
+		coord_gone_append(arr, node_listed, arr);
 	return arr;
 }
 

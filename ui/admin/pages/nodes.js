@@ -6,7 +6,7 @@
 // labels (namespace, shared) and active tasks (runners), and the last heartbeat as "3 s ago"
 // with the absolute time beside it. With no node the page says how to start one.
 //
-// Endpoint (docs/rest-api.md): GET /ui/api/nodes -> {"nodes":[...],"total","coordinator":{"enabled","port"}}.
+// Endpoint (docs/rest-api.md): GET /ui/api/nodes?disconnected=true -> {"nodes":[...],"total","coordinator":{"enabled","port"}}.
 
 import { html, useState, useRef, usePoll, Table, ErrorBox, Loading, fmtTime } from '../kit/ui.js';
 import { api } from '../kit/api.js';
@@ -75,7 +75,7 @@ export default function Nodes() {
 	const seen = useRef(new Map()); // key -> the node as last listed, for "disconnected"
 
 	usePoll(async () => {
-		const d = await api.get('/ui/api/nodes');
+		const d = await api.get('/ui/api/nodes', { disconnected: 'true' });
 		const t = Date.now();
 		// one row per node: a live listing wins over a disconnected one of the same node (a node
 		// that reconnects may be listed twice for a moment)

@@ -3,12 +3,14 @@
 // its operations (method, route, action) while nothing is written; Import writes them, the report
 // counts them and links to each mock, and one of them answers on its route; a broken document
 // is refused with its line named at the document field and nothing changes; WireMock mappings
-// preview with their warnings' JSON pointers; a second import of the same document is all "skip".
+// preview with their warnings' JSON pointers; a second import of the same document is all "skip";
+// a .proto chosen as a file needs a server name, previews its method and is stored on Import.
 // axe on every state shown, the preview's screenshot against testing-imports-preview.png, no
 // console errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { axeCheck, matchScreenshot } from './lib/browser.mjs';
+import { waitUntil } from './lib/harness.mjs';
 import { startUiStack, open, assertNoProblems } from './ui_testing_common.mjs';
 
 const SPEC = `openapi: 3.0.3
@@ -124,5 +126,33 @@ test('WireMock mappings: the preview lists the warnings with their JSON pointer'
   const r = await ctx.s.api('GET', '/wm/hello', undefined, { token: null });
   assert.equal(r.status, 200);
   assert.equal(r.text, 'hi');
+  assertNoProblems(problems);
+});
+
+test('a gRPC .proto chosen as a file: a server name is required, then the preview lists the method and Import stores it', async () => {
+  const { page, problems } = await open(ctx, 'imports');
+  await page.getByRole('radio', { name: 'gRPC .proto' }).check();
+  await page.getByLabel(/^File/).setInputFiles({
+    name: 'greeter.proto', mimeType: 'text/plain',
+    buffer: Buffer.from('syntax = "proto3";\npackage demo;\nservice Greeter { rpc Hello(HelloRequest) returns (HelloReply); }\nmessage HelloRequest { string name = 1; }\nmessage HelloReply { string text = 1; }\n'),
+  });
+  const proto = page.getByRole('textbox', { name: /^\.proto text/ });
+  await waitUntil(async () => (await proto.inputValue()).includes('service Greeter'), 5000, 50, 'the file read into the editor');
+  await page.getByRole('button', { name: 'Preview' }).click();
+  const nameErr = page.locator('#imp-server-error');
+  await nameErr.waitFor();
+  assert.match(await nameErr.textContent(), /server name/);
+  await page.getByRole('textbox', { name: /^Server name/ }).fill('greeter');
+  await page.getByRole('button', { name: 'Preview' }).click();
+  const table = page.getByRole('table', { name: 'Operations the import would write' });
+  await table.waitFor();
+  assert.equal(await table.locator('tbody tr').count(), 1);
+  await axeCheck(page, 'imports: gRPC preview');
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await page.locator('#import-report').waitFor();
+  assert.equal((await page.locator('#imp-created').textContent()).trim(), '1');
+  const d = await ctx.s.api('GET', '/api/v1/grpc/descriptors/greeter');
+  assert.equal(d.status, 200, d.text);
+  assert.deepEqual(d.body.files.map((f) => f.name), ['greeter.proto']);
   assertNoProblems(problems);
 });

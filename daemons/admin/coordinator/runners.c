@@ -1294,12 +1294,13 @@ session_json_locked(const struct session *s)
 			json_array_append_new(caps, json_string(KINDS[j]));
 	rfc3339_ms(s->connected_ms, at, sizeof(at));
 	rfc3339_ms(s->last_seen_ms ? s->last_seen_ms : s->connected_ms, seen, sizeof(seen));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
-	                 "kind", "runner", "status", "connected", "runnerId", s->id, "name", s->name, "namespace",
-	                 s->ns, "shared", s->shared, "capabilities", caps, "maxConcurrent", s->max_concurrent,
-	                 "running", (json_int_t)s->nleases, "address", s->address, "peer", s->peer, "version",
-	                 s->version, "integrationId", s->integ_id, "integrationName", s->integ_name,
-	                 "connectedAt", at, "lastHeartbeat", seen, "offersSent", (json_int_t)s->offers);
+	return json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "kind",
+	    "runner", "status", "connected", "runnerId", s->id, "name", s->name, "namespace", s->ns, "shared",
+	    s->shared, "capabilities", caps, "maxConcurrent", s->max_concurrent, "running",
+	    (json_int_t)s->nleases, "address", s->address, "peer", s->peer, "version", s->version,
+	    "integrationId", s->integ_id, "integrationName", s->integ_name, "connectedAt", at,
+	    "lastHeartbeat", seen, "offersSent", (json_int_t)s->offers);
 }
 
 void

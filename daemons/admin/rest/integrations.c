@@ -110,8 +110,8 @@ rest_nodes_list(api_req *req, api_resp *resp)
 		if (strcmp(gone, "true") == 0 || strcmp(gone, "1") == 0)
 			with_gone = true;
 		else if (strcmp(gone, "false") != 0 && strcmp(gone, "0") != 0) {
-			api_error(req, resp, 400, "validation", "query parameter disconnected must be true or false, not \"%s\"",
-			          gone);
+			api_error(req, resp, 400, "validation",
+			          "query parameter disconnected must be true or false, not \"%s\"", gone);
 			return;
 		}
 	}

@@ -49,7 +49,7 @@ function When({ iso, now }) {
 	return html`<span class="node-time">${relTime(iso, now)}</span><br /><small class="muted node-time">${fmtTime(iso)}</small>`;
 }
 
-function Empty({ coordinator }) {
+function Empty({ coordinator, navigate }) {
 	const port = (coordinator && coordinator.port) || 5773;
 	const host = location.hostname || '127.0.0.1';
 	return html`<div class="card node-empty" id="nodes-empty">
@@ -57,7 +57,7 @@ function Empty({ coordinator }) {
 		${coordinator && coordinator.enabled === false ? html`<p class="alert" role="alert">The coordinator is off on this admin node (<code>GRPC_PORT=0</code>): resolvers and runners cannot connect. Start the admin node with a <code>GRPC_PORT</code> (default 5773).</p>` : ''}
 		<p>Resolvers serve mock traffic from their own copy of the mocks; runners run API-test collections and load tests. Both connect to this admin node's coordinator on port <strong>${port}</strong>.</p>
 		<ol>
-			<li>Create an integration in <strong>Settings › Integrations</strong> (<em>Create Integration</em>): type <code>mock_resolver</code> for a resolver, <code>test_runner</code> for a runner. Its <code>mki_</code> token is shown once: copy it.</li>
+			<li>Create an integration in <a href="/ui/settings" onClick=${(e) => { if (e.ctrlKey || e.metaKey || e.shiftKey || e.button) return; e.preventDefault(); navigate('settings'); }}><strong>Settings › Integrations</strong></a> (<em>Create Integration</em>): type <code>mock_resolver</code> for a resolver, <code>test_runner</code> for a runner. Its <code>mki_</code> token is shown once: copy it.</li>
 			<li>Start the node with the token:
 				<pre><code>COORDINATOR_ADDR=${host}:${port} API_TOKEN=mki_... RESOLVER_NAME=resolver-1 HTTP_PORT=5780 mock-resolver</code></pre>
 				<pre><code>COORDINATOR_ADDR=${host}:${port} API_TOKEN=mki_... RUNNER_NAME=runner-1 CAPABILITIES=api_test,performance runner-agent</code></pre>
@@ -68,7 +68,7 @@ function Empty({ coordinator }) {
 	</div>`;
 }
 
-export default function Nodes() {
+export default function Nodes({ navigate }) {
 	const [data, setData] = useState(null);
 	const [error, setError] = useState(null);
 	const [now, setNow] = useState(Date.now());
@@ -123,7 +123,7 @@ export default function Nodes() {
 	return html`<h1>Nodes</h1>
 	<p class="muted">Resolvers and runners connected to this admin node's coordinator${data && data.coordinator && data.coordinator.port ? html` (port <strong id="nodes-port">${data.coordinator.port}</strong>)` : ''}. Refreshed every 2 seconds.</p>
 	<${ErrorBox} error=${error} title="Could not read the nodes (retrying)" />
-	${nodes.length === 0 ? html`<${Empty} coordinator=${data && data.coordinator} />` : html`
+	${nodes.length === 0 ? html`<${Empty} coordinator=${data && data.coordinator} navigate=${navigate} />` : html`
 		<section aria-labelledby="nodes-res-h"><h2 id="nodes-res-h">Resolvers (${resolvers.length})</h2>
 			<${Table} label="Resolvers" rows=${resolvers} rowKey=${nodeKey} columns=${resolverCols} empty="No resolver is connected." /></section>
 		<section aria-labelledby="nodes-run-h"><h2 id="nodes-run-h">Runners (${runners.length})</h2>

@@ -156,3 +156,27 @@ test('a gRPC .proto chosen as a file: a server name is required, then the previe
   assert.deepEqual(d.body.files.map((f) => f.name), ['greeter.proto']);
   assertNoProblems(problems);
 });
+
+test('an OpenAPI document from a URL: a refused address is shown at the URL field, a served one previews', async () => {
+  // the admin node serves the document itself, as a mock
+  const m = await ctx.s.api('POST', '/api/v1/mocks', { id: 'spec-doc', http: { route: '/specs/users.json', httpMethod: 'GET' }, response: { statusCode: 200, payload: {
+    openapi: '3.0.3', info: { title: 'Users', version: '2' },
+    paths: { '/users/{id}': { get: { responses: { 200: { description: 'a user', content: { 'application/json': { example: { id: 1 } } } } } } } },
+  } } });
+  assert.equal(m.status, 200, m.text);
+  const { page, problems } = await open(ctx, 'imports');
+  await page.getByRole('radio', { name: 'A URL' }).check();
+  const url = page.getByRole('textbox', { name: /^Document URL/ });
+  await url.fill('ftp://example.invalid/spec.yaml');
+  await page.getByRole('button', { name: 'Preview' }).click();
+  const err = page.locator('#imp-url-error');
+  await err.waitFor();
+  assert.equal(await url.getAttribute('aria-invalid'), 'true');
+  await axeCheck(page, 'imports: error at the URL');
+  await url.fill(`${ctx.s.url}/specs/users.json`);
+  await page.getByRole('button', { name: 'Preview' }).click();
+  const table = page.getByRole('table', { name: 'Operations the import would write' });
+  await table.waitFor();
+  assert.deepEqual((await table.locator('tbody tr td:nth-child(2)').allTextContents()).map((t) => t.trim()), ['/users/:id']);
+  assertNoProblems(problems.filter((p) => !/status of 400/.test(p)));
+});

@@ -2,11 +2,12 @@
 // the data but no control that would change anything (the REST API refuses a viewer's writes
 // anyway: authz.test.mjs). The console learns the role from GET /api/v1/auth/me; here that
 // answer is a viewer's (the page's own request, answered by the test), so the check holds
-// whichever sign-in the node has. axe on each viewer page, no console errors.
+// whichever sign-in the node has. axe on each viewer page, and on each page in the dark theme;
+// no console errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openPage, axeCheck } from './lib/browser.mjs';
-import { startUiStack, assertNoProblems } from './ui_testing_common.mjs';
+import { startUiStack, open, assertNoProblems } from './ui_testing_common.mjs';
 
 let ctx;
 before(async () => {
@@ -53,4 +54,15 @@ test('a viewer sees no write control on Imports, Stores, Nodes and Performance',
   await nd.page.locator('#nodes-empty').waitFor();
   assert.equal(await nd.page.locator('main.page button').count(), 0, 'the Nodes page has no button at all');
   assertNoProblems(nd.problems);
+});
+
+test('the four pages pass axe in the dark theme too', async () => {
+  for (const path of ['imports', 'stores', 'nodes', 'performance']) {
+    const r = await open(ctx, path, { colorScheme: 'dark' });
+    await r.page.waitForLoadState('networkidle');
+    assert.equal(await r.page.evaluate(() => matchMedia('(prefers-color-scheme: dark)').matches), true);
+    await axeCheck(r.page, `${path} (dark)`);
+    assertNoProblems(r.problems);
+    await r.context.close();
+  }
 });

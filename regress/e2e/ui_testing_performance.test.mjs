@@ -5,7 +5,7 @@
 // then the final report (requests, status codes) that the REST API reports too; two runs picked
 // in the past runs are compared side by side with the ratio B / A. axe on the form, the live run,
 // the report and the comparison; the report's screenshot testing-performance (chart, figures and
-// times masked); no console errors.
+// times masked); a running test stopped from its page after a confirmation; no console errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRunner } from './lib/runner.mjs';
@@ -34,7 +34,7 @@ const num = (t) => Number(String(t).replace(/[^\d.]/g, ''));
 
 test('start a short load test: the live req/s goes above 0, then the final report', async () => {
   const { page, problems } = await open(ctx, 'performance');
-  await page.getByText('1 such runner(s) connected').waitFor({ timeout: 5000 });
+  await page.getByText('1 such runner(s) connected (runner-perf-ui)').waitFor({ timeout: 5000 });
   await axeCheck(page, 'performance: start form');
   await page.getByLabel('Target URL').fill(`${ctx.s.url}/perf-target`);
   await page.getByRole('radio', { name: /A fixed rate/ }).check();
@@ -116,4 +116,22 @@ test('compare two runs side by side with the ratio', async () => {
   await page.getByRole('button', { name: 'Delete the run' }).click();
   await waitUntil(async () => (await runs()).length === 1, 5000, 100, 'the run deleted');
   assertNoProblems(problems.filter((p) => !/status of 404/.test(p)));
+});
+
+test('a running load test is stopped from its page after a confirmation', async () => {
+  const first = (await runs()).find((r) => r.name === 'ui smoke');
+  const r = await ctx.s.api('POST', '/api/v1/perf/run', { name: 'long run', script: { collectionId: first.collectionId }, options: { duration: '60s', mode: 'open', rate: 50, concurrency: 2 } });
+  assert.equal(r.status, 201, r.text);
+  const { page, problems } = await open(ctx, `performance/${r.body.id}`);
+  await page.waitForFunction(() => {
+    const e = document.getElementById('perf-rps-0');
+    return e && Number(e.textContent.replace(/[^\d.]/g, '')) > 0;
+  }, null, { timeout: 15000 });
+  await page.getByRole('button', { name: 'Stop the run' }).click();
+  assert.equal((await ctx.s.api('GET', `/api/v1/perf-results/${r.body.id}`)).body.status, 'running', 'not stopped before the confirmation');
+  await page.getByRole('button', { name: 'Stop now' }).click();
+  await waitUntil(async () => (await ctx.s.api('GET', `/api/v1/perf-results/${r.body.id}`)).body.status === 'stopped', 10000, 100, 'the run stopped');
+  await page.locator('#perf-live').waitFor({ state: 'detached', timeout: 10000 });
+  assert.match(await page.locator('main.page').textContent(), /stopped/);
+  assertNoProblems(problems);
 });

@@ -100,7 +100,7 @@ function StartForm({ ns, navigate }) {
 	return html`<form class="card perf-section" onSubmit=${start} aria-labelledby="perf-start-h">
 		<h2 id="perf-start-h">Start a load test</h2>
 		<p class="muted">Runs on a runner agent with the <code>performance</code> capability (shared, or of namespace <strong>${ns}</strong>).
-			${nodes.data ? (perfRunners.length ? html` ${perfRunners.length} such runner(s) connected.` : html` <strong class="warn">No such runner is connected now: the run waits in the queue until one is</strong> (see Nodes).`) : ''}</p>
+			${nodes.data ? (perfRunners.length ? html` ${perfRunners.length} such runner(s) connected (${perfRunners.map((n) => n.name).join(', ')}).` : html` <strong class="warn">No such runner is connected now: the run waits in the queue until one is</strong> (see Nodes).`) : ''}</p>
 		<fieldset class="imp-sources"><legend>Target</legend><div class="row">
 			<label class="inline radio"><input type="radio" name="perf-target" checked=${f.target === 'url'} onChange=${() => set({ target: 'url' })} /> A URL</label>
 			<label class="inline radio"><input type="radio" name="perf-target" checked=${f.target === 'collection'} onChange=${() => set({ target: 'collection' })} /> A collection of the API tester</label>

@@ -1,12 +1,11 @@
 // ui_testing_nodes.test.mjs - the console's Nodes page (/ui/nodes, ui/admin/pages/nodes.js) and
-// what it reads, GET /ui/api/nodes?disconnected=true (kind, status, disconnected nodes:
-// coordinator/gone.c), with
-// real processes. What a user would notice: with no node the page says how to start one (Settings
-// > Integrations, the env vars); a resolver started with an integration token made through the API
-// appears as connected with its versions, and a runner with its capabilities; the resolver stopped
-// goes disconnected (on the page and in the API), and started again is connected once more, in one
-// row. axe on each state, the screenshot testing-nodes (times, ports and versions masked), no
-// console errors.
+// what it reads, GET /ui/api/nodes?disconnected=true (kind, status, softwareVersion, disconnected
+// nodes: coordinator/gone.c), with real processes. What a user would notice: with no node the
+// page says how to start one (Settings > Integrations, the env vars); a resolver started with an
+// integration token made through the API appears as connected with its software and mocks
+// versions, and a runner with its capabilities; the resolver stopped goes disconnected (on the
+// page and in the API), and started again is connected once more, in one row. axe on each
+// state, the screenshot testing-nodes (times, ports and versions masked), no console errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitUntil } from './lib/harness.mjs';
@@ -60,8 +59,10 @@ test('a resolver and a runner appear connected; the stopped resolver goes discon
   assert.equal(listed.kind, 'resolver');
   assert.equal(listed.status, 'connected');
   assert.ok(listed.version >= 1, JSON.stringify(listed));
-  // the version the resolver holds and the applied one, as the API reports them
-  await waitUntil(async () => (await row.textContent()).includes(`v${(await apiNodes()).find((n) => n.name === 'resolver-ui').version}`), 6000, 100, 'the version on the page');
+  // its software version (the releaseId its /health reports) and the version of the mocks it holds
+  const release = (await resolver.get('/health/live')).body.releaseId;
+  assert.equal(listed.softwareVersion, release);
+  await waitUntil(async () => (await row.textContent()).includes(`${release} · v${(await apiNodes()).find((n) => n.name === 'resolver-ui').version}`), 6000, 100, 'the versions on the page');
   assert.match(await row.textContent(), /sandbox/);
   assert.match(await row.textContent(), /token resolver-token/);
   // last heartbeat, relative and absolute (the coordinator sends one every second)

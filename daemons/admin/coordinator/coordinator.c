@@ -122,6 +122,7 @@ struct sub {
 	uint64_t dropped;                                 /* log entries the resolver says it dropped */
 	int64_t connected_ms, last_hb_ms, last_report_ms; /* wall clock */
 	char ns[128], name[128], address[160], peer[64], integ_id[40], integ_name[96];
+	char sw_version[64]; /* SyncRequest.software_version, "" from older resolvers */
 	bool pending_auth;  /* token not verified yet: sync_main does it (coord_auth_deferred) */
 	char req_ns[128];   /* the namespace the SyncRequest asked for, while pending_auth */
 };
@@ -1262,6 +1263,7 @@ sync_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 	snprintf(s->name, sizeof(s->name), "%s", r->resolver_name[0] ? r->resolver_name : "(unnamed)");
 	snprintf(s->peer, sizeof(s->peer), "%s", info->peer);
 	snprintf(s->address, sizeof(s->address), "%s", r->address[0] ? r->address : info->peer);
+	snprintf(s->sw_version, sizeof(s->sw_version), "%s", r->software_version ? r->software_version : "");
 	if (!s->pending_auth) {
 		snprintf(s->integ_id, sizeof(s->integ_id), "%.36s", info->principal);
 		snprintf(s->integ_name, sizeof(s->integ_name), "%s", coord_principal_name(info));
@@ -1627,8 +1629,9 @@ sub_json_locked(const struct sub *s, int64_t mono_now, int64_t wall_now)
 	rfc3339_ms(s->connected_ms, conn_at, sizeof(conn_at));
 	rfc3339_ms(s->last_hb_ms, hb, sizeof(hb));
 	rfc3339_ms(s->last_report_ms, rep, sizeof(rep));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:I}",
-	                 "kind", "resolver", "status", stale ? "stale" : "connected", "name", s->name,
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:I}",
+	                 "kind", "resolver", "status", stale ? "stale" : "connected", "softwareVersion",
+	                 s->sw_version, "name", s->name,
 	                 "namespace", s->ns, "integrationId", s->integ_id, "integrationName", s->integ_name,
 	                 "address", s->address, "peer", s->peer, "state",
 	                 s->joined ? "streaming" : "snapshot", "version",

@@ -33,7 +33,7 @@ unsigned long long coordinator_deferred_auth(void);
 
 /*
  * The connected resolvers as a JSON array (new reference; an empty array when none or
- * disabled): [{"kind":"resolver","status":"connected"|"stale","name","namespace",
+ * disabled): [{"kind":"resolver","status":"connected"|"stale","softwareVersion","name","namespace",
  * "integrationId","integrationName","address","peer","state","version","appliedVersion",
  * "headVersion","connectedAt","lastHeartbeat","lastReport","droppedLogs"}], followed by the
  * connected runner agents ({"kind":"runner","status":"connected",...,"lastHeartbeat"},

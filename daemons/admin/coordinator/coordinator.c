@@ -1629,17 +1629,16 @@ sub_json_locked(const struct sub *s, int64_t mono_now, int64_t wall_now)
 	rfc3339_ms(s->connected_ms, conn_at, sizeof(conn_at));
 	rfc3339_ms(s->last_hb_ms, hb, sizeof(hb));
 	rfc3339_ms(s->last_report_ms, rep, sizeof(rep));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:I}",
-	                 "kind", "resolver", "status", stale ? "stale" : "connected", "softwareVersion",
-	                 s->sw_version, "name", s->name,
-	                 "namespace", s->ns, "integrationId", s->integ_id, "integrationName", s->integ_name,
-	                 "address", s->address, "peer", s->peer, "state",
-	                 s->joined ? "streaming" : "snapshot", "version",
-	                 (json_int_t)(s->joined ? s->cursor : 0), "appliedVersion",
-	                 (json_int_t)(s->applied ? s->applied : (s->joined ? s->cursor : 0)), "headVersion",
-	                 (json_int_t)C.head, "connectedAt", conn_at, "lastHeartbeat",
-	                 hb[0] ? json_string(hb) : json_null(), "lastReport",
-	                 rep[0] ? json_string(rep) : json_null(), "droppedLogs", (json_int_t)s->dropped);
+	return json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:I}", "kind",
+	    "resolver", "status", stale ? "stale" : "connected", "softwareVersion", s->sw_version, "name",
+	    s->name, "namespace", s->ns, "integrationId", s->integ_id, "integrationName", s->integ_name,
+	    "address", s->address, "peer", s->peer, "state", s->joined ? "streaming" : "snapshot", "version",
+	    (json_int_t)(s->joined ? s->cursor : 0), "appliedVersion",
+	    (json_int_t)(s->applied ? s->applied : (s->joined ? s->cursor : 0)), "headVersion",
+	    (json_int_t)C.head, "connectedAt", conn_at, "lastHeartbeat",
+	    hb[0] ? json_string(hb) : json_null(), "lastReport", rep[0] ? json_string(rep) : json_null(),
+	    "droppedLogs", (json_int_t)s->dropped);
 }
 
 /* coord_gone_append's test: is the node named by key ("<kind>:<ns>/<name>") in the array? */

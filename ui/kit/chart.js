@@ -22,7 +22,8 @@ export function LiveChart({ id, label, unit = '', series, samples, height = 200,
 		if (!box.current || typeof window.uPlot !== 'function') return undefined;
 		const width = Math.max(240, box.current.clientWidth || 480);
 		// a canvas does not resolve CSS's currentColor: take the theme's text colour
-		const ink = () => getComputedStyle(box.current || document.body).color;
+		// (read when the chart is made; a page change after a theme switch makes it again)
+		const ink = getComputedStyle(box.current).color;
 		const opts = {
 			width, height,
 			legend: { show: false },

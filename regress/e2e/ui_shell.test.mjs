@@ -77,7 +77,8 @@ for (const scheme of ['light', 'dark']) {
 test('theme switch, unknown page, deep link after reload', async () => {
   const { context, page, problems } = await openConsole(browser, s, 'nodes', { login: 'admin', password: NEW_PW });
   await page.getByRole('combobox', { name: 'Theme' }).selectOption('dark');
-  assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'dark');
+  // the switch applies the theme after the render that follows the choice
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark', null, { timeout: 5000 });
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   assert.notEqual(bg, 'rgb(245, 246, 248)', 'the dark theme changes the page colours');
   await page.reload();

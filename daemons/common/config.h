@@ -22,6 +22,7 @@ typedef struct mk_config {
 	int proxy_max_concurrent; /* PROXY_MAX_CONCURRENT, default 256 */
 	size_t buffer_budget;   /* REQUEST_BUFFER_BUDGET_MB (256) in bytes; 0 = unlimited */
 	size_t template_output_limit; /* TEMPLATE_OUTPUT_LIMIT_MB (8) in bytes */
+	size_t http_conn_memory; /* HTTP_CONNECTION_MEMORY_KB (24) in bytes */
 } mk_config;
 
 /*
@@ -54,6 +55,17 @@ const char *config_env_or(const char *name, const char *def);
  * with err naming the variable, the range and the value.
  */
 bool config_template_output_limit(size_t *bytes, char *err, size_t errlen);
+
+/*
+ * Reads HTTP_CONNECTION_MEMORY_KB (default 24, 8 .. 1024): the memory of one HTTP
+ * connection for its request line, headers and query arguments and the response's
+ * headers, in bytes into *bytes (libmicrohttpd's connection memory limit). A request that
+ * does not fit is answered 414 or 431 (24 KiB: about 340 query arguments or 320 headers).
+ * The HTTP library clears this memory before every request of a keep-alive connection, so
+ * it is a per-request cost: the default is three quarters of the library's 32 KiB. On a
+ * refused value returns false with err naming the variable, the range and the value.
+ */
+bool config_http_connection_memory(size_t *bytes, char *err, size_t errlen);
 
 /* Parses a decimal integer within [lo, hi]; false on junk or out of range. */
 bool config_parse_int(const char *s, long lo, long hi, long *out);

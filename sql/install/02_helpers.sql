@@ -165,6 +165,9 @@ BEGIN
 	PERFORM mockarty_private.role_require('editor', 'write');
 	-- a plain lookup first: a batch writes thousands of mocks into existing namespaces
 	IF NOT EXISTS (SELECT 1 FROM mockarty_private.namespaces WHERE name = ns) THEN
+		-- the counter before the new row (lock order, writer_lock()): a writer holding the
+		-- counter may create the same namespace, and would wait for this insert
+		PERFORM mockarty_private.writer_lock();
 		INSERT INTO mockarty_private.namespaces (name) VALUES (ns) ON CONFLICT DO NOTHING;
 	END IF;
 END

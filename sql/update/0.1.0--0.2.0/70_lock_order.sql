@@ -37,6 +37,29 @@ AS $$
 $$;
 COMMENT ON FUNCTION mockarty_private.mocks_lock(text[]) IS 'Locks the mocks rows of the given ids (those the caller may see) in ascending id order, the order every transaction changing several mocks takes them in; call after writer_lock()';
 
+CREATE OR REPLACE FUNCTION mockarty_private.namespace_ensure(ns text) RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+	IF ns IS NULL OR ns !~ '^[a-z0-9][a-z0-9_.-]{0,62}$' THEN
+		RAISE EXCEPTION 'invalid namespace name "%"', ns
+			USING ERRCODE = '22023', DETAIL = '$.namespace',
+			HINT = 'Namespace names match ^[a-z0-9][a-z0-9_.-]{0,62}$.';
+	END IF;
+	-- every write into a namespace passes here: the caller's binding and role are checked once
+	PERFORM mockarty_private.ns_check(ns);
+	PERFORM mockarty_private.role_require('editor', 'write');
+	-- a plain lookup first: a batch writes thousands of mocks into existing namespaces
+	IF NOT EXISTS (SELECT 1 FROM mockarty_private.namespaces WHERE name = ns) THEN
+		-- the counter before the new row (lock order, writer_lock()): a writer holding the
+		-- counter may create the same namespace, and would wait for this insert
+		PERFORM mockarty_private.writer_lock();
+		INSERT INTO mockarty_private.namespaces (name) VALUES (ns) ON CONFLICT DO NOTHING;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.namespace_ensure(text) IS 'Creates a namespace on first use; 22023 for an invalid name, 42501 when the caller is bound to another namespace or is a viewer';
+
 CREATE OR REPLACE FUNCTION mockarty_private.mock_write(p_mock jsonb, p_namespace text, p_reset boolean,
 	p_path text DEFAULT '$') RETURNS jsonb
 LANGUAGE plpgsql

@@ -304,8 +304,13 @@ typedef struct SkipCtx
 /*
  * Locks the candidate's row and decides whether it may answer: not deleted, not
  * expired, use limit not spent. Under READ COMMITTED a concurrent resolver that
- * bumped use_counter first is seen after its commit, so a limit of N gives
- * exactly N matches. Returns true to skip; raises nothing (see SkipCtx).
+ * bumped use_counter first is seen after its commit (the row lock waits for it and
+ * the condition is checked again on the newest row), so a limit of N gives exactly N
+ * matches. A candidate already deleted, expired or spent in the snapshot is skipped
+ * without locking it: a resolve then holds the lock of the one mock that answers
+ * only, never a skipped row while it waits for the next candidate's (writers lock
+ * several rows in id order, sql/install/02_helpers.sql). Returns true to skip;
+ * raises nothing (see SkipCtx).
  */
 static bool
 skip_candidate(void *arg, const json_t *mock)
@@ -322,25 +327,21 @@ skip_candidate(void *arg, const json_t *mock)
 		Datum		values[1];
 
 		values[0] = CStringGetTextDatum(id);
-		if (SPI_execute_with_args("SELECT m.closed_at IS NOT NULL"
-								  " OR (m.expire_at IS NOT NULL AND m.expire_at <= now())"
-								  " OR (m.use_limiter > 0 AND m.use_counter >= m.use_limiter),"
-								  " m.oneof_cursor"
-								  " FROM mockarty_private.mocks m WHERE m.id = $1 FOR UPDATE",
+		if (SPI_execute_with_args("SELECT m.oneof_cursor"
+								  " FROM mockarty_private.mocks m WHERE m.id = $1"
+								  " AND m.closed_at IS NULL"
+								  " AND (m.expire_at IS NULL OR m.expire_at > now())"
+								  " AND NOT (m.use_limiter > 0 AND m.use_counter >= m.use_limiter)"
+								  " FOR UPDATE",
 								  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "mockarty: locking mock \"%s\" failed", id);
 		if (SPI_processed == 1)
 		{
 			bool		isnull;
-			bool		spent = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-														   SPI_tuptable->tupdesc, 1, &isnull));
 
-			if (!spent)
-			{
-				ctx->cursor = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-														  SPI_tuptable->tupdesc, 2, &isnull));
-				skip = false;
-			}
+			ctx->cursor = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													  SPI_tuptable->tupdesc, 1, &isnull));
+			skip = false;
 		}
 	}
 	PG_CATCH();

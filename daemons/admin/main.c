@@ -57,8 +57,9 @@ reload(void)
 	}
 	if (next.http_port != admin_cfg.http_port || strcmp(next.db_dsn, admin_cfg.db_dsn) != 0 ||
 	    strcmp(next.http_bind_addr, admin_cfg.http_bind_addr) != 0 ||
-	    next.threads != admin_cfg.threads)
-		log_warn("SIGHUP: HTTP_PORT, HTTP_BIND_ADDR, DB_DSN and THREADS apply after a restart");
+	    next.threads != admin_cfg.threads || next.http_conn_memory != admin_cfg.http_conn_memory)
+		log_warn("SIGHUP: HTTP_PORT, HTTP_BIND_ADDR, DB_DSN, THREADS and HTTP_CONNECTION_MEMORY_KB "
+			 "apply after a restart");
 	log_threshold = next.log_level;
 	admin_cfg.log_level = next.log_level;
 	admin_cfg.auth_local = next.auth_local;

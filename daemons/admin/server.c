@@ -957,6 +957,9 @@ server_start(void)
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
 		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+		/* cleared before every request of a keep-alive connection: HTTP_CONNECTION_MEMORY_KB */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)(admin_cfg.http_conn_memory ? admin_cfg.http_conn_memory : 24576),
 		MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (daemon_handle == NULL) {

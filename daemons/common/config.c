@@ -156,6 +156,20 @@ config_template_output_limit(size_t *bytes, char *err, size_t errlen)
 	return true;
 }
 
+bool
+config_http_connection_memory(size_t *bytes, char *err, size_t errlen)
+{
+	const char *s = config_env_or("HTTP_CONNECTION_MEMORY_KB", "24");
+	long v;
+
+	if (!config_parse_int(s, 8, 1024, &v)) {
+		snprintf(err, errlen, "HTTP_CONNECTION_MEMORY_KB: expected a size in KiB, 8..1024, got \"%s\"", s);
+		return false;
+	}
+	*bytes = (size_t)v << 10;
+	return true;
+}
+
 /*
  * Reads every variable of the table. On failure err names the variable and the
  * value that was refused.
@@ -182,7 +196,8 @@ config_load(mk_config *cfg, char *err, size_t errlen)
 	}
 	cfg->body_limit = (size_t)v * 1024 * 1024;
 
-	if (!config_template_output_limit(&cfg->template_output_limit, err, errlen))
+	if (!config_template_output_limit(&cfg->template_output_limit, err, errlen) ||
+	    !config_http_connection_memory(&cfg->http_conn_memory, err, errlen))
 		return false;
 
 	s = config_env_or("AUTH_MODE", "full");

@@ -25,6 +25,7 @@ typedef struct mk_config {
 	int session_ttl_s;       /* SESSION_TTL_SECONDS, default 43200: sign-in session lifetime (sliding) */
 	int login_throttle_max;  /* LOGIN_THROTTLE_MAX_FAILURES, default 5 */
 	int login_throttle_window_s; /* LOGIN_THROTTLE_WINDOW_SECONDS, default 300 */
+	size_t http_conn_memory; /* HTTP_CONNECTION_MEMORY_KB (24) in bytes */
 } mk_config;
 
 /*
@@ -57,6 +58,17 @@ const char *config_env_or(const char *name, const char *def);
  * with err naming the variable, the range and the value.
  */
 bool config_template_output_limit(size_t *bytes, char *err, size_t errlen);
+
+/*
+ * Reads HTTP_CONNECTION_MEMORY_KB (default 24, 8 .. 1024): the memory of one HTTP
+ * connection for its request line, headers and query arguments and the response's
+ * headers, in bytes into *bytes (libmicrohttpd's connection memory limit). A request that
+ * does not fit is answered 414 or 431 (24 KiB: about 340 query arguments or 320 headers).
+ * The HTTP library clears this memory before every request of a keep-alive connection, so
+ * it is a per-request cost: the default is three quarters of the library's 32 KiB. On a
+ * refused value returns false with err naming the variable, the range and the value.
+ */
+bool config_http_connection_memory(size_t *bytes, char *err, size_t errlen);
 
 /* Parses a decimal integer within [lo, hi]; false on junk or out of range. */
 bool config_parse_int(const char *s, long lo, long hi, long *out);

@@ -50,6 +50,7 @@ static struct {
 	atomic_long window_n;
 	atomic_bool want_events;
 	atomic_size_t depth;   /* mirror of count, read without the lock */
+	atomic_size_t inhand;  /* taken off the ring by the drain thread, not yet through the sink */
 	atomic_size_t cap_pub; /* mirror of cap (0 = not running), read without the lock */
 	atomic_ullong ev_queued, ev_shed, cb_queued, cb_shed;
 } Q = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
@@ -491,9 +492,13 @@ drain_main(void *arg)
 			Q.head = (Q.head + 1) % Q.cap;
 			Q.count--;
 		}
-		atomic_store_explicit(&Q.depth, 0, memory_order_relaxed);
+		/* in hand before the ring reads empty, and until the sink has them: a reader of
+		 * depth, then inhand, never misses an item on its way (eq_counters) */
+		atomic_store(&Q.inhand, n);
+		atomic_store(&Q.depth, 0);
 		pthread_mutex_unlock(&Q.mu);
 		deliver(batch, n);
+		atomic_store(&Q.inhand, 0);
 		if (stopping)
 			break;
 	}
@@ -601,7 +606,8 @@ eq_counters_get(eq_counters *out)
 	out->events_shed = atomic_load_explicit(&Q.ev_shed, memory_order_relaxed);
 	out->callbacks_queued = atomic_load_explicit(&Q.cb_queued, memory_order_relaxed);
 	out->callbacks_shed = atomic_load_explicit(&Q.cb_shed, memory_order_relaxed);
-	out->depth = atomic_load_explicit(&Q.depth, memory_order_relaxed);
+	out->depth = atomic_load(&Q.depth);
+	out->inhand = atomic_load(&Q.inhand);
 	out->capacity = atomic_load_explicit(&Q.cap_pub, memory_order_relaxed);
 	out->want_events = eq_want_events();
 }

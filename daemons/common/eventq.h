@@ -85,6 +85,7 @@ typedef struct eq_counters {
 	uint64_t events_queued, events_shed;       /* mock.resolved events */
 	uint64_t callbacks_queued, callbacks_shed; /* per-mock callbacks */
 	uint64_t depth, capacity;                  /* gauges: items in the ring now, its size */
+	uint64_t inhand; /* items the drain thread took off the ring and is handing to the sink */
 	bool want_events;
 } eq_counters;
 

@@ -41,6 +41,8 @@ static const config_var vars[] = {
     {"REQUEST_BUFFER_BUDGET_MB", "256",
      "request bytes buffered at once over all connections; more are answered 503 (0 = unlimited)"},
     {"TEMPLATE_OUTPUT_LIMIT_MB", "8", "most one response's templates may render (500 template_output_limit)"},
+    {"HTTP_CONNECTION_MEMORY_KB", "24",
+     "memory per HTTP connection for the request line, headers, query (414/431 beyond), response headers"},
     {"OTEL_EXPORTER_TYPE", "none", "tracing exporter: otlp, jaeger, zipkin or none (docs/telemetry.md)"},
     {"OTEL_EXPORTER_ENDPOINT", "by type", "collector URL (OTLP/HTTP :4318, Zipkin :9411)"},
     {"OTEL_SAMPLING_RATE", "1.0", "fraction of new traces recorded, 0.0 .. 1.0"},
@@ -88,7 +90,8 @@ rs_config_load(rs_config *cfg, char *err, size_t errlen)
 	} else {
 		cfg->threads = ncpu > 0 ? (int)ncpu : 2;
 	}
-	if (!config_template_output_limit(&cfg->template_output_limit, err, errlen))
+	if (!config_template_output_limit(&cfg->template_output_limit, err, errlen) ||
+	    !config_http_connection_memory(&cfg->http_conn_memory, err, errlen))
 		goto fail;
 	s = config_env_or("ALLOW_PROXY_TO_PRIVATE_IPS", "false");
 	if (!config_parse_bool(s, &cfg->allow_private_ips)) {

@@ -42,6 +42,7 @@ typedef struct rs_config {
 	int proxy_max_concurrent; /* PROXY_MAX_CONCURRENT, 256 */
 	int buffer_budget_mb;    /* REQUEST_BUFFER_BUDGET_MB, 256 (0 = unlimited) */
 	size_t template_output_limit; /* TEMPLATE_OUTPUT_LIMIT_MB, 8, in bytes */
+	size_t http_conn_memory; /* HTTP_CONNECTION_MEMORY_KB, 24, in bytes (rs_mhd_start) */
 } rs_config;
 
 extern rs_config rs_cfg;

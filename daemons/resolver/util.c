@@ -72,6 +72,8 @@ rs_mhd_start(const char *bind, int port, int threads, MHD_AccessHandlerCallback 
 		    {MHD_OPTION_CONNECTION_TIMEOUT, 120, NULL},
 		    {MHD_OPTION_CONNECTION_LIMIT, 4096, NULL},
 		    {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL},
+		    /* cleared before every request of a keep-alive connection: HTTP_CONNECTION_MEMORY_KB */
+		    {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)(rs_cfg.http_conn_memory ? rs_cfg.http_conn_memory : 24576), NULL},
 		    /* last, so that one thread means "no pool" rather than a warning */
 		    {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
 		    {MHD_OPTION_END, 0, NULL},

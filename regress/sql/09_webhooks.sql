@@ -11,6 +11,9 @@ LANGUAGE sql AS $$
 	SELECT j - ARRAY['id', 'createdAt', 'updatedAt', 'completedAt', 'nextAttemptAt', 'webhookId', 'payload', 'history']
 $$;
 
+-- nothing waits yet: the engine is told to sleep (NULL), not that something is due (0)
+SELECT mockarty.webhook_next_due_ms() IS NULL AS idle;
+
 -- settings: the schedule is validated and parsed into delays in ms
 SELECT mockarty.setting_get('webhook_retry_schedule');
 SELECT mockarty_private.webhook_schedule();

@@ -165,6 +165,9 @@ BEGIN
 	PERFORM mockarty_private.role_require('editor', 'write');
 	-- a plain lookup first: a batch writes thousands of mocks into existing namespaces
 	IF NOT EXISTS (SELECT 1 FROM mockarty_private.namespaces WHERE name = ns) THEN
+		-- the counter before the new row (lock order, writer_lock()): a writer holding the
+		-- counter may create the same namespace, and would wait for this insert
+		PERFORM mockarty_private.writer_lock();
 		INSERT INTO mockarty_private.namespaces (name) VALUES (ns) ON CONFLICT DO NOTHING;
 	END IF;
 END
@@ -235,6 +238,46 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION mockarty_private.batch_end() IS 'Ends a batch started by batch_begin(): stores the last version numbered in memory into the change counter';
+
+-- Lock order of mock writes. A transaction that writes mocks locks, in this order:
+--   1. the change counter's row (writer_lock(), or batch_begin()), before any mocks row;
+--   2. the mocks rows it changes, in ascending id order when it changes several
+--      (mocks_lock()), then their dependents (versions, store, logs: ON DELETE CASCADE).
+-- Transactions that lock mocks rows without writing mocks (request logs: the foreign key
+-- takes a KEY SHARE lock; resolve()'s use counters) never take the counter and lock several
+-- rows in ascending id order too (log_requests() sorts its batch). Two transactions
+-- following this order never wait for each other in a circle. The counter is held to
+-- commit anyway (log_change()), so taking it first costs writers no concurrency.
+CREATE FUNCTION mockarty_private.writer_lock() RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+	-- once per transaction (a batch holds it already); a transaction-local setting is
+	-- reset with the lock when a subtransaction rolls back
+	IF coalesce(current_setting('mockarty_private.batch_version', true), '') <> ''
+	   OR coalesce(current_setting('mockarty_private.writer_locked', true), '') = 'on' THEN
+		RETURN;
+	END IF;
+	PERFORM 1 FROM mockarty_private.change_counter FOR UPDATE;
+	IF NOT FOUND THEN
+		-- the first write of the database: the row does not exist yet
+		INSERT INTO mockarty_private.change_counter (singleton, version) VALUES (true, 0)
+		ON CONFLICT (singleton) DO NOTHING;
+		PERFORM 1 FROM mockarty_private.change_counter FOR UPDATE;
+	END IF;
+	PERFORM pg_catalog.set_config('mockarty_private.writer_locked', 'on', true);
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.writer_lock() IS 'First lock of every mock-writing transaction: the change counter''s row (held to commit), before any mocks row, so that writers never wait for each other in a circle; a no-op when this transaction holds it already';
+
+CREATE FUNCTION mockarty_private.mocks_lock(p_ids text[]) RETURNS void
+LANGUAGE sql
+AS $$
+	SELECT count(*) FROM (SELECT 1 FROM mockarty_private.mocks m
+		WHERE m.id = ANY (p_ids) AND mockarty_private.ns_visible(m.namespace)
+		ORDER BY m.id FOR UPDATE) x
+$$;
+COMMENT ON FUNCTION mockarty_private.mocks_lock(text[]) IS 'Locks the mocks rows of the given ids (those the caller may see) in ascending id order, the order every transaction changing several mocks takes them in; call after writer_lock()';
 
 CREATE FUNCTION mockarty_private.raise_not_found(what text, id text) RETURNS void
 LANGUAGE plpgsql

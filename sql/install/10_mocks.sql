@@ -69,6 +69,7 @@ BEGIN
 	END IF;
 	PERFORM mockarty_private.namespace_ensure(v_ns);
 
+	PERFORM mockarty_private.writer_lock(); -- the counter before the row (02_helpers.sql)
 	SELECT * INTO v_old FROM mockarty_private.mocks WHERE id = v_id FOR UPDATE;
 	v_found := FOUND;
 	IF v_found AND NOT mockarty_private.ns_visible(v_old.namespace) THEN
@@ -149,6 +150,7 @@ DECLARE
 	m mockarty_private.mocks;
 	merged jsonb;
 BEGIN
+	PERFORM mockarty_private.writer_lock(); -- the counter before the row (02_helpers.sql)
 	SELECT * INTO m FROM mockarty_private.mocks x WHERE x.id = mock_patch.id
 		AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
@@ -198,6 +200,7 @@ DECLARE
 	m mockarty_private.mocks;
 BEGIN
 	PERFORM mockarty_private.role_require('editor', 'delete mocks');
+	PERFORM mockarty_private.writer_lock(); -- the counter before the row (02_helpers.sql)
 	SELECT * INTO m FROM mockarty_private.mocks x WHERE x.id = mock_delete.id AND x.closed_at IS NULL
 		AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
@@ -217,6 +220,7 @@ AS $$
 DECLARE
 	m mockarty_private.mocks;
 BEGIN
+	PERFORM mockarty_private.writer_lock(); -- the counter before the row (02_helpers.sql)
 	SELECT * INTO m FROM mockarty_private.mocks x WHERE x.id = mock_restore.id
 		AND mockarty_private.ns_visible(x.namespace) FOR UPDATE;
 	IF NOT FOUND THEN
@@ -241,6 +245,7 @@ DECLARE
 	m mockarty_private.mocks;
 BEGIN
 	PERFORM mockarty_private.role_require('editor', 'purge mocks');
+	PERFORM mockarty_private.writer_lock(); -- the counter before the row (02_helpers.sql)
 	IF NOT EXISTS (SELECT 1 FROM mockarty_private.mocks x WHERE x.id = mock_purge.id
 	               AND mockarty_private.ns_visible(x.namespace)) THEN
 		RETURN false;
@@ -271,6 +276,9 @@ BEGIN
 		RAISE EXCEPTION 'mocks must be a JSON array' USING ERRCODE = '22023', DETAIL = '$';
 	END IF;
 	PERFORM mockarty_private.batch_begin();
+	-- the rows of existing ids in id order, not in the order of the array (02_helpers.sql)
+	PERFORM mockarty_private.mocks_lock(ARRAY(SELECT e ->> 'id' FROM jsonb_array_elements(mocks) e
+		WHERE jsonb_typeof(e) = 'object' AND jsonb_typeof(e -> 'id') = 'string'));
 	FOR elem IN SELECT value FROM jsonb_array_elements(mocks) LOOP
 		r := mockarty_private.mock_write(elem, NULL, true, '$[' || i || ']');
 		IF NOT (r ->> 'overwritten')::boolean THEN
@@ -286,9 +294,29 @@ $$;
 COMMENT ON FUNCTION mockarty.mock_batch_save(jsonb) IS 'Saves an array of mocks, all or nothing; DETAIL of a validation error starts with the array index ($[2].http...); returns {"created":N,"mocks":[...]}';
 
 CREATE FUNCTION mockarty.mock_batch_delete(ids text[]) RETURNS int
-LANGUAGE sql
-AS $$ SELECT count(*) FILTER (WHERE mockarty.mock_delete(i))::int FROM unnest(ids) i $$;
-COMMENT ON FUNCTION mockarty.mock_batch_delete(text[]) IS 'Soft-deletes mocks; returns how many changed';
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	n int := 0;
+	i text;
+BEGIN
+	IF coalesce(cardinality(ids), 0) = 0 THEN
+		RETURN 0;
+	END IF;
+	PERFORM mockarty_private.role_require('editor', 'delete mocks');
+	-- the counter, then the rows in id order (02_helpers.sql)
+	PERFORM mockarty_private.batch_begin();
+	PERFORM mockarty_private.mocks_lock(ids);
+	FOR i IN SELECT DISTINCT x FROM unnest(ids) x WHERE x IS NOT NULL ORDER BY 1 LOOP
+		IF mockarty.mock_delete(i) THEN
+			n := n + 1;
+		END IF;
+	END LOOP;
+	PERFORM mockarty_private.batch_end();
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION mockarty.mock_batch_delete(text[]) IS 'Soft-deletes mocks (taking the change counter, then the rows in id order); returns how many changed';
 
 CREATE FUNCTION mockarty.mock_batch_restore(ids text[]) RETURNS int
 LANGUAGE plpgsql
@@ -297,22 +325,50 @@ DECLARE
 	n int := 0;
 	i text;
 BEGIN
-	FOR i IN SELECT DISTINCT x FROM unnest(ids) x LOOP
+	IF coalesce(cardinality(ids), 0) = 0 THEN
+		RETURN 0;
+	END IF;
+	-- the counter, then the rows in id order (02_helpers.sql)
+	PERFORM mockarty_private.batch_begin();
+	PERFORM mockarty_private.mocks_lock(ids);
+	FOR i IN SELECT DISTINCT x FROM unnest(ids) x WHERE x IS NOT NULL ORDER BY 1 LOOP
 		IF EXISTS (SELECT 1 FROM mockarty_private.mocks WHERE id = i AND closed_at IS NOT NULL
 		           AND mockarty_private.ns_visible(namespace)) THEN
 			PERFORM mockarty.mock_restore(i);
 			n := n + 1;
 		END IF;
 	END LOOP;
+	PERFORM mockarty_private.batch_end();
 	RETURN n;
 END
 $$;
 COMMENT ON FUNCTION mockarty.mock_batch_restore(text[]) IS 'Restores soft-deleted mocks (ids of other namespaces than the caller''s are skipped); returns how many changed';
 
 CREATE FUNCTION mockarty.mock_batch_purge(ids text[]) RETURNS int
-LANGUAGE sql
-AS $$ SELECT count(*) FILTER (WHERE mockarty.mock_purge(i))::int FROM (SELECT DISTINCT i FROM unnest(ids) i) d $$;
-COMMENT ON FUNCTION mockarty.mock_batch_purge(text[]) IS 'Hard-deletes mocks; returns how many existed';
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	n int := 0;
+	i text;
+BEGIN
+	IF coalesce(cardinality(ids), 0) = 0 THEN
+		RETURN 0;
+	END IF;
+	PERFORM mockarty_private.role_require('editor', 'purge mocks');
+	-- the counter, then the rows in id order (02_helpers.sql): two purges, or a purge and
+	-- the admin node's request-log writer, never wait for each other in a circle
+	PERFORM mockarty_private.batch_begin();
+	PERFORM mockarty_private.mocks_lock(ids);
+	FOR i IN SELECT DISTINCT x FROM unnest(ids) x WHERE x IS NOT NULL ORDER BY 1 LOOP
+		IF mockarty.mock_purge(i) THEN
+			n := n + 1;
+		END IF;
+	END LOOP;
+	PERFORM mockarty_private.batch_end();
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION mockarty.mock_batch_purge(text[]) IS 'Hard-deletes mocks with their versions, logs and mock store (taking the change counter, then the rows in id order); returns how many existed';
 
 CREATE FUNCTION mockarty.mock_batch_move(ids text[], folder_id text) RETURNS int
 LANGUAGE plpgsql
@@ -325,6 +381,7 @@ BEGIN
 	                                         AND mockarty_private.ns_visible(f.namespace)) THEN
 		PERFORM mockarty_private.raise_not_found('folder', folder_id);
 	END IF;
+	PERFORM mockarty_private.writer_lock(); -- the counter before the rows (02_helpers.sql)
 	FOR m IN SELECT * FROM mockarty_private.mocks WHERE id = ANY (ids) AND mockarty_private.ns_visible(namespace)
 	         ORDER BY id FOR UPDATE LOOP
 		PERFORM mockarty_private.mock_write(
@@ -344,6 +401,7 @@ DECLARE
 	n int := 0;
 	m mockarty_private.mocks;
 BEGIN
+	PERFORM mockarty_private.writer_lock(); -- the counter before the rows (02_helpers.sql)
 	FOR m IN SELECT * FROM mockarty_private.mocks WHERE id = ANY (ids) AND mockarty_private.ns_visible(namespace)
 	         ORDER BY id FOR UPDATE LOOP
 		PERFORM mockarty_private.mock_write(m.doc || jsonb_build_object('id', m.id, 'tags', to_jsonb(coalesce(tags, '{}'))),

@@ -15,7 +15,10 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM mockarty_private.mocks WHERE id = p_mock_id) THEN
+	-- the lock the foreign key takes anyway, taken first: a mock purged while this waited
+	-- for its row is unknown (P0002), not a foreign key violation
+	PERFORM 1 FROM mockarty_private.mocks WHERE id = p_mock_id FOR KEY SHARE;
+	IF NOT FOUND THEN
 		PERFORM mockarty_private.raise_not_found('mock', p_mock_id);
 	END IF;
 	INSERT INTO mockarty_private.request_logs (mock_id, called_at, req, response)
@@ -44,7 +47,11 @@ BEGIN
 	IF batch IS NULL OR jsonb_typeof(batch) <> 'array' THEN
 		RAISE EXCEPTION 'batch must be a JSON array' USING ERRCODE = '22023', DETAIL = '$';
 	END IF;
-	FOR e IN SELECT value FROM jsonb_array_elements(batch) LOOP
+	-- in mock id order (the order of the batch within one mock): each log's foreign key
+	-- locks its mock's row (KEY SHARE) to commit, and a purge or delete of several mocks
+	-- locks them in id order too, so the two never wait for each other in a circle
+	FOR e IN SELECT value FROM jsonb_array_elements(batch) WITH ORDINALITY AS b (value, i)
+	         ORDER BY value ->> 'mockId', i LOOP
 		at := CASE jsonb_typeof(e -> 'calledAt')
 			WHEN 'number' THEN to_timestamp(CASE WHEN (e ->> 'calledAt')::numeric > 1e11
 				THEN (e ->> 'calledAt')::numeric / 1000 ELSE (e ->> 'calledAt')::numeric END)
@@ -56,7 +63,7 @@ BEGIN
 	RETURN n;
 END
 $$;
-COMMENT ON FUNCTION mockarty.log_requests(jsonb) IS 'Logs a batch [{"mockId","req","response","calledAt"}] (calledAt: RFC 3339, Unix seconds or milliseconds); returns how many';
+COMMENT ON FUNCTION mockarty.log_requests(jsonb) IS 'Logs a batch [{"mockId","req","response","calledAt"}] (calledAt: RFC 3339, Unix seconds or milliseconds), written in mock id order (the lock order of mock writes); P0002 for an unknown mock; returns how many';
 
 CREATE FUNCTION mockarty.mock_logs(mock_id text, off int DEFAULT 0, lim int DEFAULT 50) RETURNS jsonb
 LANGUAGE plpgsql STABLE

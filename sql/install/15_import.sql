@@ -157,6 +157,10 @@ BEGIN
 	IF NOT v_dry THEN
 		PERFORM mockarty_private.namespace_ensure(v_ns);
 		PERFORM mockarty_private.batch_begin();
+		-- the counter, then every mocks row this import may change in id order (02_helpers.sql)
+		PERFORM mockarty_private.mocks_lock(v_ids || CASE WHEN v_prune THEN ARRAY(
+			SELECT s.mock_id FROM mockarty_private.import_state s
+			WHERE s.namespace = v_ns AND s.source = v_source AND NOT (s.mock_id = ANY (v_ids))) ELSE '{}' END);
 	END IF;
 	FOR v_i IN 0 .. jsonb_array_length(mocks) - 1 LOOP
 		v_item := mocks -> v_i;
@@ -441,6 +445,8 @@ DECLARE
 BEGIN
 	PERFORM mockarty_private.ns_check(v_ns);
 	PERFORM mockarty_private.role_require('editor', 'delete mocks');
+	-- the counter before the rows, which mock_purge() then takes in id order (02_helpers.sql)
+	PERFORM mockarty_private.writer_lock();
 	FOR r IN SELECT s.mock_id FROM mockarty_private.import_state s
 		WHERE s.namespace = v_ns AND s.source = 'wiremock'
 			AND (wiremock_mappings_delete.id IS NULL OR s.original ->> 'id' = wiremock_mappings_delete.id)

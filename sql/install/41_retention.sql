@@ -45,6 +45,12 @@ DECLARE
 	m record;
 	n int := 0;
 BEGIN
+	-- an idle tick takes no lock; otherwise the counter before the rows (02_helpers.sql): a
+	-- writer holding the counter may be waiting for one of the rows this purge would delete
+	IF NOT EXISTS (SELECT 1 FROM mockarty_private.mocks y WHERE y.expire_at IS NOT NULL AND y.expire_at < now()) THEN
+		RETURN 0;
+	END IF;
+	PERFORM mockarty_private.writer_lock();
 	FOR m IN
 		DELETE FROM mockarty_private.mocks x
 		WHERE x.id IN (SELECT y.id FROM mockarty_private.mocks y

@@ -462,14 +462,21 @@ $$;
 COMMENT ON FUNCTION mockarty.webhook_record(bigint, uuid, int, int, text, timestamptz) IS 'For the delivery engine: records one attempt of a leased delivery (success = no error and a 2xx status) and schedules the next one from its schedule (delay after this attempt), or marks it succeeded / failed after max_attempts; {"ok":true,"status","attempt","nextAttemptAt"} or {"ok":false,"reason":"lease_lost"}';
 
 CREATE FUNCTION mockarty.webhook_next_due_ms() RETURNS bigint
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
-	SELECT greatest(0, ceil(extract(epoch FROM (min(t) - clock_timestamp())) * 1000))::bigint
+DECLARE
+	t timestamptz;
+BEGIN
+	-- plpgsql, so that the engine's call every few deliveries runs a cached plan
+	SELECT min(s.t) INTO t
 	FROM (SELECT min(x.next_attempt_at) AS t FROM mockarty_private.webhook_deliveries x
 	      LEFT JOIN mockarty_private.webhooks w ON w.id = x.webhook_id
 	      WHERE x.status = 'pending' AND (x.webhook_id IS NULL OR w.enabled)
 	      UNION ALL
-	      SELECT min(x.lease_expires_at) FROM mockarty_private.webhook_deliveries x WHERE x.status = 'delivering') s
+	      SELECT min(x.lease_expires_at) FROM mockarty_private.webhook_deliveries x WHERE x.status = 'delivering') s;
+	-- NULL when nothing waits (not 0, "due now": the engine would ask again at once)
+	RETURN CASE WHEN t IS NOT NULL THEN greatest(0, ceil(extract(epoch FROM (t - clock_timestamp())) * 1000))::bigint END;
+END
 $$;
 COMMENT ON FUNCTION mockarty.webhook_next_due_ms() IS 'Milliseconds until the next delivery attempt is due (0 = due now), NULL when none is waiting: the engine sleeps that long';
 

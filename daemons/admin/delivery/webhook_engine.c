@@ -60,6 +60,10 @@
 #define WH_MAX_PENDING_RESULTS 4096 /* unrecorded results kept while the database is away */
 #define WH_MAX_RESPONSE 65536     /* response bytes read (and thrown away) per attempt */
 #define WH_NS_LEN 128             /* namespace names are shorter (namespace_ensure) */
+/* Results are recorded in batches: when this many wait, when the oldest has waited this long,
+ * or when nothing is in flight any more (the last transfer of a burst). */
+#define WH_RECORD_BATCH 64
+#define WH_RECORD_DELAY_MS 20
 
 static struct {
 	pthread_t thread;
@@ -124,6 +128,9 @@ typedef struct result {
 
 static result *results_head, **results_tail = &results_head;
 static size_t nresults;
+static int64_t results_since;  /* monotonic ms the oldest waiting result was added */
+static bool results_retry;     /* a waiting result is a failed attempt: its retry is due soon */
+static int64_t mono_ms(void);
 
 void
 webhooks_counters_get(webhooks_counters *out)
@@ -269,6 +276,10 @@ result_add(long long id, const char *lease, int status, int latency_ms, const ch
 	r->latency_ms = latency_ms;
 	r->error = error ? strdup(error) : NULL;
 	snprintf(r->started_at, sizeof(r->started_at), "%s", started);
+	if (results_head == NULL)
+		results_since = mono_ms();
+	if (status < 200 || status > 299)
+		results_retry = true;
 	*results_tail = r;
 	results_tail = &r->next;
 	nresults++;
@@ -485,12 +496,28 @@ collect_done(void)
 	}
 }
 
-/* Runs sql with params on conn; returns the first column of the first row parsed as JSON
- * (new reference) or NULL on any error (*conn_lost set when the connection is gone). */
+/*
+ * The engine's three statements, prepared once per connection (connect_listen): a record per
+ * delivery is then one execution of a cached plan, not a parse and plan of its text.
+ */
+static const struct {
+	const char *name, *sql;
+	int nparams;
+} stmts[] = {
+	{"wh_record", "SELECT mockarty.webhook_record($1::bigint, $2::uuid, $3::int, $4::int, $5, $6::timestamptz)", 6},
+	{"wh_claim", "SELECT mockarty.webhook_claim($1::int, NULL, $2::jsonb)", 2},
+	{"wh_due", "SELECT mockarty.webhook_next_due_ms()", 0},
+};
+static bool prepared; /* stmts are prepared on the current connection */
+
+/* Runs statement stmts[k] with params on conn; returns the first column of the first row
+ * parsed as JSON (new reference) or NULL on any error (*conn_lost set when the connection is
+ * gone). */
 static json_t *
-query_json(PGconn *conn, const char *sql, int n, const char *const *params, bool *conn_lost)
+query_json(PGconn *conn, int k, const char *const *params, bool *conn_lost)
 {
-	PGresult *r = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+	PGresult *r = prepared ? PQexecPrepared(conn, stmts[k].name, stmts[k].nparams, params, NULL, NULL, 0)
+			       : PQexecParams(conn, stmts[k].sql, stmts[k].nparams, NULL, params, NULL, NULL, 0);
 	json_t *out = NULL;
 
 	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
@@ -522,8 +549,7 @@ record_one(PGconn *conn, const result *r, uint64_t *ll, uint64_t *ff)
 	snprintf(lat, sizeof(lat), "%d", r->latency_ms);
 	if (r->status == 0)
 		params[2] = NULL;
-	out = query_json(conn, "SELECT mockarty.webhook_record($1::bigint, $2::uuid, $3::int, $4::int, $5, $6::timestamptz)",
-			 6, params, &lost);
+	out = query_json(conn, 0, params, &lost);
 	if (out != NULL) {
 		const char *st = json_string_value(json_object_get(out, "status"));
 
@@ -622,7 +648,7 @@ claim(PGconn *conn, int room)
 	json_decref(busy);
 	snprintf(lim, sizeof(lim), "%d", room);
 	finished_some = false;
-	arr = query_json(conn, "SELECT mockarty.webhook_claim($1::int, NULL, $2::jsonb)", 2, params, &lost);
+	arr = query_json(conn, 1, params, &lost);
 	free(busytext);
 	if (lost) {
 		json_decref(arr);
@@ -640,7 +666,7 @@ static int
 next_due(PGconn *conn)
 {
 	bool lost = false;
-	json_t *v = query_json(conn, "SELECT mockarty.webhook_next_due_ms()", 0, NULL, &lost);
+	json_t *v = query_json(conn, 2, NULL, &lost);
 	json_int_t ms = json_is_integer(v) ? json_integer_value(v) : WH_SAFETY_POLL_MS;
 
 	json_decref(v);
@@ -667,6 +693,16 @@ connect_listen(void)
 		PQfinish(conn);
 		return NULL;
 	}
+	prepared = true;
+	for (size_t k = 0; k < sizeof(stmts) / sizeof(stmts[0]) && prepared; k++) {
+		r = PQprepare(conn, stmts[k].name, stmts[k].sql, stmts[k].nparams, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			/* e.g. an older extension: the texts are sent each time instead */
+			log_warn("webhooks: cannot prepare %s: %s", stmts[k].name, PQerrorMessage(conn));
+			prepared = false;
+		}
+		PQclear(r);
+	}
 	return conn;
 }
 
@@ -677,6 +713,7 @@ engine_main(void *arg)
 	int backoff = 100;
 	int64_t deadline = 0; /* monotonic ms of the next claim */
 	bool want_claim = true;
+	bool blocked = false; /* due rows were left behind for want of a slot: a finished transfer frees one */
 
 	(void)arg;
 	while (!atomic_load(&wh.stop)) {
@@ -696,11 +733,27 @@ engine_main(void *arg)
 			}
 		}
 		if (conn != NULL) {
-			bool lost = !record_results(conn);
+			/*
+			 * Per delivery, a record, a claim and a due-time query each cost the database a
+			 * statement: at hundreds of deliveries a second that was most of the machine's
+			 * webhook cost. So results are recorded in batches (WH_RECORD_BATCH, or
+			 * WH_RECORD_DELAY_MS after the oldest, or once nothing is in flight), and a
+			 * finished transfer asks for more work only when work was left behind for want
+			 * of a slot; new deliveries ring NOTIFY, retries are due at `deadline`.
+			 */
+			bool lost = false, retry = false;
 			int inflight = (int)atomic_load(&wh.inflight);
 
 			now = mono_ms();
-			if (!lost && (want_claim || now >= deadline || finished_some) && inflight < WH_MAX_INFLIGHT) {
+			if (results_head != NULL &&
+			    (nresults >= WH_RECORD_BATCH || now - results_since >= WH_RECORD_DELAY_MS || active == NULL)) {
+				retry = results_retry;
+				lost = !record_results(conn);
+				if (!lost)
+					results_retry = false;
+			}
+			if (!lost && (want_claim || now >= deadline || retry || (finished_some && blocked)) &&
+			    inflight < WH_MAX_INFLIGHT) {
 				int n = claim(conn, WH_MAX_INFLIGHT - inflight);
 
 				if (n < 0) {
@@ -709,15 +762,18 @@ engine_main(void *arg)
 					int due;
 
 					want_claim = n == WH_MAX_INFLIGHT - inflight; /* a full batch: more may wait */
+					blocked = want_claim;
 					due = want_claim ? 0 : next_due(conn);
-					if (due < 0)
+					if (due < 0) {
 						lost = true;
-					else if (due == 0 && active != NULL)
+					} else if (due == 0 && active != NULL) {
 						/* due rows left behind: their namespaces' shares are in flight (or
 						 * another engine holds them); a finished transfer asks again */
+						blocked = true;
 						deadline = mono_ms() + WH_SAFETY_POLL_MS;
-					else
+					} else {
 						deadline = mono_ms() + (due == 0 && n == 0 ? 5 : due);
+					}
 				}
 			}
 			if (lost || PQstatus(conn) != CONNECTION_OK) {
@@ -729,6 +785,12 @@ engine_main(void *arg)
 			}
 			now = mono_ms();
 			timeout = want_claim ? 0 : deadline > now ? (int)(deadline - now) : 0;
+			if (results_head != NULL) { /* wake up to record the batch in time */
+				int64_t rec = results_since + WH_RECORD_DELAY_MS - now;
+
+				if (rec < timeout)
+					timeout = rec > 0 ? (int)rec : 0;
+			}
 			extra[0].fd = PQsocket(conn);
 			extra[0].events = CURL_WAIT_POLLIN;
 			extra[0].revents = 0;

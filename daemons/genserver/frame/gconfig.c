@@ -39,6 +39,8 @@ static const config_var vars[] = {
     {"RESOLVE_POOL_SIZE", "4", "connections to the coordinator for stateful mocks"},
     {"MIN_VERSION_WAIT_MS", "2000", "longest wait for X-Mockarty-Min-Version before answering 503"},
     {"ALLOW_PROXY_TO_PRIVATE_IPS", "false", "true lets proxy mocks reach private addresses"},
+    {"HTTP_CONNECTION_MEMORY_KB", "24",
+     "memory per HTTP connection for the request line, headers, query (414/431 beyond), response headers"},
 };
 
 void
@@ -183,7 +185,8 @@ gs_config_load(const gs_defaults *d, char *err, size_t errlen)
 		c->threads = ncpu > 0 ? (int)ncpu : 2;
 	}
 	c->http_bind_addr = strdup(config_env_or("HTTP_BIND_ADDR", "0.0.0.0"));
-	if (!config_template_output_limit(&c->template_output_limit, err, errlen))
+	if (!config_template_output_limit(&c->template_output_limit, err, errlen) ||
+	    !config_http_connection_memory(&c->http_conn_memory, err, errlen))
 		goto fail;
 	s = config_env_or("ALLOW_PROXY_TO_PRIVATE_IPS", "false");
 	if (!config_parse_bool(s, &c->allow_private_ips)) {

@@ -151,6 +151,18 @@ metrics_text(void)
 	          (unsigned long long)(atomic_load(&st_waits) - atomic_load(&st_wait_timeouts)),
 	          (unsigned long long)atomic_load(&st_wait_timeouts));
 	eq_metrics_write(&b, 0); /* webhook callbacks and mock.resolved events (eventq.h) */
+	{
+		uint64_t items, shed;
+
+		report_webhook_unreported(&items, &shed);
+		mt_gauge(&b, "mockarty_webhook_unreported",
+		         "Webhook callbacks and mock.resolved events not yet acknowledged by the coordinator "
+		         "(queued, parked or in a Report being sent).",
+		         (double)items);
+		mt_gauge(&b, "mockarty_webhook_shed_unreported",
+		         "Shed webhook items not yet counted in a Report the coordinator accepted.",
+		         (double)shed);
+	}
 	mt_process_write(&b);
 	if (b.oom) {
 		free(b.s);

@@ -115,5 +115,12 @@ bool report_start(void (*tick)(void));
 void report_stop(void);
 uint64_t report_dropped(void);
 uint64_t report_sent(void);
+/*
+ * Webhook work the coordinator has not yet acknowledged: *items callbacks and
+ * events in the queue, parked or in a batch being sent, and *shed shed ones not
+ * yet counted in an accepted batch. Both 0 = everything served so far has
+ * reached the admin node (benchmarks wait for that between windows).
+ */
+void report_webhook_unreported(uint64_t *items, uint64_t *shed);
 
 #endif /* MOCKARTY_RESOLVER_LINK_H */

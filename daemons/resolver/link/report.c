@@ -80,6 +80,9 @@ static struct {
 	size_t wh_ncb, wh_nev;
 	size_t pending_ncb, pending_nev; /* in the pending batch */
 	uint64_t shed_reported, pending_shed;
+	/* for the metrics: webhook items parked or in a batch not yet acknowledged, and the
+	 * part of the shed count the coordinator has heard of */
+	atomic_ullong wh_unacked, shed_reported_pub;
 	size_t und_bytes; /* headers + bodies of the misses in q (UNDEFINED_BYTES_BUDGET) */
 	void (*tick)(void); /* report_start's once-a-second hook */
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
@@ -203,6 +206,19 @@ report_undefined(const char *ns, const char *method, const char *path, json_t *h
 	enqueue(&r);
 }
 
+void
+report_webhook_unreported(uint64_t *items, uint64_t *shed)
+{
+	eq_counters c;
+	uint64_t reported = atomic_load(&R.shed_reported_pub);
+
+	/* the queue first, then what left it: an item moving on meanwhile is counted twice,
+	 * never missed */
+	eq_counters_get(&c);
+	*items = c.depth + c.inhand + atomic_load(&R.wh_unacked);
+	*shed = c.events_shed + c.callbacks_shed > reported ? c.events_shed + c.callbacks_shed - reported : 0;
+}
+
 /* Shed total of this process's webhook queue (events and callbacks). */
 static uint64_t
 wh_shed_total(void)
@@ -249,6 +265,8 @@ wh_sink(void *arg, const char *const *callbacks, size_t ncb, const char *const *
 	}
 	lost_cb = park(R.wh_cb, &R.wh_ncb, callbacks, ncb);
 	lost_ev = park(R.wh_ev, &R.wh_nev, events, nev);
+	/* counted before eventq stops holding them in hand (report_webhook_unreported) */
+	atomic_fetch_add(&R.wh_unacked, (ncb - lost_cb) + (nev - lost_ev));
 	wake = R.wh_ncb + R.wh_nev >= WH_BATCH;
 	if (wake)
 		pthread_cond_signal(&R.cv);
@@ -391,6 +409,7 @@ build_batch(size_t *len, size_t *nrows, uint64_t *dropped_now)
 	if (out == NULL) {
 		atomic_fetch_add(&R.dropped, n);
 		eq_count_shed(ncb, nev);
+		atomic_fetch_sub(&R.wh_unacked, ncb + nev);
 		R.pending_ncb = R.pending_nev = 0;
 	}
 	return out;
@@ -503,12 +522,15 @@ report_main(void *arg)
 				atomic_fetch_add(&R.sent, R.pending_rows);
 				R.dropped_reported = R.pending_dropped;
 				R.shed_reported = R.pending_shed;
+				atomic_store(&R.shed_reported_pub, R.pending_shed);
+				atomic_fetch_sub(&R.wh_unacked, R.pending_ncb + R.pending_nev);
 				free(R.pending);
 				R.pending = NULL;
 			} else if (rs_now_ms() - held_since > 60000) {
 				/* a batch nobody accepts for a minute is given up, and counted */
 				atomic_fetch_add(&R.dropped, R.pending_rows);
 				eq_count_shed(R.pending_ncb, R.pending_nev);
+				atomic_fetch_sub(&R.wh_unacked, R.pending_ncb + R.pending_nev);
 				free(R.pending);
 				R.pending = NULL;
 			}

@@ -4,9 +4,9 @@
 // requests answered per route and status. Data: the node's /api/status (the node library's
 // document plus "generatedServer"), polled every second (kit/dashboard.js).
 
-import { html, render, Stat, Table, fmtNum } from './kit/ui.js';
+import { html, Stat, Table, fmtNum } from './kit/ui.js';
 import { LiveChart } from './kit/chart.js';
-import { Dashboard, Section, useNodeStatus, linkBadge } from './kit/dashboard.js';
+import { Dashboard, Section, useNodeStatus, linkBadge, mount } from './kit/dashboard.js';
 
 function App() {
 	const { status: s, samples, error } = useNodeStatus();
@@ -51,4 +51,4 @@ function App() {
 	<//>`;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+mount(App);

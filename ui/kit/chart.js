@@ -31,7 +31,8 @@ export function LiveChart({ id, label, unit = '', series, samples, height = 200,
 			// one sample spans no time: show the last minute rather than a span of years
 			scales: { x: { time: true, range: (u, min, max) => (max - min < 1 ? [max - 60, max] : [min, max]) } },
 			axes: [
-				{ stroke: ink, grid: { stroke: 'rgba(127,127,127,.2)' }, ticks: { stroke: 'rgba(127,127,127,.35)' } },
+				// whole seconds at least: samples are one per second
+				{ stroke: ink, grid: { stroke: 'rgba(127,127,127,.2)' }, ticks: { stroke: 'rgba(127,127,127,.35)' }, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600] },
 				{ stroke: ink, grid: { stroke: 'rgba(127,127,127,.2)' }, ticks: { stroke: 'rgba(127,127,127,.35)' }, size: 56 },
 			],
 			series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: s.stroke || COLOURS[i % COLOURS.length], width: 2, points: { show: false } }))],
@@ -52,7 +53,7 @@ export function LiveChart({ id, label, unit = '', series, samples, height = 200,
 	return html`<div class="chart-wrap">
 		<div class="chart" ref=${box} id=${id + '-chart'} role="img" aria-label=${`${label}: ${summary || 'no data yet'}`}></div>
 		<dl class="figures" aria-label=${label + ' (latest)'}>
-			${series.map((s, i) => html`<dt class="muted">${s.label}</dt>
+			${series.map((s, i) => html`<dt class="muted"><span aria-hidden="true" style=${{ color: s.stroke || COLOURS[i % COLOURS.length] }}>■ </span>${s.label}</dt>
 				<dd id=${`${id}-${i}`} style="margin:0 0 6px;font-size:18px;font-weight:600">${fmtVal(last[i], digits)}${unit ? html` <span class="muted" style="font-size:12px">${unit}</span>` : ''}</dd>`)}
 		</dl>
 	</div>`;

@@ -10,7 +10,7 @@
 // URLs: a dashboard is served at the node's "/", this file as /kit/dashboard.js; imports are
 // relative, data calls are the absolute /api/status of the same origin.
 
-import { html, useState, useEffect, useRef, usePoll } from './ui.js';
+import { html, render, useState, useEffect, useRef, usePoll } from './ui.js';
 
 export const MAX_SAMPLES = 120;
 
@@ -41,7 +41,7 @@ function applyTheme(t) {
 export function ThemeSwitch() {
 	const [theme, setTheme] = useState(localStorage.getItem('mockarty.theme') || 'system');
 	useEffect(() => { applyTheme(theme); localStorage.setItem('mockarty.theme', theme); }, [theme]);
-	return html`<select aria-label="Theme" value=${theme} onChange=${(e) => setTheme(e.target.value)}>
+	return html`<select aria-label="Theme" style=${{ width: 'auto' }} value=${theme} onChange=${(e) => setTheme(e.target.value)}>
 		<option value="system">System theme</option><option value="light">Light</option><option value="dark">Dark</option>
 	</select>`;
 }
@@ -51,7 +51,7 @@ export function ThemeSwitch() {
 export function Dashboard({ title, subtitle, badge, badgeClass, error, children }) {
 	return html`<div class="dash">
 		<header class="topbar" role="banner">
-			<h1 class="brand" style="margin:0;font-size:18px">${title}</h1>
+			<h1 class="brand" style="margin:0;font-size:18px;white-space:nowrap">${title}</h1>
 			${subtitle ? html`<span class="muted">${subtitle}</span>` : ''}
 			${badge ? html`<span class=${'badge ' + (badgeClass || '')} id="link-state">${badge}</span>` : ''}
 			<span class="spacer"></span>
@@ -65,6 +65,13 @@ export function Dashboard({ title, subtitle, badge, badgeClass, error, children 
 			Data: <a href="/api/status">/api/status</a> (refreshed every second; the charts keep the last ${MAX_SAMPLES} seconds)
 		</footer>
 	</div>`;
+}
+
+// mount(App): renders the dashboard in #app in place of the static "Loading" line.
+export function mount(App) {
+	const root = document.getElementById('app');
+	root.textContent = '';
+	render(html`<${App} />`, root);
 }
 
 // Section({ title, children }): a titled card.

@@ -3,9 +3,9 @@
 // per second, each with its numbers as text beside it. Data: the node's /api/status, polled
 // every second (kit/dashboard.js).
 
-import { html, render, Stat, fmtNum } from './kit/ui.js';
+import { html, Stat, fmtNum } from './kit/ui.js';
 import { LiveChart } from './kit/chart.js';
-import { Dashboard, Section, useNodeStatus, linkBadge, ms, ago } from './kit/dashboard.js';
+import { Dashboard, Section, useNodeStatus, linkBadge, ms, ago, mount } from './kit/dashboard.js';
 
 export function TrafficCharts({ samples }) {
 	const rps = samples.map((s) => ({ t: s.t, v: [s.rps] }));
@@ -50,4 +50,4 @@ function App() {
 	<//>`;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+mount(App);

@@ -3,9 +3,9 @@
 // beside each), the running tasks with their progress, and the last 100 finished ones. Data:
 // the node's /api/status, polled every second (kit/dashboard.js).
 
-import { html, render, Stat, Table, Progress, fmtNum } from './kit/ui.js';
+import { html, Stat, Table, Progress, fmtNum } from './kit/ui.js';
 import { LiveChart } from './kit/chart.js';
-import { Dashboard, Section, useNodeStatus, linkBadge } from './kit/dashboard.js';
+import { Dashboard, Section, useNodeStatus, linkBadge, mount } from './kit/dashboard.js';
 
 function dur(ms) {
 	ms = ms || 0;
@@ -80,4 +80,4 @@ function App() {
 	<//>`;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+mount(App);

@@ -134,3 +134,12 @@ export async function openConsole(browser, s, pagePath = '', opts = {}) {
 	}
 	return r;
 }
+
+// saveScreenshot(page, name): a full-page picture, nothing masked, for people to look at (next to
+// the actual screenshots: $REGRESS_OUT-screenshots); not compared with anything.
+export async function saveScreenshot(page, name) {
+	fs.mkdirSync(outDir, { recursive: true });
+	const file = path.join(outDir, `${name}.png`);
+	await page.screenshot({ path: file, fullPage: true, animations: 'disabled', caret: 'hide' });
+	return file;
+}

@@ -1,4 +1,4 @@
-// ui_dashboards_browser.test.mjs - the resolver's and the runner's dashboards in Debian's
+// ui_dashboards_browser.test.mjs - the resolver's, the runner's and a generated server's dashboards in Debian's
 // chromium, as an operator watching a node: the page loads from the node itself under its
 // strict CSP with no console error, the live figures move under traffic (req/s above 0 on the
 // resolver while requests flow; a running load test and its progress on the runner), every
@@ -6,7 +6,11 @@
 // screenshot with the live regions masked.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startStack } from './lib/harness.mjs';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startStack, freePort, repoRoot } from './lib/harness.mjs';
+import { NodeDaemon } from './lib/daemon.mjs';
 import { startResolver } from './lib/resolver.mjs';
 import { startRunner } from './lib/runner.mjs';
 import { launch, openPage, axeCheck, matchScreenshot, saveScreenshot } from './lib/browser.mjs';
@@ -91,4 +95,60 @@ test('runner dashboard: a load test shows as a running task with progress; axe; 
   await matchScreenshot(page, 'dashboard-runner', { mask: [...masks(page), page.locator('table')] });
   assert.deepEqual(problems, []);
   await context.close();
+});
+
+// The generic generated-server binary serving the generator's OpenAPI fixture (as the
+// orchestrator starts it), with its dashboard on a port of its own.
+class GenServer extends NodeDaemon {
+  constructor(bin, env) {
+    super(env);
+    this.name = 'gen-server';
+    this.bin = bin;
+    this.vars = ['MOCKARTY_URL', 'MOCKARTY_API_TOKEN', 'COORDINATOR_ADDR', 'HTTP_PORT', 'DASHBOARD_PORT', 'HTTP_BIND_ADDR'];
+  }
+
+  async ports() {
+    this.port = this.port || (await freePort());
+    this.dashPort = this.dashPort || (await freePort());
+    this.url = `http://127.0.0.1:${this.port}`;
+    this.dashUrl = `http://127.0.0.1:${this.dashPort}`;
+    return { url: this.url, env: { HTTP_PORT: String(this.port), DASHBOARD_PORT: String(this.dashPort), HTTP_BIND_ADDR: '127.0.0.1' } };
+  }
+}
+
+test('generated server dashboard: requests per second and per route move under traffic; axe; screenshot', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mockarty-gendash-'));
+  const bin = path.join(dir, 'run-gen-server.sh');
+  const args = [path.join(repoRoot, 'daemons/build/mockarty-gen-server'), '--type', 'openapi', '--spec',
+    path.join(repoRoot, 'regress/generator/openapi.yaml'), '--name', 'petstore'];
+  fs.writeFileSync(bin, `#!/bin/sh\nexec ${args.map((a) => `'${a}'`).join(' ')}\n`, { mode: 0o755 });
+  const o = await s.api('POST', '/ui/api/integrations', { name: 'dashb-orchestrator', type: 'orchestrator' });
+  assert.equal(o.status, 201, o.text);
+  const m = await s.api('POST', '/api/v1/mocks', { id: 'dashb-gen', serverName: 'petstore', http: { route: '/dashb/gen', httpMethod: 'GET' }, response: { payload: { ok: 1 } } });
+  assert.equal(m.status, 200, m.text);
+  const g = await new GenServer(bin, { MOCKARTY_URL: s.admin.url, MOCKARTY_API_TOKEN: o.body.token, COORDINATOR_ADDR: s.grpcAddr }).start();
+  try {
+    const { context, page, problems } = await openPage(browser, `${g.dashUrl}/`);
+    await page.getByRole('heading', { name: 'Requests per second' }).waitFor({ timeout: 15000 });
+    const until = Date.now() + 10000;
+    let sent = 0, seen = NaN;
+    while (Date.now() < until && sent < 20000) {
+      await Promise.all([fetch(`${g.url}/dashb/gen`).then((r) => r.text()), fetch(`${g.url}/dashb/gen`).then((r) => r.text())]);
+      sent += 2;
+      if (sent % 40 === 0) {
+        seen = num(await page.locator('#rps-0').innerText());
+        if (seen > 0) break;
+      }
+    }
+    assert.ok(seen > 0, `the page's requests/s figure moved above 0 (after ${sent} requests): ${seen}`);
+    const routes = page.getByRole('table', { name: 'Requests per route' });
+    await routes.getByRole('row').filter({ hasText: '/dashb/gen' }).waitFor({ timeout: 5000 });
+    await axeCheck(page, 'generated server dashboard');
+    await matchScreenshot(page, 'dashboard-genserver', { mask: [...masks(page), routes] });
+    assert.deepEqual(problems, []);
+    await context.close();
+  } finally {
+    await g.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -90,6 +90,11 @@ before(async () => {
     grpc: { meta: [{ path: 'x-tenant', assertAction: 'equals', value: 'acme' }] },
     response: { payload: { id: 'acme-order' } },
   }));
+  await add(mock('g-tmpl-meta', 'GetOrder', 'unary', {
+    priority: 10,
+    grpc: { conditions: [{ path: '$.req.id', assertAction: 'equals', value: 'who' }] },
+    response: { payload: { id: 'for-$.reqHeader.x-tenant' } },
+  }));
   await add(mock('g-err', 'GetOrder', 'unary', {
     priority: 10,
     grpc: { conditions: [{ path: '$.req.id', assertAction: 'equals', value: 'missing' }] },
@@ -187,13 +192,17 @@ test('unary: a condition on the message selects the mock; templates see the mess
   }, 10000, 100, 'g-cond log row');
 });
 
-test('a metadata condition selects a mock', async () => {
+test('a metadata condition selects a mock; a template reads the metadata', async () => {
   const c = newClient();
   const r = await unary(c, 'GetOrder', { id: 'o-42' }, { meta: { 'x-tenant': 'acme' } });
   assert.ifError(r.err);
   assert.equal(r.res.id, 'acme-order');
   const n = await unary(c, 'GetOrder', { id: 'o-42' }, { meta: { 'x-tenant': 'other' } });
   assert.equal(n.res.id, 'o-42');
+  // a template reads the metadata of a call whose mock has no metadata condition
+  const t = await unary(c, 'GetOrder', { id: 'who' }, { meta: { 'x-tenant': 'globex' } });
+  assert.ifError(t.err);
+  assert.equal(t.res.id, 'for-globex');
 });
 
 test('server streaming: every message of streamResponses, in order, one with its own delay', async () => {

@@ -717,7 +717,11 @@ data_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32
 	return (ssize_t)n;
 }
 
-/* Loop thread: brings one dirty stream's wire state up to date with its queue/state. */
+/*
+ * Loop thread: brings one dirty stream's wire state up to date with its queue/state. Holds
+ * srv->mu throughout (one lock per call; nghttp2's submit functions only queue, they run no
+ * callback that takes the lock).
+ */
 static void
 process_dirty(mk_grpc_stream *st)
 {
@@ -730,29 +734,27 @@ process_dirty(mk_grpc_stream *st)
 
 	if (!c || c->dead)
 		return;
+	want_flush(c);
 	pthread_mutex_lock(&st->srv->mu);
+	if (st->response_submitted) {
+		pthread_mutex_unlock(&st->srv->mu);
+		nghttp2_session_resume_data(c->s, st->id);
+		return;
+	}
 	state = st->state;
 	has_q = st->qhead != NULL;
 	nmsgs = st->nmsgs;
 	code = st->fin_code;
-	msgbuf[0] = '\0';
-	if (st->fin_msg)
-		mk_grpc_message_encode(st->fin_msg, msgbuf, sizeof msgbuf);
-	if (!st->response_submitted && state == ST_FINISHING && nmsgs == 0)
-		st->state = ST_DONE; /* trailers-only below */
-	pthread_mutex_unlock(&st->srv->mu);
-
-	want_flush(c);
-	if (st->response_submitted) {
-		nghttp2_session_resume_data(c->s, st->id);
-		return;
-	}
 	if (state == ST_FINISHING && nmsgs == 0) {
+		st->state = ST_DONE; /* trailers-only */
+		msgbuf[0] = '\0';
+		if (st->fin_msg)
+			mk_grpc_message_encode(st->fin_msg, msgbuf, sizeof msgbuf);
 		fmt_status(status, code);
 		if (st->http_status != 200) {
-			char hs[8];
+			char hs[16];
 
-			snprintf(hs, sizeof hs, "%d", st->http_status);
+			fmt_status(hs, st->http_status);
 			nghttp2_nv nva[] = {NV(":status", hs), NV("content-type", "text/plain")};
 			nghttp2_submit_response(c->s, st->id, nva, 2, NULL);
 		} else {
@@ -762,13 +764,11 @@ process_dirty(mk_grpc_stream *st)
 			size_t n = msgbuf[0] ? 5 : 4;
 
 			/* trailers-only: response metadata and trailers travel in the one HEADERS */
-			pthread_mutex_lock(&st->srv->mu);
 			for (size_t i = 0; i < st->n_out_hdr && i < MAX_OUT_META; i++)
 				nva[n++] = st->out_hdr[i];
 			for (size_t i = 0; i < st->n_out_trl && i < MAX_OUT_META; i++)
 				nva[n++] = st->out_trl[i];
 			nghttp2_submit_response(c->s, st->id, nva, n, NULL);
-			pthread_mutex_unlock(&st->srv->mu);
 		}
 		st->response_submitted = true;
 	} else if (has_q || state == ST_FINISHING) {
@@ -777,13 +777,12 @@ process_dirty(mk_grpc_stream *st)
 		nghttp2_data_provider prd = {.source.ptr = st, .read_callback = data_read_cb};
 		size_t n = 3;
 
-		pthread_mutex_lock(&st->srv->mu);
 		for (size_t i = 0; i < st->n_out_hdr && i < MAX_OUT_META; i++)
 			nva[n++] = st->out_hdr[i];
 		nghttp2_submit_response(c->s, st->id, nva, n, &prd);
-		pthread_mutex_unlock(&st->srv->mu);
 		st->response_submitted = true;
 	}
+	pthread_mutex_unlock(&st->srv->mu);
 }
 
 /* ------------------------------------------------------------------ request handling */
@@ -1431,6 +1430,7 @@ conn_accept(mk_grpc_server *srv)
 			{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 256},
 			{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20},
 			{NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, MAX_HEADER_BYTES},
+			{NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
 		};
 
 		if (fd < 0)
@@ -1473,6 +1473,9 @@ conn_accept(mk_grpc_server *srv)
 		nghttp2_option_new(&opt);
 		/* CVE-2023-44487 (rapid reset): bound RST_STREAM bursts explicitly. */
 		nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
+		/* gRPC clients do not use RFC 7540 priorities: closed streams need not be kept for
+		 * the dependency tree (less work per call) */
+		nghttp2_option_set_no_closed_streams(opt, 1);
 		nghttp2_session_server_new2(&c->s, cb, c, opt);
 		nghttp2_option_del(opt);
 		nghttp2_session_callbacks_del(cb);

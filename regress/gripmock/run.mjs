@@ -166,12 +166,16 @@ function durMs(d) {
   if (!m) return undefined;
   return Number(m[1]) * ({ ms: 1, s: 1000, m: 60000 }[m[2] || 'ms']);
 }
-function translate(stub, services, serverName, idx) {
+function translate(stub, services, serverName, idx, pkgDef) {
   const notes = new Set();
   const fq = services.find((s) => s === stub.service || s.endsWith('.' + stub.service));
   if (!fq) return { notes: [`service ${stub.service} not in the compiled protos`] };
   const g = { service: fq, method: stub.method, conditions: [], meta: [] };
-  if (stub.input) g.conditions = conds(stub.input, '$.req', notes);
+  // GripMock applies a client stream's `input` to its last message: ours matches a client stream
+  // on the array of its messages, whose last is $[-1]
+  const md = pkgDef?.[fq]?.[stub.method];
+  const clientStream = md && md.requestStream && !md.responseStream;
+  if (stub.input) g.conditions = conds(stub.input, clientStream ? '$[-1]' : '$.req', notes);
   if (stub.inputs) stub.inputs.forEach((m, i) => g.conditions.push(...conds(m, `$[${i}]`, notes)));
   if (stub.headers) g.meta = conds(stub.headers, '', notes, true);
   const o = stub.output || {};
@@ -327,7 +331,7 @@ print(json.dumps(out))`, pb], { encoding: 'utf8' });
   let n = 0;
   let created = 0;
   for (const st of stubs) {
-    const t = translate(st, services, serverName, n++);
+    const t = translate(st, services, serverName, n++, pkgDef);
     t.notes.forEach((x) => projNotes.add(x));
     if (!t.mock) continue;
     const r = await s.api('POST', '/api/v1/mocks', t.mock);

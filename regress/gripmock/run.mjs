@@ -214,8 +214,10 @@ function translate(stub, services, serverName, idx, pkgDef) {
   const response = {};
   if (o.data !== undefined) response.payload = o.data;
   if (o.stream !== undefined) {
-    response.streamResponses = o.stream;
-    if (JSON.stringify(o.stream).includes('_gripmock')) notes.add('an error at a stream index (_gripmock in output.stream)');
+    // a {_gripmock: {error, code}} item ends the stream there: our status item
+    response.streamResponses = o.stream.map((it) => (it && typeof it === 'object' && it._gripmock
+      ? { statusCode: it._gripmock.code ?? 2, ...(it._gripmock.error !== undefined ? { error: it._gripmock.error } : {}) }
+      : it));
   }
   if (o.headers) response.headers = o.headers;
   if (o.code !== undefined) response.statusCode = o.code;

@@ -693,8 +693,30 @@ proxy_stream(mk_grpc_stream *st, const gmethod *gm, const char *target, const ui
 }
 
 /*
+ * True when a streamResponses item ends the call instead of sending a message:
+ * {"statusCode": c, "error": text, "delay": ms} with c not OK, no other key (error and delay
+ * optional), and statusCode not a field of the method's output message (else it is a message).
+ */
+static bool
+stream_status_item(const gmethod *gm, const json_t *item)
+{
+	const char *k;
+	json_t *v;
+	const mc_pb_message *out;
+
+	if (!json_is_object(item) || grpc_code(json_object_get(item, "statusCode"), false) == MK_GRPC_OK)
+		return false;
+	json_object_foreach ((json_t *)item, k, v)
+		if (strcmp(k, "statusCode") != 0 && strcmp(k, "error") != 0 && strcmp(k, "delay") != 0)
+			return false;
+	out = mc_pb_find_message(gm->set, gm->m->output_type);
+	return out == NULL || mc_pb_find_field_name(out, "statusCode") == NULL;
+}
+
+/*
  * Answers from a response object: delay (within the deadline), metadata, the message(s), the
- * status. finish = false (bidi, a reply per message) sends the messages and leaves the call
+ * status. A status item in streamResponses (stream_status_item) ends the call there with its
+ * status, after the messages before it. finish = false (bidi, a reply per message) sends the messages and leaves the call
  * open unless the mock sets an error status; its response metadata (headers, trailers) is
  * set by the call's first reply only (first_reply), as a call has one set of each.
  */
@@ -721,6 +743,15 @@ answer_ex(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool fini
 		json_array_foreach (stream, i, item) {
 			const json_t *msg = item;
 			char what[64];
+
+			if (stream_status_item(gm, item)) {
+				const char *ie = json_string_value(json_object_get(item, "error"));
+
+				if (wait_delay(st, json_integer_value(json_object_get(item, "delay"))))
+					mk_grpc_stream_finish(st, grpc_code(json_object_get(item, "statusCode"), ie != NULL),
+					                      ie ? ie : "");
+				return;
+			}
 
 			/* {"payload": message, "delay": ms} gives one message its own delay */
 			if (json_is_object(item) && json_object_get(item, "payload") != NULL &&

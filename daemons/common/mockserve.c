@@ -1696,8 +1696,9 @@ ms_match_resolve(ms_store *st, const char *ns, mc_request *mreq, const uint64_t 
 
 /* See mockserve.h. */
 int
-ms_match_resolve_lazy(ms_store *st, const char *ns, mc_request *mreq, mc_headers_fn headers_fn, void *headers_ctx,
-		      const uint64_t *seed, char *id, size_t idcap, json_t **resobj, char *err, size_t errlen)
+ms_match_resolve_lazy(ms_store *st, const char *ns, mc_request *mreq, mc_headers_fn headers_fn,
+                      void *headers_ctx, const uint64_t *seed, char *id, size_t idcap, json_t **resobj,
+                      char *err, size_t errlen)
 {
 	json_int_t now = (json_int_t)time(NULL);
 	mc_match m = {0};
@@ -1709,8 +1710,8 @@ ms_match_resolve_lazy(ms_store *st, const char *ns, mc_request *mreq, mc_headers
 	if (idcap > 0)
 		id[0] = '\0';
 	pthread_rwlock_rdlock(&st->lock);
-	if (st->set != NULL &&
-	    mc_index_match_lazy(st->set->idx, ns, mreq, headers_fn, headers_ctx, skip_expired, &now, &m) == MC_OK) {
+	if (st->set != NULL && mc_index_match_lazy(st->set->idx, ns, mreq, headers_fn, headers_ctx,
+	                                           skip_expired, &now, &m) == MC_OK) {
 		const char *mid = json_string_value(json_object_get(m.mock, "id"));
 		ms_mock *mk = idmap_get(&st->set->ids, mid);
 

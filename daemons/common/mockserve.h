@@ -280,8 +280,8 @@ int ms_match_resolve(ms_store *st, const char *ns, mc_request *mreq, const uint6
  * the headers filled in.
  */
 int ms_match_resolve_lazy(ms_store *st, const char *ns, mc_request *mreq, mc_headers_fn headers_fn,
-			  void *headers_ctx, const uint64_t *seed, char *id, size_t idcap, json_t **resobj,
-			  char *err, size_t errlen);
+                          void *headers_ctx, const uint64_t *seed, char *id, size_t idcap, json_t **resobj,
+                          char *err, size_t errlen);
 
 /* ------------------------------------------------------------ request logs */
 

@@ -515,8 +515,8 @@ resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t **metap, boo
 	mreq.headers = *metap;
 	mreq.body_json = body;
 	mreq.protocol = MC_PROTO_GRPC;
-	rc = ms_match_resolve_lazy(rs_store, rs_cfg.ns, &mreq, lazy_meta_get, &lm, NULL, id, sizeof(id), &resobj, err,
-	                           sizeof(err));
+	rc = ms_match_resolve_lazy(rs_store, rs_cfg.ns, &mreq, lazy_meta_get, &lm, NULL, id, sizeof(id),
+	                           &resobj, err, sizeof(err));
 	if (rc == 2 && deferred != NULL) {
 		atomic_fetch_sub(&n_calls, 1);
 		*deferred = true;
@@ -544,7 +544,7 @@ resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t **metap, boo
 
 		meta = lazy_meta_get(&lm);
 		req = json_pack("{s:s, s:s, s:s, s:O, s:O}", "namespace", rs_cfg.ns, "method", "GRPC", "path",
-		                        gm->path, "headers", meta, "body", body);
+		                gm->path, "headers", meta, "body", body);
 
 		report_log(id, req, json_incref(resobj), rs_wall_ms());
 	} else if (rc < 0) {
@@ -716,9 +716,9 @@ stream_status_item(const gmethod *gm, const json_t *item)
 /*
  * Answers from a response object: delay (within the deadline), metadata, the message(s), the
  * status. A status item in streamResponses (stream_status_item) ends the call there with its
- * status, after the messages before it. finish = false (bidi, a reply per message) sends the messages and leaves the call
- * open unless the mock sets an error status; its response metadata (headers, trailers) is
- * set by the call's first reply only (first_reply), as a call has one set of each.
+ * status, after the messages before it. finish = false (bidi, a reply per message) sends the messages and
+ * leaves the call open unless the mock sets an error status; its response metadata (headers, trailers) is set
+ * by the call's first reply only (first_reply), as a call has one set of each.
  */
 static void
 answer_ex(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool finish, bool first_reply)
@@ -748,8 +748,9 @@ answer_ex(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool fini
 				const char *ie = json_string_value(json_object_get(item, "error"));
 
 				if (wait_delay(st, json_integer_value(json_object_get(item, "delay"))))
-					mk_grpc_stream_finish(st, grpc_code(json_object_get(item, "statusCode"), ie != NULL),
-					                      ie ? ie : "");
+					mk_grpc_stream_finish(
+					    st, grpc_code(json_object_get(item, "statusCode"), ie != NULL),
+					    ie ? ie : "");
 				return;
 			}
 

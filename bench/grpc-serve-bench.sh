@@ -121,7 +121,9 @@ h2_round() { # port pid -> "req/s min max mean sd p99 client% cpu%"; fails on an
   local p99; p99=$(sort -n -k3,3 "$B/h2log" | awk '{v[NR]=$3} END {i=int(NR*0.99); if (i<1) i=1; printf "%.2fms", v[i]/1000}')
   echo "$out" >> "$B/h2load-$1.txt"
   local bad; bad=$(echo "$out" | awk '/^requests:/ {f=$10+$12+$14} /^status codes:/ {n=$5+$7+$9} END {print f+n+0}')
-  if [ "$bad" != 0 ] || ! echo "$out" | grep -q '^finished in'; then
+  # (here-strings, not echo | grep -q: under pipefail grep -q exiting at its match can kill the
+  # echo with SIGPIPE, failing a good round about once in 1,500)
+  if [ "$bad" != 0 ] || ! grep -q '^finished in' <<<"$out"; then
     log "round failed on port $1: $(echo "$out" | grep -E '^(requests|status codes|finished)')"; return 1
   fi
   local rps; rps=$(echo "$out" | awk '/^finished in/ {print $4}')
@@ -133,7 +135,7 @@ wrk_round() { # port pid -> "req/s p99 client% cpu%"; fails on non-2xx or socket
   local out; out=$( { TIMEFORMAT='%U %S'; time $CLIENT wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency \
     "http://127.0.0.1:$1$PATH_UNDER_TEST"; } 2>"$B/time" )
   local cpu; cpu=$(cpu_pct "$2" "$t0" "$(ticks "$2")")
-  if echo "$out" | grep -qE 'Non-2xx|Socket errors'; then
+  if grep -qE 'Non-2xx|Socket errors' <<<"$out"; then
     log "round failed on port $1: $(echo "$out" | grep -E 'Non-2xx|Socket')"; return 1
   fi
   echo "$(echo "$out" | awk '/Requests\/sec/ {print $2}') $(echo "$out" | awk '$1=="99%" {print $2}') $(client_pct "$B/time") $cpu"

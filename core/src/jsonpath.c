@@ -1,7 +1,8 @@
 /*
  * jsonpath.c - the JSONPath subset mock conditions and templates use:
- * dotted members and [n] indices from one root, in every spelling the SDKs and
- * mock kits send ("$.a.b", "a.b", "$.body.a", "$.req.a", "a[0].b", "$", "").
+ * dotted members and [n] indices from one root ([-n] counts from the end), in
+ * every spelling the SDKs and mock kits send ("$.a.b", "a.b", "$.body.a",
+ * "$.req.a", "a[0].b", "a[-1]", "$", "").
  *
  * Paths come from mock authors and walk request bodies sent by anyone, so the
  * walk is iterative, allocation-free and bounded by MC_MAX_JSON_DEPTH steps.
@@ -102,11 +103,19 @@ walk(const json_t *root, const char *rel)
 				long idx;
 
 				close = strchr(p, ']');
-				if (close == NULL)
+				if (close == NULL || !json_is_array(cur))
 					return NULL;
-				idx = parse_index(p, (size_t)(close - p));
-				if (idx < 0 || !json_is_array(cur))
-					return NULL;
+				if (*p == '-') {
+					/* [-n]: the n-th element from the end ([-1] the last) */
+					idx = parse_index(p + 1, (size_t)(close - p - 1));
+					if (idx < 1 || (size_t)idx > json_array_size(cur))
+						return NULL;
+					idx = (long)json_array_size(cur) - idx;
+				} else {
+					idx = parse_index(p, (size_t)(close - p));
+					if (idx < 0)
+						return NULL;
+				}
 				cur = json_array_get(cur, (size_t)idx);
 				p = close + 1;
 			}

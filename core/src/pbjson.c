@@ -105,18 +105,47 @@ wire_type_of(mc_pb_type t)
 	}
 }
 
-/* Appends ".name" or "[i]" / "[\"key\"]" to a path buffer; returns the old length. */
+/* Appends a, s, b to a path buffer of cap bytes (truncated, always NUL-terminated, as
+ * snprintf would, without printf's cost: every decoded and encoded field pushes its name);
+ * returns the old length. */
 static size_t
-path_push(char *path, size_t cap, const char *fmt, const char *s, long i)
+path_push3(char *path, size_t cap, const char *a, const char *s, const char *b)
 {
-	size_t len = strlen(path);
-	if (len < cap)
-		snprintf(path + len, cap - len, fmt, s ? s : "", i);
+	size_t len = strlen(path), o = len;
+	const char *parts[3] = {a, s ? s : "", b};
+
+	if (len >= cap)
+		return len;
+	for (int k = 0; k < 3; k++) {
+		size_t n = strlen(parts[k]);
+
+		if (n > cap - 1 - o)
+			n = cap - 1 - o;
+		memcpy(path + o, parts[k], n);
+		o += n;
+	}
+	path[o] = '\0';
 	return len;
 }
-#define PUSH_KEY(P, name) path_push((P), sizeof(P), ".%s%.0ld", (name), 0)
-#define PUSH_IDX(P, i) path_push((P), sizeof(P), "%s[%ld]", "", (long)(i))
-#define PUSH_MAPKEY(P, k) path_push((P), sizeof(P), "[\"%s\"]%.0ld", (k), 0)
+
+/* Appends "[i]" to a path buffer; returns the old length. */
+static size_t
+path_push_idx(char *path, size_t cap, long i)
+{
+	char num[24], *q = num + sizeof(num) - 1;
+	unsigned long v = i < 0 ? 0UL - (unsigned long)i : (unsigned long)i;
+
+	*q = '\0';
+	do
+		*--q = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	if (i < 0)
+		*--q = '-';
+	return path_push3(path, cap, "[", q, "]");
+}
+#define PUSH_KEY(P, name) path_push3((P), sizeof(P), ".", (name), "")
+#define PUSH_IDX(P, i) path_push_idx((P), sizeof(P), (long)(i))
+#define PUSH_MAPKEY(P, k) path_push3((P), sizeof(P), "[\"", (k), "\"]")
 
 static const char b64std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

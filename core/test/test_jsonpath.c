@@ -61,6 +61,17 @@ test_indices(void **state)
 
 	root = J("[1,[2,3]]");
 	assert_int_equal(json_integer_value(mc_jsonpath_get(root, "$[1][0]")), 2);
+	/* from the end: a client stream's last message is $[-1] */
+	assert_int_equal(json_integer_value(mc_jsonpath_get(root, "$[-1][-1]")), 3);
+	assert_int_equal(json_integer_value(mc_jsonpath_get(root, "$[-2]")), 1);
+	assert_null(mc_jsonpath_get(root, "$[-3]"));
+	assert_null(mc_jsonpath_get(root, "$[-0]"));
+	assert_null(mc_jsonpath_get(root, "$[-]"));
+	assert_null(mc_jsonpath_get(root, "$[-x]"));
+	json_decref(root);
+	root = J(doc);
+	assert_int_equal(json_integer_value(mc_jsonpath_get(root, "$.req.users[-1].id")), 8);
+	assert_null(mc_jsonpath_get(root, "$.type[-1]"));
 	json_decref(root);
 }
 

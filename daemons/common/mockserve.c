@@ -1710,6 +1710,15 @@ int
 ms_match_resolve(ms_store *st, const char *ns, mc_request *mreq, const uint64_t *seed, char *id, size_t idcap,
 		 json_t **resobj, char *err, size_t errlen)
 {
+	return ms_match_resolve_lazy(st, ns, mreq, NULL, NULL, seed, id, idcap, resobj, err, errlen);
+}
+
+/* See mockserve.h. */
+int
+ms_match_resolve_lazy(ms_store *st, const char *ns, mc_request *mreq, mc_headers_fn headers_fn,
+                      void *headers_ctx, const uint64_t *seed, char *id, size_t idcap, json_t **resobj,
+                      char *err, size_t errlen)
+{
 	json_int_t now = (json_int_t)time(NULL);
 	mc_match m = {0};
 	mock_kind kind = MK_STATIC;
@@ -1717,16 +1726,25 @@ ms_match_resolve(ms_store *st, const char *ns, mc_request *mreq, const uint64_t 
 	int rc = 0;
 
 	*resobj = NULL;
-	id[0] = '\0';
+	if (idcap > 0)
+		id[0] = '\0';
 	pthread_rwlock_rdlock(&st->lock);
-	if (st->set != NULL && mc_index_match(st->set->idx, ns, mreq, skip_expired, &now, &m) == MC_OK) {
+	if (st->set != NULL && mc_index_match_lazy(st->set->idx, ns, mreq, headers_fn, headers_ctx,
+	                                           skip_expired, &now, &m) == MC_OK) {
 		const char *mid = json_string_value(json_object_get(m.mock, "id"));
 		ms_mock *mk = idmap_get(&st->set->ids, mid);
 
 		if (mk != NULL) {
+			size_t l = strlen(mk->id);
+
 			rc = 1;
 			kind = mk->kind;
-			snprintf(id, idcap, "%s", mk->id);
+			if (idcap > 0) {
+				if (l >= idcap)
+					l = idcap - 1;
+				memcpy(id, mk->id, l);
+				id[l] = '\0';
+			}
 			if (kind == MK_STATIC || kind == MK_TEMPLATE)
 				doc = template_doc(mk); /* parsed once per mock version, shared */
 		}
@@ -1753,6 +1771,8 @@ ms_match_resolve(ms_store *st, const char *ns, mc_request *mreq, const uint64_t 
 			rc = -1;
 			goto out;
 		}
+		if (mreq->headers == NULL && headers_fn != NULL)
+			mreq->headers = headers_fn(headers_ctx); /* templates may read them */
 		mc_rng_seed(&rng, seed ? *seed : random_u64());
 		ctx.now = seed ? FIXED_NOW : (int64_t)now;
 		ctx.req = mreq;

@@ -271,6 +271,18 @@ void ms_serve(ms_store *st, ms_request *req, const ms_hooks *hooks, ms_result *r
 int ms_match_resolve(ms_store *st, const char *ns, mc_request *mreq, const uint64_t *seed, char *id, size_t idcap,
 		     json_t **resobj, char *err, size_t errlen);
 
+/*
+ * ms_match_resolve for callers that build the header object only when needed
+ * (core's mc_index_match_lazy): with mreq->headers NULL, headers_fn(headers_ctx)
+ * is called at most once, when a candidate's conditions read a header, and
+ * before a templated response is rendered (mreq->headers is then set to it; the
+ * caller keeps it alive and releases it). Same results as ms_match_resolve with
+ * the headers filled in.
+ */
+int ms_match_resolve_lazy(ms_store *st, const char *ns, mc_request *mreq, mc_headers_fn headers_fn,
+                          void *headers_ctx, const uint64_t *seed, char *id, size_t idcap, json_t **resobj,
+                          char *err, size_t errlen);
+
 /* ------------------------------------------------------------ request logs */
 
 /*

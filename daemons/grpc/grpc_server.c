@@ -43,6 +43,7 @@
 #include <nghttp2/nghttp2.h>
 
 #define MAX_HEADER_BYTES 16384
+#define OV_DEFAULT_MSG	 "send queue full (client reads too slowly)"
 #define TICK_MS		 100
 
 enum st_state {
@@ -81,7 +82,8 @@ struct mk_grpc_stream {
 	size_t queued;
 	size_t limit;
 	int ov_code;
-	char *ov_msg;
+	char *ov_msg;	 /* with ov_set: the owner's overflow message (NULL = none) */
+	bool ov_set;	 /* false: the default message (OV_DEFAULT_MSG) */
 	int fin_code;
 	char *fin_msg;
 	int64_t ov_deadline; /* 0 = no overflow pending */
@@ -106,7 +108,9 @@ struct mk_grpc_stream {
 	int http_status;
 	bool is_post, te_ok, ct_ok, enc_bad;
 	size_t header_bytes;
-	char *path, *authority, *ua, *authz;
+	char *path, *authority, *ua, *authz; /* in hstr while it has room (hstr_take), else malloc'd */
+	char hstr[256];
+	size_t hstr_used;
 	uint8_t *rx;
 	size_t rx_len, rx_cap;
 	size_t max_msg;	    /* receive limit of this call: max_message, or the pre-auth one */
@@ -141,6 +145,8 @@ struct conn {
 	/* frames gathered from nghttp2 and not yet taken by the socket */
 	uint8_t *out;
 	size_t out_cap, out_len, out_off;
+	bool to_flush;		 /* on srv->flush_head */
+	struct conn *flush_next; /* loop thread only */
 };
 
 struct mk_grpc_server {
@@ -161,6 +167,10 @@ struct mk_grpc_server {
 
 	struct conn *conns;
 	int nconns;
+	/* loop thread: connections whose session may have frames to send or that died; only
+	 * these are flushed at the end of a loop iteration (not every connection) */
+	struct conn *flush_head;
+	int64_t loop_now; /* loop thread: mk_grpc_now_ms() after the last epoll_wait */
 
 	pthread_mutex_t mu;
 	mk_grpc_stream *dirty_head;
@@ -175,6 +185,17 @@ struct mk_grpc_server {
 };
 
 static char listen_tag, event_tag;
+
+/* Loop thread: c gets flushed (and freed when dead) at the end of this loop iteration. */
+static void
+want_flush(struct conn *c)
+{
+	if (c == NULL || c->to_flush)
+		return;
+	c->to_flush = true;
+	c->flush_next = c->srv->flush_head;
+	c->srv->flush_head = c;
+}
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -195,6 +216,33 @@ xstrndup(const char *s, size_t n)
 		p[n] = '\0';
 	}
 	return p;
+}
+
+/*
+ * A NUL-terminated copy of a request header value, inside the stream's own buffer while it
+ * has room (no allocation for the usual :path, :authority and user-agent), else malloc'd.
+ * Release with hstr_free.
+ */
+static char *
+hstr_take(mk_grpc_stream *st, const uint8_t *v, size_t n)
+{
+	char *p;
+
+	if (n < sizeof st->hstr - st->hstr_used) {
+		p = st->hstr + st->hstr_used;
+		st->hstr_used += n + 1;
+		memcpy(p, v, n);
+		p[n] = '\0';
+		return p;
+	}
+	return xstrndup((const char *)v, n);
+}
+
+static void
+hstr_free(mk_grpc_stream *st, char *p)
+{
+	if (p != NULL && (p < st->hstr || p >= st->hstr + sizeof st->hstr))
+		free(p);
 }
 
 static void
@@ -255,10 +303,10 @@ stream_destroy(mk_grpc_stream *st)
 	queue_free(st);
 	free(st->ov_msg);
 	free(st->fin_msg);
-	free(st->path);
-	free(st->authority);
-	free(st->ua);
-	free(st->authz);
+	hstr_free(st, st->path);
+	hstr_free(st, st->authority);
+	hstr_free(st, st->ua);
+	hstr_free(st, st->authz);
 	free(st->rx);
 	free(st->req);
 	free(st->meta);
@@ -410,7 +458,7 @@ mk_grpc_stream_send(mk_grpc_stream *st, const uint8_t *msg, size_t len)
 			st->queued = 0;
 		}
 		st->ov_deadline = mk_grpc_now_ms() + srv->cfg.overflow_grace_ms;
-		finish_locked(st, st->ov_code, st->ov_msg);
+		finish_locked(st, st->ov_code, st->ov_set ? st->ov_msg : OV_DEFAULT_MSG);
 		rc = MK_GRPC_EOVERFLOW;
 	} else {
 		if (st->qtail)
@@ -454,6 +502,7 @@ mk_grpc_stream_set_overflow(mk_grpc_stream *st, size_t limit, int code, const ch
 	st->ov_code = code;
 	free(st->ov_msg);
 	st->ov_msg = msg ? strdup(msg) : NULL;
+	st->ov_set = true;
 	pthread_mutex_unlock(&st->srv->mu);
 }
 
@@ -591,9 +640,28 @@ mk_grpc_server_open_streams(mk_grpc_server *srv)
 #define NV(n, v)                                                                                 \
 	{ (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE }
 
+/* The decimal text of a status code (buf of 16 bytes), without printf's cost per call. */
+static void
+fmt_status(char *buf, int code)
+{
+	char tmp[16];
+	size_t n = 0, i = 0;
+	unsigned v = code < 0 ? 0U - (unsigned)code : (unsigned)code;
+
+	do
+		tmp[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	if (code < 0)
+		buf[i++] = '-';
+	while (n > 0)
+		buf[i++] = tmp[--n];
+	buf[i] = '\0';
+}
+
 /*
- * Data provider read callback: copies queued bytes; when the queue is empty either defers
- * (stream still open) or ends DATA without END_STREAM and submits the trailers.
+ * Data provider read callback: copies queued bytes; once the queue is empty either defers
+ * (stream still open) or, when the status is chosen, ends DATA without END_STREAM (with the
+ * bytes just copied) and submits the trailers.
  */
 static ssize_t
 data_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_t *flags,
@@ -624,14 +692,12 @@ data_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32
 			free(c);
 		}
 	}
-	if (n > 0) {
+	if (st->qhead || st->state != ST_FINISHING) {
 		pthread_mutex_unlock(&srv->mu);
-		return (ssize_t)n;
+		return n > 0 ? (ssize_t)n : NGHTTP2_ERR_DEFERRED;
 	}
-	if (st->state != ST_FINISHING) {
-		pthread_mutex_unlock(&srv->mu);
-		return NGHTTP2_ERR_DEFERRED;
-	}
+	/* the queue is drained and the status chosen: the last bytes (a unary answer's only
+	 * message) go out with EOF, followed by the trailers, in this one call */
 	st->state = ST_DONE;
 	code = st->fin_code;
 	msgbuf[0] = '\0';
@@ -639,7 +705,7 @@ data_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32
 		mk_grpc_message_encode(st->fin_msg, msgbuf, sizeof msgbuf);
 	pthread_mutex_unlock(&srv->mu);
 
-	snprintf(status, sizeof status, "%d", code);
+	fmt_status(status, code);
 	nghttp2_nv trl[2 + MAX_OUT_META] = {NV("grpc-status", status), NV("grpc-message", msgbuf)};
 	size_t ntrl = msgbuf[0] ? 2 : 1;
 
@@ -648,10 +714,14 @@ data_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32
 	*flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
 	if (nghttp2_submit_trailer(s, id, trl, ntrl) != 0)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-	return 0;
+	return (ssize_t)n;
 }
 
-/* Loop thread: brings one dirty stream's wire state up to date with its queue/state. */
+/*
+ * Loop thread: brings one dirty stream's wire state up to date with its queue/state. Holds
+ * srv->mu throughout (one lock per call; nghttp2's submit functions only queue, they run no
+ * callback that takes the lock).
+ */
 static void
 process_dirty(mk_grpc_stream *st)
 {
@@ -664,28 +734,27 @@ process_dirty(mk_grpc_stream *st)
 
 	if (!c || c->dead)
 		return;
+	want_flush(c);
 	pthread_mutex_lock(&st->srv->mu);
+	if (st->response_submitted) {
+		pthread_mutex_unlock(&st->srv->mu);
+		nghttp2_session_resume_data(c->s, st->id);
+		return;
+	}
 	state = st->state;
 	has_q = st->qhead != NULL;
 	nmsgs = st->nmsgs;
 	code = st->fin_code;
-	msgbuf[0] = '\0';
-	if (st->fin_msg)
-		mk_grpc_message_encode(st->fin_msg, msgbuf, sizeof msgbuf);
-	if (!st->response_submitted && state == ST_FINISHING && nmsgs == 0)
-		st->state = ST_DONE; /* trailers-only below */
-	pthread_mutex_unlock(&st->srv->mu);
-
-	if (st->response_submitted) {
-		nghttp2_session_resume_data(c->s, st->id);
-		return;
-	}
 	if (state == ST_FINISHING && nmsgs == 0) {
-		snprintf(status, sizeof status, "%d", code);
+		st->state = ST_DONE; /* trailers-only */
+		msgbuf[0] = '\0';
+		if (st->fin_msg)
+			mk_grpc_message_encode(st->fin_msg, msgbuf, sizeof msgbuf);
+		fmt_status(status, code);
 		if (st->http_status != 200) {
-			char hs[8];
+			char hs[16];
 
-			snprintf(hs, sizeof hs, "%d", st->http_status);
+			fmt_status(hs, st->http_status);
 			nghttp2_nv nva[] = {NV(":status", hs), NV("content-type", "text/plain")};
 			nghttp2_submit_response(c->s, st->id, nva, 2, NULL);
 		} else {
@@ -695,13 +764,11 @@ process_dirty(mk_grpc_stream *st)
 			size_t n = msgbuf[0] ? 5 : 4;
 
 			/* trailers-only: response metadata and trailers travel in the one HEADERS */
-			pthread_mutex_lock(&st->srv->mu);
 			for (size_t i = 0; i < st->n_out_hdr && i < MAX_OUT_META; i++)
 				nva[n++] = st->out_hdr[i];
 			for (size_t i = 0; i < st->n_out_trl && i < MAX_OUT_META; i++)
 				nva[n++] = st->out_trl[i];
 			nghttp2_submit_response(c->s, st->id, nva, n, NULL);
-			pthread_mutex_unlock(&st->srv->mu);
 		}
 		st->response_submitted = true;
 	} else if (has_q || state == ST_FINISHING) {
@@ -710,13 +777,12 @@ process_dirty(mk_grpc_stream *st)
 		nghttp2_data_provider prd = {.source.ptr = st, .read_callback = data_read_cb};
 		size_t n = 3;
 
-		pthread_mutex_lock(&st->srv->mu);
 		for (size_t i = 0; i < st->n_out_hdr && i < MAX_OUT_META; i++)
 			nva[n++] = st->out_hdr[i];
 		nghttp2_submit_response(c->s, st->id, nva, n, &prd);
-		pthread_mutex_unlock(&st->srv->mu);
 		st->response_submitted = true;
 	}
+	pthread_mutex_unlock(&st->srv->mu);
 }
 
 /* ------------------------------------------------------------------ request handling */
@@ -801,7 +867,7 @@ on_request_headers(mk_grpc_stream *st)
 	/* The credential is no longer needed; do not keep it in memory longer than necessary. */
 	if (st->authz) {
 		memset(st->authz, 0, strlen(st->authz));
-		free(st->authz);
+		hstr_free(st, st->authz);
 		st->authz = NULL;
 	}
 	if (st->m->kind == MK_GRPC_BIDI) {
@@ -824,19 +890,21 @@ dispatch(mk_grpc_stream *st)
 }
 
 /*
- * Loop thread: extracts complete messages from the reassembly buffer. Returns false when the
- * call was failed (oversized, compressed, or a second message on a unary-request call).
+ * Loop thread: takes the complete messages at the start of buf[len] (the reassembly buffer,
+ * or a received DATA chunk while nothing is buffered); *used = their bytes. Returns false
+ * when the call was failed (oversized, compressed, or a second message on a unary-request
+ * call).
  */
 static bool
-drain_rx(mk_grpc_stream *st)
+take_messages(mk_grpc_stream *st, const uint8_t *buf, size_t len, size_t *used)
 {
 	size_t max = st->max_msg ? st->max_msg : st->srv->cfg.max_message;
 	size_t pos = 0;
 	bool ok = true;
 
-	while (st->rx_len - pos >= MK_GRPC_PREFIX_LEN) {
-		const uint8_t *p = st->rx + pos;
-		uint32_t len = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
+	while (len - pos >= MK_GRPC_PREFIX_LEN) {
+		const uint8_t *p = buf + pos;
+		uint32_t mlen = (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4];
 		char msg[128];
 
 		if (p[0] != 0) {
@@ -845,42 +913,64 @@ drain_rx(mk_grpc_stream *st)
 			ok = false;
 			break;
 		}
-		if (len > max) {
+		if (mlen > max) {
 			if (st->m->auth_exempt)
 				snprintf(msg, sizeof msg,
 					 "received message larger than max for a call without "
 					 "credentials (%u vs. %zu)",
-					 len, max);
+					 mlen, max);
 			else
 				snprintf(msg, sizeof msg, "received message larger than max (%u vs. %zu)",
-					 len, max);
+					 mlen, max);
 			fail_call(st, 200, MK_GRPC_RESOURCE_EXHAUSTED, msg);
 			ok = false;
 			break;
 		}
-		if (st->rx_len - pos - MK_GRPC_PREFIX_LEN < len)
+		if (len - pos - MK_GRPC_PREFIX_LEN < mlen)
 			break;
 		if (st->m->kind == MK_GRPC_BIDI) {
 			if (st->m->bidi.on_message)
-				st->m->bidi.on_message(st->m->ud, st, p + MK_GRPC_PREFIX_LEN, len);
+				st->m->bidi.on_message(st->m->ud, st, p + MK_GRPC_PREFIX_LEN, mlen);
 		} else if (st->have_req) {
 			fail_call(st, 200, MK_GRPC_INTERNAL, "more than one request message");
 			ok = false;
 			break;
 		} else {
-			st->req = malloc(len ? len : 1);
+			/* a message taken straight from a DATA chunk was not counted in the
+			 * buffer budget as the reassembly buffer is: reserve what its copy holds */
+			if (buf != st->rx && st->srv->cfg.buf_reserve && mlen > st->budget_held) {
+				if (!st->srv->cfg.buf_reserve(mlen - st->budget_held)) {
+					fail_call(st, 200, MK_GRPC_RESOURCE_EXHAUSTED,
+						  st->srv->cfg.busy_msg ? st->srv->cfg.busy_msg
+									: "request buffer budget exhausted");
+					ok = false;
+					break;
+				}
+				st->budget_held = mlen;
+			}
+			st->req = malloc(mlen ? mlen : 1);
 			if (!st->req) {
 				fail_call(st, 200, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
 				ok = false;
 				break;
 			}
-			memcpy(st->req, p + MK_GRPC_PREFIX_LEN, len);
-			st->req_len = len;
+			memcpy(st->req, p + MK_GRPC_PREFIX_LEN, mlen);
+			st->req_len = mlen;
 			st->have_req = true;
 		}
-		pos += MK_GRPC_PREFIX_LEN + len;
+		pos += MK_GRPC_PREFIX_LEN + mlen;
 	}
-	if (!ok) {
+	*used = pos;
+	return ok;
+}
+
+/* Loop thread: take_messages on the reassembly buffer, keeping the incomplete rest. */
+static bool
+drain_rx(mk_grpc_stream *st)
+{
+	size_t pos = 0;
+
+	if (!take_messages(st, st->rx, st->rx_len, &pos)) {
 		st->rx_len = 0;
 		return false;
 	}
@@ -888,6 +978,8 @@ drain_rx(mk_grpc_stream *st)
 	st->rx_len -= pos;
 	return true;
 }
+
+
 
 /* Loop thread: the client ended its side of the stream. */
 static void
@@ -950,13 +1042,12 @@ on_begin_headers_cb(nghttp2_session *s, const nghttp2_frame *frame, void *user_d
 	st->id = frame->hd.stream_id;
 	st->limit = srv->cfg.stream_queue_limit;
 	st->ov_code = MK_GRPC_RESOURCE_EXHAUSTED;
-	st->ov_msg = strdup("send queue full (client reads too slowly)");
 	st->http_status = 200;
 	st->info.method = st->info.authority = st->info.user_agent = "";
 	st->info.principal = st->principal;
 	st->info.peer = st->peer;
 	st->info.traceparent = st->traceparent;
-	snprintf(st->peer, sizeof st->peer, "%s", c->peer);
+	memcpy(st->peer, c->peer, sizeof st->peer); /* NUL-terminated: conn_accept's snprintf */
 	nghttp2_session_set_stream_user_data(s, st->id, st);
 	pthread_mutex_lock(&srv->mu);
 	st->reg_next = srv->reg_head;
@@ -993,11 +1084,11 @@ on_header_cb(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name
 	if (hdr_is(name, namelen, ":method"))
 		st->is_post = valuelen == 4 && memcmp(value, "POST", 4) == 0;
 	else if (hdr_is(name, namelen, ":path")) {
-		free(st->path);
-		st->path = xstrndup((const char *)value, valuelen);
+		hstr_free(st, st->path);
+		st->path = hstr_take(st, value, valuelen);
 	} else if (hdr_is(name, namelen, ":authority")) {
-		free(st->authority);
-		st->authority = xstrndup((const char *)value, valuelen);
+		hstr_free(st, st->authority);
+		st->authority = hstr_take(st, value, valuelen);
 	} else if (hdr_is(name, namelen, "content-type"))
 		st->ct_ok = valuelen >= 16 && memcmp(value, "application/grpc", 16) == 0 &&
 			    (valuelen == 16 || value[16] == '+' || value[16] == ';');
@@ -1006,8 +1097,8 @@ on_header_cb(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name
 	else if (hdr_is(name, namelen, "grpc-encoding"))
 		st->enc_bad = !(valuelen == 8 && memcmp(value, "identity", 8) == 0);
 	else if (hdr_is(name, namelen, "user-agent")) {
-		free(st->ua);
-		st->ua = xstrndup((const char *)value, valuelen);
+		hstr_free(st, st->ua);
+		st->ua = hstr_take(st, value, valuelen);
 	} else if (hdr_is(name, namelen, "traceparent")) {
 		/* inline, no allocation: a longer value is not a version-00 traceparent anyway */
 		if (valuelen < sizeof st->traceparent) {
@@ -1017,8 +1108,8 @@ on_header_cb(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name
 			st->traceparent[0] = '\0';
 		}
 	} else if (hdr_is(name, namelen, "authorization")) {
-		free(st->authz);
-		st->authz = xstrndup((const char *)value, valuelen);
+		hstr_free(st, st->authz);
+		st->authz = hstr_take(st, value, valuelen);
 	} else if (hdr_is(name, namelen, "grpc-timeout")) {
 		int64_t ms = mk_grpc_timeout_parse((const char *)value, valuelen);
 
@@ -1048,7 +1139,6 @@ on_frame_recv_cb(nghttp2_session *s, const nghttp2_frame *frame, void *user_data
 	struct conn *c = user_data;
 	mk_grpc_stream *st;
 
-	c->last_rx = mk_grpc_now_ms();
 	switch (frame->hd.type) {
 	case NGHTTP2_PING:
 		if (frame->hd.flags & NGHTTP2_FLAG_ACK) {
@@ -1088,6 +1178,18 @@ on_data_chunk_recv_cb(nghttp2_session *s, uint8_t flags, int32_t id, const uint8
 	(void)user_data;
 	if (!st || st->refused || !st->m)
 		return 0; /* refused before dispatch: the body is discarded unread */
+	if (st->rx_len == 0) {
+		/* nothing buffered: the chunk's complete messages are taken where they are (a
+		 * unary request arrives whole in one chunk), only an incomplete rest is copied */
+		size_t used = 0;
+
+		if (!take_messages(st, data, len, &used))
+			return 0;
+		data += used;
+		len -= used;
+		if (len == 0)
+			return 0;
+	}
 	max = (st->max_msg ? st->max_msg : st->srv->cfg.max_message) + MK_GRPC_PREFIX_LEN;
 	if (st->rx_len + len > st->rx_cap) {
 		size_t ncap = st->rx_cap ? st->rx_cap : 4096;
@@ -1290,6 +1392,12 @@ conn_free(struct conn *c)
 		next = st->run_next;
 		stream_closed(st);
 	}
+	if (c->to_flush) /* not left behind on the flush list */
+		for (struct conn **pp = &srv->flush_head; *pp; pp = &(*pp)->flush_next)
+			if (*pp == c) {
+				*pp = c->flush_next;
+				break;
+			}
 	nghttp2_session_del(c->s);
 	epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
@@ -1322,6 +1430,7 @@ conn_accept(mk_grpc_server *srv)
 			{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 256},
 			{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20},
 			{NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, MAX_HEADER_BYTES},
+			{NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
 		};
 
 		if (fd < 0)
@@ -1351,7 +1460,7 @@ conn_accept(mk_grpc_server *srv)
 		snprintf(c->peer, sizeof c->peer, "%s:%d", ip, port);
 		c->srv = srv;
 		c->fd = fd;
-		c->last_rx = mk_grpc_now_ms();
+		c->last_rx = srv->loop_now;
 
 		nghttp2_session_callbacks_new(&cb);
 		nghttp2_session_callbacks_set_send_callback(cb, send_cb);
@@ -1364,6 +1473,9 @@ conn_accept(mk_grpc_server *srv)
 		nghttp2_option_new(&opt);
 		/* CVE-2023-44487 (rapid reset): bound RST_STREAM bursts explicitly. */
 		nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
+		/* gRPC clients do not use RFC 7540 priorities: closed streams need not be kept for
+		 * the dependency tree (less work per call) */
+		nghttp2_option_set_no_closed_streams(opt, 1);
 		nghttp2_session_server_new2(&c->s, cb, c, opt);
 		nghttp2_option_del(opt);
 		nghttp2_session_callbacks_del(cb);
@@ -1385,6 +1497,8 @@ conn_accept(mk_grpc_server *srv)
 		ev.data.ptr = c;
 		epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev);
 		conn_flush(c);
+		if (c->dead)
+			want_flush(c); /* freed at the end of the loop iteration */
 	}
 }
 
@@ -1407,6 +1521,7 @@ conn_read(struct conn *c)
 				c->dead = true;
 			return;
 		}
+		c->last_rx = c->srv->loop_now;
 		if (nghttp2_session_mem_recv(c->s, buf, (size_t)n) < 0) {
 			c->dead = true;
 			return;
@@ -1468,20 +1583,24 @@ run_timers(mk_grpc_server *srv, int64_t now)
 	}
 	pthread_mutex_unlock(&srv->mu);
 	for (size_t i = 0; i < nk; i++) {
-		if (kill[i]->conn && !kill[i]->conn->dead)
+		if (kill[i]->conn && !kill[i]->conn->dead) {
 			nghttp2_submit_rst_stream(kill[i]->conn->s, NGHTTP2_FLAG_NONE, kill[i]->id,
 						  why[i]);
+			want_flush(kill[i]->conn);
+		}
 		mk_grpc_stream_release(kill[i]);
 	}
 
 	if (srv->cfg.keepalive_ms <= 0)
 		return;
 	for (struct conn *c = srv->conns; c; c = c->next) {
-		if (c->ping_sent && now - c->ping_sent > srv->cfg.keepalive_timeout_ms)
+		if (c->ping_sent && now - c->ping_sent > srv->cfg.keepalive_timeout_ms) {
 			c->dead = true;
-		else if (!c->ping_sent && now - c->last_rx > srv->cfg.keepalive_ms) {
+			want_flush(c);
+		} else if (!c->ping_sent && now - c->last_rx > srv->cfg.keepalive_ms) {
 			nghttp2_submit_ping(c->s, NGHTTP2_FLAG_NONE, NULL);
 			c->ping_sent = now;
+			want_flush(c);
 		}
 	}
 }
@@ -1501,6 +1620,8 @@ loop_main(void *arg)
 	struct epoll_event evs[64];
 	int64_t last_tick = mk_grpc_now_ms(), drain_until = 0;
 
+	srv->loop_now = last_tick;
+
 	tl_loop_srv = srv;
 	for (;;) {
 		bool pending;
@@ -1512,6 +1633,7 @@ loop_main(void *arg)
 		pending = srv->dirty_head != NULL;
 		pthread_mutex_unlock(&srv->mu);
 		n = epoll_wait(srv->epfd, evs, 64, pending ? 0 : TICK_MS);
+		now = srv->loop_now = mk_grpc_now_ms();
 
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
@@ -1536,10 +1658,13 @@ loop_main(void *arg)
 						run_dirty(srv);
 						conn_flush(c);
 					}
+					if (c->dead)
+						want_flush(c);
 				}
+				if (evs[i].events & EPOLLOUT)
+					want_flush(c); /* the socket takes more of what was blocked */
 			}
 		}
-		now = mk_grpc_now_ms();
 		if (atomic_load(&srv->stop_req) && !drain_until) {
 			/* Graceful stop: no new connections; notice + PING (final GOAWAY on the
 			 * ACK); every stream ends UNAVAILABLE. */
@@ -1548,6 +1673,7 @@ loop_main(void *arg)
 				c->draining = true;
 				nghttp2_submit_shutdown_notice(c->s);
 				nghttp2_submit_ping(c->s, NGHTTP2_FLAG_NONE, NULL);
+				want_flush(c);
 			}
 			drain_until = now + (srv->drain_ms > 0 ? srv->drain_ms : 1);
 		}
@@ -1561,6 +1687,7 @@ loop_main(void *arg)
 						nghttp2_session_get_last_proc_stream_id(c->s),
 						NGHTTP2_NO_ERROR, NULL, 0);
 					c->final_goaway = true;
+					want_flush(c);
 				}
 		}
 		run_dirty(srv);
@@ -1568,8 +1695,15 @@ loop_main(void *arg)
 			run_timers(srv, now);
 			last_tick = now;
 		}
-		for (struct conn *c = srv->conns, *next; c; c = next) {
-			next = c->next;
+		/* only the connections something happened to (answers submitted by run_dirty,
+		 * timers, EPOLLOUT, deaths): flushing every idle connection per iteration cost
+		 * more than the calls themselves with many connections */
+		while (srv->flush_head != NULL) {
+			struct conn *c = srv->flush_head;
+
+			srv->flush_head = c->flush_next;
+			c->to_flush = false;
+			c->flush_next = NULL;
 			conn_flush(c);
 			if (c->dead)
 				conn_free(c);

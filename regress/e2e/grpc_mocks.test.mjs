@@ -90,6 +90,11 @@ before(async () => {
     grpc: { meta: [{ path: 'x-tenant', assertAction: 'equals', value: 'acme' }] },
     response: { payload: { id: 'acme-order' } },
   }));
+  await add(mock('g-tmpl-meta', 'GetOrder', 'unary', {
+    priority: 10,
+    grpc: { conditions: [{ path: '$.req.id', assertAction: 'equals', value: 'who' }] },
+    response: { payload: { id: 'for-$.reqHeader.x-tenant' } },
+  }));
   await add(mock('g-err', 'GetOrder', 'unary', {
     priority: 10,
     grpc: { conditions: [{ path: '$.req.id', assertAction: 'equals', value: 'missing' }] },
@@ -119,6 +124,16 @@ before(async () => {
     priority: 10,
     grpc: { conditions: [{ path: '$.req.email', assertAction: 'equals', value: 'w@example.com' }] },
     response: { streamResponses: [{ id: 's1' }, { payload: { id: 's2' }, delay: 300 }, { id: 's3', note: 'last' }] },
+  }));
+  await add(mock('g-watch-fail', 'WatchOrders', 'server-stream', {
+    priority: 10,
+    grpc: { conditions: [{ path: '$.req.email', assertAction: 'equals', value: 'fail@example.com' }] },
+    response: { streamResponses: [{ id: 'f1' }, { id: 'f2' }, { statusCode: 8, error: 'quota gone' }, { id: 'never' }] },
+  }));
+  await add(mock('g-upload-last', 'UploadItems', 'client-stream', {
+    priority: 20,
+    grpc: { conditions: [{ path: '$[-1].sku', assertAction: 'equals', value: 'LAST' }] },
+    response: { payload: { count: 99 } },
   }));
   await add(mock('g-upload', 'UploadItems', 'client-stream', {
     priority: 10,
@@ -187,13 +202,17 @@ test('unary: a condition on the message selects the mock; templates see the mess
   }, 10000, 100, 'g-cond log row');
 });
 
-test('a metadata condition selects a mock', async () => {
+test('a metadata condition selects a mock; a template reads the metadata', async () => {
   const c = newClient();
   const r = await unary(c, 'GetOrder', { id: 'o-42' }, { meta: { 'x-tenant': 'acme' } });
   assert.ifError(r.err);
   assert.equal(r.res.id, 'acme-order');
   const n = await unary(c, 'GetOrder', { id: 'o-42' }, { meta: { 'x-tenant': 'other' } });
   assert.equal(n.res.id, 'o-42');
+  // a template reads the metadata of a call whose mock has no metadata condition
+  const t = await unary(c, 'GetOrder', { id: 'who' }, { meta: { 'x-tenant': 'globex' } });
+  assert.ifError(t.err);
+  assert.equal(t.res.id, 'for-globex');
 });
 
 test('server streaming: every message of streamResponses, in order, one with its own delay', async () => {
@@ -211,7 +230,22 @@ test('server streaming: every message of streamResponses, in order, one with its
   assert.ok(times[1] - times[0] >= 250, `second message delayed: ${times}`);
 });
 
-test('client streaming: matched on the array of collected messages after half-close', async () => {
+test('server streaming: a status item in streamResponses ends the stream with its status after the messages before it', async () => {
+  const c = newClient();
+  const got = [];
+  const err = await new Promise((resolve) => {
+    const call = c.WatchOrders({ email: 'fail@example.com' });
+    call.on('data', (m) => got.push(m.id));
+    call.on('error', resolve);
+    call.on('end', () => resolve(null));
+  });
+  assert.deepEqual(got, ['f1', 'f2']);
+  assert.ok(err, 'the stream ends with an error');
+  assert.equal(err.code, status.RESOURCE_EXHAUSTED);
+  assert.equal(err.details, 'quota gone');
+});
+
+test('client streaming: matched on the array of collected messages after half-close ($[-1] the last)', async () => {
   const c = newClient();
   const res = await new Promise((resolve) => {
     const call = c.UploadItems((err, r) => resolve({ err, r }));
@@ -223,6 +257,16 @@ test('client streaming: matched on the array of collected messages after half-cl
   assert.equal(res.r.count, 2);
   assert.equal(res.r.total.currency, 'EUR');
   assert.equal(res.r.total.units, '12');
+  // $[-1] is the last message of the stream
+  const last = await new Promise((resolve) => {
+    const call = c.UploadItems((err, r) => resolve({ err, r }));
+    call.write({ sku: 'A', quantity: 1 });
+    call.write({ sku: 'B', quantity: 3 });
+    call.write({ sku: 'LAST', quantity: 1 });
+    call.end();
+  });
+  assert.ifError(last.err);
+  assert.equal(last.r.count, 99);
 });
 
 test('bidirectional: a reply per incoming message, each matched on its own message', async () => {
@@ -301,7 +345,7 @@ test('nothing matches: UNIMPLEMENTED naming service and method, recorded as an u
   // without the generated UploadItems mock, a stream g-upload does not match finds nothing
   const c = newClient();
   const gen = (await s.psql(`SELECT string_agg(id, ',') FROM mockarty_private.mocks WHERE namespace = 'sandbox'
-    AND doc->'grpc'->>'method' = 'UploadItems' AND id <> 'g-upload'`)).split(',').filter(Boolean);
+    AND doc->'grpc'->>'method' = 'UploadItems' AND id NOT IN ('g-upload', 'g-upload-last')`)).split(',').filter(Boolean);
   assert.equal(gen.length, 1, 'one generated UploadItems mock');
   for (const id of gen) assert.equal((await s.api('DELETE', `/api/v1/mocks/${id}`)).status, 200);
   await waitUntil(async () => {

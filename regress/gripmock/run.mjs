@@ -141,7 +141,9 @@ function conds(matcher, prefix, notes, meta = false) {
   // with a default is "the field is empty" in our conditions
   const isZero = (v) => v === 0 || v === '' || v === false || (typeof v === 'string' && /_UNSPECIFIED$/.test(v));
   const leaf = (action, p, v) => out.push(action === 'equals' && !meta && isZero(v)
-    ? { path: p, assertAction: 'empty' } : { path: p, assertAction: action, value: v });
+    ? { path: p, assertAction: 'empty' }
+    : action === 'glob' ? { path: p, assertAction: 'matches', value: globRe(String(v)) }
+      : { path: p, assertAction: action, value: v });
   const flat = (action, obj, p) => {
     if (obj && typeof obj === 'object' && !Array.isArray(obj)) {
       for (const [k, v] of Object.entries(obj)) flat(action, v, meta ? k.toLowerCase() : `${p}.${FIELD(k)}`);
@@ -154,11 +156,41 @@ function conds(matcher, prefix, notes, meta = false) {
     if (kind === 'equals') flat('equals', v, prefix);
     else if (kind === 'contains') flat('contains', v, prefix);
     else if (kind === 'matches') flat('matches', v, prefix);
+    else if (kind === 'glob') flat('glob', v, prefix);
     else if (kind === 'ignoreArrayOrder') { if (v) notes.add('ignoreArrayOrder (array order is always significant)'); }
     else notes.add(`matcher "${kind}"`);
   }
   // a length condition is not one of our assert actions for every value: keep only element paths
   return out.filter((c) => !c._lengthProbe);
+}
+// a shell glob (*, ?, [set]) as an anchored regular expression for our `matches`
+function globRe(g) {
+  let re = '^';
+  for (let i = 0; i < g.length; i++) {
+    const ch = g[i];
+    if (ch === '*') re += '.*';
+    else if (ch === '?') re += '.';
+    else if (ch === '[') {
+      const j = g.indexOf(']', i + 1);
+      if (j < 0) { re += '\\['; continue; }
+      let set = g.slice(i + 1, j);
+      if (set.startsWith('!')) set = '^' + set.slice(1);
+      re += '[' + set.replace(/\\/g, '\\\\') + ']';
+      i = j;
+    } else re += /[.+^${}()|\\\/]/.test(ch) ? '\\' + ch : ch;
+  }
+  return re + '$';
+}
+// GripMock's simplest output template, {{.Request.<field>}}, as ours ($.req.<json name>), when
+// what follows cannot be read as more of the path; anything else stays (noted as not translated)
+function goTemplates(v) {
+  if (typeof v === 'string') {
+    return v.replace(/\{\{\s*\.Request\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}(?![A-Za-z0-9_\-\[]|\.[A-Za-z0-9_])/g,
+      (_, f) => `$.req.${FIELD(f)}`);
+  }
+  if (Array.isArray(v)) return v.map(goTemplates);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, goTemplates(x)]));
+  return v;
 }
 function durMs(d) {
   if (typeof d === 'number') return d;
@@ -166,20 +198,26 @@ function durMs(d) {
   if (!m) return undefined;
   return Number(m[1]) * ({ ms: 1, s: 1000, m: 60000 }[m[2] || 'ms']);
 }
-function translate(stub, services, serverName, idx) {
+function translate(stub, services, serverName, idx, pkgDef) {
   const notes = new Set();
   const fq = services.find((s) => s === stub.service || s.endsWith('.' + stub.service));
   if (!fq) return { notes: [`service ${stub.service} not in the compiled protos`] };
   const g = { service: fq, method: stub.method, conditions: [], meta: [] };
-  if (stub.input) g.conditions = conds(stub.input, '$.req', notes);
+  // GripMock applies a client stream's `input` to its last message: ours matches a client stream
+  // on the array of its messages, whose last is $[-1]
+  const md = pkgDef?.[fq]?.[stub.method];
+  const clientStream = md && md.requestStream && !md.responseStream;
+  if (stub.input) g.conditions = conds(stub.input, clientStream ? '$[-1]' : '$.req', notes);
   if (stub.inputs) stub.inputs.forEach((m, i) => g.conditions.push(...conds(m, `$[${i}]`, notes)));
   if (stub.headers) g.meta = conds(stub.headers, '', notes, true);
-  const o = stub.output || {};
+  const o = goTemplates(stub.output || {});
   const response = {};
   if (o.data !== undefined) response.payload = o.data;
   if (o.stream !== undefined) {
-    response.streamResponses = o.stream;
-    if (JSON.stringify(o.stream).includes('_gripmock')) notes.add('an error at a stream index (_gripmock in output.stream)');
+    // a {_gripmock: {error, code}} item ends the stream there: our status item
+    response.streamResponses = o.stream.map((it) => (it && typeof it === 'object' && it._gripmock
+      ? { statusCode: it._gripmock.code ?? 2, ...(it._gripmock.error !== undefined ? { error: it._gripmock.error } : {}) }
+      : it));
   }
   if (o.headers) response.headers = o.headers;
   if (o.code !== undefined) response.statusCode = o.code;
@@ -327,7 +365,7 @@ print(json.dumps(out))`, pb], { encoding: 'utf8' });
   let n = 0;
   let created = 0;
   for (const st of stubs) {
-    const t = translate(st, services, serverName, n++);
+    const t = translate(st, services, serverName, n++, pkgDef);
     t.notes.forEach((x) => projNotes.add(x));
     if (!t.mock) continue;
     const r = await s.api('POST', '/api/v1/mocks', t.mock);

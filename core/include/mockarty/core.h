@@ -126,7 +126,8 @@ MC_API json_t *mc_query_parse(const char *query);
 /*
  * Looks up a condition or template path in root. Accepts the spellings of
  * api-compat 4.5: "$.a.b", "a.b", "$.body.a", "$.req.a", "a[0].b", "$" and ""
- * (whole value). Returns a borrowed reference or NULL.
+ * (whole value), and "a[-1]" (an index from the end: -1 the last element).
+ * Returns a borrowed reference or NULL.
  */
 MC_API json_t *mc_jsonpath_get(const json_t *root, const char *path);
 

@@ -125,7 +125,7 @@ static bool
 log_admit(const char *id)
 {
 	uint64_t h = 1469598103934665603ULL;
-	int64_t sec = mk_grpc_now_ms() / 1000;
+	int64_t sec = (int64_t)time(NULL); /* a coarse clock is enough for a per-second count */
 	bool ok;
 
 	for (const char *p = id; *p; p++)
@@ -456,6 +456,22 @@ call_meta(mk_grpc_stream *st)
 	return meta;
 }
 
+/* A unary call's metadata object, built on first use: most calls match without reading it. */
+typedef struct lazy_meta {
+	mk_grpc_stream *st;
+	json_t **meta; /* the caller's; NULL until built */
+} lazy_meta;
+
+static json_t *
+lazy_meta_get(void *arg)
+{
+	lazy_meta *l = arg;
+
+	if (*l->meta == NULL)
+		*l->meta = call_meta(l->st);
+	return *l->meta;
+}
+
 /* Decodes one request message to JSON; NULL after ending the call INVALID_ARGUMENT. */
 static json_t *
 decode_msg(mk_grpc_stream *st, const gmethod *gm, const uint8_t *buf, size_t len)
@@ -474,15 +490,19 @@ decode_msg(mk_grpc_stream *st, const gmethod *gm, const uint8_t *buf, size_t len
 
 /*
  * Matches and resolves one request (body = a message or the array of a client stream).
- * Returns the response object (new reference) or NULL after ending the call (miss:
- * UNIMPLEMENTED and an undefined request; coordinator down: UNAVAILABLE). With deferred
- * non-NULL (the loop thread, which must not block) a stateful match is not sent to the
- * coordinator: *deferred is set, nothing is counted or logged, the call stays open, and the
- * caller runs resolve again on a worker.
+ * *meta is the call's metadata object; when NULL it is built only if something reads it (a
+ * metadata condition, a template, the request log, the coordinator, an undefined request)
+ * and left in *meta for the caller to release. Returns the response object (new reference)
+ * or NULL after ending the call (miss: UNIMPLEMENTED and an undefined request; coordinator
+ * down: UNAVAILABLE). With deferred non-NULL (the loop thread, which must not block) a
+ * stateful match is not sent to the coordinator: *deferred is set, nothing is counted or
+ * logged, the call stays open, and the caller runs resolve again on a worker.
  */
 static json_t *
-resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t *meta, bool *deferred)
+resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t **metap, bool *deferred)
 {
+	lazy_meta lm = {st, metap};
+	json_t *meta;
 	mc_request mreq = {0};
 	char id[512], err[300], msg[700];
 	json_t *resobj = NULL;
@@ -492,10 +512,11 @@ resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t *meta, bool 
 	atomic_fetch_add(&n_calls, 1);
 	mreq.method = gm->kind;
 	mreq.path = gm->path;
-	mreq.headers = meta;
+	mreq.headers = *metap;
 	mreq.body_json = body;
 	mreq.protocol = MC_PROTO_GRPC;
-	rc = ms_match_resolve(rs_store, rs_cfg.ns, &mreq, NULL, id, sizeof(id), &resobj, err, sizeof(err));
+	rc = ms_match_resolve_lazy(rs_store, rs_cfg.ns, &mreq, lazy_meta_get, &lm, NULL, id, sizeof(id),
+	                           &resobj, err, sizeof(err));
 	if (rc == 2 && deferred != NULL) {
 		atomic_fetch_sub(&n_calls, 1);
 		*deferred = true;
@@ -503,7 +524,7 @@ resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t *meta, bool 
 		return NULL;
 	}
 	if (rc == 2) {
-		char *hj = json_dumps(meta, JSON_COMPACT);
+		char *hj = json_dumps(lazy_meta_get(&lm), JSON_COMPACT);
 		int r;
 
 		text = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -519,8 +540,11 @@ resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t *meta, bool 
 			rc = 0; /* the state says no (a use limit spent): a miss */
 		}
 	} else if (rc == 1 && log_admit(id)) {
-		json_t *req = json_pack("{s:s, s:s, s:s, s:O, s:O}", "namespace", rs_cfg.ns, "method", "GRPC", "path",
-		                        gm->path, "headers", meta, "body", body);
+		json_t *req;
+
+		meta = lazy_meta_get(&lm);
+		req = json_pack("{s:s, s:s, s:s, s:O, s:O}", "namespace", rs_cfg.ns, "method", "GRPC", "path",
+		                gm->path, "headers", meta, "body", body);
 
 		report_log(id, req, json_incref(resobj), rs_wall_ms());
 	} else if (rc < 0) {
@@ -529,7 +553,7 @@ resolve(mk_grpc_stream *st, const gmethod *gm, json_t *body, json_t *meta, bool 
 	}
 	if (rc == 0) {
 		atomic_fetch_add(&n_misses, 1);
-		report_undefined(rs_cfg.ns, "GRPC", gm->path, meta, body);
+		report_undefined(rs_cfg.ns, "GRPC", gm->path, lazy_meta_get(&lm), body);
 		snprintf(msg, sizeof(msg), "no mock matches %s (service %.*s, method %s) in namespace %s",
 		         gm->path, (int)(strrchr(gm->path, '/') - gm->path - 1), gm->path + 1, gm->m->name, rs_cfg.ns);
 		mk_grpc_stream_finish(st, MK_GRPC_UNIMPLEMENTED, msg);
@@ -669,10 +693,32 @@ proxy_stream(mk_grpc_stream *st, const gmethod *gm, const char *target, const ui
 }
 
 /*
+ * True when a streamResponses item ends the call instead of sending a message:
+ * {"statusCode": c, "error": text, "delay": ms} with c not OK, no other key (error and delay
+ * optional), and statusCode not a field of the method's output message (else it is a message).
+ */
+static bool
+stream_status_item(const gmethod *gm, const json_t *item)
+{
+	const char *k;
+	json_t *v;
+	const mc_pb_message *out;
+
+	if (!json_is_object(item) || grpc_code(json_object_get(item, "statusCode"), false) == MK_GRPC_OK)
+		return false;
+	json_object_foreach ((json_t *)item, k, v)
+		if (strcmp(k, "statusCode") != 0 && strcmp(k, "error") != 0 && strcmp(k, "delay") != 0)
+			return false;
+	out = mc_pb_find_message(gm->set, gm->m->output_type);
+	return out == NULL || mc_pb_find_field_name(out, "statusCode") == NULL;
+}
+
+/*
  * Answers from a response object: delay (within the deadline), metadata, the message(s), the
- * status. finish = false (bidi, a reply per message) sends the messages and leaves the call
- * open unless the mock sets an error status; its response metadata (headers, trailers) is
- * set by the call's first reply only (first_reply), as a call has one set of each.
+ * status. A status item in streamResponses (stream_status_item) ends the call there with its
+ * status, after the messages before it. finish = false (bidi, a reply per message) sends the messages and
+ * leaves the call open unless the mock sets an error status; its response metadata (headers, trailers) is set
+ * by the call's first reply only (first_reply), as a call has one set of each.
  */
 static void
 answer_ex(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool finish, bool first_reply)
@@ -697,6 +743,16 @@ answer_ex(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool fini
 		json_array_foreach (stream, i, item) {
 			const json_t *msg = item;
 			char what[64];
+
+			if (stream_status_item(gm, item)) {
+				const char *ie = json_string_value(json_object_get(item, "error"));
+
+				if (wait_delay(st, json_integer_value(json_object_get(item, "delay"))))
+					mk_grpc_stream_finish(
+					    st, grpc_code(json_object_get(item, "statusCode"), ie != NULL),
+					    ie ? ie : "");
+				return;
+			}
 
 			/* {"payload": message, "delay": ms} gives one message its own delay */
 			if (json_is_object(item) && json_object_get(item, "payload") != NULL &&
@@ -738,8 +794,8 @@ run_single(mk_grpc_stream *st, const uint8_t *req, size_t len)
 
 	if (gm == NULL || (body = decode_msg(st, gm, req, len)) == NULL)
 		return;
-	meta = call_meta(st);
-	resobj = resolve(st, gm, body, meta, NULL);
+	meta = NULL;
+	resobj = resolve(st, gm, body, &meta, NULL);
 	if (resobj != NULL) {
 		target = json_string_value(json_object_get(resobj, "proxy"));
 		if (target != NULL && gm->m->server_streaming)
@@ -777,7 +833,7 @@ static void
 run_unary_rest(mk_grpc_stream *st, const uint8_t *req, size_t len)
 {
 	gsingle *g = mk_grpc_stream_user(st);
-	json_t *resobj = g->resobj ? json_incref(g->resobj) : resolve(st, g->gm, g->body, g->meta, NULL);
+	json_t *resobj = g->resobj ? json_incref(g->resobj) : resolve(st, g->gm, g->body, &g->meta, NULL);
 	const char *target;
 
 	if (resobj == NULL)
@@ -827,8 +883,8 @@ on_single(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 	}
 	if ((body = decode_msg(st, gm, req, len)) == NULL)
 		return;
-	meta = call_meta(st);
-	resobj = resolve(st, gm, body, meta, &deferred);
+	meta = NULL; /* built by resolve only when something reads it */
+	resobj = resolve(st, gm, body, &meta, &deferred);
 	if (!deferred && (resobj == NULL || !blocks(resobj))) {
 		if (resobj != NULL)
 			answer(st, gm, resobj, true);
@@ -895,7 +951,7 @@ run_client_stream(mk_grpc_stream *st, const uint8_t *req, size_t len)
 
 	(void)req;
 	(void)len;
-	resobj = resolve(st, c->gm, c->msgs, c->meta, NULL);
+	resobj = resolve(st, c->gm, c->msgs, &c->meta, NULL);
 	if (resobj != NULL)
 		answer(st, c->gm, resobj, true);
 	json_decref(resobj);
@@ -934,7 +990,7 @@ run_bidi(mk_grpc_stream *st, const uint8_t *req, size_t len)
 		m = json_incref(json_array_get(c->pending, 0));
 		json_array_remove(c->pending, 0);
 		pthread_mutex_unlock(&c->mu);
-		resobj = mk_grpc_stream_is_open(st) ? resolve(st, c->gm, m, c->meta, NULL) : NULL;
+		resobj = mk_grpc_stream_is_open(st) ? resolve(st, c->gm, m, &c->meta, NULL) : NULL;
 		if (resobj != NULL) {
 			answer_ex(st, c->gm, resobj, false, !c->replied);
 			c->replied = true;

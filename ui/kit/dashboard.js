@@ -4,13 +4,14 @@
 // answers its whole sample ring on the first call and only newer samples after
 // (/api/status?since=<unix s>), so a page opened late draws two minutes of history at once.
 //
-//   import { Dashboard, useNodeStatus, ms } from './kit/dashboard.js';
-//   const { status, samples, error } = useNodeStatus();
+//   import { Dashboard, useNodeStatus, mount } from './kit/dashboard.js';
+//   function App() { const { status, samples, error } = useNodeStatus(); ... }
+//   mount(App);
 //
 // URLs: a dashboard is served at the node's "/", this file as /kit/dashboard.js; imports are
 // relative, data calls are the absolute /api/status of the same origin.
 
-import { html, useState, useEffect, useRef, usePoll } from './ui.js';
+import { html, render, useState, useEffect, useRef, usePoll } from './ui.js';
 
 export const MAX_SAMPLES = 120;
 
@@ -41,9 +42,17 @@ function applyTheme(t) {
 export function ThemeSwitch() {
 	const [theme, setTheme] = useState(localStorage.getItem('mockarty.theme') || 'system');
 	useEffect(() => { applyTheme(theme); localStorage.setItem('mockarty.theme', theme); }, [theme]);
-	return html`<select aria-label="Theme" value=${theme} onChange=${(e) => setTheme(e.target.value)}>
+	return html`<span class="inline"><select aria-label="Theme" value=${theme} onChange=${(e) => setTheme(e.target.value)}>
 		<option value="system">System theme</option><option value="light">Light</option><option value="dark">Dark</option>
-	</select>`;
+	</select></span>`;
+}
+
+// mount(App): renders the dashboard into #app in place of its "Loading" placeholder.
+export function mount(App) {
+	const root = document.getElementById('app');
+	applyTheme(localStorage.getItem('mockarty.theme'));
+	root.textContent = '';
+	render(html`<${App} />`, root);
 }
 
 // Dashboard({ title, subtitle, state, error, children }): the page frame. state is a short
@@ -51,7 +60,7 @@ export function ThemeSwitch() {
 export function Dashboard({ title, subtitle, badge, badgeClass, error, children }) {
 	return html`<div class="dash">
 		<header class="topbar" role="banner">
-			<h1 class="brand" style="margin:0;font-size:18px">${title}</h1>
+			<h1 class="brand" style="margin:0;font-size:18px;white-space:nowrap">${title}</h1>
 			${subtitle ? html`<span class="muted">${subtitle}</span>` : ''}
 			${badge ? html`<span class=${'badge ' + (badgeClass || '')} id="link-state">${badge}</span>` : ''}
 			<span class="spacer"></span>

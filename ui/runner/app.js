@@ -3,9 +3,9 @@
 // beside each), the running tasks with their progress, and the last 100 finished ones. Data:
 // the node's /api/status, polled every second (kit/dashboard.js).
 
-import { html, render, Stat, Table, Progress, fmtNum } from './kit/ui.js';
+import { html, Stat, Table, Progress, fmtNum } from './kit/ui.js';
 import { LiveChart } from './kit/chart.js';
-import { Dashboard, Section, useNodeStatus, linkBadge } from './kit/dashboard.js';
+import { Dashboard, Section, useNodeStatus, linkBadge, mount } from './kit/dashboard.js';
 
 function dur(ms) {
 	ms = ms || 0;
@@ -32,7 +32,7 @@ function App() {
 		ok += x.completed || 0; failed += x.failed || 0; cancelled += x.cancelled || 0; lost += (x.lost || 0) + (x.abandoned || 0);
 	}
 	const active = samples.map((x) => ({ t: x.t, v: [x.running] }));
-	const prog = samples.map((x) => ({ t: x.t, v: [x.progress] }));
+	const prog = samples.map((x) => ({ t: x.t, v: [x.progress ?? 0] })); // no task running: 0 on the chart
 	return html`<${Dashboard} title="runner-agent"
 			subtitle=${`${s.name} · ${s.shared ? 'shared (all namespaces)' : 'namespace ' + s.namespace} · ${(s.capabilities || []).join(', ')}`}
 			badge=${badge} badgeClass=${cls} error=${error}>
@@ -80,4 +80,4 @@ function App() {
 	<//>`;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+mount(App);

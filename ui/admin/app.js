@@ -175,7 +175,7 @@ function App() {
 			const r = await api.get('/api/v1/auth/me', undefined, { noAuthEvent: true });
 			setCsrfToken(r.csrfToken);
 			const u = r.user || r;
-			setMe({ ...u, local: !!(r.local || u.local), csrfToken: r.csrfToken });
+			setMe({ ...u, local: r.auth === 'local' || !!(r.local || u.local), csrfToken: r.csrfToken });
 		} catch (e) {
 			if (e instanceof ApiError && e.status === 401) setMe(null);
 			// TEMPORARY until /api/v1/auth/me lands: a node without it runs open (AUTH_MODE=local)
@@ -199,4 +199,6 @@ function App() {
 }
 
 applyTheme(localStorage.getItem('mockarty.theme'));
-render(html`<${App} />`, document.getElementById('app'));
+const root = document.getElementById('app');
+root.textContent = ''; // the static "Loading" line: Preact renders next to existing children otherwise
+render(html`<${App} />`, root);

@@ -923,6 +923,14 @@ server_start(void)
 	}
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* the API workers exist before the first request (W.started is read without a lock) */
+	for (int i = 0; i < API_WORKERS; i++) {
+		if (pthread_create(&W.th[i], NULL, api_worker, NULL) != 0)
+			break;
+		W.started++;
+	}
+	if (W.started == 0)
+		log_warn("no API worker thread could be started: API requests run on the polling threads");
 	daemon_handle = MHD_start_daemon(
 		flags, (uint16_t)admin_cfg.http_port, NULL, NULL, access_handler, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
@@ -939,13 +947,6 @@ server_start(void)
 		log_error("cannot listen on %s:%d", admin_cfg.http_bind_addr, admin_cfg.http_port);
 		return false;
 	}
-	for (int i = 0; i < API_WORKERS; i++) {
-		if (pthread_create(&W.th[i], NULL, api_worker, NULL) != 0)
-			break;
-		W.started++;
-	}
-	if (W.started == 0)
-		log_warn("no API worker thread could be started: API requests run on the polling threads");
 	log_info("listening on http://%s:%d (%d threads)", admin_cfg.http_bind_addr,
 		 admin_cfg.http_port, admin_cfg.threads);
 	return true;

@@ -635,10 +635,13 @@ static bool
 api_offload(const conn_req *cr)
 {
 	char path[40];
-	size_t n = strcspn(cr->raw_uri, "?");
+	size_t n;
 
-	if (cr->too_large || W.started == 0)
+	/* every reserved path starts "/a", "/u", "/h", "/m", "/s" or "/_": most mock paths stop here */
+	if (cr->too_large || W.started == 0 || cr->raw_uri[0] != '/' || cr->raw_uri[1] == '\0' ||
+	    strchr("auhms_", cr->raw_uri[1]) == NULL)
 		return false;
+	n = strcspn(cr->raw_uri, "?");
 	if (n >= sizeof(path))
 		n = sizeof(path) - 1;
 	memcpy(path, cr->raw_uri, n);

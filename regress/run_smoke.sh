@@ -2,10 +2,11 @@
 # run_smoke.sh - the README's run command end to end: `make run` on free ports with its own
 # home folder (so a developer's running instance is left alone), the guide's curl example
 # for POST /mock/create with the printed token, the mock served, the local runner-agent
-# connected; a start that makes no progress (the mocks table locked, READY_STALL_SECONDS=3)
-# fails and leaves no process behind; a slow start (100,000 mocks) is waited for with its
-# progress shown; then `make stop` and nothing left listening on any of the four listeners
-# (HTTP, gRPC coordinator, runner dashboard, PostgreSQL). Prints TAP.
+# connected, the first start's one-time admin password printed and good for a sign-in; a start
+# that makes no progress (the mocks table locked, READY_STALL_SECONDS=3) fails and leaves no
+# process behind; a slow start (100,000 mocks) is waited for with its progress shown; then
+# `make stop` and nothing left listening on any of the four listeners (HTTP, gRPC coordinator,
+# runner dashboard, PostgreSQL). Prints TAP.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 home=$(mktemp -d /tmp/mockarty-run.XXXXXX); chmod 755 "$home"
@@ -20,6 +21,11 @@ out=$(MOCKARTY_HOME=$home HTTP_PORT=$hp GRPC_PORT=$gp RUNNER_DASHBOARD_PORT=$rp 
 check "make run exits 0" 0 $?
 token=$(echo "$out" | grep -o 'mk_[0-9a-f]*_[0-9a-f]*' | head -1)
 check "make run prints an mk_ admin token" yes "$([ -n "$token" ] && echo yes || echo no)"
+otp=$(echo "$out" | sed -n 's/.*one-time password \([^ ]*\) .*/\1/p' | head -1)
+check "make run prints the first start's one-time admin password" yes "$([ -n "$otp" ] && echo yes || echo no)"
+check "signing in as admin with it works and asks for a password change" "200 true" "$(curl -s -o "$home/login.json" -w '%{http_code}' \
+  -X POST "http://127.0.0.1:$hp/api/v1/auth/login" -H 'Content-Type: application/json' \
+  -d "{\"login\":\"admin\",\"password\":\"$otp\"}") $(python3 -c 'import json,sys; print(str(json.load(open(sys.argv[1])).get("requires_password_change")).lower())' "$home/login.json" 2>/dev/null)"
 check "make run prints the admin URL" yes "$(echo "$out" | grep -q "http://127.0.0.1:$hp" && echo yes || echo no)"
 check "make run starts a runner-agent connected to the coordinator" 200 "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$rp/health/ready")"
 code=$(curl -s -o "$home/create.json" -w '%{http_code}' -X POST "http://127.0.0.1:$hp/mock/create" \

@@ -105,6 +105,14 @@ while :; do
   sleep 0.2
 done
 
+# First start: the admin node gave user admin a one-time password for the console and logged it
+# once (a line with "FIRST START"); show it here, it is not shown again.
+signin_line="  console sign-in:      http://127.0.0.1:$HTTP_PORT/ui/ (users and passwords as set before)"
+otp=$(sed -n 's/.*FIRST START: .*one-time password \([^ ]*\) .*/\1/p' "$local_dir/admin.log" | head -1)
+if [ -n "$otp" ]; then
+  signin_line="  console sign-in:      http://127.0.0.1:$HTTP_PORT/ui/ as admin, one-time password $otp (shown once; change it at the first sign-in)"
+fi
+
 # A local runner-agent with a fresh test_runner token (the previous one is revoked first).
 runner_line="  runner-agent:         off (RUNNER=0)"
 if [ "${RUNNER:-1}" != 0 ]; then
@@ -135,6 +143,7 @@ cat <<MSG
   mockarty admin node:  http://127.0.0.1:$HTTP_PORT
   resolver coordinator: 127.0.0.1:$GRPC_PORT (gRPC; see docs/resolver.md)
   admin API token:      $token   (shown once; keep it)
+$signin_line
   database:             $DB_DSN
 $runner_line
   logs:                 $local_dir/admin.log

@@ -65,6 +65,9 @@ reload(void)
 	admin_cfg.body_limit = next.body_limit;
 	admin_cfg.allow_private_ips = next.allow_private_ips;
 	admin_cfg.write_visibility_ms = next.write_visibility_ms;
+	admin_cfg.session_ttl_s = next.session_ttl_s;
+	admin_cfg.login_throttle_max = next.login_throttle_max;
+	admin_cfg.login_throttle_window_s = next.login_throttle_window_s;
 	admin_cfg.template_output_limit = next.template_output_limit;
 	ms_set_template_output_limit(next.template_output_limit);
 	atomic_store(&admin_proxy_cfg.allow_private_ips, next.allow_private_ips);
@@ -123,6 +126,7 @@ main(void)
 		fprintf(stderr, "mockarty-admin: %s\n", err);
 		return 2;
 	}
+	auth_bootstrap(); /* first start: a one-time password for user admin */
 	if (!timer_start() || !flusher_start() || !snapshot_start() || !server_start() ||
 	    !coordinator_start() || !webhooks_start()) {
 		log_error("startup failed");

@@ -35,8 +35,10 @@
 #include "proxy.h"
 
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -475,6 +477,23 @@ span_name_api(otel_span *s, const char *method, const char *pattern)
 		otel_span_set_str(s, "http.route", pattern);
 }
 
+/* The peer's IP address as text in buf ("" when unknown); returns buf. */
+static const char *
+client_addr_text(struct MHD_Connection *conn, char *buf, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	buf[0] = '\0';
+	if (sa == NULL)
+		return buf;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf, (socklen_t)cap);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf, (socklen_t)cap);
+	return buf;
+}
+
 /*
  * Handles one complete request (body read): builds the api_req, routes it, and
  * queues (or schedules, for delayed mocks) the response.
@@ -493,6 +512,7 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 	enum MHD_Result ret = MHD_NO;
 	struct MHD_Response *r = NULL;
 	int status = 500;
+	char client_addr[INET6_ADDRSTRLEN];
 
 	if (path != NULL && !cr->too_large && routes_all_reserved && !is_reserved_path(path))
 		return handle_mock_fast(conn, cr, method, path, raw_query);
@@ -509,6 +529,10 @@ handle_complete(struct MHD_Connection *conn, conn_req *cr, const char *method)
 	memset(&req, 0, sizeof(req));
 	req.method = method;
 	req.path = path ? path : "/";
+	/* the peer's address only where it is used (login throttling): mock traffic pays nothing */
+	req.client_addr = path != NULL && strcmp(path, "/api/v1/auth/login") == 0
+				  ? client_addr_text(conn, client_addr, sizeof(client_addr))
+				  : "";
 	req.headers = json_object();
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, req.headers);
 	make_request_id(api_header(&req, "x-request-id"), req.request_id);

@@ -232,6 +232,12 @@ config_load(mk_config *cfg, char *err, size_t errlen)
 	if (!config_int_var("PROXY_MAX_CONCURRENT", "256", 1, 100000, &cfg->proxy_max_concurrent, err,
 			    errlen))
 		return false;
+	if (!config_int_var("SESSION_TTL_SECONDS", "43200", 1, 31536000, &cfg->session_ttl_s, err, errlen) ||
+	    !config_int_var("LOGIN_THROTTLE_MAX_FAILURES", "5", 1, 1000000, &cfg->login_throttle_max, err,
+			    errlen) ||
+	    !config_int_var("LOGIN_THROTTLE_WINDOW_SECONDS", "300", 1, 86400, &cfg->login_throttle_window_s,
+			    err, errlen))
+		return false;
 	s = config_env_or("REQUEST_BUFFER_BUDGET_MB", "256");
 	if (!config_parse_int(s, 0, 1048576, &v)) {
 		snprintf(err, errlen,

@@ -22,6 +22,9 @@ typedef struct mk_config {
 	int proxy_max_concurrent; /* PROXY_MAX_CONCURRENT, default 256 */
 	size_t buffer_budget;   /* REQUEST_BUFFER_BUDGET_MB (256) in bytes; 0 = unlimited */
 	size_t template_output_limit; /* TEMPLATE_OUTPUT_LIMIT_MB (8) in bytes */
+	int session_ttl_s;       /* SESSION_TTL_SECONDS, default 43200: sign-in session lifetime (sliding) */
+	int login_throttle_max;  /* LOGIN_THROTTLE_MAX_FAILURES, default 5 */
+	int login_throttle_window_s; /* LOGIN_THROTTLE_WINDOW_SECONDS, default 300 */
 } mk_config;
 
 /*

@@ -4,7 +4,9 @@
  * The generator parses no spec: it sends the text to the admin node's
  * POST /api/v1/generators/<type> (api-compat §2.7, {spec, namespace, serverName, pathPrefix}),
  * whose importer does the smart merge, and prints the counts of the answer
- * ({created, updated, skipped, message, warnings, errors}). An admin node without that
+ * ({created, updated, skipped, message, warnings, errors}). For grpc the body is the
+ * FileDescriptorSet itself (application/octet-stream, namespace and serverName in the query),
+ * which the admin node stores as the server's next version. An admin node without that
  * importer (404) is a clear error: the project stays written, no mock is created.
  */
 #include "generator.h"
@@ -39,13 +41,15 @@ collect(char *data, size_t size, size_t nmemb, void *ud)
 	return add;
 }
 
-/* POSTs json to base+path with the bearer token; returns the HTTP status (0 = no answer, err filled). */
+/* POSTs body (blen bytes of ctype) to base+path with the bearer token; returns the HTTP status
+ * (0 = no answer, err filled). */
 static long
-post(const gen_opts *o, const char *path, const char *json, struct body *out, char *err, size_t errlen)
+post(const gen_opts *o, const char *path, const char *ctype, const char *json, size_t blen, struct body *out,
+     char *err, size_t errlen)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
-	char url[2048], auth[512];
+	char url[2048], auth[512], ct[128];
 	long status = 0;
 	CURLcode rc;
 
@@ -57,12 +61,13 @@ post(const gen_opts *o, const char *path, const char *json, struct body *out, ch
 	if (strlen(url) > 1 && strstr(url, "//api/") != NULL) /* a base URL ending in / */
 		memmove(strstr(url, "//api/"), strstr(url, "//api/") + 1, strlen(strstr(url, "//api/")));
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", o->api_token);
-	h = curl_slist_append(h, "Content-Type: application/json");
+	snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+	h = curl_slist_append(h, ct);
 	h = curl_slist_append(h, auth);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(json));
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
@@ -108,6 +113,41 @@ report(const char *text)
 	json_decref(j);
 }
 
+/* grpc: the descriptor set as the body of POST /api/v1/generators/grpc?namespace=&serverName= */
+static bool
+create_grpc_mocks(const gen_opts *o)
+{
+	CURL *esc = curl_easy_init();
+	char *ns = esc ? curl_easy_escape(esc, o->ns, 0) : NULL;
+	char *sn = esc ? curl_easy_escape(esc, o->server_name, 0) : NULL;
+	char path[1024], err[600] = "";
+	struct body b = {0};
+	long st = 0;
+
+	if (ns != NULL && sn != NULL) {
+		snprintf(path, sizeof(path), "/api/v1/generators/grpc?namespace=%s&serverName=%s", ns, sn);
+		st = post(o, path, "application/octet-stream", (const char *)o->set, o->set_len, &b, err,
+		          sizeof(err));
+	} else {
+		snprintf(err, sizeof(err), "out of memory");
+	}
+	curl_free(ns);
+	curl_free(sn);
+	if (esc)
+		curl_easy_cleanup(esc);
+	if (st == 0)
+		fprintf(stderr, "mockarty-server-generator: -create-mocks: the admin node did not answer: %s\n",
+		        err);
+	else if (st < 200 || st >= 300)
+		fprintf(stderr, "mockarty-server-generator: -create-mocks: POST %s/api/v1/generators/grpc answered "
+		                "%ld: %.2000s\n(the project was written, no mock was created)\n",
+		        o->mockarty_url, st, b.p ? b.p : "");
+	else
+		report(b.p);
+	free(b.p);
+	return st >= 200 && st < 300;
+}
+
 bool
 gen_create_mocks(const gen_opts *o, const char *spec, size_t len)
 {
@@ -119,13 +159,17 @@ gen_create_mocks(const gen_opts *o, const char *spec, size_t len)
 	long st;
 
 	json_decref(req);
+	if (o->set != NULL) {
+		free(text);
+		return create_grpc_mocks(o);
+	}
 	if (text == NULL) {
 		fprintf(stderr,
 		        "mockarty-server-generator: -create-mocks: the spec is not valid UTF-8 text\n");
 		return false;
 	}
 	snprintf(path, sizeof(path), "/api/v1/generators/%s", o->type);
-	st = post(o, path, text, &b, err, sizeof(err));
+	st = post(o, path, "application/json", text, strlen(text), &b, err, sizeof(err));
 	free(text);
 	if (st == 0) {
 		fprintf(stderr,

@@ -23,10 +23,23 @@ typedef struct gen_opts {
 	const char *path_prefix;  /* -path-prefix, default "" */
 	int port;                 /* -port, default 8080 */
 	const char *runtime_dir;  /* the repository the runtime is copied from */
+	const char *import_path;  /* -import-path (grpc): protoc's -I for a .proto input; default its folder */
+	/* grpc: the FileDescriptorSet (compiled from a .proto input, or the input itself), what
+	 * the project embeds and -create-mocks uploads; NULL for other types */
+	unsigned char *set;
+	size_t set_len;
 } gen_opts;
 
 /* Reads path whole into a malloc'd NUL-terminated buffer; NULL with a message on stderr. */
 char *gen_read_file(const char *path, size_t *len);
+
+/*
+ * grpc: fills o->set from o->input: a .proto file is compiled with protoc
+ * (--include_imports, -I o->import_path or the input's folder, and /usr/include for the
+ * well-known types), any other file must be a FileDescriptorSet. Runs before anything is
+ * written. Returns true, or false with the reason (protoc's own errors) on stderr.
+ */
+bool gen_grpc_set(gen_opts *o);
 
 /*
  * Writes the project into o->output from the spec text (len bytes). Returns true, or false

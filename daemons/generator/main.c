@@ -6,6 +6,9 @@
  *       -output ./generated-server -create-mocks -mockarty-url http://localhost:5770 \
  *       -api-token mk_your_token
  *
+ *   mockarty-server-generator -server-type grpc -input ./protos/shop/v1/shop.proto \
+ *       -import-path ./protos -server-name shop -output ./shop-server -create-mocks ...
+ *
  * Every flag takes one or two dashes and "-flag value" or "-flag=value". Checks happen before
  * anything is written: a bad flag, a missing input or a server type this build has no module
  * for is exit code 2 with the flag named, never a partial project. See docs/generator.md.
@@ -22,10 +25,11 @@
 #define MOCKARTY_RUNTIME_DIR "."
 #endif
 
-/* every server type of the product, with its aliases; only the first row is in this build */
-static const char *const available[][4] = {{"openapi", "http", "rest", "swagger"}};
-static const char *const future[] = {"grpc",      "mcp",    "graphql", "soap",    "sse",
-                                     "websocket", "socket", "kafka",   "rabbitmq"};
+/* every server type of the product, with its aliases; the rows of available are in this build */
+static const char *const available[][4] = {{"openapi", "http", "rest", "swagger"},
+                                           {"grpc", NULL, NULL, NULL}};
+static const char *const future[] = {"mcp",    "graphql", "soap",  "sse",
+                                     "websocket", "socket", "kafka", "rabbitmq"};
 
 static void
 usage(FILE *f)
@@ -36,9 +40,12 @@ usage(FILE *f)
 	    "\n"
 	    "Writes a standalone mock server project for SPEC into DIR (build it with make).\n"
 	    "Flags (one or two dashes; \"-flag value\" or \"-flag=value\"):\n"
-	    "  -server-type, -type TYPE   server type: openapi (this build); grpc, mcp, graphql, soap,\n"
+	    "  -server-type, -type TYPE   server type: openapi or grpc (this build); mcp, graphql, soap,\n"
 	    "                             sse, websocket (socket), kafka, rabbitmq arrive later\n"
-	    "  -input FILE                the API specification (OpenAPI/Swagger .yaml or .json)\n"
+	    "  -input FILE                the API specification: OpenAPI/Swagger .yaml or .json; for grpc\n"
+	    "                             a .proto file (compiled with protoc) or a FileDescriptorSet\n"
+	    "  -import-path DIR           grpc: the root the .proto's imports are relative to (default\n"
+	    "                             the input's folder; /usr/include is added for the well-known types)\n"
 	    "  -output DIR                the project directory (created; an existing one must be empty)\n"
 	    "  -create-mocks              create/merge the spec's mocks on the admin node\n"
 	    "  -mockarty-url URL          admin node URL (default http://localhost:5770); baked into the\n"
@@ -47,8 +54,9 @@ usage(FILE *f)
 	    "                             into the project\n"
 	    "  -namespace NS              namespace of the mocks (default sandbox)\n"
 	    "  -server-name NAME          serverName of the mocks and of the server (default: none, the\n"
-	    "                             server serves every mock of its namespace)\n"
-	    "  -path-prefix PREFIX        pathPrefix of the created mocks (default none)\n"
+	    "                             server serves every mock of its namespace; grpc: required, the\n"
+	    "                             name its descriptor set is stored under)\n"
+	    "  -path-prefix PREFIX        pathPrefix of the created mocks (default none; not for grpc)\n"
 	    "  -port PORT                 default HTTP_PORT of the server (default 8080)\n"
 	    "  -help                      this text\n"
 	    "Environment: MOCKARTY_RUNTIME_DIR overrides where the runtime sources are copied from\n"
@@ -132,7 +140,8 @@ main(int argc, char **argv)
 		    strcmp(name, "input") != 0 && strcmp(name, "output") != 0 &&
 		    strcmp(name, "mockarty-url") != 0 && strcmp(name, "api-token") != 0 &&
 		    strcmp(name, "namespace") != 0 && strcmp(name, "server-name") != 0 &&
-		    strcmp(name, "port") != 0 && strcmp(name, "path-prefix") != 0)
+		    strcmp(name, "port") != 0 && strcmp(name, "path-prefix") != 0 &&
+	    strcmp(name, "import-path") != 0)
 			return fail("unknown flag \"%s\"%s", argv[i], "");
 		if (eq)
 			val = eq + 1;
@@ -156,15 +165,17 @@ main(int argc, char **argv)
 			o.server_name = val;
 		else if (strcmp(name, "path-prefix") == 0)
 			o.path_prefix = val;
+		else if (strcmp(name, "import-path") == 0)
+			o.import_path = val;
 		else
 			port = val;
 	}
 	if (type == NULL)
-		return fail("-server-type is required%s%s (openapi is available in this build)", "", "");
+		return fail("-server-type is required%s%s (openapi and grpc are available in this build)", "", "");
 	o.type = fold_type(type);
 	if (o.type == NULL) {
 		if (is_future(type))
-			return fail("not available yet in this build: %s (openapi is)%s", type, "");
+			return fail("not available yet in this build: %s (available: openapi, grpc)%s", type, "");
 		return fail(
 		    "-server-type: unknown server type \"%s\"%s (openapi, grpc, mcp, graphql, soap, sse, "
 		    "websocket/socket, kafka, rabbitmq)",
@@ -190,6 +201,20 @@ main(int argc, char **argv)
 	if (strpbrk(o.server_name, "\"\\\n") != NULL)
 		return fail("-server-name: \"%s\" may not hold quotes, backslashes or newlines%s",
 		            o.server_name, "");
+	if (strcmp(o.type, "grpc") == 0) {
+		if (o.server_name[0] == '\0')
+			return fail("-server-name is required for server type grpc: the name its descriptor "
+			            "set is stored and served under%s%s",
+			            "", "");
+		if (strpbrk(o.server_name, " /?#%&") != NULL)
+			return fail("-server-name: \"%s\" may not hold spaces or / ? # %% &%s", o.server_name, "");
+		if (o.path_prefix[0] != '\0')
+			return fail("-path-prefix: not used by server type grpc (its mocks are matched by service "
+			            "and method)%s%s",
+			            "", "");
+	} else if (o.import_path != NULL) {
+		return fail("-import-path: only for server type grpc (got %s)%s", o.type, "");
+	}
 	if (o.api_token == NULL)
 		o.api_token = getenv("API_TOKEN") && getenv("API_TOKEN")[0] ? getenv("API_TOKEN")
 		                                                            : getenv("MOCKARTY_API_TOKEN");
@@ -203,6 +228,10 @@ main(int argc, char **argv)
 		free(spec);
 		return fail("-input: \"%s\" is empty%s", o.input, "");
 	}
+	if (strcmp(o.type, "grpc") == 0 && !gen_grpc_set(&o)) {
+		free(spec);
+		return 2;
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	ok = gen_write_project(&o, spec, len);
 	if (ok)
@@ -210,6 +239,7 @@ main(int argc, char **argv)
 	if (ok && o.create_mocks)
 		ok = gen_create_mocks(&o, spec, len);
 	free(spec);
+	free(o.set);
 	curl_global_cleanup();
 	return ok ? 0 : 1;
 }

@@ -14,6 +14,9 @@ void *mk_grpc_server_slot(mk_grpc_server *srv, enum mk_grpc_slot which);
 /* Stores state in a slot; free_fn(state) runs in mk_grpc_server_free after the loop stopped. */
 void mk_grpc_server_set_slot(mk_grpc_server *srv, enum mk_grpc_slot which, void *state,
 			     void (*free_fn)(void *));
+/* True when a router is set (mk_grpc_server_set_router): reflection then lists the services of
+ * its set too, as they are routed rather than registered. */
+bool mk_grpc_server_has_router(const mk_grpc_server *srv);
 /* The server a stream belongs to. */
 mk_grpc_server *mk_grpc_stream_server(mk_grpc_stream *st);
 

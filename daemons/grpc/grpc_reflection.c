@@ -13,6 +13,7 @@
 #include "grpc_internal.h"
 #include "grpc_server.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,16 @@ struct refl {
 	size_t nfiles;
 	struct sym *syms;
 	size_t nsyms;
+	char **services; /* the services the files declare, in order */
+	size_t nservices;
 	bool oom;
+};
+
+/* The server's reflection state: the set served now, replaced under mu (refl_replace). */
+struct refl_holder {
+	pthread_mutex_t mu;
+	mk_grpc_server *srv;
+	struct refl *cur;
 };
 
 /* ---- protobuf wire walking ---- */
@@ -256,6 +266,20 @@ index_file(struct refl *r, size_t fi)
 			while (next_field(&m, &mn, &mwt, &md, &mdl))
 				if (mn == 2 && mwt == 2 && field1_name(md, mdl, &mname, &mnlen))
 					add_sym(r, join(svc, mname, mnlen), fi);
+			{
+				char **ns = realloc(r->services, (r->nservices + 1) * sizeof *ns);
+				char *copy = strdup(svc);
+
+				if (ns && copy) {
+					r->services = ns;
+					r->services[r->nservices++] = copy;
+				} else {
+					if (ns)
+						r->services = ns;
+					free(copy);
+					r->oom = true;
+				}
+			}
 			add_sym(r, svc, fi);
 		}
 	}
@@ -300,10 +324,43 @@ collect(const struct refl *r, size_t fi, bool *seen, ProtobufCBinaryData *out, s
 
 /* ---- the bidi handler ---- */
 
+static void answer_request(struct refl *r, mk_grpc_stream *st, const uint8_t *msg, size_t len);
+
 static void
 on_message(void *ud, mk_grpc_stream *st, const uint8_t *msg, size_t len)
 {
-	struct refl *r = ud;
+	struct refl_holder *h = ud;
+
+	pthread_mutex_lock(&h->mu);
+	answer_request(h->cur, st, msg, len);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/*
+ * The registered services plus those the served set declares and are not registered (a mock
+ * server routes its methods: mk_grpc_server_set_router), at most cap.
+ */
+static size_t
+list_services(const struct refl *r, const char **names, size_t cap)
+{
+	size_t n = mk_grpc_server_services(r->srv, names, cap);
+
+	if (n > cap)
+		n = cap;
+	for (size_t i = 0; mk_grpc_server_has_router(r->srv) && i < r->nservices && n < cap; i++) {
+		bool dup = false;
+
+		for (size_t k = 0; k < n && !dup; k++)
+			dup = strcmp(names[k], r->services[i]) == 0;
+		if (!dup)
+			names[n++] = r->services[i];
+	}
+	return n;
+}
+
+static void
+answer_request(struct refl *r, mk_grpc_stream *st, const uint8_t *msg, size_t len)
+{
 	Grpc__Reflection__V1__ServerReflectionRequest *req;
 	Grpc__Reflection__V1__ServerReflectionResponse resp =
 		GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__INIT;
@@ -333,9 +390,7 @@ on_message(void *ud, mk_grpc_stream *st, const uint8_t *msg, size_t len)
 	er.error_code = MK_GRPC_NOT_FOUND;
 	switch (req->message_request_case) {
 	case GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES:
-		nsvc = mk_grpc_server_services(r->srv, names, 256);
-		if (nsvc > 256)
-			nsvc = 256;
+		nsvc = list_services(r, names, 256);
 		svcs = calloc(nsvc + 1, sizeof *svcs);
 		svcp = calloc(nsvc + 1, sizeof *svcp);
 		if (!svcs || !svcp)
@@ -428,13 +483,28 @@ refl_free(void *p)
 	}
 	for (size_t i = 0; i < r->nsyms; i++)
 		free(r->syms[i].name);
+	for (size_t i = 0; i < r->nservices; i++)
+		free(r->services[i]);
+	free(r->services);
 	free(r->files);
 	free(r->syms);
 	free(r);
 }
 
-int
-mk_grpc_reflection_register(mk_grpc_server *srv, const uint8_t *set, size_t len)
+static void
+holder_free(void *p)
+{
+	struct refl_holder *h = p;
+
+	if (h->cur)
+		refl_free(h->cur);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}
+
+/* Indexes a serialized FileDescriptorSet (not copied); NULL when it does not parse. */
+static struct refl *
+refl_build(mk_grpc_server *srv, const uint8_t *set, size_t len)
 {
 	struct refl *r = calloc(1, sizeof *r);
 	struct wire w = {set, set + len};
@@ -442,10 +512,9 @@ mk_grpc_reflection_register(mk_grpc_server *srv, const uint8_t *set, size_t len)
 	int wt;
 	const uint8_t *data;
 	size_t dl;
-	mk_grpc_bidi_fns fns = {.on_message = on_message};
 
 	if (!r)
-		return -1;
+		return NULL;
 	r->srv = srv;
 	while (next_field(&w, &num, &wt, &data, &dl)) {
 		struct rfile *nf;
@@ -466,14 +535,50 @@ mk_grpc_reflection_register(mk_grpc_server *srv, const uint8_t *set, size_t len)
 	}
 	if (w.p != w.end || r->oom || r->nfiles == 0) {
 		refl_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+int
+mk_grpc_reflection_register(mk_grpc_server *srv, const uint8_t *set, size_t len)
+{
+	struct refl_holder *h;
+	struct refl *r = refl_build(srv, set, len);
+	mk_grpc_bidi_fns fns = {.on_message = on_message};
+
+	if (!r)
+		return -1;
+	h = calloc(1, sizeof *h);
+	if (!h) {
+		refl_free(r);
 		return -1;
 	}
-	mk_grpc_server_set_slot(srv, MK_GRPC_SLOT_REFLECTION, r, refl_free);
+	pthread_mutex_init(&h->mu, NULL);
+	h->srv = srv;
+	h->cur = r;
+	mk_grpc_server_set_slot(srv, MK_GRPC_SLOT_REFLECTION, h, holder_free);
 	if (mk_grpc_server_register(srv, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-				    MK_GRPC_BIDI, NULL, &fns, r) != 0 ||
+				    MK_GRPC_BIDI, NULL, &fns, h) != 0 ||
 	    mk_grpc_server_register(srv,
 				    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-				    MK_GRPC_BIDI, NULL, &fns, r) != 0)
+				    MK_GRPC_BIDI, NULL, &fns, h) != 0)
 		return -1;
+	return 0;
+}
+
+int
+mk_grpc_reflection_replace(mk_grpc_server *srv, const uint8_t *set, size_t len)
+{
+	struct refl_holder *h = mk_grpc_server_slot(srv, MK_GRPC_SLOT_REFLECTION);
+	struct refl *r, *old;
+
+	if (!h || !(r = refl_build(srv, set, len)))
+		return -1;
+	pthread_mutex_lock(&h->mu);
+	old = h->cur;
+	h->cur = r;
+	pthread_mutex_unlock(&h->mu);
+	refl_free(old);
 	return 0;
 }

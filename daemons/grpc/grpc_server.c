@@ -98,6 +98,9 @@ struct mk_grpc_stream {
 	struct conn *conn;
 	int32_t id;
 	const struct method *m;
+	struct method routed; /* st->m when the router chose the handler (path borrowed from st->path) */
+	bool is_routed;
+	void (*route_release)(void *ud);
 	bool response_submitted;
 	bool refused; /* error chosen before dispatch: request DATA is discarded */
 	int http_status;
@@ -166,6 +169,9 @@ struct mk_grpc_server {
 
 	void *slots[MK_GRPC_NSLOTS];
 	void (*slot_free[MK_GRPC_NSLOTS])(void *);
+
+	mk_grpc_router_fn router; /* paths not registered; NULL = none */
+	void *router_ud;
 };
 
 static char listen_tag, event_tag;
@@ -241,6 +247,8 @@ nv_copy(const char *const *kv, size_t n)
 	return nv;
 }
 
+static bool auth_exempt(const mk_grpc_server *srv, const char *path);
+
 static void
 stream_destroy(mk_grpc_stream *st)
 {
@@ -258,7 +266,36 @@ stream_destroy(mk_grpc_stream *st)
 	nv_free(st->out_trl, st->n_out_trl);
 	if (st->budget_held && st->srv->cfg.buf_release)
 		st->srv->cfg.buf_release(st->budget_held);
+	if (st->is_routed && st->route_release != NULL)
+		st->route_release(st->routed.ud);
 	free(st);
+}
+
+/*
+ * Loop thread: asks the router for a path no method is registered for. On a route, the
+ * stream gets its own method entry, inside the stream (no allocation per call); the route's
+ * release runs when the stream is destroyed. False = no route.
+ */
+static bool
+route_stream(mk_grpc_stream *st)
+{
+	mk_grpc_server *srv = st->srv;
+	mk_grpc_route r = {0};
+	struct method *m = &st->routed;
+
+	if (srv->router == NULL || st->path == NULL || !srv->router(srv->router_ud, st->path, &r))
+		return false;
+	memset(m, 0, sizeof *m);
+	m->path = st->path; /* freed with the stream, after the last use of st->m */
+	m->kind = r.kind;
+	m->handler = r.handler;
+	m->bidi = r.bidi;
+	m->ud = r.ud;
+	m->auth_exempt = auth_exempt(srv, st->path);
+	st->is_routed = true;
+	st->route_release = r.release;
+	st->m = m;
+	return true;
 }
 
 void
@@ -733,7 +770,7 @@ on_request_headers(mk_grpc_stream *st)
 	for (size_t i = 0; st->path && i < srv->nmethods; i++)
 		if (strcmp(srv->methods[i].path, st->path) == 0)
 			st->m = &srv->methods[i];
-	if (!st->m) {
+	if (!st->m && !route_stream(st)) {
 		snprintf(msg, sizeof msg, "unknown method %s", st->path ? st->path : "(none)");
 		fail_call(st, 200, MK_GRPC_UNIMPLEMENTED, msg);
 		return;
@@ -1678,6 +1715,22 @@ mk_grpc_server_register(mk_grpc_server *srv, const char *path, mk_grpc_kind kind
 		free(service);
 	srv->nmethods++;
 	return 0;
+}
+
+int
+mk_grpc_server_set_router(mk_grpc_server *srv, mk_grpc_router_fn fn, void *ud)
+{
+	if (srv->started)
+		return -1;
+	srv->router = fn;
+	srv->router_ud = ud;
+	return 0;
+}
+
+bool
+mk_grpc_server_has_router(const mk_grpc_server *srv)
+{
+	return srv->router != NULL;
 }
 
 size_t

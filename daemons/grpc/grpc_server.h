@@ -122,6 +122,34 @@ int mk_grpc_server_register(mk_grpc_server *srv, const char *path, mk_grpc_kind 
 			    mk_grpc_handler_fn handler, const mk_grpc_bidi_fns *bidi, void *ud);
 
 /*
+ * A route the router chose for a path: what a registration gives (kind, handler or bidi, ud),
+ * plus release(ud), called once when the stream is destroyed (after every handle, worker
+ * included, let go of it), so ud may hold a reference for the call's life. release may be NULL.
+ */
+typedef struct mk_grpc_route {
+	mk_grpc_kind kind;
+	mk_grpc_handler_fn handler;
+	mk_grpc_bidi_fns bidi;
+	void *ud;
+	void (*release)(void *ud);
+} mk_grpc_route;
+
+/*
+ * Chooses the handler of a call whose path no method is registered for: true with *out
+ * filled, false = unknown method (UNIMPLEMENTED). Runs on the loop thread once per call,
+ * with the request headers complete; must not block.
+ */
+typedef bool (*mk_grpc_router_fn)(void *ud, const char *path, mk_grpc_route *out);
+
+/*
+ * Sets the router (before start): methods that change while the server runs (a mock server
+ * following new descriptor versions) are routed per call instead of registered. Registered
+ * methods are matched first. Returns 0, or -1 after start. Routed methods are not listed by
+ * mk_grpc_server_services.
+ */
+int mk_grpc_server_set_router(mk_grpc_server *srv, mk_grpc_router_fn fn, void *ud);
+
+/*
  * Fills names[0..cap) with the distinct service names ("pkg.Service") of the registered
  * methods, in registration order; returns how many there are (may exceed cap). Pointers stay
  * valid for the server's life.
@@ -241,9 +269,20 @@ void mk_grpc_health_set(mk_grpc_server *srv, const char *service, int status);
 /*
  * Registers grpc.reflection.v1 and v1alpha ServerReflectionInfo serving the files of a
  * serialized FileDescriptorSet (protoc --descriptor_set_out --include_imports). The bytes are
- * not copied and must outlive the server. Returns 0 or -1 when the set does not parse.
+ * not copied and must outlive the server (or the next mk_grpc_reflection_replace). On a
+ * server with a router the services the set declares are listed beside the registered ones.
+ * Returns 0 or -1 when the set does not parse.
  */
 int mk_grpc_reflection_register(mk_grpc_server *srv, const uint8_t *set, size_t len);
+
+/*
+ * Replaces the set reflection serves (registered with mk_grpc_reflection_register) by another
+ * serialized FileDescriptorSet, atomically for the requests that follow; any thread. The old
+ * set's bytes may be freed once this returns; the new ones must outlive the server or the next
+ * replace. Returns 0, or -1 when the set does not parse or no reflection is registered (the
+ * old set then stays).
+ */
+int mk_grpc_reflection_replace(mk_grpc_server *srv, const uint8_t *set, size_t len);
 
 /* The descriptor set of coordinator.proto, health.proto and both reflection.protos, embedded
  * at build time (build/gen/mk_grpc_descriptors.c). */

@@ -5,7 +5,8 @@
 // admin node answers; a use limit holds exactly across the admin node and the generated server;
 // a write on the admin node reaches it; the generic binary serves one serverName only and
 // accepts an orchestrator integration token while a viewer's token is refused; bad flags and
-// server types not in this build are clear errors that write nothing.
+// server types not in this build are clear errors that write nothing (the grpc type:
+// generator_grpc.test.mjs).
 // -create-mocks goes through the admin node's POST /api/v1/generators/openapi (the importer and
 // smart merge of docs/import.md).
 import { test, before, after } from 'node:test';
@@ -274,8 +275,8 @@ test('the generic binary serves one serverName, with an orchestrator token; a vi
 test('bad flags and server types not in this build are clear errors (exit 2) that write nothing', () => {
   const base = ['-input', './api/openapi.yaml'];
   const cases = [
-    [['-server-type', 'grpc', ...base, '-output', './x1'], /not available yet in this build: grpc \(openapi is\)/],
-    [['--type', 'socket', ...base, '--output', './x2'], /not available yet in this build: socket \(openapi is\)/],
+    [['-server-type', 'mcp', ...base, '-output', './x1'], /not available yet in this build: mcp \(available: openapi, grpc\)/],
+    [['--type', 'socket', ...base, '--output', './x2'], /not available yet in this build: socket \(available: openapi, grpc\)/],
     [['-server-type', 'websocket', ...base, '-output', './x3'], /not available yet in this build: websocket/],
     [['-server-type', 'openapii', ...base, '-output', './x4'], /unknown server type "openapii"/],
     [['-server-type', 'openapi', '-output', './x5'], /-input is required/],

@@ -8,7 +8,7 @@
 // use limit exact through the coordinator, misses as UNIMPLEMENTED recorded as undefined
 // requests, server reflection used to call a method knowing nothing else, health per service,
 // and bad input (malformed message, 100 MB declared length, unknown service) that leaves the
-// server serving. Debian's python3-grpcio (/usr/bin/python3) runs the same kinds through
+// server serving, and proxy.target for unary and server-streaming calls. Debian's python3-grpcio (/usr/bin/python3) runs the same kinds through
 // regress/grpc-mocks/grpcio_client.py.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -480,3 +480,66 @@ test('proxy.target passes the call to a real gRPC backend and returns its answer
   }
 });
 
+
+test('proxy.target passes a server stream through: each backend message as it arrives, then its status; a cancel reaches the backend', async () => {
+  let backendCancelled = false;
+  const backend = new grpc.Server();
+  backend.addService(shop.service, {
+    GetOrder: (call, cb) => cb(null, {}),
+    WatchOrders: (call) => {
+      const email = call.request.email;
+      if (email === 'silent@example.com') { // sends one message, then nothing until cancelled
+        call.write({ id: 'first' });
+        call.on('cancelled', () => { backendCancelled = true; });
+        return;
+      }
+      let n = 0;
+      const t = setInterval(() => {
+        n += 1;
+        call.write({ id: `b${n}`, email });
+        if (n === 3) {
+          clearInterval(t);
+          if (email === 'fail@example.com') call.emit('error', { code: status.RESOURCE_EXHAUSTED, details: 'backend quota' });
+          else call.end();
+        }
+      }, 150);
+    },
+    UploadItems: (call, cb) => cb(null, {}),
+    Chat: (call) => call.end(),
+  });
+  const bport = await new Promise((resolve, reject) => backend.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(),
+    (err, p) => (err ? reject(err) : resolve(p))));
+  const watch = (c, email, onData) => new Promise((resolve) => {
+    const got = [];
+    const t0 = Date.now();
+    const call = c.WatchOrders({ email });
+    call.on('data', (m) => { got.push([m.id, Date.now() - t0]); if (onData) onData(call, got); });
+    call.on('error', () => {});
+    call.on('status', (st) => resolve({ got, code: st.code, details: st.details }));
+  });
+  try {
+    const r = await s.api('POST', '/api/v1/mocks', mock('g-proxy-stream', 'WatchOrders', 'server-stream', {
+      priority: 30,
+      grpc: { conditions: [{ path: '$.req.email', assertAction: 'contains', value: '@example.com' }] },
+      proxy: { target: `http://127.0.0.1:${bport}` },
+      response: { streamResponses: [{ id: 'not-proxied' }] },
+    }));
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const c = newClient();
+    await waitUntil(async () => (await watch(c, 'p@example.com')).got[0]?.[0] === 'b1', 10000, 100, 'proxied stream');
+    const ok = await watch(c, 'p@example.com');
+    assert.equal(ok.code, status.OK);
+    assert.deepEqual(ok.got.map((g) => g[0]), ['b1', 'b2', 'b3']);
+    assert.ok(ok.got[2][1] - ok.got[0][1] >= 250, `relayed as they arrived (${ok.got.map((g) => g[1]).join(', ')} ms)`);
+    const bad = await watch(c, 'fail@example.com');
+    assert.equal(bad.code, status.RESOURCE_EXHAUSTED);
+    assert.equal(bad.details, 'backend quota');
+    assert.deepEqual(bad.got.map((g) => g[0]), ['b1', 'b2', 'b3']);
+    const cancelled = await watch(c, 'silent@example.com', (call) => call.cancel());
+    assert.equal(cancelled.code, status.CANCELLED);
+    await waitUntil(() => backendCancelled, 5000, 20, 'the backend call is cancelled too');
+  } finally {
+    await s.api('DELETE', '/api/v1/mocks/g-proxy-stream?namespace=sandbox');
+    backend.forceShutdown();
+  }
+});

@@ -136,9 +136,14 @@ CREATE TABLE mockarty_private.users (
 	login text NOT NULL UNIQUE CHECK (login <> ''),
 	password_hash text,
 	role text NOT NULL DEFAULT 'admin' CHECK (role IN ('admin', 'editor', 'viewer')),
-	created_at timestamptz NOT NULL DEFAULT now()
+	created_at timestamptz NOT NULL DEFAULT now(),
+	enabled boolean NOT NULL DEFAULT true,
+	requires_password_change boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE mockarty_private.users IS 'Users; password_hash is bcrypt (pgcrypto), NULL = cannot log in';
+COMMENT ON COLUMN mockarty_private.users.role IS 'System role: admin (admin in every namespace), editor or viewer (their rights come from user_namespaces)';
+COMMENT ON COLUMN mockarty_private.users.enabled IS 'false: the user cannot sign in and its sessions stop working';
+COMMENT ON COLUMN mockarty_private.users.requires_password_change IS 'true after a one-time or admin-set password until the user sets a password of its own';
 
 CREATE TABLE mockarty_private.api_tokens (
 	id text PRIMARY KEY,

@@ -167,7 +167,7 @@ $$;
 COMMENT ON FUNCTION mockarty.mock_patch(text, jsonb) IS 'RFC 7386 merge patch of a mock, validated like a save; keeps use counter, cursor and stores; P0002 for an unknown id (or one of another namespace than the caller''s), 42501 when a bound caller patches "namespace" to another one';
 
 CREATE FUNCTION mockarty.mock_list(namespace text DEFAULT NULL, tags text[] DEFAULT NULL, search text DEFAULT NULL,
-	off int DEFAULT 0, lim int DEFAULT 50, include_deleted boolean DEFAULT false) RETURNS jsonb
+	off int DEFAULT 0, lim int DEFAULT 50, include_deleted boolean DEFAULT false, folder text DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
 	WITH scope AS MATERIALIZED (SELECT mockarty_private.ns_scope(mock_list.namespace) AS ns), sel AS (
@@ -178,6 +178,7 @@ AS $$
 		       OR strpos(lower(m.id), lower(search)) > 0
 		       OR strpos(lower(coalesce(m.route, '')), lower(search)) > 0)
 		  AND (include_deleted OR m.closed_at IS NULL)
+		  AND (folder IS NULL OR (folder = '' AND m.folder_id IS NULL) OR m.folder_id = folder)
 	), total AS (SELECT count(*) AS n FROM sel)
 	SELECT jsonb_build_object(
 		'items', coalesce((SELECT jsonb_agg(mockarty_private.mock_json(p.m) ORDER BY (p.m).id)
@@ -188,7 +189,7 @@ AS $$
 		'hasMore', greatest(off, 0) + greatest(lim, 0) < total.n)
 	FROM total, scope -- scope joined here: a refused namespace raises even when no mock exists
 $$;
-COMMENT ON FUNCTION mockarty.mock_list(text, text[], text, int, int, boolean) IS 'Page of mocks ordered by id: namespace NULL = all (a bound caller: its own; another raises 42501), tags = must carry all of them, search = case-insensitive substring of id or route; {"items","total","offset","limit","hasMore"}';
+COMMENT ON FUNCTION mockarty.mock_list(text, text[], text, int, int, boolean, text) IS 'Page of mocks ordered by id: namespace NULL = all (a bound caller: its own; another raises 42501), tags = must carry all of them, search = case-insensitive substring of id or route, include_deleted = soft-deleted mocks too, folder = only the mocks of that folder id ('''' = of no folder); {"items","total","offset","limit","hasMore"}';
 
 CREATE FUNCTION mockarty.mock_delete(id text) RETURNS boolean
 LANGUAGE plpgsql

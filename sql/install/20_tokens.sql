@@ -160,7 +160,8 @@ AS $$
 	WHERE token ~ '^mk_[0-9a-f]{12}_[0-9a-f]+$'
 	  AND t.id = substr(token, 4, 12)
 	  AND t.enabled
+	  AND coalesce(u.enabled, true)
 	  AND crypt(substr(token, 17), t.secret_hash) = t.secret_hash
 $$;
-COMMENT ON FUNCTION mockarty.token_verify(text) IS 'Token owner info {"id","name","namespace","user","role"} when the token is valid and enabled, else NULL; one indexed lookup and one bcrypt compare';
+COMMENT ON FUNCTION mockarty.token_verify(text) IS 'Token owner info {"id","name","namespace","user","role"} when the token is valid and enabled and its user is not disabled, else NULL; one indexed lookup and one bcrypt compare';
 

@@ -372,9 +372,11 @@ AS $$
 		'startedAt', mockarty_private.rfc3339(t.started_at),
 		'completedAt', mockarty_private.rfc3339(t.completed_at),
 		'createdAt', mockarty_private.rfc3339(t.created_at),
-		'runner', t.runner_name, 'error', t.error, 'attempts', t.attempts)
+		'runner', t.runner_name, 'error', t.error, 'attempts', t.attempts,
+		-- the runner's last heartbeat: {"phase","done","total","percent","passedTests","failedTests","skippedTests"}
+		'progress', t.progress)
 $$;
-COMMENT ON FUNCTION mockarty_private.test_run_json(mockarty_private.tasks) IS 'An api_test task as the SDKs'' TestRun: counts and results from the final result document (results streamed so far while it runs), duration in ms';
+COMMENT ON FUNCTION mockarty_private.test_run_json(mockarty_private.tasks) IS 'An api_test task as the SDKs'' TestRun: counts and results from the final result document (results streamed so far while it runs), duration in ms, progress as the runner last reported it (done/total requests, percent, running test counts; null before it starts)';
 
 CREATE FUNCTION mockarty.test_run_start(p_collection_id uuid, p_environment_id uuid DEFAULT NULL, p_options jsonb DEFAULT '{}')
 RETURNS jsonb

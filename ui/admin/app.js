@@ -178,8 +178,6 @@ function App() {
 			setMe({ ...u, local: r.auth === 'local' || !!(r.local || u.local), csrfToken: r.csrfToken });
 		} catch (e) {
 			if (e instanceof ApiError && e.status === 401) setMe(null);
-			// TEMPORARY until /api/v1/auth/me lands: a node without it runs open (AUTH_MODE=local)
-			else if (e instanceof ApiError && e.status === 404) setMe({ login: 'local', system_role: 'admin', local: true });
 			else setError(e);
 		}
 	}, []);

@@ -21,13 +21,18 @@ export function LiveChart({ id, label, unit = '', series, samples, height = 200,
 	useEffect(() => {
 		if (!box.current || typeof window.uPlot !== 'function') return undefined;
 		const width = Math.max(240, box.current.clientWidth || 480);
+		// a canvas does not resolve CSS's currentColor: take the theme's text colour
+		// (read when the chart is made; a page change after a theme switch makes it again)
+		const ink = getComputedStyle(box.current).color;
 		const opts = {
 			width, height,
 			legend: { show: false },
 			cursor: { show: false },
+			// one sample spans no time: show the last minute rather than a span of years
+			scales: { x: { time: true, range: (u, min, max) => (max - min < 1 ? [max - 60, max] : [min, max]) } },
 			axes: [
-				{ stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,.2)' } },
-				{ stroke: 'currentColor', grid: { stroke: 'rgba(127,127,127,.2)' }, size: 56 },
+				{ stroke: ink, grid: { stroke: 'rgba(127,127,127,.2)' }, ticks: { stroke: 'rgba(127,127,127,.35)' } },
+				{ stroke: ink, grid: { stroke: 'rgba(127,127,127,.2)' }, ticks: { stroke: 'rgba(127,127,127,.35)' }, size: 56 },
 			],
 			series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: s.stroke || COLOURS[i % COLOURS.length], width: 2, points: { show: false } }))],
 		};

@@ -143,7 +143,7 @@ export function JsonEditor({ id, label, value, onChange, error, hint, rows = 18 
 	};
 	const msg = syntax || (error ? (error.field ? `${error.message} (field ${error.field})` : error.message || String(error)) : '');
 	return html`<${Field} id=${id} label=${label} hint=${hint} error=${msg}>
-		<textarea id=${id} class="code" rows=${rows} spellcheck="false" aria-invalid=${msg ? 'true' : 'false'}
+		<textarea id=${id} class="code" rows=${rows} spellcheck=${false} aria-invalid=${msg ? 'true' : 'false'}
 			aria-describedby=${msg ? id + '-error' : undefined} value=${value} onInput=${onInput}></textarea>
 	<//>`;
 }

@@ -39,6 +39,7 @@
 #include "server.h"
 #include "serving/serving.h"
 #include "coordinator/runners.h"
+#include "coordinator/gone.h"
 #include "coordinator.pb-c.h"
 #include "bufbudget.h"
 #include "eventq.h"
@@ -121,6 +122,7 @@ struct sub {
 	uint64_t dropped;                                 /* log entries the resolver says it dropped */
 	int64_t connected_ms, last_hb_ms, last_report_ms; /* wall clock */
 	char ns[128], name[128], address[160], peer[64], integ_id[40], integ_name[96];
+	char sw_version[64]; /* SyncRequest.software_version, "" from older resolvers */
 	bool pending_auth;  /* token not verified yet: sync_main does it (coord_auth_deferred) */
 	char req_ns[128];   /* the namespace the SyncRequest asked for, while pending_auth */
 };
@@ -307,13 +309,23 @@ sub_unref_locked(struct sub *s)
 	free(s);
 }
 
-/* Stream on-close callback (loop thread). */
+static json_t *sub_json_locked(const struct sub *s, int64_t mono_now, int64_t wall_now);
+static int64_t coord_wall_ms(void);
+
+/* Stream on-close callback (loop thread). An authenticated resolver is remembered as
+ * disconnected for the nodes view (coordinator/gone.h). */
 static void
 sub_closed(void *arg)
 {
 	struct sub *s = arg;
 
 	pthread_mutex_lock(&C.mu);
+	if (!s->pending_auth && s->integ_id[0] != '\0' && s->name[0] != '\0') {
+		char key[320];
+
+		snprintf(key, sizeof(key), "resolver:%s/%s", s->ns, s->name);
+		coord_gone_add(key, sub_json_locked(s, mk_grpc_now_ms(), coord_wall_ms()));
+	}
 	s->gone = true;
 	s->joined = false;
 	sub_unref_locked(s);
@@ -1251,6 +1263,7 @@ sync_handler(void *ud, mk_grpc_stream *st, const uint8_t *req, size_t len)
 	snprintf(s->name, sizeof(s->name), "%s", r->resolver_name[0] ? r->resolver_name : "(unnamed)");
 	snprintf(s->peer, sizeof(s->peer), "%s", info->peer);
 	snprintf(s->address, sizeof(s->address), "%s", r->address[0] ? r->address : info->peer);
+	snprintf(s->sw_version, sizeof(s->sw_version), "%s", r->software_version ? r->software_version : "");
 	if (!s->pending_auth) {
 		snprintf(s->integ_id, sizeof(s->integ_id), "%.36s", info->principal);
 		snprintf(s->integ_name, sizeof(s->integ_name), "%s", coord_principal_name(info));
@@ -1590,36 +1603,84 @@ coordinator_port(void)
 	return C.running ? C.port : 0;
 }
 
+/* Wall-clock milliseconds (the clock of connected_ms / last_hb_ms). */
+static int64_t
+coord_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Caller holds C.mu: one resolver of the nodes view. status is "connected", or "stale" when
+ * the resolver has not read its stream for NODE_STALE_MS (its send queue is full) or no
+ * heartbeat could be sent to it for that long.
+ */
+#define NODE_STALE_MS (3 * HEARTBEAT_MS)
+static json_t *
+sub_json_locked(const struct sub *s, int64_t mono_now, int64_t wall_now)
+{
+	char conn_at[32], hb[32], rep[32];
+	bool stale = (s->stall_since != 0 && mono_now - s->stall_since > NODE_STALE_MS) ||
+	             (s->joined && s->last_hb_ms != 0 && wall_now - s->last_hb_ms > NODE_STALE_MS);
+
+	rfc3339_ms(s->connected_ms, conn_at, sizeof(conn_at));
+	rfc3339_ms(s->last_hb_ms, hb, sizeof(hb));
+	rfc3339_ms(s->last_report_ms, rep, sizeof(rep));
+	return json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:I}", "kind",
+	    "resolver", "status", stale ? "stale" : "connected", "softwareVersion", s->sw_version, "name",
+	    s->name, "namespace", s->ns, "integrationId", s->integ_id, "integrationName", s->integ_name,
+	    "address", s->address, "peer", s->peer, "state", s->joined ? "streaming" : "snapshot", "version",
+	    (json_int_t)(s->joined ? s->cursor : 0), "appliedVersion",
+	    (json_int_t)(s->applied ? s->applied : (s->joined ? s->cursor : 0)), "headVersion",
+	    (json_int_t)C.head, "connectedAt", conn_at, "lastHeartbeat",
+	    hb[0] ? json_string(hb) : json_null(), "lastReport", rep[0] ? json_string(rep) : json_null(),
+	    "droppedLogs", (json_int_t)s->dropped);
+}
+
+/* coord_gone_append's test: is the node named by key ("<kind>:<ns>/<name>") in the array? */
+static bool
+node_listed(const char *key, void *arg)
+{
+	json_t *arr = arg, *n;
+	size_t i;
+
+	json_array_foreach(arr, i, n) {
+		const char *kind = json_string_value(json_object_get(n, "kind"));
+		const char *ns = json_string_value(json_object_get(n, "namespace"));
+		const char *name = json_string_value(json_object_get(n, "name"));
+		char k[320];
+
+		snprintf(k, sizeof(k), "%s:%s/%s", kind ? kind : "resolver", ns ? ns : "", name ? name : "");
+		if (strcmp(k, key) == 0)
+			return true;
+	}
+	return false;
+}
+
 json_t *
-coordinator_nodes_json(void)
+coordinator_nodes_json(bool with_disconnected)
 {
 	json_t *arr = json_array();
+	int64_t mono = mk_grpc_now_ms(), wall = coord_wall_ms();
 
 	if (!C.running || arr == NULL)
 		return arr;
 	pthread_mutex_lock(&C.mu);
 	for (struct sub *s = C.subs; s; s = s->next) {
-		char conn_at[32], hb[32], rep[32];
-
-		if (s->gone)
+		/* a stream whose token is still being verified is not a node yet (no namespace) */
+		if (s->gone || s->pending_auth)
 			continue;
-		rfc3339_ms(s->connected_ms, conn_at, sizeof(conn_at));
-		rfc3339_ms(s->last_hb_ms, hb, sizeof(hb));
-		rfc3339_ms(s->last_report_ms, rep, sizeof(rep));
-		json_array_append_new(
-		    arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:o, s:o, s:I}",
-		                   "name", s->name, "namespace", s->ns, "integrationId", s->integ_id,
-		                   "integrationName", s->integ_name, "address", s->address, "peer", s->peer,
-		                   "state", s->joined ? "streaming" : "snapshot", "version",
-		                   (json_int_t)(s->joined ? s->cursor : 0), "appliedVersion",
-		                   (json_int_t)(s->applied ? s->applied : (s->joined ? s->cursor : 0)),
-		                   "headVersion", (json_int_t)C.head, "connectedAt", conn_at, "lastHeartbeat",
-		                   hb[0] ? json_string(hb) : json_null(), "lastReport",
-		                   rep[0] ? json_string(rep) : json_null(), "droppedLogs",
-		                   (json_int_t)s->dropped));
+		json_array_append_new(arr, sub_json_locked(s, mono, wall));
 	}
 	pthread_mutex_unlock(&C.mu);
 	coord_runners_nodes_append(arr);
+	/* then the nodes that left in the last minutes and have not come back */
+	if (with_disconnected)
+		coord_gone_append(arr, node_listed, arr);
 	return arr;
 }
 

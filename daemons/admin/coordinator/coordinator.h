@@ -33,11 +33,15 @@ unsigned long long coordinator_deferred_auth(void);
 
 /*
  * The connected resolvers as a JSON array (new reference; an empty array when none or
- * disabled): [{"name","namespace","integrationId","integrationName","address","peer",
- * "state","version","appliedVersion","connectedAt","lastHeartbeat","lastReport"}], followed by
- * the connected runner agents ({"kind":"runner",...}, coordinator/runners.h).
+ * disabled): [{"kind":"resolver","status":"connected"|"stale","softwareVersion","name","namespace",
+ * "integrationId","integrationName","address","peer","state","version","appliedVersion",
+ * "headVersion","connectedAt","lastHeartbeat","lastReport","droppedLogs"}], followed by the
+ * connected runner agents ({"kind":"runner","status":"connected",...,"lastHeartbeat"},
+ * coordinator/runners.h); with with_disconnected, then the nodes that disconnected in the
+ * last 10 minutes and have not come back, newest first, as they were last listed with
+ * "status":"disconnected" and "disconnectedAt" (coordinator/gone.h).
  */
-json_t *coordinator_nodes_json(void);
+json_t *coordinator_nodes_json(bool with_disconnected);
 
 /* True when s is exactly a uuid in its text form (8-4-4-4-12 hex digits). */
 bool coord_is_uuid(const char *s);

@@ -25,6 +25,7 @@
  *    call; a lease the runner held simply expires.
  */
 #include "coordinator/runners.h"
+#include "coordinator/gone.h"
 #include "coordinator/coordinator.h"
 
 #include "coordinator.pb-c.h"
@@ -89,6 +90,7 @@ struct session {
 	int capmask;        /* bit i = KINDS[i] */
 	int max_concurrent;
 	int64_t connected_ms; /* wall clock */
+	int64_t last_seen_ms; /* wall clock: the last event sent to it or call received from it */
 	uint64_t offers;
 	struct lease *leases;
 	size_t nleases, lcap;
@@ -231,6 +233,7 @@ send_event_locked(struct session *s, const RunnerEvent *ev, bool hint)
 		s->gone = true;
 		return false;
 	}
+	s->last_seen_ms = wall_ms();
 	return true;
 }
 
@@ -280,6 +283,8 @@ purge_retired_locked(int64_t now)
 	}
 }
 
+static json_t *session_json_locked(const struct session *s);
+
 /* Stream on-close callback (loop thread): the session moves to the retired list. */
 static void
 session_closed(void *arg)
@@ -287,12 +292,19 @@ session_closed(void *arg)
 	struct session *s = arg;
 
 	pthread_mutex_lock(&R.mu);
-	s->gone = true;
 	for (struct session **pp = &R.live; *pp; pp = &(*pp)->next)
 		if (*pp == s) {
+			/* remembered as disconnected for the nodes view (coordinator/gone.h) */
+			json_t *j = session_json_locked(s);
+			char key[320];
+
+			json_object_set_new(j, "running", json_integer(0));
+			snprintf(key, sizeof(key), "runner:%s/%s", s->ns, s->name);
+			coord_gone_add(key, j);
 			*pp = s->next;
 			break;
 		}
+	s->gone = true;
 	s->retire_until = mk_grpc_now_ms() + 2 * (int64_t)R.lease_ms;
 	s->next = R.retired;
 	R.retired = s;
@@ -687,6 +699,9 @@ do_heartbeat(mk_grpc_stream *st, const uint8_t *req, size_t len)
 		struct session *s = find_live_locked(q->runner_id);
 		json_t *ext = json_object_get(v, "extended");
 
+		if (s)
+			s->last_seen_ms = wall_ms();
+
 		for (size_t i = 0; i < resp.n_lost_task_ids; i++)
 			lease_drop_all(lost[i]);
 		for (size_t i = 0; s && i < q->n_leases; i++) {
@@ -966,6 +981,7 @@ connect_setup(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	s->st = st;
 	s->refs = 1; /* the live/retired list */
 	s->connected_ms = wall_ms();
+	s->last_seen_ms = s->connected_ms;
 	s->want_offer = true;
 	mk_grpc_stream_set_overflow(st, STREAM_QUEUE, MK_GRPC_RESOURCE_EXHAUSTED,
 	                            "send queue full: the runner does not read its Connect stream");
@@ -1266,27 +1282,35 @@ coord_runners_integrations(char (*ids)[40], size_t cap)
 	return n;
 }
 
+/* Caller holds R.mu: one runner agent of the nodes view (coordinator_nodes_json). */
+static json_t *
+session_json_locked(const struct session *s)
+{
+	char at[32], seen[32];
+	json_t *caps = json_array();
+
+	for (int j = 0; j < MAX_CAPS; j++)
+		if (s->capmask & (1 << j))
+			json_array_append_new(caps, json_string(KINDS[j]));
+	rfc3339_ms(s->connected_ms, at, sizeof(at));
+	rfc3339_ms(s->last_seen_ms ? s->last_seen_ms : s->connected_ms, seen, sizeof(seen));
+	return json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:b, s:o, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "kind",
+	    "runner", "status", "connected", "runnerId", s->id, "name", s->name, "namespace", s->ns, "shared",
+	    s->shared, "capabilities", caps, "maxConcurrent", s->max_concurrent, "running",
+	    (json_int_t)s->nleases, "address", s->address, "peer", s->peer, "version", s->version,
+	    "integrationId", s->integ_id, "integrationName", s->integ_name, "connectedAt", at,
+	    "lastHeartbeat", seen, "offersSent", (json_int_t)s->offers);
+}
+
 void
 coord_runners_nodes_append(json_t *arr)
 {
 	pthread_mutex_lock(&R.mu);
 	for (struct session *s = R.live; s; s = s->next) {
-		char at[32];
-		json_t *caps = json_array();
-
 		if (s->gone)
 			continue;
-		for (int j = 0; j < MAX_CAPS; j++)
-			if (s->capmask & (1 << j))
-				json_array_append_new(caps, json_string(KINDS[j]));
-		rfc3339_ms(s->connected_ms, at, sizeof(at));
-		json_array_append_new(
-		    arr, json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I}",
-		                   "kind", "runner", "runnerId", s->id, "name", s->name, "namespace", s->ns,
-		                   "shared", s->shared, "capabilities", caps, "maxConcurrent", s->max_concurrent,
-		                   "running", (json_int_t)s->nleases, "address", s->address, "peer", s->peer,
-		                   "version", s->version, "integrationId", s->integ_id, "integrationName",
-		                   s->integ_name, "connectedAt", at, "offersSent", (json_int_t)s->offers));
+		json_array_append_new(arr, session_json_locked(s));
 	}
 	pthread_mutex_unlock(&R.mu);
 }

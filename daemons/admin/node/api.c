@@ -54,6 +54,24 @@ api_error(api_req *req, api_resp *resp, int status, const char *code, const char
 	api_json(resp, status, env);
 }
 
+void
+api_resp_header(api_resp *resp, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	char *v = NULL;
+
+	if (resp->nheaders >= 4)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&v, fmt, ap) < 0)
+		v = NULL;
+	va_end(ap);
+	if (v == NULL)
+		return;
+	resp->hname[resp->nheaders] = name;
+	resp->hvalue[resp->nheaders++] = v;
+}
+
 const char *
 api_header(const api_req *req, const char *lname)
 {
@@ -100,6 +118,9 @@ api_namespace(const api_req *req)
 	if (ns != NULL && ns[0] != '\0')
 		return ns;
 	ns = api_header(req, "x-namespace");
+	if (ns != NULL && ns[0] != '\0')
+		return ns;
+	ns = api_header(req, "x-mockarty-namespace"); /* the console's spelling */
 	if (ns != NULL && ns[0] != '\0')
 		return ns;
 	return "sandbox";
@@ -450,6 +471,9 @@ api_build_response(const api_req *req, api_resp *resp, int *status)
 	}
 	r = MHD_create_response_from_buffer(len, text ? text : (char *)"", text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (r == NULL) {
+		for (int i = 0; i < resp->nheaders; i++)
+			free(resp->hvalue[i]);
+		resp->nheaders = 0;
 		free(text);
 		return NULL;
 	}
@@ -457,6 +481,12 @@ api_build_response(const api_req *req, api_resp *resp, int *status)
 		ctype = "application/json";
 	MHD_add_response_header(r, "Content-Type", ctype);
 	MHD_add_response_header(r, "X-Request-Id", req->request_id);
+	for (int i = 0; i < resp->nheaders; i++) {
+		MHD_add_response_header(r, resp->hname[i], resp->hvalue[i]);
+		free(resp->hvalue[i]);
+		resp->hvalue[i] = NULL;
+	}
+	resp->nheaders = 0;
 	*status = resp->status;
 	return r;
 }

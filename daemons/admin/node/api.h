@@ -29,6 +29,12 @@ typedef struct api_req {
 	int nparams;
 	const char *token_ns;   /* namespace the caller's token is bound to, or NULL */
 	const char *token_role; /* role of the token's user (admin, editor, viewer), NULL = unrestricted */
+	const char *client_addr; /* the peer's IP address as text on POST /api/v1/auth/login, else "" */
+	/* set by auth_check for a signed-in session (cookie or Bearer mks_...), else NULL */
+	const char *session_token; /* the session token mks_... (borrowed from the request) */
+	const char *session_user;  /* the session's user id */
+	const char *session_login; /* and its login */
+	bool session_cookie;       /* authenticated by the mockarty_session cookie (CSRF checked) */
 	char request_id[40];
 	/*
 	 * REST writes (set by the server for non-public routes other than GET/HEAD):
@@ -47,6 +53,10 @@ typedef struct api_resp {
 	char *raw;              /* or a raw body (malloc'd, owned) */
 	size_t raw_len;
 	const char *content_type; /* static string; default application/json */
+	/* extra response headers (api_resp_header; sent and freed by api_build_response) */
+	int nheaders;
+	const char *hname[4]; /* static names */
+	char *hvalue[4];      /* malloc'd values */
 } api_resp;
 
 typedef void (*api_handler)(api_req *req, api_resp *resp);
@@ -85,9 +95,17 @@ void api_error(api_req *req, api_resp *resp, int status, const char *code, const
 
 /*
  * Namespace of a request per api-compat 1.3: token binding, then body "namespace",
- * then ?namespace=, then X-Namespace, then "sandbox". Borrowed string.
+ * then ?namespace=, then X-Namespace, then X-Mockarty-Namespace (the console), then
+ * "sandbox". Borrowed string.
  */
 const char *api_namespace(const api_req *req);
+
+/*
+ * Adds a response header (Set-Cookie may be added more than once); name must be a
+ * static string. At most 4 per response; more are dropped.
+ */
+void api_resp_header(api_resp *resp, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* First value of a query parameter or NULL. */
 const char *api_query(const api_req *req, const char *name);

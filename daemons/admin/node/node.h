@@ -47,6 +47,13 @@ void auth_cache_purge(void);
  * webhooks).
  */
 int auth_role_check(api_req *req, api_resp *resp);
+/* Drops the node's cached verification of session token (logout). */
+void auth_session_forget(const char *token);
+/*
+ * First start: when no user can sign in, gives user admin a one-time password
+ * (mockarty.user_bootstrap) and logs it once in a line starting "FIRST START".
+ */
+void auth_bootstrap(void);
 /* Token verifications that reached the database (the rest came from the caches). */
 extern atomic_ullong admin_auth_verifications_total;
 

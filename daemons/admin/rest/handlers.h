@@ -114,6 +114,21 @@ void rest_token_disable(api_req *req, api_resp *resp);
 void rest_token_enable(api_req *req, api_resp *resp);
 void rest_token_delete(api_req *req, api_resp *resp);
 
+/* users.c: sign-in, sessions, own password; user management for admins */
+void rest_auth_login(api_req *req, api_resp *resp);
+void rest_auth_logout(api_req *req, api_resp *resp);
+void rest_auth_me(api_req *req, api_resp *resp);
+void rest_auth_password(api_req *req, api_resp *resp);
+void rest_user_list(api_req *req, api_resp *resp);
+void rest_user_create(api_req *req, api_resp *resp);
+void rest_user_get(api_req *req, api_resp *resp);
+void rest_user_update(api_req *req, api_resp *resp);
+void rest_user_delete(api_req *req, api_resp *resp);
+void rest_user_password(api_req *req, api_resp *resp);
+void rest_user_disable(api_req *req, api_resp *resp);
+void rest_user_enable(api_req *req, api_resp *resp);
+void rest_user_namespaces(api_req *req, api_resp *resp);
+
 /* namespaces.c */
 void rest_namespace_create(api_req *req, api_resp *resp);
 void rest_namespace_list(api_req *req, api_resp *resp);

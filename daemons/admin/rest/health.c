@@ -213,11 +213,13 @@ tasks_write(mt_buf *b)
 static size_t
 connected_resolvers(void)
 {
-	json_t *nodes = coordinator_nodes_json(), *n;
+	json_t *nodes = coordinator_nodes_json(false), *n;
 	size_t i, count = 0;
 
 	json_array_foreach(nodes, i, n) {
-		if (json_object_get(n, "kind") == NULL)
+		const char *kind = json_string_value(json_object_get(n, "kind"));
+
+		if (kind == NULL || strcmp(kind, "resolver") == 0)
 			count++;
 	}
 	json_decref(nodes);

@@ -94,10 +94,28 @@ rest_integration_delete(api_req *req, api_resp *resp)
 	json_decref(deleted);
 }
 
+/*
+ * GET /ui/api/nodes (and /api/v1/nodes): the coordinator's connected resolvers and runners;
+ * ?disconnected=true adds those that left in the last 10 minutes (the console's Nodes page).
+ * A token bound to a namespace sees that namespace's nodes only.
+ */
 void
 rest_nodes_list(api_req *req, api_resp *resp)
 {
-	json_t *nodes = coordinator_nodes_json();
+	const char *gone = api_query(req, "disconnected");
+	bool with_gone = false;
+	json_t *nodes;
+
+	if (gone != NULL && gone[0] != '\0') {
+		if (strcmp(gone, "true") == 0 || strcmp(gone, "1") == 0)
+			with_gone = true;
+		else if (strcmp(gone, "false") != 0 && strcmp(gone, "0") != 0) {
+			api_error(req, resp, 400, "validation",
+			          "query parameter disconnected must be true or false, not \"%s\"", gone);
+			return;
+		}
+	}
+	nodes = coordinator_nodes_json(with_gone);
 
 	if (req->token_ns != NULL && req->token_ns[0] != '\0' && json_is_array(nodes)) {
 		/* a bound token sees the nodes of its namespace only */

@@ -78,7 +78,11 @@ query_int(api_req *req, api_resp *resp, const char *name, long def, long max, ch
 	return true;
 }
 
-/* GET /api/v1/mocks: namespace (none given = all), tags (comma-joined or repeated), search, offset, limit. */
+/*
+ * GET /api/v1/mocks: namespace (none given = all), tags (comma-joined or repeated), search, offset,
+ * limit; includeDeleted=true adds the soft-deleted mocks (the console's "show deleted"), folderId
+ * keeps one folder's mocks (folderId= empty: the mocks of no folder). A bad includeDeleted: 400.
+ */
 void
 rest_mock_list(api_req *req, api_resp *resp)
 {
@@ -87,11 +91,17 @@ rest_mock_list(api_req *req, api_resp *resp)
 	json_t *tags = json_array();
 	char *tags_lit = NULL;
 	char off[24], lim[24];
-	const char *params[5];
+	const char *params[7];
+	const char *del = api_query(req, "includeDeleted");
 	json_t *out = NULL;
 	size_t i;
 	json_t *v;
 
+	if (del != NULL && strcmp(del, "true") != 0 && strcmp(del, "false") != 0) {
+		api_error(req, resp, 400, "validation", "includeDeleted: must be true or false");
+		json_object_set_new(resp->json, "field", json_string("includeDeleted"));
+		return;
+	}
 	if (ns == NULL)
 		ns = api_query(req, "namespace");
 	if (ns == NULL || ns[0] == '\0')
@@ -131,7 +141,10 @@ rest_mock_list(api_req *req, api_resp *resp)
 		params[2] = NULL;
 	params[3] = off;
 	params[4] = lim;
-	if (db_json(req, resp, "SELECT mockarty.mock_list($1, $2::text[], $3, $4::int, $5::int)", 5,
+	params[5] = del != NULL && strcmp(del, "true") == 0 ? "true" : "false";
+	params[6] = api_query(req, "folderId");
+	if (db_json(req, resp,
+		    "SELECT mockarty.mock_list($1, $2::text[], $3, $4::int, $5::int, $6::boolean, $7)", 7,
 		    params, &out))
 		api_json(resp, 200, out);
 	free(tags_lit);

@@ -1,7 +1,7 @@
 /*
  * routes.c - the admin node's one REST route table, grouped by resource; each
  * group's handlers live in the file named after the resource (rest/mocks.c,
- * namespaces.c, stores.c, undefined.c, tags_folders.c, tokens.c, integrations.c,
+ * namespaces.c, stores.c, undefined.c, tags_folders.c, tokens.c, users.c, integrations.c,
  * apitest.c, perf.c, webhooks.c, imports.c, grpc_descriptors.c, generated_servers.c; health and
  * metrics in health.c).
  *
@@ -123,6 +123,20 @@ const api_route api_routes[] = {
 	{"POST", "/api/v1/auth/tokens/:id/disable", rest_token_disable, false},
 	{"POST", "/api/v1/auth/tokens/:id/enable", rest_token_enable, false},
 	{"DELETE", "/api/v1/auth/tokens/:id", rest_token_delete, false},
+	/* sign-in, sessions and users (rest/users.c); login is public, the rest need a session or token */
+	{"POST", "/api/v1/auth/login", rest_auth_login, true},
+	{"POST", "/api/v1/auth/logout", rest_auth_logout, false},
+	{"GET", "/api/v1/auth/me", rest_auth_me, false},
+	{"POST", "/api/v1/auth/password", rest_auth_password, false},
+	{"GET", "/api/v1/admin/users", rest_user_list, false},
+	{"POST", "/api/v1/admin/users", rest_user_create, false},
+	{"GET", "/api/v1/admin/users/:id", rest_user_get, false},
+	{"PUT", "/api/v1/admin/users/:id", rest_user_update, false},
+	{"DELETE", "/api/v1/admin/users/:id", rest_user_delete, false},
+	{"POST", "/api/v1/admin/users/:id/password", rest_user_password, false},
+	{"POST", "/api/v1/admin/users/:id/disable", rest_user_disable, false},
+	{"POST", "/api/v1/admin/users/:id/enable", rest_user_enable, false},
+	{"PUT", "/api/v1/admin/users/:id/namespaces", rest_user_namespaces, false},
 	/* integration tokens and connected nodes (rest/integrations.c) */
 	{"POST", "/ui/api/integrations", rest_integration_create, false},
 	{"GET", "/ui/api/integrations", rest_integration_list, false},

@@ -26,7 +26,8 @@ api_key_shape(json_t *info)
 /*
  * POST /api/v1/auth/tokens {"name","namespace"?,"user"?} -> 201
  * {"token","token_info":APIKey,"message"}. namespace absent: the caller's binding
- * (none for an unbound admin); user: login of the owner (default admin).
+ * (none for an unbound admin); user: login of the owner (default: the signed-in
+ * user of a session, else admin).
  */
 void
 rest_token_create(api_req *req, api_resp *resp)
@@ -58,7 +59,9 @@ rest_token_create(api_req *req, api_resp *resp)
 		return;
 	}
 	params[0] = json_string_value(name);
-	params[1] = json_is_string(user) ? json_string_value(user) : "admin";
+	params[1] = json_is_string(user)             ? json_string_value(user)
+	            : req->session_login != NULL ? req->session_login
+	                                         : "admin";
 	params[2] = json_is_string(ns) && json_string_length(ns) > 0 ? json_string_value(ns) : NULL;
 	if (!db_json(req, resp, "SELECT mockarty.token_create($1, $2, $3)", 3, params, &out))
 		return;

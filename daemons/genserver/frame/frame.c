@@ -145,6 +145,8 @@ gs_main(const gs_defaults *d, int argc, char **argv)
 	spec_file = d->spec_name;
 	rs_server_name = gs_cfg.server_name;
 	gs_proto_admin_url = gs_cfg.admin_url;
+	gs_proto_spec = d->spec;
+	gs_proto_spec_len = d->spec_len;
 	http_extra_get = frame_routes;
 	dashboard_ui = &ui_assets_genserver; /* ui/genserver, compiled in */
 	dashboard_extra = gs_dashboard_extra;

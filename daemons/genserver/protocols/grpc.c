@@ -3,10 +3,14 @@
  * (mockarty-gen-server --type grpc).
  *
  * The server is described by the descriptor set stored for (NAMESPACE, SERVER_NAME) on the
- * admin node (GET /api/v1/grpc/descriptors/:serverName at start; a newer version is logged,
- * served after a restart). Every
- * method of every service of the set is registered on HTTP_PORT (gRPC over h2c) beside
- * health (each service SERVING) and reflection v1/v1alpha serving the set. A call's messages
+ * admin node (GET /api/v1/grpc/descriptors/:serverName), or, while none is stored, by the spec
+ * it was given when that is a descriptor set (a generated project's embedded one). Every method
+ * of every service of the set is served on HTTP_PORT (gRPC over h2c) beside health (each
+ * service SERVING) and reflection v1/v1alpha serving the set. Newer stored versions are
+ * followed while running: the set is fetched when the synced mock state moves and every 2 s,
+ * loaded into a new pool of methods and swapped in atomically (the transport's router picks
+ * the current pool per call; a call holds a reference on its pool, so calls already running
+ * finish on the old version), reflection and health following it. A call's messages
  * are decoded with core's codec into proto3 JSON and matched through the synced index as a
  * gRPC request (path "/<service>/<method>", metadata as headers, the message as body; a
  * client stream's messages as one JSON array): stateless mocks resolve here, stateful ones
@@ -15,7 +19,8 @@
  * with its own delay), headers as response metadata and trailers as trailing metadata,
  * statusCode (gRPC code 0-16 or an HTTP status mapped to one) with error and errorDetails as
  * grpc-status-details-bin (google.rpc.Status, encoded through the embedded google.rpc set),
- * delay bounded by the call's deadline, proxy.target forwarded with the gRPC client. A unary
+ * delay bounded by the call's deadline, proxy.target forwarded with the gRPC client (unary and
+ * server-streaming calls; a backend stream's messages are relayed as they arrive). A unary
  * call matching a stateless mock without delay or proxy is answered on the event-loop thread;
  * stateful, delayed and proxied calls and every streaming call run on a worker pool (delays
  * never block the event loop). Misses answer UNIMPLEMENTED and are reported as undefined
@@ -45,10 +50,13 @@
 extern ms_store *rs_store; /* link/index.c: the synced mocks */
 
 const char *gs_proto_admin_url; /* set by the frame before start */
+const unsigned char *gs_proto_spec;
+size_t gs_proto_spec_len;
 
 #define MAX_CLIENT_STREAM_MSGS 10000
 #define MAX_DELAY_MS 600000
 #define POLL_MS 2000
+#define FETCH_GAP_MS 250 /* least time between two descriptor fetches */
 
 /*
  * The last payload a method encoded: a static mock's response object is parsed once per mock
@@ -62,7 +70,10 @@ typedef struct enc_cache {
 	size_t len;
 } enc_cache;
 
+typedef struct gpool gpool;
+
 typedef struct gmethod {
+	gpool *pool;
 	char path[512];
 	enc_cache *cache;
 	const char *kind; /* unary, server-stream, client-stream, bidirectional */
@@ -70,18 +81,25 @@ typedef struct gmethod {
 	const mc_pb_set *set;
 } gmethod;
 
-/* One loaded descriptor set and the server serving it. */
-typedef struct gserver {
+/*
+ * One loaded descriptor set version: its methods and their handlers' state. The current pool
+ * (cur, under cur_mu) holds one reference; each call routed to one of its methods holds
+ * another until its stream is destroyed, so a call that began on a version finishes on it
+ * after a newer one was swapped in.
+ */
+struct gpool {
 	uint8_t *set_bytes;
 	size_t set_len;
 	mc_pb_set *set;
 	gmethod *methods;
 	size_t nmethods;
-	mk_grpc_server *srv;
-	int version;
-} gserver;
+	int version; /* the admin node's version; 0 = the embedded set */
+	atomic_int refs;
+};
 
-static gserver *cur;
+static mk_grpc_server *srv;
+static gpool *cur;
+static unsigned swaps;
 static mc_pb_set *rpcset;
 static mk_grpc_callq *callq;
 static pthread_t poller;
@@ -412,6 +430,7 @@ typedef struct gcall {
 	pthread_mutex_t mu;
 	json_t *pending; /* bidi: messages not yet answered */
 	bool running, half_closed;
+	bool replied; /* bidi: a reply was made (response metadata is set by the first); run_bidi only */
 	/* the stream's close callback holds one reference, each queued worker job one */
 	atomic_int refs;
 } gcall;
@@ -570,13 +589,93 @@ proxy_call(mk_grpc_stream *st, const gmethod *gm, const char *target, const uint
 	mk_grpc_client_close(c);
 }
 
+/* on_msg of a proxied server stream: passes one backend message on; nonzero (cancelling the
+ * backend call) once our caller is gone or its send queue overflowed. */
+static int
+relay_msg(void *ud, const uint8_t *msg, size_t len)
+{
+	return mk_grpc_stream_send(ud, msg ? msg : (const uint8_t *)"", len) == 0 ? 0 : 1;
+}
+
+/* The backend client of a proxied stream, reachable from our stream's close callback. */
+typedef struct relay {
+	pthread_mutex_t mu;
+	mk_grpc_client *c; /* NULL once the backend call returned */
+	atomic_int refs;
+} relay;
+
+static void
+relay_unref(relay *r)
+{
+	if (atomic_fetch_sub(&r->refs, 1) == 1) {
+		pthread_mutex_destroy(&r->mu);
+		free(r);
+	}
+}
+
+/* Our caller's stream closed (cancelled, connection lost, finished): end the backend call. */
+static void
+relay_closed(void *arg)
+{
+	relay *r = arg;
+
+	pthread_mutex_lock(&r->mu);
+	if (r->c != NULL)
+		mk_grpc_client_interrupt(r->c);
+	pthread_mutex_unlock(&r->mu);
+	relay_unref(r);
+}
+
+/*
+ * Forwards a server-streaming call to proxy.target: every message of the backend's stream is
+ * sent on as it arrives, then the backend's status. Our caller going away (or its send queue
+ * overflowing) cancels the backend call, even while the backend is silent. Ends the call.
+ */
+static void
+proxy_stream(mk_grpc_stream *st, const gmethod *gm, const char *target, const uint8_t *raw, size_t rawlen)
+{
+	mk_grpc_status gs = {0};
+	const char *addr = strstr(target, "://") ? strstr(target, "://") + 3 : target;
+	mk_grpc_client *c = mk_grpc_client_connect(addr, 5000, &gs);
+	int64_t dl = mk_grpc_stream_info(st)->deadline_ms;
+	int timeout = dl > 0 ? (int)(dl - mk_grpc_now_ms()) : 0; /* no deadline: as long as the backend streams */
+	relay *r;
+	int code;
+
+	if (c == NULL) {
+		mk_grpc_stream_finish(st, MK_GRPC_UNAVAILABLE, gs.message);
+		return;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		mk_grpc_client_close(c);
+		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	pthread_mutex_init(&r->mu, NULL);
+	r->c = c;
+	atomic_init(&r->refs, 2); /* this function and the close callback */
+	mk_grpc_stream_on_close(st, relay_closed, r);
+	if (dl > 0 && timeout <= 0)
+		timeout = 1;
+	code = mk_grpc_client_server_stream(c, gm->path, raw, rawlen, timeout, relay_msg, st, &gs);
+	if (mk_grpc_stream_is_open(st))
+		mk_grpc_stream_finish(st, code, code == MK_GRPC_OK ? NULL : gs.message);
+	pthread_mutex_lock(&r->mu);
+	r->c = NULL;
+	pthread_mutex_unlock(&r->mu);
+	relay_unref(r);
+	mk_grpc_client_close(c);
+}
+
 /*
  * Answers from a response object: delay (within the deadline), metadata, the message(s), the
  * status. finish = false (bidi, a reply per message) sends the messages and leaves the call
- * open unless the mock sets an error status.
+ * open unless the mock sets an error status; its response metadata (headers, trailers) is
+ * set by the call's first reply only (first_reply), as a call has one set of each.
  */
 static void
-answer(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool finish)
+answer_ex(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool finish, bool first_reply)
 {
 	const char *error = json_string_value(json_object_get(resobj, "error"));
 	int code = grpc_code(json_object_get(resobj, "statusCode"), error != NULL);
@@ -585,7 +684,7 @@ answer(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool finish)
 
 	if (!wait_delay(st, json_integer_value(json_object_get(resobj, "delay"))))
 		return;
-	if (finish || code != MK_GRPC_OK)
+	if (finish || first_reply || code != MK_GRPC_OK)
 		apply_metadata(st, resobj, code, error);
 	if (code != MK_GRPC_OK) {
 		mk_grpc_stream_finish(st, code, error ? error : "");
@@ -623,6 +722,12 @@ answer(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool finish)
 		mk_grpc_stream_finish(st, MK_GRPC_OK, NULL);
 }
 
+static void
+answer(mk_grpc_stream *st, const gmethod *gm, const json_t *resobj, bool finish)
+{
+	answer_ex(st, gm, resobj, finish, false);
+}
+
 /* Worker: a unary or server-streaming call (req/len is the one request message). */
 static void
 run_single(mk_grpc_stream *st, const uint8_t *req, size_t len)
@@ -637,7 +742,9 @@ run_single(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	resobj = resolve(st, gm, body, meta, NULL);
 	if (resobj != NULL) {
 		target = json_string_value(json_object_get(resobj, "proxy"));
-		if (target != NULL && !gm->m->server_streaming)
+		if (target != NULL && gm->m->server_streaming)
+			proxy_stream(st, gm, target, req, len);
+		else if (target != NULL)
 			proxy_call(st, gm, target, req, len);
 		else
 			answer(st, gm, resobj, true);
@@ -828,8 +935,10 @@ run_bidi(mk_grpc_stream *st, const uint8_t *req, size_t len)
 		json_array_remove(c->pending, 0);
 		pthread_mutex_unlock(&c->mu);
 		resobj = mk_grpc_stream_is_open(st) ? resolve(st, c->gm, m, c->meta, NULL) : NULL;
-		if (resobj != NULL)
-			answer(st, c->gm, resobj, false);
+		if (resobj != NULL) {
+			answer_ex(st, c->gm, resobj, false, !c->replied);
+			c->replied = true;
+		}
 		json_decref(resobj);
 		json_decref(m);
 	}
@@ -918,10 +1027,11 @@ membuf_write(void *data, size_t sz, size_t nm, void *arg)
 
 /*
  * Fetches the latest descriptor set of (NAMESPACE, SERVER_NAME) from the admin node. Returns
- * the bytes (malloc'd) and *version, or NULL with err.
+ * the bytes (malloc'd) and *version, or NULL with err and *http (the answer's status, 0 when
+ * there was none: 404 means no version is stored).
  */
 static uint8_t *
-fetch_set(size_t *len, int *version, char *err, size_t errlen)
+fetch_set(size_t *len, int *version, long *http, char *err, size_t errlen)
 {
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
@@ -933,6 +1043,7 @@ fetch_set(size_t *len, int *version, char *err, size_t errlen)
 	uint8_t *out = NULL;
 	CURLcode rc;
 
+	*http = 0;
 	if (h == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -954,7 +1065,7 @@ fetch_set(size_t *len, int *version, char *err, size_t errlen)
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	if (rc != CURLE_OK) {
 		snprintf(err, errlen, "GET %.300s: %s", url, curl_easy_strerror(rc));
-	} else if (status != 200) {
+	} else if ((*http = status) != 200) {
 		snprintf(err, errlen, "GET %.300s: HTTP %ld: %.200s", url, status, b.p ? b.p : "");
 	} else if ((doc = json_loads(b.p ? b.p : "", 0, NULL)) == NULL ||
 	           !json_is_string(json_object_get(doc, "descriptorSet"))) {
@@ -971,50 +1082,111 @@ fetch_set(size_t *len, int *version, char *err, size_t errlen)
 	return out;
 }
 
-/* Builds and starts a server for a set (consumes bytes on success). NULL with err. */
-static gserver *
-gserver_start(uint8_t *bytes, size_t len, int version, char *err, size_t errlen)
+static void
+pool_free(gpool *p)
 {
-	gserver *g = calloc(1, sizeof(*g));
-	mc_error merr = {0};
-	mk_grpc_server_config cfg = {0};
-	size_t nsvc, k = 0;
-	char e[256];
+	for (size_t i = 0; p->methods && i < p->nmethods; i++) {
+		enc_cache *c = p->methods[i].cache;
 
-	if (g == NULL) {
+		if (c != NULL) {
+			json_decref(c->v);
+			free(c->bytes);
+			pthread_mutex_destroy(&c->mu);
+			free(c);
+		}
+	}
+	free(p->methods);
+	mc_pb_set_free(p->set);
+	free(p->set_bytes);
+	free(p);
+}
+
+static void
+pool_unref(gpool *p)
+{
+	if (p != NULL && atomic_fetch_sub(&p->refs, 1) == 1)
+		pool_free(p);
+}
+
+/* The route's release: the call that used a method of a pool is gone. */
+static void
+route_release(void *ud)
+{
+	pool_unref(((gmethod *)ud)->pool);
+}
+
+/*
+ * Loop thread, once per call: the method of the current pool for path. The call holds a
+ * reference on that pool until its stream is destroyed.
+ */
+static bool
+route(void *ud, const char *path, mk_grpc_route *out)
+{
+	gmethod *gm = NULL;
+
+	(void)ud;
+	pthread_mutex_lock(&cur_mu);
+	for (size_t i = 0; cur != NULL && i < cur->nmethods; i++)
+		if (strcmp(cur->methods[i].path, path) == 0) {
+			gm = &cur->methods[i];
+			atomic_fetch_add(&cur->refs, 1);
+			break;
+		}
+	pthread_mutex_unlock(&cur_mu);
+	if (gm == NULL)
+		return false;
+	out->ud = gm;
+	out->release = route_release;
+	if (gm->m->client_streaming) {
+		out->kind = MK_GRPC_BIDI;
+		out->bidi = (mk_grpc_bidi_fns){on_stream_msg, on_stream_half_close};
+	} else {
+		out->kind = gm->m->server_streaming ? MK_GRPC_SERVER_STREAM : MK_GRPC_UNARY;
+		out->handler = on_single;
+	}
+	return true;
+}
+
+/* Loads a set into a new pool (consumes bytes on success; one reference). NULL with err. */
+static gpool *
+pool_load(uint8_t *bytes, size_t len, int version, char *err, size_t errlen)
+{
+	gpool *p = calloc(1, sizeof(*p));
+	mc_error merr = {0};
+	size_t nsvc, k = 0;
+
+	if (p == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	g->set = mc_pb_set_load(bytes, len, &merr);
-	if (g->set == NULL) {
-		snprintf(err, errlen, "descriptor set version %d does not load: %s: %s", version, merr.path, merr.msg);
-		free(g);
+	p->set = mc_pb_set_load(bytes, len, &merr);
+	if (p->set == NULL) {
+		if (version > 0)
+			snprintf(err, errlen, "descriptor set version %d does not load: %s: %s", version, merr.path,
+			         merr.msg);
+		else
+			snprintf(err, errlen, "the embedded descriptor set does not load: %s: %s", merr.path, merr.msg);
+		free(p);
 		return NULL;
 	}
-	g->set_bytes = bytes;
-	g->set_len = len;
-	g->version = version;
-	nsvc = mc_pb_service_count(g->set);
+	p->version = version;
+	atomic_init(&p->refs, 1);
+	nsvc = mc_pb_service_count(p->set);
 	for (size_t i = 0; i < nsvc; i++)
-		g->nmethods += mc_pb_service_at(g->set, i)->nmethods;
-	g->methods = calloc(g->nmethods ? g->nmethods : 1, sizeof(gmethod));
-	cfg.host = rs_cfg.http_bind_addr;
-	cfg.port = rs_cfg.http_port;
-	cfg.max_message = MK_GRPC_DEFAULT_MAX_MESSAGE;
-	g->srv = g->methods ? mk_grpc_server_new(&cfg, e, sizeof(e)) : NULL;
-	if (g->srv == NULL) {
-		snprintf(err, errlen, "cannot listen on %s:%d: %s", rs_cfg.http_bind_addr, rs_cfg.http_port,
-		         g->methods ? e : "out of memory");
+		p->nmethods += mc_pb_service_at(p->set, i)->nmethods;
+	p->methods = calloc(p->nmethods ? p->nmethods : 1, sizeof(gmethod));
+	if (p->methods == NULL) {
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	for (size_t i = 0; i < nsvc; i++) {
-		const mc_pb_service *svc = mc_pb_service_at(g->set, i);
+		const mc_pb_service *svc = mc_pb_service_at(p->set, i);
 
 		for (size_t j = 0; j < svc->nmethods; j++, k++) {
-			gmethod *gm = &g->methods[k];
+			gmethod *gm = &p->methods[k];
 			const mc_pb_method *m = &svc->methods[j];
-			int r;
 
+			gm->pool = p;
 			snprintf(gm->path, sizeof(gm->path), "/%s/%s", svc->full_name, m->name);
 			gm->cache = calloc(1, sizeof(*gm->cache));
 			if (gm->cache == NULL) {
@@ -1023,99 +1195,154 @@ gserver_start(uint8_t *bytes, size_t len, int version, char *err, size_t errlen)
 			}
 			pthread_mutex_init(&gm->cache->mu, NULL);
 			gm->m = m;
-			gm->set = g->set;
+			gm->set = p->set;
 			gm->kind = m->client_streaming ? (m->server_streaming ? "bidirectional" : "client-stream")
 			                               : (m->server_streaming ? "server-stream" : "unary");
-			if (m->client_streaming) {
-				mk_grpc_bidi_fns fns = {on_stream_msg, on_stream_half_close};
-
-				r = mk_grpc_server_register(g->srv, gm->path, MK_GRPC_BIDI, NULL, &fns, gm);
-			} else {
-				r = mk_grpc_server_register(g->srv, gm->path,
-				                            m->server_streaming ? MK_GRPC_SERVER_STREAM : MK_GRPC_UNARY,
-				                            on_single, NULL, gm);
-			}
-			if (r != 0) {
-				snprintf(err, errlen, "cannot register %s", gm->path);
-				goto fail;
-			}
 		}
 	}
-	if (mk_grpc_health_register(g->srv) != 0 ||
-	    mk_grpc_reflection_register(g->srv, g->set_bytes, g->set_len) != 0) {
-		snprintf(err, errlen, "cannot register health and reflection");
-		goto fail;
-	}
-	for (size_t i = 0; i < nsvc; i++)
-		mk_grpc_health_set(g->srv, mc_pb_service_at(g->set, i)->full_name, 1 /* SERVING */);
-	if (mk_grpc_server_start(g->srv, e, sizeof(e)) != 0) {
-		snprintf(err, errlen, "cannot start the gRPC server: %s", e);
-		goto fail;
-	}
-	return g;
+	p->set_bytes = bytes;
+	p->set_len = len;
+	return p;
 fail:
-	if (g->srv)
-		mk_grpc_server_free(g->srv);
-	mc_pb_set_free(g->set);
-	for (size_t i = 0; g->methods && i < g->nmethods; i++)
-		if (g->methods[i].cache != NULL) {
-			pthread_mutex_destroy(&g->methods[i].cache->mu);
-			free(g->methods[i].cache);
-		}
-	free(g->methods);
-	free(g);
+	p->set_bytes = NULL; /* not consumed */
+	pool_free(p);
 	return NULL;
 }
 
+/* Marks every service of p with a health status (1 SERVING, 2 NOT_SERVING). */
+static void
+pool_health(const gpool *p, int status)
+{
+	for (size_t i = 0; i < mc_pb_service_count(p->set); i++)
+		mk_grpc_health_set(srv, mc_pb_service_at(p->set, i)->full_name, status);
+}
+
 /*
- * Poller thread: notices a new stored version and logs that a restart serves it. The
- * listener is not replaced in place (the transport keeps the port until the server is freed,
- * and streams still queued hold it), so the running server keeps serving the version it
- * started with.
+ * Serves a newly stored version (consumes bytes): loads it, points reflection at it, then
+ * swaps it in as the current pool under cur_mu, so every call that starts afterwards is
+ * routed to its methods while calls already running finish on the old pool (their reference
+ * keeps it). Services the new version dropped are NOT_SERVING, its own SERVING. A set that
+ * does not load is logged and the old version keeps serving.
+ */
+static void
+pool_swap(uint8_t *bytes, size_t len, int version)
+{
+	char err[600];
+	gpool *p = pool_load(bytes, len, version, err, sizeof(err)), *old;
+
+	if (p == NULL) {
+		free(bytes);
+		log_error("grpc: keeping version %d: %s", cur ? cur->version : 0, err);
+		return;
+	}
+	if (mk_grpc_reflection_replace(srv, p->set_bytes, p->set_len) != 0) {
+		log_error("grpc: keeping version %d: reflection cannot index version %d", cur ? cur->version : 0,
+		          version);
+		pool_unref(p);
+		return;
+	}
+	pthread_mutex_lock(&cur_mu);
+	old = cur;
+	cur = p;
+	swaps++;
+	pthread_mutex_unlock(&cur_mu);
+	if (old != NULL)
+		pool_health(old, 2 /* NOT_SERVING */);
+	pool_health(p, 1 /* SERVING */);
+	log_info("grpc: now serving descriptor set \"%s\" version %d (%zu methods; was version %d; calls "
+	         "already running finish on it)",
+	         rs_server_name, version, p->nmethods, old ? old->version : 0);
+	pool_unref(old);
+}
+
+/*
+ * Poller thread: follows the stored versions. The set is fetched when the synced mock state
+ * moves (a generator run or an upload with its mocks arrives through the change feed first;
+ * at most every FETCH_GAP_MS) and at least every POLL_MS; a version other than the one
+ * served is swapped in (pool_swap).
  */
 static void *
 poll_main(void *arg)
 {
-	int warned = 0;
+	uint64_t seen = sync_applied_version();
+	int64_t last = 0;
 
 	(void)arg;
 	while (!atomic_load(&stopping)) {
 		char err[600];
 		size_t len = 0;
-		int version = 0;
+		int version = 0, served;
+		long http = 0;
 		uint8_t *bytes;
 
-		for (int i = 0; i < POLL_MS / 50 && !atomic_load(&stopping); i++)
+		/* a burst of mock writes fetches at most every FETCH_GAP_MS */
+		for (int i = 0; i < POLL_MS / 50 && !atomic_load(&stopping); i++) {
+			uint64_t v = sync_applied_version();
+
+			if (v != seen && mk_grpc_now_ms() - last >= FETCH_GAP_MS) {
+				seen = v;
+				break;
+			}
 			usleep(50 * 1000);
+		}
+		last = mk_grpc_now_ms();
 		if (atomic_load(&stopping))
 			break;
-		bytes = fetch_set(&len, &version, err, sizeof(err));
+		bytes = fetch_set(&len, &version, &http, err, sizeof(err));
 		if (bytes == NULL) {
 			log_debug("grpc: descriptor poll: %s", err);
 			continue;
 		}
-		free(bytes);
 		pthread_mutex_lock(&cur_mu);
-		if (cur != NULL && version != cur->version && version != warned) {
-			log_warn("grpc: descriptor set \"%s\" version %d is stored; this server serves version %d "
-			         "until it is restarted", rs_server_name, version, cur->version);
-			warned = version;
-		}
+		served = cur ? cur->version : -1;
 		pthread_mutex_unlock(&cur_mu);
+		if (version > 0 && version != served)
+			pool_swap(bytes, len, version);
+		else
+			free(bytes);
 	}
 	return NULL;
 }
 
 /* ------------------------------------------------------------ module */
 
+/* The frame's spec as a copy when it is a loadable descriptor set with a service, else NULL. */
+static uint8_t *
+embedded_set(size_t *len)
+{
+	mc_error merr = {0};
+	mc_pb_set *set;
+	uint8_t *copy;
+
+	if (gs_proto_spec == NULL || gs_proto_spec_len == 0)
+		return NULL;
+	set = mc_pb_set_load(gs_proto_spec, gs_proto_spec_len, &merr);
+	if (set == NULL || mc_pb_service_count(set) == 0) {
+		log_warn("grpc: the spec given is not a descriptor set with a service (%s); only the admin "
+		         "node's stored set can be served",
+		         set ? "no service" : merr.msg);
+		mc_pb_set_free(set);
+		return NULL;
+	}
+	mc_pb_set_free(set);
+	copy = malloc(gs_proto_spec_len);
+	if (copy != NULL) {
+		memcpy(copy, gs_proto_spec, gs_proto_spec_len);
+		*len = gs_proto_spec_len;
+	}
+	return copy;
+}
+
 static bool
 grpc_start(void)
 {
-	char err[600];
-	size_t len = 0;
+	char err[600], e[256];
+	size_t len = 0, elen = 0;
 	int version = 0;
-	uint8_t *bytes;
+	long http = 0;
+	uint8_t *bytes = NULL, *emb;
 	mc_error merr = {0};
+	mk_grpc_server_config cfg = {0};
 
 	if (rs_server_name == NULL || rs_server_name[0] == '\0') {
 		log_error("grpc: SERVER_NAME must name the stored descriptor set (POST /api/v1/grpc/descriptors)");
@@ -1129,26 +1356,59 @@ grpc_start(void)
 		log_error("grpc: cannot start the worker pool");
 		return false;
 	}
-	/* the admin node may still be starting: a few attempts before giving up */
+	emb = embedded_set(&elen);
+	/* the admin node may still be starting: a few attempts before giving up (or serving the
+	 * embedded set); a 404 is an answer: no version is stored */
 	for (int i = 0; i < 50; i++) {
-		bytes = fetch_set(&len, &version, err, sizeof(err));
-		if (bytes != NULL)
+		bytes = fetch_set(&len, &version, &http, err, sizeof(err));
+		if (bytes != NULL || (http == 404 && emb != NULL))
 			break;
 		usleep(200 * 1000);
 	}
+	if (bytes == NULL && emb != NULL) {
+		log_info("grpc: serving the embedded descriptor set until the admin node stores one for \"%s\" (%s)",
+		         rs_server_name, err);
+		bytes = emb;
+		len = elen;
+		version = 0;
+		emb = NULL;
+	}
+	free(emb);
 	if (bytes == NULL) {
 		log_error("grpc: no descriptor set for server \"%s\" in namespace %s: %s", rs_server_name, rs_cfg.ns,
 		          err);
 		return false;
 	}
-	cur = gserver_start(bytes, len, version, err, sizeof(err));
+	cur = pool_load(bytes, len, version, err, sizeof(err));
 	if (cur == NULL) {
 		free(bytes);
 		log_error("grpc: %s", err);
 		return false;
 	}
-	log_info("grpc: serving descriptor set \"%s\" version %d (%zu methods) on %s:%d", rs_server_name, version,
-	         cur->nmethods, rs_cfg.http_bind_addr, rs_cfg.http_port);
+	cfg.host = rs_cfg.http_bind_addr;
+	cfg.port = rs_cfg.http_port;
+	cfg.max_message = MK_GRPC_DEFAULT_MAX_MESSAGE;
+	srv = mk_grpc_server_new(&cfg, e, sizeof(e));
+	if (srv == NULL) {
+		log_error("grpc: cannot listen on %s:%d: %s", rs_cfg.http_bind_addr, rs_cfg.http_port, e);
+		return false;
+	}
+	if (mk_grpc_server_set_router(srv, route, NULL) != 0 || mk_grpc_health_register(srv) != 0 ||
+	    mk_grpc_reflection_register(srv, cur->set_bytes, cur->set_len) != 0) {
+		log_error("grpc: cannot register the mocked services, health and reflection");
+		return false;
+	}
+	pool_health(cur, 1 /* SERVING */);
+	if (mk_grpc_server_start(srv, e, sizeof(e)) != 0) {
+		log_error("grpc: cannot start the gRPC server: %s", e);
+		return false;
+	}
+	if (version > 0)
+		log_info("grpc: serving descriptor set \"%s\" version %d (%zu methods) on %s:%d", rs_server_name, version,
+		         cur->nmethods, rs_cfg.http_bind_addr, rs_cfg.http_port);
+	else
+		log_info("grpc: serving the embedded descriptor set as \"%s\" (%zu methods) on %s:%d", rs_server_name,
+		         cur->nmethods, rs_cfg.http_bind_addr, rs_cfg.http_port);
 	atomic_store(&stopping, false);
 	if (pthread_create(&poller, NULL, poll_main, NULL) != 0) {
 		log_error("grpc: cannot start the descriptor poller");
@@ -1162,10 +1422,8 @@ grpc_stop(void)
 {
 	atomic_store(&stopping, true);
 	pthread_join(poller, NULL);
-	pthread_mutex_lock(&cur_mu);
-	if (cur != NULL)
-		mk_grpc_server_stop(cur->srv, 1000);
-	pthread_mutex_unlock(&cur_mu);
+	if (srv != NULL)
+		mk_grpc_server_stop(srv, 1000);
 	if (callq != NULL)
 		mk_grpc_callq_stop(callq);
 	callq = NULL;
@@ -1177,11 +1435,11 @@ grpc_status(void)
 	json_t *o;
 
 	pthread_mutex_lock(&cur_mu);
-	o = json_pack("{s:s, s:I, s:i, s:I, s:I, s:I, s:I}", "transport", "grpc", "mocksLoaded",
+	o = json_pack("{s:s, s:I, s:i, s:I, s:I, s:I, s:I, s:I}", "transport", "grpc", "mocksLoaded",
 	              (json_int_t)rs_mocks_loaded(), "descriptorVersion", cur ? cur->version : 0, "methods",
 	              (json_int_t)(cur ? cur->nmethods : 0), "calls", (json_int_t)atomic_load(&n_calls),
 	              "misses", (json_int_t)atomic_load(&n_misses), "callsNotLogged",
-	              (json_int_t)atomic_load(&n_unlogged));
+	              (json_int_t)atomic_load(&n_unlogged), "descriptorSwaps", (json_int_t)swaps);
 	pthread_mutex_unlock(&cur_mu);
 	return o;
 }

@@ -34,6 +34,11 @@ typedef struct gs_protocol {
 
 /* HTTP_ADMIN_BASE_URL, set by the frame before start (modules that read the admin's REST API). */
 extern const char *gs_proto_admin_url;
+/* The spec the server was given (a project's embedded one, or --spec), set by the frame before
+ * start; NULL when none. The grpc module serves it when it is a descriptor set and the admin
+ * node stores none for SERVER_NAME. */
+extern const unsigned char *gs_proto_spec;
+extern size_t gs_proto_spec_len;
 
 /* The module serving type (its name or an alias), or NULL when this build has none. */
 const gs_protocol *gs_protocol_find(const char *type);

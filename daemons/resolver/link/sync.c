@@ -580,6 +580,7 @@ run_stream(mk_grpc_status *st)
 	req.namespace_ = rs_cfg.ns;
 	req.have_version = (S.need_resync || !atomic_load(&S.ready)) ? 0 : atomic_load(&S.applied);
 	req.address = addr;
+	req.software_version = (char *)RESOLVER_RELEASE_ID;
 	n = mockarty__coordinator__v1__sync_request__get_packed_size(&req);
 	buf = malloc(n ? n : 1);
 	if (buf == NULL) {

@@ -12,8 +12,8 @@
 //
 // Screenshots are compared with the committed references in regress/e2e/screenshots/<name>.png
 // (pixelmatch); UPDATE_SCREENSHOTS=1 writes the references instead (review them before
-// committing). The last actual image and a diff image go to $REGRESS_OUT/screenshots (or the
-// system temp dir) so a failure can be looked at.
+// committing). The last actual image and a diff image go to $REGRESS_OUT-screenshots (or
+// mockarty-screenshots in the system temp dir) so a failure can be looked at.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,7 +23,8 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const screenshotDir = path.resolve(here, '../screenshots');
-const outDir = path.join(process.env.REGRESS_OUT || os.tmpdir(), 'screenshots');
+// beside, not inside, $REGRESS_OUT: pg_regress (run as postgres) empties that folder
+const outDir = process.env.REGRESS_OUT ? `${process.env.REGRESS_OUT}-screenshots` : path.join(os.tmpdir(), 'mockarty-screenshots');
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 

@@ -1,0 +1,1 @@
+../../install/23_users_sessions.sql

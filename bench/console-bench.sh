@@ -13,6 +13,8 @@
 #     -t2 -c64 -d DURATION run on the mock after a warm-up; a round with any non-2xx response or
 #     socket error fails the benchmark; the figures are the medians.
 # Target: req/s with the console >= TARGET (0.95) x req/s without; exit 1 when missed (ENFORCE=1).
+# Also reported (not a target): the CPU the console alone costs the admin node and PostgreSQL
+# per second, as a share of the machine, a figure the noise of a shared machine moves far less.
 # Writes bench/results/console-latest.tsv. Knobs (bench/lib.sh): QUICK=1 (2 s rounds, 2 per side,
 # target reported but not enforced: a smoke check), DURATION ROUNDS WARMUP WRK_THREADS CONNS
 # TARGET ENFORCE, TABS (3), SKIP_BUILD=1, KEEP=1. Free ports, 127.0.0.1 only; every loop is
@@ -119,6 +121,26 @@ read -r dry_reqs dry_304 <"$B/dry.out"
 [ "$dry_304" -gt 0 ] || { log "no 304 in the console's dry run ($dry_reqs requests): ETags not honoured"; exit 1; }
 log "console dry run: $dry_reqs requests, $dry_304 answered 304"
 
+# What the console costs, measured apart from the noise of req/s: CPU seconds the admin node and
+# PostgreSQL spend serving TABS tabs for CPU_S seconds with no other load (from /proc, clock
+# ticks), as a share of the machine's cores - the throughput mock traffic can lose at most.
+cpu_ticks() { # pids... -> utime + stime summed
+  local t=0 p
+  for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$(( t + $(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$p/stat") )); done
+  echo "$t"
+}
+pg_pids() { local pm; pm=$(head -1 "$B/pg/pgdata/postmaster.pid"); echo "$pm" $(pgrep -P "$pm"); }
+CPU_S=${CPU_S:-10}
+hz=$(getconf CLK_TCK)
+a0=$(cpu_ticks "$apid"); p0=$(cpu_ticks $(pg_pids))
+python3 "$B/console.py" "$PA" "$TOKEN" "$CPU_S" "$TABS" >"$B/cpu.out" 2>"$B/cpu.err" || fail "the console got an error: $(cat "$B/cpu.err")"
+a1=$(cpu_ticks "$apid"); p1=$(cpu_ticks $(pg_pids))
+read -r cpu_reqs _ <"$B/cpu.out"
+cost=$(awk -v a=$((a1 - a0)) -v p=$((p1 - p0)) -v hz="$hz" -v s="$CPU_S" -v n="$(nproc)" -v r="$cpu_reqs" 'BEGIN {
+  printf "%s console tabs alone for %d s: %d requests; admin node %.1f ms CPU/s, PostgreSQL %.1f ms CPU/s = %.2f %% of %d cores",
+    '"$TABS"', s, r, a * 1000 / hz / s, p * 1000 / hz / s, (a + p) * 100 / hz / s / n, n}')
+log "$cost"
+
 mkdir -p bench/results
 res=bench/results/console-latest.tsv
 warmup "$PA"
@@ -159,4 +181,5 @@ echo "admin node (THREADS=2) mock req/s with and without $TABS console tabs, wrk
   "medians of $ROUNDS alternating rounds per side, target >= ${TARGET}x$([ "$QUICK" = 1 ] && echo "; QUICK=1: a smoke check, not a measurement")"
 column -t -s $'\t' "$res"
 echo "console assets compiled in: $gz bytes gzipped"
+echo "$cost"
 summary console-bench.sh

@@ -659,10 +659,13 @@ static bool
 api_offload(const conn_req *cr)
 {
 	char path[40];
-	size_t n = strcspn(cr->raw_uri, "?");
+	size_t n;
 
-	if (cr->too_large || W.started == 0)
+	/* every reserved path starts "/a", "/u", "/h", "/m", "/s" or "/_": most mock paths stop here */
+	if (cr->too_large || W.started == 0 || cr->raw_uri[0] != '/' || cr->raw_uri[1] == '\0' ||
+	    strchr("auhms_", cr->raw_uri[1]) == NULL)
 		return false;
+	n = strcspn(cr->raw_uri, "?");
 	if (n >= sizeof(path))
 		n = sizeof(path) - 1;
 	memcpy(path, cr->raw_uri, n);
@@ -947,6 +950,14 @@ server_start(void)
 	}
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* the API workers exist before the first request (W.started is read without a lock) */
+	for (int i = 0; i < API_WORKERS; i++) {
+		if (pthread_create(&W.th[i], NULL, api_worker, NULL) != 0)
+			break;
+		W.started++;
+	}
+	if (W.started == 0)
+		log_warn("no API worker thread could be started: API requests run on the polling threads");
 	daemon_handle = MHD_start_daemon(
 		flags, (uint16_t)admin_cfg.http_port, NULL, NULL, access_handler, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL,
@@ -966,13 +977,6 @@ server_start(void)
 		log_error("cannot listen on %s:%d", admin_cfg.http_bind_addr, admin_cfg.http_port);
 		return false;
 	}
-	for (int i = 0; i < API_WORKERS; i++) {
-		if (pthread_create(&W.th[i], NULL, api_worker, NULL) != 0)
-			break;
-		W.started++;
-	}
-	if (W.started == 0)
-		log_warn("no API worker thread could be started: API requests run on the polling threads");
 	log_info("listening on http://%s:%d (%d threads)", admin_cfg.http_bind_addr,
 		 admin_cfg.http_port, admin_cfg.threads);
 	return true;

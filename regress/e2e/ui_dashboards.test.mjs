@@ -119,3 +119,44 @@ test('runner dashboard: the page, and a load test shows as a running task with p
   }, 20000, 200, 'the load test finished and the chart back to 0');
   for (const x of st.samples) for (const k of ['t', 'running', 'cpu']) assert.equal(typeof x[k], 'number', k);
 });
+
+test('in a browser: both dashboards render under their CSP, charts and numbers update, no console error, axe clean, light and dark', async () => {
+  const { launch, openPage, axeCheck } = await import('./lib/browser.mjs');
+  const browser = await launch();
+  try {
+    for (const scheme of ['light', 'dark']) {
+      // resolver: traffic while the page is open moves the req/s figure beside the chart
+      const { context, page, problems } = await openPage(browser, res.dashUrl + '/', { colorScheme: scheme });
+      const outside = [];
+      page.on('request', (r) => { if (!r.url().startsWith(res.dashUrl)) outside.push(r.url()); });
+      await page.getByRole('heading', { name: 'mock-resolver' }).waitFor({ timeout: 10000 });
+      assert.equal(await page.getByText('Loading the dashboard').count(), 0, 'the placeholder is replaced');
+      const chart = page.locator('#rps-chart');
+      await chart.waitFor({ timeout: 10000 });
+      assert.equal(await chart.getAttribute('role'), 'img');
+      assert.match(await chart.getAttribute('aria-label'), /^Requests per second: /);
+      assert.equal(await page.locator('#rps-chart canvas').count(), 1, 'uPlot drew the chart');
+      let stop = false;
+      const load = (async () => { for (let i = 0; i < 5000 && !stop; i++) await res.get('/dash/hit'); })();
+      await page.waitForFunction(() => Number((document.getElementById('rps-0')?.textContent || '').replace(/[^0-9.]/g, '')) > 0, null, { timeout: 10000 });
+      stop = true;
+      await load;
+      for (const id of ['latency-0', 'latency-2', 'hits-0', 'hits-1']) assert.ok(await page.locator('#' + id).count(), `${id} figure`);
+      await axeCheck(page, `resolver dashboard (${scheme})`);
+      assert.deepEqual(problems, []);
+      assert.deepEqual(outside, [], 'no request leaves the node');
+      await context.close();
+    }
+    const { context, page, problems } = await openPage(browser, run.url + '/');
+    await page.getByRole('heading', { name: 'runner-agent' }).waitFor({ timeout: 10000 });
+    await page.locator('#active-chart canvas').waitFor({ timeout: 10000 });
+    await page.locator('#progress-chart').waitFor();
+    assert.match(await page.locator('#active-chart').getAttribute('aria-label'), /^Tasks running: running/);
+    await page.getByRole('heading', { name: 'History (last 100)' }).waitFor({ timeout: 10000 });
+    await axeCheck(page, 'runner dashboard');
+    assert.deepEqual(problems, []);
+    await context.close();
+  } finally {
+    await browser.close();
+  }
+});

@@ -15,7 +15,7 @@ function App() {
 	const g = s.generatedServer || {};
 	const [badge, cls] = linkBadge(c);
 	const rps = samples.map((x) => ({ t: x.t, v: [x.rps] }));
-	const lat = samples.map((x) => ({ t: x.t, v: [x.p50 * 1e3, x.p95 * 1e3, x.p99 * 1e3] }));
+	const lat = samples.map((x) => ({ t: x.t, v: [x.p50 * 1e6, x.p95 * 1e6, x.p99 * 1e6] }));
 	const hm = samples.map((x) => ({ t: x.t, v: [x.hits, x.misses] }));
 	return html`<${Dashboard} title=${`generated ${g.type || ''} server`} subtitle=${`${s.name} · namespace ${s.namespace}`}
 			badge=${badge} badgeClass=${cls} error=${error}>
@@ -35,7 +35,7 @@ function App() {
 			<${LiveChart} id="rps" label="Requests per second" unit="req/s" digits=${1} series=${[{ label: 'requests' }]} samples=${rps} />
 		<//>
 		<${Section} title="Latency percentiles" id="sec-lat">
-			<${LiveChart} id="latency" label="Latency percentiles in milliseconds" unit="ms" digits=${2}
+			<${LiveChart} id="latency" label="Latency percentiles in microseconds" unit="µs" digits=${0}
 				series=${[{ label: 'p50' }, { label: 'p95' }, { label: 'p99' }]} samples=${lat} />
 		<//>
 		<${Section} title="Hits and misses per second" id="sec-hits">

@@ -4,8 +4,9 @@
 // answers its whole sample ring on the first call and only newer samples after
 // (/api/status?since=<unix s>), so a page opened late draws two minutes of history at once.
 //
-//   import { Dashboard, useNodeStatus, ms } from './kit/dashboard.js';
-//   const { status, samples, error } = useNodeStatus();
+//   import { Dashboard, useNodeStatus, mount } from './kit/dashboard.js';
+//   function App() { const { status, samples, error } = useNodeStatus(); ... }
+//   mount(App);
 //
 // URLs: a dashboard is served at the node's "/", this file as /kit/dashboard.js; imports are
 // relative, data calls are the absolute /api/status of the same origin.
@@ -41,9 +42,17 @@ function applyTheme(t) {
 export function ThemeSwitch() {
 	const [theme, setTheme] = useState(localStorage.getItem('mockarty.theme') || 'system');
 	useEffect(() => { applyTheme(theme); localStorage.setItem('mockarty.theme', theme); }, [theme]);
-	return html`<select aria-label="Theme" style=${{ width: 'auto' }} value=${theme} onChange=${(e) => setTheme(e.target.value)}>
+	return html`<span class="inline"><select aria-label="Theme" value=${theme} onChange=${(e) => setTheme(e.target.value)}>
 		<option value="system">System theme</option><option value="light">Light</option><option value="dark">Dark</option>
-	</select>`;
+	</select></span>`;
+}
+
+// mount(App): renders the dashboard into #app in place of its "Loading" placeholder.
+export function mount(App) {
+	const root = document.getElementById('app');
+	applyTheme(localStorage.getItem('mockarty.theme'));
+	root.textContent = '';
+	render(html`<${App} />`, root);
 }
 
 // Dashboard({ title, subtitle, state, error, children }): the page frame. state is a short
@@ -65,13 +74,6 @@ export function Dashboard({ title, subtitle, badge, badgeClass, error, children 
 			Data: <a href="/api/status">/api/status</a> (refreshed every second; the charts keep the last ${MAX_SAMPLES} seconds)
 		</footer>
 	</div>`;
-}
-
-// mount(App): renders the dashboard in #app in place of the static "Loading" line.
-export function mount(App) {
-	const root = document.getElementById('app');
-	root.textContent = '';
-	render(html`<${App} />`, root);
 }
 
 // Section({ title, children }): a titled card.

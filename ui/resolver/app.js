@@ -9,14 +9,14 @@ import { Dashboard, Section, useNodeStatus, linkBadge, ms, ago, mount } from './
 
 export function TrafficCharts({ samples }) {
 	const rps = samples.map((s) => ({ t: s.t, v: [s.rps] }));
-	const lat = samples.map((s) => ({ t: s.t, v: [s.p50 * 1e3, s.p95 * 1e3, s.p99 * 1e3] }));
+	const lat = samples.map((s) => ({ t: s.t, v: [s.p50 * 1e6, s.p95 * 1e6, s.p99 * 1e6] }));
 	const hm = samples.map((s) => ({ t: s.t, v: [s.hits, s.misses] }));
 	return html`
 		<${Section} title="Requests per second" id="sec-rps">
 			<${LiveChart} id="rps" label="Requests per second" unit="req/s" digits=${1} series=${[{ label: 'requests' }]} samples=${rps} />
 		<//>
 		<${Section} title="Latency percentiles" id="sec-lat">
-			<${LiveChart} id="latency" label="Latency percentiles in milliseconds" unit="ms" digits=${2}
+			<${LiveChart} id="latency" label="Latency percentiles in microseconds" unit="µs" digits=${0}
 				series=${[{ label: 'p50' }, { label: 'p95' }, { label: 'p99' }]} samples=${lat} />
 		<//>
 		<${Section} title="Hits and misses per second" id="sec-hits">

@@ -32,7 +32,7 @@ function App() {
 		ok += x.completed || 0; failed += x.failed || 0; cancelled += x.cancelled || 0; lost += (x.lost || 0) + (x.abandoned || 0);
 	}
 	const active = samples.map((x) => ({ t: x.t, v: [x.running] }));
-	const prog = samples.map((x) => ({ t: x.t, v: [x.progress] }));
+	const prog = samples.map((x) => ({ t: x.t, v: [x.progress ?? 0] })); // no task running: 0 on the chart
 	return html`<${Dashboard} title="runner-agent"
 			subtitle=${`${s.name} · ${s.shared ? 'shared (all namespaces)' : 'namespace ' + s.namespace} · ${(s.capabilities || []).join(', ')}`}
 			badge=${badge} badgeClass=${cls} error=${error}>

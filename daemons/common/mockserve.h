@@ -198,6 +198,18 @@ void ms_result_done(ms_result *res);
 void ms_after_run(ms_after *a, int status);
 
 /*
+ * The admin's side of a resolver's forwarded hit (eventq.h, forwarding mode):
+ * item is {"mockId","status","seed"?,"request":{...}} as the node sent it, doc
+ * (len bytes) the stored mock of that id in namespace ns. Renders the stored
+ * mock's http callbacks with that request - only when the request matches the
+ * mock (route, method, conditions) - and queues them in this process's eventq
+ * as if this node had served the hit. Returns 0, or -1 with err set (nothing
+ * queued). Nothing rendered by the node is used.
+ */
+int ms_callbacks_replay(const char *doc, size_t len, const char *ns, const json_t *item, char *err,
+			size_t errlen);
+
+/*
  * Sets the template output budget of every later resolution in this process
  * (TEMPLATE_OUTPUT_LIMIT_MB in bytes; 0 = core's default). A response whose
  * templates would render more answers 500 with code "template_output_limit".

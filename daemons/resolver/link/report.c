@@ -12,8 +12,10 @@
  * meanwhile still go to the bounded queue, so an outage costs drops, never
  * memory. The same thread runs the sync watchdog and the statistics tick.
  *
- * Webhook work (per-mock callbacks and mock.resolved events, rendered on the
- * serving threads into daemons/common/eventq.c's bounded queue) rides along:
+ * Webhook work (mock.resolved events, and the hits that fire per-mock
+ * callbacks with the request they served - the admin renders those callbacks
+ * from its stored mock, eventq.h - queued by the serving threads into
+ * daemons/common/eventq.c's bounded queue) rides along:
  * eventq's drain thread hands its batches to wh_sink(), which parks them in
  * two bounded lists here, and every batch carries up to WH_BATCH of them in
  * callbacks_json/events_json with the number shed since the last batch. The
@@ -548,6 +550,8 @@ report_start(void (*tick)(void))
 	R.q = calloc(QUEUE_CAP, sizeof(*R.q));
 	R.wh_cb = calloc(WH_CAP, sizeof(*R.wh_cb));
 	R.wh_ev = calloc(WH_CAP, sizeof(*R.wh_ev));
+	/* callbacks travel as the hits that fire them; the admin renders them (eventq.h) */
+	eq_set_callbacks_forward(true);
 	if (R.q == NULL || R.wh_cb == NULL || R.wh_ev == NULL || !eq_start(wh_sink, NULL)) {
 		free(R.q);
 		free(R.wh_cb);

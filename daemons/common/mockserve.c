@@ -33,6 +33,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #define FIXED_NOW 1700000000 /* "now" of seeded (reproducible) resolutions */
@@ -1748,6 +1749,40 @@ skip:
  * the path parameters come from the stored route and a request the mock would
  * not answer renders nothing.
  */
+/* See mockserve.h. */
+bool
+ms_refuse_crowded_query(struct MHD_Connection *conn, const char *uri, size_t mem_limit)
+{
+	const char *q = uri ? strchr(uri, '?') : NULL;
+	const union MHD_ConnectionInfo *ci;
+	size_t nargs = 1, len;
+	char body[256], head[512];
+	int bl, hl;
+
+	if (q == NULL || mem_limit == 0)
+		return false;
+	for (const char *p = q; *p; p++)
+		nargs += *p == '&';
+	len = strlen(uri);
+	if (nargs * 68 + len <= mem_limit)
+		return false;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return false;
+	bl = snprintf(body, sizeof(body),
+		      "{\"error\":\"the query has %zu arguments: more than HTTP_CONNECTION_MEMORY_KB=%zu can hold\","
+		      "\"code\":\"request_too_large\"}",
+		      nargs, mem_limit / 1024);
+	hl = snprintf(head, sizeof(head),
+		      "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
+		      "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		      bl, body);
+	/* a small answer on a fresh connection: the socket buffer takes it whole */
+	(void)!send(ci->connect_fd, head, (size_t)hl, MSG_NOSIGNAL | MSG_DONTWAIT);
+	shutdown(ci->connect_fd, SHUT_RDWR);
+	return true;
+}
+
 int
 ms_callbacks_replay(const char *doc, size_t len, const char *ns, const json_t *item, char *err, size_t errlen)
 {

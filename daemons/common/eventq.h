@@ -80,7 +80,7 @@ void eq_callbacks_fire(const json_t *cbs, mc_render_ctx *ctx, const char *mock_i
  * over EQ_FORWARD_BODY_MAX bytes sheds the hit's callbacks (counted); a body
  * that is not UTF-8 text is left out.
  */
-#define EQ_FORWARD_BODY_MAX (256 * 1024)
+#define EQ_FORWARD_BODY_MAX (64 * 1024)
 void eq_set_callbacks_forward(bool on);
 bool eq_callbacks_forwarding(void);
 void eq_callbacks_forward(const json_t *cbs, const mc_request *req, const char *seed, const char *mock_id,

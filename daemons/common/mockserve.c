@@ -1805,8 +1805,9 @@ ms_callbacks_replay(const char *doc, size_t len, const char *ns, const json_t *i
 		snprintf(err, errlen, "callback item carries no request (mockId, request.method, request.path)");
 		return -1;
 	}
-	if (seed != NULL && strspn(seed, "0123456789") != strlen(seed))
-		seed = NULL;
+	if (seed != NULL && (seed[seed[0] == '-'] == '\0' ||
+			     strspn(seed + (seed[0] == '-'), "0123456789") != strlen(seed + (seed[0] == '-'))))
+		seed = NULL; /* not a number: a random seed, as serving treats junk */
 	p = ms_prepare(doc, len, ns, err, errlen);
 	if (p == NULL)
 		return -1;

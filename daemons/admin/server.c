@@ -870,10 +870,13 @@ access_handler(void *cls, struct MHD_Connection *conn, const char *url, const ch
 static void *
 uri_logger(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-	conn_req *cr = calloc(1, sizeof(*cr));
+	conn_req *cr;
 
 	(void)cls;
-	(void)conn;
+	/* answered and closed here: the HTTP library could not index this query (mockserve.h) */
+	if (ms_refuse_crowded_query(conn, uri, admin_cfg.http_conn_memory ? admin_cfg.http_conn_memory : 24576))
+		return NULL;
+	cr = calloc(1, sizeof(*cr));
 	if (cr != NULL) {
 		atomic_fetch_add(&in_flight, 1);
 		cr->raw_uri = strdup(uri ? uri : "/");

@@ -431,6 +431,70 @@ eq_callbacks_fire(const json_t *cbs, mc_render_ctx *ctx, const char *mock_id, co
 	}
 }
 
+/* ------------------------------------------------------------- forwarded hits */
+
+static atomic_bool forward_mode;
+
+void
+eq_set_callbacks_forward(bool on)
+{
+	atomic_store_explicit(&forward_mode, on, memory_order_relaxed);
+}
+
+bool
+eq_callbacks_forwarding(void)
+{
+	return atomic_load_explicit(&forward_mode, memory_order_relaxed);
+}
+
+/*
+ * See eventq.h. The request goes as the node received it (headers and query
+ * as name -> array of strings); nothing rendered travels, so what the admin
+ * delivers is what the stored mock makes of that request.
+ */
+void
+eq_callbacks_forward(const json_t *cbs, const mc_request *req, const char *seed, const char *mock_id,
+		     const char *ns, int status)
+{
+	size_t i, n = 0;
+	json_t *cb, *out, *rq;
+
+	json_array_foreach (cbs, i, cb)
+		if (trigger_applies(json_string_value(json_object_get(cb, "trigger")), status))
+			n++;
+	if (n == 0)
+		return;
+	if (ring_full() || (req->body != NULL && req->body_len > EQ_FORWARD_BODY_MAX)) {
+		eq_count_shed(n, 0);
+		return;
+	}
+	rq = json_pack("{s:s, s:s, s:s}", "protocol", req->protocol == MC_PROTO_GRPC ? "grpc" : "http",
+		       "method", req->method ? req->method : "GET", "path", req->path ? req->path : "/");
+	out = rq ? json_pack("{s:s, s:s, s:i, s:o}", "mockId", mock_id, "namespace", ns, "status", status,
+			     "request", rq)
+		 : NULL;
+	if (out == NULL) {
+		eq_count_shed(n, 0);
+		return;
+	}
+	if (json_is_object(req->query))
+		json_object_set(rq, "query", req->query);
+	if (json_is_object(req->headers))
+		json_object_set(rq, "headers", req->headers);
+	if (req->body != NULL && req->body_len > 0) {
+		json_t *b = json_stringn(req->body, req->body_len); /* NULL: not UTF-8 text */
+
+		if (b != NULL)
+			json_object_set_new(rq, "body", b);
+	} else if (req->body_json != NULL) { /* gRPC: the message as proto3 JSON */
+		json_object_set(rq, "bodyJson", req->body_json);
+	}
+	if (seed != NULL && seed[0] != '\0')
+		json_object_set_new(out, "seed", json_string(seed));
+	push('C', json_dumps(out, JSON_COMPACT | JSON_ENCODE_ANY));
+	json_decref(out);
+}
+
 /* ------------------------------------------------------------- the drain thread */
 
 /* Hands the taken items to the sink, split by kind, and frees them. */

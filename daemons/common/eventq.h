@@ -71,6 +71,22 @@ void eq_callbacks_fire(const json_t *cbs, mc_render_ctx *ctx, const char *mock_i
 		       int status);
 
 /*
+ * Forwarding mode (a mock resolver: report_start() turns it on). Instead of
+ * rendering, eq_callbacks_forward() queues one item per hit whose mock has a
+ * callback applying to status: {"mockId","namespace","status","seed"?,
+ * "request":{"protocol","method","path","query","headers","body"?}}. The
+ * admin node renders the callbacks from its stored copy of the mock
+ * (ms_callbacks_replay) after checking that the request matches it. A body
+ * over EQ_FORWARD_BODY_MAX bytes sheds the hit's callbacks (counted); a body
+ * that is not UTF-8 text is left out.
+ */
+#define EQ_FORWARD_BODY_MAX (64 * 1024)
+void eq_set_callbacks_forward(bool on);
+bool eq_callbacks_forwarding(void);
+void eq_callbacks_forward(const json_t *cbs, const mc_request *req, const char *seed, const char *mock_id,
+			  const char *ns, int status);
+
+/*
  * Queues a mock.resolved event {"mockId","namespace","method","path","status",
  * "at"(RFC 3339, ms),"traceparent"?} (traceparent may be NULL). Cheap: no
  * JSON library, one short mutex; sheds when the ring is full.

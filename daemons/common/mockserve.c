@@ -33,6 +33,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #define FIXED_NOW 1700000000 /* "now" of seeded (reproducible) resolutions */
@@ -1588,7 +1589,10 @@ static void
 webhook_fire(mc_request *mreq, json_t *path_params, const char *seed, const json_t *cbs, const char *id,
 	     const char *ns, const char *path, int status, json_int_t now, const char *tp)
 {
-	if (cbs != NULL) {
+	if (cbs != NULL && eq_callbacks_forwarding()) {
+		/* a resolver: the admin renders them from its stored mock (ms_callbacks_replay) */
+		eq_callbacks_forward(cbs, mreq, seed, id, ns, status);
+	} else if (cbs != NULL) {
 		mc_rng rng;
 		mc_render_ctx ctx = {.output_limit = atomic_load(&output_limit)};
 
@@ -1704,6 +1708,163 @@ ms_after_run(ms_after *a, int status)
 	webhook_fire(&a->mreq, a->path_params, a->seed, a->cbs, a->id, a->ns, a->path, status, a->now,
 		     a->have_tp ? a->tp : NULL);
 	after_free(a);
+}
+
+/* name -> array of strings from what a node reported (strings become one-element arrays). */
+static json_t *
+string_lists(const json_t *in, bool lower)
+{
+	json_t *out = json_object(), *v;
+	const char *k;
+
+	if (out == NULL || !json_is_object(in))
+		return out;
+	json_object_foreach ((json_t *)in, k, v) {
+		json_t *arr = json_array(), *x;
+		char key[256];
+		size_t i, n = strlen(k);
+
+		if (arr == NULL || n == 0 || n >= sizeof(key))
+			goto skip;
+		for (i = 0; i <= n; i++)
+			key[i] = lower && k[i] >= 'A' && k[i] <= 'Z' ? (char)(k[i] - 'A' + 'a') : k[i];
+		if (json_is_string(v))
+			json_array_append(arr, v);
+		json_array_foreach (v, i, x)
+			if (json_is_string(x))
+				json_array_append(arr, x);
+		if (json_array_size(arr) > 0) {
+			json_object_set_new(out, key, arr);
+			continue;
+		}
+skip:
+		json_decref(arr);
+	}
+	return out;
+}
+
+/*
+ * See mockserve.h. The stored mock is indexed alone and the reported request
+ * matched against it (route, method, conditions, query and header lists), so
+ * the path parameters come from the stored route and a request the mock would
+ * not answer renders nothing.
+ */
+/* See mockserve.h. */
+bool
+ms_refuse_crowded_query(struct MHD_Connection *conn, const char *uri, size_t mem_limit)
+{
+	const char *q = uri ? strchr(uri, '?') : NULL;
+	const union MHD_ConnectionInfo *ci;
+	size_t nargs = 1, len;
+	char body[256], head[512];
+	int bl, hl;
+
+	if (q == NULL || mem_limit == 0)
+		return false;
+	for (const char *p = q; *p; p++)
+		nargs += *p == '&';
+	len = strlen(uri);
+	if (nargs * 68 + len <= mem_limit)
+		return false;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return false;
+	bl = snprintf(body, sizeof(body),
+		      "{\"error\":\"the query has %zu arguments: more than HTTP_CONNECTION_MEMORY_KB=%zu can hold\","
+		      "\"code\":\"request_too_large\"}",
+		      nargs, mem_limit / 1024);
+	hl = snprintf(head, sizeof(head),
+		      "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
+		      "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		      bl, body);
+	/* a small answer on a fresh connection: the socket buffer takes it whole */
+	(void)!send(ci->connect_fd, head, (size_t)hl, MSG_NOSIGNAL | MSG_DONTWAIT);
+	shutdown(ci->connect_fd, SHUT_RDWR);
+	return true;
+}
+
+int
+ms_callbacks_replay(const char *doc, size_t len, const char *ns, const json_t *item, char *err, size_t errlen)
+{
+	const json_t *rq = json_object_get(item, "request");
+	const char *id = json_string_value(json_object_get(item, "mockId"));
+	const char *method = json_string_value(json_object_get(rq, "method"));
+	const char *path = json_string_value(json_object_get(rq, "path"));
+	const char *proto = json_string_value(json_object_get(rq, "protocol"));
+	const char *seed = json_string_value(json_object_get(item, "seed"));
+	const json_t *body = json_object_get(rq, "body");
+	json_int_t status = json_integer_value(json_object_get(item, "status"));
+	ms_prepared *p = NULL;
+	mc_index *idx = NULL;
+	mc_request mreq = {0};
+	mc_match m = {0};
+	mc_error merr = {0};
+	int rc = -1;
+
+	if (!json_is_object(rq) || id == NULL || method == NULL || path == NULL || path[0] != '/') {
+		snprintf(err, errlen, "callback item carries no request (mockId, request.method, request.path)");
+		return -1;
+	}
+	if (seed != NULL && (seed[seed[0] == '-'] == '\0' ||
+			     strspn(seed + (seed[0] == '-'), "0123456789") != strlen(seed + (seed[0] == '-'))))
+		seed = NULL; /* not a number: a random seed, as serving treats junk */
+	p = ms_prepare(doc, len, ns, err, errlen);
+	if (p == NULL)
+		return -1;
+	if (p->mk == NULL || p->mk->callbacks == NULL || strcmp(p->id, id) != 0) {
+		snprintf(err, errlen, "mock %s is closed or has no http callbacks", id);
+		goto out;
+	}
+	mreq.method = method;
+	mreq.path = path;
+	mreq.protocol = proto != NULL && strcmp(proto, "grpc") == 0 ? MC_PROTO_GRPC : MC_PROTO_HTTP;
+	mreq.query = string_lists(json_object_get(rq, "query"), false);
+	mreq.headers = string_lists(json_object_get(rq, "headers"), true);
+	if (json_is_string(body)) {
+		mreq.body = json_string_value(body);
+		mreq.body_len = json_string_length(body);
+		mreq.body_json = mreq.body_len > 0 ? mc_json_loadb_wide(mreq.body, mreq.body_len, JSON_DECODE_ANY, NULL)
+						   : NULL;
+	} else if (json_object_get(rq, "bodyJson") != NULL) {
+		mreq.body_json = json_incref(json_object_get(rq, "bodyJson"));
+	}
+	idx = mc_index_new();
+	if (idx == NULL || mreq.query == NULL || mreq.headers == NULL ||
+	    mc_index_put(idx, p->skel, 1, &merr) != MC_OK) {
+		snprintf(err, errlen, "mock %s cannot be indexed: %s", id, idx ? merr.msg : "out of memory");
+		goto out;
+	}
+	if (mc_index_match(idx, p->ns, &mreq, NULL, NULL, &m) != MC_OK) {
+		snprintf(err, errlen, "the reported request %s %s does not match mock %s", method, path, id);
+		goto out;
+	}
+	{
+		mc_rng rng;
+		mc_render_ctx ctx = {.output_limit = atomic_load(&output_limit)};
+
+		if (seed != NULL && seed[0] != '\0') {
+			mc_rng_seed(&rng, (uint64_t)strtoll(seed, NULL, 10));
+			ctx.now = FIXED_NOW;
+		} else {
+			mc_rng_seed(&rng, random_u64());
+			ctx.now = (int64_t)time(NULL);
+		}
+		ctx.req = &mreq;
+		ctx.path_params = m.path_params;
+		ctx.rng = &rng;
+		eq_callbacks_fire(p->mk->callbacks, &ctx, p->id, p->ns,
+				  status >= 100 && status <= 599 ? (int)status : 200);
+	}
+	rc = 0;
+out:
+	mc_match_clear(&m);
+	if (idx != NULL)
+		mc_index_free(idx);
+	json_decref(mreq.query);
+	json_decref(mreq.headers);
+	json_decref(mreq.body_json);
+	ms_prepared_free(p);
+	return rc;
 }
 
 int

@@ -198,6 +198,30 @@ void ms_result_done(ms_result *res);
 void ms_after_run(ms_after *a, int status);
 
 /*
+ * For the HTTP library's URI callback (before it parses the query): when the
+ * query of uri has more arguments than the connection's memory (mem_limit
+ * bytes, HTTP_CONNECTION_MEMORY_KB) can index, the library would fail to
+ * answer and leave the connection open until its timeout. This answers 431
+ * with a JSON envelope naming the setting and Connection: close on the socket
+ * itself, shuts the socket down (the client sees the end at once) and returns
+ * true; false when the query fits. Estimate: 68 bytes of connection memory per
+ * argument plus the URI itself.
+ */
+bool ms_refuse_crowded_query(struct MHD_Connection *conn, const char *uri, size_t mem_limit);
+
+/*
+ * The admin's side of a resolver's forwarded hit (eventq.h, forwarding mode):
+ * item is {"mockId","status","seed"?,"request":{...}} as the node sent it, doc
+ * (len bytes) the stored mock of that id in namespace ns. Renders the stored
+ * mock's http callbacks with that request - only when the request matches the
+ * mock (route, method, conditions) - and queues them in this process's eventq
+ * as if this node had served the hit. Returns 0, or -1 with err set (nothing
+ * queued). Nothing rendered by the node is used.
+ */
+int ms_callbacks_replay(const char *doc, size_t len, const char *ns, const json_t *item, char *err,
+			size_t errlen);
+
+/*
  * Sets the template output budget of every later resolution in this process
  * (TEMPLATE_OUTPUT_LIMIT_MB in bytes; 0 = core's default). A response whose
  * templates would render more answers 500 with code "template_output_limit".

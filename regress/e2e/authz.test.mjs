@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { startStack, waitUntil, repoRoot } from './lib/harness.mjs';
+import { startReceiver } from './lib/webhook_receiver.mjs';
 
 const require = createRequire(path.join(repoRoot, 'regress/e2e/package.json'));
 const grpc = require('@grpc/grpc-js');
@@ -22,6 +23,7 @@ const Runners = pkg.mockarty.coordinator.v1.Runners;
 const { status } = grpc;
 
 let s;
+let rx; // receiver of callbacks
 let bound; // mk_ admin token bound to team-a
 let viewer; // mk_ token of a viewer (unbound)
 let editor; // mk_ token of an editor (unbound)
@@ -39,6 +41,7 @@ const metric = async (name) => {
 
 before(async () => {
   s = await startStack();
+  rx = await startReceiver();
   await s.psql("SELECT mockarty.namespace_create('team-a'), mockarty.namespace_create('prod')");
   const v = await s.api('POST', '/api/v1/mocks', mock('victim', { namespace: 'prod', chainId: 'c1',
     response: { payload: 'prod-secret' } }));
@@ -53,6 +56,7 @@ before(async () => {
 
 after(async () => {
   for (const c of clients) c.close();
+  await rx?.close();
   await s?.stop();
 });
 
@@ -355,11 +359,15 @@ test('gRPC: a bound resolver token syncs and resolves only its namespace (PERMIS
 });
 
 test('gRPC: Report carries only logs and events of mocks the node was sent; callbacks come from the stored mock', async () => {
-  // a subscriber of mock.resolved so events become deliveries, and a mock with a stored callback
+  // a subscriber of mock.resolved so events become deliveries, and mocks with stored callbacks
   const wh = await s.api('POST', '/api/v1/webhooks', { url: 'http://127.0.0.1:9/ev', events: ['mock.resolved'] });
   assert.equal(wh.status, 201, wh.text);
   assert.equal((await s.api('POST', '/api/v1/mocks', mock('cb', { namespace: 'team-a',
     webhooks: [{ url: 'http://127.0.0.1:9/hook', method: 'PUT', retryCount: 0, timeout: 1000 }] }))).status, 200);
+  assert.equal((await s.api('POST', '/api/v1/mocks', { id: 'cbr', namespace: 'team-a',
+    http: { route: '/cbr/:id', httpMethod: 'POST' }, response: { payload: { ok: true } },
+    webhooks: [{ url: `${rx.url}/cbr/$.pathParam.id`, method: 'PUT', headers: { 'X-Seen': 'tag-$.reqHeader.X-Tag' },
+      body: { got: '$.req.x', order: '$.pathParam.id' }, retryCount: 0, timeout: 1000 }] })).status, 200);
   const c = client();
   const st = open(c, 'Sync', { resolver_name: 'team-a-node', namespace: 'team-a' }, boundResolver);
   await waitUntil(() => snapshotDone(st), 5000, 10, 'snapshot');
@@ -372,7 +380,15 @@ test('gRPC: Report carries only logs and events of mocks the node was sent; call
     undefined: [{ namespace: 'prod', method: 'GET', path: '/forged-miss', headers_json: '{}', body_json: '', count: '1' }],
     events_json: [ev('victim', 'prod'), ev('mine', 'team-a'), ev('victim', 'team-a')],
     callbacks_json: [cbk('victim', 'http://127.0.0.1:9/hook'), cbk('mine', 'http://evil.example/steal'),
-      cbk('cb', 'http://evil.example/steal'), cbk('cb', 'http://127.0.0.1:9/hook?rendered=1')],
+      cbk('cb', 'http://evil.example/steal'), cbk('cb', 'http://127.0.0.1:9/hook?rendered=1'),
+      // a forwarded hit with forged rendered fields: the admin renders the stored callback instead
+      cbk('cbr', `${rx.url}/forged-path`, { status: 200, headers: { 'X-Seen': 'forged' }, body: '{"got":"forged"}',
+        request: { method: 'POST', path: '/cbr/7', headers: { 'x-tag': ['t1'] }, body: '{"x":"real"}' } }),
+      // a request the stored mock would not answer (wrong method, wrong route) renders nothing
+      cbk('cbr', `${rx.url}/cbr/8`, { status: 200, request: { method: 'GET', path: '/cbr/8' } }),
+      cbk('cbr', `${rx.url}/cbr/9`, { status: 200, request: { method: 'POST', path: '/elsewhere/9' } }),
+      // a hit of a mock of another namespace renders nothing either
+      cbk('victim', `${rx.url}/cbr/10`, { status: 200, request: { method: 'GET', path: '/victim' } })],
   }, boundResolver);
   assert.ifError(r.err);
   assert.equal(Number(r.res.accepted), 1, 'only the log of mine');
@@ -380,9 +396,16 @@ test('gRPC: Report carries only logs and events of mocks the node was sent; call
   assert.equal(await s.psql("SELECT count(*) FROM mockarty_private.undefined_requests WHERE path = '/forged-miss'"), '0');
   assert.equal(await s.psql(`SELECT string_agg(namespace || ':' || (body::jsonb #>> '{data,mockId}'), ',' ORDER BY id)
     FROM mockarty_private.webhook_deliveries WHERE event = 'mock.resolved'`), 'team-a:mine');
+  await waitUntil(() => rx.requests('/cbr/7').length === 1, 10000, 20, 'the admin-rendered callback at the receiver')
+    .catch((e) => { e.message += '\n--- admin log ---\n' + s.admin.logs(); throw e; });
+  const got = rx.requests('/cbr/7')[0];
+  assert.equal(got.method, 'PUT');
+  assert.equal(got.headers['x-seen'], 'tag-t1');
+  assert.deepEqual(JSON.parse(got.body), { got: 'real', order: '7' });
   const cbs = await s.psqlJson(`SELECT jsonb_agg(jsonb_build_object('mock', mock_id, 'ns', namespace, 'url', url, 'method', method,
     'max', max_attempts, 'timeout', timeout_ms)) FROM mockarty_private.webhook_deliveries WHERE event = 'mock.callback'`);
-  assert.deepEqual(cbs, [{ mock: 'cb', ns: 'team-a', url: 'http://127.0.0.1:9/hook?rendered=1', method: 'PUT', max: 1, timeout: 1000 }]);
+  assert.deepEqual(cbs, [{ mock: 'cbr', ns: 'team-a', url: `${rx.url}/cbr/7`, method: 'PUT', max: 1, timeout: 1000 }]);
+  assert.deepEqual(rx.requests().map((x) => x.path), ['/cbr/7'], 'nothing forged, nothing unmatched reached the receiver');
 
   // an unbound token syncing sandbox was not sent prod's mocks either
   const c2 = client();

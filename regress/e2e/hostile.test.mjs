@@ -265,6 +265,25 @@ test('query string with 5000 repeated keys: beyond the header limit, 414', async
   await alive('many query keys');
 });
 
+test('too many query keys for the connection memory: answered and closed at once (fetch, 2 s)', async () => {
+  // between what the connection memory can index (about 330 keys at HTTP_CONNECTION_MEMORY_KB=24)
+  // and what no longer fits the request line (414 from the HTTP layer), the HTTP library used to
+  // answer nothing and keep the connection open for 120 s; the node answers 431 itself now
+  for (const [n, want] of [[400, 431], [1000, 431], [3000, 431], [5000, 414]]) {
+    const q = Array.from({ length: n }, (_, i) => `a=${i}`).join('&');
+    const t0 = Date.now();
+    const r = await fetch(`${s.admin.url}/hq?${q}`, { signal: AbortSignal.timeout(2000) })
+      .catch((e) => ({ status: 0, err: e }));
+    const body = r.text ? await r.text() : '';
+    const ms = Date.now() - t0;
+    assert.equal(r.status, want, `${n} keys: ${r.err?.message ?? body}`);
+    assert.equal(r.headers.get('connection'), 'close', `${n} keys`);
+    assert.ok(ms < 2000, `${n} keys took ${ms} ms`);
+    if (want === 431) assert.match(JSON.parse(body).error, /HTTP_CONNECTION_MEMORY_KB=24/);
+  }
+  await alive('crowded queries');
+});
+
 test('body declared longer than sent, connection closed midway', async () => {
   for (const p of ['/api/v1/mocks', '/hbody', '/stubs/sandbox/hbody']) {
     await raw([`POST ${p} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.token}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"id":"half`], { destroyAfterWrite: true });

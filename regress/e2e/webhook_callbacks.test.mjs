@@ -129,6 +129,35 @@ test('a templated callback is delivered rendered, with its method and headers (a
   assert.ok(d.body.items.every((x) => x.event === 'mock.callback'));
 });
 
+test('a resolver forwards the request, the admin renders the stored callback; a body over 64 KiB sheds it, counted', async () => {
+  await putMock(cbMock('cb-fwd', '/cb/fwd/:id', [{
+    url: `${rx.url}/cb/fwd/$.pathParam.id`, body: { n: '$.req.n', seeded: '$.fake.UUID' } }]));
+  const r = await resolverFor('cb-fwd');
+  try {
+    await waitUntil(async () => (await r.get('/health/ready')).status === 200, 10000, 50, 'resolver ready');
+    const post = (id, body, seed) => fetch(`${r.url}/cb/fwd/${id}`, { method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...(seed ? { 'X-Mockarty-Seed': seed } : {}) }, body });
+    // the same seed on the admin node and through a resolver gives the same callback
+    assert.equal((await post('s1', '{"n":1}', '42')).status, 200);
+    assert.equal((await fetch(`${s.admin.url}/cb/fwd/s2`, { method: 'POST', headers: { 'Content-Type': 'application/json',
+      'X-Mockarty-Seed': '42' }, body: '{"n":1}' })).status, 200);
+    await waitUntil(() => rx.requests('/cb/fwd/s1').length === 1 && rx.requests('/cb/fwd/s2').length === 1, 10000, 20,
+      'seeded callbacks from the resolver and the admin node');
+    assert.deepEqual(JSON.parse(rx.requests('/cb/fwd/s1')[0].body), JSON.parse(rx.requests('/cb/fwd/s2')[0].body));
+    assert.equal(JSON.parse(rx.requests('/cb/fwd/s1')[0].body).n, 1);
+    const shed0 = metric(await resolverMetrics(r), 'mockarty_webhook_callbacks_shed_total');
+    const big = JSON.stringify({ n: 2, pad: 'x'.repeat(70 * 1024) });
+    assert.equal((await post('big', big)).status, 200, 'serving does not depend on the callback');
+    await waitUntil(async () => metric(await resolverMetrics(r), 'mockarty_webhook_callbacks_shed_total') === shed0 + 1,
+      5000, 20, 'the callback of the 70 KiB request counted as shed');
+    assert.equal((await post('after', '{"n":3}')).status, 200);
+    await waitUntil(() => rx.requests('/cb/fwd/after').length === 1, 10000, 20, 'a later callback');
+    assert.equal(rx.requests('/cb/fwd/big').length, 0);
+  } finally {
+    await r.stop();
+  }
+});
+
 test('retryCount/retryDelay: a failing receiver gets 1 + retryCount attempts retryDelay apart (within 10%)', async () => {
   rx.script('/cb/flaky', [500, 502, 503]);
   await putMock(cbMock('cb-retry', '/cb/retry/:id', [{ url: `${rx.url}/cb/flaky`, body: 'attempt', retryCount: 3, retryDelay: 1000 }]));

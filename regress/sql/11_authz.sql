@@ -163,3 +163,22 @@ SELECT jsonb_pretty(mockarty.node_report_callbacks('[
 SELECT mockarty.node_report_events('[{"mockId":"victim","namespace":"team-a"},{"mockId":"cbm","namespace":"prod","path":"/cbm"},42]',
        ARRAY['team-a']) AS events,
        mockarty.node_report_events('[{"mockId":"cbm"}]', '{}') AS none_sent;
+
+-- node-wide operations (settings, users) need an admin not bound to a namespace, as over REST
+SELECT set_config('mockarty.caller_namespace', 'team-a', false) IS NOT NULL AS bound_admin;
+SELECT try($$SELECT mockarty.setting_set('webhook_timeout_ms', '1000')$$);
+SELECT try($$SELECT mockarty.user_create('mallory', NULL, 'admin')$$);
+SELECT try($$SELECT mockarty.user_list()$$);
+SELECT set_config('mockarty.caller_namespace', '', false) = '' AND set_config('mockarty.caller_role', 'editor', false) = 'editor' AS unbound_editor;
+SELECT try($$SELECT mockarty.setting_set('webhook_timeout_ms', '1000')$$);
+SELECT try($$SELECT mockarty.user_create('mallory', NULL, 'admin')$$);
+SELECT try($$SELECT mockarty.user_list()$$);
+SELECT set_config('mockarty.caller_role', 'viewer', false) = 'viewer' AS unbound_viewer;
+SELECT try($$SELECT mockarty.setting_set('webhook_timeout_ms', NULL)$$);
+SELECT set_config('mockarty.caller_role', 'admin', false) = 'admin' AS unbound_admin;
+SELECT mockarty.setting_set('webhook_timeout_ms', '2000') AS admin_sets;
+SELECT mockarty.setting_set('webhook_timeout_ms', NULL) AS admin_resets;
+SELECT jsonb_array_length(mockarty.user_list()) >= 0 AS admin_lists;
+SELECT set_config('mockarty.caller_role', '', false) = '' AS unrestricted_last;
+SELECT (SELECT count(*) FROM mockarty_private.settings WHERE key = 'webhook_timeout_ms') AS timeout_rows,
+       (SELECT count(*) FROM mockarty_private.users WHERE login = 'mallory') AS mallory_rows;

@@ -113,6 +113,19 @@ END
 $$;
 COMMENT ON FUNCTION mockarty_private.role_require(text, text) IS 'Raises 42501 naming the action when the caller''s role (mockarty.caller_role) is below p_role; unrestricted callers pass';
 
+CREATE FUNCTION mockarty_private.unbound_admin_require(p_action text) RETURNS void
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+	PERFORM mockarty_private.role_require('admin', p_action);
+	IF mockarty_private.caller_namespace() IS NOT NULL THEN
+		RAISE EXCEPTION 'a caller bound to namespace "%" cannot %', mockarty_private.caller_namespace(), p_action
+			USING ERRCODE = '42501', HINT = 'Only an admin not bound to a namespace can do this.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION mockarty_private.unbound_admin_require(text) IS 'Raises 42501 naming the action unless the caller is unrestricted or an admin not bound to a namespace (node-wide operations: settings, users)';
+
 CREATE FUNCTION mockarty_private.ns_visible(p_ns text) RETURNS boolean
 LANGUAGE sql STABLE
 AS $$ SELECT mockarty_private.caller_namespace() IS NULL OR coalesce(p_ns = mockarty_private.caller_namespace(), false) $$;

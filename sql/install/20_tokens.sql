@@ -19,6 +19,7 @@ AS $$
 DECLARE
 	u mockarty_private.users;
 BEGIN
+	PERFORM mockarty_private.unbound_admin_require('manage users');
 	IF EXISTS (SELECT 1 FROM mockarty_private.users x WHERE x.login = user_create.login) THEN
 		RAISE EXCEPTION 'user "%" already exists', login USING ERRCODE = '23505';
 	END IF;
@@ -32,12 +33,17 @@ BEGIN
 	RETURN mockarty_private.user_json(u);
 END
 $$;
-COMMENT ON FUNCTION mockarty.user_create(text, text, text) IS 'Creates a user with a bcrypt password hash (NULL password = cannot log in); 23505 when the login exists';
+COMMENT ON FUNCTION mockarty.user_create(text, text, text) IS 'Creates a user with a bcrypt password hash (NULL password = cannot log in); 23505 when the login exists; 42501 unless the caller is unrestricted or an admin not bound to a namespace';
 
 CREATE FUNCTION mockarty.user_list() RETURNS jsonb
-LANGUAGE sql STABLE
-AS $$ SELECT coalesce(jsonb_agg(mockarty_private.user_json(u) ORDER BY u.login), '[]') FROM mockarty_private.users u $$;
-COMMENT ON FUNCTION mockarty.user_list() IS 'All users ordered by login';
+LANGUAGE plpgsql STABLE
+AS $$
+BEGIN
+	PERFORM mockarty_private.unbound_admin_require('manage users');
+	RETURN (SELECT coalesce(jsonb_agg(mockarty_private.user_json(u) ORDER BY u.login), '[]') FROM mockarty_private.users u);
+END
+$$;
+COMMENT ON FUNCTION mockarty.user_list() IS 'All users ordered by login; 42501 unless the caller is unrestricted or an admin not bound to a namespace';
 
 CREATE FUNCTION mockarty.user_verify(login text, password text) RETURNS jsonb
 LANGUAGE sql STABLE

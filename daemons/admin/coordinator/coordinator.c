@@ -46,6 +46,7 @@
 #include "delivery/evsink.h"
 #include "grpc_callq.h"
 #include "grpc_server.h"
+#include "mockserve.h"
 #include "log.h"
 #include "otel.h"
 #include "pgpool.h"
@@ -1403,13 +1404,92 @@ json_or_string(const char *text)
 }
 
 /*
- * The webhook part of a Report: the resolver's rendered callbacks and
- * mock.resolved events to the database (delivery/evsink.c; a batch the database
- * refuses is counted as shed, not retried by the resolver), its shed count to
- * /metrics, and in the ack whether mock.resolved events are wanted. Only items
- * of mocks in namespaces (a text[] literal: what this node was sent) count, and
- * a callback's destination and delivery settings come from the stored mock
- * (mockarty.node_report_callbacks), never from the node's message.
+ * The callbacks of a Report, derived here from the stored mocks: each item a
+ * resolver forwards names a mock and the request it served (eventq.h,
+ * forwarding mode). Only mocks of namespaces (a text[] literal: what this node
+ * was sent) are looked up; ms_callbacks_replay renders their stored callbacks
+ * with the reported request when it matches the mock, into this node's own
+ * webhook queue. Anything the node rendered is ignored; an item that names no
+ * such mock, carries no request or does not match is dropped and counted as
+ * shed (mockarty_webhook_callbacks_shed_total).
+ */
+static void
+replay_callbacks(PGconn *conn, const Mockarty__Coordinator__V1__ReportBatch *b, const char *namespaces)
+{
+	json_t *items = json_array(), *ids = json_array(), *rows = json_object();
+	char *idlit = NULL, err[300];
+	const char *params[2];
+	PGresult *r = NULL;
+	size_t dropped = 0, i;
+
+	if (items == NULL || ids == NULL || rows == NULL)
+		goto oom;
+	for (i = 0; i < b->n_callbacks_json; i++) {
+		json_t *it = mc_json_loadb_wide(b->callbacks_json[i], strlen(b->callbacks_json[i]), 0, NULL);
+		const char *id = json_string_value(json_object_get(it, "mockId"));
+
+		if (id == NULL) {
+			json_decref(it);
+			dropped++;
+			continue;
+		}
+		json_array_append_new(ids, json_string(id));
+		json_array_append_new(items, it);
+	}
+	if (json_array_size(items) == 0)
+		goto out;
+	idlit = api_pg_array(ids);
+	if (idlit == NULL)
+		goto oom;
+	params[0] = idlit;
+	params[1] = namespaces;
+	r = PQexecParams(conn,
+			 "SELECT id, namespace, (doc || jsonb_build_object('id', id, 'namespace', namespace))::text "
+			 "FROM mockarty_private.mocks "
+			 "WHERE id = ANY ($1::text[]) AND namespace = ANY ($2::text[])",
+			 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_warn("coordinator: callbacks of a resolver dropped: %s", PQresultErrorMessage(r));
+		dropped += json_array_size(items);
+		goto out;
+	}
+	for (int k = 0; k < PQntuples(r); k++)
+		json_object_set_new(rows, PQgetvalue(r, k, 0), json_integer(k));
+	for (i = 0; i < json_array_size(items); i++) {
+		const json_t *it = json_array_get(items, i);
+		json_t *row = json_object_get(rows, json_string_value(json_object_get(it, "mockId")));
+		int k = (int)json_integer_value(row);
+
+		if (row == NULL) {
+			dropped++;
+			continue;
+		}
+		if (ms_callbacks_replay(PQgetvalue(r, k, 2), (size_t)PQgetlength(r, k, 2), PQgetvalue(r, k, 1), it, err,
+					sizeof(err)) != 0) {
+			log_info("coordinator: a callback item of a resolver dropped: %s", err);
+			dropped++;
+		}
+	}
+	goto out;
+oom:
+	dropped = b->n_callbacks_json;
+out:
+	if (dropped > 0)
+		evsink_count_remote_shed(dropped);
+	PQclear(r);
+	free(idlit);
+	json_decref(items);
+	json_decref(ids);
+	json_decref(rows);
+}
+
+/*
+ * The webhook part of a Report: callbacks rendered here from the stored mocks
+ * (replay_callbacks) and the resolver's mock.resolved events to the database
+ * (delivery/evsink.c; a batch the database refuses is counted as shed, not
+ * retried by the resolver), its shed count to /metrics, and in the ack whether
+ * mock.resolved events are wanted. Only items of mocks in namespaces (a text[]
+ * literal: what this node was sent) count.
  */
 static void
 report_webhooks(PGconn *conn, const Mockarty__Coordinator__V1__ReportBatch *b, const char *namespaces,
@@ -1417,13 +1497,13 @@ report_webhooks(PGconn *conn, const Mockarty__Coordinator__V1__ReportBatch *b, c
 {
 	char err[300];
 
-	if (b->n_callbacks_json + b->n_events_json > 0 &&
-	    evsink_write_scoped(conn, (const char *const *)b->callbacks_json, b->n_callbacks_json,
-				(const char *const *)b->events_json, b->n_events_json, namespaces, err,
-				sizeof(err)) < 0) {
-		log_warn("coordinator: %zu callbacks and %zu events of a resolver dropped: %s",
-			 b->n_callbacks_json, b->n_events_json, err);
-		evsink_count_remote_shed(b->n_callbacks_json + b->n_events_json);
+	if (b->n_callbacks_json > 0)
+		replay_callbacks(conn, b, namespaces);
+	if (b->n_events_json > 0 &&
+	    evsink_write_scoped(conn, NULL, 0, (const char *const *)b->events_json, b->n_events_json, namespaces,
+				err, sizeof(err)) < 0) {
+		log_warn("coordinator: %zu events of a resolver dropped: %s", b->n_events_json, err);
+		evsink_count_remote_shed(b->n_events_json);
 	}
 	if (b->events_shed > 0)
 		evsink_count_remote_shed(b->events_shed);

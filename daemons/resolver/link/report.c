@@ -12,8 +12,10 @@
  * meanwhile still go to the bounded queue, so an outage costs drops, never
  * memory. The same thread runs the sync watchdog and the statistics tick.
  *
- * Webhook work (per-mock callbacks and mock.resolved events, rendered on the
- * serving threads into daemons/common/eventq.c's bounded queue) rides along:
+ * Webhook work (mock.resolved events, and the hits that fire per-mock
+ * callbacks with the request they served - the admin renders those callbacks
+ * from its stored mock, eventq.h - queued by the serving threads into
+ * daemons/common/eventq.c's bounded queue) rides along:
  * eventq's drain thread hands its batches to wh_sink(), which parks them in
  * two bounded lists here, and every batch carries up to WH_BATCH of them in
  * callbacks_json/events_json with the number shed since the last batch. The
@@ -46,6 +48,8 @@
 #define REPORT_TIMEOUT_MS 3000
 #define WH_CAP 20000    /* parked callbacks, and events, waiting for a batch (each) */
 #define WH_BATCH 5000   /* of each per batch: keeps a Report well under the message limit */
+#define WH_BATCH_BYTES (2 * 1024 * 1024) /* and at most this much of each per batch */
+#define WH_PARKED_BYTES (32 * 1024 * 1024) /* parked callbacks and events together, at most */
 /* Bytes of misses' headers and bodies queued at once: a Report must stay under the
  * coordinator's 4 MiB message limit, so past this a miss is queued without its body
  * (its count and path still arrive). */
@@ -78,6 +82,7 @@ static struct {
 	/* webhook work parked by wh_sink (eventq's drain thread), FIFO by shifting */
 	char **wh_cb, **wh_ev;
 	size_t wh_ncb, wh_nev;
+	size_t wh_bytes; /* of the parked items (WH_PARKED_BYTES) */
 	size_t pending_ncb, pending_nev; /* in the pending batch */
 	uint64_t shed_reported, pending_shed;
 	/* for the metrics: webhook items parked or in a batch not yet acknowledged, and the
@@ -229,19 +234,24 @@ wh_shed_total(void)
 	return c.events_shed + c.callbacks_shed;
 }
 
-/* Appends copies of items[0..n) to the parked list *list (*count used), shedding beyond WH_CAP. */
+/*
+ * Appends copies of items[0..n) to the parked list *list (*count used),
+ * shedding beyond WH_CAP items or WH_PARKED_BYTES (R.wh_bytes) bytes.
+ */
 static size_t
 park(char **list, size_t *count, const char *const *items, size_t n)
 {
 	size_t lost = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		char *c = *count < WH_CAP ? strdup(items[i]) : NULL;
+		size_t len = strlen(items[i]);
+		char *c = *count < WH_CAP && R.wh_bytes + len <= WH_PARKED_BYTES ? strdup(items[i]) : NULL;
 
 		if (c == NULL) {
 			lost++;
 			continue;
 		}
+		R.wh_bytes += len;
 		list[(*count)++] = c;
 	}
 	return lost;
@@ -274,11 +284,26 @@ wh_sink(void *arg, const char *const *callbacks, size_t ncb, const char *const *
 	eq_count_shed(lost_cb, lost_ev);
 }
 
-/* Moves up to WH_BATCH items off the front of a parked list into out (ownership moves). */
+/*
+ * Moves up to WH_BATCH items, and while they stay within WH_BATCH_BYTES (at
+ * least one), off the front of a parked list into out (ownership moves).
+ * Forwarded hits carry request bodies (eventq.h): the byte bound keeps a
+ * Report under the coordinator's message limit; the rest waits for the next.
+ */
 static size_t
 unpark(char **list, size_t *count, char **out)
 {
-	size_t n = *count < WH_BATCH ? *count : WH_BATCH;
+	size_t n = 0, bytes = 0;
+
+	while (n < *count && n < WH_BATCH) {
+		size_t len = strlen(list[n]);
+
+		if (n > 0 && bytes + len > WH_BATCH_BYTES)
+			break;
+		bytes += len;
+		n++;
+	}
+	R.wh_bytes -= bytes < R.wh_bytes ? bytes : R.wh_bytes;
 
 	memcpy(out, list, n * sizeof(*out));
 	memmove(list, list + n, (*count - n) * sizeof(*list));
@@ -548,6 +573,8 @@ report_start(void (*tick)(void))
 	R.q = calloc(QUEUE_CAP, sizeof(*R.q));
 	R.wh_cb = calloc(WH_CAP, sizeof(*R.wh_cb));
 	R.wh_ev = calloc(WH_CAP, sizeof(*R.wh_ev));
+	/* callbacks travel as the hits that fire them; the admin renders them (eventq.h) */
+	eq_set_callbacks_forward(true);
 	if (R.q == NULL || R.wh_cb == NULL || R.wh_ev == NULL || !eq_start(wh_sink, NULL)) {
 		free(R.q);
 		free(R.wh_cb);

@@ -8,8 +8,10 @@
 // use limit exact through the coordinator, misses as UNIMPLEMENTED recorded as undefined
 // requests, server reflection used to call a method knowing nothing else, health per service,
 // and bad input (malformed message, 100 MB declared length, unknown service) that leaves the
-// server serving, and proxy.target for unary and server-streaming calls. Debian's python3-grpcio (/usr/bin/python3) runs the same kinds through
-// regress/grpc-mocks/grpcio_client.py.
+// server serving, and proxy.target for all four call kinds against a grpc-js backend (messages
+// both ways as they arrive, request metadata and deadline forwarded, the backend's headers,
+// trailers and status passed back, cancels reaching the backend). Debian's python3-grpcio
+// (/usr/bin/python3) runs the same kinds through regress/grpc-mocks/grpcio_client.py.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -607,7 +609,8 @@ test('proxy.target passes client-streaming and bidirectional calls through: mess
       metaOf('UploadItems', call.metadata, call);
       let count = 0;
       let units = 0;
-      call.on('data', (it) => { count += 1; units += it.quantity; });
+      const at = [];
+      call.on('data', (it) => { count += 1; units += it.quantity; at.push(Date.now()); });
       call.on('cancelled', () => { uploadCancelled = true; });
       call.on('end', () => {
         const hdr = new grpc.Metadata();
@@ -615,7 +618,11 @@ test('proxy.target passes client-streaming and bidirectional calls through: mess
         call.sendMetadata(hdr);
         const trl = new grpc.Metadata();
         trl.set('x-backend-trailer', `n=${count}`);
-        if (units > 100) cb({ code: status.FAILED_PRECONDITION, details: 'too many units', metadata: trl });
+        trl.set('x-backend-spread', String(at.length ? at[at.length - 1] - at[0] : 0));
+        if (units > 100) {
+          trl.set('x-detail-bin', Buffer.from([1, 2, 3, 250]));
+          cb({ code: status.FAILED_PRECONDITION, details: 'too many units', metadata: trl });
+        }
         else cb(null, { count, total: { currency: 'EUR', units: String(units) } }, trl);
       });
     },
@@ -711,11 +718,15 @@ test('proxy.target passes client-streaming and bidirectional calls through: mess
     assert.equal(up.res.total.units, '10');
     assert.deepEqual(up.headers.get('x-backend'), ['upload']);
     assert.deepEqual(up.trailers.get('x-backend-trailer'), ['n=3']);
+    // written 30 ms apart, they reached the backend as they arrived (not all at the half-close)
+    const spread = Number(up.trailers.get('x-backend-spread')[0]);
+    assert.ok(spread >= 40, `the backend got the 3 messages over ${spread} ms`);
     // an error status (with its trailer) passed through
     const bad = await upload(c, [{ sku: 'PX9', quantity: 101 }]);
     assert.equal(bad.err?.code, status.FAILED_PRECONDITION);
     assert.equal(bad.err.details, 'too many units');
     assert.deepEqual(bad.trailers.get('x-backend-trailer'), ['n=1']);
+    assert.deepEqual([...bad.trailers.get('x-detail-bin')[0]], [1, 2, 3, 250], 'a binary trailer arrives intact');
 
     // bidi: each reply is the backend's, in order, and comes back before the next message is sent
     await waitUntil(async () => (await chat(c, ['px-a'])).got[0] === 'backend:px-a', 10000, 100, 'proxied bidi');

@@ -19,8 +19,10 @@
  * with its own delay), headers as response metadata and trailers as trailing metadata,
  * statusCode (gRPC code 0-16 or an HTTP status mapped to one) with error and errorDetails as
  * grpc-status-details-bin (google.rpc.Status, encoded through the embedded google.rpc set),
- * delay bounded by the call's deadline, proxy.target forwarded with the gRPC client (unary and
- * server-streaming calls; a backend stream's messages are relayed as they arrive). A unary
+ * delay bounded by the call's deadline, proxy.target forwarded with the gRPC client (every call
+ * kind, a streaming one decided on its first message; messages relayed both ways as they
+ * arrive, request metadata and the remaining deadline forwarded, the backend's metadata and
+ * status passed back, cancels both ways). A unary
  * call matching a stateless mock without delay or proxy is answered on the event-loop thread;
  * stateful, delayed and proxied calls and every streaming call run on a worker pool (delays
  * never block the event loop). Misses answer UNIMPLEMENTED and are reported as undefined

@@ -595,8 +595,8 @@ apply_metadata(mk_grpc_stream *st, const json_t *resobj, int code, const char *m
 /* ------------------------------------------------------------ proxy.target */
 
 #define PROXY_QUEUE_MAX (4u << 20) /* caller's messages waiting for the backend, bytes */
-#define PROXY_HOLD_AT	(1u << 20) /* backend left unread while this much waits for our caller */
-#define PROXY_META_MAX	64	   /* backend headers, and trailers, passed back */
+#define PROXY_HOLD_AT (1u << 20)   /* backend left unread while this much waits for our caller */
+#define PROXY_META_MAX 64          /* backend headers, and trailers, passed back */
 
 typedef struct pmsg {
 	struct pmsg *next;
@@ -615,8 +615,8 @@ struct prelay {
 	pthread_mutex_t mu;
 	mk_grpc_stream *st;
 	mk_grpc_client *c; /* while the backend call runs */
-	bool closed;	   /* our caller's stream closed: do not start, or cancel */
-	bool eof;	   /* our caller half-closed */
+	bool closed;       /* our caller's stream closed: do not start, or cancel */
+	bool eof;          /* our caller half-closed */
 	pmsg *head, *tail;
 	size_t queued;
 	char *hdr[2 * PROXY_META_MAX], *trl[2 * PROXY_META_MAX];
@@ -796,8 +796,9 @@ px_hold(void *ud)
 static bool
 meta_hop(const char *name)
 {
-	static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
-	                                  "upgrade",    "host",       "proxy-authorization"};
+	static const char *const hop[] = {"connection",         "keep-alive", "proxy-connection",
+	                                  "transfer-encoding",  "upgrade",    "host",
+	                                  "proxy-authorization"};
 
 	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
 		if (strcmp(name, hop[i]) == 0)
@@ -1220,7 +1221,8 @@ run_stream_proxy(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	if (target != NULL)
 		proxy_run(st, c->gm, target, c->px, 0);
 	else
-		mk_grpc_stream_finish(st, MK_GRPC_INTERNAL, "the mock chosen for proxy.target changed during the call");
+		mk_grpc_stream_finish(st, MK_GRPC_INTERNAL,
+		                      "the mock chosen for proxy.target changed during the call");
 	json_decref(resobj);
 }
 
@@ -1256,8 +1258,8 @@ proxy_probe(gcall *c, mk_grpc_stream *st, json_t *v, const uint8_t *msg, size_t 
 	mreq.headers = c->meta;
 	mreq.body_json = body;
 	mreq.protocol = MC_PROTO_GRPC;
-	rc = ms_match_resolve_lazy(rs_store, rs_cfg.ns, &mreq, lazy_meta_get, &lm, NULL, id, sizeof(id), &resobj, err,
-	                           sizeof(err));
+	rc = ms_match_resolve_lazy(rs_store, rs_cfg.ns, &mreq, lazy_meta_get, &lm, NULL, id, sizeof(id),
+	                           &resobj, err, sizeof(err));
 	proxied = rc == 1 && json_is_string(json_object_get(resobj, "proxy"));
 	json_decref(resobj);
 	if (!proxied) {
@@ -1290,8 +1292,9 @@ on_stream_msg(void *ud, mk_grpc_stream *st, const uint8_t *msg, size_t len)
 	}
 	if (c->px != NULL) {
 		if (!prelay_push(c->px, msg, len))
-			mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED,
-			                      "proxy.target: more than 4 MiB of request messages wait for the backend");
+			mk_grpc_stream_finish(
+			    st, MK_GRPC_RESOURCE_EXHAUSTED,
+			    "proxy.target: more than 4 MiB of request messages wait for the backend");
 		return;
 	}
 	if ((v = decode_msg(st, c->gm, msg, len)) == NULL)

@@ -643,6 +643,7 @@ test('proxy.target passes client-streaming and bidirectional calls through: mess
     const m = new grpc.Metadata();
     m.set('x-tenant', 'acme-px');
     m.set('x-mockarty-min-version', '1');
+    m.set('authorization', 'Bearer caller-token');
     return m;
   };
   // a client stream: messages written with gaps; the backend's sum, headers, trailers, status
@@ -748,6 +749,7 @@ test('proxy.target passes client-streaming and bidirectional calls through: mess
       assert.ok(e, `the backend saw a ${kind} call`);
       assert.equal(e[1], 'acme-px', `${kind}: x-tenant forwarded`);
       assert.equal(e[3], undefined, `${kind}: x-mockarty-* not forwarded`);
+      if (kind !== 'GetOrder') assert.equal(e[2], undefined, `${kind}: authorization not forwarded`);
     }
 
     // the caller's deadline goes on as grpc-timeout (what remains of it)

@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,12 @@ struct ccall {
 	size_t resp_len;
 	mk_grpc_msg_fn on_msg;
 	void *ud;
+	/* a streaming request (mk_grpc_client_call): the message being written, prefix included */
+	const mk_grpc_call_fns *fns;
+	uint8_t *out;
+	size_t out_len, out_off;
+	bool req_eof, deferred;
+	bool remote_closed; /* the server ended its side (END_STREAM) */
 };
 
 struct mk_grpc_client {
@@ -66,11 +73,22 @@ struct mk_grpc_client {
 	bool goaway;
 	struct ccall *call;
 	int64_t last_rx, ping_sent;
-	/* metadata for the next call only (mk_grpc_client_set_call_metadata) */
+	atomic_bool interrupted; /* mk_grpc_client_interrupt, consumed by the call loop */
+	/* metadata for the next call only (mk_grpc_client_set_call_metadata), malloc'd */
 	int nextra;
-	char extra_name[MK_GRPC_CALL_METADATA_MAX][64];
-	char extra_value[MK_GRPC_CALL_METADATA_MAX][512];
+	char *extra_name[MK_GRPC_CALL_METADATA_MAX];
+	char *extra_value[MK_GRPC_CALL_METADATA_MAX];
 };
+
+static void
+clear_extra(mk_grpc_client *c)
+{
+	for (int i = 0; i < c->nextra; i++) {
+		free(c->extra_name[i]);
+		free(c->extra_value[i]);
+	}
+	c->nextra = 0;
+}
 
 static void
 set_status(mk_grpc_status *st, int code, const char *msg)
@@ -148,6 +166,72 @@ req_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_
 	return (ssize_t)n;
 }
 
+/*
+ * Data source of a streaming request: pulls the caller's messages through fns->next as nghttp2
+ * has window for them (so the backend's flow control paces the producer), defers while none is
+ * ready (mk_grpc_client_notify resumes) and ends the stream after the last one.
+ */
+static ssize_t
+stream_read_cb(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length, uint32_t *flags,
+	       nghttp2_data_source *source, void *user_data)
+{
+	struct ccall *cl = source->ptr;
+	size_t n = 0;
+
+	(void)s;
+	(void)id;
+	while (n < length) {
+		size_t take;
+
+		if (cl->out == NULL) {
+			uint8_t *m = NULL;
+			size_t ml = 0;
+			int r;
+
+			if (cl->req_eof)
+				break;
+			r = cl->fns->next(cl->fns->ud, &m, &ml);
+			if (r < 0) {
+				cl->req_eof = true;
+				break;
+			}
+			if (r == 0)
+				break;
+			cl->out = malloc(MK_GRPC_PREFIX_LEN + ml);
+			if (cl->out == NULL) {
+				free(m);
+				local_fail(user_data, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+				return NGHTTP2_ERR_DEFERRED;
+			}
+			mk_grpc_prefix_write(cl->out, (uint32_t)ml);
+			if (ml)
+				memcpy(cl->out + MK_GRPC_PREFIX_LEN, m, ml);
+			free(m);
+			cl->out_len = MK_GRPC_PREFIX_LEN + ml;
+			cl->out_off = 0;
+		}
+		take = cl->out_len - cl->out_off;
+		if (take > length - n)
+			take = length - n;
+		memcpy(buf + n, cl->out + cl->out_off, take);
+		n += take;
+		cl->out_off += take;
+		if (cl->out_off == cl->out_len) {
+			free(cl->out);
+			cl->out = NULL;
+		}
+	}
+	if (cl->req_eof && cl->out == NULL) {
+		*flags |= NGHTTP2_DATA_FLAG_EOF; /* half-close: the caller sent its last message */
+		return (ssize_t)n;
+	}
+	if (n == 0) {
+		cl->deferred = true;
+		return NGHTTP2_ERR_DEFERRED;
+	}
+	return (ssize_t)n;
+}
+
 static int
 on_header_cb(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
 	     const uint8_t *value, size_t valuelen, uint8_t flags, void *user_data)
@@ -173,6 +257,13 @@ on_header_cb(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name
 	} else if (namelen == 12 && memcmp(name, "grpc-message", 12) == 0)
 		mk_grpc_message_decode((const char *)value, valuelen, cl->grpc_message,
 				       sizeof cl->grpc_message);
+	else if (cl->fns && cl->fns->on_meta && namelen > 0 && name[0] != ':') {
+		/* nghttp2 NUL-terminates names and values */
+		bool trailer = frame->headers.cat == NGHTTP2_HCAT_HEADERS ||
+			       (frame->hd.flags & NGHTTP2_FLAG_END_STREAM);
+
+		cl->fns->on_meta(cl->fns->ud, trailer, (const char *)name, (const char *)value);
+	}
 	return 0;
 }
 
@@ -267,6 +358,9 @@ on_frame_recv_cb(nghttp2_session *s, const nghttp2_frame *frame, void *user_data
 	mk_grpc_client *c = user_data;
 
 	(void)s;
+	if (c->call && frame->hd.stream_id == c->call->id && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+	    (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA))
+		c->call->remote_closed = true;
 	if (frame->hd.type == NGHTTP2_GOAWAY)
 		c->goaway = true;
 	else if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK))
@@ -427,8 +521,9 @@ int
 mk_grpc_client_set_call_metadata(mk_grpc_client *c, const char *name, const char *value)
 {
 	size_t nl = name ? strlen(name) : 0, vl = value ? strlen(value) : 0;
+	char *nn, *nv;
 
-	if (nl == 0 || nl >= sizeof c->extra_name[0] || vl >= sizeof c->extra_value[0] ||
+	if (nl == 0 || nl >= MK_GRPC_CALL_METADATA_NAME_MAX || vl >= MK_GRPC_CALL_METADATA_VALUE_MAX ||
 	    c->nextra >= MK_GRPC_CALL_METADATA_MAX || strncmp(name, "grpc-", 5) == 0)
 		return -1;
 	/* a header name is lower case token characters; a value printable ASCII (no CR/LF) */
@@ -439,8 +534,15 @@ mk_grpc_client_set_call_metadata(mk_grpc_client *c, const char *name, const char
 	for (size_t i = 0; i < vl; i++)
 		if ((unsigned char)value[i] < 0x20 || (unsigned char)value[i] > 0x7e)
 			return -1;
-	memcpy(c->extra_name[c->nextra], name, nl + 1);
-	memcpy(c->extra_value[c->nextra], value, vl + 1);
+	nn = strdup(name);
+	nv = strdup(value);
+	if (nn == NULL || nv == NULL) {
+		free(nn);
+		free(nv);
+		return -1;
+	}
+	c->extra_name[c->nextra] = nn;
+	c->extra_value[c->nextra] = nv;
 	c->nextra++;
 	return 0;
 }
@@ -453,6 +555,17 @@ mk_grpc_client_set_max_message(mk_grpc_client *c, size_t max)
 
 void
 mk_grpc_client_interrupt(mk_grpc_client *c)
+{
+	uint64_t one = 1;
+	ssize_t r;
+
+	atomic_store(&c->interrupted, true);
+	r = write(c->wake_fd, &one, sizeof one);
+	(void)r;
+}
+
+void
+mk_grpc_client_notify(mk_grpc_client *c)
 {
 	uint64_t one = 1;
 	ssize_t r = write(c->wake_fd, &one, sizeof one);
@@ -486,6 +599,7 @@ mk_grpc_client_close(mk_grpc_client *c)
 		memset(c->authz, 0, strlen(c->authz));
 		free(c->authz);
 	}
+	clear_extra(c);
 	free(c);
 }
 
@@ -556,10 +670,10 @@ run_call(mk_grpc_client *c, struct ccall *cl, const char *path, int timeout_ms, 
 	int64_t deadline = timeout_ms > 0 ? mk_grpc_now_ms() + timeout_ms : 0;
 	nghttp2_nv nva[10 + MK_GRPC_CALL_METADATA_MAX];
 	size_t n = 0;
-	nghttp2_data_provider prd = {.source.ptr = cl, .read_callback = req_read_cb};
+	nghttp2_data_provider prd = {.source.ptr = cl, .read_callback = cl->fns ? stream_read_cb : req_read_cb};
 
 	if (!mk_grpc_client_usable(c)) {
-		c->nextra = 0;
+		clear_extra(c);
 		set_status(st, MK_GRPC_UNAVAILABLE, "connection not usable; reconnect");
 		return st->code;
 	}
@@ -583,11 +697,11 @@ run_call(mk_grpc_client *c, struct ccall *cl, const char *path, int timeout_ms, 
 	for (int i = 0; i < c->nextra; i++)
 		ADD(c->extra_name[i], c->extra_value[i]);
 #undef ADD
-	c->nextra = 0; /* nghttp2_submit_request copies the header block */
 	cl->local_code = -1;
 	mk_grpc_prefix_write(cl->prefix, (uint32_t)cl->req_len);
 	c->call = cl;
 	cl->id = nghttp2_submit_request(c->s, NULL, nva, n, &prd, NULL);
+	clear_extra(c); /* nghttp2_submit_request copied the header block */
 	if (cl->id < 0) {
 		c->call = NULL;
 		set_status(st, MK_GRPC_INTERNAL, nghttp2_strerror(cl->id));
@@ -604,6 +718,12 @@ run_call(mk_grpc_client *c, struct ccall *cl, const char *path, int timeout_ms, 
 		if (nghttp2_session_want_write(c->s))
 			pfd[0].events |= POLLOUT;
 		now = mk_grpc_now_ms();
+		if (cl->fns && cl->fns->hold && cl->fns->hold(cl->fns->ud)) {
+			/* the consumer is behind: leave the backend's data in the socket (its window
+			 * closes) and look again shortly */
+			pfd[0].events &= (short)~POLLIN;
+			wait = 5;
+		}
 		if (deadline && deadline - now < wait)
 			wait = deadline - now > 0 ? deadline - now : 0;
 		if (poll(pfd, 2, (int)wait) < 0 && errno != EINTR) {
@@ -615,7 +735,12 @@ run_call(mk_grpc_client *c, struct ccall *cl, const char *path, int timeout_ms, 
 			ssize_t r = read(c->wake_fd, &v, sizeof v);
 
 			(void)r;
-			local_fail(c, MK_GRPC_CANCELLED, "interrupted");
+			if (atomic_exchange(&c->interrupted, false))
+				local_fail(c, MK_GRPC_CANCELLED, "interrupted");
+			else if (cl->deferred) {
+				cl->deferred = false;
+				nghttp2_session_resume_data(c->s, cl->id);
+			}
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 			read_some(c);
@@ -629,6 +754,14 @@ run_call(mk_grpc_client *c, struct ccall *cl, const char *path, int timeout_ms, 
 		} else if (!c->ping_sent && now - c->last_rx > KEEPALIVE_MS) {
 			nghttp2_submit_ping(c->s, NGHTTP2_FLAG_NONE, NULL);
 			c->ping_sent = now;
+		}
+		if (cl->remote_closed && !cl->done) {
+			/* The server ended the call while our side still streams: the call is over
+			 * (its status came with that frame); close our side too (RST NO_ERROR). */
+			nghttp2_submit_rst_stream(c->s, NGHTTP2_FLAG_NONE, cl->id, NGHTTP2_NO_ERROR);
+			flush(c);
+			cl->done = true;
+			break;
 		}
 		if (cl->local_code >= 0 && !cl->done && cl->cancelled_by_us) {
 			/* RST is queued; flush it and stop waiting for the peer. */
@@ -675,6 +808,21 @@ mk_grpc_client_server_stream(mk_grpc_client *c, const char *path, const uint8_t 
 	if (!st)
 		st = &tmp;
 	run_call(c, &cl, path, timeout_ms, st);
+	free(cl.rx);
+	return st->code;
+}
+
+int
+mk_grpc_client_call(mk_grpc_client *c, const char *path, int timeout_ms, const mk_grpc_call_fns *fns,
+		    mk_grpc_status *st)
+{
+	struct ccall cl = {.on_msg = fns->on_msg, .ud = fns->ud, .fns = fns};
+	mk_grpc_status tmp;
+
+	if (!st)
+		st = &tmp;
+	run_call(c, &cl, path, timeout_ms, st);
+	free(cl.out);
 	free(cl.rx);
 	return st->code;
 }

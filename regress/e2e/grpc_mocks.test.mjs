@@ -8,8 +8,10 @@
 // use limit exact through the coordinator, misses as UNIMPLEMENTED recorded as undefined
 // requests, server reflection used to call a method knowing nothing else, health per service,
 // and bad input (malformed message, 100 MB declared length, unknown service) that leaves the
-// server serving, and proxy.target for unary and server-streaming calls. Debian's python3-grpcio (/usr/bin/python3) runs the same kinds through
-// regress/grpc-mocks/grpcio_client.py.
+// server serving, and proxy.target for all four call kinds against a grpc-js backend (messages
+// both ways as they arrive, request metadata and deadline forwarded, the backend's headers,
+// trailers and status passed back, cancels reaching the backend). Debian's python3-grpcio
+// (/usr/bin/python3) runs the same kinds through regress/grpc-mocks/grpcio_client.py.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -584,6 +586,188 @@ test('proxy.target passes a server stream through: each backend message as it ar
     await waitUntil(() => backendCancelled, 5000, 20, 'the backend call is cancelled too');
   } finally {
     await s.api('DELETE', '/api/v1/mocks/g-proxy-stream?namespace=sandbox');
+    backend.forceShutdown();
+  }
+});
+
+test('proxy.target passes client-streaming and bidirectional calls through: messages both ways as they arrive, metadata to the backend, its headers, trailers and status back, cancels both ways', async () => {
+  const seen = []; // request metadata the backend saw: [method, x-tenant, authorization, traceparent]
+  let bidiCancelled = false;
+  const deadlines = {}; // the deadline the backend saw, ms from now, per method
+  let uploadCancelled = false;
+  const backend = new grpc.Server();
+  const metaOf = (method, md, call) => {
+    const d = call?.getDeadline?.();
+    if (d instanceof Date) deadlines[method] = d.getTime() - Date.now();
+    else if (typeof d === 'number' && Number.isFinite(d)) deadlines[method] = d - Date.now();
+    seen.push([method, md.get('x-tenant')[0], md.get('authorization')[0], md.get('x-mockarty-min-version')[0]]);
+  };
+  backend.addService(shop.service, {
+    GetOrder: (call, cb) => { metaOf('GetOrder', call.metadata, call); cb(null, { id: 'b-unary' }); },
+    WatchOrders: (call) => { metaOf('WatchOrders', call.metadata, call); call.write({ id: 'b-watch' }); call.end(); },
+    UploadItems: (call, cb) => {
+      metaOf('UploadItems', call.metadata, call);
+      let count = 0;
+      let units = 0;
+      const at = [];
+      call.on('data', (it) => { count += 1; units += it.quantity; at.push(Date.now()); });
+      call.on('cancelled', () => { uploadCancelled = true; });
+      call.on('end', () => {
+        const hdr = new grpc.Metadata();
+        hdr.set('x-backend', 'upload');
+        call.sendMetadata(hdr);
+        const trl = new grpc.Metadata();
+        trl.set('x-backend-trailer', `n=${count}`);
+        trl.set('x-backend-spread', String(at.length ? at[at.length - 1] - at[0] : 0));
+        if (units > 100) {
+          trl.set('x-detail-bin', Buffer.from([1, 2, 3, 250]));
+          cb({ code: status.FAILED_PRECONDITION, details: 'too many units', metadata: trl });
+        }
+        else cb(null, { count, total: { currency: 'EUR', units: String(units) } }, trl);
+      });
+    },
+    Chat: (call) => {
+      metaOf('Chat', call.metadata, call);
+      call.on('cancelled', () => { bidiCancelled = true; });
+      call.on('data', (m) => {
+        if (m.text === 'px-fail') call.emit('error', { code: status.ABORTED, details: 'backend aborted' });
+        else call.write({ text: `backend:${m.text}`, seq: m.seq });
+      });
+      call.on('end', () => call.end());
+    },
+  });
+  const bport = await new Promise((resolve, reject) => backend.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(),
+    (err, p) => (err ? reject(err) : resolve(p))));
+  const target = { target: `http://127.0.0.1:${bport}` };
+  const md = () => {
+    const m = new grpc.Metadata();
+    m.set('x-tenant', 'acme-px');
+    m.set('x-mockarty-min-version', '1');
+    m.set('authorization', 'Bearer caller-token');
+    return m;
+  };
+  // a client stream: messages written with gaps; the backend's sum, headers, trailers, status
+  const upload = (c, items, { cancelAfter } = {}) => new Promise((resolve) => {
+    let headers;
+    let trailers;
+    let out;
+    let n = 0;
+    const done = () => { if (++n === 2) resolve({ ...out, headers, trailers }); };
+    const call = c.UploadItems(md(), (err, res) => { out = { err, res }; done(); });
+    call.on('metadata', (m) => { headers = m; });
+    call.on('status', (st) => { trailers = st.metadata; done(); });
+    let i = 0;
+    const next = () => {
+      if (cancelAfter !== undefined && i === cancelAfter) { call.cancel(); return; }
+      if (i === items.length) { call.end(); return; }
+      call.write(items[i]);
+      i += 1;
+      setTimeout(next, 30);
+    };
+    next();
+  });
+  const chat = (c, texts, { cancelAt, deadlineMs } = {}) => new Promise((resolve) => {
+    const got = [];
+    const call = c.Chat(md(), deadlineMs ? { deadline: Date.now() + deadlineMs } : {});
+    let i = 0;
+    // the next message goes out only after the backend's reply to the previous one came back
+    const send = () => {
+      if (i === texts.length) { call.end(); return; }
+      call.write({ text: texts[i], seq: String(i + 1) });
+      i += 1;
+    };
+    call.on('data', (m) => {
+      got.push(m.text);
+      if (cancelAt !== undefined && got.length === cancelAt) call.cancel();
+      else send();
+    });
+    call.on('error', () => {});
+    call.on('status', (st) => resolve({ got, code: st.code, details: st.details }));
+    send();
+  });
+  try {
+    for (const m of [
+      mock('g-proxy-upload', 'UploadItems', 'client-stream', {
+        priority: 30, proxy: target, response: { payload: { count: 7 } },
+        grpc: { conditions: [{ path: '$[0].sku', assertAction: 'contains', value: 'PX' }] },
+      }),
+      mock('g-proxy-chat', 'Chat', 'bidirectional', {
+        priority: 30, proxy: target, response: { payload: { text: 'not proxied' } },
+        grpc: { conditions: [{ path: '$.req.text', assertAction: 'contains', value: 'px-' }] },
+      }),
+      mock('g-proxy-meta-unary', 'GetOrder', 'unary', {
+        priority: 30, proxy: target, response: { payload: {} },
+        grpc: { conditions: [{ path: '$.req.id', assertAction: 'equals', value: 'px-meta' }] },
+      }),
+      mock('g-proxy-meta-watch', 'WatchOrders', 'server-stream', {
+        priority: 30, proxy: target, response: { streamResponses: [{ id: 'not-proxied' }] },
+        grpc: { conditions: [{ path: '$.req.email', assertAction: 'equals', value: 'px-meta' }] },
+      }),
+    ]) {
+      const r = await s.api('POST', '/api/v1/mocks', m);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+    }
+    const c = newClient();
+    const items = [{ sku: 'PX1', quantity: 2 }, { sku: 'PX2', quantity: 3 }, { sku: 'PX3', quantity: 5 }];
+    await waitUntil(async () => (await upload(c, items)).res?.count === 3, 10000, 100, 'proxied client stream');
+
+    // client stream: the backend's sum, its response header, trailer and OK
+    const up = await upload(c, items);
+    assert.ifError(up.err);
+    assert.equal(up.res.count, 3);
+    assert.equal(up.res.total.units, '10');
+    assert.deepEqual(up.headers.get('x-backend'), ['upload']);
+    assert.deepEqual(up.trailers.get('x-backend-trailer'), ['n=3']);
+    // written 30 ms apart, they reached the backend as they arrived (not all at the half-close)
+    const spread = Number(up.trailers.get('x-backend-spread')[0]);
+    assert.ok(spread >= 40, `the backend got the 3 messages over ${spread} ms`);
+    // an error status (with its trailer) passed through
+    const bad = await upload(c, [{ sku: 'PX9', quantity: 101 }]);
+    assert.equal(bad.err?.code, status.FAILED_PRECONDITION);
+    assert.equal(bad.err.details, 'too many units');
+    assert.deepEqual(bad.trailers.get('x-backend-trailer'), ['n=1']);
+    assert.deepEqual([...bad.trailers.get('x-detail-bin')[0]], [1, 2, 3, 250], 'a binary trailer arrives intact');
+
+    // bidi: each reply is the backend's, in order, and comes back before the next message is sent
+    await waitUntil(async () => (await chat(c, ['px-a'])).got[0] === 'backend:px-a', 10000, 100, 'proxied bidi');
+    const texts = Array.from({ length: 20 }, (_, k) => `px-${k}`);
+    const echo = await chat(c, texts);
+    assert.equal(echo.code, status.OK);
+    assert.deepEqual(echo.got, texts.map((t) => `backend:${t}`));
+    // the backend's error status ends our call
+    const failed = await chat(c, ['px-one', 'px-fail']);
+    assert.deepEqual(failed.got, ['backend:px-one']);
+    assert.equal(failed.code, status.ABORTED);
+    assert.equal(failed.details, 'backend aborted');
+
+    // request metadata reached the backend for all four kinds; not ours (x-mockarty-*, authorization)
+    await unary(c, 'GetOrder', { id: 'px-meta' }, { meta: { 'x-tenant': 'acme-px', 'x-mockarty-min-version': '1' } });
+    await new Promise((resolve) => { const w = c.WatchOrders({ email: 'px-meta' }, md()); w.on('data', () => {}); w.on('error', () => {}); w.on('status', resolve); });
+    for (const kind of ['UploadItems', 'Chat', 'GetOrder', 'WatchOrders']) {
+      const e = seen.find((x) => x[0] === kind);
+      assert.ok(e, `the backend saw a ${kind} call`);
+      assert.equal(e[1], 'acme-px', `${kind}: x-tenant forwarded`);
+      assert.equal(e[3], undefined, `${kind}: x-mockarty-* not forwarded`);
+      if (kind !== 'GetOrder') assert.equal(e[2], undefined, `${kind}: authorization not forwarded`);
+    }
+
+    // the caller's deadline goes on as grpc-timeout (what remains of it)
+    delete deadlines.Chat;
+    const timed = await chat(c, ['px-deadline'], { deadlineMs: 8000 });
+    assert.equal(timed.code, status.OK);
+    assert.ok(deadlines.Chat > 5000 && deadlines.Chat <= 8000, `the backend's deadline: ${deadlines.Chat} ms ahead`);
+
+    // cancels: ours reaches the backend (bidi, and a client stream mid-way)
+    const cancelled = await chat(c, ['px-x', 'px-y', 'px-z'], { cancelAt: 1 });
+    assert.equal(cancelled.code, status.CANCELLED);
+    await waitUntil(() => bidiCancelled, 5000, 20, 'the backend bidi call is cancelled too');
+    const upc = await upload(c, items, { cancelAfter: 2 });
+    assert.equal(upc.err?.code, status.CANCELLED);
+    await waitUntil(() => uploadCancelled, 5000, 20, 'the backend client stream is cancelled too');
+  } finally {
+    for (const id of ['g-proxy-upload', 'g-proxy-chat', 'g-proxy-meta-unary', 'g-proxy-meta-watch']) {
+      await s.api('DELETE', `/api/v1/mocks/${id}?namespace=sandbox`);
+    }
     backend.forceShutdown();
   }
 });

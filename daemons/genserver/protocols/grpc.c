@@ -19,8 +19,10 @@
  * with its own delay), headers as response metadata and trailers as trailing metadata,
  * statusCode (gRPC code 0-16 or an HTTP status mapped to one) with error and errorDetails as
  * grpc-status-details-bin (google.rpc.Status, encoded through the embedded google.rpc set),
- * delay bounded by the call's deadline, proxy.target forwarded with the gRPC client (unary and
- * server-streaming calls; a backend stream's messages are relayed as they arrive). A unary
+ * delay bounded by the call's deadline, proxy.target forwarded with the gRPC client (every call
+ * kind, a streaming one decided on its first message; messages relayed both ways as they
+ * arrive, request metadata and the remaining deadline forwarded, the backend's metadata and
+ * status passed back, cancels both ways). A unary
  * call matching a stateless mock without delay or proxy is answered on the event-loop thread;
  * stateful, delayed and proxied calls and every streaming call run on a worker pool (delays
  * never block the event loop). Misses answer UNIMPLEMENTED and are reported as undefined
@@ -422,6 +424,8 @@ send_payload(mk_grpc_stream *st, const gmethod *gm, json_t *v)
 
 /* ------------------------------------------------------------ one call */
 
+typedef struct prelay prelay; /* a proxied call (proxy.target) */
+
 /* What a worker needs of a call: the method and the request as JSON. */
 typedef struct gcall {
 	const gmethod *gm;
@@ -431,6 +435,9 @@ typedef struct gcall {
 	json_t *pending; /* bidi: messages not yet answered */
 	bool running, half_closed;
 	bool replied; /* bidi: a reply was made (response metadata is set by the first); run_bidi only */
+	bool probed;  /* the first message was matched for proxy.target (loop thread) */
+	prelay *px;   /* a proxied call: set on the loop thread at the first message */
+	json_t *first; /* a proxied call: what its first message is matched as */
 	/* the stream's close callback holds one reference, each queued worker job one */
 	atomic_int refs;
 } gcall;
@@ -585,111 +592,296 @@ apply_metadata(mk_grpc_stream *st, const json_t *resobj, int code, const char *m
 	free(details);
 }
 
-/* Forwards a unary call to proxy.target ("grpc://host:port" or "host:port"); ends the call. */
-static void
-proxy_call(mk_grpc_stream *st, const gmethod *gm, const char *target, const uint8_t *raw, size_t rawlen)
-{
-	mk_grpc_status gs = {0};
-	const char *addr = strstr(target, "://") ? strstr(target, "://") + 3 : target;
-	mk_grpc_client *c = mk_grpc_client_connect(addr, 5000, &gs);
-	uint8_t *resp = NULL;
-	size_t resp_len = 0;
-	int64_t dl = mk_grpc_stream_info(st)->deadline_ms;
-	int timeout = dl > 0 ? (int)(dl - mk_grpc_now_ms()) : 30000;
+/* ------------------------------------------------------------ proxy.target */
 
-	if (c == NULL) {
-		mk_grpc_stream_finish(st, MK_GRPC_UNAVAILABLE, gs.message);
-		return;
-	}
-	if (timeout <= 0)
-		timeout = 1;
-	if (mk_grpc_client_unary(c, gm->path, raw, rawlen, timeout, &resp, &resp_len, &gs) == MK_GRPC_OK) {
-		mk_grpc_stream_send(st, resp ? resp : (const uint8_t *)"", resp_len);
-		mk_grpc_stream_finish(st, MK_GRPC_OK, NULL);
-	} else {
-		mk_grpc_stream_finish(st, gs.code, gs.message);
-	}
-	free(resp);
-	mk_grpc_client_close(c);
-}
+#define PROXY_QUEUE_MAX (4u << 20) /* caller's messages waiting for the backend, bytes */
+#define PROXY_HOLD_AT (1u << 20)   /* backend left unread while this much waits for our caller */
+#define PROXY_META_MAX 64          /* backend headers, and trailers, passed back */
 
-/* on_msg of a proxied server stream: passes one backend message on; nonzero (cancelling the
- * backend call) once our caller is gone or its send queue overflowed. */
-static int
-relay_msg(void *ud, const uint8_t *msg, size_t len)
-{
-	return mk_grpc_stream_send(ud, msg ? msg : (const uint8_t *)"", len) == 0 ? 0 : 1;
-}
+typedef struct pmsg {
+	struct pmsg *next;
+	size_t len;
+	uint8_t data[];
+} pmsg;
 
-/* The backend client of a proxied stream, reachable from our stream's close callback. */
-typedef struct relay {
+/*
+ * One proxied call: the caller's request messages on their way to the backend (a bounded
+ * queue the loop thread fills and the backend call drains as the backend's window admits),
+ * the backend client while its call runs (so our stream closing can cancel it), and the
+ * backend's response metadata. Referenced by the worker running the backend call and by the
+ * owner of our stream's close callback.
+ */
+struct prelay {
 	pthread_mutex_t mu;
-	mk_grpc_client *c; /* NULL once the backend call returned */
+	mk_grpc_stream *st;
+	mk_grpc_client *c; /* while the backend call runs */
+	bool closed;       /* our caller's stream closed: do not start, or cancel */
+	bool eof;          /* our caller half-closed */
+	pmsg *head, *tail;
+	size_t queued;
+	char *hdr[2 * PROXY_META_MAX], *trl[2 * PROXY_META_MAX];
+	size_t nh, nt;
+	bool hdr_set;
 	atomic_int refs;
-} relay;
+};
 
-static void
-relay_unref(relay *r)
+static prelay *
+prelay_new(mk_grpc_stream *st, int refs)
 {
-	if (atomic_fetch_sub(&r->refs, 1) == 1) {
-		pthread_mutex_destroy(&r->mu);
-		free(r);
-	}
+	prelay *px = calloc(1, sizeof(*px));
+
+	if (px == NULL)
+		return NULL;
+	pthread_mutex_init(&px->mu, NULL);
+	px->st = st;
+	atomic_init(&px->refs, refs);
+	return px;
 }
 
-/* Our caller's stream closed (cancelled, connection lost, finished): end the backend call. */
 static void
-relay_closed(void *arg)
+prelay_unref(prelay *px)
 {
-	relay *r = arg;
+	if (px == NULL || atomic_fetch_sub(&px->refs, 1) != 1)
+		return;
+	while (px->head != NULL) {
+		pmsg *m = px->head;
 
-	pthread_mutex_lock(&r->mu);
-	if (r->c != NULL)
-		mk_grpc_client_interrupt(r->c);
-	pthread_mutex_unlock(&r->mu);
-	relay_unref(r);
+		px->head = m->next;
+		free(m);
+	}
+	for (size_t i = 0; i < 2 * px->nh; i++)
+		free(px->hdr[i]);
+	for (size_t i = 0; i < 2 * px->nt; i++)
+		free(px->trl[i]);
+	pthread_mutex_destroy(&px->mu);
+	free(px);
 }
 
 /*
- * Forwards a server-streaming call to proxy.target: every message of the backend's stream is
- * sent on as it arrives, then the backend's status. Our caller going away (or its send queue
- * overflowing) cancels the backend call, even while the backend is silent. Ends the call.
+ * Loop thread: queues one request message of our caller for the backend. Returns false (the
+ * caller then ends the call) when PROXY_QUEUE_MAX bytes already wait: the backend does not
+ * take them as fast as the caller sends.
+ */
+static bool
+prelay_push(prelay *px, const uint8_t *msg, size_t len)
+{
+	pmsg *m;
+
+	pthread_mutex_lock(&px->mu);
+	if (px->queued + len > PROXY_QUEUE_MAX || (m = malloc(sizeof(*m) + len)) == NULL) {
+		pthread_mutex_unlock(&px->mu);
+		return false;
+	}
+	m->next = NULL;
+	m->len = len;
+	if (len)
+		memcpy(m->data, msg, len);
+	if (px->tail)
+		px->tail->next = m;
+	else
+		px->head = m;
+	px->tail = m;
+	px->queued += len;
+	if (px->c != NULL)
+		mk_grpc_client_notify(px->c);
+	pthread_mutex_unlock(&px->mu);
+	return true;
+}
+
+/* Our caller half-closed: the backend call half-closes after the queued messages. */
+static void
+prelay_end(prelay *px)
+{
+	pthread_mutex_lock(&px->mu);
+	px->eof = true;
+	if (px->c != NULL)
+		mk_grpc_client_notify(px->c);
+	pthread_mutex_unlock(&px->mu);
+}
+
+/* Our caller's stream closed (cancelled, connection lost, finished): the backend call ends. */
+static void
+prelay_cancel(prelay *px)
+{
+	pthread_mutex_lock(&px->mu);
+	px->closed = true;
+	if (px->c != NULL)
+		mk_grpc_client_interrupt(px->c);
+	pthread_mutex_unlock(&px->mu);
+}
+
+/* The close callback of a unary or server-streaming proxied call. */
+static void
+prelay_closed(void *arg)
+{
+	prelay_cancel(arg);
+	prelay_unref(arg);
+}
+
+static int
+px_next(void *ud, uint8_t **msg, size_t *len)
+{
+	prelay *px = ud;
+	pmsg *m;
+	int r;
+
+	pthread_mutex_lock(&px->mu);
+	m = px->head;
+	if (m != NULL) {
+		px->head = m->next;
+		if (px->head == NULL)
+			px->tail = NULL;
+		px->queued -= m->len;
+	}
+	r = m != NULL ? 1 : px->eof ? -1 : 0;
+	pthread_mutex_unlock(&px->mu);
+	if (m != NULL) {
+		/* hand the message over without a copy: move it to the front of its block */
+		*len = m->len;
+		memmove(m, m->data, m->len);
+		*msg = (uint8_t *)m;
+	}
+	return r;
+}
+
+/* Sets the backend's headers (and, at the end, trailers) as our call's metadata. */
+static void
+px_set_metadata(prelay *px, bool with_trailers)
+{
+	mk_grpc_stream_set_metadata(px->st, (const char *const *)px->hdr, px->nh,
+	                            (const char *const *)px->trl, with_trailers ? px->nt : 0);
+	px->hdr_set = true;
+}
+
+/* on_msg of a proxied call: passes one backend message on; nonzero (cancelling the backend
+ * call) once our caller is gone or its send queue overflowed. */
+static int
+px_msg(void *ud, const uint8_t *msg, size_t len)
+{
+	prelay *px = ud;
+
+	if (!px->hdr_set)
+		px_set_metadata(px, false);
+	return mk_grpc_stream_send(px->st, msg ? msg : (const uint8_t *)"", len) == 0 ? 0 : 1;
+}
+
+/* Backend response metadata worth passing back: not what our own transport writes. */
+static void
+px_meta(void *ud, bool trailer, const char *name, const char *value)
+{
+	prelay *px = ud;
+	char **kv = trailer ? px->trl : px->hdr;
+	size_t *n = trailer ? &px->nt : &px->nh;
+
+	if (strcmp(name, "content-type") == 0 || strcmp(name, "grpc-encoding") == 0 ||
+	    strcmp(name, "grpc-accept-encoding") == 0 || strcmp(name, "date") == 0 || *n >= PROXY_META_MAX)
+		return;
+	kv[2 * *n] = strdup(name);
+	kv[2 * *n + 1] = strdup(value);
+	if (kv[2 * *n] == NULL || kv[2 * *n + 1] == NULL) {
+		free(kv[2 * *n]);
+		free(kv[2 * *n + 1]);
+		return;
+	}
+	(*n)++;
+}
+
+static bool
+px_hold(void *ud)
+{
+	return mk_grpc_stream_queued(((prelay *)ud)->st) > PROXY_HOLD_AT;
+}
+
+/* Request metadata a proxy does not forward: hop-by-hop headers and our own. */
+static bool
+meta_hop(const char *name)
+{
+	static const char *const hop[] = {"connection",         "keep-alive", "proxy-connection",
+	                                  "transfer-encoding",  "upgrade",    "host",
+	                                  "proxy-authorization"};
+
+	for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
+		if (strcmp(name, hop[i]) == 0)
+			return true;
+	return strncmp(name, "x-mockarty-", 11) == 0;
+}
+
+static void
+forward_meta_cb(void *arg, const char *name, const char *value)
+{
+	if (!meta_hop(name))
+		mk_grpc_client_set_call_metadata(arg, name, value);
+}
+
+/*
+ * Worker: passes the call to proxy.target ("http://host:port"; the scheme is dropped, the
+ * backend is called over h2c) and ends it. The caller's request metadata is forwarded (not
+ * authorization, grpc-*, hop-by-hop or x-mockarty-* entries; traceparent is), with the
+ * remaining deadline as grpc-timeout (without one: default_timeout_ms, 0 = none). Request
+ * messages come from px's queue (all kinds: a unary call's one message is queued before),
+ * backend messages are sent on as they arrive while our caller keeps up (px_hold), then the
+ * backend's headers and trailers are set and its status ends our call. Our stream closing
+ * (prelay_cancel) cancels the backend call, even while the backend is silent; the backend
+ * cancelling ends our call CANCELLED.
  */
 static void
-proxy_stream(mk_grpc_stream *st, const gmethod *gm, const char *target, const uint8_t *raw, size_t rawlen)
+proxy_run(mk_grpc_stream *st, const gmethod *gm, const char *target, prelay *px, int default_timeout_ms)
 {
 	mk_grpc_status gs = {0};
 	const char *addr = strstr(target, "://") ? strstr(target, "://") + 3 : target;
-	mk_grpc_client *c = mk_grpc_client_connect(addr, 5000, &gs);
-	int64_t dl = mk_grpc_stream_info(st)->deadline_ms;
-	int timeout = dl > 0 ? (int)(dl - mk_grpc_now_ms()) : 0; /* no deadline: as long as the backend streams */
-	relay *r;
+	const mk_grpc_call_info *info = mk_grpc_stream_info(st);
+	int64_t dl = info->deadline_ms;
+	int timeout = dl > 0 ? (int)(dl - mk_grpc_now_ms()) : default_timeout_ms;
+	mk_grpc_call_fns fns = {px_next, px_msg, px_meta, px_hold, px};
+	mk_grpc_client *c;
 	int code;
 
+	if (dl > 0 && timeout <= 0)
+		timeout = 1;
+	c = mk_grpc_client_connect(addr, timeout > 0 && timeout < 5000 ? timeout : 5000, &gs);
 	if (c == NULL) {
 		mk_grpc_stream_finish(st, MK_GRPC_UNAVAILABLE, gs.message);
 		return;
 	}
-	r = calloc(1, sizeof(*r));
-	if (r == NULL) {
+	mk_grpc_stream_each_meta(st, forward_meta_cb, c);
+	if (info->traceparent[0])
+		mk_grpc_client_set_call_metadata(c, "traceparent", info->traceparent);
+	pthread_mutex_lock(&px->mu);
+	if (px->closed) {
+		pthread_mutex_unlock(&px->mu);
 		mk_grpc_client_close(c);
+		return;
+	}
+	px->c = c;
+	pthread_mutex_unlock(&px->mu);
+	code = mk_grpc_client_call(c, gm->path, timeout, &fns, &gs);
+	pthread_mutex_lock(&px->mu);
+	px->c = NULL;
+	pthread_mutex_unlock(&px->mu);
+	if (mk_grpc_stream_is_open(st)) {
+		px_set_metadata(px, true);
+		mk_grpc_stream_finish(st, code, code == MK_GRPC_OK ? NULL : gs.message);
+	}
+	mk_grpc_client_close(c);
+}
+
+/* A unary or server-streaming call to proxy.target: its one message, then the backend's answer. */
+static void
+proxy_single(mk_grpc_stream *st, const gmethod *gm, const char *target, const uint8_t *raw, size_t rawlen)
+{
+	prelay *px = prelay_new(st, 2); /* this function and the close callback */
+
+	if (px == NULL || !prelay_push(px, raw, rawlen)) {
+		prelay_unref(px);
+		prelay_unref(px);
 		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	pthread_mutex_init(&r->mu, NULL);
-	r->c = c;
-	atomic_init(&r->refs, 2); /* this function and the close callback */
-	mk_grpc_stream_on_close(st, relay_closed, r);
-	if (dl > 0 && timeout <= 0)
-		timeout = 1;
-	code = mk_grpc_client_server_stream(c, gm->path, raw, rawlen, timeout, relay_msg, st, &gs);
-	if (mk_grpc_stream_is_open(st))
-		mk_grpc_stream_finish(st, code, code == MK_GRPC_OK ? NULL : gs.message);
-	pthread_mutex_lock(&r->mu);
-	r->c = NULL;
-	pthread_mutex_unlock(&r->mu);
-	relay_unref(r);
-	mk_grpc_client_close(c);
+	prelay_end(px);
+	mk_grpc_stream_on_close(st, prelay_closed, px);
+	/* unary: 30 s without a deadline; a server stream: as long as the backend streams */
+	proxy_run(st, gm, target, px, gm->m->server_streaming ? 0 : 30000);
+	prelay_unref(px);
 }
 
 /*
@@ -798,10 +990,8 @@ run_single(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	resobj = resolve(st, gm, body, &meta, NULL);
 	if (resobj != NULL) {
 		target = json_string_value(json_object_get(resobj, "proxy"));
-		if (target != NULL && gm->m->server_streaming)
-			proxy_stream(st, gm, target, req, len);
-		else if (target != NULL)
-			proxy_call(st, gm, target, req, len);
+		if (target != NULL)
+			proxy_single(st, gm, target, req, len);
 		else
 			answer(st, gm, resobj, true);
 	}
@@ -840,7 +1030,7 @@ run_unary_rest(mk_grpc_stream *st, const uint8_t *req, size_t len)
 		return;
 	target = json_string_value(json_object_get(resobj, "proxy"));
 	if (target != NULL)
-		proxy_call(st, g->gm, target, req, len);
+		proxy_single(st, g->gm, target, req, len);
 	else
 		answer(st, g->gm, resobj, true);
 	json_decref(resobj);
@@ -916,8 +1106,21 @@ gcall_free(void *arg)
 	json_decref(c->msgs);
 	json_decref(c->meta);
 	json_decref(c->pending);
+	json_decref(c->first);
+	prelay_unref(c->px);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
+}
+
+/* The close callback of a streaming-request call: a proxied one cancels its backend call. */
+static void
+gcall_closed(void *arg)
+{
+	gcall *c = arg;
+
+	if (c->px != NULL)
+		prelay_cancel(c->px);
+	gcall_free(c);
 }
 
 /* The call state of a streaming-request call, made on its first event (loop thread). */
@@ -938,7 +1141,7 @@ gcall_of(void *ud, mk_grpc_stream *st)
 	atomic_init(&c->refs, 1);
 	pthread_mutex_init(&c->mu, NULL);
 	mk_grpc_stream_set_user(st, c);
-	mk_grpc_stream_on_close(st, gcall_free, c);
+	mk_grpc_stream_on_close(st, gcall_closed, c);
 	return c;
 }
 
@@ -1000,6 +1203,81 @@ run_bidi(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	}
 }
 
+/* Worker: a proxied client-streaming or bidi call, from its first message to its end. */
+static void
+run_stream_proxy(mk_grpc_stream *st, const uint8_t *req, size_t len)
+{
+	gcall *c = mk_grpc_stream_user(st);
+	json_t *resobj;
+	const char *target;
+
+	(void)req;
+	(void)len;
+	/* matched again for real: counted, logged (a stateless match gives what the probe saw) */
+	resobj = resolve(st, c->gm, c->first, &c->meta, NULL);
+	if (resobj == NULL)
+		return;
+	target = json_string_value(json_object_get(resobj, "proxy"));
+	if (target != NULL)
+		proxy_run(st, c->gm, target, c->px, 0);
+	else
+		mk_grpc_stream_finish(st, MK_GRPC_INTERNAL,
+		                      "the mock chosen for proxy.target changed during the call");
+	json_decref(resobj);
+}
+
+/* The worker job's references on a proxied call (after it ran, or when it was dropped). */
+static void
+stream_proxy_done(void *arg)
+{
+	gcall *c = arg;
+
+	prelay_unref(c->px);
+	gcall_free(c);
+}
+
+/*
+ * Loop thread, the first message of a client-streaming or bidi call: when the stateless mock
+ * matching it (a client stream as the array of that one message) has proxy.target, the call
+ * becomes a proxied one (this message and every later one go to the backend as they arrive)
+ * and true is returned. Matching here has no effect (no count, log or undefined request).
+ */
+static bool
+proxy_probe(gcall *c, mk_grpc_stream *st, json_t *v, const uint8_t *msg, size_t len)
+{
+	lazy_meta lm = {st, &c->meta};
+	mc_request mreq = {0};
+	char id[512], err[300];
+	json_t *resobj = NULL, *body;
+	bool proxied;
+	int rc;
+
+	body = c->gm->m->server_streaming ? json_incref(v) : json_pack("[O]", v);
+	mreq.method = c->gm->kind;
+	mreq.path = c->gm->path;
+	mreq.headers = c->meta;
+	mreq.body_json = body;
+	mreq.protocol = MC_PROTO_GRPC;
+	rc = ms_match_resolve_lazy(rs_store, rs_cfg.ns, &mreq, lazy_meta_get, &lm, NULL, id, sizeof(id),
+	                           &resobj, err, sizeof(err));
+	proxied = rc == 1 && json_is_string(json_object_get(resobj, "proxy"));
+	json_decref(resobj);
+	if (!proxied) {
+		json_decref(body);
+		return false;
+	}
+	c->first = body;
+	c->px = prelay_new(st, 2); /* the call state's and the worker's */
+	if (c->px == NULL || !prelay_push(c->px, msg, len)) {
+		prelay_unref(c->px); /* the worker's share: no worker runs */
+		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return true;
+	}
+	atomic_fetch_add(&c->refs, 1);
+	mk_grpc_callq_push_owned(callq, run_stream_proxy, st, (const uint8_t *)"", 0, stream_proxy_done, c);
+	return true;
+}
+
 /* Loop thread: one message of a client-streaming or bidi call. */
 static void
 on_stream_msg(void *ud, mk_grpc_stream *st, const uint8_t *msg, size_t len)
@@ -1012,8 +1290,22 @@ on_stream_msg(void *ud, mk_grpc_stream *st, const uint8_t *msg, size_t len)
 		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
+	if (c->px != NULL) {
+		if (!prelay_push(c->px, msg, len))
+			mk_grpc_stream_finish(
+			    st, MK_GRPC_RESOURCE_EXHAUSTED,
+			    "proxy.target: more than 4 MiB of request messages wait for the backend");
+		return;
+	}
 	if ((v = decode_msg(st, c->gm, msg, len)) == NULL)
 		return;
+	if (!c->probed) {
+		c->probed = true;
+		if (proxy_probe(c, st, v, msg, len)) {
+			json_decref(v);
+			return;
+		}
+	}
 	if (!c->gm->m->server_streaming) {
 		if (json_array_size(c->msgs) >= MAX_CLIENT_STREAM_MSGS) {
 			mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "more than 10000 messages in one client stream");
@@ -1041,6 +1333,10 @@ on_stream_half_close(void *ud, mk_grpc_stream *st)
 
 	if (c == NULL) {
 		mk_grpc_stream_finish(st, MK_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	if (c->px != NULL) {
+		prelay_end(c->px);
 		return;
 	}
 	if (!c->gm->m->server_streaming) {

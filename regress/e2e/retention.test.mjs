@@ -183,6 +183,62 @@ test('the change log is trimmed; a resolver whose version fell out of it resyncs
   }
 });
 
+test('a connected resolver\'s applied version is recorded and keeps the change log above it until it catches up', async () => {
+  const integ = await s.api('POST', '/ui/api/integrations', { name: 'ret-lagging', type: 'mock_resolver' });
+  assert.ok(integ.status === 200 || integ.status === 201, integ.text);
+  assert.equal((await s.api('POST', '/api/v1/mocks', mockDoc('nl-1', '/nl/1', { v: 1 }))).status, 200);
+  const r = await startResolver({ COORDINATOR_ADDR: `127.0.0.1:${grpcPort}`, API_TOKEN: integ.body.token, RESOLVER_NAME: 'ret-lag' });
+  // the lowest applied version the admin node recorded for its connected resolvers (within the window)
+  const recorded = async () => Number(await s.psql(`SELECT coalesce(min(applied_version), -1) FROM mockarty_private.change_log_nodes
+    WHERE applied_version IS NOT NULL AND seen_at > now() - interval '60 s'`));
+  let stopped = false;
+  try {
+    await waitUntil(async () => (await r.get('/nl/1')).status === 200, 10000, 50, 'resolver serves nl-1');
+    const h0 = Number(await s.psql('SELECT mockarty.head_version()'));
+    await waitUntil(async () => (await r.status()).appliedVersion >= h0, 10000, 50, 'the resolver applied the head');
+    // recorded every 5 s by the coordinator
+    await waitUntil(async () => (await recorded()) >= h0, 15000, 100, 'the coordinator recorded the resolver\'s applied version');
+    const v0 = await recorded();
+    assert.equal(v0, (await r.status()).appliedVersion, 'the recorded version is the one the resolver reports');
+    assert.ok(Number(await s.psql('SELECT mockarty.change_log_floor()')) <= v0);
+
+    // the resolver stops applying (SIGSTOP) while its stream stays open; 250 changes later the
+    // worker would trim to head - 100, but keeps every version above v0
+    r.proc.kill('SIGSTOP');
+    stopped = true;
+    await setting('change_log_min_age_s', '0');
+    await setting('change_log_keep', '100');
+    await s.psql(`SELECT mockarty.mock_batch_save((SELECT jsonb_agg(jsonb_build_object('id', 'nl-' || i,
+      'http', jsonb_build_object('route', '/nl/n/' || i, 'httpMethod', 'GET'), 'response', jsonb_build_object('payload', i)))
+      FROM generate_series(1, 250) i))`);
+    const head = Number(await s.psql('SELECT mockarty.head_version()'));
+    assert.ok(head - 100 > v0, 'without the node, trimming would remove versions above v0');
+    await waitUntil(async () => Number(await s.psql('SELECT mockarty.change_log_floor()')) === v0, 15000, 100,
+      'the worker trimmed the log up to the lagging resolver\'s version');
+    // ... and no further, over several records of the coordinator (one every 5 s)
+    const t0 = Date.now();
+    while (Date.now() - t0 < 6000) {
+      assert.equal(await s.psql('SELECT mockarty.change_log_trim()'), '0');
+      assert.equal(Number(await s.psql('SELECT mockarty.change_log_floor()')), v0, 'the log keeps every version above v0');
+      assert.equal(await recorded(), v0);
+      await new Promise((res) => setTimeout(res, 500));
+    }
+    assert.equal(await s.psql(`SELECT count(*) FROM mockarty.changes_since(${v0})`), String(head - v0));
+
+    // the resolver resumes, catches up from the log kept for it, and the log is trimmed behind it
+    r.proc.kill('SIGCONT');
+    stopped = false;
+    await waitUntil(async () => (await r.get('/nl/n/250')).status === 200, 20000, 50, 'the resolver serves the new mocks');
+    await waitUntil(async () => Number(await s.psql('SELECT mockarty.change_log_floor()')) >= head - 100, 20000, 100,
+      'the log is trimmed once the resolver caught up');
+  } finally {
+    if (stopped) r.proc.kill('SIGCONT');
+    await r.stop();
+    await setting('change_log_min_age_s', null);
+    await setting('change_log_keep', null);
+  }
+});
+
 test('a tarpit webhook receiver in namespace A does not delay deliveries of namespace B (bound 3 s)', async () => {
   // the tarpit reads requests and never answers
   const held = new Set();

@@ -110,6 +110,44 @@ FROM mockarty_private.change_log;
 SELECT count(*) AS continuing_from_floor FROM mockarty.changes_since(mockarty.change_log_floor());
 SELECT mockarty.setting_set('change_log_min_age_s', NULL), mockarty.setting_set('change_log_keep', NULL);
 
+-- the oldest version a connected resolver still needs stays: each admin node records the lowest
+-- version its resolvers applied (change_log_node_record, every few seconds); rows seen within
+-- change_log_node_window_s protect the versions above it, at most change_log_node_max_lag below head
+SELECT try($$SELECT mockarty.change_log_node_record('', 1, 1)$$);
+SELECT try($$SELECT mockarty.change_log_node_record('a:1:2', -1, 1)$$);
+SELECT try($$SELECT mockarty.setting_set('change_log_node_window_s', '0')$$);
+SELECT try($$SELECT mockarty.setting_set('change_log_node_max_lag', '99')$$);
+SELECT mockarty.change_log_floor() AS lagging_at \gset
+SELECT mockarty.change_log_node_record('regress-admin:5773:1', :lagging_at + 10, 3);
+SELECT mockarty.change_log_node_record('regress-admin:5774:2', 0, 0);
+SELECT admin_node, applied_version - :lagging_at AS applied_above_floor, nodes FROM mockarty_private.change_log_nodes ORDER BY 1;
+SELECT mockarty.mock_batch_save((SELECT jsonb_agg(jsonb_build_object('id', 'ret-cn-' || i,
+	'http', jsonb_build_object('route', '/cn/' || i), 'response', jsonb_build_object('payload', i)))
+	FROM generate_series(1, 150) i)) ->> 'created' AS created;
+SELECT mockarty.setting_set('change_log_min_age_s', '0'), mockarty.setting_set('change_log_keep', '100');
+-- without the node, the worker would trim to head - 100 (150 versions more); the node at
+-- lagging_at + 10 keeps lagging_at + 11 and every later version
+SELECT wait_for('mockarty.change_log_floor() >= ' || (:lagging_at + 10), 'change log trimmed to the lagging node');
+SELECT mockarty.change_log_trim() AS trimmed_more, mockarty.change_log_floor() - :lagging_at AS floor_above_lagging,
+	mockarty.head_version() - mockarty.change_log_floor() AS versions_kept;
+SELECT count(*) AS continuing_from_node FROM mockarty.changes_since(:lagging_at + 10);
+-- a node not seen within the window is ignored (its row dropped): the log is trimmed to head - 100
+UPDATE mockarty_private.change_log_nodes SET seen_at = now() - interval '61 s' WHERE admin_node = 'regress-admin:5773:1';
+SELECT wait_for($$mockarty.change_log_floor() = mockarty.head_version() - 100$$, 'node outside the window ignored');
+SELECT count(*) AS node_rows FROM mockarty_private.change_log_nodes WHERE admin_node = 'regress-admin:5773:1';
+-- the cap: a node protects at most change_log_node_max_lag versions below head
+SELECT mockarty.change_log_floor() AS lagging_at \gset
+SELECT mockarty.setting_set('change_log_node_max_lag', '120');
+SELECT mockarty.change_log_node_record('regress-admin:5773:1', :lagging_at, 1);
+SELECT mockarty.mock_batch_save((SELECT jsonb_agg(jsonb_build_object('id', 'ret-cm-' || i,
+	'http', jsonb_build_object('route', '/cm/' || i), 'response', jsonb_build_object('payload', i)))
+	FROM generate_series(1, 150) i)) ->> 'created' AS created;
+SELECT wait_for($$mockarty.change_log_floor() = mockarty.head_version() - 120$$, 'node protection capped at 120 versions');
+SELECT mockarty.change_log_trim() AS trimmed_more, mockarty.head_version() - mockarty.change_log_floor() AS versions_kept;
+DELETE FROM mockarty_private.change_log_nodes;
+SELECT mockarty.setting_set('change_log_min_age_s', NULL), mockarty.setting_set('change_log_keep', NULL),
+	mockarty.setting_set('change_log_node_max_lag', NULL);
+
 -- webhook timeouts: a mock callback's timeout above 30 s is refused naming the field;
 -- rows and settings never exceed the cap
 SELECT try($$SELECT mockarty.mock_save('{"id":"ret-cb","http":{"route":"/cb"},"webhooks":[{"url":"http://h/","timeout":30001}]}')$$);

@@ -141,6 +141,8 @@ AS $$
 		WHEN 'undefined_max_age_s' THEN '604800'
 		WHEN 'change_log_keep' THEN '100000'
 		WHEN 'change_log_min_age_s' THEN '3600'
+		WHEN 'change_log_node_window_s' THEN '60'
+		WHEN 'change_log_node_max_lag' THEN '1000000'
 	END
 $$;
 COMMENT ON FUNCTION mockarty_private.setting_default(text) IS 'Default value of a known setting, NULL for an unknown key';
@@ -180,7 +182,9 @@ BEGIN
 		('undefined_max_per_namespace', 1, 1000000, 'requests'),
 		('undefined_max_age_s', 1, 31536000, 's'),
 		('change_log_keep', 100, 1000000000, 'versions'),
-		('change_log_min_age_s', 0, 31536000, 's')) x(k, lo, hi, unit)
+		('change_log_min_age_s', 0, 31536000, 's'),
+		('change_log_node_window_s', 10, 86400, 's'),
+		('change_log_node_max_lag', 100, 1000000000, 'versions')) x(k, lo, hi, unit)
 	WHERE x.k = p_key;
 	IF p_key = 'webhook_retry_schedule' THEN
 		PERFORM mockarty_private.duration_list_ms(p_value, p_key);
@@ -204,7 +208,7 @@ BEGIN
 	RETURN p_value;
 END
 $$;
-COMMENT ON FUNCTION mockarty.setting_set(text, text) IS 'Sets a setting (NULL value = back to the default) and returns the value in force; 42501 unless the caller is unrestricted or an admin not bound to a namespace; known keys are validated (22023 naming the key): webhook_retry_schedule ("0,30s,2m,10m,1h": delay before each attempt, the count is the attempt limit), webhook_timeout_ms (100..30000), webhook_lease_ms, webhook_namespace_inflight, undefined_redact_headers, undefined_body_max_bytes, undefined_max_per_namespace, undefined_max_age_s, change_log_keep, change_log_min_age_s (docs/operations.md)';
+COMMENT ON FUNCTION mockarty.setting_set(text, text) IS 'Sets a setting (NULL value = back to the default) and returns the value in force; 42501 unless the caller is unrestricted or an admin not bound to a namespace; known keys are validated (22023 naming the key): webhook_retry_schedule ("0,30s,2m,10m,1h": delay before each attempt, the count is the attempt limit), webhook_timeout_ms (100..30000), webhook_lease_ms, webhook_namespace_inflight, undefined_redact_headers, undefined_body_max_bytes, undefined_max_per_namespace, undefined_max_age_s, change_log_keep, change_log_min_age_s, change_log_node_window_s, change_log_node_max_lag (docs/operations.md)';
 
 CREATE FUNCTION mockarty.setting_list() RETURNS jsonb
 LANGUAGE sql STABLE
@@ -212,7 +216,8 @@ AS $$
 	SELECT jsonb_object_agg(k, mockarty.setting_get(k) ORDER BY k)
 	FROM (SELECT unnest(ARRAY['webhook_retry_schedule', 'webhook_timeout_ms', 'webhook_lease_ms',
 	          'webhook_namespace_inflight', 'undefined_redact_headers', 'undefined_body_max_bytes',
-	          'undefined_max_per_namespace', 'undefined_max_age_s', 'change_log_keep', 'change_log_min_age_s']) AS k
+	          'undefined_max_per_namespace', 'undefined_max_age_s', 'change_log_keep', 'change_log_min_age_s',
+	          'change_log_node_window_s', 'change_log_node_max_lag']) AS k
 	      UNION SELECT s.key FROM mockarty_private.settings s) x
 $$;
 COMMENT ON FUNCTION mockarty.setting_list() IS 'Every known setting and every stored one: {"key":"value"}';

@@ -77,6 +77,7 @@
 #define BLOCKED_POLL_MS 5               /* feed re-tries streams waiting for queue room */
 #define HEARTBEAT_MS 1000
 #define SAFETY_READ_MS 5000 /* re-read the change log even without NOTIFY */
+#define NODE_RECORD_MS 5000 /* change_log_node_record: the resolvers' lowest applied version */
 #define QUEUE_DEFAULT (4u * 1024 * 1024)
 #define QUEUE_MIN (16u * 1024)
 #define QUEUE_RESERVE 1024      /* room kept for the final Resync */
@@ -156,6 +157,7 @@ static struct {
 	size_t ring_bytes; /* text held by the ring */
 	bool feed_ready; /* ring initialised from the database */
 	pthread_t feed;
+	char admin_node[200]; /* "host:grpc port:pid", this node's row in change_log_nodes */
 	int evfd;
 	atomic_bool stop;
 	atomic_bool db_up;
@@ -923,6 +925,50 @@ heartbeat_all(void)
 	pthread_mutex_unlock(&C.mu);
 }
 
+/*
+ * Records in mockarty_private.change_log_nodes (change_log_node_record) the lowest version
+ * applied by the resolvers joined to this node's fan-out (their reported applied version,
+ * never above the version sent to them; the version sent when they reported none), or that
+ * none is connected (release true: this node stops holding the change log, as at shutdown).
+ * change_log_trim keeps the versions above the lowest one recorded within
+ * change_log_node_window_s. Runs on the feed thread every NODE_RECORD_MS; false on a
+ * database error (logged; the caller goes on).
+ */
+static bool
+record_applied(PGconn *conn, bool release)
+{
+	int64_t lowest = -1;
+	int n = 0;
+	char v[32], cnt[16];
+	const char *params[3] = {C.admin_node, v, cnt};
+	PGresult *r;
+	bool ok;
+
+	if (!release) {
+		pthread_mutex_lock(&C.mu);
+		for (struct sub *s = C.subs; s; s = s->next) {
+			int64_t a;
+
+			if (!s->joined || s->gone || s->pending_auth)
+				continue;
+			a = s->applied > 0 && s->applied < s->cursor ? s->applied : s->cursor;
+			if (lowest < 0 || a < lowest)
+				lowest = a;
+			n++;
+		}
+		pthread_mutex_unlock(&C.mu);
+	}
+	snprintf(v, sizeof(v), "%" PRId64, lowest < 0 ? 0 : lowest);
+	snprintf(cnt, sizeof(cnt), "%d", n);
+	r = PQexecParams(conn, "SELECT mockarty.change_log_node_record($1, $2::bigint, $3::int)", 3, NULL, params,
+	                 NULL, NULL, 0);
+	ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!ok)
+		log_warn("coordinator: change_log_node_record: %s", PQerrorMessage(conn));
+	PQclear(r);
+	return ok;
+}
+
 /* Opens the LISTEN connection and (re)initialises the feed; NULL on failure. */
 static PGconn *
 feed_connect(void)
@@ -958,6 +1004,7 @@ feed_main(void *arg)
 	PGconn *conn = NULL;
 	int backoff = 100;
 	int64_t next_hb = mk_grpc_now_ms() + HEARTBEAT_MS, last_read = 0, next_connect = 0;
+	int64_t next_record = 0;
 
 	(void)arg;
 	while (!atomic_load(&C.stop)) {
@@ -990,7 +1037,14 @@ feed_main(void *arg)
 			heartbeat_all();
 			next_hb = now + HEARTBEAT_MS;
 		}
+		if (conn != NULL && now >= next_record) {
+			record_applied(conn, false);
+			now = mk_grpc_now_ms();
+			next_record = now + NODE_RECORD_MS;
+		}
 		wake_at = next_hb;
+		if (conn != NULL && next_record < wake_at)
+			wake_at = next_record;
 		/* no callback tells us when a queue drains: look again soon */
 		if (blocked && now + BLOCKED_POLL_MS < wake_at)
 			wake_at = now + BLOCKED_POLL_MS;
@@ -1047,6 +1101,9 @@ feed_main(void *arg)
 			}
 		}
 	}
+	/* a node shutting down stops holding the change log for its resolvers */
+	if (conn != NULL)
+		record_applied(conn, true);
 	PQfinish(conn);
 	return NULL;
 }
@@ -1835,6 +1892,13 @@ coordinator_start(void)
 	mk_grpc_health_set(C.srv, SVC_NAME, HEALTH_NOT_SERVING);
 	mk_grpc_health_set(C.srv, RUNNERS_SVC_NAME, HEALTH_NOT_SERVING);
 	C.port = mk_grpc_server_port(C.srv);
+	{
+		char host[96] = "";
+
+		if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
+			snprintf(host, sizeof(host), "localhost");
+		snprintf(C.admin_node, sizeof(C.admin_node), "%s:%d:%ld", host, C.port, (long)getpid());
+	}
 	if (pthread_create(&C.feed, NULL, feed_main, NULL) != 0) {
 		log_error("coordinator: cannot start threads");
 		return false;

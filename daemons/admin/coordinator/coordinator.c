@@ -1005,6 +1005,9 @@ feed_main(void *arg)
 	int backoff = 100;
 	int64_t next_hb = mk_grpc_now_ms() + HEARTBEAT_MS, last_read = 0, next_connect = 0;
 	int64_t next_record = 0;
+	/* a query ran on the LISTEN connection: notifications that arrived with its answer sit in
+	 * libpq's buffer, not on the socket, so poll() would not wake for them */
+	bool drain = false;
 
 	(void)arg;
 	while (!atomic_load(&C.stop)) {
@@ -1039,6 +1042,7 @@ feed_main(void *arg)
 		}
 		if (conn != NULL && now >= next_record) {
 			record_applied(conn, false);
+			drain = true;
 			now = mk_grpc_now_ms();
 			next_record = now + NODE_RECORD_MS;
 		}
@@ -1052,6 +1056,8 @@ feed_main(void *arg)
 			wake_at = next_connect;
 		if (conn != NULL)
 			p[1].fd = PQsocket(conn);
+		if (drain && conn != NULL)
+			wake_at = now;
 		if (poll(p, conn ? 2 : 1, wake_at > now ? (int)(wake_at - now) : 0) > 0 &&
 		    (p[0].revents & POLLIN)) {
 			uint64_t v;
@@ -1062,9 +1068,10 @@ feed_main(void *arg)
 		}
 		if (conn == NULL)
 			continue;
-		if (p[1].revents) {
+		if (p[1].revents || drain) {
 			PGnotify *nt;
 
+			drain = false;
 			if (!PQconsumeInput(conn)) {
 				log_warn("coordinator: LISTEN connection lost: %s", PQerrorMessage(conn));
 				PQfinish(conn);
@@ -1098,6 +1105,8 @@ feed_main(void *arg)
 			if (!read_changes(conn)) {
 				PQfinish(conn);
 				conn = NULL;
+			} else {
+				drain = true;
 			}
 		}
 	}

@@ -1,8 +1,9 @@
 -- 72_setting_role.sql - the caller rule for node-wide operations in SQL: mockarty.setting_set,
 -- mockarty.user_create and mockarty.user_list refuse (42501) a caller whose mockarty.caller_role is
 -- not admin or who is bound to a namespace (mockarty.caller_namespace), as REST already did.
--- Part of the update script 0.1.0 -> 0.2.0; the same definitions are in sql/install/02_helpers.sql,
--- 20_tokens.sql and 40_settings.sql.
+-- Part of the update script 0.1.0 -> 0.2.0; the same definitions are in sql/install/02_helpers.sql
+-- and 20_tokens.sql. setting_set's check is in its one final definition, 73_change_log_nodes.sql
+-- (which adds two keys as well), so it is not written twice here.
 
 CREATE FUNCTION mockarty_private.unbound_admin_require(p_action text) RETURNS void
 LANGUAGE plpgsql STABLE
@@ -16,59 +17,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION mockarty_private.unbound_admin_require(text) IS 'Raises 42501 naming the action unless the caller is unrestricted or an admin not bound to a namespace (node-wide operations: settings, users)';
-
-CREATE OR REPLACE FUNCTION mockarty.setting_set(p_key text, p_value text) RETURNS text
-LANGUAGE plpgsql
-AS $$
-DECLARE
-	n bigint;
-	lo bigint;
-	hi bigint;
-	unit text;
-	h text;
-BEGIN
-	PERFORM mockarty_private.unbound_admin_require('change settings');
-	IF p_key IS NULL OR p_key !~ '^[a-z][a-z0-9_]{0,62}$' THEN
-		RAISE EXCEPTION 'setting name "%" is not valid', coalesce(p_key, '') USING ERRCODE = '22023', DETAIL = '$.key';
-	END IF;
-	IF p_value IS NULL THEN
-		DELETE FROM mockarty_private.settings s WHERE s.key = p_key;
-		RETURN mockarty.setting_get(p_key);
-	END IF;
-	-- integer settings: their bounds and unit
-	SELECT x.lo, x.hi, x.unit INTO lo, hi, unit FROM (VALUES
-		('webhook_timeout_ms', 100, 30000, 'ms'),
-		('webhook_lease_ms', 100, 3600000, 'ms'),
-		('webhook_namespace_inflight', 1, 64, 'deliveries'),
-		('undefined_body_max_bytes', 0, 1048576, 'bytes'),
-		('undefined_max_per_namespace', 1, 1000000, 'requests'),
-		('undefined_max_age_s', 1, 31536000, 's'),
-		('change_log_keep', 100, 1000000000, 'versions'),
-		('change_log_min_age_s', 0, 31536000, 's')) x(k, lo, hi, unit)
-	WHERE x.k = p_key;
-	IF p_key = 'webhook_retry_schedule' THEN
-		PERFORM mockarty_private.duration_list_ms(p_value, p_key);
-	ELSIF unit IS NOT NULL THEN
-		n := CASE WHEN p_value ~ '^[0-9]{1,10}$' THEN p_value::bigint END;
-		IF n IS NULL OR n < lo OR n > hi THEN
-			RAISE EXCEPTION '% must be an integer between % and % (%)', p_key, lo, hi, unit USING ERRCODE = '22023',
-				DETAIL = p_key;
-		END IF;
-	ELSIF p_key = 'undefined_redact_headers' THEN
-		FOREACH h IN ARRAY string_to_array(p_value, ',') LOOP
-			IF btrim(h) !~ '^[!#$%&''*+.^_`|~0-9A-Za-z-]+$' THEN
-				RAISE EXCEPTION 'undefined_redact_headers: "%" is not a header name', btrim(h) USING ERRCODE = '22023',
-					DETAIL = p_key, HINT = 'A comma-separated list of header names, e.g. authorization,cookie,x-api-key (an empty value redacts nothing).';
-			END IF;
-		END LOOP;
-		p_value := lower(replace(p_value, ' ', ''));
-	END IF;
-	INSERT INTO mockarty_private.settings AS s (key, value) VALUES (p_key, p_value)
-	ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now();
-	RETURN p_value;
-END
-$$;
-COMMENT ON FUNCTION mockarty.setting_set(text, text) IS 'Sets a setting (NULL value = back to the default) and returns the value in force; 42501 unless the caller is unrestricted or an admin not bound to a namespace; known keys are validated (22023 naming the key): webhook_retry_schedule ("0,30s,2m,10m,1h": delay before each attempt, the count is the attempt limit), webhook_timeout_ms (100..30000), webhook_lease_ms, webhook_namespace_inflight, undefined_redact_headers, undefined_body_max_bytes, undefined_max_per_namespace, undefined_max_age_s, change_log_keep, change_log_min_age_s (docs/operations.md)';
 
 CREATE OR REPLACE FUNCTION mockarty.user_create(login text, password text, role text DEFAULT 'admin') RETURNS jsonb
 LANGUAGE plpgsql

@@ -273,32 +273,15 @@ test('undefined requests: an unknown path appears, a mock made from it answers',
 });
 
 test('a viewer sees no write controls', async () => {
-  // With users (POST /api/v1/admin/users): a real viewer signs in on a second node that asks for
-  // sign-in. Without them (a node before sign-in landed): /api/v1/auth/me is answered with a viewer.
-  const users = (await s.api('GET', '/api/v1/admin/users')).status === 200;
-  let context, page, base;
+  // a real viewer signs in on a second node of the same database that asks for sign-in
+  const u = await s.api('POST', '/api/v1/admin/users', { login: 'viewer1', password: 'viewer-pass-1', system_role: 'viewer', namespaces: [{ namespace: 'sandbox', role: 'viewer' }], requires_password_change: false });
+  assert.equal(u.status, 201, u.text);
+  const node = await s.spawnAdmin({ AUTH_MODE: 'full' });
+  const base = node.url;
   const problems = [];
-  if (users) {
-    const u = await s.api('POST', '/api/v1/admin/users', { login: 'viewer1', password: 'viewer-pass-1', system_role: 'viewer', namespaces: [{ namespace: 'sandbox', role: 'viewer' }], requires_password_change: false });
-    assert.equal(u.status, 201, u.text);
-    const node = await s.spawnAdmin({});
-    base = node.url;
-    const r = await openConsole(browser, { url: base }, 'mocks', { login: 'viewer1', password: 'viewer-pass-1' });
-    ({ context, page } = r);
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-    page.on('pageerror', (e) => problems.push(e.message));
-  } else {
-    base = s.url;
-    context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    await context.route('**/api/v1/auth/me', (route) => route.fulfill({
-      status: 200, contentType: 'application/json',
-      body: JSON.stringify({ user: { login: 'viewer1', system_role: 'viewer', namespaces: [] }, csrfToken: 'x' }),
-    }));
-    page = await context.newPage();
-    page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-    page.on('pageerror', (e) => problems.push(e.message));
-    await page.goto(base + '/ui/mocks');
-  }
+  const { context, page } = await openConsole(browser, { url: base }, 'mocks', { login: 'viewer1', password: 'viewer-pass-1' });
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(e.message));
   await page.getByText('viewer1 (viewer)').waitFor();
   await page.getByRole('table', { name: 'Mocks' }).waitFor();
   assert.equal(await page.getByRole('link', { name: 'New mock' }).count(), 0);

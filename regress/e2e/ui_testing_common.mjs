@@ -3,10 +3,10 @@
 // as a user would (signed in when the node asks for it), and the end-of-test checks.
 import assert from 'node:assert/strict';
 import { startStack } from './lib/harness.mjs';
-import { launch, openConsole, ignoreProblems } from './lib/browser.mjs';
+import { launch, openConsole } from './lib/browser.mjs';
 
-// Until every node has sign-in (POST /api/v1/auth/login), the browser tests run the console
-// open (AUTH_MODE=local); CONSOLE_LOGIN / CONSOLE_PASSWORD sign in instead.
+// These journeys run the console open (AUTH_MODE=local); CONSOLE_LOGIN / CONSOLE_PASSWORD sign in
+// instead. Sign-in itself is ui_shell.test.mjs's; viewers sign in for real in ui_testing_viewer.
 export const LOGIN = process.env.CONSOLE_LOGIN ? { login: process.env.CONSOLE_LOGIN, password: process.env.CONSOLE_PASSWORD } : {};
 
 export async function startUiStack(env = {}) {
@@ -15,12 +15,10 @@ export async function startUiStack(env = {}) {
   return { s, browser, async stop() { await browser.close().catch(() => {}); await s.stop(); } };
 }
 
-// The console at /ui/<path>; the console's own start-up 404 (GET /api/v1/auth/me on a node
-// without sign-in) is not a problem of the page under test.
+// The console at /ui/<path>, its page heading shown.
 export async function open(ctx, path, opts = {}) {
   const r = await openConsole(ctx.browser, ctx.s, path, { ...LOGIN, ...opts });
   await r.page.locator('main.page h1').first().waitFor({ timeout: 15000 });
-  ignoreProblems(r.problems, /status of 404/);
   return r;
 }
 

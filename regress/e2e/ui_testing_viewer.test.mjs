@@ -1,29 +1,28 @@
 // ui_testing_viewer.test.mjs - a viewer on the Imports, Stores, Nodes and Performance pages sees
 // the data but no control that would change anything (the REST API refuses a viewer's writes
-// anyway: authz.test.mjs). The console learns the role from GET /api/v1/auth/me; here that
-// answer is a viewer's (the page's own request, answered by the test), so the check holds
-// whichever sign-in the node has. axe on each viewer page, and on each page in the dark theme;
-// no console errors.
+// anyway: auth_session.test.mjs, authz.test.mjs). A real viewer (system role viewer, viewer of
+// sandbox) signs in on a second admin node of the same database that asks for sign-in. axe on
+// each viewer page, and on each page in the dark theme; no console errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, axeCheck } from './lib/browser.mjs';
+import { openConsole, axeCheck } from './lib/browser.mjs';
 import { startUiStack, open, assertNoProblems } from './ui_testing_common.mjs';
 
-let ctx;
+let ctx, signed;
 before(async () => {
   ctx = await startUiStack();
+  const u = await ctx.s.api('POST', '/api/v1/admin/users', {
+    login: 'vera', password: 'vera-viewer-pw', system_role: 'viewer', namespaces: [{ namespace: 'sandbox', role: 'viewer' }],
+  });
+  assert.equal(u.status, 201, u.text);
+  signed = await ctx.s.spawnAdmin({ AUTH_MODE: 'full' });
   await ctx.s.api('POST', '/api/v1/stores/global', { key: 'k', value: 1 });
   await ctx.s.api('POST', '/api/v1/mocks', { id: 'v1', http: { route: '/v1' }, response: { payload: 'x' } });
 });
 after(async () => { await ctx?.stop(); });
 
 async function asViewer(path) {
-  const r = await openPage(ctx.browser, undefined);
-  await r.page.route('**/api/v1/auth/me', (route) => route.fulfill({
-    status: 200, contentType: 'application/json',
-    body: JSON.stringify({ user: { login: 'vera', system_role: 'viewer', namespaces: [] }, csrfToken: 'viewer-csrf' }),
-  }));
-  await r.page.goto(`${ctx.s.url}/ui/${path}`);
+  const r = await openConsole(ctx.browser, { url: signed.url }, path, { login: 'vera', password: 'vera-viewer-pw' });
   await r.page.locator('main.page h1').first().waitFor();
   assert.match(await r.page.locator('#whoami').textContent(), /vera \(viewer\)/);
   return r;

@@ -44,6 +44,9 @@ cleanup() {
 	(cd docker && ADMIN_HTTP_PORT=$HTTP ADMIN_GRPC_PORT=$GRPC podman-compose -p "$ID" down -v >/dev/null 2>&1)
 	"${P[@]}" volume rm -f "${ID}_pgdata" >/dev/null 2>&1
 	"${P[@]}" network rm -f "${ID}_default" >/dev/null 2>&1
+	# every run re-tags the four images: the ones it untagged (and their build stages) would
+	# otherwise pile up, run after run (hundreds of GB on a developer's machine)
+	"${P[@]}" image prune -f --filter label=mockarty.test=1 >/dev/null 2>&1
 }
 trap cleanup EXIT INT TERM
 
@@ -60,7 +63,7 @@ fi
 # 2. the four images
 build() { # name dockerfile [target]
 	local log
-	if log=$("${P[@]}" build --format docker --network=host --pull=never -f "$2" ${3:+--target "$3"} -t "$1" . 2>&1); then
+	if log=$("${P[@]}" build --format docker --network=host --pull=never --label mockarty.test=1 -f "$2" ${3:+--target "$3"} -t "$1" . 2>&1); then
 		ok "image $1 builds"
 	else
 		nok "image $1 builds" "$log"

@@ -8,7 +8,10 @@
 //  - one transaction of 12,000 mocks (more than the old 8,192-change window) reaches a resolver
 //    that keeps up as deltas, without a resync;
 //  - the text the coordinator streams (snapshot_text, changes_since_text) is the same JSON as
-//    snapshot() / changes_since().
+//    snapshot() / changes_since();
+//  - a Report held up by a slow database (a table lock past the resolver's 3 s timeout) is
+//    resent by the resolver and applied once: misses counted once, one mock.resolved delivery
+//    per request.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -142,4 +145,47 @@ test('the streamed text is the same JSON as snapshot() and changes_since()', asy
       OR (b.mock IS NOT NULL AND b.mock::jsonb <> a.mock) OR a.op <> b.op OR a.mock_id <> b.mock_id)
     FROM mockarty.changes_since(0, 1000000) a JOIN mockarty.changes_since_text(0, 1000000) b USING (version)`);
   assert.equal(ch, '0');
+});
+
+test('a Report held up past its timeout is resent and applied once: misses and mock.resolved counted once', async () => {
+  const N = 20;
+  const ns = (sql) => s.psql(sql).then(Number);
+  const misses = () => ns("SELECT coalesce(sum(count), 0) FROM mockarty_private.undefined_requests WHERE path = '/fault/once-missing'");
+  const resolved = () => ns("SELECT count(*) FROM mockarty_private.webhook_deliveries WHERE event = 'mock.resolved' AND body::jsonb #>> '{data,mockId}' = 'fault-once'");
+  assert.equal((await s.api('POST', '/api/v1/mocks', mock('fault-once', '/fault/once', { once: true }))).status, 200);
+  // nobody listens on this port: deliveries stay queued, which is all this test counts
+  const w = await s.api('POST', '/api/v1/webhooks', { url: `http://127.0.0.1:${await freePort()}/hook`, events: ['mock.resolved'] });
+  assert.equal(w.status, 201, w.text);
+  // the resolver sends mock.resolved events once an ack has told it they are wanted
+  await waitUntil(async () => {
+    if (await resolved() > 0) return true;
+    await r.get('/fault/once');
+    return false;
+  }, 15000, 200, 'the resolver reports mock.resolved events');
+  const unreported = async () => Number(/^mockarty_webhook_unreported (\d+)/m.exec((await r.get('/metrics')).text)[1]);
+  await waitUntil(async () => (await unreported()) === 0, 10000, 50, 'earlier events acknowledged');
+  const base = await resolved();
+  const before = await r.status();
+
+  // a session holds a lock the Report's insert into undefined_requests waits for
+  const lock = s.psqlSession();
+  await lock.query('BEGIN');
+  await lock.query('LOCK TABLE mockarty_private.undefined_requests IN SHARE ROW EXCLUSIVE MODE');
+  try {
+    for (let i = 0; i < N; i++) {
+      assert.equal((await r.get('/fault/once')).status, 200);
+      assert.equal((await r.get('/fault/once-missing')).status, 404);
+    }
+    // the batch timed out (3 s) and was sent again at least twice while the first copy waits
+    await waitUntil(async () => (await r.status()).reportResends >= before.reportResends + 2, 20000, 50, 'the resolver resends its batch');
+  } finally {
+    await lock.query('COMMIT');
+    lock.close();
+  }
+  // once the lock is gone the batch is applied and acknowledged; nothing of it is left to send
+  await waitUntil(async () => (await misses()) >= N && (await unreported()) === 0, 15000, 50, 'the batch applied and acknowledged');
+  assert.equal(await misses(), N, 'each miss counted once');
+  assert.equal(await resolved() - base, N, 'one mock.resolved delivery per request');
+  const m = (await r.get('/metrics')).text;
+  assert.ok(Number(/^mockarty_resolver_report_resends_total (\d+)/m.exec(m)[1]) >= before.reportResends + 2);
 });

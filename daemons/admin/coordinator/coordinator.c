@@ -40,6 +40,7 @@
 #include "serving/serving.h"
 #include "coordinator/runners.h"
 #include "coordinator/gone.h"
+#include "coordinator/reportseq.h"
 #include "coordinator.pb-c.h"
 #include "bufbudget.h"
 #include "eventq.h"
@@ -1590,10 +1591,26 @@ do_report(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	PGconn *conn = NULL;
 	PGresult *r = NULL;
 	uint8_t buf[32];
+	bool claimed = false, applied = false;
 
 	if (b == NULL) {
 		mk_grpc_stream_finish(st, MK_GRPC_INVALID_ARGUMENT, "malformed ReportBatch");
 		goto out;
+	}
+	/* a resend of a batch already applied (or being applied) is not applied again */
+	switch (reportseq_claim(info->principal, b->resolver_name, b->session, b->seq)) {
+	case REPORTSEQ_DONE:
+		ack.duplicate = true;
+		ack.want_resolved_events = eq_want_events();
+		mk_grpc_stream_send(st, buf, mockarty__coordinator__v1__report_ack__pack(&ack, buf));
+		mk_grpc_stream_finish(st, MK_GRPC_OK, NULL);
+		goto out;
+	case REPORTSEQ_BUSY:
+		mk_grpc_stream_finish(st, MK_GRPC_UNAVAILABLE, "this batch is still being applied; send it again later");
+		goto out;
+	case REPORTSEQ_APPLY:
+		claimed = true;
+		break;
 	}
 	for (size_t i = 0; i < b->n_logs; i++) {
 		Mockarty__Coordinator__V1__RequestLog *l = b->logs[i];
@@ -1667,6 +1684,7 @@ do_report(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	}
 	ack.accepted = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
 	report_webhooks(conn, b, nslit, &ack);
+	applied = true;
 	pthread_mutex_lock(&C.mu);
 	for (struct sub *s = C.subs; s; s = s->next) {
 		if (strncmp(s->integ_id, info->principal, 36) != 0 ||
@@ -1681,6 +1699,8 @@ do_report(mk_grpc_stream *st, const uint8_t *req, size_t len)
 	mk_grpc_stream_send(st, buf, mockarty__coordinator__v1__report_ack__pack(&ack, buf));
 	mk_grpc_stream_finish(st, MK_GRPC_OK, NULL);
 out:
+	if (claimed)
+		reportseq_finish(info->principal, b->resolver_name, b->session, b->seq, applied);
 	if (r)
 		PQclear(r);
 	if (conn)

@@ -72,6 +72,7 @@ status_json(void)
 	SET(j, "latencySeconds", lat);
 	SET(j, "dropped", json_integer((json_int_t)report_dropped()));
 	SET(j, "reported", json_integer((json_int_t)report_sent()));
+	SET(j, "reportResends", json_integer((json_int_t)report_resends()));
 	SET(j, "minVersionWaits", json_integer((json_int_t)atomic_load(&st_waits)));
 	SET(j, "minVersionTimeouts", json_integer((json_int_t)atomic_load(&st_wait_timeouts)));
 	SET(j, "nowMs", json_integer(rs_wall_ms()));
@@ -141,6 +142,9 @@ metrics_text(void)
 	mt_counter(&b, "mockarty_resolver_dropped_total",
 	           "Request logs and misses dropped (queue full or undeliverable).",
 	           (unsigned long long)report_dropped());
+	mt_counter(&b, "mockarty_resolver_report_resends_total",
+	           "Report batches sent again after no ack (each batch is applied once).",
+	           (unsigned long long)report_resends());
 	mt_counter(&b, "mockarty_resolver_reconnects_total", "Sync streams that ended.",
 	           (unsigned long long)ss.link.reconnects);
 	mt_family(&b, "mockarty_resolver_min_version_waits_total", "counter",

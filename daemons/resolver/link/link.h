@@ -115,6 +115,8 @@ bool report_start(void (*tick)(void));
 void report_stop(void);
 uint64_t report_dropped(void);
 uint64_t report_sent(void);
+/* Sends of a report batch that had been sent before without an ack (a timeout, a refusal). */
+uint64_t report_resends(void);
 /*
  * Webhook work the coordinator has not yet acknowledged: *items callbacks and
  * events in the queue, parked or in a batch being sent, and *shed shed ones not

@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #define QUEUE_CAP 10000
@@ -79,6 +80,7 @@ static struct {
 	size_t pending_len;
 	size_t pending_rows;
 	uint64_t pending_dropped;
+	unsigned pending_tries; /* sends of the pending batch so far */
 	/* webhook work parked by wh_sink (eventq's drain thread), FIFO by shifting */
 	char **wh_cb, **wh_ev;
 	size_t wh_ncb, wh_nev;
@@ -90,6 +92,11 @@ static struct {
 	atomic_ullong wh_unacked, shed_reported_pub;
 	size_t und_bytes; /* headers + bodies of the misses in q (UNDEFINED_BYTES_BUDGET) */
 	void (*tick)(void); /* report_start's once-a-second hook */
+	/* batch numbering (ReportBatch.session/seq): a resent batch keeps its number, so the
+	 * coordinator applies it once */
+	char session[33];
+	uint64_t seq;
+	atomic_ullong resends; /* sends of a batch that had been sent before and not acked */
 } R = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 uint64_t
@@ -102,6 +109,12 @@ uint64_t
 report_sent(void)
 {
 	return atomic_load(&R.sent);
+}
+
+uint64_t
+report_resends(void)
+{
+	return atomic_load(&R.resends);
 }
 
 static void
@@ -412,6 +425,8 @@ build_batch(size_t *len, size_t *nrows, uint64_t *dropped_now)
 			b.n_events_json = nev;
 			b.events_json = evs;
 			b.events_shed = shed - R.shed_reported;
+			b.session = R.session;
+			b.seq = ++R.seq;
 			*len = mockarty__coordinator__v1__report_batch__get_packed_size(&b);
 			out = malloc(*len ? *len : 1);
 			if (out != NULL)
@@ -540,9 +555,12 @@ report_main(void *arg)
 		drain_store_logs();
 		if (R.pending == NULL) {
 			R.pending = build_batch(&R.pending_len, &R.pending_rows, &R.pending_dropped);
+			R.pending_tries = 0;
 			held_since = rs_now_ms();
 		}
 		if (R.pending != NULL) {
+			if (R.pending_tries++ > 0)
+				atomic_fetch_add(&R.resends, 1);
 			if (send_pending()) {
 				atomic_fetch_add(&R.sent, R.pending_rows);
 				R.dropped_reported = R.pending_dropped;
@@ -569,7 +587,15 @@ report_main(void *arg)
 bool
 report_start(void (*tick)(void))
 {
+	uint8_t rnd[16];
+
 	R.tick = tick;
+	/* a random session: the numbers of this process's batches never match an earlier one's */
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return false;
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(R.session + 2 * i, 3, "%02x", rnd[i]);
+	R.seq = 0;
 	R.q = calloc(QUEUE_CAP, sizeof(*R.q));
 	R.wh_cb = calloc(WH_CAP, sizeof(*R.wh_cb));
 	R.wh_ev = calloc(WH_CAP, sizeof(*R.wh_ev));

@@ -46,14 +46,42 @@ static struct {
 	eq_sink_fn sink;
 	void *arg;
 	atomic_long rate;    /* events/s accepted (WEBHOOK_EVENTS_MAX_RATE); 0 = no limit */
-	atomic_llong window; /* the second (CLOCK_MONOTONIC_COARSE) window_n counts in */
-	atomic_long window_n;
+	atomic_llong window; /* the second (CLOCK_MONOTONIC_COARSE) WIN.n counts in */
 	atomic_bool want_events;
 	atomic_size_t depth;   /* mirror of count, read without the lock */
 	atomic_size_t inhand;  /* taken off the ring by the drain thread, not yet through the sink */
 	atomic_size_t cap_pub; /* mirror of cap (0 = not running), read without the lock */
 	atomic_ullong ev_queued, ev_shed, cb_queued, cb_shed;
 } Q = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/*
+ * At full load nearly every mock.resolved event is shed by the cap, on every
+ * serving thread, hundreds of thousands of times a second. What those threads
+ * write must not share a cache line with what they all read (Q above), nor
+ * with each other: the events counted in this second's window live on a line
+ * of their own, written only up to the cap and once a second after that (a
+ * full window is seen with a plain load), and the shed count is striped, one
+ * line per serving thread (eq_counters_get adds the stripes up).
+ */
+static struct {
+	_Alignas(64) atomic_long n;
+} WIN;
+
+#define SHED_STRIPES 16
+static struct {
+	_Alignas(64) atomic_ullong n;
+} shed_stripe[SHED_STRIPES];
+static atomic_uint stripe_next;
+static _Thread_local int my_stripe = -1;
+
+/* One event shed on the serving path. */
+static void
+count_event_shed(void)
+{
+	if (my_stripe < 0)
+		my_stripe = (int)(atomic_fetch_add_explicit(&stripe_next, 1, memory_order_relaxed) % SHED_STRIPES);
+	atomic_fetch_add_explicit(&shed_stripe[my_stripe].n, 1, memory_order_relaxed);
+}
 
 void
 eq_set_want_events(bool on)
@@ -235,9 +263,12 @@ event_allowed(void)
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	sec = (long long)ts.tv_sec;
 	w = atomic_load_explicit(&Q.window, memory_order_relaxed);
-	if (w != sec && atomic_compare_exchange_strong(&Q.window, &w, sec))
-		atomic_store_explicit(&Q.window_n, 0, memory_order_relaxed);
-	return atomic_fetch_add_explicit(&Q.window_n, 1, memory_order_relaxed) < rate;
+	if (w == sec) {
+		if (atomic_load_explicit(&WIN.n, memory_order_relaxed) >= rate)
+			return false; /* this second's share is spent: no write */
+	} else if (atomic_compare_exchange_strong(&Q.window, &w, sec))
+		atomic_store_explicit(&WIN.n, 0, memory_order_relaxed);
+	return atomic_fetch_add_explicit(&WIN.n, 1, memory_order_relaxed) < rate;
 }
 
 void
@@ -249,7 +280,7 @@ eq_event_resolved(const char *mock_id, const char *ns, const char *method, const
 	bool ok;
 
 	if (ring_full() || !event_allowed()) {
-		eq_count_shed(0, 1);
+		count_event_shed();
 		return;
 	}
 	now_rfc3339(at);
@@ -607,7 +638,7 @@ eq_start(eq_sink_fn sink, void *arg)
 	}
 	atomic_store(&Q.rate, rate);
 	atomic_store(&Q.window, 0);
-	atomic_store(&Q.window_n, 0);
+	atomic_store(&WIN.n, 0);
 	Q.ring = calloc((size_t)cap, sizeof(*Q.ring));
 	if (Q.ring == NULL) {
 		pthread_mutex_unlock(&Q.mu);
@@ -668,6 +699,8 @@ eq_counters_get(eq_counters *out)
 {
 	out->events_queued = atomic_load_explicit(&Q.ev_queued, memory_order_relaxed);
 	out->events_shed = atomic_load_explicit(&Q.ev_shed, memory_order_relaxed);
+	for (size_t i = 0; i < SHED_STRIPES; i++)
+		out->events_shed += atomic_load_explicit(&shed_stripe[i].n, memory_order_relaxed);
 	out->callbacks_queued = atomic_load_explicit(&Q.cb_queued, memory_order_relaxed);
 	out->callbacks_shed = atomic_load_explicit(&Q.cb_shed, memory_order_relaxed);
 	out->depth = atomic_load(&Q.depth);

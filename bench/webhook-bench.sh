@@ -39,7 +39,7 @@
 # Writes bench/results/webhook-latest.tsv; exit 1 when (a) or (b) misses or any check fails.
 # Knobs (see bench/lib.sh): QUICK=1 (2 s rounds, 1 pair each, RATES 800: a smoke check of the
 # script, ratio targets not enforced), DURATION ROUNDS (3) WARMUP WRK_THREADS CONNS ENFORCE,
-# SEARCH_ROUNDS (2), RATES, MIN_RATIO (0.90), MIN_LOSSLESS_RATE (200), DRAIN_MAX_S (5),
+# SEARCH_ROUNDS (3), RATES, MIN_RATIO (0.90), MIN_LOSSLESS_RATE (200), DRAIN_MAX_S (5),
 # SKIP_BUILD=1, KEEP=1.
 # Runtime with the defaults about 8 minutes. Everything listens on 127.0.0.1; every load run is
 # bounded by DURATION and every wait by a timeout.
@@ -47,7 +47,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 unset THREADS WEBHOOK_EVENTS_MAX_RATE
 if [ "${QUICK:-0}" = 1 ]; then ROUNDS=${ROUNDS:-1} SEARCH_ROUNDS=${SEARCH_ROUNDS:-1} RATES=${RATES:-800}; fi
-SEARCH_ROUNDS=${SEARCH_ROUNDS:-2} RATES=${RATES:-400 800 1600 3200 6400}
+SEARCH_ROUNDS=${SEARCH_ROUNDS:-3} RATES=${RATES:-400 800 1600 3200 6400}
 MIN_RATIO=${MIN_RATIO:-0.90} DRAIN_MAX_S=${DRAIN_MAX_S:-5} MIN_LOSSLESS_RATE=${MIN_LOSSLESS_RATE:-200}
 DEFAULT_RATE=200 # the resolver's default WEBHOOK_EVENTS_MAX_RATE (docs/webhooks.md)
 B=$(mktemp -d /tmp/mockarty-wbench.XXXXXX); chmod 755 "$B"

@@ -78,7 +78,8 @@ test_sessions_independent(void **state)
 	/* a restarted resolver (new session), another resolver, another token: all new */
 	assert_int_equal(reportseq_claim(P, "r1", "s2", 1), REPORTSEQ_APPLY);
 	assert_int_equal(reportseq_claim(P, "r2", "s1", 1), REPORTSEQ_APPLY);
-	assert_int_equal(reportseq_claim("99999999-2222-3333-4444-555555555555", "r1", "s1", 1), REPORTSEQ_APPLY);
+	assert_int_equal(reportseq_claim("99999999-2222-3333-4444-555555555555", "r1", "s1", 1),
+	                 REPORTSEQ_APPLY);
 	assert_int_equal(reportseq_claim(P, "r1", "s1", 1), REPORTSEQ_DONE);
 }
 

@@ -408,6 +408,12 @@ store_delete(const char *name)
 	free(b.p);
 }
 
+/*
+ * Pushes are serialised: each takes its snapshot and sends it under push_mu, so a push that
+ * read older state can never land after one that read newer state.
+ */
+static pthread_mutex_t push_mu = PTHREAD_MUTEX_INITIALIZER;
+
 /* Pushes every server's state when something changed since the last push (supervisor thread). */
 static void
 store_push(void)
@@ -417,10 +423,12 @@ store_push(void)
 	unsigned long gen;
 	bool ok = true;
 
+	pthread_mutex_lock(&push_mu);
 	pthread_mutex_lock(&O.mu);
 	gen = O.gen;
 	if (gen == O.pushed) {
 		pthread_mutex_unlock(&O.mu);
+		pthread_mutex_unlock(&push_mu);
 		json_decref(docs);
 		return;
 	}
@@ -443,6 +451,35 @@ store_push(void)
 		O.pushed = gen;
 	O.store_ok = ok;
 	pthread_mutex_unlock(&O.mu);
+	pthread_mutex_unlock(&push_mu);
+}
+
+/*
+ * Pushes one server's state now (an API call that started or stopped its child, before it
+ * answers): a child the API reported running is in the store with its pid, so an orchestrator
+ * killed right after answering is replaced by one that adopts the child instead of losing it.
+ * A refusal is left to the supervisor's next push. Caller must not hold O.mu.
+ */
+static void
+store_push_one(const char *name)
+{
+	json_t *doc = NULL;
+	server *v;
+
+	pthread_mutex_lock(&push_mu);
+	pthread_mutex_lock(&O.mu);
+	v = find(name);
+	if (v != NULL)
+		doc = store_doc(v);
+	pthread_mutex_unlock(&O.mu);
+	if (doc != NULL) {
+		long st = store_put(name, doc, NULL, 0);
+
+		if (st != 200 && st != 201)
+			fprintf(stderr, "orchestrator: saving %s to the admin node answered %ld (retrying)\n", name, st);
+		json_decref(doc);
+	}
+	pthread_mutex_unlock(&push_mu);
 }
 
 /*
@@ -1080,8 +1117,13 @@ create_server(struct MHD_Connection *c, const char *body, const char *caller)
 		start_child(v, err, sizeof(err));
 	}
 	save_state();
-	rc = reply_json(c, 201, server_json(v));
-	pthread_mutex_unlock(&O.mu);
+	{
+		json_t *answer = server_json(v);
+
+		pthread_mutex_unlock(&O.mu);
+		store_push_one(name);
+		rc = reply_json(c, 201, answer);
+	}
 out:
 	free(fetched);
 	json_decref(j);
@@ -1442,7 +1484,13 @@ act(const char *id, const char *op, const char *caller, json_t **out)
 	}
 	save_state();
 	*out = server_json(v);
-	pthread_mutex_unlock(&O.mu);
+	{
+		char name[65];
+
+		snprintf(name, sizeof(name), "%s", v->name);
+		pthread_mutex_unlock(&O.mu);
+		store_push_one(name);
+	}
 	return 200;
 }
 

@@ -138,6 +138,11 @@ test('three servers created from a spec answer their mocks and /health on 127.0.
     if (r.body.pid) seen.add(r.body.pid);
     assert.equal(r.body.mocks.created, 5, JSON.stringify(r.body.mocks));
     assert.equal(r.body.port, port || ports.range, 'given port or the configured range');
+    // the answer comes once the child's pid is in the store: an orchestrator killed right now
+    // would be replaced by one that adopts this child
+    const row = (await s.psqlJson('SELECT mockarty.generated_server_list()')).find((x) => x.name === name);
+    assert.ok(r.body.pid > 0);
+    assert.equal(row.pid, r.body.pid, `${name}: the pid the API answered is already stored`);
   }
   const l = await api('GET', '/api/servers');
   assert.equal(l.status, 200, l.text);
@@ -157,6 +162,7 @@ test('three servers created from a spec answer their mocks and /health on 127.0.
 });
 
 test('SIGKILL of the orchestrator: the servers keep running, a restarted orchestrator adopts them', async () => {
+  // killed without waiting for the supervisor's periodic push (every 200 ms)
   orch.proc.kill('SIGKILL');
   await waitUntil(() => orch.proc.exitCode !== null || orch.proc.signalCode !== null, 5000, 20, 'orchestrator gone');
   for (const n of names) assert.ok(alive(pids[n]), `${n} survives`);
@@ -183,11 +189,15 @@ test('stop, start, regenerate, logs, download, delete', async () => {
   let r = await api('POST', '/api/servers/pets-a/stop');
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.status, 'stopped');
+  const stored = async (n) => (await s.psqlJson('SELECT mockarty.generated_server_list()')).find((x) => x.name === n);
+  assert.deepEqual([(await stored('pets-a')).pid, (await stored('pets-a')).desiredState], [null, 'stopped'], 'stored before the answer');
   assert.ok(!alive(a.pid) || spawnSync('ps', ['-o', 'stat=', '-p', String(a.pid)]).stdout.toString().startsWith('Z'));
   await waitUntil(async () => (await get(a.port, '/pets').catch(() => ({ status: 0 }))).status === 0, 5000, 50, 'port closed');
   r = await api('POST', '/api/servers/pets-a/start');
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.status, 'running');
+  seen.add(r.body.pid);
+  assert.equal((await stored('pets-a')).pid, r.body.pid, 'the new pid stored before the answer');
   await waitUntil(async () => (await get(a.port, '/pets').catch(() => ({ status: 0 }))).status === 200, 15000, 50, 'serves again');
 
   // regenerate: a user's change of a generated mock's route is refreshed by the smart merge

@@ -110,6 +110,9 @@ after(async () => {
     orch?.proc.kill('SIGKILL');
   } catch {}
   killAll();
+  // and whatever a failed test left behind: every process started with a path of this test's
+  // data directory (other orchestrators and their children, e.g. the UI test's)
+  if (dir) spawnSync('pkill', ['-KILL', '-f', `spec ${dir}/`]);
   await s?.stop();
   if (dir && !process.env.MOCKARTY_E2E_KEEP) fs.rmSync(dir, { recursive: true, force: true });
 });

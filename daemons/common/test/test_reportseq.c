@@ -83,17 +83,25 @@ test_sessions_independent(void **state)
 	assert_int_equal(reportseq_claim(P, "r1", "s1", 1), REPORTSEQ_DONE);
 }
 
+/* Claims batch 1 of sessions s0 .. s<REPORTSEQ_SLOTS-1> (every slot), finished when finish. */
 static void
-test_least_recently_used_forgotten(void **state)
+claim_every_slot(bool finish)
 {
 	char s[32];
 
-	(void)state;
 	for (int i = 0; i < REPORTSEQ_SLOTS; i++) {
 		snprintf(s, sizeof(s), "s%d", i);
 		assert_int_equal(reportseq_claim(P, "r", s, 1), REPORTSEQ_APPLY);
-		reportseq_finish(P, "r", s, 1, true);
+		if (finish)
+			reportseq_finish(P, "r", s, 1, true);
 	}
+}
+
+static void
+test_least_recently_used_forgotten(void **state)
+{
+	(void)state;
+	claim_every_slot(true);
 	/* s0 used again: s1 is now the least recently used */
 	assert_int_equal(reportseq_claim(P, "r", "s0", 1), REPORTSEQ_DONE);
 	assert_int_equal(reportseq_claim(P, "r", "new", 1), REPORTSEQ_APPLY);
@@ -108,13 +116,8 @@ test_least_recently_used_forgotten(void **state)
 static void
 test_all_in_flight_refuses_new(void **state)
 {
-	char s[32];
-
 	(void)state;
-	for (int i = 0; i < REPORTSEQ_SLOTS; i++) {
-		snprintf(s, sizeof(s), "s%d", i);
-		assert_int_equal(reportseq_claim(P, "r", s, 1), REPORTSEQ_APPLY);
-	}
+	claim_every_slot(false);
 	/* no slot can be reused while its batch is applied: refused, not applied untracked */
 	assert_int_equal(reportseq_claim(P, "r", "late", 1), REPORTSEQ_BUSY);
 	reportseq_finish(P, "r", "s5", 1, true);
